@@ -1,0 +1,23 @@
+/* build.h — spec → IR graph. */
+#ifndef NN_BUILD_H
+#define NN_BUILD_H
+
+#include "ir/graph.h"
+
+typedef struct {
+    int batch;    /* rows the graph is built for */
+    int training; /* batchnorm on batch statistics; l2 added to the loss */
+    int backward; /* append the backward pass */
+    int vocab;    /* token vocabulary (inputs and the output layer) */
+    int context;  /* tokens of context per example */
+} nn_build_opts;
+
+/* Builds the graph of the spec's model: inputs x [batch, context] and y [batch], the layers
+ * in order, the cross-entropy loss (and l2 terms), and, when asked, the backward pass.
+ * Shape errors are recorded in `d` at the layer that cannot take its input. */
+nn_graph *nn_build(const nn_spec *spec, const nn_build_opts *o, nn_diag *d);
+
+/* Appends the backward pass to a forward graph (autodiff.c). */
+int nn_autodiff(nn_graph *g);
+
+#endif

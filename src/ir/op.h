@@ -1,0 +1,59 @@
+/* op.h — the op registry: one const nn_op per file in src/ir/ops/.
+ *
+ * An op knows three things: its shape rule (infer), how to append its backward nodes
+ * (grad), and how to run on resolved buffers (run).  The runtime lowers each node to an
+ * nn_step — the node plus pointers into the arena — and the training step is a flat loop
+ * over those steps.  run() calls the kernels through nn_k; it never allocates.
+ */
+#ifndef NN_OP_H
+#define NN_OP_H
+
+#include "ir/graph.h"
+
+typedef struct nn_step {
+    void (*run)(const struct nn_step *s, int rows);
+    const nn_node *node;
+    void *in[NN_MAX_IO], *out[NN_MAX_IO];           /* storage, NULL where absent */
+    const nn_tensor *tin[NN_MAX_IO], *tout[NN_MAX_IO]; /* shapes, NULL where absent */
+} nn_step;
+
+typedef struct nn_op {
+    const char *name;
+    /* Makes the node's output tensors with their shapes, or records an error at the
+     * node's mark (naming the layer that cannot accept its input) and returns −1. */
+    int (*infer)(nn_graph *g, int node, nn_diag *d);
+    /* Appends the backward node(s) of forward node `node`; NULL for ops without one. */
+    int (*grad)(nn_graph *g, int node);
+    void (*run)(const nn_step *s, int rows);
+} nn_op;
+
+extern const nn_op nn_op_embedding, nn_op_embedding_grad;
+extern const nn_op nn_op_flatten;
+extern const nn_op nn_op_linear, nn_op_linear_grad;
+extern const nn_op nn_op_batchnorm, nn_op_batchnorm_grad;
+extern const nn_op nn_op_tanh, nn_op_tanh_grad;
+extern const nn_op nn_op_cross_entropy, nn_op_cross_entropy_grad;
+extern const nn_op nn_op_l2, nn_op_l2_grad;
+
+/* Looks an op up by name (NULL if unknown); the registry lists every op. */
+const nn_op *nn_op_find(const char *name);
+extern const nn_op *const nn_ops[];
+
+/* Helpers for op files. */
+/* The gradient tensor of tensor t, created on first use (same shape, role NN_GRAD). */
+int nn_grad_of(nn_graph *g, int t);
+/* Makes output k of node `node`: an activation named "layers.L.SUFFIX" (or SUFFIX alone
+ * for nodes outside the layer list).  Returns the tensor index or −1. */
+int nn_make_out(nn_graph *g, int node, int k, const char *suffix, nn_dtype dtype, int batched,
+                int ndim, const int *dim);
+/* Makes a parameter or buffer of the layer of `node` ("layers.L.SUFFIX"), with its init
+ * (the spec's, or `fallback` when the spec left it at its default). */
+int nn_make_param(nn_graph *g, int node, const char *suffix, nn_role role, int ndim,
+                  const int *dim, const nn_init *spec_init, const nn_init *fallback);
+/* Appends a backward node for forward node `fwd`: op, inputs and outputs as given. */
+int nn_make_grad_node(nn_graph *g, int fwd, const nn_op *op, const int *in, int nin,
+                      const int *out, int nout);
+/* Layer label for messages: "layer 3 (linear)". */
+const char *nn_layer_label(const nn_graph *g, int node, char *buf, int len);
+
+#endif

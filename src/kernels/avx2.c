@@ -1,0 +1,385 @@
+/* avx2.c — the AVX2+FMA kernel table (compiled with -mavx2 -mfma; gemm is in gemm_avx2.c).
+ *
+ * Everything is 8 floats wide with a masked tail, so no size needs to be a multiple of 8 and
+ * no access goes past the end of an array.  Column-wise reductions (col_sum, batchnorm) walk
+ * one 8-column strip at a time down the rows, which keeps the sums in registers and adds
+ * them in the same row order as the scalar reference.
+ */
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#include "kernels/avx2.h"
+#include "kernels/ref.h"
+
+/* Lane masks: the first r (0..8) lanes set. */
+static __m256i lanes(size_t r)
+{
+    static const int32_t src[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    return _mm256_loadu_si256((const __m256i *)(src + 8 - r));
+}
+
+/* Loads and stores of one 8-float strip; `full` is a constant at each inlined call, and the
+ * masked forms (slow stores on AMD) are used only for the last, partial strip. */
+static inline __attribute__((always_inline)) __m256 ld(const float *p, __m256i mk, int full)
+{
+    return full ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mk);
+}
+
+static inline __attribute__((always_inline)) void st(float *p, __m256i mk, int full, __m256 v)
+{
+    if (full) _mm256_storeu_ps(p, v);
+    else _mm256_maskstore_ps(p, mk, v);
+}
+
+/* Calls FN(args..., j, mask, full) for the 8-wide strips of [0, n): whole strips, then the
+ * tail (if any) with its lane mask. */
+#define STRIPS(n, FN, ...)                                                                \
+    do {                                                                                  \
+        size_t n_ = (size_t)(n), j_ = 0;                                                  \
+        for (; j_ + 8 <= n_; j_ += 8) FN(__VA_ARGS__, j_, _mm256_setzero_si256(), 1);     \
+        if (j_ < n_) FN(__VA_ARGS__, j_, lanes(n_ - j_), 0);                              \
+    } while (0)
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* exp(x) (Cephes expf): x = k·ln2 + r with |r| ≤ ln2/2, exp(r) by a degree-7 polynomial,
+ * 2^k built in the exponent field.  Relative error ~1 ulp.  x is clamped to [−87.3, 88.3] so
+ * that 2^k stays a normal number (below, ~1e-38 instead of 0; above, 2e38 instead of inf);
+ * NaN stays NaN (min/max return their second operand, x, when it is NaN). */
+static __m256 exp256(__m256 x)
+{
+    x = _mm256_min_ps(_mm256_set1_ps(88.3f), x);
+    x = _mm256_max_ps(_mm256_set1_ps(-87.3f), x);
+    __m256 k = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    /* ln2 in two parts, so k·ln2 is subtracted exactly */
+    __m256 r = _mm256_fnmadd_ps(k, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(k, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127));
+    e = _mm256_slli_epi32(e, 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+/* tanh(x): for |x| < 0.625 an odd polynomial (Cephes tanhf), which keeps relative accuracy
+ * near 0; above, 1 − 2/(exp(2|x|) + 1) with |x| clamped to 9, where tanh rounds to 1.
+ * Measured over [−12, 12] in steps of 2^-17 against glibc tanhf: max abs error 1.2e-7
+ * (tests/test_kernels.c checks ≤ 1e-6).  The sign is copied back from x. */
+static __m256 tanh256(__m256 x)
+{
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    __m256 ax = _mm256_andnot_ps(sign, x);
+    __m256 z = _mm256_mul_ps(ax, ax);
+    __m256 p = _mm256_set1_ps(-5.70498872745e-3f);
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(2.06390887954e-2f));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-5.37397155531e-2f));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(1.33314422036e-1f));
+    p = _mm256_fmadd_ps(p, z, _mm256_set1_ps(-3.33332819422e-1f));
+    __m256 small = _mm256_fmadd_ps(_mm256_mul_ps(p, z), ax, ax);
+    __m256 cl = _mm256_min_ps(_mm256_set1_ps(9.0f), ax); /* NaN passes through */
+    __m256 e = exp256(_mm256_add_ps(cl, cl));
+    const __m256 one = _mm256_set1_ps(1.0f);
+    __m256 big = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
+    __m256 lt = _mm256_cmp_ps(ax, _mm256_set1_ps(0.625f), _CMP_LT_OQ);
+    __m256 t = _mm256_blendv_ps(big, small, lt);
+    return _mm256_or_ps(t, _mm256_and_ps(sign, x));
+}
+
+INLINE void tanh_strip(const float *x, float *y, size_t i, __m256i mk, int full)
+{
+    st(y + i, mk, full, tanh256(ld(x + i, mk, full)));
+}
+
+static void tanh_fwd(size_t n, const float *x, float *y)
+{
+    STRIPS(n, tanh_strip, x, y);
+}
+
+INLINE void tanh_bwd_strip(const float *y, const float *dy, float *dx, int accumulate, size_t i,
+                           __m256i mk, int full)
+{
+    __m256 yv = ld(y + i, mk, full);
+    __m256 g = _mm256_mul_ps(ld(dy + i, mk, full), _mm256_fnmadd_ps(yv, yv, _mm256_set1_ps(1)));
+    if (accumulate) g = _mm256_add_ps(ld(dx + i, mk, full), g);
+    st(dx + i, mk, full, g);
+}
+
+static void tanh_bwd(size_t n, const float *y, const float *dy, float *dx, int accumulate)
+{
+    STRIPS(n, tanh_bwd_strip, y, dy, dx, accumulate);
+}
+
+INLINE void add_strip(const float *x, float *y, size_t j, __m256i mk, int full)
+{
+    st(y + j, mk, full, _mm256_add_ps(ld(y + j, mk, full), ld(x + j, mk, full)));
+}
+
+/* Row by row, like bn_eval_fwd: y may be a 4096-row eval batch; bias stays in L1. */
+static void bias_add(int m, int n, const float *bias, float *y)
+{
+    for (size_t e = 0; e < (size_t)m * n; e += n) STRIPS(n, add_strip, bias, y + e);
+}
+
+/* Σ_i x[i][j..j+8), in row order. */
+INLINE __m256 strip_sum(int m, int n, const float *x, size_t j, __m256i mk, int full)
+{
+    __m256 s = _mm256_setzero_ps();
+    for (int i = 0; i < m; i++) s = _mm256_add_ps(s, ld(x + (size_t)i * n + j, mk, full));
+    return s;
+}
+
+INLINE void col_sum_strip(int m, int n, const float *x, float *out, int accumulate, size_t j,
+                          __m256i mk, int full)
+{
+    __m256 s = strip_sum(m, n, x, j, mk, full);
+    if (accumulate) s = _mm256_add_ps(ld(out + j, mk, full), s);
+    st(out + j, mk, full, s);
+}
+
+static void col_sum(int m, int n, const float *x, float *out, int accumulate)
+{
+    STRIPS(n, col_sum_strip, m, n, x, out, accumulate);
+}
+
+typedef struct {
+    int m, n, unbiased;
+    float eps;
+    const float *x, *gamma, *beta;
+    float *mean, *std, *xhat, *y;
+} bn_fwd_args;
+
+INLINE void bn_train_strip(const bn_fwd_args *a, size_t j, __m256i mk, int full)
+{
+    int m = a->m, n = a->n;
+    __m256 mu = _mm256_div_ps(strip_sum(m, n, a->x, j, mk, full), _mm256_set1_ps((float)m));
+    __m256 ss = _mm256_setzero_ps();
+    for (int i = 0; i < m; i++) {
+        __m256 t = _mm256_sub_ps(ld(a->x + (size_t)i * n + j, mk, full), mu);
+        ss = _mm256_fmadd_ps(t, t, ss);
+    }
+    __m256 d = _mm256_set1_ps((float)(m - !!a->unbiased));
+    __m256 s = _mm256_sqrt_ps(_mm256_add_ps(_mm256_div_ps(ss, d), _mm256_set1_ps(a->eps)));
+    __m256 g = ld(a->gamma + j, mk, full), b = ld(a->beta + j, mk, full);
+    for (int i = 0; i < m; i++) {
+        size_t e = (size_t)i * n + j;
+        __m256 xh = _mm256_div_ps(_mm256_sub_ps(ld(a->x + e, mk, full), mu), s);
+        st(a->xhat + e, mk, full, xh);
+        st(a->y + e, mk, full, _mm256_fmadd_ps(g, xh, b));
+    }
+    st(a->mean + j, mk, full, mu);
+    st(a->std + j, mk, full, s);
+}
+
+static void bn_train_fwd(int m, int n, const float *x, const float *gamma, const float *beta,
+                         float eps, int unbiased, float *mean, float *std, float *xhat,
+                         float *y)
+{
+    bn_fwd_args a = {m, n, unbiased, eps, x, gamma, beta, mean, std, xhat, y};
+    STRIPS(n, bn_train_strip, &a);
+}
+
+INLINE void bn_eval_strip(const float *x, const float *mean, const float *std,
+                          const float *gamma, const float *beta, float *y, size_t j,
+                          __m256i mk, int full)
+{
+    __m256 t = _mm256_sub_ps(ld(x + j, mk, full), ld(mean + j, mk, full));
+    t = _mm256_div_ps(_mm256_mul_ps(ld(gamma + j, mk, full), t), ld(std + j, mk, full));
+    st(y + j, mk, full, _mm256_add_ps(t, ld(beta + j, mk, full)));
+}
+
+/* Row by row: at eval time m is large, and the per-column vectors stay in L1. */
+static void bn_eval_fwd(int m, int n, const float *x, const float *mean, const float *std,
+                        const float *gamma, const float *beta, float *y)
+{
+    for (size_t e = 0; e < (size_t)m * n; e += n)
+        STRIPS(n, bn_eval_strip, x + e, mean, std, gamma, beta, y + e);
+}
+
+typedef struct {
+    int m, n, unbiased, accumulate;
+    const float *xhat, *std, *gamma, *dy;
+    float *dx, *dgamma, *dbeta;
+} bn_bwd_args;
+
+INLINE void bn_bwd_strip(const bn_bwd_args *a, size_t j, __m256i mk, int full)
+{
+    int m = a->m, n = a->n;
+    __m256 sb = _mm256_setzero_ps(), sg = _mm256_setzero_ps();
+    for (int i = 0; i < m; i++) {
+        size_t e = (size_t)i * n + j;
+        __m256 g = ld(a->dy + e, mk, full);
+        sb = _mm256_add_ps(sb, g);
+        sg = _mm256_fmadd_ps(g, ld(a->xhat + e, mk, full), sg);
+    }
+    st(a->dbeta + j, mk, full, sb);
+    st(a->dgamma + j, mk, full, sg);
+    /* with g = dy·gamma:  Σ g = gamma·dbeta,  Σ g·xhat = gamma·dgamma */
+    __m256 ga = ld(a->gamma + j, mk, full), s = ld(a->std + j, mk, full);
+    __m256 mean_g = _mm256_div_ps(_mm256_mul_ps(ga, sb), _mm256_set1_ps((float)m));
+    __m256 proj = _mm256_div_ps(_mm256_mul_ps(ga, sg), _mm256_set1_ps((float)(m - !!a->unbiased)));
+    for (int i = 0; i < m; i++) {
+        size_t e = (size_t)i * n + j;
+        __m256 v = _mm256_sub_ps(_mm256_mul_ps(ld(a->dy + e, mk, full), ga), mean_g);
+        v = _mm256_div_ps(_mm256_fnmadd_ps(ld(a->xhat + e, mk, full), proj, v), s);
+        if (a->accumulate) v = _mm256_add_ps(ld(a->dx + e, mk, full), v);
+        st(a->dx + e, mk, full, v);
+    }
+}
+
+static void bn_bwd(int m, int n, const float *xhat, const float *std, const float *gamma,
+                   const float *dy, int unbiased, float *dx, float *dgamma, float *dbeta,
+                   int accumulate)
+{
+    bn_bwd_args a = {m, n, unbiased, accumulate, xhat, std, gamma, dy, dx, dgamma, dbeta};
+    STRIPS(n, bn_bwd_strip, &a);
+}
+
+static float hmax(__m256 v)
+{
+    __m128 h = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_max_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+
+static float hsum(__m256 v)
+{
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    return _mm_cvtss_f32(h);
+}
+
+/* Per-row state of the softmax passes (vectors, so that one strip function serves all). */
+typedef struct {
+    const float *l;
+    float *p;
+    __m256 acc, c;
+} xent_row_st;
+
+INLINE void row_max_strip(xent_row_st *r, size_t j, __m256i mk, int full)
+{
+    __m256 v = ld(r->l + j, mk, full);
+    if (!full) v = _mm256_blendv_ps(r->c, v, _mm256_castsi256_ps(mk)); /* c = −inf */
+    r->acc = _mm256_max_ps(r->acc, v);
+}
+
+INLINE void row_exp_strip(xent_row_st *r, size_t j, __m256i mk, int full)
+{
+    __m256 e = exp256(_mm256_sub_ps(ld(r->l + j, mk, full), r->c)); /* c = max */
+    if (!full) e = _mm256_and_ps(e, _mm256_castsi256_ps(mk));     /* drop exp(−max) lanes */
+    r->acc = _mm256_add_ps(r->acc, e);
+    st(r->p + j, mk, full, e);
+}
+
+INLINE void row_scale_strip(xent_row_st *r, size_t j, __m256i mk, int full)
+{
+    st(r->p + j, mk, full, _mm256_div_ps(ld(r->p + j, mk, full), r->c)); /* c = Σ */
+}
+
+/* prob = exp(l − max)/Σ, loss = log Σ − (l_y − max), as in the reference. */
+static void xent_fwd(int m, int n, const float *logits, const int32_t *y, float *prob,
+                     float *row_loss)
+{
+    for (int i = 0; i < m; i++) {
+        xent_row_st r = {logits + (size_t)i * n, prob + (size_t)i * n, _mm256_set1_ps(-INFINITY),
+                         _mm256_set1_ps(-INFINITY)};
+        STRIPS(n, row_max_strip, &r);
+        float mx = hmax(r.acc);
+        r.acc = _mm256_setzero_ps();
+        r.c = _mm256_set1_ps(mx);
+        STRIPS(n, row_exp_strip, &r);
+        float sum = hsum(r.acc);
+        r.c = _mm256_set1_ps(sum);
+        STRIPS(n, row_scale_strip, &r);
+        row_loss[i] = logf(sum) - (r.l[y[i]] - mx);
+    }
+}
+
+INLINE void scale_strip(const float *p, float *d, __m256 sc, size_t j, __m256i mk, int full)
+{
+    st(d + j, mk, full, _mm256_mul_ps(ld(p + j, mk, full), sc));
+}
+
+static void xent_bwd(int m, int n, const float *prob, const int32_t *y, float scale,
+                     float *dlogits)
+{
+    for (int i = 0; i < m; i++) {
+        const float *p = prob + (size_t)i * n;
+        float *d = dlogits + (size_t)i * n;
+        float hit = (p[y[i]] - 1.0f) * scale; /* read first: dlogits may alias prob */
+        STRIPS(n, scale_strip, p, d, _mm256_set1_ps(scale));
+        d[y[i]] = hit;
+    }
+}
+
+static void embed_scatter(int rows, int t_len, int d, const int32_t *idx, const float *dout,
+                          float *dtable)
+{
+    size_t lookups = (size_t)rows * t_len;
+    for (size_t l = 0; l < lookups; l++)
+        STRIPS(d, add_strip, dout + l * d, dtable + (size_t)idx[l] * d);
+}
+
+INLINE void sgd_strip(float *p, const float *g, __m256 lr, size_t i, __m256i mk, int full)
+{
+    st(p + i, mk, full, _mm256_fnmadd_ps(lr, ld(g + i, mk, full), ld(p + i, mk, full)));
+}
+
+static void sgd(size_t n, float *p, const float *g, float lr)
+{
+    STRIPS(n, sgd_strip, p, g, _mm256_set1_ps(lr));
+}
+
+INLINE void momentum_strip(float *p, const float *g, float *v, __m256 lr, __m256 mu, size_t i,
+                           __m256i mk, int full)
+{
+    __m256 vv = _mm256_fmadd_ps(mu, ld(v + i, mk, full), ld(g + i, mk, full));
+    st(v + i, mk, full, vv);
+    st(p + i, mk, full, _mm256_fnmadd_ps(lr, vv, ld(p + i, mk, full)));
+}
+
+static void sgd_momentum(size_t n, float *p, const float *g, float *v, float lr, float mu)
+{
+    STRIPS(n, momentum_strip, p, g, v, _mm256_set1_ps(lr), _mm256_set1_ps(mu));
+}
+
+INLINE void ema_strip(float *r, const float *x, __m256 keep, __m256 m, size_t i, __m256i mk,
+                      int full)
+{
+    __m256 t = _mm256_mul_ps(m, ld(x + i, mk, full));
+    st(r + i, mk, full, _mm256_fmadd_ps(keep, ld(r + i, mk, full), t));
+}
+
+static void ema(size_t n, float *r, const float *x, float m)
+{
+    STRIPS(n, ema_strip, r, x, _mm256_set1_ps(1.0f - m), _mm256_set1_ps(m));
+}
+
+const nn_kernels nn_kernels_avx2 = {
+    .isa = "avx2",
+    .sgemm_nn = nn_avx2_sgemm_nn,
+    .sgemm_nt = nn_avx2_sgemm_nt,
+    .sgemm_tn = nn_avx2_sgemm_tn,
+    .bias_add = bias_add,
+    .col_sum = col_sum,
+    .tanh_fwd = tanh_fwd,
+    .tanh_bwd = tanh_bwd,
+    .bn_train_fwd = bn_train_fwd,
+    .bn_eval_fwd = bn_eval_fwd,
+    .bn_bwd = bn_bwd,
+    .xent_fwd = xent_fwd,
+    .xent_bwd = xent_bwd,
+    .embed_gather = nn_ref_embed_gather, /* memcpy per row: libc already vectorises it */
+    .embed_scatter = embed_scatter,
+    .sgd = sgd,
+    .sgd_momentum = sgd_momentum,
+    .ema = ema,
+};

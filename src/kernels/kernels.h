@@ -1,0 +1,98 @@
+/* kernels.h — pure numeric functions on float arrays.
+ *
+ * Nothing here knows about specs, graphs or plans: every function takes plain
+ * pointers and sizes.  All matrices are row-major.  One table of function
+ * pointers per instruction set; nn_kernels_select() fills `nn_k` from CPUID
+ * at start-up (or from NNRUN_ISA=scalar|avx2|avx512).
+ *
+ * Conventions
+ *   m = rows (batch), n = columns (features).
+ *   `accumulate` = 0: the output is overwritten; 1: the result is added to it.
+ */
+#ifndef NN_KERNELS_H
+#define NN_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct nn_kernels {
+    const char *isa; /* "scalar", "avx2", "avx512" */
+
+    /* C[m×n] (+)= A·B        A: m×k (lda), B: k×n (ldb)  — forward X·W   */
+    void (*sgemm_nn)(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                     float *c, int ldc, int accumulate);
+    /* C[m×n] (+)= A·Bᵀ       A: m×k (lda), B: n×k (ldb)  — input grad dY·Wᵀ */
+    void (*sgemm_nt)(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                     float *c, int ldc, int accumulate);
+    /* C[m×n] (+)= Aᵀ·B       A: k×m (lda), B: k×n (ldb)  — weight grad Xᵀ·dY */
+    void (*sgemm_tn)(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                     float *c, int ldc, int accumulate);
+
+    /* y[i][j] += bias[j] */
+    void (*bias_add)(int m, int n, const float *bias, float *y);
+    /* out[j] (+)= Σ_i x[i][j]   (bias gradient) */
+    void (*col_sum)(int m, int n, const float *x, float *out, int accumulate);
+
+    /* y = tanh(x) */
+    void (*tanh_fwd)(size_t n, const float *x, float *y);
+    /* dx (+)= dy · (1 − y²) */
+    void (*tanh_bwd)(size_t n, const float *y, const float *dy, float *dx, int accumulate);
+
+    /* BatchNorm, training mode, per column j over the m rows:
+     *   mean_j = Σ x / m,  var_j = Σ (x − mean)² / (m − unbiased),  s_j = sqrt(var_j + eps)
+     *   xhat = (x − mean)/s,  y = gamma·xhat + beta
+     * Writes mean[n], std[n] (= s), xhat[m×n] and y[m×n]. */
+    void (*bn_train_fwd)(int m, int n, const float *x, const float *gamma, const float *beta,
+                         float eps, int unbiased, float *mean, float *std, float *xhat,
+                         float *y);
+    /* BatchNorm with fixed statistics: y = gamma·(x − mean)/std + beta */
+    void (*bn_eval_fwd)(int m, int n, const float *x, const float *mean, const float *std,
+                        const float *gamma, const float *beta, float *y);
+    /* BatchNorm backward through the batch statistics (D = m − unbiased):
+     *   g = dy·gamma
+     *   dx = (g − mean_i(g) − xhat·Σ_i(g·xhat)/D) / std       (dx overwritten, or added)
+     *   dgamma = Σ_i dy·xhat,  dbeta = Σ_i dy                  (overwritten) */
+    void (*bn_bwd)(int m, int n, const float *xhat, const float *std, const float *gamma,
+                   const float *dy, int unbiased, float *dx, float *dgamma, float *dbeta,
+                   int accumulate);
+
+    /* Softmax cross-entropy, forward: prob[m×n] = softmax(logits) per row (max-subtracted),
+     * row_loss[i] = logsumexp(logits_i) − logits_i[y_i]. */
+    void (*xent_fwd)(int m, int n, const float *logits, const int32_t *y, float *prob,
+                     float *row_loss);
+    /* dlogits = (prob − onehot(y)) · scale      (scale = 1/m for a mean loss) */
+    void (*xent_bwd)(int m, int n, const float *prob, const int32_t *y, float scale,
+                     float *dlogits);
+
+    /* Embedding: out[r][t][:] = table[idx[r·t_len + t]][:]  (rows·t_len lookups of d floats) */
+    void (*embed_gather)(int rows, int t_len, int d, const int32_t *idx, const float *table,
+                         float *out);
+    /* Embedding backward: dtable[idx][:] += dout[r][t][:]  (dtable is NOT cleared here) */
+    void (*embed_scatter)(int rows, int t_len, int d, const int32_t *idx, const float *dout,
+                          float *dtable);
+
+    /* p −= lr · g */
+    void (*sgd)(size_t n, float *p, const float *g, float lr);
+    /* SGD with momentum (PyTorch convention): v = mu·v + g;  p −= lr · v */
+    void (*sgd_momentum)(size_t n, float *p, const float *g, float *v, float lr, float mu);
+    /* exponential moving average: r = (1 − m)·r + m·x */
+    void (*ema)(size_t n, float *r, const float *x, float m);
+} nn_kernels;
+
+/* The active table; valid after nn_kernels_select(). */
+extern const nn_kernels *nn_k;
+
+/* Tables that exist in this build (avx2/avx512 may be NULL when not compiled in). */
+extern const nn_kernels nn_kernels_scalar;
+extern const nn_kernels nn_kernels_avx2;
+
+/* Picks the best table this CPU supports, or the one named by `want` (or, when want
+ * is NULL, by the NNRUN_ISA environment variable).  Returns 0, or −1 when the named
+ * ISA is unknown or not supported here (nn_k is then left unchanged). */
+int nn_kernels_select(const char *want);
+/* 1 when this CPU (and build) can run the named ISA. */
+int nn_kernels_supported(const char *isa);
+/* Table for a named ISA, or NULL. */
+const nn_kernels *nn_kernels_get(const char *isa);
+
+#endif

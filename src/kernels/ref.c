@@ -1,0 +1,233 @@
+/* ref.c — the portable scalar kernels (see ref.h, kernels.h).
+ *
+ * Plain loops in float, summing in the natural order, so that results are deterministic and
+ * easy to reason about.  The only concession to speed is loop order (gemm walks C rows
+ * contiguously) and 8-wide blocks that GCC's -O2 SLP vectoriser turns into SSE.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "kernels/ref.h"
+
+/* y[0..n) += s·x[0..n).  Fixed 8-wide blocks: -O2 vectorises these but not a plain loop. */
+static void axpy(int n, float s, const float *restrict x, float *restrict y)
+{
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int u = 0; u < 8; u++) y[j + u] += s * x[j + u];
+    for (; j < n; j++) y[j] += s * x[j];
+}
+
+static void zero_rows(int m, int n, float *c, int ldc)
+{
+    for (int i = 0; i < m; i++) memset(c + (size_t)i * ldc, 0, (size_t)n * sizeof *c);
+}
+
+/* i-k-j: each C row is built from B rows scaled by A(i, p). */
+void nn_ref_sgemm_nn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                     float *c, int ldc, int accumulate)
+{
+    if (!accumulate) zero_rows(m, n, c, ldc);
+    for (int i = 0; i < m; i++)
+        for (int p = 0; p < k; p++)
+            axpy(n, a[(size_t)i * lda + p], b + (size_t)p * ldb, c + (size_t)i * ldc);
+}
+
+/* k-i-j: A row p and B row p are both contiguous. */
+void nn_ref_sgemm_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                     float *c, int ldc, int accumulate)
+{
+    if (!accumulate) zero_rows(m, n, c, ldc);
+    for (int p = 0; p < k; p++)
+        for (int i = 0; i < m; i++)
+            axpy(n, a[(size_t)p * lda + i], b + (size_t)p * ldb, c + (size_t)i * ldc);
+}
+
+/* Dot products: A row i and B row j are both contiguous in k. */
+void nn_ref_sgemm_nt(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                     float *c, int ldc, int accumulate)
+{
+    for (int i = 0; i < m; i++) {
+        const float *ai = a + (size_t)i * lda;
+        float *ci = c + (size_t)i * ldc;
+        for (int j = 0; j < n; j++) {
+            const float *bj = b + (size_t)j * ldb;
+            float s = 0.0f;
+            for (int p = 0; p < k; p++) s += ai[p] * bj[p];
+            ci[j] = accumulate ? ci[j] + s : s;
+        }
+    }
+}
+
+void nn_ref_bias_add(int m, int n, const float *bias, float *y)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) y[(size_t)i * n + j] += bias[j];
+}
+
+void nn_ref_col_sum(int m, int n, const float *x, float *out, int accumulate)
+{
+    if (!accumulate) memset(out, 0, (size_t)n * sizeof *out);
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) out[j] += x[(size_t)i * n + j];
+}
+
+void nn_ref_tanh_fwd(size_t n, const float *x, float *y)
+{
+    for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
+}
+
+void nn_ref_tanh_bwd(size_t n, const float *y, const float *dy, float *dx, int accumulate)
+{
+    for (size_t i = 0; i < n; i++) {
+        float g = dy[i] * (1.0f - y[i] * y[i]);
+        dx[i] = accumulate ? dx[i] + g : g;
+    }
+}
+
+/* Statistics are summed row by row into mean[] and std[] so that memory is read in order. */
+void nn_ref_bn_train_fwd(int m, int n, const float *x, const float *gamma, const float *beta,
+                         float eps, int unbiased, float *mean, float *std, float *xhat,
+                         float *y)
+{
+    float d = (float)(m - (unbiased ? 1 : 0));
+    memset(mean, 0, (size_t)n * sizeof *mean);
+    memset(std, 0, (size_t)n * sizeof *std);
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) mean[j] += x[(size_t)i * n + j];
+    for (int j = 0; j < n; j++) mean[j] /= (float)m;
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            float t = x[(size_t)i * n + j] - mean[j];
+            std[j] += t * t;
+        }
+    for (int j = 0; j < n; j++) std[j] = sqrtf(std[j] / d + eps);
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            size_t e = (size_t)i * n + j;
+            xhat[e] = (x[e] - mean[j]) / std[j];
+            y[e] = gamma[j] * xhat[e] + beta[j];
+        }
+}
+
+void nn_ref_bn_eval_fwd(int m, int n, const float *x, const float *mean, const float *std,
+                        const float *gamma, const float *beta, float *y)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            size_t e = (size_t)i * n + j;
+            y[e] = gamma[j] * (x[e] - mean[j]) / std[j] + beta[j];
+        }
+}
+
+/* Σ_i g = gamma·dbeta and Σ_i g·xhat = gamma·dgamma, so the two column sums serve both the
+ * parameter gradients and dx. */
+void nn_ref_bn_bwd(int m, int n, const float *xhat, const float *std, const float *gamma,
+                   const float *dy, int unbiased, float *dx, float *dgamma, float *dbeta,
+                   int accumulate)
+{
+    float d = (float)(m - (unbiased ? 1 : 0));
+    memset(dgamma, 0, (size_t)n * sizeof *dgamma);
+    memset(dbeta, 0, (size_t)n * sizeof *dbeta);
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            size_t e = (size_t)i * n + j;
+            dbeta[j] += dy[e];
+            dgamma[j] += dy[e] * xhat[e];
+        }
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            size_t e = (size_t)i * n + j;
+            float g = dy[e] * gamma[j];
+            float mean_g = gamma[j] * dbeta[j] / (float)m;
+            float proj = xhat[e] * (gamma[j] * dgamma[j]) / d;
+            float v = (g - mean_g - proj) / std[j];
+            dx[e] = accumulate ? dx[e] + v : v;
+        }
+}
+
+/* loss = log Σ exp(l − max) − (l_y − max): the max cancels without loss of precision. */
+void nn_ref_xent_fwd(int m, int n, const float *logits, const int32_t *y, float *prob,
+                     float *row_loss)
+{
+    for (int i = 0; i < m; i++) {
+        const float *l = logits + (size_t)i * n;
+        float *p = prob + (size_t)i * n;
+        float mx = l[0];
+        for (int j = 1; j < n; j++) mx = l[j] > mx ? l[j] : mx;
+        float sum = 0.0f;
+        for (int j = 0; j < n; j++) {
+            p[j] = expf(l[j] - mx);
+            sum += p[j];
+        }
+        for (int j = 0; j < n; j++) p[j] /= sum;
+        row_loss[i] = logf(sum) - (l[y[i]] - mx);
+    }
+}
+
+void nn_ref_xent_bwd(int m, int n, const float *prob, const int32_t *y, float scale,
+                     float *dlogits)
+{
+    for (int i = 0; i < m; i++) {
+        const float *p = prob + (size_t)i * n;
+        float *d = dlogits + (size_t)i * n;
+        for (int j = 0; j < n; j++) d[j] = (p[j] - (j == y[i] ? 1.0f : 0.0f)) * scale;
+    }
+}
+
+void nn_ref_embed_gather(int rows, int t_len, int d, const int32_t *idx, const float *table,
+                         float *out)
+{
+    size_t lookups = (size_t)rows * t_len;
+    for (size_t l = 0; l < lookups; l++)
+        memcpy(out + l * d, table + (size_t)idx[l] * d, (size_t)d * sizeof *out);
+}
+
+void nn_ref_embed_scatter(int rows, int t_len, int d, const int32_t *idx, const float *dout,
+                          float *dtable)
+{
+    size_t lookups = (size_t)rows * t_len;
+    for (size_t l = 0; l < lookups; l++) {
+        float *t = dtable + (size_t)idx[l] * d;
+        for (int j = 0; j < d; j++) t[j] += dout[l * d + j];
+    }
+}
+
+void nn_ref_sgd(size_t n, float *p, const float *g, float lr)
+{
+    for (size_t i = 0; i < n; i++) p[i] -= lr * g[i];
+}
+
+void nn_ref_sgd_momentum(size_t n, float *p, const float *g, float *v, float lr, float mu)
+{
+    for (size_t i = 0; i < n; i++) {
+        v[i] = mu * v[i] + g[i];
+        p[i] -= lr * v[i];
+    }
+}
+
+void nn_ref_ema(size_t n, float *r, const float *x, float m)
+{
+    for (size_t i = 0; i < n; i++) r[i] = (1.0f - m) * r[i] + m * x[i];
+}
+
+const nn_kernels nn_kernels_scalar = {
+    .isa = "scalar",
+    .sgemm_nn = nn_ref_sgemm_nn,
+    .sgemm_nt = nn_ref_sgemm_nt,
+    .sgemm_tn = nn_ref_sgemm_tn,
+    .bias_add = nn_ref_bias_add,
+    .col_sum = nn_ref_col_sum,
+    .tanh_fwd = nn_ref_tanh_fwd,
+    .tanh_bwd = nn_ref_tanh_bwd,
+    .bn_train_fwd = nn_ref_bn_train_fwd,
+    .bn_eval_fwd = nn_ref_bn_eval_fwd,
+    .bn_bwd = nn_ref_bn_bwd,
+    .xent_fwd = nn_ref_xent_fwd,
+    .xent_bwd = nn_ref_xent_bwd,
+    .embed_gather = nn_ref_embed_gather,
+    .embed_scatter = nn_ref_embed_scatter,
+    .sgd = nn_ref_sgd,
+    .sgd_momentum = nn_ref_sgd_momentum,
+    .ema = nn_ref_ema,
+};

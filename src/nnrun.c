@@ -1,0 +1,227 @@
+/* nnrun.c — the command line: subcommands, options, exit codes.  No logic of its own.
+ *
+ * Exit codes (DESIGN.md): 0 done; 2 anything wrong found before training starts (usage,
+ * spec, data file, output directory); 1 a failure during the run.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "ir/build.h"
+#include "kernels/kernels.h"
+#include "parser/spec.h"
+#include "runtime/data.h"
+#include "runtime/report/rundir.h"
+#include "runtime/train.h"
+
+enum { EXIT_OK = 0, EXIT_RUN = 1, EXIT_INPUT = 2 };
+
+typedef struct {
+    const char *cmd, *spec, *out, *isa;
+    const char **sets;
+    int nsets, threads, quiet, json, force;
+} cli;
+
+static const char usage_text[] =
+    "usage: nnrun SPEC.yaml [--set K=V]... [--out DIR] [--threads N] [--quiet] [--json]\n"
+    "       nnrun check SPEC.yaml [--set K=V]...   validate the spec, data and model; exit 0 or 2\n"
+    "       nnrun graph SPEC.yaml                  print the IR graph (forward and backward)\n"
+    "\n"
+    "options:\n"
+    "  --set KEY=VALUE   override a spec value (typed and checked like the file), e.g.\n"
+    "                    --set train.steps=2000 --set model.2.linear.out=300\n"
+    "  --out DIR         run directory (default: runs/NAME)\n"
+    "  --force           reuse an output directory that holds an earlier run\n"
+    "  --threads N       worker threads (this version computes on one)\n"
+    "  --isa NAME        kernel path: scalar, avx2 or avx512 (default: the best this CPU has;\n"
+    "                    also NNRUN_ISA)\n"
+    "  --quiet           no progress output\n"
+    "  --json            print summary.json on stdout (progress goes to stderr)\n"
+    "  --help, --version\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "nnrun: error: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'nnrun --help'.\n");
+    return EXIT_INPUT;
+}
+
+static int parse_threads(const char *s, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < 1 || v > 1024) return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* Returns −1 to continue, or an exit code (help, version, usage error). */
+static int parse_args(int argc, char **argv, cli *c)
+{
+    static const struct option opts[] = {
+        {"set", required_argument, 0, 's'},   {"out", required_argument, 0, 'o'},
+        {"threads", required_argument, 0, 't'}, {"isa", required_argument, 0, 'i'},
+        {"quiet", no_argument, 0, 'q'},        {"json", no_argument, 0, 'j'},
+        {"force", no_argument, 0, 'f'},        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},      {0, 0, 0, 0},
+    };
+    c->sets = calloc((size_t)argc + 1, sizeof *c->sets);
+    c->threads = 1;
+    if (!c->sets) return EXIT_RUN;
+    opterr = 0;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "+:", opts, NULL)) != -1 || optind < argc) {
+        if (ch == -1) { /* a positional argument: the subcommand or the spec */
+            const char *a = argv[optind++];
+            if (!c->cmd && !c->spec && (!strcmp(a, "check") || !strcmp(a, "graph") ||
+                                        !strcmp(a, "run")))
+                c->cmd = a;
+            else if (!c->spec)
+                c->spec = a;
+            else
+                return usage_error("unexpected argument '%s'", a);
+            continue;
+        }
+        switch (ch) {
+        case 's':
+            if (!strchr(optarg, '=')) return usage_error("--set expects KEY=VALUE, got '%s'", optarg);
+            c->sets[c->nsets++] = optarg;
+            break;
+        case 'o': c->out = optarg; break;
+        case 't':
+            if (parse_threads(optarg, &c->threads) != 0)
+                return usage_error("--threads expects a whole number from 1 to 1024, got '%s'", optarg);
+            break;
+        case 'i': c->isa = optarg; break;
+        case 'q': c->quiet = 1; break;
+        case 'j': c->json = 1; break;
+        case 'f': c->force = 1; break;
+        case 'h': fputs(usage_text, stdout); return EXIT_OK;
+        case 'V': printf("nnrun %s\n", PACKAGE_VERSION); return EXIT_OK;
+        case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
+        default: return usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (!c->cmd) c->cmd = "run";
+    if (!c->spec) return usage_error("%s", "no spec file given");
+    return -1;
+}
+
+static int fail_input(nn_diag *d)
+{
+    nn_diag_print(d, stderr);
+    return EXIT_INPUT;
+}
+
+static void print_data(FILE *f, const nn_dataset *ds, long params)
+{
+    fprintf(f, "data: %ld items (%ld dropped), vocabulary %d, examples train %ld / dev %ld / test %ld\n",
+            ds->lines - ds->dropped, ds->dropped, ds->vocab, ds->split[0].n, ds->split[1].n,
+            ds->split[2].n);
+    fprintf(f, "model: %ld parameters, kernels %s\n", params, nn_k->isa);
+}
+
+static void print_result(FILE *f, const nn_result *r, const char *dir)
+{
+    static const char *names[NN_SPLIT_COUNT] = {"train", "dev", "test"};
+    fprintf(f, "final:");
+    for (int s = 0; s < NN_SPLIT_COUNT; s++)
+        if (r->have_split[s]) fprintf(f, "  %s %.4f", names[s], r->split[s]);
+    fprintf(f, "  (%ld steps, %.1f s, %.0f steps/s)\n", r->steps, r->wall_seconds,
+            r->train_seconds > 0 ? (double)r->steps / r->train_seconds : 0.0);
+    if (r->nsamples) fprintf(f, "samples:\n");
+    for (int i = 0; i < r->nsamples; i++) fprintf(f, "  %s\n", r->samples[i]);
+    fprintf(f, "run directory: %s\n", dir);
+}
+
+/* Trains, evaluates, samples, and writes the run directory. */
+static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *ds,
+                          nn_trainer *tr, nn_diag *d)
+{
+    nn_mark at = {c->out ? "--out" : spec->path, 1, 1};
+    char *dir = nn_rundir_create(spec->name, c->out, c->force, at, d);
+    if (!dir) return fail_input(d);
+    FILE *progress = c->json ? stderr : stdout;
+    if (!c->quiet) print_data(progress, ds, tr->P->count);
+    nn_run_opts o = {c->quiet, progress, nn_rundir_open(dir, "metrics.csv")};
+    nn_result r;
+    memset(&r, 0, sizeof r);
+    int rc = nn_trainer_run(tr, &o, &r);
+    if (o.metrics_csv) fclose(o.metrics_csv);
+    if (rc != 0) {
+        fprintf(stderr, "%s: error: the loss became non-finite (%g) at step %ld; stopped\n",
+                spec->path, r.last, r.steps);
+        free(dir);
+        return EXIT_RUN;
+    }
+    nn_run_info info = {c->threads, nn_k->isa};
+    char *json = nn_summary_json(spec, ds, tr, &r, &info);
+    int status = EXIT_OK;
+    if (!json || nn_rundir_write_results(dir, json, &r) != 0) {
+        fprintf(stderr, "nnrun: error: cannot write the results to '%s'\n", dir);
+        status = EXIT_RUN;
+    }
+    if (!c->quiet) print_result(progress, &r, dir);
+    if (c->json && json) printf("%s\n", json);
+    free(json);
+    nn_result_free(&r);
+    free(dir);
+    return status;
+}
+
+static int run_command(const cli *c)
+{
+    nn_diag *d = nn_diag_new();
+    nn_spec *spec = NULL;
+    nn_dataset *ds = NULL;
+    nn_trainer *tr = NULL;
+    int rc = EXIT_INPUT;
+    if (!d) return EXIT_RUN;
+    if (!(spec = nn_spec_load(c->spec, c->sets, c->nsets, d)) || !(ds = nn_dataset_load(spec, d)) ||
+        !(tr = nn_trainer_new(spec, ds, d))) {
+        rc = fail_input(d);
+    } else if (!strcmp(c->cmd, "check")) {
+        printf("%s: ok (%ld parameters, vocabulary %d, examples %ld / %ld / %ld)\n", c->spec,
+               tr->P->count, ds->vocab, ds->split[0].n, ds->split[1].n, ds->split[2].n);
+        rc = EXIT_OK;
+    } else if (!strcmp(c->cmd, "graph")) {
+        nn_graph_print(tr->train_g, stdout);
+        rc = EXIT_OK;
+    } else {
+        if (c->threads > 1 && !c->quiet)
+            fprintf(stderr, "nnrun: note: --threads %d: this version computes on one thread\n",
+                    c->threads);
+        rc = run_experiment(c, spec, ds, tr, d);
+    }
+    nn_trainer_free(tr);
+    nn_dataset_free(ds);
+    nn_spec_free(spec);
+    nn_diag_free(d);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    cli c;
+    memset(&c, 0, sizeof c);
+    int rc = parse_args(argc, argv, &c);
+    if (rc < 0) {
+        if (nn_kernels_select(c.isa) != 0) {
+            const char *want = c.isa ? c.isa : getenv("NNRUN_ISA");
+            fprintf(stderr,
+                    "nnrun: error: %s '%s' is not a kernel path this machine can run "
+                    "(choose scalar%s%s)\n",
+                    c.isa ? "--isa" : "NNRUN_ISA", want ? want : "",
+                    nn_kernels_supported("avx2") ? ", avx2" : "",
+                    nn_kernels_supported("avx512") ? ", avx512" : "");
+            rc = EXIT_INPUT;
+        } else {
+            rc = run_command(&c);
+        }
+    }
+    free(c.sets);
+    return rc;
+}

@@ -1,0 +1,67 @@
+/* spec_int.h — internals shared by spec.c, spec_model.c, spec_set.c and spec_value.c:
+ * typing of YAML 1.2 core-schema scalars and the checks that turn nodes into values. */
+#ifndef NN_SPEC_INT_H
+#define NN_SPEC_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "spec.h"
+#include "yaml_tree.h"
+
+typedef struct {
+    nn_diag *d;
+    int nerr; /* errors found so far (the diag keeps only NN_DIAG_MAX) */
+} nn_sctx;
+
+/* The type a node has under the YAML 1.2 core schema. */
+typedef enum { NN_VNULL, NN_VBOOL, NN_VINT, NN_VFLOAT, NN_VSTR, NN_VMAP, NN_VSEQ } nn_vtype;
+
+/* A closed or open interval for floats; ±INFINITY for no bound. */
+typedef struct {
+    double lo, hi;
+    int lo_open, hi_open;
+} nn_range;
+
+void nn_sv_error(nn_sctx *c, nn_mark m, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+nn_vtype nn_sv_type(const nn_ynode *n);
+/* "'text'" (escaped, shortened), "a map", "a sequence", "null", "an empty value". */
+const char *nn_sv_show(const nn_ynode *n, char *buf, size_t size);
+/* Escaped, shortened, quoted text of a key or word for messages. */
+const char *nn_sv_quote(const char *text, size_t len, char *buf, size_t size);
+
+/* Each returns 1 and stores the value, or records an error naming `path` and returns 0. */
+int nn_sv_map(nn_sctx *c, const nn_ynode *n, const char *path);
+int nn_sv_seq(nn_sctx *c, const nn_ynode *n, const char *path);
+int nn_sv_long(nn_sctx *c, const nn_ynode *n, const char *path, long lo, long hi, long *out);
+int nn_sv_int(nn_sctx *c, const nn_ynode *n, const char *path, int lo, int hi, int *out);
+int nn_sv_u64(nn_sctx *c, const nn_ynode *n, const char *path, uint64_t *out);
+int nn_sv_float(nn_sctx *c, const nn_ynode *n, const char *path, nn_range r, double *out);
+int nn_sv_bool(nn_sctx *c, const nn_ynode *n, const char *path, int *out);
+/* A non-empty string (numbers are taken as their text); *out is replaced (freed first). */
+int nn_sv_string(nn_sctx *c, const nn_ynode *n, const char *path, char **out);
+/* One of `names` (NULL-terminated); *out = its index.  `what` names the kind of value. */
+int nn_sv_enum(nn_sctx *c, const nn_ynode *n, const char *path, const char *const *names,
+               int *out);
+/* The float value of a number node (no checks). */
+double nn_sv_number(const nn_ynode *n);
+
+/* "unknown key 'stpes' in 'train' (did you mean 'steps'?)" + a note with the valid keys. */
+void nn_sv_unknown_key(nn_sctx *c, const nn_ynode *key, const char *path,
+                       const char *const *keys);
+/* "missing required key 'source' in 'data'" at the map. */
+void nn_sv_missing(nn_sctx *c, const nn_ynode *map, const char *key, const char *path);
+/* Whether key i of a map is `name`. */
+int nn_sv_key_is(const nn_ynode *map, int i, const char *name);
+/* "a, b, c" into buf. */
+const char *nn_sv_join(const char *const *names, char *buf, size_t size);
+
+/* The model list → s->layers (spec_model.c). */
+void nn_spec_model(nn_sctx *c, const nn_ynode *n, nn_spec *s);
+/* One `--set KEY.PATH=VALUE`: edits the tree (spec_set.c).  `file` names the
+ * argument's pseudo-source ("--set", already registered with the diag). */
+void nn_spec_apply_set(nn_sctx *c, nn_ynode **root, const char *file, const char *arg);
+
+#endif

@@ -1,0 +1,59 @@
+/* plan.h — executing a graph: the model state, and plans lowered from graphs.
+ *
+ * nn_params holds what outlives a step and is shared by every plan of a model: the
+ * parameters, BatchNorm's running buffers, the parameter gradients and the optimizer
+ * state — one allocation.  An nn_plan is a graph lowered for execution: one arena for its
+ * inputs, activations and activation gradients, and a flat array of steps, each an op's
+ * run function with its buffers resolved.  Nothing is allocated after lowering.
+ */
+#ifndef NN_PLAN_H
+#define NN_PLAN_H
+
+#include <stddef.h>
+
+#include "ir/op.h"
+#include "runtime/rng.h"
+
+typedef struct {
+    char name[48];
+    int ndim, dim[NN_MAX_DIMS];
+    long numel;
+    nn_role role; /* NN_PARAM or NN_BUFFER */
+    int weight, layer;
+    const nn_init *init;
+    float *data, *grad, *velocity; /* grad and velocity: parameters only (velocity: momentum) */
+} nn_param;
+
+typedef struct {
+    nn_param *p;
+    int n;
+    long count; /* elements of the trainable parameters */
+    float *block;
+} nn_params;
+
+/* The parameters and buffers named in `g` (a training graph), in graph order. */
+nn_params *nn_params_new(const nn_graph *g, int momentum);
+void nn_params_free(nn_params *P);
+nn_param *nn_params_find(nn_params *P, const char *name);
+/* Fills every parameter and buffer from its init, in model order, drawing from `r`
+ * (init.c).  A scale-0 init still draws, so random streams stay aligned with PyTorch. */
+void nn_params_init(nn_params *P, nn_rng *r);
+
+typedef struct nn_plan {
+    const nn_graph *g;
+    nn_step *steps;
+    int nsteps, nfwd; /* steps [0, nfwd) run the forward pass */
+    void **ptr;       /* storage of each tensor */
+    float *arena;
+    size_t arena_bytes;
+} nn_plan;
+
+/* Lowers `g`, binding its parameters to `P` by name.  Returns NULL when out of memory or
+ * when a parameter is missing from P. */
+nn_plan *nn_plan_lower(const nn_graph *g, nn_params *P);
+void nn_plan_free(nn_plan *p);
+void nn_plan_forward(const nn_plan *p, int rows);
+void nn_plan_backward(const nn_plan *p, int rows);
+static inline void *nn_plan_ptr(const nn_plan *p, int tensor) { return p->ptr[tensor]; }
+
+#endif

@@ -1,0 +1,61 @@
+/* train.h — the experiment: model state, a training plan and an evaluation plan over a
+ * data set; the training loop, split evaluation and sampling. */
+#ifndef NN_TRAIN_H
+#define NN_TRAIN_H
+
+#include <stdio.h>
+
+#include "ir/build.h"
+#include "runtime/data.h"
+#include "runtime/plan.h"
+
+#define NN_EVAL_ROWS 4096 /* rows per evaluation chunk (and the most samples at once) */
+
+typedef struct {
+    const nn_spec *spec;
+    const nn_dataset *ds;
+    nn_graph *train_g, *eval_g;
+    nn_plan *train_p, *eval_p;
+    nn_params *P;
+    nn_rng rng; /* init, then minibatches: one stream, as in the lectures */
+} nn_trainer;
+
+typedef struct {
+    double step0, last;               /* objective on the first / last training batch */
+    double split[NN_SPLIT_COUNT];     /* data loss over each split after training */
+    int have_split[NN_SPLIT_COUNT];
+    long steps;
+    double wall_seconds, train_seconds;
+    char **samples;
+    int nsamples;
+} nn_result;
+
+typedef struct {
+    int quiet;
+    FILE *progress;    /* where progress lines go (stdout, or stderr with --json) */
+    FILE *metrics_csv; /* NULL: no metrics file */
+} nn_run_opts;
+
+/* Builds the graphs (shape errors are recorded in `d`), lowers them and initialises the
+ * parameters from the spec's seed.  NULL on error. */
+nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d);
+void nn_trainer_free(nn_trainer *tr);
+
+/* Trains for spec->train.steps steps, evaluating on the schedule of spec->eval, then
+ * evaluates every split and draws the samples.  Returns 0, or −1 if the loss became
+ * non-finite (the step is in res->steps). */
+int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res);
+/* Mean data loss over a whole split, in eval mode (NaN for an empty split). */
+double nn_trainer_eval(nn_trainer *tr, nn_split_id s);
+/* Draws `count` items with the spec's sample settings; returns a malloc'd array of
+ * malloc'd UTF-8 strings (each ending with '.'), or NULL. */
+char **nn_trainer_sample(nn_trainer *tr, int count, uint64_t seed, double temperature,
+                         int max_len);
+void nn_result_free(nn_result *r);
+
+/* Learning rate at step i (schedule.c). */
+double nn_lr_at(const nn_lr_spec *lr, long step);
+/* One optimizer step over every parameter (optim.c). */
+void nn_optim_step(nn_params *P, const nn_train_spec *t, float lr);
+
+#endif

@@ -1,0 +1,186 @@
+/* test_cli.c — the command-line contract: exit codes, error lines, the run directory. */
+#include "testutil.h"
+
+#include <jansson.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static char tmp[256];
+
+/* Runs `nnrun ARGS` (through the shell) with stdout/stderr in tmp/out, tmp/err. */
+static int nnrun(const char *args)
+{
+    const char *bin = getenv("NNRUN_BIN");
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >'%s/out' 2>'%s/err'", tu_srcdir(),
+             bin ? bin : "./nnrun", args, tmp, tmp);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char *captured(const char *which)
+{
+    char p[300];
+    snprintf(p, sizeof p, "%s/%s", tmp, which);
+    char *s = tu_read_file(p);
+    assert_non_null(s);
+    return s;
+}
+
+static void write_file(const char *name, const char *text)
+{
+    char p[300];
+    snprintf(p, sizeof p, "%s/%s", tmp, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_help_and_version(void **state)
+{
+    (void)state;
+    assert_int_equal(nnrun("--help"), 0);
+    char *out = captured("out");
+    assert_non_null(strstr(out, "usage: nnrun SPEC.yaml"));
+    free(out);
+    assert_int_equal(nnrun("--version"), 0);
+    out = captured("out");
+    assert_non_null(strstr(out, "nnrun "));
+    free(out);
+}
+
+static void test_usage_errors(void **state)
+{
+    (void)state;
+    assert_int_equal(nnrun(""), 2);
+    assert_int_equal(nnrun("--bogus specs/mlp_bn.yaml"), 2);
+    char *err = captured("err");
+    assert_non_null(strstr(err, "unknown option '--bogus'"));
+    free(err);
+    assert_int_equal(nnrun("specs/mlp_bn.yaml --threads 0"), 2);
+    assert_int_equal(nnrun("specs/mlp_bn.yaml --set nonsense"), 2);
+    assert_int_equal(nnrun("check specs/mlp_bn.yaml --isa vax"), 2);
+    assert_int_equal(nnrun("check no/such/spec.yaml"), 2);
+}
+
+static void test_check(void **state)
+{
+    (void)state;
+    assert_int_equal(nnrun("check specs/mlp_bn.yaml"), 0);
+    char *out = captured("out");
+    assert_non_null(strstr(out, "12097 parameters"));
+    free(out);
+    assert_int_equal(nnrun("check specs/mlp_bn.yaml --isa scalar"), 0);
+}
+
+/* A misspelt layer: FILE:LINE:COL, a did-you-mean, exit 2, nothing trained or written. */
+static void test_unknown_layer(void **state)
+{
+    (void)state;
+    char *spec = tu_read_file(tu_path("specs/mlp_bn.yaml"));
+    assert_non_null(spec);
+    char *at = strstr(spec, "  - linear: {out: 200");
+    assert_non_null(at);
+    memcpy(at + 4, "lienar", 6);
+    int line = 1;
+    for (char *p = spec; p < at; p++) line += *p == '\n';
+    /* the spec's relative data path must still resolve from tmp */
+    char *src = strstr(spec, "../examples/data/names.txt");
+    assert_non_null(src);
+    char fixed[64 * 1024];
+    snprintf(fixed, sizeof fixed, "%.*s%s/examples/data/names.txt%s", (int)(src - spec), spec,
+             tu_srcdir(), src + strlen("../examples/data/names.txt"));
+    write_file("lienar.yaml", fixed);
+    free(spec);
+    char args[600], want[400];
+    snprintf(args, sizeof args, "'%s/lienar.yaml' --out '%s/lienar_run'", tmp, tmp);
+    assert_int_equal(nnrun(args), 2);
+    char *err = captured("err");
+    snprintf(want, sizeof want,
+             "%s/lienar.yaml:%d:5: error: unknown layer 'lienar' (did you mean 'linear'?)\n", tmp,
+             line);
+    if (strncmp(err, want, strlen(want)) != 0) fail_msg("stderr:\n%s\nwant:\n%s", err, want);
+    free(err);
+    char run[300];
+    snprintf(run, sizeof run, "%s/lienar_run", tmp);
+    struct stat st;
+    assert_int_not_equal(stat(run, &st), 0); /* nothing written */
+}
+
+static json_t *load_json(const char *path)
+{
+    json_error_t e;
+    json_t *j = json_load_file(path, 0, &e);
+    if (!j) fail_msg("%s: %s", path, e.text);
+    return j;
+}
+
+/* A short real run: summary.json with the contract's keys, metrics.csv, samples. */
+static void test_short_run(void **state)
+{
+    (void)state;
+    char args[600], p[400];
+    snprintf(args, sizeof args,
+             "specs/mlp_bn.yaml --set train.steps=300 --set eval.every=100 --out '%s/run' --quiet",
+             tmp);
+    assert_int_equal(nnrun(args), 0);
+    snprintf(p, sizeof p, "%s/run/summary.json", tmp);
+    json_t *j = load_json(p);
+    static const char *keys[] = {"name", "version", "steps", "params", "loss", "wall_seconds",
+                                 "steps_per_second", "isa", "threads", "seed", NULL};
+    for (int i = 0; keys[i]; i++)
+        if (!json_object_get(j, keys[i])) fail_msg("summary.json lacks '%s'", keys[i]);
+    assert_int_equal(json_integer_value(json_object_get(j, "steps")), 300);
+    assert_int_equal(json_integer_value(json_object_get(j, "params")), 12097);
+    json_t *loss = json_object_get(j, "loss");
+    static const char *lkeys[] = {"step0", "last", "train", "dev", "test", NULL};
+    for (int i = 0; lkeys[i]; i++) assert_true(json_is_number(json_object_get(loss, lkeys[i])));
+    json_decref(j);
+    snprintf(p, sizeof p, "%s/run/metrics.csv", tmp);
+    char *csv = tu_read_file(p);
+    assert_non_null(csv);
+    assert_int_equal(strncmp(csv, "step,lr,loss,", 13), 0);
+    int lines = 0;
+    for (char *c = csv; *c; c++) lines += *c == '\n';
+    assert_true(lines >= 301); /* header + one row per step + eval rows */
+    free(csv);
+    /* the same --out again: refused without --force, accepted with it */
+    assert_int_equal(nnrun(args), 2);
+    char *err = captured("err");
+    assert_non_null(strstr(err, "already holds a run"));
+    free(err);
+    snprintf(args, sizeof args,
+             "specs/mlp_bn.yaml --set train.steps=50 --out '%s/run' --force --json", tmp);
+    assert_int_equal(nnrun(args), 0);
+    snprintf(p, sizeof p, "%s/out", tmp);
+    j = load_json(p); /* --json: stdout is exactly summary.json */
+    assert_int_equal(json_integer_value(json_object_get(j, "steps")), 50);
+    json_decref(j);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmp, sizeof tmp, "/tmp/nnrun-cli-XXXXXX");
+    return mkdtemp(tmp) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_help_and_version), cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_check),            cmocka_unit_test(test_unknown_layer),
+        cmocka_unit_test(test_short_run),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

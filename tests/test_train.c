@@ -1,0 +1,126 @@
+/* test_train.c — the whole experiment in process: data split, torch-compatible streams,
+ * the lecture's step-0 loss, a 2000-step run, and bit-identical repeats. */
+#include "testutil.h"
+
+#include <math.h>
+
+#include "kernels/kernels.h"
+#include "parser/spec.h"
+#include "runtime/data.h"
+#include "runtime/rng.h"
+#include "runtime/train.h"
+
+typedef struct {
+    nn_spec *spec;
+    nn_dataset *ds;
+    nn_trainer *tr;
+} experiment;
+
+static void open_mlp_bn(experiment *e, const char *steps)
+{
+    char set_steps[64];
+    snprintf(set_steps, sizeof set_steps, "train.steps=%s", steps);
+    const char *sets[] = {set_steps, "sample.count=5"};
+    nn_diag *d = nn_diag_new();
+    e->spec = nn_spec_load(tu_path("specs/mlp_bn.yaml"), sets, 2, d);
+    if (e->spec) e->ds = nn_dataset_load(e->spec, d);
+    if (e->ds) e->tr = nn_trainer_new(e->spec, e->ds, d);
+    if (!e->tr) {
+        nn_diag_print(d, stderr);
+        fail();
+    }
+    nn_diag_free(d);
+}
+
+static void close_experiment(experiment *e)
+{
+    nn_trainer_free(e->tr);
+    nn_dataset_free(e->ds);
+    nn_spec_free(e->spec);
+}
+
+/* Python: random.seed(42); random.shuffle(words) → yuheng, diondre, ...; 80/10/10 split. */
+static void test_split_matches_python(void **state)
+{
+    (void)state;
+    experiment e;
+    open_mlp_bn(&e, "1");
+    const nn_dataset *ds = e.ds;
+    assert_int_equal(ds->vocab, 27);
+    assert_int_equal(ds->lines, 32033); /* the last name has no newline and still counts */
+    assert_int_equal(ds->split[NN_SPLIT_TRAIN].n, 182625);
+    assert_int_equal(ds->split[NN_SPLIT_DEV].n, 22655);
+    assert_int_equal(ds->split[NN_SPLIT_TEST].n, 22866);
+    assert_int_equal(ds->split[NN_SPLIT_TRAIN].words, 25626);
+    const char *first = "yuheng.diondre.";
+    for (int i = 0; first[i]; i++) {
+        char buf[8];
+        nn_dataset_token_utf8(ds, ds->split[0].y[i], buf);
+        assert_int_equal(buf[0], first[i]);
+    }
+    /* contexts are padded with '.' (id 0) and slide */
+    assert_int_equal(ds->split[0].x[0], 0);
+    assert_int_equal(ds->split[0].x[3 * 3 + 2], ds->split[0].y[2]);
+    close_experiment(&e);
+}
+
+/* torch.Generator().manual_seed(2147483647): torch.rand(3) is [0.7081, 0.3542, 0.1054]
+ * (makemore part 1), and torch's float uniform is 24 bits of one u32. */
+static void test_torch_streams(void **state)
+{
+    (void)state;
+    nn_rng r;
+    nn_rng_seed(&r, 1, 2147483647);
+    const double want[3] = {0.7081, 0.3542, 0.1054};
+    for (int i = 0; i < 3; i++)
+        assert_true(tu_close((nn_rng_u32(&r) & 0xffffff) * 0x1p-24, want[i], 5e-5, 0));
+    /* torch.randint(0, n) is u32 % n; MT19937's first output for seed 5489 is known */
+    nn_mt19937 mt;
+    nn_mt_init_genrand(&mt, 5489);
+    assert_int_equal(nn_mt_next(&mt), 3499211612u);
+}
+
+static void test_step0_loss_and_short_run(void **state)
+{
+    (void)state;
+    experiment e;
+    open_mlp_bn(&e, "2000");
+    nn_run_opts o = {1, NULL, NULL};
+    nn_result r;
+    memset(&r, 0, sizeof r);
+    assert_int_equal(nn_trainer_run(e.tr, &o, &r), 0);
+    /* lesson 4, cell 7: "0/200000: 3.3239" */
+    if (!tu_close(r.step0, 3.3239, 5e-5, 0)) fail_msg("step-0 loss %.6f, want 3.3239", r.step0);
+    assert_true(r.have_split[NN_SPLIT_DEV]);
+    if (!(r.split[NN_SPLIT_DEV] < 2.6)) fail_msg("dev loss %.4f after 2000 steps", r.split[1]);
+    assert_true(r.split[NN_SPLIT_DEV] > 2.0);
+    assert_int_equal(r.nsamples, 5);
+    for (int i = 0; i < r.nsamples; i++) {
+        size_t n = strlen(r.samples[i]);
+        assert_true(n >= 1);
+        assert_int_equal(r.samples[i][n - 1], '.');
+    }
+    double dev = r.split[NN_SPLIT_DEV], last = r.last;
+    nn_result_free(&r);
+    close_experiment(&e);
+
+    /* the same spec and seed again: the same numbers to the last bit */
+    open_mlp_bn(&e, "2000");
+    memset(&r, 0, sizeof r);
+    assert_int_equal(nn_trainer_run(e.tr, &o, &r), 0);
+    assert_memory_equal(&dev, &r.split[NN_SPLIT_DEV], sizeof dev);
+    assert_memory_equal(&last, &r.last, sizeof last);
+    nn_result_free(&r);
+    close_experiment(&e);
+}
+
+int main(void)
+{
+    if (nn_kernels_select(NULL) != 0) nn_kernels_select("scalar");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_split_matches_python),
+        cmocka_unit_test(test_torch_streams),
+        cmocka_unit_test(test_step0_loss_and_short_run),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
