@@ -282,6 +282,12 @@ nn_dataset *nn_dataset_load(const nn_spec *spec, nn_diag *d)
         if (cut[s + 1] > w.n) cut[s + 1] = w.n;
         if (cut[s + 1] < cut[s]) cut[s + 1] = cut[s];
     }
+    if (cut[1] == 0) {
+        nn_diag_error(d, spec->data.split_mark,
+                      "the training split is empty (%ld items × train fraction %g)", w.n,
+                      spec->data.split[NN_SPLIT_TRAIN]);
+        goto done;
+    }
     ok = 1;
     for (int s = 0; s < NN_SPLIT_COUNT && ok; s++)
         ok = build_split(&w, order, cut[s], cut[s + 1], ds, &ds->split[s]) == 0;

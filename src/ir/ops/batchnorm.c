@@ -26,6 +26,13 @@ static int infer(nn_graph *g, int node, nn_diag *d)
                                      : "put batchnorm after a linear layer");
         return -1;
     }
+    if (g->training && g->batch < 2) {
+        char lb[64];
+        nn_diag_error(d, g->n[node].mark,
+                      "%s normalises over the batch, which needs at least 2 rows (train.batch is %d)",
+                      nn_layer_label(g, node, lb, sizeof lb), g->batch);
+        return -1;
+    }
     nn_node *n = &g->n[node];
     n->bn.unbiased = L->unbiased;
     n->bn.running_std = L->running_std;
