@@ -154,12 +154,16 @@ static void test_defaults(void **state)
 static void test_set_overrides(void **state)
 {
     (void)state;
-    const char *sets[] = {"train.steps=20000", "model.2.linear.out=300",
+    const char *sets[] = {"train.steps=20000",
+                          "model.2.linear.out=300",
                           "train.lr={steps: {boundaries: [10], values: [0.1, 0.01]}}",
-                          "seed=18446744073709551615", "model.5.linear.bias=false",
-                          "model.5.linear.bias_init={kaiming: 2}", "model.5.linear.bias=true",
+                          "seed=18446744073709551615",
+                          "model.5.linear.bias=false",
+                          "model.5.linear.bias_init={kaiming: 2}",
+                          "model.5.linear.bias=true",
                           "data.split.shuffle.compat=native",
-                          "eval.splits=[test]", "train.steps=30000"};
+                          "eval.splits=[test]",
+                          "train.steps=30000"};
     nn_diag *d;
     nn_spec *s = load("tests/specs/good/mlp_bn.yaml", sets, 10, &d);
     if (!s) nn_diag_print(d, stderr);
@@ -241,8 +245,9 @@ static void test_set_errors(void **state)
     nn_diag *d;
     assert_null(load("tests/specs/good/mlp_bn.yaml", two, 2, &d));
     assert_int_equal(nn_diag_count(d), 2);
-    assert_string_equal(nn_diag_line(d, 0),
-                        "--set:1:6: error: 'seed' must be between 0 and 18446744073709551615, got -1");
+    assert_string_equal(
+        nn_diag_line(d, 0),
+        "--set:1:6: error: 'seed' must be between 0 and 18446744073709551615, got -1");
     assert_string_equal(nn_diag_line(d, 1),
                         "--set:1:14: error: expected an integer for 'sample.count', got '1e3'");
     nn_diag_free(d);
@@ -272,8 +277,8 @@ static void test_bad_corpus(void **state)
         nn_spec *s = nn_spec_load(path, NULL, 0, d);
         if (s) fail_msg("%s loaded without an error", path);
         assert_true(nn_diag_count(d) >= 1);
-        if (strcmp(nn_diag_line(d, 0), want)) fail_msg("%s:\n got  %s\n want %s", e->d_name,
-                                                       nn_diag_line(d, 0), want);
+        if (strcmp(nn_diag_line(d, 0), want))
+            fail_msg("%s:\n got  %s\n want %s", e->d_name, nn_diag_line(d, 0), want);
         FILE *devnull = fopen("/dev/null", "w");
         nn_diag_print(d, devnull); /* printing never crashes, whatever the input */
         fclose(devnull);
@@ -334,7 +339,7 @@ static void test_yaml_features(void **state)
     write_tmp(path, sizeof path, "data: {source: a}\r\nmodel:\r\n# c\r\n  - tahn\r\n");
     assert_null(nn_spec_load(path, NULL, 0, d));
     assert_non_null(strstr(nn_diag_line(d, 0), ":4:5: error: unknown layer 'tahn' (did you mean "
-                                                "'tanh'?)"));
+                                               "'tanh'?)"));
     unlink(path);
     nn_diag_free(d);
 }
@@ -358,7 +363,8 @@ static void test_diag_format(void **state)
     free(buf);
     assert_string_equal(nn_diag_line(d, 0), "x.yaml:2:6: error: bad value");
     assert_null(nn_diag_line(d, 2));
-    for (int i = 0; i < 30; i++) nn_diag_error(d, (nn_mark){file, 1, 1}, "e%d", i);
+    for (int i = 0; i < 30; i++)
+        nn_diag_error(d, (nn_mark){file, 1, 1}, "e%d", i);
     assert_int_equal(nn_diag_count(d), NN_DIAG_MAX);
     nn_diag_free(d);
 }
@@ -366,8 +372,8 @@ static void test_diag_format(void **state)
 static void test_suggest(void **state)
 {
     (void)state;
-    static const char *const layers[] = {"embedding", "flatten", "linear", "batchnorm", "tanh",
-                                         NULL};
+    static const char *const layers[] = {"embedding", "flatten", "linear",
+                                         "batchnorm", "tanh",    NULL};
     static const char *const keys[] = {"steps", "batch", "loss", "optimizer", "lr", "l2", NULL};
     assert_string_equal(nn_suggest("lienar", layers), "linear");
     assert_string_equal(nn_suggest("Linear", layers), "linear");

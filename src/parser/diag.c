@@ -89,7 +89,8 @@ void nn_diag_free(nn_diag *d)
     for (int i = 0; i < d->n; i++) {
         free(d->err[i].first);
         free(d->err[i].srcline);
-        for (int j = 0; j < d->err[i].nnotes; j++) free(d->err[i].notes[j]);
+        for (int j = 0; j < d->err[i].nnotes; j++)
+            free(d->err[i].notes[j]);
         free(d->err[i].notes);
     }
     free(d);
@@ -128,7 +129,8 @@ static char *source_line(const nn_source *s, int line)
         p = nl + 1;
     }
     const char *e = p;
-    while (e < end && *e != '\n') e++;
+    while (e < end && *e != '\n')
+        e++;
     if (e > p && e[-1] == '\r') e--;
     if (p == end && line > 1) return NULL;
     char *out = xstrndup(p, (size_t)(e - p));
@@ -199,7 +201,8 @@ static void print_caret(FILE *out, const char *line, int col)
             fputc(' ', out);
         if (*p) {
             p++;
-            while ((*p & 0xC0) == 0x80) p++;
+            while ((*p & 0xC0) == 0x80)
+                p++;
         }
     }
     fputs("^\n", out);
@@ -214,7 +217,8 @@ void nn_diag_print(const nn_diag *d, FILE *out)
             fprintf(out, "%s\n", e->srcline);
             print_caret(out, e->srcline, e->col);
         }
-        for (int j = 0; j < e->nnotes; j++) fprintf(out, "note: %s\n", e->notes[j]);
+        for (int j = 0; j < e->nnotes; j++)
+            fprintf(out, "note: %s\n", e->notes[j]);
     }
     if (d->total > d->n)
         fprintf(out, "note: %d more errors not shown (only the first %d are kept)\n",

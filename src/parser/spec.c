@@ -112,8 +112,8 @@ static void data_filter(nn_sctx *c, const nn_ynode *n, nn_data_spec *d)
     d->filter_mark = n->mark;
     int code;
     PCRE2_SIZE off;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)d->filter, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &code,
-                                   &off, NULL);
+    pcre2_code *re =
+        pcre2_compile((PCRE2_SPTR)d->filter, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &code, &off, NULL);
     if (re) {
         pcre2_code_free(re);
         return;
@@ -152,8 +152,10 @@ static void data_split(nn_sctx *c, const nn_ynode *n, nn_data_spec *d)
     for (int i = 0; i < n->n; i++) {
         const nn_ynode *v = nn_ymap_value(n, i);
         char path[64];
-        int k = nn_sv_key_is(n, i, "train") ? 0 : nn_sv_key_is(n, i, "dev") ? 1
-                : nn_sv_key_is(n, i, "test") ? 2 : -1;
+        int k = nn_sv_key_is(n, i, "train")  ? 0
+                : nn_sv_key_is(n, i, "dev")  ? 1
+                : nn_sv_key_is(n, i, "test") ? 2
+                                             : -1;
         if (k >= 0) {
             snprintf(path, sizeof path, "data.split.%s", keys[k]);
             bad |= !nn_sv_float(c, v, path, R_UNIT, &f[k]);
@@ -165,7 +167,8 @@ static void data_split(nn_sctx *c, const nn_ynode *n, nn_data_spec *d)
     }
     double sum = f[0] + f[1] + f[2];
     if (!bad && fabs(sum - 1) > 1e-9) {
-        nn_sv_error(c, n->mark, "'data.split' fractions must sum to 1, got %.10g (train %g + dev %g + test %g)",
+        nn_sv_error(c, n->mark,
+                    "'data.split' fractions must sum to 1, got %.10g (train %g + dev %g + test %g)",
                     sum, f[0], f[1], f[2]);
         return;
     }
@@ -218,7 +221,8 @@ static void train_optimizer(nn_sctx *c, const nn_ynode *n, nn_train_spec *t)
         return;
     }
     if (n->n != 1) {
-        nn_sv_error(c, n->mark, "'train.optimizer' must name one optimizer, e.g. {sgd: {momentum: 0.9}}");
+        nn_sv_error(c, n->mark,
+                    "'train.optimizer' must name one optimizer, e.g. {sgd: {momentum: 0.9}}");
         return;
     }
     if (!nn_sv_enum(c, nn_ymap_key(n, 0), "train.optimizer", kinds, &k)) return;
@@ -263,9 +267,10 @@ static void lr_steps(nn_sctx *c, const nn_ynode *n, nn_lr_spec *lr)
         snprintf(path, sizeof path, "train.lr.steps.boundaries.%d", i);
         if (!nn_sv_long(c, b->items[i], path, 1, 1000000000000L, &lr->boundaries[i])) continue;
         if (i > 0 && lr->boundaries[i] <= lr->boundaries[i - 1])
-            nn_sv_error(c, b->items[i]->mark,
-                        "'train.lr.steps.boundaries' must be strictly increasing, got %ld after %ld",
-                        lr->boundaries[i], lr->boundaries[i - 1]);
+            nn_sv_error(
+                c, b->items[i]->mark,
+                "'train.lr.steps.boundaries' must be strictly increasing, got %ld after %ld",
+                lr->boundaries[i], lr->boundaries[i - 1]);
     }
     for (int i = 0; i < v->n; i++) {
         char path[64];
@@ -274,7 +279,8 @@ static void lr_steps(nn_sctx *c, const nn_ynode *n, nn_lr_spec *lr)
     }
     if (v->n != b->n + 1)
         nn_sv_error(c, n->mark,
-                    "'train.lr.steps' needs one more value than boundaries: got %d boundaries and %d values",
+                    "'train.lr.steps' needs one more value than boundaries: got %d boundaries and "
+                    "%d values",
                     b->n, v->n);
 }
 
@@ -291,7 +297,8 @@ static void train_lr(nn_sctx *c, const nn_ynode *n, nn_lr_spec *lr)
         return;
     }
     int k;
-    if (nn_sv_enum(c, nn_ymap_key(n, 0), "train.lr", kinds, &k)) lr_steps(c, nn_ymap_value(n, 0), lr);
+    if (nn_sv_enum(c, nn_ymap_key(n, 0), "train.lr", kinds, &k))
+        lr_steps(c, nn_ymap_value(n, 0), lr);
 }
 
 static void parse_train(nn_sctx *c, const nn_ynode *n, nn_train_spec *t)
@@ -429,7 +436,7 @@ static void set_defaults(nn_spec *s, nn_mark m)
 
 static void parse_top(nn_sctx *c, const nn_ynode *n, nn_spec *s)
 {
-    static const char *const keys[] = {"name", "seed", "rng", "data", "model",
+    static const char *const keys[] = {"name",  "seed", "rng",    "data",   "model",
                                        "train", "eval", "sample", "report", NULL};
     static const char *const rngs[] = {"native", "torch", NULL};
     int rng, has_sample_seed = 0;
@@ -437,8 +444,9 @@ static void parse_top(nn_sctx *c, const nn_ynode *n, nn_spec *s)
         const nn_ynode *v = nn_ymap_value(n, i);
         if (nn_sv_key_is(n, i, "name")) {
             if (nn_sv_string(c, v, "name", &s->name) && !valid_name(s->name))
-                nn_sv_error(c, v->mark, "'name' must use only letters, digits, '_', '.' and '-' "
-                                        "(it names the run directory)");
+                nn_sv_error(c, v->mark,
+                            "'name' must use only letters, digits, '_', '.' and '-' "
+                            "(it names the run directory)");
         } else if (nn_sv_key_is(n, i, "seed")) {
             nn_sv_u64(c, v, "seed", &s->seed);
         } else if (nn_sv_key_is(n, i, "rng")) {
@@ -465,8 +473,10 @@ static void parse_top(nn_sctx *c, const nn_ynode *n, nn_spec *s)
     if (!s->name) {
         s->name = default_name(s->path);
         if (!valid_name(s->name))
-            nn_sv_error(c, n->mark, "the file name '%s' is no valid run name (letters, digits, "
-                                    "'_', '.', '-'): add a 'name:' key", s->name);
+            nn_sv_error(c, n->mark,
+                        "the file name '%s' is no valid run name (letters, digits, "
+                        "'_', '.', '-'): add a 'name:' key",
+                        s->name);
     }
 }
 
@@ -490,8 +500,10 @@ static void load(nn_sctx *c, spec_box *box, const char *text, size_t len, const 
         nn_sv_error(c, root->mark, "empty spec");
     } else {
         char buf[128];
-        nn_sv_error(c, root->mark, "expected a map of keys (data, model, train, ...) at the top "
-                                   "level, got %s", nn_sv_show(root, buf, sizeof buf));
+        nn_sv_error(c, root->mark,
+                    "expected a map of keys (data, model, train, ...) at the top "
+                    "level, got %s",
+                    nn_sv_show(root, buf, sizeof buf));
     }
     nn_ynode_unref(root);
 }
@@ -522,7 +534,8 @@ void nn_spec_free(nn_spec *s)
 {
     if (!s) return;
     spec_box *box = (spec_box *)s;
-    for (int i = 0; i < box->nsets; i++) free(box->set_files[i]);
+    for (int i = 0; i < box->nsets; i++)
+        free(box->set_files[i]);
     free(box->set_files);
     free(s->path);
     free(s->name);

@@ -43,14 +43,12 @@ int nn_sv_bool(nn_sctx *c, const nn_ynode *n, const char *path, int *out);
 /* A non-empty string (numbers are taken as their text); *out is replaced (freed first). */
 int nn_sv_string(nn_sctx *c, const nn_ynode *n, const char *path, char **out);
 /* One of `names` (NULL-terminated); *out = its index.  `what` names the kind of value. */
-int nn_sv_enum(nn_sctx *c, const nn_ynode *n, const char *path, const char *const *names,
-               int *out);
+int nn_sv_enum(nn_sctx *c, const nn_ynode *n, const char *path, const char *const *names, int *out);
 /* The float value of a number node (no checks). */
 double nn_sv_number(const nn_ynode *n);
 
 /* "unknown key 'stpes' in 'train' (did you mean 'steps'?)" + a note with the valid keys. */
-void nn_sv_unknown_key(nn_sctx *c, const nn_ynode *key, const char *path,
-                       const char *const *keys);
+void nn_sv_unknown_key(nn_sctx *c, const nn_ynode *key, const char *path, const char *const *keys);
 /* "missing required key 'source' in 'data'" at the map. */
 void nn_sv_missing(nn_sctx *c, const nn_ynode *map, const char *key, const char *path);
 /* Whether key i of a map is `name`. */

@@ -8,8 +8,8 @@
 
 #include "spec_int.h"
 
-static const char *const kind_names[] = {"embedding", "flatten", "linear", "batchnorm", "tanh",
-                                         NULL};
+static const char *const kind_names[] = {"embedding", "flatten", "linear",
+                                         "batchnorm", "tanh",    NULL};
 
 const char *nn_layer_kind_name(nn_layer_kind k)
 {
@@ -41,8 +41,10 @@ static void init_kaiming(nn_sctx *c, const nn_ynode *v, const char *path, nn_ini
     const char *s = t == NN_VSTR && !memchr(v->text, 0, v->len) ? nn_suggest(v->text, names) : NULL;
     char dym[64] = "";
     if (s) snprintf(dym, sizeof dym, " (did you mean '%s'?)", s);
-    nn_sv_error(c, v->mark, "unknown gain %s for '%s'%s; expected a positive number or one of: "
-                            "tanh, relu, linear, sigmoid", nn_sv_show(v, buf, sizeof buf), path, dym);
+    nn_sv_error(c, v->mark,
+                "unknown gain %s for '%s'%s; expected a positive number or one of: "
+                "tanh, relu, linear, sigmoid",
+                nn_sv_show(v, buf, sizeof buf), path, dym);
 }
 
 static void init_uniform(nn_sctx *c, const nn_ynode *v, const char *path, nn_init *r)
@@ -72,15 +74,9 @@ static void init_value(nn_sctx *c, const nn_ynode *v, int kind, const char *path
 {
     static const nn_range nonneg = {0, INFINITY, 0, 0};
     switch (kind) {
-    case 0:
-        init_kaiming(c, v, path, r);
-        break;
-    case 1:
-        nn_sv_float(c, v, path, nonneg, &r->std);
-        break;
-    case 2:
-        init_uniform(c, v, path, r);
-        break;
+    case 0: init_kaiming(c, v, path, r); break;
+    case 1: nn_sv_float(c, v, path, nonneg, &r->std); break;
+    case 2: init_uniform(c, v, path, r); break;
     default: /* zeros / ones: null, {} or true */
         if (nn_sv_type(v) == NN_VNULL || (v->kind == NN_YMAP && v->n == 0) ||
             (nn_sv_type(v) == NN_VBOOL && (v->text[0] == 't' || v->text[0] == 'T')))
@@ -94,11 +90,11 @@ static void init_value(nn_sctx *c, const nn_ynode *v, int kind, const char *path
 /* An init: `zeros`, `ones`, or a map with one kind key and an optional scale. */
 static void parse_init(nn_sctx *c, const nn_ynode *n, const char *path, nn_init *out)
 {
-    static const char *const keys[] = {"kaiming", "normal", "uniform", "zeros", "ones", "scale",
-                                       NULL};
+    static const char *const keys[] = {"kaiming", "normal", "uniform", "zeros",
+                                       "ones",    "scale",  NULL};
     static const nn_range any = {-INFINITY, INFINITY, 0, 0};
-    nn_init r = {.kind = NN_INIT_DEFAULT, .gain = 1, .std = 1, .a = 0, .b = 1, .scale = 1,
-                 .mark = n->mark};
+    nn_init r = {
+        .kind = NN_INIT_DEFAULT, .gain = 1, .std = 1, .a = 0, .b = 1, .scale = 1, .mark = n->mark};
     char buf[128], p[160];
     if (n->kind == NN_YSCALAR && (nn_yscalar_is(n, "zeros") || nn_yscalar_is(n, "ones"))) {
         r.kind = nn_yscalar_is(n, "zeros") ? NN_INIT_ZEROS : NN_INIT_ONES;
@@ -106,9 +102,10 @@ static void parse_init(nn_sctx *c, const nn_ynode *n, const char *path, nn_init 
         return;
     }
     if (n->kind != NN_YMAP) {
-        nn_sv_error(c, n->mark, "expected an init for '%s' (zeros, ones, or a map such as "
-                                "{normal: 1.0} or {kaiming: tanh}), got %s", path,
-                    nn_sv_show(n, buf, sizeof buf));
+        nn_sv_error(c, n->mark,
+                    "expected an init for '%s' (zeros, ones, or a map such as "
+                    "{normal: 1.0} or {kaiming: tanh}), got %s",
+                    path, nn_sv_show(n, buf, sizeof buf));
         return;
     }
     const nn_ynode *kind_key = NULL;
@@ -131,8 +128,10 @@ static void parse_init(nn_sctx *c, const nn_ynode *n, const char *path, nn_init 
         }
     }
     if (!kind_key)
-        nn_sv_error(c, n->mark, "missing init kind in '%s': one of kaiming, normal, uniform, "
-                                "zeros, ones", path);
+        nn_sv_error(c, n->mark,
+                    "missing init kind in '%s': one of kaiming, normal, uniform, "
+                    "zeros, ones",
+                    path);
     *out = r;
 }
 
@@ -140,13 +139,11 @@ static void parse_init(nn_sctx *c, const nn_ynode *n, const char *path, nn_init 
 
 static void layer_defaults(nn_layer *l)
 {
-    nn_init base = {.kind = NN_INIT_DEFAULT, .gain = 1, .std = 1, .a = 0, .b = 1, .scale = 1,
-                    .mark = l->mark};
+    nn_init base = {
+        .kind = NN_INIT_DEFAULT, .gain = 1, .std = 1, .a = 0, .b = 1, .scale = 1, .mark = l->mark};
     l->init = l->bias_init = base;
     switch (l->kind) {
-    case NN_LAYER_EMBEDDING:
-        l->init.kind = NN_INIT_NORMAL;
-        break;
+    case NN_LAYER_EMBEDDING: l->init.kind = NN_INIT_NORMAL; break;
     case NN_LAYER_LINEAR:
         l->bias = 1;
         l->init.kind = NN_INIT_KAIMING;
@@ -158,8 +155,7 @@ static void layer_defaults(nn_layer *l)
         l->init.kind = NN_INIT_ONES;
         l->bias_init.kind = NN_INIT_ZEROS;
         break;
-    default:
-        break;
+    default: break;
     }
 }
 
@@ -167,10 +163,12 @@ static const char *const *option_keys(nn_layer_kind k)
 {
     static const char *const emb[] = {"dim", "init", NULL}, *const none[] = {NULL};
     static const char *const lin[] = {"out", "bias", "init", "bias_init", NULL};
-    static const char *const bn[] = {"variance", "eps", "momentum", "running", "init",
-                                     "bias_init", NULL};
-    return k == NN_LAYER_EMBEDDING ? emb : k == NN_LAYER_LINEAR ? lin
-                                         : k == NN_LAYER_BATCHNORM ? bn : none;
+    static const char *const bn[] = {"variance", "eps",       "momentum", "running",
+                                     "init",     "bias_init", NULL};
+    return k == NN_LAYER_EMBEDDING   ? emb
+           : k == NN_LAYER_LINEAR    ? lin
+           : k == NN_LAYER_BATCHNORM ? bn
+                                     : none;
 }
 
 /* One option `key: v` of layer l; returns 0 for a key the layer does not have. */
@@ -229,8 +227,8 @@ static void layer_options(nn_sctx *c, nn_layer *l, const nn_ynode *item, const n
             nn_sv_unknown_key(c, k, path, option_keys(l->kind));
         }
     }
-    if (l->kind == NN_LAYER_EMBEDDING && (!opts || opts->kind != NN_YMAP ||
-                                          nn_ymap_find(opts, "dim", 3) < 0))
+    if (l->kind == NN_LAYER_EMBEDDING &&
+        (!opts || opts->kind != NN_YMAP || nn_ymap_find(opts, "dim", 3) < 0))
         nn_sv_missing(c, opts && opts->kind == NN_YMAP ? opts : item, "dim", path);
     if (l->kind == NN_LAYER_LINEAR && !l->bias && bias_init)
         nn_sv_error(c, bias_init->mark, "'%s.bias_init' is set but 'bias' is false", path);
@@ -243,25 +241,28 @@ static void parse_layer(nn_sctx *c, const nn_ynode *item, int idx, nn_layer *l)
     const nn_ynode *kind = item, *opts = NULL;
     snprintf(path, sizeof path, "model.%d", idx);
     if (item->kind == NN_YMAP && item->n != 1) {
-        nn_sv_error(c, item->mark, "'%s' has %d keys; a layer item has exactly one, its kind",
-                    path, item->n);
-        nn_diag_note(c->d, "options go in a map under the kind: '- linear: {out: 200, bias: false}'");
+        nn_sv_error(c, item->mark, "'%s' has %d keys; a layer item has exactly one, its kind", path,
+                    item->n);
+        nn_diag_note(c->d,
+                     "options go in a map under the kind: '- linear: {out: 200, bias: false}'");
         return;
     }
     if (item->kind == NN_YMAP) {
         kind = nn_ymap_key(item, 0);
         opts = nn_ymap_value(item, 0);
     } else if (nn_sv_type(item) != NN_VSTR) {
-        nn_sv_error(c, item->mark, "expected a layer for '%s' (e.g. '- tanh' or "
-                                   "'- linear: {out: 200}'), got %s", path,
-                    nn_sv_show(item, buf, sizeof buf));
+        nn_sv_error(c, item->mark,
+                    "expected a layer for '%s' (e.g. '- tanh' or "
+                    "'- linear: {out: 200}'), got %s",
+                    path, nn_sv_show(item, buf, sizeof buf));
         return;
     }
     int k = -1;
     for (int i = 0; kind_names[i]; i++)
         if (nn_yscalar_is(kind, kind_names[i])) k = i;
     if (k < 0) {
-        const char *s = memchr(kind->text, 0, kind->len) ? NULL : nn_suggest(kind->text, kind_names);
+        const char *s =
+            memchr(kind->text, 0, kind->len) ? NULL : nn_suggest(kind->text, kind_names);
         char dym[64] = "";
         if (s) snprintf(dym, sizeof dym, " (did you mean '%s'?)", s);
         nn_sv_error(c, kind->mark, "unknown layer %s%s", nn_sv_show(kind, buf, sizeof buf), dym);
@@ -286,5 +287,6 @@ void nn_spec_model(nn_sctx *c, const nn_ynode *n, nn_spec *s)
     s->layers = calloc((size_t)n->n, sizeof *s->layers);
     if (!s->layers) abort();
     s->nlayers = n->n;
-    for (int i = 0; i < n->n; i++) parse_layer(c, n->items[i], i, &s->layers[i]);
+    for (int i = 0; i < n->n; i++)
+        parse_layer(c, n->items[i], i, &s->layers[i]);
 }

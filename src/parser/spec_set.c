@@ -43,8 +43,8 @@ static nn_ynode **step(nn_sctx *c, nn_ynode **slot, const char *arg, const char 
         *slot = cur = map;
     }
     if (cur->kind == NN_YSCALAR) {
-        nn_sv_error(c, m, "cannot set '%.*s' inside %s: that is a value, not a map", (int)len,
-                    comp, parent);
+        nn_sv_error(c, m, "cannot set '%.*s' inside %s: that is a value, not a map", (int)len, comp,
+                    parent);
         return NULL;
     }
     cur = nn_ynode_own(slot); /* an alias may share it: edit a private copy */
@@ -55,14 +55,16 @@ static nn_ynode **step(nn_sctx *c, nn_ynode **slot, const char *arg, const char 
             nn_sv_error(c, m, "%s is an empty sequence: no item '%.*s'", parent, (int)len, comp);
             return NULL;
         }
-        nn_sv_error(c, m, "%s is a sequence of %d items: expected an index from 0 to %d, got '%.*s'",
+        nn_sv_error(c, m,
+                    "%s is a sequence of %d items: expected an index from 0 to %d, got '%.*s'",
                     parent, cur->n, cur->n - 1, (int)len, comp);
         return NULL;
     }
     int i = nn_ymap_find(cur, comp, len);
     if (i < 0) {
         nn_ynode *key = nn_ynode_scalar(m, comp, len, NN_YPLAIN);
-        nn_ymap_add(cur, key, last ? nn_ynode_scalar(m, "", 0, NN_YPLAIN) : nn_ynode_new(NN_YMAP, m));
+        nn_ymap_add(cur, key,
+                    last ? nn_ynode_scalar(m, "", 0, NN_YPLAIN) : nn_ynode_new(NN_YMAP, m));
         i = cur->n - 1;
     }
     return &cur->items[2 * i + 1];
@@ -84,8 +86,8 @@ void nn_spec_apply_set(nn_sctx *c, nn_ynode **root, const char *file, const char
             return;
         }
     }
-    nn_ynode *value = nn_yaml_parse_value(file, 1, char_col(arg, (size_t)(val - arg)), val,
-                                          strlen(val), c->d);
+    nn_ynode *value =
+        nn_yaml_parse_value(file, 1, char_col(arg, (size_t)(val - arg)), val, strlen(val), c->d);
     if (!value) {
         c->nerr++;
         return;

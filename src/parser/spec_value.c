@@ -23,7 +23,8 @@ void nn_sv_error(nn_sctx *c, nn_mark m, const char *fmt, ...)
 
 static int is_digit(char ch, int base)
 {
-    if (base == 16) return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
+    if (base == 16)
+        return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
     return ch >= '0' && ch < '0' + base;
 }
 
@@ -31,7 +32,8 @@ static int is_digit(char ch, int base)
 static size_t digits(const char *s, size_t n, size_t *i, int base)
 {
     size_t start = *i;
-    while (*i < n && is_digit(s[*i], base)) (*i)++;
+    while (*i < n && is_digit(s[*i], base))
+        (*i)++;
     return *i - start;
 }
 
@@ -49,7 +51,8 @@ static int match_int(const char *s, size_t n)
 
 static int is_special_float(const char *s, size_t n, int *sign)
 {
-    static const char *const inf[] = {".inf", ".Inf", ".INF"}, *const nan[] = {".nan", ".NaN", ".NAN"};
+    static const char *const inf[] = {".inf", ".Inf", ".INF"}, *const nan[] = {".nan", ".NaN",
+                                                                               ".NAN"};
     *sign = 1;
     for (int k = 0; k < 3; k++)
         if (n == 4 && !memcmp(s, nan[k], 4)) return 2;
@@ -128,14 +131,10 @@ const char *nn_sv_quote(const char *text, size_t len, char *buf, size_t size)
 const char *nn_sv_show(const nn_ynode *n, char *buf, size_t size)
 {
     switch (nn_sv_type(n)) {
-    case NN_VMAP:
-        return "a map";
-    case NN_VSEQ:
-        return "a sequence";
-    case NN_VNULL:
-        return n->len ? "null" : "an empty value";
-    default:
-        return nn_sv_quote(n->text, n->len, buf, size);
+    case NN_VMAP: return "a map";
+    case NN_VSEQ: return "a sequence";
+    case NN_VNULL: return n->len ? "null" : "an empty value";
+    default: return nn_sv_quote(n->text, n->len, buf, size);
     }
 }
 
@@ -143,7 +142,8 @@ const char *nn_sv_show(const nn_ynode *n, char *buf, size_t size)
 static int wrong_type(nn_sctx *c, const nn_ynode *n, const char *what, const char *path)
 {
     char buf[128];
-    nn_sv_error(c, n->mark, "expected %s for '%s', got %s", what, path, nn_sv_show(n, buf, sizeof buf));
+    nn_sv_error(c, n->mark, "expected %s for '%s', got %s", what, path,
+                nn_sv_show(n, buf, sizeof buf));
     if (n->kind == NN_YSCALAR && n->style != NN_YPLAIN &&
         (match_int(n->text, n->len) || match_float(n->text, n->len)))
         nn_diag_note(c->d, "a quoted value is a string; write the number without quotes");
@@ -184,7 +184,8 @@ static int int_value(const char *s, int *neg, uint64_t *mag)
 /* The text of a number node, as written (numbers are plain ASCII). */
 static const char *num_text(const nn_ynode *n, char *buf, size_t size)
 {
-    snprintf(buf, size, "%.*s%s", (int)(n->len > 40 ? 40 : n->len), n->text, n->len > 40 ? "..." : "");
+    snprintf(buf, size, "%.*s%s", (int)(n->len > 40 ? 40 : n->len), n->text,
+             n->len > 40 ? "..." : "");
     return buf;
 }
 
@@ -259,8 +260,8 @@ static void range_text(nn_range r, char *buf, size_t size)
     if (has_lo && has_hi && !r.lo_open && !r.hi_open)
         snprintf(buf, size, "between %g and %g", r.lo, r.hi);
     else if (has_lo && has_hi)
-        snprintf(buf, size, "%s %g and less than %g", r.lo_open ? "greater than" : "at least",
-                 r.lo, r.hi);
+        snprintf(buf, size, "%s %g and less than %g", r.lo_open ? "greater than" : "at least", r.lo,
+                 r.hi);
     else if (has_lo)
         snprintf(buf, size, "%s %g", r.lo_open ? "greater than" : "at least", r.lo);
     else if (has_hi)
@@ -274,7 +275,8 @@ int nn_sv_float(nn_sctx *c, const nn_ynode *n, const char *path, nn_range r, dou
     nn_vtype t = nn_sv_type(n);
     if (t != NN_VINT && t != NN_VFLOAT) return wrong_type(c, n, "a number", path);
     double v = nn_sv_number(n);
-    int ok = isfinite(v) && (r.lo_open ? v > r.lo : v >= r.lo) && (r.hi_open ? v < r.hi : v <= r.hi);
+    int ok =
+        isfinite(v) && (r.lo_open ? v > r.lo : v >= r.lo) && (r.hi_open ? v < r.hi : v <= r.hi);
     if (!ok) {
         char rb[128], buf[128];
         range_text(r, rb, sizeof rb);
@@ -318,15 +320,14 @@ const char *nn_sv_join(const char *const *names, char *buf, size_t size)
 /* " (did you mean 'x'?)" or "" */
 static const char *did_you_mean(const nn_ynode *n, const char *const *names, char *buf, size_t size)
 {
-    const char *s = n->kind == NN_YSCALAR && !memchr(n->text, 0, n->len) ? nn_suggest(n->text, names)
-                                                                           : NULL;
+    const char *s =
+        n->kind == NN_YSCALAR && !memchr(n->text, 0, n->len) ? nn_suggest(n->text, names) : NULL;
     buf[0] = 0;
     if (s) snprintf(buf, size, " (did you mean '%s'?)", s);
     return buf;
 }
 
-int nn_sv_enum(nn_sctx *c, const nn_ynode *n, const char *path, const char *const *names,
-               int *out)
+int nn_sv_enum(nn_sctx *c, const nn_ynode *n, const char *path, const char *const *names, int *out)
 {
     char list[256], buf[128], dym[96];
     nn_sv_join(names, list, sizeof list);
@@ -343,7 +344,8 @@ int nn_sv_enum(nn_sctx *c, const nn_ynode *n, const char *path, const char *cons
         }
     }
     nn_sv_error(c, n->mark, "unknown value %s for '%s'%s; expected one of: %s",
-                nn_sv_show(n, buf, sizeof buf), path, did_you_mean(n, names, dym, sizeof dym), list);
+                nn_sv_show(n, buf, sizeof buf), path, did_you_mean(n, names, dym, sizeof dym),
+                list);
     return 0;
 }
 

@@ -24,8 +24,10 @@ static int min3(int a, int b, int c)
 static int osa_distance(const char *a, int n, const char *b, int m)
 {
     int d[NN_SUGGEST_MAXLEN + 1][NN_SUGGEST_MAXLEN + 1];
-    for (int i = 0; i <= n; i++) d[i][0] = i;
-    for (int j = 0; j <= m; j++) d[0][j] = j;
+    for (int i = 0; i <= n; i++)
+        d[i][0] = i;
+    for (int j = 0; j <= m; j++)
+        d[0][j] = j;
     for (int i = 1; i <= n; i++) {
         for (int j = 1; j <= m; j++) {
             int cost = lower(a[i - 1]) != lower(b[j - 1]);

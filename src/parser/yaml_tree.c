@@ -8,9 +8,10 @@
 
 #include <yaml.h>
 
-#define NN_YAML_MAX_DEPTH 256        /* deeper nesting is no spec and would recurse deeply */
-#define NN_YAML_MAX_NODES 1000000    /* nodes after alias expansion (billion laughs) */
-#define NN_YAML_SIZE_CAP (SIZE_MAX / 4) /* node sizes saturate here */
+#define NN_YAML_MAX_DEPTH   256            /* deeper nesting is no spec and would recurse deeply */
+#define NN_YAML_MAX_NODES   1000000        /* nodes after alias expansion (billion laughs) */
+#define NN_YAML_SIZE_CAP    (SIZE_MAX / 4) /* node sizes saturate here */
+#define NN_YAML_MAX_ANCHORS 1000
 
 typedef struct {
     nn_ynode *node;
@@ -29,6 +30,7 @@ typedef struct {
     size_t len;
     int line0, col0; /* position of the text's first character */
     int is_value;    /* a --set value, not a file */
+    yaml_mark_t eof; /* line/column just after the last character */
     nn_diag *d;
     int nerr;
     frame stack[NN_YAML_MAX_DEPTH];
@@ -79,7 +81,8 @@ void nn_ynode_unref(nn_ynode *n)
 {
     if (!n || --n->refs > 0) return;
     int nitems = n->kind == NN_YMAP ? 2 * n->n : n->n;
-    for (int i = 0; i < nitems; i++) nn_ynode_unref(n->items[i]);
+    for (int i = 0; i < nitems; i++)
+        nn_ynode_unref(n->items[i]);
     free(n->items);
     free(n->text);
     free(n);
@@ -124,7 +127,8 @@ nn_ynode *nn_ynode_own(nn_ynode **slot)
     int nitems = old->kind == NN_YMAP ? 2 * old->n : old->n;
     if (nitems) {
         n->items = xrealloc(NULL, (size_t)nitems * sizeof *n->items);
-        for (int i = 0; i < nitems; i++) n->items[i] = nn_ynode_ref(old->items[i]);
+        for (int i = 0; i < nitems; i++)
+            n->items[i] = nn_ynode_ref(old->items[i]);
     }
     n->n = old->n;
     n->cap = nitems;
@@ -176,8 +180,7 @@ static yaml_mark_t offset_pos(const builder *b, size_t off)
  * the last character instead, so that the caret lands on the source line. */
 static nn_mark to_mark(const builder *b, yaml_mark_t m)
 {
-    yaml_mark_t end = offset_pos(b, b->len);
-    if (m.line > end.line) m = end;
+    if (m.line > b->eof.line) m = b->eof;
     return convert(b, m);
 }
 
@@ -232,12 +235,18 @@ static void attach(builder *b, nn_ynode *n)
     }
 }
 
-static void add_anchor(builder *b, const char *name, nn_ynode *n)
+/* Aliases look anchors up linearly: the cap keeps hostile input from making that n². */
+static int add_anchor(builder *b, const char *name, nn_ynode *n)
 {
-    b->anchors = xrealloc(b->anchors, (size_t)(b->nanchors + 1) * sizeof *b->anchors);
+    if (b->nanchors == NN_YAML_MAX_ANCHORS)
+        return fatal(b, n->mark, "too many anchors (more than 1000) in one spec", NULL);
+    if ((b->nanchors & (b->nanchors - 1)) == 0) /* 0, 1, 2, 4, ...: grow by doubling */
+        b->anchors =
+            xrealloc(b->anchors, (size_t)(b->nanchors ? 2 * b->nanchors : 1) * sizeof *b->anchors);
     b->anchors[b->nanchors].name = strdup(name);
     if (!b->anchors[b->nanchors].name) abort();
     b->anchors[b->nanchors++].node = nn_ynode_ref(n);
+    return 1;
 }
 
 static int count_nodes(builder *b, size_t k, nn_mark m)
@@ -267,22 +276,26 @@ static int check_tag(builder *b, const yaml_char_t *tag, nn_mark m, int *is_str)
 
 static int on_scalar(builder *b, const yaml_event_t *e)
 {
-    static const nn_ystyle styles[] = {
-        [YAML_PLAIN_SCALAR_STYLE] = NN_YPLAIN,     [YAML_SINGLE_QUOTED_SCALAR_STYLE] = NN_YSINGLE,
-        [YAML_DOUBLE_QUOTED_SCALAR_STYLE] = NN_YDOUBLE, [YAML_LITERAL_SCALAR_STYLE] = NN_YLITERAL,
-        [YAML_FOLDED_SCALAR_STYLE] = NN_YFOLDED};
+    static const nn_ystyle styles[] = {[YAML_PLAIN_SCALAR_STYLE] = NN_YPLAIN,
+                                       [YAML_SINGLE_QUOTED_SCALAR_STYLE] = NN_YSINGLE,
+                                       [YAML_DOUBLE_QUOTED_SCALAR_STYLE] = NN_YDOUBLE,
+                                       [YAML_LITERAL_SCALAR_STYLE] = NN_YLITERAL,
+                                       [YAML_FOLDED_SCALAR_STYLE] = NN_YFOLDED};
     nn_mark m = to_mark(b, e->start_mark);
     int is_str;
     if (!check_tag(b, e->data.scalar.tag, m, &is_str) || !count_nodes(b, 1, m)) return 0;
     yaml_scalar_style_t st = e->data.scalar.style;
-    nn_ystyle style = st >= YAML_PLAIN_SCALAR_STYLE && st <= YAML_FOLDED_SCALAR_STYLE
-                          ? styles[st] : NN_YPLAIN;
+    nn_ystyle style =
+        st >= YAML_PLAIN_SCALAR_STYLE && st <= YAML_FOLDED_SCALAR_STYLE ? styles[st] : NN_YPLAIN;
     /* `!!str 5` is a string: type it as if quoted */
     if (is_str && style == NN_YPLAIN) style = NN_YDOUBLE;
-    nn_ynode *n = nn_ynode_scalar(m, (const char *)e->data.scalar.value, e->data.scalar.length,
-                                  style);
+    nn_ynode *n =
+        nn_ynode_scalar(m, (const char *)e->data.scalar.value, e->data.scalar.length, style);
     n->end = to_mark(b, e->end_mark);
-    if (e->data.scalar.anchor) add_anchor(b, (const char *)e->data.scalar.anchor, n);
+    if (e->data.scalar.anchor && !add_anchor(b, (const char *)e->data.scalar.anchor, n)) {
+        nn_ynode_unref(n);
+        return 0;
+    }
     attach(b, n);
     return 1;
 }
@@ -291,10 +304,10 @@ static int on_start(builder *b, const yaml_event_t *e, nn_ykind kind)
 {
     nn_mark m = to_mark(b, e->start_mark);
     int is_str;
-    const yaml_char_t *tag = kind == NN_YMAP ? e->data.mapping_start.tag
-                                             : e->data.sequence_start.tag;
-    const yaml_char_t *anc = kind == NN_YMAP ? e->data.mapping_start.anchor
-                                             : e->data.sequence_start.anchor;
+    const yaml_char_t *tag =
+        kind == NN_YMAP ? e->data.mapping_start.tag : e->data.sequence_start.tag;
+    const yaml_char_t *anc =
+        kind == NN_YMAP ? e->data.mapping_start.anchor : e->data.sequence_start.anchor;
     if (!check_tag(b, tag, m, &is_str) || !count_nodes(b, 1, m)) return 0;
     if (b->depth == NN_YAML_MAX_DEPTH) {
         b->nerr++;
@@ -321,15 +334,6 @@ static int key_cmp(const void *pa, const void *pb)
     if (c) return c;
     if (a->key->len != b->key->len) return a->key->len < b->key->len ? -1 : 1;
     return (a->i > b->i) - (a->i < b->i);
-}
-
-static void drop_pair(nn_ynode *m, int i)
-{
-    nn_ynode_unref(m->items[2 * i]);
-    nn_ynode_unref(m->items[2 * i + 1]);
-    memmove(&m->items[2 * i], &m->items[2 * i + 2],
-            (size_t)(m->n - i - 1) * 2 * sizeof *m->items);
-    m->n--;
 }
 
 /* Non-scalar and duplicate keys: an error at the offending key, whose pair is dropped.
@@ -362,8 +366,18 @@ static void check_keys(builder *b, nn_ynode *m)
                           (int)(key->len > 60 ? 60 : key->len), key->text, f.line, f.col);
         }
     }
-    for (int i = m->n - 1; i >= 0; i--)
-        if (first[i] != i) drop_pair(m, i);
+    int kept = 0; /* compact in one pass: many duplicates must not cost n² moves */
+    for (int i = 0; i < m->n; i++) {
+        if (first[i] == i) {
+            m->items[2 * kept] = m->items[2 * i];
+            m->items[2 * kept + 1] = m->items[2 * i + 1];
+            kept++;
+        } else {
+            nn_ynode_unref(m->items[2 * i]);
+            nn_ynode_unref(m->items[2 * i + 1]);
+        }
+    }
+    m->n = kept;
     free(first);
     free(k);
 }
@@ -373,9 +387,11 @@ static int on_end(builder *b)
     frame f = b->stack[--b->depth];
     nn_ynode *n = f.node;
     if (n->kind == NN_YMAP) check_keys(b, n);
-    if (f.anchor) {
-        add_anchor(b, f.anchor, n);
-        free(f.anchor);
+    int ok = !f.anchor || add_anchor(b, f.anchor, n);
+    free(f.anchor);
+    if (!ok) {
+        nn_ynode_unref(n);
+        return 0;
     }
     attach(b, n);
     return 1;
@@ -403,19 +419,13 @@ static int on_event(builder *b, const yaml_event_t *e)
         if (b->ndocs++ == 0) return 1;
         return fatal(b, to_mark(b, e->start_mark),
                      "a second YAML document: a spec is a single document", NULL);
-    case YAML_SCALAR_EVENT:
-        return on_scalar(b, e);
-    case YAML_SEQUENCE_START_EVENT:
-        return on_start(b, e, NN_YSEQ);
-    case YAML_MAPPING_START_EVENT:
-        return on_start(b, e, NN_YMAP);
+    case YAML_SCALAR_EVENT: return on_scalar(b, e);
+    case YAML_SEQUENCE_START_EVENT: return on_start(b, e, NN_YSEQ);
+    case YAML_MAPPING_START_EVENT: return on_start(b, e, NN_YMAP);
     case YAML_SEQUENCE_END_EVENT:
-    case YAML_MAPPING_END_EVENT:
-        return on_end(b);
-    case YAML_ALIAS_EVENT:
-        return on_alias(b, e);
-    default:
-        return 1;
+    case YAML_MAPPING_END_EVENT: return on_end(b);
+    case YAML_ALIAS_EVENT: return on_alias(b, e);
+    default: return 1;
     }
 }
 
@@ -437,6 +447,7 @@ static void builder_free(builder *b)
 static nn_ynode *build(builder *b)
 {
     yaml_parser_t p;
+    b->eof = offset_pos(b, b->len);
     if (!yaml_parser_initialize(&p)) abort();
     yaml_parser_set_input_string(&p, (const unsigned char *)b->text, b->len);
     int ok = 1, done = 0;
@@ -473,8 +484,8 @@ nn_ynode *nn_yaml_parse(const char *file, const char *text, size_t len, nn_diag 
 nn_ynode *nn_yaml_parse_value(const char *file, int line, int col, const char *text, size_t len,
                               nn_diag *d)
 {
-    builder b = {.file = file, .text = text, .len = len, .line0 = line, .col0 = col, .d = d,
-                 .is_value = 1};
+    builder b = {
+        .file = file, .text = text, .len = len, .line0 = line, .col0 = col, .d = d, .is_value = 1};
     nn_ynode *root = build(&b);
     if (root && b.nerr) {
         nn_ynode_unref(root);

@@ -32,9 +32,9 @@ typedef struct nn_ynode {
 } nn_ynode;
 
 /* Parses one YAML document.  `file` is stored in the marks (the caller keeps it
- * alive).  Fatal errors (syntax, encoding, empty input, several documents, alias bombs)
- * return NULL; non-fatal ones (a duplicate key: the later pair is dropped) add to
- * *nerr and still return the tree.  Errors go to `d`. */
+ * alive).  Fatal errors (syntax, encoding, empty input, several documents, alias bombs,
+ * nesting deeper than 256) return NULL; non-fatal ones (a duplicate key: the later pair
+ * is dropped) still return the tree.  *nerr is set to the number of errors, all in `d`. */
 nn_ynode *nn_yaml_parse(const char *file, const char *text, size_t len, nn_diag *d, int *nerr);
 
 /* Parses a single value (a --set VALUE) whose first character sits at line `line`,
