@@ -8,6 +8,7 @@
 #define NN_SPEC_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "diag.h"
 
@@ -20,7 +21,15 @@ typedef enum {
     NN_INIT_UNIFORM,     /* U(a, b) */
     NN_INIT_ZEROS,
     NN_INIT_ONES,
+    NN_INIT_VALUES, /* values: [numbers] written in the spec */
+    NN_INIT_CSV,    /* csv: {file, column, where: {COL: VALUE, ...}, transpose} */
+    NN_INIT_FROM,   /* from: FILE.safetensors (tensor: NAME) — the checkpoints issue */
 } nn_init_kind;
+
+typedef struct {
+    char *column; /* a CSV column name */
+    char *equals; /* rows whose text in that column equals this are kept */
+} nn_where;
 
 typedef struct {
     nn_init_kind kind;
@@ -28,6 +37,15 @@ typedef struct {
     double std;   /* normal */
     double a, b;  /* uniform */
     double scale; /* multiplies the drawn values; 1 by default.  scale 0 still draws. */
+    double *values; /* values: the numbers, in the tensor's row-major order (or transposed) */
+    long nvalues;
+    char *file;     /* csv / from: the file, resolved relative to the spec file */
+    char *column;   /* csv: the column holding the numbers */
+    nn_where *where; /* csv: row filters, all must hold */
+    int nwhere;
+    int transpose;  /* values / csv list a weight [in, out] as [out][in] (neuron by neuron,
+                       as micrograd stores it) */
+    char *tensor;   /* from: the tensor's name in the checkpoint (NULL: this parameter's) */
     nn_mark mark;
 } nn_init;
 
@@ -37,8 +55,22 @@ typedef enum {
     NN_LAYER_LINEAR,
     NN_LAYER_BATCHNORM,
     NN_LAYER_TANH,
+    NN_LAYER_RELU,
+    NN_LAYER_SIGMOID,
+    NN_LAYER_ONEHOT,     /* token ids [B, T] → one-hot floats [B, T, vocab] */
+    NN_LAYER_ACTIVATION, /* a plugin's activation (the plugins issue) */
+    NN_LAYER_NGRAM,      /* the counting model: the whole model, alone in the list */
     NN_LAYER_KIND_COUNT
 } nn_layer_kind;
+
+typedef enum { NN_ARG_FLOAT = 0, NN_ARG_DOUBLE, NN_ARG_INT } nn_arg_type;
+
+typedef struct {
+    char *name;
+    nn_arg_type type; /* a plain number is a C float; {double: X} and {int: N} declare others */
+    double value;
+    nn_mark mark;
+} nn_arg;
 
 typedef struct {
     nn_layer_kind kind;
@@ -55,25 +87,74 @@ typedef struct {
     int running_std; /* 1: keep a running std (lesson 4's first version); 0: running var */
     /* parameter init: weight / embedding table / BN gain; and bias / BN beta */
     nn_init init, bias_init;
+    /* activation: the plugin's name and per-layer argument overrides */
+    char *activation;
+    nn_arg *args;
+    int nargs;
+    /* ngram */
+    int n;            /* tokens per n-gram: 2 = bigram (context n − 1) */
+    double smoothing; /* added to every count ("+1 smoothing"); ≥ 0 */
 } nn_layer;
 
 typedef enum { NN_SHUFFLE_NATIVE = 0, NN_SHUFFLE_PYTHON } nn_shuffle_compat;
 typedef enum { NN_SPLIT_TRAIN = 0, NN_SPLIT_DEV, NN_SPLIT_TEST, NN_SPLIT_COUNT } nn_split_id;
 
+typedef enum {
+    NN_DATA_TEXT = 0, /* source: FILE — one item per line, tokenised */
+    NN_DATA_GENERATE, /* generate: moons|xor — a built-in 2-D classification set */
+    NN_DATA_CSV,      /* csv: FILE, x: [columns], y: column — numeric features and targets */
+    NN_DATA_INLINE,   /* inline: {x: [[...], ...], y: [...]} — a tiny set in the spec */
+} nn_data_kind;
+
+typedef enum { NN_TOKENS_CHARS = 0, NN_TOKENS_PATTERN } nn_tokens_kind;
+typedef enum { NN_GEN_MOONS = 0, NN_GEN_XOR } nn_generator;
+
 typedef struct {
+    nn_data_kind kind;
+    nn_mark kind_mark;
+    /* text */
     char *source; /* path, already resolved relative to the spec file's directory */
     nn_mark source_mark;
     char *filter; /* PCRE2 pattern, or NULL; validated (compiled) by the parser */
     nn_mark filter_mark;
+    nn_tokens_kind tokens;
+    char *token_pattern; /* tokens: {pattern: PCRE2}: each match is one token */
+    nn_mark tokens_mark;
     int context; /* block size: tokens of context per example */
     nn_mark context_mark;
-    double split[NN_SPLIT_COUNT]; /* fractions, sum 1 */
+    /* generate */
+    nn_generator generator;
+    long gen_n;       /* points */
+    double gen_noise; /* std of the Gaussian noise added */
+    uint64_t gen_seed;
+    /* csv (the file is `source`, resolved) */
+    char **x_cols;
+    int nx;
+    char *y_col;
+    /* inline */
+    double *inline_x; /* rows × cols, row-major */
+    double *inline_y; /* rows */
+    int inline_rows, inline_cols;
+    /* split: fractions summing to 1, or explicit counts (split_counts = 1); data without a
+     * `split` is all train, except text, which defaults to 0.8 / 0.1 / 0.1 */
+    double split[NN_SPLIT_COUNT];
+    long split_count[NN_SPLIT_COUNT];
+    int split_counts;
     nn_mark split_mark;
+    int shuffle; /* 1: shuffle before splitting (default) */
     uint64_t shuffle_seed;
     nn_shuffle_compat shuffle_compat;
 } nn_data_spec;
 
-typedef enum { NN_LR_CONSTANT = 0, NN_LR_STEPS } nn_lr_kind;
+typedef enum {
+    NN_LR_CONSTANT = 0, /* lr: 0.1 */
+    NN_LR_STEPS,        /* {steps: {boundaries: [...], values: [...]}} */
+    NN_LR_EXPONENTIAL,  /* {exponential: {start, gamma}}: start · gamma^step */
+    NN_LR_COSINE,       /* {cosine: {start, end}}: cosine from start to end over the steps */
+    NN_LR_LINEAR,       /* {linear: {start, end}}: start + (end − start) · step / steps */
+    NN_LR_FIND,         /* {find: {min, max}}: 10^(log-linear from min to max) over the steps
+                           (lesson 3's learning-rate finder; the report plots loss vs lr) */
+} nn_lr_kind;
 
 typedef struct {
     nn_lr_kind kind;
@@ -81,20 +162,31 @@ typedef struct {
     long *boundaries;   /* steps: switch to values[i+1] at step boundaries[i] */
     double *values;     /* nboundaries + 1 values */
     int nboundaries;
+    double start, end;  /* exponential (start), cosine, linear; find: min (start), max (end) */
+    double gamma;       /* exponential */
+    long warmup;        /* linear warm-up from 0 over this many steps (any kind); 0: none */
     nn_mark mark;
 } nn_lr_spec;
 
-typedef enum { NN_LOSS_CROSS_ENTROPY = 0 } nn_loss_kind;
-typedef enum { NN_OPT_SGD = 0 } nn_opt_kind;
+typedef enum { NN_LOSS_CROSS_ENTROPY = 0, NN_LOSS_HINGE, NN_LOSS_MSE } nn_loss_kind;
+typedef enum { NN_OPT_SGD = 0, NN_OPT_ADAM } nn_opt_kind;
+typedef enum { NN_L2_MEAN = 0, NN_L2_SUM } nn_l2_reduce;
 
 typedef struct {
     long steps;
-    int batch;
+    int batch;      /* rows per step; with full_batch, the whole training split */
+    int full_batch; /* batch: full */
     nn_loss_kind loss;
+    int loss_sum;   /* loss: {mse: {reduce: sum}} — sum over the batch instead of the mean */
+    nn_mark loss_mark;
     nn_opt_kind optimizer;
     double momentum; /* sgd momentum; 0 = plain SGD */
+    int nesterov;
+    double beta1, beta2, eps, weight_decay; /* adam (weight_decay: decoupled, AdamW) */
     nn_lr_spec lr;
-    double l2; /* l2 · Σ over weight matrices of mean(W²) added to the loss */
+    double l2;               /* coefficient; 0 = none */
+    nn_l2_reduce l2_reduce;  /* mean(W²) per tensor (lesson 2) or Σ p² (micrograd) */
+    int l2_all;              /* 1: every parameter (biases too); 0: weight matrices only */
 } nn_train_spec;
 
 typedef struct {
@@ -107,10 +199,14 @@ typedef struct {
     uint64_t seed;
     double temperature;
     int max_len;
+    char *prefix; /* items start with this text (its characters must be in the vocabulary) */
 } nn_sample_spec;
 
 typedef struct {
-    int plots_all; /* report: {plots: all} (1) or none (0) */
+    int plots_all;  /* report: {plots: all} (1) or none (0) */
+    char **plots;   /* or a list of plot names (when plots_all is 0 and nplots > 0) */
+    int nplots;
+    long every;     /* collect activation/gradient statistics every N steps (0: default) */
 } nn_report_spec;
 
 typedef struct nn_spec {
@@ -132,6 +228,10 @@ typedef struct nn_spec {
  * with every error (up to 20) recorded in `d`. */
 nn_spec *nn_spec_load(const char *path, const char *const *sets, int nsets, nn_diag *d);
 void nn_spec_free(nn_spec *s);
+
+/* Writes the fully resolved spec (every default filled in, paths absolute) as YAML that
+ * nn_spec_load reads back to an identical nn_spec (emit.c).  Returns 0 or −1. */
+int nn_spec_emit(const nn_spec *s, FILE *out);
 
 /* Names of the layer kinds, indexed by nn_layer_kind ("embedding", "linear", ...). */
 const char *nn_layer_kind_name(nn_layer_kind k);

@@ -76,6 +76,9 @@ static void fill(nn_param *p, nn_rng *r)
     long n = p->numel;
     float scale = (float)in->scale;
     switch (in->kind) {
+    case NN_INIT_VALUES: /* the runtime issue fills these (values, csv, checkpoints) */
+    case NN_INIT_CSV:
+    case NN_INIT_FROM:
     case NN_INIT_ZEROS:
     case NN_INIT_DEFAULT:
         memset(v, 0, (size_t)n * sizeof *v);
