@@ -13,6 +13,8 @@
 #include "kernels/kernels.h"
 #include "parser/spec.h"
 #include "runtime/data.h"
+#include "runtime/probe.h"
+#include "runtime/report/graphviz.h"
 #include "runtime/report/rundir.h"
 #include "runtime/train.h"
 
@@ -22,12 +24,16 @@ typedef struct {
     const char *cmd, *spec, *out, *isa;
     const char **sets;
     int nsets, threads, quiet, json, force;
+    int dot, values, resolved; /* graph --dot [--values]; check --resolved */
 } cli;
 
 static const char usage_text[] =
     "usage: nnrun SPEC.yaml [--set K=V]... [--out DIR] [--threads N] [--quiet] [--json]\n"
-    "       nnrun check SPEC.yaml [--set K=V]...   validate the spec, data and model; exit 0 or 2\n"
-    "       nnrun graph SPEC.yaml                  print the IR graph (forward and backward)\n"
+    "       nnrun check SPEC.yaml [--resolved]     validate the spec, data and model; exit 0 or 2;\n"
+    "                                              --resolved prints the spec with every default\n"
+    "       nnrun graph SPEC.yaml [--dot [--values]]  the IR graph as text, or graphviz DOT; --values\n"
+    "                                              adds data and grad of every tensor after one\n"
+    "                                              forward/backward on the first training examples\n"
     "\n"
     "options:\n"
     "  --set KEY=VALUE   override a spec value (typed and checked like the file), e.g.\n"
@@ -66,7 +72,9 @@ static int parse_args(int argc, char **argv, cli *c)
         {"threads", required_argument, 0, 't'}, {"isa", required_argument, 0, 'i'},
         {"quiet", no_argument, 0, 'q'},        {"json", no_argument, 0, 'j'},
         {"force", no_argument, 0, 'f'},        {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'},      {0, 0, 0, 0},
+        {"version", no_argument, 0, 'V'},      {"dot", no_argument, 0, 'D'},
+        {"values", no_argument, 0, 'A'},       {"resolved", no_argument, 0, 'R'},
+        {0, 0, 0, 0},
     };
     c->sets = calloc((size_t)argc + 1, sizeof *c->sets);
     c->threads = 1;
@@ -99,6 +107,9 @@ static int parse_args(int argc, char **argv, cli *c)
         case 'q': c->quiet = 1; break;
         case 'j': c->json = 1; break;
         case 'f': c->force = 1; break;
+        case 'D': c->dot = 1; break;
+        case 'A': c->values = 1; break;
+        case 'R': c->resolved = 1; break;
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         case 'V': printf("nnrun %s\n", PACKAGE_VERSION); return EXIT_OK;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -107,6 +118,12 @@ static int parse_args(int argc, char **argv, cli *c)
     }
     if (!c->cmd) c->cmd = "run";
     if (!c->spec) return usage_error("%s", "no spec file given");
+    if ((c->dot || c->values) && strcmp(c->cmd, "graph") != 0)
+        return usage_error("%s", c->dot ? "--dot is an option of 'nnrun graph'"
+                                        : "--values is an option of 'nnrun graph'");
+    if (c->values && !c->dot) return usage_error("%s", "--values needs --dot");
+    if (c->resolved && strcmp(c->cmd, "check") != 0)
+        return usage_error("%s", "--resolved is an option of 'nnrun check'");
     return -1;
 }
 
@@ -137,6 +154,28 @@ static void print_result(FILE *f, const nn_result *r, const char *dir)
     fprintf(f, "run directory: %s\n", dir);
 }
 
+/* `nnrun check`: a one-line verdict, or the resolved spec. */
+static int check_command(const cli *c, const nn_spec *spec, const nn_dataset *ds,
+                         const nn_trainer *tr)
+{
+    if (c->resolved) return nn_spec_emit(spec, stdout) == 0 ? EXIT_OK : EXIT_RUN;
+    printf("%s: ok (%ld parameters, vocabulary %d, examples %ld / %ld / %ld)\n", c->spec,
+           tr->P->count, ds->vocab, ds->split[0].n, ds->split[1].n, ds->split[2].n);
+    return EXIT_OK;
+}
+
+/* `nnrun graph`: text, DOT, or DOT with values after one forward/backward. */
+static int graph_command(const cli *c, nn_trainer *tr)
+{
+    if (!c->dot) {
+        nn_graph_print(tr->train_g, stdout);
+        return EXIT_OK;
+    }
+    int rows = c->values ? nn_trainer_probe(tr, 4) : 0;
+    return nn_graph_dot(tr->train_g, c->values ? tr->train_p : NULL, rows, stdout) == 0 ? EXIT_OK
+                                                                                          : EXIT_RUN;
+}
+
 /* Trains, evaluates, samples, and writes the run directory. */
 static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *ds,
                           nn_trainer *tr, nn_diag *d)
@@ -144,6 +183,12 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
     nn_mark at = {c->out ? "--out" : spec->path, 1, 1};
     char *dir = nn_rundir_create(spec->name, c->out, c->force, at, d);
     if (!dir) return fail_input(d);
+    FILE *resolved = nn_rundir_open(dir, "spec.resolved.yaml");
+    if (!resolved || nn_spec_emit(spec, resolved) != 0 || fclose(resolved) != 0) {
+        fprintf(stderr, "nnrun: error: cannot write '%s/spec.resolved.yaml'\n", dir);
+        free(dir);
+        return EXIT_INPUT;
+    }
     FILE *progress = c->json ? stderr : stdout;
     if (!c->quiet) print_data(progress, ds, tr->P->count);
     nn_run_opts o = {c->quiet, progress, nn_rundir_open(dir, "metrics.csv")};
@@ -184,12 +229,9 @@ static int run_command(const cli *c)
         !(tr = nn_trainer_new(spec, ds, d))) {
         rc = fail_input(d);
     } else if (!strcmp(c->cmd, "check")) {
-        printf("%s: ok (%ld parameters, vocabulary %d, examples %ld / %ld / %ld)\n", c->spec,
-               tr->P->count, ds->vocab, ds->split[0].n, ds->split[1].n, ds->split[2].n);
-        rc = EXIT_OK;
+        rc = check_command(c, spec, ds, tr);
     } else if (!strcmp(c->cmd, "graph")) {
-        nn_graph_print(tr->train_g, stdout);
-        rc = EXIT_OK;
+        rc = graph_command(c, tr);
     } else {
         if (c->threads > 1 && !c->quiet)
             fprintf(stderr, "nnrun: note: --threads %d: this version computes on one thread\n",

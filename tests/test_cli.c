@@ -1,6 +1,7 @@
 /* test_cli.c — the command-line contract: exit codes, error lines, the run directory. */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <jansson.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -160,6 +161,78 @@ static void test_short_run(void **state)
     json_decref(j);
 }
 
+/* Every bad spec of the corpus, through the binary: exit 2 and the golden first line. */
+static void test_bad_spec_corpus(void **state)
+{
+    (void)state;
+    DIR *dir = opendir(tu_path("tests/specs/bad"));
+    assert_non_null(dir);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(dir))) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".yaml") != 0) continue;
+        char rel[600], golden_path[700], args[700];
+        snprintf(rel, sizeof rel, "tests/specs/bad/%s", e->d_name);
+        snprintf(golden_path, sizeof golden_path, "%s/tests/specs/bad/%.*s.err", tu_srcdir(),
+                 (int)(len - 5), e->d_name);
+        char *golden = tu_read_file(golden_path);
+        if (!golden) fail_msg("%s has no golden .err file", rel);
+        snprintf(args, sizeof args, "check '%s'", rel);
+        int rc = nnrun(args);
+        char *err = captured("err");
+        char *nl = strchr(err, '\n');
+        if (nl) *nl = 0;
+        nl = strchr(golden, '\n');
+        if (nl) *nl = 0;
+        /* the golden line names the file FILE, or DIR/ for another file beside it */
+        char want[2048];
+        const char *f = strstr(golden, "FILE");
+        if (strncmp(golden, "DIR/", 4) == 0)
+            snprintf(want, sizeof want, "tests/specs/bad/%s", golden + 4);
+        else if (f)
+            snprintf(want, sizeof want, "%.*s%s%s", (int)(f - golden), golden, rel, f + 4);
+        else
+            snprintf(want, sizeof want, "%s", golden);
+        if (rc != 2 || strcmp(err, want) != 0)
+            fail_msg("%s: exit %d, first line\n  %s\nwant exit 2 and\n  %s", rel, rc, err, want);
+        free(err);
+        free(golden);
+        n++;
+    }
+    closedir(dir);
+    assert_true(n >= 10);
+}
+
+/* Every shipped spec checks, and its resolved form resolves to itself. */
+static void test_specs_check_and_resolve(void **state)
+{
+    (void)state;
+    DIR *dir = opendir(tu_path("specs"));
+    assert_non_null(dir);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(dir))) {
+        size_t len = strlen(e->d_name);
+        if (len < 6 || strcmp(e->d_name + len - 5, ".yaml") != 0) continue;
+        char args[4096];
+        snprintf(args, sizeof args, "check 'specs/%s'", e->d_name);
+        if (nnrun(args) != 0) {
+            char *err = captured("err");
+            fail_msg("nnrun %s failed:\n%s", args, err);
+        }
+        snprintf(args, sizeof args, "check --resolved 'specs/%s' >'%s/a.yaml' 2>&1 && "
+                 "'%s' check --resolved '%s/a.yaml' >'%s/b.yaml' && cmp '%s/a.yaml' '%s/b.yaml'",
+                 e->d_name, tmp, getenv("NNRUN_BIN") ? getenv("NNRUN_BIN") : "./nnrun", tmp, tmp,
+                 tmp, tmp);
+        if (nnrun(args) != 0) fail_msg("the resolved form of specs/%s does not resolve to itself",
+                                       e->d_name);
+        n++;
+    }
+    closedir(dir);
+    assert_true(n >= 1);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -180,7 +253,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help_and_version), cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_check),            cmocka_unit_test(test_unknown_layer),
-        cmocka_unit_test(test_short_run),
+        cmocka_unit_test(test_short_run),        cmocka_unit_test(test_bad_spec_corpus),
+        cmocka_unit_test(test_specs_check_and_resolve),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

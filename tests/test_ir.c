@@ -58,7 +58,7 @@ static void test_shapes(void **state)
                          L_bn(1, 0, 1, 13),  L_simple(NN_LAYER_TANH, 14),   L_linear(0, 1, 15)};
     nn_spec s = make_spec(layers, 6, 0);
     nn_diag *d = nn_diag_new();
-    nn_build_opts o = {32, 1, 1, 27, 3};
+    nn_build_opts o = {32, 1, 1, 27, 3, 0};
     nn_graph *g = nn_build(&s, &o, d);
     assert_non_null(g);
     assert_int_equal(nn_diag_count(d), 0);
@@ -81,7 +81,7 @@ static void expect_shape_error(nn_layer *layers, int n, int line, const char *ne
 {
     nn_spec s = make_spec(layers, n, 0);
     nn_diag *d = nn_diag_new();
-    nn_build_opts o = {4, 1, 1, V, T};
+    nn_build_opts o = {4, 1, 1, V, T, 0};
     nn_graph *g = nn_build(&s, &o, d);
     assert_null(g);
     assert_int_equal(nn_diag_count(d), 1);
@@ -116,10 +116,14 @@ typedef struct {
     int rows;
 } model;
 
-static void model_open(model *m, nn_spec *s, int rows)
+#define F 3 /* features of the numeric-input models */
+
+/* features > 0: float inputs x [rows, F]; the targets follow the spec's loss (class ids,
+ * ±1 for hinge, normal draws for mse). */
+static void model_open_f(model *m, nn_spec *s, int rows, int features)
 {
     nn_diag *d = nn_diag_new();
-    nn_build_opts o = {rows, 1, 1, V, T};
+    nn_build_opts o = {rows, 1, 1, V, T, features};
     m->g = nn_build(s, &o, d);
     if (!m->g) {
         nn_diag_print(d, stderr);
@@ -136,9 +140,22 @@ static void model_open(model *m, nn_spec *s, int rows)
     for (int i = 0; i < m->P->n; i++)
         if (m->P->p[i].role == NN_PARAM) nn_rng_randn(&r, m->P->p[i].data, (size_t)m->P->p[i].numel);
     int32_t *x = nn_plan_ptr(m->p, m->g->x), *y = nn_plan_ptr(m->p, m->g->y);
-    for (int i = 0; i < rows * T; i++) x[i] = (int32_t)nn_rng_randint(&r, V);
-    for (int i = 0; i < rows; i++) y[i] = (int32_t)nn_rng_randint(&r, V);
+    if (features > 0)
+        nn_rng_randn(&r, (float *)x, (size_t)rows * (size_t)features);
+    else
+        for (int i = 0; i < rows * T; i++) x[i] = (int32_t)nn_rng_randint(&r, V);
+    float *fy = (float *)y;
+    for (int i = 0; i < rows; i++) {
+        if (s->train.loss == NN_LOSS_CROSS_ENTROPY)
+            y[i] = (int32_t)nn_rng_randint(&r, V);
+        else if (s->train.loss == NN_LOSS_HINGE)
+            fy[i] = nn_rng_randint(&r, 2) ? 1.0f : -1.0f;
+        else
+            nn_rng_randn(&r, fy + i, 1);
+    }
 }
+
+static void model_open(model *m, nn_spec *s, int rows) { model_open_f(m, s, rows, 0); }
 
 static void model_close(model *m)
 {
@@ -154,10 +171,10 @@ static double loss_at(model *m)
 }
 
 /* Analytic gradient of every parameter element against (L(p+h) − L(p−h)) / 2h. */
-static void check_grads(nn_spec *s, int rows)
+static void check_grads_f(nn_spec *s, int rows, int features)
 {
     model m;
-    model_open(&m, s, rows);
+    model_open_f(&m, s, rows, features);
     nn_plan_forward(m.p, rows);
     nn_plan_backward(m.p, rows);
     int checked = 0;
@@ -184,6 +201,8 @@ static void check_grads(nn_spec *s, int rows)
     assert_true(checked > 10);
     model_close(&m);
 }
+
+static void check_grads(nn_spec *s, int rows) { check_grads_f(s, rows, 0); }
 
 static void test_grad_embedding_linear(void **state)
 {
@@ -229,6 +248,59 @@ static void test_grad_l2(void **state)
     check_grads(&s, 8);
 }
 
+static void test_grad_relu_sigmoid(void **state)
+{
+    (void)state;
+    nn_layer relu[] = {L_embedding(4), L_simple(NN_LAYER_FLATTEN, 11), L_linear(9, 1, 12),
+                       L_simple(NN_LAYER_RELU, 13), L_linear(0, 1, 14)};
+    nn_spec s = make_spec(relu, 5, 0);
+    check_grads(&s, 8);
+    nn_layer sigmoid[] = {L_embedding(4), L_simple(NN_LAYER_FLATTEN, 11), L_linear(9, 1, 12),
+                          L_simple(NN_LAYER_SIGMOID, 13), L_linear(0, 1, 14)};
+    s = make_spec(sigmoid, 5, 0);
+    check_grads(&s, 8);
+}
+
+/* onehot → flatten → linear: the weight's gradient is the scatter of dlogits */
+static void test_grad_onehot_linear(void **state)
+{
+    (void)state;
+    nn_layer layers[] = {L_simple(NN_LAYER_ONEHOT, 10), L_simple(NN_LAYER_FLATTEN, 11),
+                         L_linear(0, 1, 12)};
+    nn_spec s = make_spec(layers, 3, 0);
+    check_grads(&s, 8);
+}
+
+static void test_grad_hinge_mse(void **state)
+{
+    (void)state;
+    nn_layer layers[] = {L_linear(5, 1, 12), L_simple(NN_LAYER_TANH, 13), L_linear(1, 1, 14)};
+    nn_spec s = make_spec(layers, 3, 0);
+    for (int sum = 0; sum < 2; sum++) {
+        s.train.loss_sum = sum;
+        s.train.loss = NN_LOSS_HINGE;
+        check_grads_f(&s, 8, F);
+        s.train.loss = NN_LOSS_MSE;
+        check_grads_f(&s, 8, F);
+    }
+}
+
+/* micrograd's regulariser: λ·Σ p² over every parameter; and Σ over the weights only */
+static void test_grad_l2_sum_all(void **state)
+{
+    (void)state;
+    nn_layer layers[] = {L_embedding(4), L_simple(NN_LAYER_FLATTEN, 11), L_linear(0, 1, 12)};
+    nn_spec s = make_spec(layers, 3, 0.05);
+    s.train.l2_reduce = NN_L2_SUM;
+    s.train.l2_all = 1;
+    check_grads(&s, 8);
+    s.train.l2_all = 0;
+    check_grads(&s, 8);
+    s.train.l2_reduce = NN_L2_MEAN;
+    s.train.l2_all = 1;
+    check_grads(&s, 8);
+}
+
 /* Eval mode uses the running statistics the training forward keeps. */
 static void test_batchnorm_running_stats(void **state)
 {
@@ -267,6 +339,10 @@ int main(void)
         cmocka_unit_test(test_grad_batchnorm_biased_eps),
         cmocka_unit_test(test_grad_l2),
         cmocka_unit_test(test_batchnorm_running_stats),
+        cmocka_unit_test(test_grad_relu_sigmoid),
+        cmocka_unit_test(test_grad_onehot_linear),
+        cmocka_unit_test(test_grad_hinge_mse),
+        cmocka_unit_test(test_grad_l2_sum_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

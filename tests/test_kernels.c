@@ -268,6 +268,71 @@ static void t_elementwise_random(void **state)
     }
 }
 
+/* relu, sigmoid, Nesterov and Adam: hand values, then every ISA against the reference on
+ * sizes around the vector width (with 8 spare floats compared, as above). */
+static void t_activations_optimizers(void **state)
+{
+    (void)state;
+    FOR_EACH_ISA(K) {
+        const float x[] = {-2, 0, 0.5f, 3, -0.0f, 100, -100};
+        float y[7], dx[4] = {9, 9, 9, 9};
+        K->relu_fwd(7, x, y);
+        EXPECT(K, "relu", y, 0, 0, 0.5f, 3, 0, 100, 0);
+        K->relu_bwd(4, y, (const float[]){1, 2, 3, 4}, dx, 1);
+        EXPECT(K, "relu_bwd acc", dx, 9, 9, 12, 13);
+        K->sigmoid_fwd(7, x, y);
+        EXPECT(K, "sigmoid", y, 0.11920292202211755f, 0.5f, 0.6224593312018546f,
+               0.9525741268224334f, 0.5f, 1, 0);
+        K->sigmoid_bwd(2, (const float[]){0.5f, 0.25f}, (const float[]){2, 4}, dx, 0);
+        EXPECT(K, "sigmoid_bwd", dx, 0.5f, 0.75f);
+
+        float p[2] = {1, 2}, v[2] = {0, 0}, m[2] = {0, 0};
+        K->sgd_nesterov(2, p, (const float[]){0.5f, -1}, v, 0.1f, 0.9f);
+        EXPECT(K, "nesterov v", v, 0.5f, -1);
+        EXPECT(K, "nesterov p", p, 0.905f, 2.19f);
+        p[0] = 1, p[1] = 2, v[0] = v[1] = 0;
+        K->adam(2, p, (const float[]){0.5f, -1}, m, v, 0.1f, 0.9f, 0.999f, 1e-8f, 0.01f, 0.1f,
+                0.001f);
+        EXPECT(K, "adam m", m, 0.05f, -0.1f);
+        EXPECT(K, "adam v", v, 0.00025f, 0.001f);
+        EXPECT(K, "adam p", p, 0.899f, 2.098f);
+    }
+    static const size_t ns[] = {1, 7, 8, 9, 17, 33, 6401};
+    FOR_EACH_ISA(K) {
+        const nn_kernels *R = &nn_kernels_scalar;
+        for (size_t t = 0; t < sizeof ns / sizeof *ns; t++) {
+            size_t n = ns[t], o = t % 3, len = n + o + 8;
+            float *x = rnd(len, -12, 12), *g = rnd(len, -1, 1), *v = rnd(len, -1, 1);
+            float *y1 = rnd(len, -1, 1), *y2 = dup(y1, len), *v2 = dup(v, len);
+            float *s1 = rnd(len, 0, 1), *s2 = dup(s1, len);
+            K->relu_fwd(n, x + o, y1 + o), R->relu_fwd(n, x + o, y2 + o);
+            expect_close(K, "relu_fwd", y1, y2, len, 0, 0);
+            K->relu_bwd(n, y2 + o, g + o, v + o, t % 2);
+            R->relu_bwd(n, y2 + o, g + o, v2 + o, t % 2);
+            expect_close(K, "relu_bwd", v, v2, len, 1e-6, 1e-6);
+            K->sigmoid_fwd(n, x + o, y1 + o), R->sigmoid_fwd(n, x + o, y2 + o);
+            expect_close(K, "sigmoid_fwd", y1, y2, len, 1e-6, 1e-6);
+            K->sigmoid_bwd(n, y2 + o, g + o, v + o, t % 2);
+            R->sigmoid_bwd(n, y2 + o, g + o, v2 + o, t % 2);
+            expect_close(K, "sigmoid_bwd", v, v2, len, 1e-6, 1e-6);
+            memcpy(y1, y2, len * sizeof *y1);
+            memcpy(v, v2, len * sizeof *v);
+            K->sgd_nesterov(n, y1 + o, g + o, v + o, 0.1f, 0.9f);
+            R->sgd_nesterov(n, y2 + o, g + o, v2 + o, 0.1f, 0.9f);
+            expect_close(K, "nesterov v", v, v2, len, 1e-6, 1e-6);
+            expect_close(K, "nesterov p", y1, y2, len, 1e-6, 1e-6);
+            K->adam(n, y1 + o, g + o, v + o, s1 + o, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 0.5f,
+                    0.1f);
+            R->adam(n, y2 + o, g + o, v2 + o, s2 + o, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 0.5f,
+                    0.1f);
+            expect_close(K, "adam p", y1, y2, len, 1e-6, 1e-6);
+            expect_close(K, "adam m", v, v2, len, 1e-6, 1e-6);
+            expect_close(K, "adam v", s1, s2, len, 1e-6, 1e-6);
+            free(x), free(g), free(v), free(v2), free(y1), free(y2), free(s1), free(s2);
+        }
+    }
+}
+
 /* ---- batchnorm ----------------------------------------------------------------------- */
 
 static void t_bn_hand(void **state)
@@ -651,6 +716,7 @@ int main(void)
         cmocka_unit_test_setup(t_gemm_random, reseed),
         cmocka_unit_test_setup(t_tanh_sweep, reseed),
         cmocka_unit_test_setup(t_elementwise_random, reseed),
+        cmocka_unit_test_setup(t_activations_optimizers, reseed),
         cmocka_unit_test_setup(t_bn_random, reseed),
         cmocka_unit_test_setup(t_xent_random, reseed),
         cmocka_unit_test_setup(t_tanh_grad_fd, reseed),

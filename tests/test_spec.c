@@ -1,8 +1,9 @@
 /* test_spec.c — the spec parser: a good spec's values, defaults, --set overrides, the
- * bad-spec corpus (tests/specs/bad/NAME.yaml + golden NAME.err), diagnostics and
- * did-you-mean. */
+ * bad-spec corpus (tests/specs/bad/NAME.yaml + golden NAME.err), diagnostics,
+ * did-you-mean and hostile input.  The full language's features: test_spec2.c. */
 #include <dirent.h>
 #include <math.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -271,8 +272,12 @@ static void test_bad_corpus(void **state)
         char *golden = tu_read_file(errpath);
         if (!golden) fail_msg("%s has no golden .err file", path);
         golden[strcspn(golden, "\n")] = 0;
-        assert_true(!strncmp(golden, "FILE:", 5));
-        snprintf(want, sizeof want, "%s%s", path, golden + 4);
+        /* FILE: the spec itself; DIR/: another file next to it (an included one) */
+        assert_true(!strncmp(golden, "FILE:", 5) || !strncmp(golden, "DIR/", 4));
+        if (golden[0] == 'F')
+            snprintf(want, sizeof want, "%s%s", path, golden + 4);
+        else
+            snprintf(want, sizeof want, "%s%s", dir, golden + 3);
         nn_diag *d = nn_diag_new();
         nn_spec *s = nn_spec_load(path, NULL, 0, d);
         if (s) fail_msg("%s loaded without an error", path);
@@ -287,7 +292,7 @@ static void test_bad_corpus(void **state)
         n++;
     }
     closedir(dp);
-    assert_true(n >= 15);
+    assert_true(n >= 45);
 }
 
 static void test_many_errors(void **state)
@@ -344,6 +349,87 @@ static void test_yaml_features(void **state)
     nn_diag_free(d);
 }
 
+/* Writes `len` bytes to a fresh temporary file; the caller unlinks `path`. */
+static void write_bytes(char *path, size_t size, const char *text, size_t len)
+{
+    snprintf(path, size, "/tmp/nn_spec_XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    for (size_t off = 0; off < len;) {
+        ssize_t w = write(fd, text + off, len - off);
+        assert_true(w > 0);
+        off += (size_t)w;
+    }
+    close(fd);
+}
+
+/* Each robustness case fails with at least one error, never crashes or leaks. */
+static void expect_error(const char *path, double max_seconds)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    nn_diag *d = nn_diag_new();
+    nn_spec *s = nn_spec_load(path, NULL, 0, d);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (s) fail_msg("%s loaded", path);
+    assert_true(nn_diag_count(d) >= 1);
+    FILE *devnull = fopen("/dev/null", "w");
+    nn_diag_print(d, devnull);
+    fclose(devnull);
+    nn_diag_free(d);
+    double dt = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    if (dt > max_seconds) fail_msg("%s took %.2f s", path, dt);
+}
+
+static void test_hostile_input(void **state)
+{
+    (void)state;
+    char path[64];
+    size_t big = 10u << 20;
+    char *buf = malloc(big + 16);
+    assert_non_null(buf);
+    unsigned x = 12345;
+    for (size_t i = 0; i < big; i++) { /* random bytes, NULs included */
+        x = x * 1103515245u + 12345u;
+        buf[i] = (char)(x >> 16);
+    }
+    write_bytes(path, sizeof path, buf, 4096); /* a small binary file */
+    expect_error(path, 5);
+    unlink(path);
+    write_bytes(path, sizeof path, buf, big); /* 10 MB of random bytes */
+    expect_error(path, 5);
+    unlink(path);
+    write_bytes(path, sizeof path, "", 0);
+    expect_error(path, 5);
+    unlink(path);
+    expect_error("/tmp", 5);
+    expect_error(tu_path("tests/specs/bad/alias_bomb.yaml"), 5);
+    size_t n = 0; /* 10^5 nested flow sequences */
+    n += (size_t)sprintf(buf, "data: {source: a}\nmodel: ");
+    for (int i = 0; i < 100000; i++)
+        buf[n++] = '[';
+    write_bytes(path, sizeof path, buf, n);
+    expect_error(path, 5);
+    unlink(path);
+    /* 10^6 layers: over the node limit; 20000: over the layer limit */
+    for (int layers = 1000000; layers >= 20000; layers = layers == 20000 ? 0 : 20000) {
+        n = (size_t)sprintf(buf, "data: {source: a}\nmodel:\n");
+        for (int i = 0; i < layers; i++)
+            n += (size_t)sprintf(buf + n, "- tanh\n");
+        write_bytes(path, sizeof path, buf, n);
+        nn_diag *d = nn_diag_new();
+        assert_null(nn_spec_load(path, NULL, 0, d));
+        assert_non_null(strstr(nn_diag_line(d, 0), layers > 20000
+                                                       ? "the spec is too large"
+                                                       : "'model' has 20000 layers; at most "
+                                                         "10000 are supported"));
+        nn_diag_free(d);
+        expect_error(path, 5);
+        unlink(path);
+    }
+    free(buf);
+}
+
 static void test_diag_format(void **state)
 {
     (void)state;
@@ -395,6 +481,12 @@ static void test_kind_names(void **state)
     assert_string_equal(nn_layer_kind_name(NN_LAYER_EMBEDDING), "embedding");
     assert_string_equal(nn_layer_kind_name(NN_LAYER_BATCHNORM), "batchnorm");
     assert_string_equal(nn_layer_kind_name(NN_LAYER_TANH), "tanh");
+    assert_string_equal(nn_layer_kind_name(NN_LAYER_RELU), "relu");
+    assert_string_equal(nn_layer_kind_name(NN_LAYER_SIGMOID), "sigmoid");
+    assert_string_equal(nn_layer_kind_name(NN_LAYER_ONEHOT), "onehot");
+    assert_string_equal(nn_layer_kind_name(NN_LAYER_ACTIVATION), "activation");
+    assert_string_equal(nn_layer_kind_name(NN_LAYER_NGRAM), "ngram");
+    assert_string_equal(nn_layer_kind_name(NN_LAYER_KIND_COUNT), "?");
 }
 
 int main(void)
@@ -406,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_many_errors),   cmocka_unit_test(test_io_errors),
         cmocka_unit_test(test_yaml_features), cmocka_unit_test(test_diag_format),
         cmocka_unit_test(test_suggest),       cmocka_unit_test(test_kind_names),
+        cmocka_unit_test(test_hostile_input),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

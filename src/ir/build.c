@@ -13,22 +13,37 @@ static const nn_op *layer_op(nn_layer_kind k)
     case NN_LAYER_LINEAR: return &nn_op_linear;
     case NN_LAYER_BATCHNORM: return &nn_op_batchnorm;
     case NN_LAYER_TANH: return &nn_op_tanh;
+    case NN_LAYER_RELU: return &nn_op_relu;
+    case NN_LAYER_SIGMOID: return &nn_op_sigmoid;
+    case NN_LAYER_ONEHOT: return &nn_op_onehot;
     default: return NULL;
     }
 }
 
-/* loss += λ·mean(W²) for every weight matrix (the lessons' "model smoothing"). */
-static int add_l2(nn_graph *g, double l2, nn_mark mark, nn_diag *d)
+/* loss += λ·mean(W²) for every weight matrix (the lessons' "model smoothing"), or
+ * λ·Σ p² (l2_reduce: sum), over every parameter with l2_all (micrograd regularises biases
+ * too). */
+static int add_l2(nn_graph *g, const nn_train_spec *t, nn_mark mark, nn_diag *d)
 {
     int nt = g->nt;
-    for (int t = 0; t < nt; t++) {
-        if (g->t[t].role != NN_PARAM || !g->t[t].weight) continue;
-        int in[2] = {t, g->loss};
+    for (int i = 0; i < nt; i++) {
+        if (g->t[i].role != NN_PARAM || !(g->t[i].weight || t->l2_all)) continue;
+        int in[2] = {i, g->loss};
         int n = nn_graph_node(g, &nn_op_l2, in, 2, -1, NULL, mark, d);
         if (n < 0) return -1;
-        g->n[n].l2 = (float)l2;
+        g->n[n].l2 = (float)t->l2;
+        g->n[n].sum = t->l2_reduce == NN_L2_SUM;
     }
     return 0;
+}
+
+static const nn_op *loss_op(nn_loss_kind k)
+{
+    switch (k) {
+    case NN_LOSS_HINGE: return &nn_op_hinge;
+    case NN_LOSS_MSE: return &nn_op_mse;
+    default: return &nn_op_cross_entropy;
+    }
 }
 
 nn_graph *nn_build(const nn_spec *spec, const nn_build_opts *o, nn_diag *d)
@@ -39,25 +54,43 @@ nn_graph *nn_build(const nn_spec *spec, const nn_build_opts *o, nn_diag *d)
     g->training = o->training;
     g->vocab = o->vocab;
     g->context = o->context;
-    int xdim[2] = {o->batch, o->context};
-    g->x = nn_graph_tensor(g, "x", NN_INPUT, NN_I32, 1, 2, xdim);
-    g->y = nn_graph_tensor(g, "y", NN_INPUT, NN_I32, 1, 1, xdim);
+    g->features = o->features;
+    /* text: token ids [B, context]; numeric data: features [B, F] */
+    int xdim[2] = {o->batch, o->features > 0 ? o->features : o->context};
+    g->x = nn_graph_tensor(g, "x", NN_INPUT, o->features > 0 ? NN_F32 : NN_I32, 1, 2, xdim);
+    /* class ids for cross_entropy, numbers for hinge and mse */
+    nn_loss_kind loss = spec->train.loss;
+    g->y = nn_graph_tensor(g, "y", NN_INPUT, loss == NN_LOSS_CROSS_ENTROPY ? NN_I32 : NN_F32, 1,
+                           1, xdim);
     int cur = g->x;
     nn_mark last = {spec->path, 1, 1};
     for (int i = 0; i < spec->nlayers; i++) {
         const nn_layer *L = &spec->layers[i];
-        int n = nn_graph_node(g, layer_op(L->kind), &cur, 1, i, L, L->mark, d);
+        const nn_op *op = layer_op(L->kind);
+        if (!op) {
+            if (L->kind == NN_LAYER_NGRAM) {
+                nn_diag_error(d, L->mark, "layer %d (ngram) cannot be part of a network", i + 1);
+                nn_diag_note(d, "the counting model 'ngram' must be the only layer");
+            } else {
+                nn_diag_error(d, L->mark, "layer %d (%s) is not supported by this runtime yet",
+                              i + 1, nn_layer_kind_name(L->kind));
+            }
+            goto fail;
+        }
+        int n = nn_graph_node(g, op, &cur, 1, i, L, L->mark, d);
         if (n < 0) goto fail;
         cur = g->n[n].out[0];
         last = L->mark;
     }
     g->logits = cur;
     int in[2] = {cur, g->y};
-    int ce = nn_graph_node(g, &nn_op_cross_entropy, in, 2, -1, NULL, last, d);
+    /* the loss node's attribute is set before its shape rule runs: nothing there reads it */
+    int ce = nn_graph_node(g, loss_op(loss), in, 2, -1, NULL, last, d);
     if (ce < 0) goto fail;
+    g->n[ce].sum = spec->train.loss_sum && loss != NN_LOSS_CROSS_ENTROPY;
     g->loss = g->n[ce].out[0];
     g->row_loss = g->n[ce].out[2];
-    if (o->training && spec->train.l2 > 0 && add_l2(g, spec->train.l2, last, d) != 0) goto fail;
+    if (o->training && spec->train.l2 > 0 && add_l2(g, &spec->train, last, d) != 0) goto fail;
     if (o->backward && nn_autodiff(g) != 0) goto fail;
     if (!o->backward) g->nfwd = g->nn;
     return g;

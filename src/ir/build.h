@@ -10,10 +10,12 @@ typedef struct {
     int backward; /* append the backward pass */
     int vocab;    /* token vocabulary (inputs and the output layer) */
     int context;  /* tokens of context per example */
+    int features; /* numeric data: x is float [batch, features]; 0: token ids */
 } nn_build_opts;
 
-/* Builds the graph of the spec's model: inputs x [batch, context] and y [batch], the layers
- * in order, the cross-entropy loss (and l2 terms), and, when asked, the backward pass.
+/* Builds the graph of the spec's model: inputs x [batch, context] (or float [batch,
+ * features]) and y [batch], the layers in order, the loss of spec->train.loss (and the l2
+ * terms), and, when asked, the backward pass.
  * Shape errors are recorded in `d` at the layer that cannot take its input. */
 nn_graph *nn_build(const nn_spec *spec, const nn_build_opts *o, nn_diag *d);
 

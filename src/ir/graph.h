@@ -49,6 +49,7 @@ typedef struct {
     int accumulate; /* bit k: output k is added into instead of written (set by autodiff) */
     nn_bn_attr bn;
     float l2;
+    int sum; /* losses and l2: sum over rows / elements instead of the mean */
 } nn_node;
 
 typedef struct nn_graph {
@@ -59,9 +60,11 @@ typedef struct nn_graph {
     int nfwd;     /* nodes [0, nfwd) are the forward pass */
     int batch;    /* rows the graph was built for */
     int training; /* batchnorm on batch statistics, updating its running buffers */
-    int x, y;     /* input token ids [batch × context], targets [batch] */
+    int x, y;     /* inputs: token ids [batch × context] (text) or features [batch × features]
+                     (floats); targets [batch]: class ids, or floats for hinge / mse */
     int logits, loss, row_loss;
     int vocab, context;
+    int features; /* numeric data: features per row (x is float); 0 for text */
 } nn_graph;
 
 nn_graph *nn_graph_new(void);

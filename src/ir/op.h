@@ -34,6 +34,11 @@ extern const nn_op nn_op_batchnorm, nn_op_batchnorm_grad;
 extern const nn_op nn_op_tanh, nn_op_tanh_grad;
 extern const nn_op nn_op_cross_entropy, nn_op_cross_entropy_grad;
 extern const nn_op nn_op_l2, nn_op_l2_grad;
+extern const nn_op nn_op_relu, nn_op_relu_grad;
+extern const nn_op nn_op_sigmoid, nn_op_sigmoid_grad;
+extern const nn_op nn_op_onehot;
+extern const nn_op nn_op_hinge, nn_op_hinge_grad;
+extern const nn_op nn_op_mse, nn_op_mse_grad;
 
 /* Looks an op up by name (NULL if unknown); the registry lists every op. */
 const nn_op *nn_op_find(const char *name);
@@ -53,6 +58,10 @@ int nn_make_param(nn_graph *g, int node, const char *suffix, nn_role role, int n
 /* Appends a backward node for forward node `fwd`: op, inputs and outputs as given. */
 int nn_make_grad_node(nn_graph *g, int fwd, const nn_op *op, const int *in, int nin,
                       const int *out, int nout);
+/* Shape rule of the score losses (hinge, mse; in hinge.c): in[0] scores [B, 1], in[1]
+ * float targets [B]; makes out[0] the loss and out[2] the row losses, or records an error
+ * naming both shapes at the node's mark. */
+int nn_check_scores(nn_graph *g, int node, const char *loss, nn_diag *d);
 /* Layer label for messages: "layer 3 (linear)". */
 const char *nn_layer_label(const nn_graph *g, int node, char *buf, int len);
 

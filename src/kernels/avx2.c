@@ -116,6 +116,57 @@ static void tanh_bwd(size_t n, const float *y, const float *dy, float *dx, int a
     STRIPS(n, tanh_bwd_strip, y, dy, dx, accumulate);
 }
 
+INLINE void relu_strip(const float *x, float *y, size_t i, __m256i mk, int full)
+{
+    st(y + i, mk, full, _mm256_max_ps(ld(x + i, mk, full), _mm256_setzero_ps()));
+}
+
+static void relu_fwd(size_t n, const float *x, float *y)
+{
+    STRIPS(n, relu_strip, x, y);
+}
+
+INLINE void relu_bwd_strip(const float *y, const float *dy, float *dx, int accumulate, size_t i,
+                           __m256i mk, int full)
+{
+    __m256 pos = _mm256_cmp_ps(ld(y + i, mk, full), _mm256_setzero_ps(), _CMP_GT_OQ);
+    __m256 g = _mm256_and_ps(pos, ld(dy + i, mk, full));
+    if (accumulate) g = _mm256_add_ps(ld(dx + i, mk, full), g);
+    st(dx + i, mk, full, g);
+}
+
+static void relu_bwd(size_t n, const float *y, const float *dy, float *dx, int accumulate)
+{
+    STRIPS(n, relu_bwd_strip, y, dy, dx, accumulate);
+}
+
+/* 1/(1 + exp(−x)); exp256's clamp keeps exp(−x) finite, so large |x| gives 0 or 1 cleanly. */
+INLINE void sigmoid_strip(const float *x, float *y, size_t i, __m256i mk, int full)
+{
+    __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), ld(x + i, mk, full)));
+    st(y + i, mk, full, _mm256_div_ps(_mm256_set1_ps(1), _mm256_add_ps(_mm256_set1_ps(1), e)));
+}
+
+static void sigmoid_fwd(size_t n, const float *x, float *y)
+{
+    STRIPS(n, sigmoid_strip, x, y);
+}
+
+INLINE void sigmoid_bwd_strip(const float *y, const float *dy, float *dx, int accumulate,
+                              size_t i, __m256i mk, int full)
+{
+    __m256 yv = ld(y + i, mk, full);
+    __m256 g = _mm256_mul_ps(_mm256_mul_ps(ld(dy + i, mk, full), yv),
+                             _mm256_sub_ps(_mm256_set1_ps(1), yv));
+    if (accumulate) g = _mm256_add_ps(ld(dx + i, mk, full), g);
+    st(dx + i, mk, full, g);
+}
+
+static void sigmoid_bwd(size_t n, const float *y, const float *dy, float *dx, int accumulate)
+{
+    STRIPS(n, sigmoid_bwd_strip, y, dy, dx, accumulate);
+}
+
 INLINE void add_strip(const float *x, float *y, size_t j, __m256i mk, int full)
 {
     st(y + j, mk, full, _mm256_add_ps(ld(y + j, mk, full), ld(x + j, mk, full)));
@@ -351,6 +402,20 @@ static void sgd_momentum(size_t n, float *p, const float *g, float *v, float lr,
     STRIPS(n, momentum_strip, p, g, v, _mm256_set1_ps(lr), _mm256_set1_ps(mu));
 }
 
+INLINE void nesterov_strip(float *p, const float *g, float *v, __m256 lr, __m256 mu, size_t i,
+                           __m256i mk, int full)
+{
+    __m256 gv = ld(g + i, mk, full);
+    __m256 vv = _mm256_fmadd_ps(mu, ld(v + i, mk, full), gv);
+    st(v + i, mk, full, vv);
+    st(p + i, mk, full, _mm256_fnmadd_ps(lr, _mm256_fmadd_ps(mu, vv, gv), ld(p + i, mk, full)));
+}
+
+static void sgd_nesterov(size_t n, float *p, const float *g, float *v, float lr, float mu)
+{
+    STRIPS(n, nesterov_strip, p, g, v, _mm256_set1_ps(lr), _mm256_set1_ps(mu));
+}
+
 INLINE void ema_strip(float *r, const float *x, __m256 keep, __m256 m, size_t i, __m256i mk,
                       int full)
 {
@@ -372,6 +437,10 @@ const nn_kernels nn_kernels_avx2 = {
     .col_sum = col_sum,
     .tanh_fwd = tanh_fwd,
     .tanh_bwd = tanh_bwd,
+    .relu_fwd = relu_fwd,
+    .relu_bwd = relu_bwd,
+    .sigmoid_fwd = sigmoid_fwd,
+    .sigmoid_bwd = sigmoid_bwd,
     .bn_train_fwd = bn_train_fwd,
     .bn_eval_fwd = bn_eval_fwd,
     .bn_bwd = bn_bwd,
@@ -381,5 +450,7 @@ const nn_kernels nn_kernels_avx2 = {
     .embed_scatter = embed_scatter,
     .sgd = sgd,
     .sgd_momentum = sgd_momentum,
+    .sgd_nesterov = sgd_nesterov,
+    .adam = nn_ref_adam, /* once per parameter per step: not worth a vector version yet */
     .ema = ema,
 };

@@ -38,6 +38,15 @@ typedef struct nn_kernels {
     /* dx (+)= dy · (1 − y²) */
     void (*tanh_bwd)(size_t n, const float *y, const float *dy, float *dx, int accumulate);
 
+    /* y = max(x, 0) */
+    void (*relu_fwd)(size_t n, const float *x, float *y);
+    /* dx (+)= dy · [y > 0]   (y is the forward output: y > 0 exactly where x > 0) */
+    void (*relu_bwd)(size_t n, const float *y, const float *dy, float *dx, int accumulate);
+    /* y = 1 / (1 + exp(−x)) */
+    void (*sigmoid_fwd)(size_t n, const float *x, float *y);
+    /* dx (+)= dy · y · (1 − y) */
+    void (*sigmoid_bwd)(size_t n, const float *y, const float *dy, float *dx, int accumulate);
+
     /* BatchNorm, training mode, per column j over the m rows:
      *   mean_j = Σ x / m,  var_j = Σ (x − mean)² / (m − unbiased),  s_j = sqrt(var_j + eps)
      *   xhat = (x − mean)/s,  y = gamma·xhat + beta
@@ -75,6 +84,14 @@ typedef struct nn_kernels {
     void (*sgd)(size_t n, float *p, const float *g, float lr);
     /* SGD with momentum (PyTorch convention): v = mu·v + g;  p −= lr · v */
     void (*sgd_momentum)(size_t n, float *p, const float *g, float *v, float lr, float mu);
+    /* SGD with Nesterov momentum (PyTorch): v = mu·v + g;  p −= lr · (g + mu·v) */
+    void (*sgd_nesterov)(size_t n, float *p, const float *g, float *v, float lr, float mu);
+    /* Adam with decoupled weight decay (AdamW, PyTorch's order):
+     *   p −= lr·wd·p;  m = b1·m + (1 − b1)·g;  v = b2·v + (1 − b2)·g²
+     *   p −= (lr / bc1) · m / (sqrt(v) / sqrt(bc2) + eps)
+     * bc1 = 1 − b1^t, bc2 = 1 − b2^t for step t ≥ 1 (the bias corrections). */
+    void (*adam)(size_t n, float *p, const float *g, float *m, float *v, float lr, float b1,
+                 float b2, float eps, float wd, float bc1, float bc2);
     /* exponential moving average: r = (1 − m)·r + m·x */
     void (*ema)(size_t n, float *r, const float *x, float m);
 } nn_kernels;

@@ -85,6 +85,40 @@ void nn_ref_tanh_bwd(size_t n, const float *y, const float *dy, float *dx, int a
     }
 }
 
+void nn_ref_relu_fwd(size_t n, const float *x, float *y)
+{
+    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+void nn_ref_relu_bwd(size_t n, const float *y, const float *dy, float *dx, int accumulate)
+{
+    for (size_t i = 0; i < n; i++) {
+        float g = y[i] > 0.0f ? dy[i] : 0.0f;
+        dx[i] = accumulate ? dx[i] + g : g;
+    }
+}
+
+/* Two branches so that exp never overflows: for x < 0, e^x / (1 + e^x). */
+void nn_ref_sigmoid_fwd(size_t n, const float *x, float *y)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (x[i] >= 0.0f) {
+            y[i] = 1.0f / (1.0f + expf(-x[i]));
+        } else {
+            float e = expf(x[i]);
+            y[i] = e / (1.0f + e);
+        }
+    }
+}
+
+void nn_ref_sigmoid_bwd(size_t n, const float *y, const float *dy, float *dx, int accumulate)
+{
+    for (size_t i = 0; i < n; i++) {
+        float g = dy[i] * y[i] * (1.0f - y[i]);
+        dx[i] = accumulate ? dx[i] + g : g;
+    }
+}
+
 /* Statistics are summed row by row into mean[] and std[] so that memory is read in order. */
 void nn_ref_bn_train_fwd(int m, int n, const float *x, const float *gamma, const float *beta,
                          float eps, int unbiased, float *mean, float *std, float *xhat,
@@ -206,6 +240,26 @@ void nn_ref_sgd_momentum(size_t n, float *p, const float *g, float *v, float lr,
     }
 }
 
+void nn_ref_sgd_nesterov(size_t n, float *p, const float *g, float *v, float lr, float mu)
+{
+    for (size_t i = 0; i < n; i++) {
+        v[i] = mu * v[i] + g[i];
+        p[i] -= lr * (g[i] + mu * v[i]);
+    }
+}
+
+void nn_ref_adam(size_t n, float *p, const float *g, float *m, float *v, float lr, float b1,
+                 float b2, float eps, float wd, float bc1, float bc2)
+{
+    float step = lr / bc1, root_bc2 = sqrtf(bc2);
+    for (size_t i = 0; i < n; i++) {
+        if (wd != 0.0f) p[i] -= lr * wd * p[i];
+        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+        p[i] -= step * m[i] / (sqrtf(v[i]) / root_bc2 + eps);
+    }
+}
+
 void nn_ref_ema(size_t n, float *r, const float *x, float m)
 {
     for (size_t i = 0; i < n; i++) r[i] = (1.0f - m) * r[i] + m * x[i];
@@ -220,6 +274,10 @@ const nn_kernels nn_kernels_scalar = {
     .col_sum = nn_ref_col_sum,
     .tanh_fwd = nn_ref_tanh_fwd,
     .tanh_bwd = nn_ref_tanh_bwd,
+    .relu_fwd = nn_ref_relu_fwd,
+    .relu_bwd = nn_ref_relu_bwd,
+    .sigmoid_fwd = nn_ref_sigmoid_fwd,
+    .sigmoid_bwd = nn_ref_sigmoid_bwd,
     .bn_train_fwd = nn_ref_bn_train_fwd,
     .bn_eval_fwd = nn_ref_bn_eval_fwd,
     .bn_bwd = nn_ref_bn_bwd,
@@ -229,5 +287,7 @@ const nn_kernels nn_kernels_scalar = {
     .embed_scatter = nn_ref_embed_scatter,
     .sgd = nn_ref_sgd,
     .sgd_momentum = nn_ref_sgd_momentum,
+    .sgd_nesterov = nn_ref_sgd_nesterov,
+    .adam = nn_ref_adam,
     .ema = nn_ref_ema,
 };

@@ -21,6 +21,11 @@ void nn_ref_col_sum(int m, int n, const float *x, float *out, int accumulate);
 void nn_ref_tanh_fwd(size_t n, const float *x, float *y);
 void nn_ref_tanh_bwd(size_t n, const float *y, const float *dy, float *dx, int accumulate);
 
+void nn_ref_relu_fwd(size_t n, const float *x, float *y);
+void nn_ref_relu_bwd(size_t n, const float *y, const float *dy, float *dx, int accumulate);
+void nn_ref_sigmoid_fwd(size_t n, const float *x, float *y);
+void nn_ref_sigmoid_bwd(size_t n, const float *y, const float *dy, float *dx, int accumulate);
+
 void nn_ref_bn_train_fwd(int m, int n, const float *x, const float *gamma, const float *beta,
                          float eps, int unbiased, float *mean, float *std, float *xhat,
                          float *y);
@@ -42,6 +47,9 @@ void nn_ref_embed_scatter(int rows, int t_len, int d, const int32_t *idx, const 
 
 void nn_ref_sgd(size_t n, float *p, const float *g, float lr);
 void nn_ref_sgd_momentum(size_t n, float *p, const float *g, float *v, float lr, float mu);
+void nn_ref_sgd_nesterov(size_t n, float *p, const float *g, float *v, float lr, float mu);
+void nn_ref_adam(size_t n, float *p, const float *g, float *m, float *v, float lr, float b1,
+                 float b2, float eps, float wd, float bc1, float bc2);
 void nn_ref_ema(size_t n, float *r, const float *x, float m);
 
 #endif

@@ -12,8 +12,17 @@
 
 typedef struct {
     nn_diag *d;
-    int nerr; /* errors found so far (the diag keeps only NN_DIAG_MAX) */
+    int nerr;              /* errors found so far (the diag keeps only NN_DIAG_MAX) */
+    const char *spec_path; /* the spec file; --set values resolve paths relative to it */
+    int context_given;     /* data.context was written (ngram checks it against n − 1) */
+    int data_kind_known;   /* data names its one source kind (the checks across sections) */
 } nn_sctx;
+
+/* The file names that marks point into (included files): owned by the spec. */
+typedef struct {
+    char **v;
+    int n;
+} nn_files;
 
 /* The type a node has under the YAML 1.2 core schema. */
 typedef enum { NN_VNULL, NN_VBOOL, NN_VINT, NN_VFLOAT, NN_VSTR, NN_VMAP, NN_VSEQ } nn_vtype;
@@ -56,8 +65,33 @@ int nn_sv_key_is(const nn_ynode *map, int i, const char *name);
 /* "a, b, c" into buf. */
 const char *nn_sv_join(const char *const *names, char *buf, size_t size);
 
+/* A copy of s (aborts when out of memory). */
+char *nn_sv_strdup(const char *s);
+/* The path a string node names, resolved relative to the directory of the file it was
+ * written in (a --set value: the spec file); absolute paths stay.  NULL after an error. */
+char *nn_sv_path(nn_sctx *c, const nn_ynode *n, const char *path);
+/* A PCRE2 pattern (UTF), compiled to check it; an error points at the offending column. */
+int nn_sv_regex(nn_sctx *c, const nn_ynode *n, const char *path, char **out);
+/* `NAME` or `{NAME: VALUE}` with NAME one of `names`: *out = its index, *value = VALUE
+ * (NULL for the scalar form).  `example` shows the map form in the error message. */
+int nn_sv_variant(nn_sctx *c, const nn_ynode *n, const char *path, const char *const *names,
+                  const char *example, int *out, const nn_ynode **value);
+
+/* The data section (spec_data.c); defaults that depend on the kind are filled in. */
+void nn_spec_data(nn_sctx *c, const nn_ynode *n, nn_spec *s);
+/* The train section (spec_train.c). */
+void nn_spec_train(nn_sctx *c, const nn_ynode *n, nn_train_spec *t);
+/* An init (`init:` / `bias_init:`) of a layer (spec_init.c); frees nothing in *out. */
+void nn_spec_init(nn_sctx *c, const nn_ynode *n, const char *path, nn_init *out);
+void nn_init_free(nn_init *r);
+/* Reads the spec file (or an included file, `from` its include item), parses it, expands
+ * merge keys and applies its includes (spec_include.c).  NULL after an error. */
+nn_ynode *nn_spec_read_tree(nn_sctx *c, nn_files *files, const char *path);
+void nn_files_free(nn_files *f);
+
 /* The model list → s->layers (spec_model.c). */
 void nn_spec_model(nn_sctx *c, const nn_ynode *n, nn_spec *s);
+void nn_layers_free(nn_layer *l, int n);
 /* One `--set KEY.PATH=VALUE`: edits the tree (spec_set.c).  `file` names the
  * argument's pseudo-source ("--set", already registered with the diag). */
 void nn_spec_apply_set(nn_sctx *c, nn_ynode **root, const char *file, const char *arg);

@@ -1,6 +1,6 @@
-/* spec_model.c — the `model:` list → nn_layer[]: layer kinds, their options and the
- * parameter init schemes.  Adding a layer means: a name in kind_names, its defaults in
- * layer_defaults and its options in a layer_* function. */
+/* spec_model.c — the `model:` list → nn_layer[]: layer kinds and their options (init
+ * schemes are in spec_init.c).  Adding a layer means: a name in kind_names, its defaults
+ * in layer_defaults, its option keys in option_keys and their values in layer_option. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,131 +8,15 @@
 
 #include "spec_int.h"
 
-static const char *const kind_names[] = {"embedding", "flatten", "linear",
-                                         "batchnorm", "tanh",    NULL};
+static const char *const kind_names[] = {"embedding",  "flatten", "linear",  "batchnorm",
+                                         "tanh",       "relu",    "sigmoid", "onehot",
+                                         "activation", "ngram",   NULL};
+
+#define NN_MAX_LAYERS 10000
 
 const char *nn_layer_kind_name(nn_layer_kind k)
 {
     return (int)k >= 0 && k < NN_LAYER_KIND_COUNT ? kind_names[k] : "?";
-}
-
-/* --- init schemes ----------------------------------------------------------------- */
-
-static const char *const init_kinds[] = {"kaiming", "normal", "uniform", "zeros", "ones", NULL};
-
-/* kaiming: GAIN — a gain name (PyTorch's calculate_gain) or a positive number. */
-static void init_kaiming(nn_sctx *c, const nn_ynode *v, const char *path, nn_init *r)
-{
-    static const char *const names[] = {"tanh", "relu", "linear", "sigmoid", NULL};
-    static const double gains[] = {5.0 / 3.0, 1.4142135623730951 /* √2 */, 1.0, 1.0};
-    static const nn_range pos = {0, INFINITY, 1, 0};
-    char buf[128];
-    nn_vtype t = nn_sv_type(v);
-    if (t == NN_VINT || t == NN_VFLOAT) {
-        nn_sv_float(c, v, path, pos, &r->gain);
-        return;
-    }
-    for (int i = 0; t == NN_VSTR && names[i]; i++) {
-        if (nn_yscalar_is(v, names[i])) {
-            r->gain = gains[i];
-            return;
-        }
-    }
-    const char *s = t == NN_VSTR && !memchr(v->text, 0, v->len) ? nn_suggest(v->text, names) : NULL;
-    char dym[64] = "";
-    if (s) snprintf(dym, sizeof dym, " (did you mean '%s'?)", s);
-    nn_sv_error(c, v->mark,
-                "unknown gain %s for '%s'%s; expected a positive number or one of: "
-                "tanh, relu, linear, sigmoid",
-                nn_sv_show(v, buf, sizeof buf), path, dym);
-}
-
-static void init_uniform(nn_sctx *c, const nn_ynode *v, const char *path, nn_init *r)
-{
-    static const char *const keys[] = {"a", "b", NULL};
-    static const nn_range any = {-INFINITY, INFINITY, 0, 0};
-    char p[200]; /* the path (≤ 160) and ".a" */
-    int ok = 1;
-    if (!nn_sv_map(c, v, path)) return;
-    for (int i = 0; i < v->n; i++) {
-        int isa = nn_sv_key_is(v, i, "a");
-        if (isa || nn_sv_key_is(v, i, "b")) {
-            snprintf(p, sizeof p, "%s.%s", path, isa ? "a" : "b");
-            ok &= nn_sv_float(c, nn_ymap_value(v, i), p, any, isa ? &r->a : &r->b);
-        } else {
-            nn_sv_unknown_key(c, nn_ymap_key(v, i), path, keys);
-        }
-    }
-    for (int k = 0; k < 2; k++)
-        if (nn_ymap_find(v, keys[k], 1) < 0) ok = 0, nn_sv_missing(c, v, keys[k], path);
-    if (ok && !(r->a < r->b))
-        nn_sv_error(c, v->mark, "'%s' needs a < b, got a = %g and b = %g", path, r->a, r->b);
-}
-
-/* The value of one init-kind key. */
-static void init_value(nn_sctx *c, const nn_ynode *v, int kind, const char *path, nn_init *r)
-{
-    static const nn_range nonneg = {0, INFINITY, 0, 0};
-    switch (kind) {
-    case 0: init_kaiming(c, v, path, r); break;
-    case 1: nn_sv_float(c, v, path, nonneg, &r->std); break;
-    case 2: init_uniform(c, v, path, r); break;
-    default: /* zeros / ones: null, {} or true */
-        if (nn_sv_type(v) == NN_VNULL || (v->kind == NN_YMAP && v->n == 0) ||
-            (nn_sv_type(v) == NN_VBOOL && (v->text[0] == 't' || v->text[0] == 'T')))
-            break;
-        nn_sv_error(c, v->mark, "'%s' takes no value: write {%s: {}} or just '%s'", path,
-                    init_kinds[kind], init_kinds[kind]);
-    }
-    r->kind = (nn_init_kind)(NN_INIT_KAIMING + kind);
-}
-
-/* An init: `zeros`, `ones`, or a map with one kind key and an optional scale. */
-static void parse_init(nn_sctx *c, const nn_ynode *n, const char *path, nn_init *out)
-{
-    static const char *const keys[] = {"kaiming", "normal", "uniform", "zeros",
-                                       "ones",    "scale",  NULL};
-    static const nn_range any = {-INFINITY, INFINITY, 0, 0};
-    nn_init r = {
-        .kind = NN_INIT_DEFAULT, .gain = 1, .std = 1, .a = 0, .b = 1, .scale = 1, .mark = n->mark};
-    char buf[128], p[160];
-    if (n->kind == NN_YSCALAR && (nn_yscalar_is(n, "zeros") || nn_yscalar_is(n, "ones"))) {
-        r.kind = nn_yscalar_is(n, "zeros") ? NN_INIT_ZEROS : NN_INIT_ONES;
-        *out = r;
-        return;
-    }
-    if (n->kind != NN_YMAP) {
-        nn_sv_error(c, n->mark,
-                    "expected an init for '%s' (zeros, ones, or a map such as "
-                    "{normal: 1.0} or {kaiming: tanh}), got %s",
-                    path, nn_sv_show(n, buf, sizeof buf));
-        return;
-    }
-    const nn_ynode *kind_key = NULL;
-    for (int i = 0; i < n->n; i++) {
-        const nn_ynode *k = nn_ymap_key(n, i), *v = nn_ymap_value(n, i);
-        int kind = -1;
-        for (int j = 0; init_kinds[j]; j++)
-            if (nn_yscalar_is(k, init_kinds[j])) kind = j;
-        snprintf(p, sizeof p, "%s.%s", path, kind >= 0 ? init_kinds[kind] : "scale");
-        if (kind >= 0 && kind_key) {
-            nn_sv_error(c, k->mark, "'%s' has two init kinds, %s and '%s': choose one", path,
-                        nn_sv_show(kind_key, buf, sizeof buf), init_kinds[kind]);
-        } else if (kind >= 0) {
-            kind_key = k;
-            init_value(c, v, kind, p, &r);
-        } else if (nn_yscalar_is(k, "scale")) {
-            nn_sv_float(c, v, p, any, &r.scale);
-        } else {
-            nn_sv_unknown_key(c, k, path, keys);
-        }
-    }
-    if (!kind_key)
-        nn_sv_error(c, n->mark,
-                    "missing init kind in '%s': one of kaiming, normal, uniform, "
-                    "zeros, ones",
-                    path);
-    *out = r;
 }
 
 /* --- layers ----------------------------------------------------------------------- */
@@ -149,6 +33,7 @@ static void layer_defaults(nn_layer *l)
         l->init.kind = NN_INIT_KAIMING;
         l->bias_init.kind = NN_INIT_ZEROS;
         break;
+    case NN_LAYER_NGRAM: l->n = 2; break;
     case NN_LAYER_BATCHNORM:
         l->eps = 1e-5;
         l->momentum = 0.1;
@@ -165,9 +50,11 @@ static const char *const *option_keys(nn_layer_kind k)
     static const char *const lin[] = {"out", "bias", "init", "bias_init", NULL};
     static const char *const bn[] = {"variance", "eps",       "momentum", "running",
                                      "init",     "bias_init", NULL};
+    static const char *const ngram[] = {"n", "smoothing", NULL};
     return k == NN_LAYER_EMBEDDING   ? emb
            : k == NN_LAYER_LINEAR    ? lin
            : k == NN_LAYER_BATCHNORM ? bn
+           : k == NN_LAYER_NGRAM     ? ngram
                                      : none;
 }
 
@@ -189,9 +76,9 @@ static int layer_option(nn_sctx *c, nn_layer *l, const nn_ynode *key, const nn_y
     else if (lin && nn_yscalar_is(key, "bias"))
         nn_sv_bool(c, v, p, &l->bias);
     else if (has_init && nn_yscalar_is(key, "init"))
-        parse_init(c, v, p, &l->init);
+        nn_spec_init(c, v, p, &l->init);
     else if ((lin || bn) && nn_yscalar_is(key, "bias_init"))
-        parse_init(c, v, p, &l->bias_init);
+        nn_spec_init(c, v, p, &l->bias_init);
     else if (bn && nn_yscalar_is(key, "variance"))
         nn_sv_enum(c, v, p, variance, &l->unbiased);
     else if (bn && nn_yscalar_is(key, "eps"))
@@ -200,6 +87,10 @@ static int layer_option(nn_sctx *c, nn_layer *l, const nn_ynode *key, const nn_y
         nn_sv_float(c, v, p, unit, &l->momentum);
     else if (bn && nn_yscalar_is(key, "running"))
         nn_sv_enum(c, v, p, running, &l->running_std);
+    else if (l->kind == NN_LAYER_NGRAM && nn_yscalar_is(key, "n"))
+        nn_sv_int(c, v, p, 2, 6, &l->n);
+    else if (l->kind == NN_LAYER_NGRAM && nn_yscalar_is(key, "smoothing"))
+        nn_sv_float(c, v, p, nonneg, &l->smoothing);
     else
         return 0;
     return 1;
@@ -234,10 +125,89 @@ static void layer_options(nn_sctx *c, nn_layer *l, const nn_ynode *item, const n
         nn_sv_error(c, bias_init->mark, "'%s.bias_init' is set but 'bias' is false", path);
 }
 
+/* An identifier: [A-Za-z_][A-Za-z0-9_]*, as plugin and argument names are. */
+static int is_ident(const nn_ynode *n)
+{
+    if (n->kind != NN_YSCALAR || n->len == 0 || n->len > 64) return 0;
+    for (size_t i = 0; i < n->len; i++) {
+        char ch = n->text[i];
+        int alpha = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
+        if (!alpha && !(i > 0 && ch >= '0' && ch <= '9')) return 0;
+    }
+    return 1;
+}
+
+/* One argument value: a number (a C float), {double: X} or {int: N}. */
+static void activation_arg(nn_sctx *c, const nn_ynode *v, const char *path, nn_arg *a)
+{
+    static const nn_range any = {-INFINITY, INFINITY, 0, 0};
+    char buf[128], p[300];
+    long iv;
+    a->mark = v->mark;
+    if (v->kind != NN_YMAP) {
+        a->type = NN_ARG_FLOAT;
+        nn_sv_float(c, v, path, any, &a->value);
+        return;
+    }
+    const nn_ynode *k = v->n == 1 ? nn_ymap_key(v, 0) : NULL;
+    if (!k || !(nn_yscalar_is(k, "double") || nn_yscalar_is(k, "int"))) {
+        nn_sv_error(c, k ? k->mark : v->mark,
+                    "expected a number, {double: X} or {int: N} for '%s', got %s", path,
+                    k ? nn_sv_show(k, buf, sizeof buf) : "a map");
+        return;
+    }
+    snprintf(p, sizeof p, "%.260s.%.6s", path, k->text);
+    if (nn_yscalar_is(k, "double")) {
+        a->type = NN_ARG_DOUBLE;
+        nn_sv_float(c, nn_ymap_value(v, 0), p, any, &a->value);
+    } else if (nn_sv_long(c, nn_ymap_value(v, 0), p, -2147483647L - 1, 2147483647L, &iv)) {
+        a->type = NN_ARG_INT;
+        a->value = (double)iv;
+    }
+}
+
+/* `- activation: NAME` or `- activation: {NAME: {ARG: VALUE, ...}}` (a plugin's). */
+static void layer_activation(nn_sctx *c, nn_layer *l, const nn_ynode *item, const nn_ynode *opts,
+                             const char *path)
+{
+    char buf[128], p[200];
+    const nn_ynode *name = opts, *args = NULL;
+    if (opts && opts->kind == NN_YMAP && opts->n == 1) {
+        name = nn_ymap_key(opts, 0);
+        args = nn_ymap_value(opts, 0);
+    }
+    if (!opts || !is_ident(name)) {
+        nn_sv_error(c, opts ? opts->mark : item->mark,
+                    "expected a plugin name for '%s' (e.g. '- activation: swish' or "
+                    "'- activation: {swish: {beta: 1.0}}'), got %s",
+                    path, opts ? nn_sv_show(name, buf, sizeof buf) : "nothing");
+        return;
+    }
+    l->activation = nn_sv_strdup(name->text);
+    if (!args || nn_sv_type(args) == NN_VNULL) return;
+    snprintf(p, sizeof p, "%.120s.%.64s", path, l->activation);
+    if (!nn_sv_map(c, args, p)) return;
+    l->args = calloc((size_t)args->n + 1, sizeof *l->args);
+    if (!l->args) abort();
+    for (int i = 0; i < args->n; i++) {
+        const nn_ynode *k = nn_ymap_key(args, i);
+        if (!is_ident(k)) {
+            nn_sv_error(c, k->mark, "an argument name in '%s' must be an identifier, got %s", p,
+                        nn_sv_show(k, buf, sizeof buf));
+            continue;
+        }
+        char ap[260];
+        snprintf(ap, sizeof ap, "%.190s.%.64s", p, k->text);
+        nn_arg *a = &l->args[l->nargs++];
+        a->name = nn_sv_strdup(k->text);
+        activation_arg(c, nn_ymap_value(args, i), ap, a);
+    }
+}
+
 /* A model item: `- KIND`, `- KIND: null|{}` or `- KIND: {options}`. */
 static void parse_layer(nn_sctx *c, const nn_ynode *item, int idx, nn_layer *l)
 {
-    char path[96], buf[128], list[128];
+    char path[96], buf[128], list[256];
     const nn_ynode *kind = item, *opts = NULL;
     snprintf(path, sizeof path, "model.%d", idx);
     if (item->kind == NN_YMAP && item->n != 1) {
@@ -273,20 +243,48 @@ static void parse_layer(nn_sctx *c, const nn_ynode *item, int idx, nn_layer *l)
     l->mark = kind->mark;
     layer_defaults(l);
     snprintf(path + strlen(path), sizeof path - strlen(path), ".%s", kind_names[k]);
-    layer_options(c, l, item, opts, path);
+    if (l->kind == NN_LAYER_ACTIVATION)
+        layer_activation(c, l, item, opts, path);
+    else
+        layer_options(c, l, item, opts, path);
+}
+
+void nn_layers_free(nn_layer *l, int n)
+{
+    for (int i = 0; l && i < n; i++) {
+        nn_init_free(&l[i].init);
+        nn_init_free(&l[i].bias_init);
+        free(l[i].activation);
+        for (int j = 0; j < l[i].nargs; j++)
+            free(l[i].args[j].name);
+        free(l[i].args);
+    }
+    free(l);
 }
 
 void nn_spec_model(nn_sctx *c, const nn_ynode *n, nn_spec *s)
 {
     if (!nn_sv_seq(c, n, "model")) return;
-    if (n->n == 0) {
-        nn_sv_error(c, n->mark, "'model' must list at least one layer");
+    if (n->n == 0 || n->n > NN_MAX_LAYERS) {
+        if (n->n)
+            nn_sv_error(c, n->mark, "'model' has %d layers; at most %d are supported", n->n,
+                        NN_MAX_LAYERS);
+        else
+            nn_sv_error(c, n->mark, "'model' must list at least one layer");
         return;
     }
-    free(s->layers);
+    nn_layers_free(s->layers, s->nlayers);
     s->layers = calloc((size_t)n->n, sizeof *s->layers);
     if (!s->layers) abort();
     s->nlayers = n->n;
     for (int i = 0; i < n->n; i++)
         parse_layer(c, n->items[i], i, &s->layers[i]);
+    for (int i = 0; i < n->n; i++) {
+        if (s->layers[i].kind != NN_LAYER_NGRAM || !s->layers[i].mark.file || n->n == 1) continue;
+        nn_sv_error(c, s->layers[i].mark,
+                    "'ngram' is a whole model (a table of counts): it must be the only layer "
+                    "in 'model', which has %d",
+                    n->n);
+        break;
+    }
 }

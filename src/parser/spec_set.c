@@ -86,12 +86,18 @@ void nn_spec_apply_set(nn_sctx *c, nn_ynode **root, const char *file, const char
             return;
         }
     }
+    if (eq - arg >= 7 && !strncmp(arg, "include", 7) && (arg[7] == '.' || arg[7] == '=')) {
+        nn_sv_error(c, (nn_mark){file, 1, 1},
+                    "'include' cannot be set with --set: includes are read with the spec file");
+        return;
+    }
     nn_ynode *value =
         nn_yaml_parse_value(file, 1, char_col(arg, (size_t)(val - arg)), val, strlen(val), c->d);
     if (!value) {
         c->nerr++;
         return;
     }
+    c->nerr += nn_yaml_merge_keys(value, c->d);
     nn_ynode **slot = root;
     for (const char *p = arg;;) {
         const char *dot = memchr(p, '.', (size_t)(eq - p));

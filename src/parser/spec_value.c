@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "spec_int.h"
 
 void nn_sv_error(nn_sctx *c, nn_mark m, const char *fmt, ...)
@@ -369,4 +372,76 @@ void nn_sv_missing(nn_sctx *c, const nn_ynode *map, const char *key, const char 
 int nn_sv_key_is(const nn_ynode *map, int i, const char *name)
 {
     return nn_yscalar_is(nn_ymap_key(map, i), name);
+}
+
+char *nn_sv_strdup(const char *s)
+{
+    char *p = strdup(s);
+    if (!p) abort();
+    return p;
+}
+
+char *nn_sv_path(nn_sctx *c, const nn_ynode *n, const char *path)
+{
+    char *rel = NULL;
+    if (!nn_sv_string(c, n, path, &rel)) return NULL;
+    const char *base = n->mark.file && strcmp(n->mark.file, "--set") ? n->mark.file : c->spec_path;
+    const char *slash = base ? strrchr(base, '/') : NULL;
+    if (rel[0] == '/' || !slash) return rel;
+    size_t dn = (size_t)(slash - base) + 1;
+    char *p = malloc(dn + strlen(rel) + 1);
+    if (!p) abort();
+    memcpy(p, base, dn);
+    strcpy(p + dn, rel);
+    free(rel);
+    return p;
+}
+
+/* The column of byte `off` of a pattern written as scalar n, when it can be known. */
+static nn_mark pattern_mark(const nn_ynode *n, size_t off)
+{
+    nn_mark m = n->mark;
+    if (m.line != n->end.line || (n->style != NN_YPLAIN && n->style != NN_YSINGLE)) return m;
+    if (n->style == NN_YSINGLE) m.col++; /* the opening quote */
+    for (size_t i = 0; i < off && i < n->len; i++) {
+        if ((n->text[i] & 0xC0) != 0x80) m.col++;
+        if (n->style == NN_YSINGLE && n->text[i] == '\'') m.col++; /* written '' */
+    }
+    return m;
+}
+
+int nn_sv_regex(nn_sctx *c, const nn_ynode *n, const char *path, char **out)
+{
+    if (!nn_sv_string(c, n, path, out)) return 0;
+    int code;
+    PCRE2_SIZE off;
+    pcre2_code *re =
+        pcre2_compile((PCRE2_SPTR)*out, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &code, &off, NULL);
+    if (re) {
+        pcre2_code_free(re);
+        return 1;
+    }
+    PCRE2_UCHAR msg[256];
+    pcre2_get_error_message(code, msg, sizeof msg);
+    nn_sv_error(c, pattern_mark(n, off), "invalid regular expression in '%s': %s", path,
+                (const char *)msg);
+    free(*out);
+    *out = NULL;
+    return 0;
+}
+
+int nn_sv_variant(nn_sctx *c, const nn_ynode *n, const char *path, const char *const *names,
+                  const char *example, int *out, const nn_ynode **value)
+{
+    char list[256];
+    *value = NULL;
+    if (n->kind != NN_YMAP) return nn_sv_enum(c, n, path, names, out);
+    if (n->n != 1) {
+        nn_sv_error(c, n->mark, "'%s' must name exactly one of %s, e.g. %s", path,
+                    nn_sv_join(names, list, sizeof list), example);
+        return 0;
+    }
+    if (!nn_sv_enum(c, nn_ymap_key(n, 0), path, names, out)) return 0;
+    *value = nn_ymap_value(n, 0);
+    return 1;
 }

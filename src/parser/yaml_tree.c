@@ -249,12 +249,13 @@ static int add_anchor(builder *b, const char *name, nn_ynode *n)
     return 1;
 }
 
-static int count_nodes(builder *b, size_t k, nn_mark m)
+static int count_nodes(builder *b, size_t k, nn_mark m, int alias)
 {
     b->total = sat_add(b->total, k);
     if (b->total <= NN_YAML_MAX_NODES) return 1;
     b->nerr++;
-    nn_diag_error(b->d, m, "alias expansion too large (more than %d nodes)", NN_YAML_MAX_NODES);
+    nn_diag_error(b->d, m, "%s (more than %d nodes)",
+                  alias ? "alias expansion too large" : "the spec is too large", NN_YAML_MAX_NODES);
     return 0;
 }
 
@@ -283,7 +284,7 @@ static int on_scalar(builder *b, const yaml_event_t *e)
                                        [YAML_FOLDED_SCALAR_STYLE] = NN_YFOLDED};
     nn_mark m = to_mark(b, e->start_mark);
     int is_str;
-    if (!check_tag(b, e->data.scalar.tag, m, &is_str) || !count_nodes(b, 1, m)) return 0;
+    if (!check_tag(b, e->data.scalar.tag, m, &is_str) || !count_nodes(b, 1, m, 0)) return 0;
     yaml_scalar_style_t st = e->data.scalar.style;
     nn_ystyle style =
         st >= YAML_PLAIN_SCALAR_STYLE && st <= YAML_FOLDED_SCALAR_STYLE ? styles[st] : NN_YPLAIN;
@@ -308,7 +309,7 @@ static int on_start(builder *b, const yaml_event_t *e, nn_ykind kind)
         kind == NN_YMAP ? e->data.mapping_start.tag : e->data.sequence_start.tag;
     const yaml_char_t *anc =
         kind == NN_YMAP ? e->data.mapping_start.anchor : e->data.sequence_start.anchor;
-    if (!check_tag(b, tag, m, &is_str) || !count_nodes(b, 1, m)) return 0;
+    if (!check_tag(b, tag, m, &is_str) || !count_nodes(b, 1, m, 0)) return 0;
     if (b->depth == NN_YAML_MAX_DEPTH) {
         b->nerr++;
         nn_diag_error(b->d, m, "nesting deeper than %d levels", NN_YAML_MAX_DEPTH);
@@ -404,7 +405,7 @@ static int on_alias(builder *b, const yaml_event_t *e)
     for (int i = b->nanchors - 1; i >= 0; i--) {
         if (strcmp(b->anchors[i].name, name)) continue;
         nn_ynode *n = b->anchors[i].node;
-        if (!count_nodes(b, n->size, m)) return 0;
+        if (!count_nodes(b, n->size, m, 1)) return 0;
         attach(b, nn_ynode_ref(n));
         return 1;
     }

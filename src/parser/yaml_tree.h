@@ -21,6 +21,7 @@ typedef struct nn_ynode {
     nn_mark mark; /* where the node starts */
     nn_mark end;  /* where it ends (scalars: just after the text) */
     int refs;
+    int merged;  /* merge keys of this subtree are expanded (nn_yaml_merge_keys) */
     size_t size; /* nodes in the expanded subtree, saturating */
     /* scalar */
     char *text; /* NUL-terminated; may hold NULs inside ("\0" escapes): see len */
@@ -41,6 +42,12 @@ nn_ynode *nn_yaml_parse(const char *file, const char *text, size_t len, nn_diag 
  * column `col` of `file`.  An empty text gives an empty plain scalar (null). */
 nn_ynode *nn_yaml_parse_value(const char *file, int line, int col, const char *text, size_t len,
                               nn_diag *d);
+
+/* Expands YAML 1.1 merge keys (`<<: *base`, `<<: [*a, *b]`) in place, everywhere in the
+ * tree: the pairs of the merged maps are added unless the map already has the key (its
+ * own keys win; among merged maps the first wins).  Merged pairs keep their marks.
+ * Returns the number of errors recorded (a merge value that is not a map). */
+int nn_yaml_merge_keys(nn_ynode *root, nn_diag *d);
 
 nn_ynode *nn_ynode_new(nn_ykind kind, nn_mark mark);
 nn_ynode *nn_ynode_scalar(nn_mark mark, const char *text, size_t len, nn_ystyle style);

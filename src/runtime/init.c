@@ -1,12 +1,15 @@
 /* init.c — the model state (parameters, buffers, gradients, optimizer state) and its
- * initialisation schemes: kaiming, normal, uniform, zeros, ones, each with a scale. */
+ * initialisation schemes: kaiming, normal, uniform, zeros, ones, each with a scale; and
+ * numbers given outright: values in the spec, or a column of a CSV file (micrograd's demo
+ * parameters), optionally transposed. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/csv.h"
 #include "runtime/plan.h"
 
-nn_params *nn_params_new(const nn_graph *g, int momentum)
+nn_params *nn_params_new(const nn_graph *g, int state)
 {
     nn_params *P = calloc(1, sizeof *P);
     if (!P) return NULL;
@@ -25,7 +28,7 @@ nn_params *nn_params_new(const nn_graph *g, int momentum)
         p->weight = x->weight;
         p->layer = x->layer;
         p->init = x->init;
-        int copies = x->role == NN_PARAM ? 2 + (momentum != 0) : 1;
+        int copies = x->role == NN_PARAM ? 2 + state : 1;
         floats += (size_t)copies * (((size_t)p->numel + 15) / 16 * 16);
         if (x->role == NN_PARAM) P->count += p->numel;
     }
@@ -41,8 +44,12 @@ nn_params *nn_params_new(const nn_graph *g, int momentum)
         if (p->role != NN_PARAM) continue;
         p->grad = cur;
         cur += padded;
-        if (momentum) {
+        if (state >= 1) {
             p->velocity = cur;
+            cur += padded;
+        }
+        if (state >= 2) {
+            p->sq = cur;
             cur += padded;
         }
     }
@@ -76,9 +83,10 @@ static void fill(nn_param *p, nn_rng *r)
     long n = p->numel;
     float scale = (float)in->scale;
     switch (in->kind) {
-    case NN_INIT_VALUES: /* the runtime issue fills these (values, csv, checkpoints) */
+    case NN_INIT_VALUES: /* filled by given_values, before */
     case NN_INIT_CSV:
     case NN_INIT_FROM:
+        return;
     case NN_INIT_ZEROS:
     case NN_INIT_DEFAULT:
         memset(v, 0, (size_t)n * sizeof *v);
@@ -106,7 +114,72 @@ static void fill(nn_param *p, nn_rng *r)
         for (long i = 0; i < n; i++) v[i] *= scale;
 }
 
-void nn_params_init(nn_params *P, nn_rng *r)
+/* The numbers of a csv init: `column` of the rows where every `where` column's text equals
+ * the given text, in file order.  Returns the count (into a malloc'd *out), or −1. */
+static long csv_values(const nn_init *in, double **out, nn_diag *d)
 {
-    for (int i = 0; i < P->n; i++) fill(&P->p[i], r);
+    nn_csv *c = nn_csv_read(in->file, in->mark, d);
+    if (!c) return -1;
+    long n = -1;
+    int col = nn_csv_column(c, in->column, d), ok = col >= 0;
+    int *wcol = calloc((size_t)in->nwhere + 1, sizeof *wcol);
+    double *v = malloc((size_t)(c->rows ? c->rows : 1) * sizeof *v);
+    ok = ok && wcol && v;
+    for (int k = 0; ok && k < in->nwhere; k++)
+        ok = (wcol[k] = nn_csv_column(c, in->where[k].column, d)) >= 0;
+    if (ok) n = 0;
+    for (long r = 0; ok && r < c->rows; r++) {
+        int keep = 1;
+        for (int k = 0; keep && k < in->nwhere; k++)
+            keep = strcmp(nn_csv_at(c, r, wcol[k])->text, in->where[k].equals) == 0;
+        if (keep && nn_csv_number(c, r, col, &v[n], d) != 0) n = -1, ok = 0;
+        else if (keep) n++;
+    }
+    free(wcol);
+    nn_csv_free(c);
+    if (n < 0) free(v);
+    else *out = v;
+    return n;
+}
+
+/* values / csv: the count must match; transpose reads the list as [out][in] (micrograd's
+ * neuron-by-neuron order) into a weight stored [in, out]. */
+static int given_values(nn_param *p, nn_diag *d)
+{
+    const nn_init *in = p->init;
+    if (in->kind == NN_INIT_FROM) {
+        nn_diag_error(d, in->mark, "init from a checkpoint is not supported yet");
+        return -1;
+    }
+    double *v = in->values;
+    long n = in->nvalues;
+    if (in->kind == NN_INIT_CSV && (n = csv_values(in, &v, d)) < 0) return -1;
+    int rc = 0;
+    if (n != p->numel) {
+        nn_diag_error(d, in->mark, "%s needs %ld values, the %s gives %ld", p->name, p->numel,
+                      in->kind == NN_INIT_CSV ? "csv" : "list", n);
+        rc = -1;
+    } else {
+        int rows = p->ndim == 2 ? p->dim[0] : 1, cols = p->ndim == 2 ? p->dim[1] : (int)n;
+        for (long i = 0; i < n; i++) {
+            long src = in->transpose && p->ndim == 2 ? (i % cols) * rows + i / cols : i;
+            p->data[i] = (float)v[src]; /* given, not drawn: no scale */
+        }
+    }
+    if (v != in->values) free(v);
+    return rc;
+}
+
+int nn_params_init(nn_params *P, nn_rng *r, nn_diag *d)
+{
+    int rc = 0;
+    for (int i = 0; i < P->n; i++) {
+        nn_init_kind k = P->p[i].init->kind;
+        if (k == NN_INIT_VALUES || k == NN_INIT_CSV || k == NN_INIT_FROM) {
+            if (given_values(&P->p[i], d) != 0) rc = -1;
+        } else {
+            fill(&P->p[i], r);
+        }
+    }
+    return rc;
 }

@@ -21,7 +21,9 @@ typedef struct {
     nn_role role; /* NN_PARAM or NN_BUFFER */
     int weight, layer;
     const nn_init *init;
-    float *data, *grad, *velocity; /* grad and velocity: parameters only (velocity: momentum) */
+    float *data, *grad, *velocity; /* grad and velocity: parameters only (velocity: momentum,
+                                      or Adam's first moment) */
+    float *sq; /* Adam's second moment (parameters only, with Adam) */
 } nn_param;
 
 typedef struct {
@@ -29,15 +31,20 @@ typedef struct {
     int n;
     long count; /* elements of the trainable parameters */
     float *block;
+    long adam_t; /* Adam: updates done (for the bias corrections) */
 } nn_params;
 
-/* The parameters and buffers named in `g` (a training graph), in graph order. */
-nn_params *nn_params_new(const nn_graph *g, int momentum);
+/* The parameters and buffers named in `g` (a training graph), in graph order, with `state`
+ * optimizer arrays per parameter: 0 (plain SGD), 1 (momentum: velocity), 2 (Adam: velocity
+ * and sq). */
+nn_params *nn_params_new(const nn_graph *g, int state);
 void nn_params_free(nn_params *P);
 nn_param *nn_params_find(nn_params *P, const char *name);
 /* Fills every parameter and buffer from its init, in model order, drawing from `r`
- * (init.c).  A scale-0 init still draws, so random streams stay aligned with PyTorch. */
-void nn_params_init(nn_params *P, nn_rng *r);
+ * (init.c).  A scale-0 init still draws, so random streams stay aligned with PyTorch.
+ * values / csv inits that do not fit (a count mismatch, a bad cell, a missing file) and
+ * `from` (not supported yet) are errors in `d`: returns 0 or −1. */
+int nn_params_init(nn_params *P, nn_rng *r, nn_diag *d);
 
 typedef struct nn_plan {
     const nn_graph *g;

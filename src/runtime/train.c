@@ -14,6 +14,7 @@
 #include "kernels/kernels.h"
 
 #define LOSS_BUFFER 4096
+#define NN_MAX_BATCH (1 << 24) /* rows per step: int offsets in the kernels stay in range */
 
 static double now_seconds(void)
 {
@@ -22,24 +23,71 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* sample.prefix as token ids, checked against the vocabulary before any training. */
+static int encode_prefix(nn_trainer *tr, nn_diag *d)
+{
+    const nn_spec *spec = tr->spec;
+    const char *text = spec->sample.prefix;
+    if (!text || !*text || spec->sample.count == 0) return 0;
+    /* the sample spec has no mark of its own: blame the spec file (see the report) */
+    nn_mark at = {spec->path, 1, 1};
+    if (tr->ds->kind != NN_DATASET_TEXT) {
+        nn_diag_error(d, at, "sample.prefix needs text data");
+        return -1;
+    }
+    int max = (int)strlen(text) + 1, bad = 0;
+    if (!(tr->prefix = malloc((size_t)max * sizeof *tr->prefix))) return -1;
+    tr->nprefix = nn_dataset_encode(tr->ds, spec, text, tr->prefix, max, &bad);
+    if (tr->nprefix < 0) {
+        nn_diag_error(d, at, "sample.prefix '%s': '%.*s' at byte %d is not in the vocabulary", text,
+                      text[bad] & 0x80 ? 4 : 1, text + bad, bad + 1);
+        return -1;
+    }
+    return 0;
+}
+
 nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d)
 {
     nn_trainer *tr = calloc(1, sizeof *tr);
     if (!tr) return NULL;
     tr->spec = spec;
     tr->ds = ds;
-    nn_build_opts to = {spec->train.batch, 1, 1, ds->vocab, ds->context};
-    nn_build_opts eo = {NN_EVAL_ROWS, 0, 0, ds->vocab, ds->context};
+    int errors = nn_diag_count(d);
+    if (spec->nlayers == 1 && spec->layers[0].kind == NN_LAYER_NGRAM) {
+        /* an empty parameter set (count 0), so callers that report tr->P need no case */
+        tr->P = calloc(1, sizeof *tr->P);
+        if (!tr->P || !(tr->ngram = nn_ngram_new(spec, ds, d)) || encode_prefix(tr, d) != 0)
+            goto fail;
+        return tr;
+    }
+    if (ds->kind == NN_DATASET_TEXT && spec->train.loss != NN_LOSS_CROSS_ENTROPY) {
+        nn_diag_error(d, spec->train.loss_mark, "%s needs numeric targets, but text data gives "
+                      "next-token ids", spec->train.loss == NN_LOSS_HINGE ? "hinge" : "mse");
+        nn_diag_note(d, "use 'loss: cross_entropy' with text data");
+        goto fail;
+    }
+    long rows = spec->train.full_batch ? ds->split[NN_SPLIT_TRAIN].n : spec->train.batch;
+    if (rows > NN_MAX_BATCH) {
+        nn_diag_error(d, spec->data.split_mark, "batch: full would run %ld rows per step; the "
+                      "most is %d", rows, NN_MAX_BATCH);
+        goto fail;
+    }
+    tr->batch = (int)rows;
+    nn_build_opts to = {tr->batch, 1, 1, ds->vocab, ds->context, ds->features};
+    nn_build_opts eo = {NN_EVAL_ROWS, 0, 0, ds->vocab, ds->context, ds->features};
     if (!(tr->train_g = nn_build(spec, &to, d)) || !(tr->eval_g = nn_build(spec, &eo, d)))
         goto fail;
-    if (!(tr->P = nn_params_new(tr->train_g, spec->train.momentum != 0))) goto fail;
+    if (!(tr->P = nn_params_new(tr->train_g, nn_optim_state_arrays(&spec->train)))) goto fail;
     if (!(tr->train_p = nn_plan_lower(tr->train_g, tr->P))) goto fail;
     if (!(tr->eval_p = nn_plan_lower(tr->eval_g, tr->P))) goto fail;
     nn_rng_seed(&tr->rng, spec->rng == NN_RNG_TORCH, spec->seed);
-    nn_params_init(tr->P, &tr->rng);
+    if (nn_params_init(tr->P, &tr->rng, d) != 0 || encode_prefix(tr, d) != 0) goto fail;
     return tr;
 fail:
-    if (nn_diag_count(d) == 0) nn_diag_error(d, spec->layers[0].mark, "out of memory building the model");
+    if (nn_diag_count(d) == errors) {
+        nn_mark m = spec->nlayers > 0 ? spec->layers[0].mark : (nn_mark){spec->path, 1, 1};
+        nn_diag_error(d, m, "out of memory building the model");
+    }
     nn_trainer_free(tr);
     return NULL;
 }
@@ -52,39 +100,98 @@ void nn_trainer_free(nn_trainer *tr)
     nn_graph_free(tr->train_g);
     nn_graph_free(tr->eval_g);
     nn_params_free(tr->P);
+    nn_ngram_free(tr->ngram);
+    free(tr->prefix);
     free(tr);
+}
+
+/* Copies examples [at, at + rows) of a split into rows [dst, dst + rows) of a plan's inputs
+ * x and y (token ids or features; class ids or float targets). */
+static void load_rows(const nn_dataset *ds, const nn_split *sp, const nn_plan *p, long at,
+                      int rows, int dst)
+{
+    const nn_graph *g = p->g;
+    if (ds->kind == NN_DATASET_TABLE) {
+        size_t F = (size_t)ds->features;
+        memcpy((float *)nn_plan_ptr(p, g->x) + (size_t)dst * F, sp->fx + (size_t)at * F,
+               (size_t)rows * F * sizeof(float));
+    } else {
+        size_t T = (size_t)ds->context;
+        memcpy((int32_t *)nn_plan_ptr(p, g->x) + (size_t)dst * T, sp->x + (size_t)at * T,
+               (size_t)rows * T * sizeof(int32_t));
+    }
+    if (g->t[g->y].dtype == NN_F32)
+        memcpy((float *)nn_plan_ptr(p, g->y) + dst, sp->fy + at, (size_t)rows * sizeof(float));
+    else
+        memcpy((int32_t *)nn_plan_ptr(p, g->y) + dst, sp->y + at, (size_t)rows * sizeof(int32_t));
+}
+
+/* Right answers among the plan's `rows` rows: sign agreement for hinge ((y > 0) == (s > 0),
+ * as micrograd counts), argmax == y for cross_entropy on table data; −1 for neither. */
+static long count_right(const nn_trainer *tr, const nn_plan *p, int rows)
+{
+    const nn_graph *g = p->g;
+    const float *z = nn_plan_ptr(p, g->logits);
+    if (tr->spec->train.loss == NN_LOSS_HINGE) {
+        const float *y = nn_plan_ptr(p, g->y);
+        long right = 0;
+        for (int i = 0; i < rows; i++) right += (y[i] > 0) == (z[i] > 0);
+        return right;
+    }
+    if (tr->spec->train.loss != NN_LOSS_CROSS_ENTROPY || tr->ds->kind != NN_DATASET_TABLE)
+        return -1;
+    const int32_t *y = nn_plan_ptr(p, g->y);
+    int V = g->t[g->logits].dim[1];
+    long right = 0;
+    for (int i = 0; i < rows; i++) {
+        int best = 0;
+        for (int j = 1; j < V; j++)
+            if (z[i * V + j] > z[i * V + best]) best = j;
+        right += best == y[i];
+    }
+    return right;
+}
+
+double nn_trainer_eval_acc(nn_trainer *tr, nn_split_id s, double *acc)
+{
+    const nn_split *sp = &tr->ds->split[s];
+    *acc = NAN;
+    if (tr->ngram) return nn_ngram_eval(tr->ngram, tr->ds, s);
+    const nn_plan *p = tr->eval_p;
+    const float *row_loss = nn_plan_ptr(p, p->g->row_loss);
+    double sum = 0;
+    long right = 0;
+    for (long at = 0; at < sp->n; at += NN_EVAL_ROWS) {
+        int rows = (int)(sp->n - at < NN_EVAL_ROWS ? sp->n - at : NN_EVAL_ROWS);
+        load_rows(tr->ds, sp, p, at, rows, 0);
+        nn_plan_forward(p, rows);
+        for (int i = 0; i < rows; i++) sum += row_loss[i];
+        long r = count_right(tr, p, rows);
+        right = r < 0 || right < 0 ? -1 : right + r;
+    }
+    if (sp->n && right >= 0) *acc = (double)right / (double)sp->n;
+    return sp->n ? sum / (double)sp->n : NAN;
 }
 
 double nn_trainer_eval(nn_trainer *tr, nn_split_id s)
 {
-    const nn_split *sp = &tr->ds->split[s];
-    const nn_plan *p = tr->eval_p;
-    int T = tr->ds->context;
-    int32_t *x = nn_plan_ptr(p, p->g->x), *y = nn_plan_ptr(p, p->g->y);
-    const float *row_loss = nn_plan_ptr(p, p->g->row_loss);
-    double sum = 0;
-    for (long at = 0; at < sp->n; at += NN_EVAL_ROWS) {
-        int rows = (int)(sp->n - at < NN_EVAL_ROWS ? sp->n - at : NN_EVAL_ROWS);
-        memcpy(x, sp->x + at * T, (size_t)rows * (size_t)T * sizeof *x);
-        memcpy(y, sp->y + at, (size_t)rows * sizeof *y);
-        nn_plan_forward(p, rows);
-        for (int i = 0; i < rows; i++) sum += row_loss[i];
-    }
-    return sp->n ? sum / (double)sp->n : NAN;
+    double acc;
+    return nn_trainer_eval_acc(tr, s, &acc);
 }
 
-/* Draws a minibatch of the training split into the plan's inputs (torch.randint order). */
+/* Draws a minibatch of the training split into the plan's inputs (torch.randint order);
+ * with batch: full, the whole split in order, and no draw. */
 static void load_batch(nn_trainer *tr)
 {
-    const nn_split *sp = &tr->ds->split[NN_SPLIT_TRAIN];
+    const nn_dataset *ds = tr->ds;
+    const nn_split *sp = &ds->split[NN_SPLIT_TRAIN];
     const nn_plan *p = tr->train_p;
-    int B = tr->spec->train.batch, T = tr->ds->context;
-    int32_t *x = nn_plan_ptr(p, p->g->x), *y = nn_plan_ptr(p, p->g->y);
-    for (int i = 0; i < B; i++) {
-        long ix = (long)nn_rng_randint(&tr->rng, (uint32_t)sp->n);
-        memcpy(x + i * T, sp->x + ix * T, (size_t)T * sizeof *x);
-        y[i] = sp->y[ix];
+    if (tr->spec->train.full_batch) {
+        load_rows(ds, sp, p, 0, tr->batch, 0);
+        return;
     }
+    for (int i = 0; i < tr->batch; i++)
+        load_rows(ds, sp, p, (long)nn_rng_randint(&tr->rng, (uint32_t)sp->n), 1, i);
 }
 
 typedef struct {
@@ -109,11 +216,13 @@ static void eval_point(nn_trainer *tr, const nn_run_opts *o, long step, double l
     double loss[NN_SPLIT_COUNT];
     int mask = tr->spec->eval.splits;
     for (int s = 0; s < NN_SPLIT_COUNT; s++)
-        loss[s] = mask & (1 << s) ? nn_trainer_eval(tr, (nn_split_id)s) : NAN;
+        loss[s] = mask & (1 << s) && tr->ds->split[s].n ? nn_trainer_eval(tr, (nn_split_id)s)
+                                                        : NAN;
     double elapsed = now_seconds() - t0;
     flush_losses(log, o->metrics_csv);
     if (o->metrics_csv) {
-        fprintf(o->metrics_csv, "%ld,%.9g,", step, lr);
+        /* the loss column is empty: evaluation rows carry the split losses */
+        fprintf(o->metrics_csv, "%ld,%.9g,,", step, lr);
         for (int s = 0; s < NN_SPLIT_COUNT; s++)
             fprintf(o->metrics_csv, isnan(loss[s]) ? "," : "%.9g,", loss[s]);
         fprintf(o->metrics_csv, "%.3f\n", elapsed);
@@ -128,13 +237,64 @@ static void eval_point(nn_trainer *tr, const nn_run_opts *o, long step, double l
     fflush(o->progress);
 }
 
+/* After training (or counting): every split's loss and accuracy, the final metrics row. */
+static void final_eval(nn_trainer *tr, const nn_run_opts *o, nn_result *res, double t0)
+{
+    const nn_spec *spec = tr->spec;
+    long steps = res->steps;
+    res->have_accuracy = 0;
+    for (int s = 0; s < NN_SPLIT_COUNT; s++) {
+        res->have_split[s] = tr->ds->split[s].n > 0;
+        res->split[s] = res->accuracy[s] = NAN;
+        if (res->have_split[s])
+            res->split[s] = nn_trainer_eval_acc(tr, (nn_split_id)s, &res->accuracy[s]);
+        if (!isnan(res->accuracy[s])) res->have_accuracy = 1;
+    }
+    if (o->metrics_csv) {
+        if (tr->ngram) /* no learning rate */
+            fprintf(o->metrics_csv, "%ld,,,", steps);
+        else
+            fprintf(o->metrics_csv, "%ld,%.9g,,", steps,
+                    nn_lr_at(&spec->train.lr, steps, spec->train.steps));
+        for (int s = 0; s < NN_SPLIT_COUNT; s++)
+            fprintf(o->metrics_csv, res->have_split[s] ? "%.9g," : ",", res->split[s]);
+        fprintf(o->metrics_csv, "%.3f\n", now_seconds() - t0);
+        fflush(o->metrics_csv);
+    }
+}
+
+static void draw_samples(nn_trainer *tr, nn_result *res)
+{
+    const nn_sample_spec *ss = &tr->spec->sample;
+    if (ss->count > 0 && tr->ds->kind == NN_DATASET_TEXT) {
+        res->samples = nn_trainer_sample(tr, ss->count, ss->seed, ss->temperature, ss->max_len);
+        res->nsamples = res->samples ? ss->count : 0;
+    }
+}
+
+/* The counting model: no steps, only the final evaluation and the samples. */
+static int run_ngram(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
+{
+    double t0 = now_seconds();
+    res->step0 = res->last = NAN;
+    res->steps = 0;
+    if (o->metrics_csv)
+        fprintf(o->metrics_csv, "step,lr,loss,train_loss,dev_loss,test_loss,elapsed_s\n");
+    res->train_seconds = now_seconds() - t0;
+    final_eval(tr, o, res, t0);
+    draw_samples(tr, res);
+    res->wall_seconds = now_seconds() - t0;
+    return 0;
+}
+
 int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
 {
+    if (tr->ngram) return run_ngram(tr, o, res);
     const nn_spec *spec = tr->spec;
     const nn_plan *p = tr->train_p;
     const float *loss = nn_plan_ptr(p, p->g->loss);
     long steps = spec->train.steps, every = spec->eval.every;
-    int B = spec->train.batch;
+    int B = tr->batch;
     long print_every = every > 0 ? every : (steps >= 10 ? steps / 10 : 1);
     loss_log *log = calloc(1, sizeof *log);
     if (!log) return -1;
@@ -146,7 +306,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
         load_batch(tr);
         nn_plan_forward(p, B);
         nn_plan_backward(p, B);
-        double lr = nn_lr_at(&spec->train.lr, i);
+        double lr = nn_lr_at(&spec->train.lr, i, steps);
         float l = *loss;
         if (i == 0) res->step0 = l;
         res->last = l;
@@ -163,29 +323,15 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
             fflush(o->progress);
         }
         if (every > 0 && (i + 1) % every == 0 && i + 1 < steps)
-            eval_point(tr, o, i + 1, nn_lr_at(&spec->train.lr, i + 1), t0, log);
+            eval_point(tr, o, i + 1, nn_lr_at(&spec->train.lr, i + 1, steps), t0, log);
     }
     res->steps = status == 0 ? steps : i;
     res->train_seconds = now_seconds() - t0;
     flush_losses(log, o->metrics_csv);
     free(log);
     if (status != 0) return status;
-    for (int s = 0; s < NN_SPLIT_COUNT; s++) {
-        res->have_split[s] = tr->ds->split[s].n > 0;
-        res->split[s] = res->have_split[s] ? nn_trainer_eval(tr, (nn_split_id)s) : NAN;
-    }
-    if (o->metrics_csv) {
-        fprintf(o->metrics_csv, "%ld,%.9g,", steps, nn_lr_at(&spec->train.lr, steps));
-        for (int s = 0; s < NN_SPLIT_COUNT; s++)
-            fprintf(o->metrics_csv, res->have_split[s] ? "%.9g," : ",", res->split[s]);
-        fprintf(o->metrics_csv, "%.3f\n", now_seconds() - t0);
-        fflush(o->metrics_csv);
-    }
-    const nn_sample_spec *ss = &spec->sample;
-    if (ss->count > 0) {
-        res->samples = nn_trainer_sample(tr, ss->count, ss->seed, ss->temperature, ss->max_len);
-        res->nsamples = res->samples ? ss->count : 0;
-    }
+    final_eval(tr, o, res, t0);
+    draw_samples(tr, res);
     res->wall_seconds = now_seconds() - t0;
     return 0;
 }

@@ -7,6 +7,7 @@
 
 #include "ir/build.h"
 #include "runtime/data.h"
+#include "runtime/ngram.h"
 #include "runtime/plan.h"
 
 #define NN_EVAL_ROWS 4096 /* rows per evaluation chunk (and the most samples at once) */
@@ -18,12 +19,18 @@ typedef struct {
     nn_plan *train_p, *eval_p;
     nn_params *P;
     nn_rng rng; /* init, then minibatches: one stream, as in the lectures */
+    int batch;  /* rows per training step (the whole training split with batch: full) */
+    nn_ngram *ngram; /* the counting model: graphs and plans NULL, P empty (count 0) */
+    int32_t *prefix; /* sample.prefix as token ids (NULL without one) */
+    int nprefix;
 } nn_trainer;
 
 typedef struct {
     double step0, last;               /* objective on the first / last training batch */
     double split[NN_SPLIT_COUNT];     /* data loss over each split after training */
     int have_split[NN_SPLIT_COUNT];
+    double accuracy[NN_SPLIT_COUNT]; /* classifiers: fraction right per split after training */
+    int have_accuracy; /* hinge (sign agreement), cross_entropy on table data (argmax) */
     long steps;
     double wall_seconds, train_seconds;
     char **samples;
@@ -37,25 +44,31 @@ typedef struct {
 } nn_run_opts;
 
 /* Builds the graphs (shape errors are recorded in `d`), lowers them and initialises the
- * parameters from the spec's seed.  NULL on error. */
+ * parameters from the spec's seed (init errors are recorded too); or, for the ngram model,
+ * counts.  NULL on error. */
 nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d);
 void nn_trainer_free(nn_trainer *tr);
 
 /* Trains for spec->train.steps steps, evaluating on the schedule of spec->eval, then
  * evaluates every split and draws the samples.  Returns 0, or −1 if the loss became
- * non-finite (the step is in res->steps). */
+ * non-finite (the step is in res->steps).  The ngram model takes no steps: step0 and last
+ * are NaN, steps 0. */
 int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res);
 /* Mean data loss over a whole split, in eval mode (NaN for an empty split). */
 double nn_trainer_eval(nn_trainer *tr, nn_split_id s);
+/* The same, and the accuracy over the split in *acc (NaN when the model is no classifier). */
+double nn_trainer_eval_acc(nn_trainer *tr, nn_split_id s, double *acc);
 /* Draws `count` items with the spec's sample settings; returns a malloc'd array of
  * malloc'd UTF-8 strings (each ending with '.'), or NULL. */
 char **nn_trainer_sample(nn_trainer *tr, int count, uint64_t seed, double temperature,
                          int max_len);
 void nn_result_free(nn_result *r);
 
-/* Learning rate at step i (schedule.c). */
-double nn_lr_at(const nn_lr_spec *lr, long step);
+/* Learning rate at step `step` of a run of `steps` (schedule.c). */
+double nn_lr_at(const nn_lr_spec *lr, long step, long steps);
 /* One optimizer step over every parameter (optim.c). */
 void nn_optim_step(nn_params *P, const nn_train_spec *t, float lr);
+/* Optimizer state arrays per parameter for nn_params_new (0, 1 momentum, 2 Adam). */
+int nn_optim_state_arrays(const nn_train_spec *t);
 
 #endif

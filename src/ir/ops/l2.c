@@ -1,5 +1,6 @@
-/* l2.c — "model smoothing": loss += λ · mean(W²) for one weight matrix (in place).
- * Backward: dW (+)= 2λ/numel · W. */
+/* l2.c — "model smoothing": loss += λ · mean(W²) for one tensor (in place), as lesson 2
+ * writes it; with node.sum, λ · Σ p² (micrograd's 1e-4 · Σ p·p over every parameter).
+ * Backward: dW (+)= 2λ/numel · W, or 2λ · W. */
 #include <string.h>
 
 #include "ir/op.h"
@@ -30,14 +31,14 @@ static void run(const nn_step *s, int rows)
     long n = nn_tensor_numel(s->tin[0]);
     double sq = 0;
     for (long i = 0; i < n; i++) sq += (double)w[i] * w[i];
-    *(float *)s->out[0] += (float)(s->node->l2 * (sq / (double)n));
+    *(float *)s->out[0] += (float)(s->node->l2 * (s->node->sum ? sq : sq / (double)n));
 }
 
 static void run_grad(const nn_step *s, int rows)
 {
     (void)rows;
     long n = nn_tensor_numel(s->tin[0]);
-    float c = 2.0f * s->node->l2 / (float)n;
+    float c = s->node->sum ? 2.0f * s->node->l2 : 2.0f * s->node->l2 / (float)n;
     if (!(s->node->accumulate & 1)) memset(s->out[0], 0, (size_t)n * sizeof(float));
     nn_k->sgd((size_t)n, s->out[0], s->in[0], -c); /* dW −= (−c)·W, i.e. dW += c·W */
 }

@@ -8,7 +8,9 @@ const nn_op *const nn_ops[] = {
     &nn_op_embedding, &nn_op_embedding_grad, &nn_op_flatten,    &nn_op_linear,
     &nn_op_linear_grad, &nn_op_batchnorm,    &nn_op_batchnorm_grad, &nn_op_tanh,
     &nn_op_tanh_grad,  &nn_op_cross_entropy, &nn_op_cross_entropy_grad, &nn_op_l2,
-    &nn_op_l2_grad,    NULL,
+    &nn_op_l2_grad,    &nn_op_relu,         &nn_op_relu_grad,          &nn_op_sigmoid,
+    &nn_op_sigmoid_grad, &nn_op_onehot,     &nn_op_hinge,              &nn_op_hinge_grad,
+    &nn_op_mse,        &nn_op_mse_grad,     NULL,
 };
 
 const nn_op *nn_op_find(const char *name)
@@ -66,6 +68,7 @@ int nn_make_grad_node(nn_graph *g, int fwd, const nn_op *op, const int *in, int 
     n.training = f->training;
     n.bn = f->bn;
     n.l2 = f->l2;
+    n.sum = f->sum;
     n.nin = nin;
     n.nout = nout;
     for (int i = 0; i < NN_MAX_IO; i++) {

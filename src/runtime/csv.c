@@ -1,0 +1,200 @@
+/* csv.c — whole files and CSV cells with their positions (see csv.h). */
+#include "runtime/csv.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+char *nn_read_file(const char *path, size_t *len, nn_mark at, nn_diag *d)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        nn_diag_error(d, at, "cannot open data file '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        nn_diag_error(d, at, "data source '%s' is a directory, not a file", path);
+        return NULL;
+    }
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        nn_diag_error(d, at, "cannot open data file '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    /* st_size is only a hint (a pipe or a growing file): read until EOF, doubling */
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - 1 - n, f)) > 0) {
+        n += got;
+        if (n == cap - 1) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) break;
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (!buf || err) {
+        free(buf);
+        nn_diag_error(d, at, "cannot read data file '%s'", path);
+        return NULL;
+    }
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+/* Splits one line [p, end) in place into cells; returns the count (cells beyond `max` are
+ * counted but not stored).  Quoted cells lose their quotes, and "" becomes ". */
+static int split_line(char *p, char *end, int line, char *linestart, nn_csv_cell *out, int max)
+{
+    int n = 0;
+    for (;;) {
+        while (p < end && (*p == ' ' || *p == '\t'))
+            p++;
+        char *start = p, *w = p;
+        int col = (int)(p - linestart) + 1;
+        if (p < end && *p == '"') {
+            p++;
+            start = w = p;
+            while (p < end) {
+                if (*p == '"' && p + 1 < end && p[1] == '"') {
+                    *w++ = '"';
+                    p += 2;
+                } else if (*p == '"') {
+                    p++;
+                    break;
+                } else {
+                    *w++ = *p++;
+                }
+            }
+            while (p < end && *p != ',')
+                p++;
+        } else {
+            while (p < end && *p != ',')
+                p++;
+            w = p;
+            while (w > start && (w[-1] == ' ' || w[-1] == '\t'))
+                w--;
+        }
+        int more = p < end;
+        *w = 0; /* overwrites the ',' or the line end */
+        if (n < max) out[n] = (nn_csv_cell){start, line, col};
+        n++;
+        if (!more) return n;
+        p++;
+    }
+}
+
+nn_csv *nn_csv_read(const char *path, nn_mark at, nn_diag *d)
+{
+    size_t len;
+    char *buf = nn_read_file(path, &len, at, d);
+    if (!buf) return NULL;
+    nn_csv *c = calloc(1, sizeof *c);
+    if (!c) {
+        free(buf);
+        return NULL;
+    }
+    c->path = path;
+    c->buf = buf;
+    long cap = 0, used = 0;
+    int line = 0, ok = 1;
+    for (char *p = buf; ok && p < buf + len;) {
+        char *nl = memchr(p, '\n', (size_t)(buf + len - p));
+        char *end = nl ? nl : buf + len, *next = nl ? nl + 1 : buf + len;
+        line++;
+        if (end > p && end[-1] == '\r') end--;
+        char *q = p;
+        while (q < end && (*q == ' ' || *q == '\t'))
+            q++;
+        if (q == end) { /* blank line */
+            p = next;
+            continue;
+        }
+        if (c->cols == 0) {
+            /* the header: room for its cells (a quoted comma only overestimates) */
+            int n = 1;
+            for (char *s = p; s < end; s++)
+                n += *s == ',';
+            c->cols = n;
+        }
+        /* one spare cell, so that a row with too many cells still records where the first
+         * extra one starts */
+        if (used + c->cols + 1 > cap) {
+            long ncap = cap ? cap * 2 : 64 * ((long)c->cols + 1);
+            nn_csv_cell *nc = realloc(c->cell, (size_t)ncap * sizeof *nc);
+            if (!nc) {
+                ok = 0;
+                break;
+            }
+            c->cell = nc;
+            cap = ncap;
+        }
+        int n = split_line(p, end, line, p, c->cell + used, c->cols + 1);
+        if (used == 0) {
+            c->cols = n; /* a quoted header cell may hold a comma */
+        } else if (n != c->cols) {
+            nn_mark m = {path, line,
+                         n < c->cols ? (int)(end - p) + 1 : c->cell[used + c->cols].col};
+            nn_diag_error(d, m, "this row has %d cells, the header has %d", n, c->cols);
+            ok = 0;
+            break;
+        }
+        used += c->cols;
+        p = next;
+    }
+    if (ok && used == 0) {
+        nn_diag_error(d, (nn_mark){path, 1, 1}, "'%s' is empty: a header row is required", path);
+        ok = 0;
+    }
+    if (!ok) {
+        nn_csv_free(c);
+        return NULL;
+    }
+    c->rows = used / c->cols - 1;
+    return c;
+}
+
+void nn_csv_free(nn_csv *c)
+{
+    if (!c) return;
+    free(c->buf);
+    free(c->cell);
+    free(c);
+}
+
+int nn_csv_column(const nn_csv *c, const char *name, nn_diag *d)
+{
+    for (int j = 0; j < c->cols; j++)
+        if (strcmp(c->cell[j].text, name) == 0) return j;
+    if (d) {
+        nn_diag_error(d, (nn_mark){c->path, 1, 1}, "'%s' has no column '%s'", c->path, name);
+        char cols[256] = "";
+        size_t o = 0;
+        for (int j = 0; j < c->cols && o < sizeof cols; j++)
+            o +=
+                (size_t)snprintf(cols + o, sizeof cols - o, "%s%s", j ? ", " : "", c->cell[j].text);
+        nn_diag_note(d, "its header has: %s", cols);
+    }
+    return -1;
+}
+
+int nn_csv_number(const nn_csv *c, long row, int col, double *v, nn_diag *d)
+{
+    const nn_csv_cell *x = nn_csv_at(c, row, col);
+    char *end;
+    errno = 0;
+    double r = strtod(x->text, &end);
+    if (end == x->text || *end != 0 || errno == ERANGE || !isfinite(r)) {
+        nn_diag_error(d, (nn_mark){c->path, x->line, x->col}, "'%s' is not a number", x->text);
+        return -1;
+    }
+    *v = r;
+    return 0;
+}
