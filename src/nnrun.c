@@ -13,7 +13,6 @@
 #include "kernels/kernels.h"
 #include "parser/spec.h"
 #include "runtime/data.h"
-#include "runtime/probe.h"
 #include "runtime/report/graphviz.h"
 #include "runtime/report/rundir.h"
 #include "runtime/train.h"
@@ -147,6 +146,8 @@ static void print_result(FILE *f, const nn_result *r, const char *dir)
     fprintf(f, "final:");
     for (int s = 0; s < NN_SPLIT_COUNT; s++)
         if (r->have_split[s]) fprintf(f, "  %s %.4f", names[s], r->split[s]);
+    for (int s = 0; s < NN_SPLIT_COUNT && r->have_accuracy; s++)
+        if (r->have_split[s]) fprintf(f, "  %s accuracy %.1f%%", names[s], 100 * r->accuracy[s]);
     fprintf(f, "  (%ld steps, %.1f s, %.0f steps/s)\n", r->steps, r->wall_seconds,
             r->train_seconds > 0 ? (double)r->steps / r->train_seconds : 0.0);
     if (r->nsamples) fprintf(f, "samples:\n");
@@ -167,6 +168,11 @@ static int check_command(const cli *c, const nn_spec *spec, const nn_dataset *ds
 /* `nnrun graph`: text, DOT, or DOT with values after one forward/backward. */
 static int graph_command(const cli *c, nn_trainer *tr)
 {
+    if (!tr->train_g) {
+        printf("%s: the counting model (ngram) has no graph: it counts %d-grams over the "
+               "training split\n", c->spec, tr->spec->layers[0].n);
+        return EXIT_OK;
+    }
     if (!c->dot) {
         nn_graph_print(tr->train_g, stdout);
         return EXIT_OK;

@@ -62,6 +62,8 @@ int nn_make_grad_node(nn_graph *g, int fwd, const nn_op *op, const int *in, int 
  * float targets [B]; makes out[0] the loss and out[2] the row losses, or records an error
  * naming both shapes at the node's mark. */
 int nn_check_scores(nn_graph *g, int node, const char *loss, nn_diag *d);
+/* Label of what made `tensor`: "layer 1 (embedding)", or "the data" for an input. */
+const char *nn_producer_label(const nn_graph *g, int tensor, char *buf, int len);
 /* Layer label for messages: "layer 3 (linear)". */
 const char *nn_layer_label(const nn_graph *g, int node, char *buf, int len);
 

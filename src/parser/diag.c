@@ -208,12 +208,31 @@ static void print_caret(FILE *out, const char *line, int col)
     fputs("^\n", out);
 }
 
+/* Only show source lines a terminal can show: valid UTF-8 text without control
+ * characters (tabs aside), and not absurdly long — binary input is named, not echoed. */
+static int showable(const char *line)
+{
+    const unsigned char *p = (const unsigned char *)line;
+    size_t n = 0;
+    while (*p) {
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) return 0;
+        int len = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3
+                : (*p & 0xF8) == 0xF0 ? 4 : 0;
+        if (!len) return 0;
+        for (int k = 1; k < len; k++)
+            if ((p[k] & 0xC0) != 0x80) return 0;
+        p += len;
+        if (++n > 400) return 0;
+    }
+    return 1;
+}
+
 void nn_diag_print(const nn_diag *d, FILE *out)
 {
     for (int i = 0; i < d->n; i++) {
         const nn_error *e = &d->err[i];
         fprintf(out, "%s\n", e->first);
-        if (e->srcline) {
+        if (e->srcline && showable(e->srcline)) {
             fprintf(out, "%s\n", e->srcline);
             print_caret(out, e->srcline, e->col);
         }

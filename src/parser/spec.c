@@ -70,8 +70,10 @@ static int parse_sample(nn_sctx *c, const nn_ynode *n, nn_sample_spec *sa)
             nn_sv_float(c, v, "sample.temperature", R_POS, &sa->temperature);
         else if (nn_sv_key_is(n, i, "max_len"))
             nn_sv_int(c, v, "sample.max_len", 1, 10000, &sa->max_len);
-        else if (nn_sv_key_is(n, i, "prefix"))
+        else if (nn_sv_key_is(n, i, "prefix")) {
             nn_sv_string(c, v, "sample.prefix", &sa->prefix);
+            sa->prefix_mark = v->mark;
+        }
         else
             nn_sv_unknown_key(c, nn_ymap_key(n, i), "sample", keys);
     }

@@ -200,6 +200,7 @@ typedef struct {
     double temperature;
     int max_len;
     char *prefix; /* items start with this text (its characters must be in the vocabulary) */
+    nn_mark prefix_mark;
 } nn_sample_spec;
 
 typedef struct {

@@ -29,8 +29,7 @@ static int encode_prefix(nn_trainer *tr, nn_diag *d)
     const nn_spec *spec = tr->spec;
     const char *text = spec->sample.prefix;
     if (!text || !*text || spec->sample.count == 0) return 0;
-    /* the sample spec has no mark of its own: blame the spec file (see the report) */
-    nn_mark at = {spec->path, 1, 1};
+    nn_mark at = spec->sample.prefix_mark;
     if (tr->ds->kind != NN_DATASET_TEXT) {
         nn_diag_error(d, at, "sample.prefix needs text data");
         return -1;
@@ -41,6 +40,7 @@ static int encode_prefix(nn_trainer *tr, nn_diag *d)
     if (tr->nprefix < 0) {
         nn_diag_error(d, at, "sample.prefix '%s': '%.*s' at byte %d is not in the vocabulary", text,
                       text[bad] & 0x80 ? 4 : 1, text + bad, bad + 1);
+        nn_diag_note(d, "the vocabulary is the characters of the training data");
         return -1;
     }
     return 0;
@@ -124,6 +124,18 @@ static void load_rows(const nn_dataset *ds, const nn_split *sp, const nn_plan *p
         memcpy((float *)nn_plan_ptr(p, g->y) + dst, sp->fy + at, (size_t)rows * sizeof(float));
     else
         memcpy((int32_t *)nn_plan_ptr(p, g->y) + dst, sp->y + at, (size_t)rows * sizeof(int32_t));
+}
+
+int nn_trainer_probe(nn_trainer *tr, int rows)
+{
+    const nn_split *sp = &tr->ds->split[NN_SPLIT_TRAIN];
+    if (!tr->train_p) return 0;
+    if (rows > tr->train_p->g->batch) rows = tr->train_p->g->batch;
+    if (rows > sp->n) rows = (int)sp->n;
+    load_rows(tr->ds, sp, tr->train_p, 0, rows, 0);
+    nn_plan_forward(tr->train_p, rows);
+    nn_plan_backward(tr->train_p, rows);
+    return rows;
 }
 
 /* Right answers among the plan's `rows` rows: sign agreement for hinge ((y > 0) == (s > 0),

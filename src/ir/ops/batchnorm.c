@@ -18,10 +18,12 @@ static int infer(nn_graph *g, int node, nn_diag *d)
     nn_tensor x = g->t[g->n[node].in[0]];
     const nn_layer *L = g->n[node].spec;
     if (x.dtype != NN_F32 || x.ndim != 2) {
-        char lb[64], sh[64];
-        nn_diag_error(d, g->n[node].mark, "%s expects a 2-D float input [batch, features], got %s%s",
-                      nn_layer_label(g, node, lb, sizeof lb), x.dtype == NN_I32 ? "token ids " : "",
-                      nn_tensor_shape_str(&x, sh, sizeof sh));
+        char lb[64], sh[64], from[64];
+        nn_diag_error(d, g->n[node].mark,
+                      "%s expects a 2-D float input [batch, features], but %s gives %s%s",
+                      nn_layer_label(g, node, lb, sizeof lb),
+                      nn_producer_label(g, g->n[node].in[0], from, sizeof from),
+                      x.dtype == NN_I32 ? "token ids " : "", nn_tensor_shape_str(&x, sh, sizeof sh));
         nn_diag_note(d, x.ndim == 3 ? "add '- flatten' before this layer"
                                      : "put batchnorm after a linear layer");
         return -1;

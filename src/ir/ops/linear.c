@@ -7,7 +7,7 @@ static const nn_init default_bias = {.kind = NN_INIT_ZEROS, .scale = 1.0};
 
 static int check_input(const nn_graph *g, int node, const nn_tensor *x, nn_diag *d)
 {
-    char lb[64], sh[64];
+    char lb[64], sh[64], from[64];
     if (x->dtype != NN_F32) {
         nn_diag_error(d, g->n[node].mark, "%s expects float features, but its input is token ids",
                       nn_layer_label(g, node, lb, sizeof lb));
@@ -15,8 +15,11 @@ static int check_input(const nn_graph *g, int node, const nn_tensor *x, nn_diag 
         return -1;
     }
     if (x->ndim != 2) {
-        nn_diag_error(d, g->n[node].mark, "%s expects a 2-D input [batch, features], got %s",
-                      nn_layer_label(g, node, lb, sizeof lb), nn_tensor_shape_str(x, sh, sizeof sh));
+        nn_diag_error(d, g->n[node].mark,
+                      "%s expects a 2-D input [batch, features], but %s gives %s",
+                      nn_layer_label(g, node, lb, sizeof lb),
+                      nn_producer_label(g, g->n[node].in[0], from, sizeof from),
+                      nn_tensor_shape_str(x, sh, sizeof sh));
         nn_diag_note(d, "add '- flatten' before this layer");
         return -1;
     }

@@ -77,3 +77,12 @@ int nn_make_grad_node(nn_graph *g, int fwd, const nn_op *op, const int *in, int 
     }
     return nn_graph_append(g, &n);
 }
+
+const char *nn_producer_label(const nn_graph *g, int tensor, char *buf, int len)
+{
+    for (int i = g->nn - 1; i >= 0; i--)
+        for (int k = 0; k < g->n[i].nout; k++)
+            if (g->n[i].out[k] == tensor) return nn_layer_label(g, i, buf, len);
+    snprintf(buf, (size_t)len, "the data");
+    return buf;
+}

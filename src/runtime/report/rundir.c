@@ -104,6 +104,13 @@ char *nn_summary_json(const nn_spec *spec, const nn_dataset *ds, const nn_traine
         "seed", spec->seed <= (1ull << 53) ? json_integer((json_int_t)spec->seed) : json_string(seed),
         "rng", spec->rng == NN_RNG_TORCH ? "torch" : "native", "vocab", ds->vocab,
         "examples", examples, "samples", samples);
+    if (root && r->have_accuracy) { /* classifiers only, keys as in `loss` */
+        json_t *acc = json_object();
+        for (int s = 0; s < NN_SPLIT_COUNT; s++)
+            json_object_set_new(acc, split_names[s],
+                                r->have_split[s] ? num_or_null(r->accuracy[s]) : json_null());
+        json_object_set_new(root, "accuracy", acc);
+    }
     char *s = root ? json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(root);
     return s;
