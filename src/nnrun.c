@@ -23,7 +23,7 @@ typedef struct {
     const char *cmd, *spec, *out, *isa;
     const char **sets;
     int nsets, threads, quiet, json, force;
-    int dot, values, resolved; /* graph --dot [--values]; check --resolved */
+    int dot, values, plan, resolved; /* graph --dot [--values] | --plan; check --resolved */
 } cli;
 
 static const char usage_text[] =
@@ -33,6 +33,7 @@ static const char usage_text[] =
     "       nnrun graph SPEC.yaml [--dot [--values]]  the IR graph as text, or graphviz DOT; --values\n"
     "                                              adds data and grad of every tensor after one\n"
     "                                              forward/backward on the first training examples\n"
+    "       nnrun graph SPEC.yaml --plan           the lowered plan: fused steps, arena offsets\n"
     "\n"
     "options:\n"
     "  --set KEY=VALUE   override a spec value (typed and checked like the file), e.g.\n"
@@ -73,6 +74,7 @@ static int parse_args(int argc, char **argv, cli *c)
         {"force", no_argument, 0, 'f'},        {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},      {"dot", no_argument, 0, 'D'},
         {"values", no_argument, 0, 'A'},       {"resolved", no_argument, 0, 'R'},
+        {"plan", no_argument, 0, 'P'},
         {0, 0, 0, 0},
     };
     c->sets = calloc((size_t)argc + 1, sizeof *c->sets);
@@ -109,6 +111,7 @@ static int parse_args(int argc, char **argv, cli *c)
         case 'D': c->dot = 1; break;
         case 'A': c->values = 1; break;
         case 'R': c->resolved = 1; break;
+        case 'P': c->plan = 1; break;
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         case 'V': printf("nnrun %s\n", PACKAGE_VERSION); return EXIT_OK;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -117,9 +120,9 @@ static int parse_args(int argc, char **argv, cli *c)
     }
     if (!c->cmd) c->cmd = "run";
     if (!c->spec) return usage_error("%s", "no spec file given");
-    if ((c->dot || c->values) && strcmp(c->cmd, "graph") != 0)
-        return usage_error("%s", c->dot ? "--dot is an option of 'nnrun graph'"
-                                        : "--values is an option of 'nnrun graph'");
+    if ((c->dot || c->values || c->plan) && strcmp(c->cmd, "graph") != 0)
+        return usage_error("%s", "--dot, --values and --plan are options of 'nnrun graph'");
+    if (c->plan && c->dot) return usage_error("%s", "choose one of --plan and --dot");
     if (c->values && !c->dot) return usage_error("%s", "--values needs --dot");
     if (c->resolved && strcmp(c->cmd, "check") != 0)
         return usage_error("%s", "--resolved is an option of 'nnrun check'");
@@ -173,13 +176,19 @@ static int graph_command(const cli *c, nn_trainer *tr)
                "training split\n", c->spec, tr->spec->layers[0].n);
         return EXIT_OK;
     }
-    if (!c->dot) {
+    if (!c->dot && !c->plan) {
         nn_graph_print(tr->train_g, stdout);
         return EXIT_OK;
     }
-    int rows = c->values ? nn_trainer_probe(tr, 4) : 0;
-    return nn_graph_dot(tr->train_g, c->values ? tr->train_p : NULL, rows, stdout) == 0 ? EXIT_OK
-                                                                                          : EXIT_RUN;
+    if (c->plan) {
+        nn_plan_print(tr->train_p, tr->P, stdout);
+        return EXIT_OK;
+    }
+    nn_plan *p = NULL;
+    int rows = c->values ? nn_trainer_probe(tr, 4, &p) : 0;
+    int rc = rows < 0 ? -1 : nn_graph_dot(tr->train_g, p, rows, stdout);
+    nn_plan_free(p);
+    return rc == 0 ? EXIT_OK : EXIT_RUN;
 }
 
 /* Trains, evaluates, samples, and writes the run directory. */

@@ -109,6 +109,8 @@ static void test_shape_errors(void **state)
 
 /* ---- gradient check ------------------------------------------------------------------ */
 
+static int lower_flags = NN_LOWER_FAST; /* gradient checks run the fused, memory-shared plan */
+
 typedef struct {
     nn_graph *g;
     nn_params *P;
@@ -131,7 +133,7 @@ static void model_open_f(model *m, nn_spec *s, int rows, int features)
     }
     nn_diag_free(d);
     m->P = nn_params_new(m->g, 0);
-    m->p = nn_plan_lower(m->g, m->P);
+    m->p = nn_plan_lower(m->g, m->P, lower_flags);
     assert_non_null(m->p);
     m->rows = rows;
     nn_rng r;
@@ -310,7 +312,9 @@ static void test_batchnorm_running_stats(void **state)
     layers[3].momentum = 1.0; /* running = the last batch's statistics */
     nn_spec s = make_spec(layers, 4, 0);
     model m;
+    lower_flags = NN_LOWER_KEEP_ALL; /* the test reads an intermediate activation */
     model_open(&m, &s, 8);
+    lower_flags = NN_LOWER_FAST;
     nn_plan_forward(m.p, 8);
     nn_param *rstd = nn_params_find(m.P, "layers.3.running_std");
     nn_param *rmean = nn_params_find(m.P, "layers.3.running_mean");
@@ -327,6 +331,40 @@ static void test_batchnorm_running_stats(void **state)
     model_close(&m);
 }
 
+/* Fusion and arena sharing change where tensors live, never what is computed. */
+static void test_plan_fusion_and_reuse(void **state)
+{
+    (void)state;
+    nn_layer layers[] = {L_embedding(4),      L_simple(NN_LAYER_FLATTEN, 11), L_linear(9, 1, 12),
+                         L_simple(NN_LAYER_TANH, 13), L_linear(16, 0, 14),   L_bn(1, 0, 1, 15),
+                         L_simple(NN_LAYER_TANH, 16), L_linear(0, 1, 17)};
+    nn_spec s = make_spec(layers, 8, 0);
+    model fast, keep;
+    model_open(&fast, &s, 8);
+    lower_flags = NN_LOWER_KEEP_ALL;
+    model_open(&keep, &s, 8);
+    lower_flags = NN_LOWER_FAST;
+    /* linear+tanh, batchnorm+tanh, cross-entropy+grad, and two fused backward pairs */
+    int fused = 0;
+    for (int i = 0; i < fast.p->nsteps; i++) fused += fast.p->steps[i].nsub > 0;
+    assert_int_equal(fused, 5);
+    assert_true(fast.p->nsteps < keep.p->nsteps);
+    assert_true(fast.p->arena_bytes < keep.p->arena_bytes);
+    nn_plan_forward(fast.p, 8);
+    nn_plan_backward(fast.p, 8);
+    float lf = *(float *)nn_plan_ptr(fast.p, fast.g->loss);
+    nn_plan_forward(keep.p, 8);
+    nn_plan_backward(keep.p, 8);
+    float lk = *(float *)nn_plan_ptr(keep.p, keep.g->loss);
+    assert_memory_equal(&lf, &lk, sizeof lf);
+    for (int i = 0; i < fast.P->n; i++)
+        if (fast.P->p[i].grad)
+            assert_memory_equal(fast.P->p[i].grad, keep.P->p[i].grad,
+                                (size_t)fast.P->p[i].numel * sizeof(float));
+    model_close(&fast);
+    model_close(&keep);
+}
+
 int main(void)
 {
     nn_kernels_select("scalar");
@@ -339,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_grad_batchnorm_biased_eps),
         cmocka_unit_test(test_grad_l2),
         cmocka_unit_test(test_batchnorm_running_stats),
+        cmocka_unit_test(test_plan_fusion_and_reuse),
         cmocka_unit_test(test_grad_relu_sigmoid),
         cmocka_unit_test(test_grad_onehot_linear),
         cmocka_unit_test(test_grad_hinge_mse),

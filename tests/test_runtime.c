@@ -223,7 +223,7 @@ static void net_open(net *n, const nn_spec *s, int rows, int vocab, int context,
         fail();
     }
     n->P = nn_params_new(n->g, 0);
-    n->p = nn_plan_lower(n->g, n->P);
+    n->p = nn_plan_lower(n->g, n->P, NN_LOWER_FAST);
     assert_non_null(n->p);
     nn_rng r;
     nn_rng_seed(&r, 0, 1);

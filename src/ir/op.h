@@ -12,9 +12,11 @@
 
 typedef struct nn_step {
     void (*run)(const struct nn_step *s, int rows);
-    const nn_node *node;
+    const nn_node *node; /* NULL for a fused step */
     void *in[NN_MAX_IO], *out[NN_MAX_IO];           /* storage, NULL where absent */
     const nn_tensor *tin[NN_MAX_IO], *tout[NN_MAX_IO]; /* shapes, NULL where absent */
+    const struct nn_step *sub; /* a fused step runs these nsub steps back to back */
+    int nsub;
 } nn_step;
 
 typedef struct nn_op {

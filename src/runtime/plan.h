@@ -10,6 +10,7 @@
 #define NN_PLAN_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "ir/op.h"
 #include "runtime/rng.h"
@@ -50,14 +51,26 @@ typedef struct nn_plan {
     const nn_graph *g;
     nn_step *steps;
     int nsteps, nfwd; /* steps [0, nfwd) run the forward pass */
+    nn_step *subs;    /* the parts of fused steps */
+    int nsubs;
     void **ptr;       /* storage of each tensor */
     float *arena;
     size_t arena_bytes;
 } nn_plan;
 
+enum {
+    NN_LOWER_FUSE = 1,  /* fuse activations into their producers, cross-entropy with its grad */
+    NN_LOWER_REUSE = 2, /* share arena space between tensors whose live ranges do not overlap */
+    NN_LOWER_FAST = NN_LOWER_FUSE | NN_LOWER_REUSE,
+    NN_LOWER_KEEP_ALL = 0, /* every tensor its own storage, kept after the run (inspection) */
+};
+
 /* Lowers `g`, binding its parameters to `P` by name.  Returns NULL when out of memory or
  * when a parameter is missing from P. */
-nn_plan *nn_plan_lower(const nn_graph *g, nn_params *P);
+nn_plan *nn_plan_lower(const nn_graph *g, nn_params *P, int flags);
+/* `nnrun graph --plan`: one line per step (fused steps as "linear+tanh"), the tensors it
+ * writes with their arena offsets, and the arena size. */
+void nn_plan_print(const nn_plan *p, const nn_params *P, FILE *out);
 void nn_plan_free(nn_plan *p);
 void nn_plan_forward(const nn_plan *p, int rows);
 void nn_plan_backward(const nn_plan *p, int rows);

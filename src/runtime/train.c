@@ -78,8 +78,8 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
     if (!(tr->train_g = nn_build(spec, &to, d)) || !(tr->eval_g = nn_build(spec, &eo, d)))
         goto fail;
     if (!(tr->P = nn_params_new(tr->train_g, nn_optim_state_arrays(&spec->train)))) goto fail;
-    if (!(tr->train_p = nn_plan_lower(tr->train_g, tr->P))) goto fail;
-    if (!(tr->eval_p = nn_plan_lower(tr->eval_g, tr->P))) goto fail;
+    if (!(tr->train_p = nn_plan_lower(tr->train_g, tr->P, NN_LOWER_FAST))) goto fail;
+    if (!(tr->eval_p = nn_plan_lower(tr->eval_g, tr->P, NN_LOWER_FAST))) goto fail;
     nn_rng_seed(&tr->rng, spec->rng == NN_RNG_TORCH, spec->seed);
     if (nn_params_init(tr->P, &tr->rng, d) != 0 || encode_prefix(tr, d) != 0) goto fail;
     return tr;
@@ -126,15 +126,20 @@ static void load_rows(const nn_dataset *ds, const nn_split *sp, const nn_plan *p
         memcpy((int32_t *)nn_plan_ptr(p, g->y) + dst, sp->y + at, (size_t)rows * sizeof(int32_t));
 }
 
-int nn_trainer_probe(nn_trainer *tr, int rows)
+int nn_trainer_probe(nn_trainer *tr, int rows, nn_plan **plan)
 {
     const nn_split *sp = &tr->ds->split[NN_SPLIT_TRAIN];
-    if (!tr->train_p) return 0;
-    if (rows > tr->train_p->g->batch) rows = tr->train_p->g->batch;
+    *plan = NULL;
+    if (!tr->train_g) return 0;
+    /* a plan that keeps every tensor: the training plan shares memory between them */
+    nn_plan *p = nn_plan_lower(tr->train_g, tr->P, NN_LOWER_KEEP_ALL);
+    if (!p) return -1;
+    if (rows > p->g->batch) rows = p->g->batch;
     if (rows > sp->n) rows = (int)sp->n;
-    load_rows(tr->ds, sp, tr->train_p, 0, rows, 0);
-    nn_plan_forward(tr->train_p, rows);
-    nn_plan_backward(tr->train_p, rows);
+    load_rows(tr->ds, sp, p, 0, rows, 0);
+    nn_plan_forward(p, rows);
+    nn_plan_backward(p, rows);
+    *plan = p;
     return rows;
 }
 

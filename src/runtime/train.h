@@ -64,9 +64,10 @@ char **nn_trainer_sample(nn_trainer *tr, int count, uint64_t seed, double temper
                          int max_len);
 void nn_result_free(nn_result *r);
 /* One forward/backward pass on the first `rows` training examples (at most the batch and
- * the split), without an update — what `nnrun graph --values` shows.  Returns the rows
- * used (0 for the counting model, which has no graph). */
-int nn_trainer_probe(nn_trainer *tr, int rows);
+ * the split), without an update, in a new plan that keeps every tensor (*plan; the caller
+ * frees it) — what `nnrun graph --values` shows.  Returns the rows used (0 and no plan for
+ * the counting model, which has no graph; −1 when out of memory). */
+int nn_trainer_probe(nn_trainer *tr, int rows, nn_plan **plan);
 
 /* Learning rate at step `step` of a run of `steps` (schedule.c). */
 double nn_lr_at(const nn_lr_spec *lr, long step, long steps);
