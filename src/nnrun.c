@@ -4,9 +4,11 @@
  * spec, data file, output directory); 1 a failure during the run.
  */
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "config.h"
 #include "ir/build.h"
@@ -24,6 +26,7 @@ typedef struct {
     const char **sets;
     int nsets, threads, quiet, json, force;
     int dot, values, plan, resolved; /* graph --dot [--values] | --plan; check --resolved */
+    long bench_steps;                /* bench --steps N */
 } cli;
 
 static const char usage_text[] =
@@ -34,13 +37,14 @@ static const char usage_text[] =
     "                                              adds data and grad of every tensor after one\n"
     "                                              forward/backward on the first training examples\n"
     "       nnrun graph SPEC.yaml --plan           the lowered plan: fused steps, arena offsets\n"
+    "       nnrun bench SPEC.yaml [--steps N] [--threads N]   training-step throughput, one JSON line\n"
     "\n"
     "options:\n"
     "  --set KEY=VALUE   override a spec value (typed and checked like the file), e.g.\n"
     "                    --set train.steps=2000 --set model.2.linear.out=300\n"
     "  --out DIR         run directory (default: runs/NAME)\n"
     "  --force           reuse an output directory that holds an earlier run\n"
-    "  --threads N       worker threads (this version computes on one)\n"
+    "  --threads N       threads for the large matrix products (results do not depend on N)\n"
     "  --isa NAME        kernel path: scalar, avx2 or avx512 (default: the best this CPU has;\n"
     "                    also NNRUN_ISA)\n"
     "  --quiet           no progress output\n"
@@ -74,7 +78,7 @@ static int parse_args(int argc, char **argv, cli *c)
         {"force", no_argument, 0, 'f'},        {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},      {"dot", no_argument, 0, 'D'},
         {"values", no_argument, 0, 'A'},       {"resolved", no_argument, 0, 'R'},
-        {"plan", no_argument, 0, 'P'},
+        {"plan", no_argument, 0, 'P'},         {"steps", required_argument, 0, 'N'},
         {0, 0, 0, 0},
     };
     c->sets = calloc((size_t)argc + 1, sizeof *c->sets);
@@ -86,7 +90,7 @@ static int parse_args(int argc, char **argv, cli *c)
         if (ch == -1) { /* a positional argument: the subcommand or the spec */
             const char *a = argv[optind++];
             if (!c->cmd && !c->spec && (!strcmp(a, "check") || !strcmp(a, "graph") ||
-                                        !strcmp(a, "run")))
+                                        !strcmp(a, "run") || !strcmp(a, "bench")))
                 c->cmd = a;
             else if (!c->spec)
                 c->spec = a;
@@ -112,6 +116,14 @@ static int parse_args(int argc, char **argv, cli *c)
         case 'A': c->values = 1; break;
         case 'R': c->resolved = 1; break;
         case 'P': c->plan = 1; break;
+        case 'N': {
+            char *end;
+            c->bench_steps = strtol(optarg, &end, 10);
+            if (!*optarg || *end || c->bench_steps < 1 || c->bench_steps > 100000000)
+                return usage_error("--steps expects a whole number from 1 to 100000000, got '%s'",
+                                   optarg);
+            break;
+        }
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         case 'V': printf("nnrun %s\n", PACKAGE_VERSION); return EXIT_OK;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -124,6 +136,8 @@ static int parse_args(int argc, char **argv, cli *c)
         return usage_error("%s", "--dot, --values and --plan are options of 'nnrun graph'");
     if (c->plan && c->dot) return usage_error("%s", "choose one of --plan and --dot");
     if (c->values && !c->dot) return usage_error("%s", "--values needs --dot");
+    if (c->bench_steps && strcmp(c->cmd, "bench") != 0)
+        return usage_error("%s", "--steps is an option of 'nnrun bench' (use --set train.steps=N)");
     if (c->resolved && strcmp(c->cmd, "check") != 0)
         return usage_error("%s", "--resolved is an option of 'nnrun check'");
     return -1;
@@ -156,6 +170,25 @@ static void print_result(FILE *f, const nn_result *r, const char *dir)
     if (r->nsamples) fprintf(f, "samples:\n");
     for (int i = 0; i < r->nsamples; i++) fprintf(f, "  %s\n", r->samples[i]);
     fprintf(f, "run directory: %s\n", dir);
+}
+
+/* `nnrun bench`: training steps only, one JSON line with the contract's keys. */
+static int bench_command(const cli *c, nn_trainer *tr)
+{
+    long steps = c->bench_steps ? c->bench_steps : 2000;
+    double secs = nn_trainer_bench(tr, steps);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    json_t *j = json_pack("{s:f, s:f, s:I, s:s, s:i, s:I, s:s}", "steps_per_second",
+                          secs > 0 ? (double)steps / secs : 0.0, "us_per_step",
+                          secs * 1e6 / (double)steps, "peak_rss_bytes",
+                          (json_int_t)ru.ru_maxrss * 1024, "isa", nn_k->isa, "threads", c->threads,
+                          "steps", (json_int_t)steps, "name", tr->spec->name);
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (text) printf("%s\n", text);
+    free(text);
+    json_decref(j);
+    return text ? EXIT_OK : EXIT_RUN;
 }
 
 /* `nnrun check`: a one-line verdict, or the resolved spec. */
@@ -247,10 +280,9 @@ static int run_command(const cli *c)
         rc = check_command(c, spec, ds, tr);
     } else if (!strcmp(c->cmd, "graph")) {
         rc = graph_command(c, tr);
+    } else if (!strcmp(c->cmd, "bench")) {
+        rc = bench_command(c, tr);
     } else {
-        if (c->threads > 1 && !c->quiet)
-            fprintf(stderr, "nnrun: note: --threads %d: this version computes on one thread\n",
-                    c->threads);
         rc = run_experiment(c, spec, ds, tr, d);
     }
     nn_trainer_free(tr);
@@ -276,7 +308,9 @@ int main(int argc, char **argv)
                     nn_kernels_supported("avx512") ? ", avx512" : "");
             rc = EXIT_INPUT;
         } else {
+            nn_kernels_set_threads(c.threads);
             rc = run_command(&c);
+            nn_kernels_set_threads(1); /* joins the workers */
         }
     }
     free(c.sets);

@@ -106,24 +106,30 @@ void nn_trainer_free(nn_trainer *tr)
 }
 
 /* Copies examples [at, at + rows) of a split into rows [dst, dst + rows) of a plan's inputs
- * x and y (token ids or features; class ids or float targets). */
+ * x and y (token ids or features; class ids or float targets).  Plain loops: minibatch
+ * rows are a few ints, where a memcpy call costs more than the copy. */
 static void load_rows(const nn_dataset *ds, const nn_split *sp, const nn_plan *p, long at,
                       int rows, int dst)
 {
     const nn_graph *g = p->g;
     if (ds->kind == NN_DATASET_TABLE) {
         size_t F = (size_t)ds->features;
-        memcpy((float *)nn_plan_ptr(p, g->x) + (size_t)dst * F, sp->fx + (size_t)at * F,
-               (size_t)rows * F * sizeof(float));
+        float *x = (float *)nn_plan_ptr(p, g->x) + (size_t)dst * F;
+        const float *src = sp->fx + (size_t)at * F;
+        for (size_t i = 0; i < (size_t)rows * F; i++) x[i] = src[i];
     } else {
         size_t T = (size_t)ds->context;
-        memcpy((int32_t *)nn_plan_ptr(p, g->x) + (size_t)dst * T, sp->x + (size_t)at * T,
-               (size_t)rows * T * sizeof(int32_t));
+        int32_t *x = (int32_t *)nn_plan_ptr(p, g->x) + (size_t)dst * T;
+        const int32_t *src = sp->x + (size_t)at * T;
+        for (size_t i = 0; i < (size_t)rows * T; i++) x[i] = src[i];
     }
-    if (g->t[g->y].dtype == NN_F32)
-        memcpy((float *)nn_plan_ptr(p, g->y) + dst, sp->fy + at, (size_t)rows * sizeof(float));
-    else
-        memcpy((int32_t *)nn_plan_ptr(p, g->y) + dst, sp->y + at, (size_t)rows * sizeof(int32_t));
+    if (g->t[g->y].dtype == NN_F32) {
+        float *y = (float *)nn_plan_ptr(p, g->y) + dst;
+        for (int i = 0; i < rows; i++) y[i] = sp->fy[at + i];
+    } else {
+        int32_t *y = (int32_t *)nn_plan_ptr(p, g->y) + dst;
+        for (int i = 0; i < rows; i++) y[i] = sp->y[at + i];
+    }
 }
 
 int nn_trainer_probe(nn_trainer *tr, int rows, nn_plan **plan)
@@ -207,8 +213,44 @@ static void load_batch(nn_trainer *tr)
         load_rows(ds, sp, p, 0, tr->batch, 0);
         return;
     }
-    for (int i = 0; i < tr->batch; i++)
-        load_rows(ds, sp, p, (long)nn_rng_randint(&tr->rng, (uint32_t)sp->n), 1, i);
+    /* draw a group of indices first and prefetch their rows: the rows are random reads
+     * from arrays far larger than the cache, and waiting for each in turn dominates */
+    enum { GROUP = 64 };
+    long ix[GROUP];
+    size_t xw = ds->kind == NN_DATASET_TABLE ? (size_t)ds->features : (size_t)ds->context;
+    for (int at = 0; at < tr->batch; at += GROUP) {
+        int n = tr->batch - at < GROUP ? tr->batch - at : GROUP;
+        for (int i = 0; i < n; i++) {
+            ix[i] = (long)nn_rng_randint(&tr->rng, (uint32_t)sp->n);
+            __builtin_prefetch(ds->kind == NN_DATASET_TABLE ? (const void *)(sp->fx + ix[i] * xw)
+                                                            : (const void *)(sp->x + ix[i] * xw));
+            __builtin_prefetch(sp->fy ? (const void *)(sp->fy + ix[i]) : (const void *)(sp->y + ix[i]));
+        }
+        for (int i = 0; i < n; i++) load_rows(ds, sp, p, ix[i], 1, at + i);
+    }
+}
+
+/* One training step: a minibatch, forward, backward, and — when the objective is finite —
+ * the update.  Returns the objective on the batch before the update. */
+static float train_step(nn_trainer *tr, float lr)
+{
+    const nn_plan *p = tr->train_p;
+    load_batch(tr);
+    nn_plan_forward(p, tr->batch);
+    nn_plan_backward(p, tr->batch);
+    float l = *(const float *)nn_plan_ptr(p, p->g->loss);
+    if (isfinite(l)) nn_optim_step(tr->P, &tr->spec->train, lr);
+    return l;
+}
+
+double nn_trainer_bench(nn_trainer *tr, long steps)
+{
+    if (!tr->train_p) return 0;
+    long warm = steps / 10 < 50 ? steps / 10 : 50;
+    for (long i = 0; i < warm; i++) train_step(tr, (float)nn_lr_at(&tr->spec->train.lr, i, steps));
+    double t0 = now_seconds();
+    for (long i = 0; i < steps; i++) train_step(tr, (float)nn_lr_at(&tr->spec->train.lr, i, steps));
+    return now_seconds() - t0;
 }
 
 typedef struct {
@@ -308,10 +350,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
 {
     if (tr->ngram) return run_ngram(tr, o, res);
     const nn_spec *spec = tr->spec;
-    const nn_plan *p = tr->train_p;
-    const float *loss = nn_plan_ptr(p, p->g->loss);
     long steps = spec->train.steps, every = spec->eval.every;
-    int B = tr->batch;
     long print_every = every > 0 ? every : (steps >= 10 ? steps / 10 : 1);
     loss_log *log = calloc(1, sizeof *log);
     if (!log) return -1;
@@ -320,18 +359,14 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     int status = 0;
     long i;
     for (i = 0; i < steps; i++) {
-        load_batch(tr);
-        nn_plan_forward(p, B);
-        nn_plan_backward(p, B);
         double lr = nn_lr_at(&spec->train.lr, i, steps);
-        float l = *loss;
+        float l = train_step(tr, (float)lr);
         if (i == 0) res->step0 = l;
         res->last = l;
         if (!isfinite(l)) {
             status = -1;
             break;
         }
-        nn_optim_step(tr->P, &spec->train, (float)lr);
         log->loss[log->n] = l;
         log->lr[log->n++] = (float)lr;
         if (log->n == LOSS_BUFFER) flush_losses(log, o->metrics_csv);

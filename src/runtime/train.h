@@ -63,6 +63,9 @@ double nn_trainer_eval_acc(nn_trainer *tr, nn_split_id s, double *acc);
 char **nn_trainer_sample(nn_trainer *tr, int count, uint64_t seed, double temperature,
                          int max_len);
 void nn_result_free(nn_result *r);
+/* Times `steps` training steps (after a short warm-up) with no evaluation, logging or
+ * output: `nnrun bench`.  Returns the seconds taken (0 for the counting model). */
+double nn_trainer_bench(nn_trainer *tr, long steps);
 /* One forward/backward pass on the first `rows` training examples (at most the batch and
  * the split), without an update, in a new plan that keeps every tensor (*plan; the caller
  * frees it) — what `nnrun graph --values` shows.  Returns the rows used (0 and no plan for
