@@ -1,16 +1,17 @@
-/* sgemm_bench.c — GFLOP/s of the gemm kernels, scalar vs avx2 (not part of `make check`).
+/* sgemm_bench.c — GFLOP/s of the avx2 gemm kernels against OpenBLAS (not part of `make check`).
  *
- * Build and run from the top of the tree after ./configure (config.h) and `make`:
+ * Build from the top of the tree after ./configure and `make`:
  *   gcc -std=c11 -O2 -D_DEFAULT_SOURCE -I. -Isrc bench/sgemm_bench.c libnnrun.a \
- *       libkern_avx2.a -lm -o sgemm_bench && ./sgemm_bench
- * or without the libraries (the scalar files must not get -mavx2, or "scalar" is not scalar):
- *   gcc -std=c11 -O2 -I. -Isrc -mavx2 -mfma -c src/kernels/avx2.c -o avx2.o
- *   gcc -std=c11 -O2 -I. -Isrc -mavx2 -mfma -c src/kernels/gemm_avx2.c -o gemm_avx2.o
- *   gcc -std=c11 -O2 -D_DEFAULT_SOURCE -I. -Isrc bench/sgemm_bench.c src/kernels/ref.c \
- *       src/kernels/dispatch.c avx2.o gemm_avx2.o -lm -o sgemm_bench && ./sgemm_bench
+ *       libkern_avx2.a -lopenblas -pthread -lm -o sgemm_bench
+ * Run it with OpenBLAS on its own CPU detection (these machines set two variables for old
+ * OpenBLAS builds; unset them in the benchmark command only):
+ *   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 ./sgemm_bench [T] [s]
+ * T = threads for both libraries (default 1); a second argument "s" adds the scalar column.
  */
+#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "kernels/kernels.h"
@@ -25,9 +26,23 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* Best-of-15 GFLOP/s of C = op(A)·op(B) (m×n×k), each timing ≥ 20 ms: the best run is the
- * least disturbed by other processes. */
-static double gflops(gemm_fn f, int layout, int m, int n, int k)
+static int cur_layout; /* the OpenBLAS wrapper below needs the layout */
+static int threads = 1;
+
+static void blas(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                 float *c, int ldc, int accumulate)
+{
+    enum CBLAS_TRANSPOSE ta = cur_layout == 2 ? CblasTrans : CblasNoTrans;
+    enum CBLAS_TRANSPOSE tb = cur_layout == 1 ? CblasTrans : CblasNoTrans;
+    cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f,
+                c, ldc);
+}
+
+/* Best-of-15 GFLOP/s of C = op(A)·op(B) (m×n×k) for each of nf functions, each timing
+ * ≥ 20 ms, the functions interleaved so that machine drift hits all of them alike: the best
+ * run is the least disturbed by other processes.  With threads, OpenBLAS's workers keep
+ * spinning after a call and would take a core from the next timing: it gets a pause. */
+static void gflops(int nf, gemm_fn *f, int layout, int m, int n, int k, double *best)
 {
     int lda = layout == 2 ? m : k, ldb = layout == 1 ? k : n;
     size_t na = (size_t)m * k, nb = (size_t)k * n;
@@ -35,41 +50,64 @@ static double gflops(gemm_fn f, int layout, int m, int n, int k)
     float *c = calloc((size_t)m * n, sizeof *c);
     for (size_t i = 0; i < na; i++) a[i] = (float)(i % 17) / 17.0f - 0.5f;
     for (size_t i = 0; i < nb; i++) b[i] = (float)(i % 13) / 13.0f - 0.5f;
-    double best = 0, flop = 2.0 * m * n * k;
-    for (int rep = 0; rep < 15; rep++) {
-        int iters = 0;
-        double t0 = now(), t;
-        do {
-            f(m, n, k, a, lda, b, ldb, c, n, 0);
-            iters++;
-        } while ((t = now() - t0) < 0.02);
-        double g = flop * iters / t * 1e-9;
-        best = g > best ? g : best;
-    }
+    double flop = 2.0 * m * n * k;
+    cur_layout = layout;
+    for (int i = 0; i < nf; i++) best[i] = 0;
+    for (int rep = 0; rep < 15; rep++)
+        for (int i = 0; i < nf; i++) {
+            int iters = 0;
+            double t0 = now(), t;
+            do {
+                f[i](m, n, k, a, lda, b, ldb, c, n, 0);
+                iters++;
+            } while ((t = now() - t0) < 0.02);
+            double g = flop * iters / t * 1e-9;
+            best[i] = g > best[i] ? g : best[i];
+            if (threads > 1 && f[i] == blas) /* its workers spin ~0.1 s after a call */
+                nanosleep(&(struct timespec){0, 200000000}, NULL);
+        }
     free(a), free(b), free(c);
-    return best;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    static const int shapes[][3] = {{512, 512, 1024}, {32, 200, 30}, {32, 27, 200},
-                                    {4096, 200, 30}, {32, 30, 200},  {30, 200, 32},
-                                    {200, 27, 32}};
+    /* 512×512×1024 and the "large" net's 512×1024×512; the lesson-4 MLP's six per-step
+     * shapes (each in its own layout below, and the others for comparison); the deep net's
+     * 32×100×100; a full-batch eval shape. */
+    static const int shapes[][3] = {{512, 512, 1024}, {512, 1024, 512}, {32, 200, 30},
+                                    {32, 27, 200},    {32, 200, 27},    {32, 30, 200},
+                                    {30, 200, 32},    {200, 27, 32},    {32, 100, 100},
+                                    {4096, 200, 30}};
     static const char *const names[] = {"nn", "nt", "tn"};
+    threads = argc > 1 ? atoi(argv[1]) : 1;
+    int scalar = argc > 2 && strcmp(argv[2], "s") == 0;
     const nn_kernels *sc = nn_kernels_get("scalar"), *av = nn_kernels_get("avx2");
-    printf("%-16s %-6s %10s %10s   (GFLOP/s)\n", "m x n x k", "layout", "scalar", "avx2");
+    if (!av) {
+        fprintf(stderr, "avx2 not supported here\n");
+        return 1;
+    }
+    nn_kernels_set_threads(threads);
+    openblas_set_num_threads(threads);
+    printf("threads %d, OpenBLAS core %s\n", threads, openblas_get_corename());
+    printf("%-16s %-6s %10s %10s %7s%s   (GFLOP/s, best of 15)\n", "m x n x k", "layout",
+           "nnrun", "openblas", "ratio", scalar ? "     scalar" : "");
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
         for (int layout = 0; layout < 3; layout++) {
             int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
-            gemm_fn fs = layout == 0 ? sc->sgemm_nn : layout == 1 ? sc->sgemm_nt : sc->sgemm_tn;
+            gemm_fn f[3] = {layout == 0 ? av->sgemm_nn : layout == 1 ? av->sgemm_nt
+                                                                     : av->sgemm_tn,
+                            blas,
+                            layout == 0 ? sc->sgemm_nn : layout == 1 ? sc->sgemm_nt
+                                                                     : sc->sgemm_tn};
+            double g[3];
+            gflops(scalar ? 3 : 2, f, layout, m, n, k, g);
             char dims[32];
             snprintf(dims, sizeof dims, "%dx%dx%d", m, n, k);
-            printf("%-16s %-6s %10.2f", dims, names[layout], gflops(fs, layout, m, n, k));
-            if (av) {
-                gemm_fn fa = layout == 0 ? av->sgemm_nn : layout == 1 ? av->sgemm_nt : av->sgemm_tn;
-                printf(" %10.2f", gflops(fa, layout, m, n, k));
-            }
+            printf("%-16s %-6s %10.2f %10.2f %7.2f", dims, names[layout], g[0], g[1],
+                   g[0] / g[1]);
+            if (scalar) printf(" %10.2f", g[2]);
             printf("\n");
+            fflush(stdout);
         }
     return 0;
 }

@@ -132,7 +132,18 @@ def main():
         if i >= a.warmup:
             times.append(time.perf_counter() - t0)
     print(json.dumps({"model": a.model, "style": a.style, "threads": a.threads,
-                      "us_per_step": statistics.median(times) * 1e6, "steps": a.steps}))
+                      "us_per_step": statistics.median(times) * 1e6, "steps": a.steps,
+                      "torch": torch.__version__, "blas": blas_in_use()}))
+
+
+def blas_in_use():
+    """The BLAS library mapped into this process (the baseline wants openblas-openmp)."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line.rsplit("/", 1)[-1]}
+        return ",".join(sorted({lib.rsplit("/", 1)[0] for lib in libs})) or "unknown"
+    except OSError:
+        return "unknown"
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "ir/build.h"
@@ -44,7 +45,8 @@ static const char usage_text[] =
     "                    --set train.steps=2000 --set model.2.linear.out=300\n"
     "  --out DIR         run directory (default: runs/NAME)\n"
     "  --force           reuse an output directory that holds an earlier run\n"
-    "  --threads N       threads for the large matrix products (results do not depend on N)\n"
+    "  --threads N       threads for evaluation and large matrix products (default: every\n"
+    "                    core; the results do not depend on N)\n"
     "  --isa NAME        kernel path: scalar, avx2 or avx512 (default: the best this CPU has;\n"
     "                    also NNRUN_ISA)\n"
     "  --quiet           no progress output\n"
@@ -63,7 +65,7 @@ static int parse_threads(const char *s, int *out)
 {
     char *end;
     long v = strtol(s, &end, 10);
-    if (!*s || *end || v < 1 || v > 1024) return -1;
+    if (!*s || *end || v < 1 || v > 16) return -1;
     *out = (int)v;
     return 0;
 }
@@ -82,7 +84,8 @@ static int parse_args(int argc, char **argv, cli *c)
         {0, 0, 0, 0},
     };
     c->sets = calloc((size_t)argc + 1, sizeof *c->sets);
-    c->threads = 1;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN); /* default: every core (results do not depend on it) */
+    c->threads = cores < 1 ? 1 : cores > 16 ? 16 : (int)cores;
     if (!c->sets) return EXIT_RUN;
     opterr = 0;
     int ch;
@@ -106,7 +109,7 @@ static int parse_args(int argc, char **argv, cli *c)
         case 'o': c->out = optarg; break;
         case 't':
             if (parse_threads(optarg, &c->threads) != 0)
-                return usage_error("--threads expects a whole number from 1 to 1024, got '%s'", optarg);
+                return usage_error("--threads expects a whole number from 1 to 16, got '%s'", optarg);
             break;
         case 'i': c->isa = optarg; break;
         case 'q': c->quiet = 1; break;

@@ -65,6 +65,10 @@ typedef struct nn_kernels {
                    const float *dy, int unbiased, float *dx, float *dgamma, float *dbeta,
                    int accumulate);
 
+    /* y = exp(x), y = log(x)   (vector versions: error bounds in avx2.c) */
+    void (*exp_fwd)(size_t n, const float *x, float *y);
+    void (*log_fwd)(size_t n, const float *x, float *y);
+
     /* Softmax cross-entropy, forward: prob[m×n] = softmax(logits) per row (max-subtracted),
      * row_loss[i] = logsumexp(logits_i) − logits_i[y_i]. */
     void (*xent_fwd)(int m, int n, const float *logits, const int32_t *y, float *prob,
@@ -111,5 +115,11 @@ int nn_kernels_select(const char *want);
 int nn_kernels_supported(const char *isa);
 /* Table for a named ISA, or NULL. */
 const nn_kernels *nn_kernels_get(const char *isa);
+
+/* Threads the gemm entries may use (1 = the calling thread only, the default).  Worker
+ * threads are created here, once, never per call; call it at start-up.  Only gemms big
+ * enough to pay (m·n·k ≥ 2^21) are split, over disjoint blocks of C, so results are
+ * bit-identical for every thread count. */
+void nn_kernels_set_threads(int n);
 
 #endif

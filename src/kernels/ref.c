@@ -180,6 +180,16 @@ void nn_ref_bn_bwd(int m, int n, const float *xhat, const float *std, const floa
         }
 }
 
+void nn_ref_exp_fwd(size_t n, const float *x, float *y)
+{
+    for (size_t i = 0; i < n; i++) y[i] = expf(x[i]);
+}
+
+void nn_ref_log_fwd(size_t n, const float *x, float *y)
+{
+    for (size_t i = 0; i < n; i++) y[i] = logf(x[i]);
+}
+
 /* loss = log Σ exp(l − max) − (l_y − max): the max cancels without loss of precision. */
 void nn_ref_xent_fwd(int m, int n, const float *logits, const int32_t *y, float *prob,
                      float *row_loss)
@@ -281,6 +291,8 @@ const nn_kernels nn_kernels_scalar = {
     .bn_train_fwd = nn_ref_bn_train_fwd,
     .bn_eval_fwd = nn_ref_bn_eval_fwd,
     .bn_bwd = nn_ref_bn_bwd,
+    .exp_fwd = nn_ref_exp_fwd,
+    .log_fwd = nn_ref_log_fwd,
     .xent_fwd = nn_ref_xent_fwd,
     .xent_bwd = nn_ref_xent_bwd,
     .embed_gather = nn_ref_embed_gather,

@@ -35,6 +35,9 @@ void nn_ref_bn_bwd(int m, int n, const float *xhat, const float *std, const floa
                    const float *dy, int unbiased, float *dx, float *dgamma, float *dbeta,
                    int accumulate);
 
+void nn_ref_exp_fwd(size_t n, const float *x, float *y);
+void nn_ref_log_fwd(size_t n, const float *x, float *y);
+
 void nn_ref_xent_fwd(int m, int n, const float *logits, const int32_t *y, float *prob,
                      float *row_loss);
 void nn_ref_xent_bwd(int m, int n, const float *prob, const int32_t *y, float scale,

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "kernels/kernels.h"
+#include "kernels/parallel.h"
 
 #define LOSS_BUFFER 4096
 #define NN_MAX_BATCH (1 << 24) /* rows per step: int offsets in the kernels stay in range */
@@ -80,6 +81,9 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
     if (!(tr->P = nn_params_new(tr->train_g, nn_optim_state_arrays(&spec->train)))) goto fail;
     if (!(tr->train_p = nn_plan_lower(tr->train_g, tr->P, NN_LOWER_FAST))) goto fail;
     if (!(tr->eval_p = nn_plan_lower(tr->eval_g, tr->P, NN_LOWER_FAST))) goto fail;
+    tr->neval = nn_parallel_threads() < NN_MAX_THREADS ? nn_parallel_threads() : NN_MAX_THREADS;
+    for (int t = 1; t < tr->neval; t++)
+        if (!(tr->eval_more[t - 1] = nn_plan_lower(tr->eval_g, tr->P, NN_LOWER_FAST))) goto fail;
     nn_rng_seed(&tr->rng, spec->rng == NN_RNG_TORCH, spec->seed);
     if (nn_params_init(tr->P, &tr->rng, d) != 0 || encode_prefix(tr, d) != 0) goto fail;
     return tr;
@@ -97,6 +101,7 @@ void nn_trainer_free(nn_trainer *tr)
     if (!tr) return;
     nn_plan_free(tr->train_p);
     nn_plan_free(tr->eval_p);
+    for (int t = 0; t < NN_MAX_THREADS - 1; t++) nn_plan_free(tr->eval_more[t]);
     nn_graph_free(tr->train_g);
     nn_graph_free(tr->eval_g);
     nn_params_free(tr->P);
@@ -175,25 +180,62 @@ static long count_right(const nn_trainer *tr, const nn_plan *p, int rows)
     return right;
 }
 
+/* Split evaluation in chunks of NN_EVAL_ROWS rows, chunk c on thread c mod T with that
+ * thread's own plan; per-chunk sums are added in chunk order afterwards, so the result does
+ * not depend on the thread count. */
+typedef struct {
+    nn_trainer *tr;
+    const nn_split *sp;
+    double *sum;
+    long *right;
+    long nchunks;
+    int ntasks;
+} eval_job;
+
+static void eval_chunks(void *ctx, int t)
+{
+    eval_job *j = ctx;
+    const nn_plan *p = t == 0 ? j->tr->eval_p : j->tr->eval_more[t - 1];
+    const float *row_loss = nn_plan_ptr(p, p->g->row_loss);
+    for (long c = t; c < j->nchunks; c += j->ntasks) {
+        long at = c * NN_EVAL_ROWS;
+        int rows = (int)(j->sp->n - at < NN_EVAL_ROWS ? j->sp->n - at : NN_EVAL_ROWS);
+        load_rows(j->tr->ds, j->sp, p, at, rows, 0);
+        nn_plan_forward(p, rows);
+        double sum = 0;
+        for (int i = 0; i < rows; i++) sum += row_loss[i];
+        j->sum[c] = sum;
+        j->right[c] = count_right(j->tr, p, rows);
+    }
+}
+
 double nn_trainer_eval_acc(nn_trainer *tr, nn_split_id s, double *acc)
 {
     const nn_split *sp = &tr->ds->split[s];
     *acc = NAN;
     if (tr->ngram) return nn_ngram_eval(tr->ngram, tr->ds, s);
-    const nn_plan *p = tr->eval_p;
-    const float *row_loss = nn_plan_ptr(p, p->g->row_loss);
+    if (!sp->n) return NAN;
+    eval_job j = {tr, sp, NULL, NULL, (sp->n + NN_EVAL_ROWS - 1) / NN_EVAL_ROWS, tr->neval};
+    j.sum = malloc((size_t)j.nchunks * sizeof *j.sum);
+    j.right = malloc((size_t)j.nchunks * sizeof *j.right);
+    if (!j.sum || !j.right) {
+        free(j.sum), free(j.right);
+        return NAN;
+    }
+    if (j.ntasks > j.nchunks) j.ntasks = (int)j.nchunks;
+    if (j.ntasks > 1)
+        nn_parallel_run(j.ntasks, eval_chunks, &j);
+    else
+        eval_chunks(&j, 0);
     double sum = 0;
     long right = 0;
-    for (long at = 0; at < sp->n; at += NN_EVAL_ROWS) {
-        int rows = (int)(sp->n - at < NN_EVAL_ROWS ? sp->n - at : NN_EVAL_ROWS);
-        load_rows(tr->ds, sp, p, at, rows, 0);
-        nn_plan_forward(p, rows);
-        for (int i = 0; i < rows; i++) sum += row_loss[i];
-        long r = count_right(tr, p, rows);
-        right = r < 0 || right < 0 ? -1 : right + r;
+    for (long c = 0; c < j.nchunks; c++) {
+        sum += j.sum[c];
+        right = j.right[c] < 0 || right < 0 ? -1 : right + j.right[c];
     }
-    if (sp->n && right >= 0) *acc = (double)right / (double)sp->n;
-    return sp->n ? sum / (double)sp->n : NAN;
+    free(j.sum), free(j.right);
+    if (right >= 0) *acc = (double)right / (double)sp->n;
+    return sum / (double)sp->n;
 }
 
 double nn_trainer_eval(nn_trainer *tr, nn_split_id s)

@@ -10,6 +10,7 @@
 #include "runtime/ngram.h"
 #include "runtime/plan.h"
 
+#define NN_MAX_THREADS 16
 #define NN_EVAL_ROWS 4096 /* rows per evaluation chunk (and the most samples at once) */
 
 typedef struct {
@@ -17,6 +18,8 @@ typedef struct {
     const nn_dataset *ds;
     nn_graph *train_g, *eval_g;
     nn_plan *train_p, *eval_p;
+    nn_plan *eval_more[NN_MAX_THREADS - 1]; /* one more evaluation plan per extra thread */
+    int neval;                              /* evaluation plans (threads) */
     nn_params *P;
     nn_rng rng; /* init, then minibatches: one stream, as in the lectures */
     int batch;  /* rows per training step (the whole training split with batch: full) */

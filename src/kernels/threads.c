@@ -1,0 +1,95 @@
+/* threads.c — a fixed pool of worker threads for the kernels (see threads.h, kernels.h).
+ *
+ * Workers are created once, by nn_kernels_set_threads, and sleep on a condition variable
+ * between jobs: a job is one generation number, bumped under the mutex.  The caller runs
+ * task 0 itself and then waits for the count of finished tasks.  Tasks are assigned to
+ * threads by index, never stolen, so a job's split is a pure function of its size.
+ */
+#include "config.h"
+
+#include <pthread.h>
+
+#include "kernels/kernels.h"
+#include "kernels/threads.h"
+
+enum { MAX_THREADS = 64 };
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t wake, done;
+    pthread_mutex_t busy; /* held by the thread whose job is running */
+    int nthreads;         /* workers + 1 */
+    unsigned long gen;    /* job number */
+    int ntasks, finished;
+    void (*fn)(void *, int);
+    void *ctx;
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
+          PTHREAD_MUTEX_INITIALIZER, 1, 0, 0, 0, NULL, NULL};
+
+/* The job number when each worker was created: a worker must not mistake a job that ran
+ * before it existed for a new one (set_threads holds `busy`, so none runs meanwhile). */
+static unsigned long born[MAX_THREADS];
+
+static void *worker(void *arg)
+{
+    int id = (int)(size_t)arg;
+    pthread_mutex_lock(&pool.mu);
+    unsigned long seen = born[id];
+    for (;;) {
+        while (pool.gen == seen) pthread_cond_wait(&pool.wake, &pool.mu);
+        seen = pool.gen;
+        if (id >= pool.ntasks) continue; /* not needed for this job */
+        void (*fn)(void *, int) = pool.fn;
+        void *ctx = pool.ctx;
+        pthread_mutex_unlock(&pool.mu);
+        fn(ctx, id);
+        pthread_mutex_lock(&pool.mu);
+        if (++pool.finished == pool.ntasks - 1) pthread_cond_signal(&pool.done);
+    }
+    return NULL;
+}
+
+/* Growing only: workers are never torn down, and a smaller n just leaves some idle. */
+void nn_kernels_set_threads(int n)
+{
+    if (n < 1) n = 1;
+    if (n > MAX_THREADS) n = MAX_THREADS;
+    pthread_mutex_lock(&pool.busy);
+    static int started = 1;
+    for (; started < n; started++) {
+        pthread_t t;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        born[started] = pool.gen;
+        int err = pthread_create(&t, &at, worker, (void *)(size_t)started);
+        pthread_attr_destroy(&at);
+        if (err) break; /* run with the threads we have */
+    }
+    pool.nthreads = n < started ? n : started;
+    pthread_mutex_unlock(&pool.busy);
+}
+
+int nn_threads_count(void)
+{
+    return pool.nthreads;
+}
+
+void nn_threads_run(int ntasks, void (*fn)(void *ctx, int t), void *ctx)
+{
+    if (ntasks <= 1 || pthread_mutex_trylock(&pool.busy) != 0) {
+        for (int t = 0; t < ntasks; t++) fn(ctx, t);
+        return;
+    }
+    int nt = ntasks < pool.nthreads ? ntasks : pool.nthreads;
+    pthread_mutex_lock(&pool.mu);
+    pool.fn = fn, pool.ctx = ctx, pool.ntasks = nt, pool.finished = 0;
+    pool.gen++;
+    pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.mu);
+    for (int t = 0; t < ntasks; t = t ? t + 1 : nt) fn(ctx, t); /* task 0, then any excess */
+    pthread_mutex_lock(&pool.mu);
+    while (pool.finished < nt - 1) pthread_cond_wait(&pool.done, &pool.mu);
+    pthread_mutex_unlock(&pool.mu);
+    pthread_mutex_unlock(&pool.busy);
+}

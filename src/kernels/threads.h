@@ -1,0 +1,13 @@
+/* threads.h — the kernels' worker pool (internal; nn_kernels_set_threads is in kernels.h). */
+#ifndef NN_KERNELS_THREADS_H
+#define NN_KERNELS_THREADS_H
+
+/* Threads the pool runs work on (the caller included): 1 until nn_kernels_set_threads. */
+int nn_threads_count(void);
+
+/* Runs fn(ctx, t) for t = 0 .. ntasks−1, task t on thread t (the caller does task 0), and
+ * returns when all are done.  ntasks ≤ nn_threads_count().  When the pool is busy (a call
+ * from another thread, or from inside a task), runs every task on the calling thread. */
+void nn_threads_run(int ntasks, void (*fn)(void *ctx, int t), void *ctx);
+
+#endif
