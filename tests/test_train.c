@@ -114,6 +114,58 @@ static void test_step0_loss_and_short_run(void **state)
     close_experiment(&e);
 }
 
+static nn_result run_steps(const char *steps)
+{
+    experiment e;
+    open_mlp_bn(&e, steps);
+    nn_run_opts o = {1, NULL, NULL};
+    nn_result r;
+    memset(&r, 0, sizeof r);
+    assert_int_equal(nn_trainer_run(e.tr, &o, &r), 0);
+    close_experiment(&e);
+    return r;
+}
+
+/* The thread count never changes a result: split work is reduced in a fixed order. */
+static void test_threads_bit_identical(void **state)
+{
+    (void)state;
+    nn_kernels_set_threads(1);
+    nn_result one = run_steps("300");
+    nn_kernels_set_threads(2);
+    nn_result two = run_steps("300");
+    nn_kernels_set_threads(1);
+    assert_memory_equal(&one.last, &two.last, sizeof one.last);
+    assert_memory_equal(one.split, two.split, sizeof one.split);
+    for (int i = 0; i < one.nsamples; i++) assert_string_equal(one.samples[i], two.samples[i]);
+    nn_result_free(&one);
+    nn_result_free(&two);
+}
+
+/* Kernel paths differ in summation order and in their exp/tanh approximations; after 300
+ * steps the losses of every path agree within 2e-3 (the stated tolerance: docs). */
+static void test_isa_paths_agree(void **state)
+{
+    (void)state;
+    static const char *isas[] = {"scalar", "avx2", "avx512"};
+    const nn_kernels *keep = nn_k;
+    double ref[NN_SPLIT_COUNT] = {0};
+    int have = 0;
+    for (int i = 0; i < 3; i++) {
+        if (!nn_kernels_supported(isas[i])) continue;
+        assert_int_equal(nn_kernels_select(isas[i]), 0);
+        nn_result r = run_steps("300");
+        for (int s = 0; s < NN_SPLIT_COUNT; s++) {
+            if (have && !tu_close(r.split[s], ref[s], 2e-3, 0))
+                fail_msg("%s: split %d loss %.6f, scalar %.6f", isas[i], s, r.split[s], ref[s]);
+            if (!have) ref[s] = r.split[s];
+        }
+        have = 1;
+        nn_result_free(&r);
+    }
+    nn_k = keep;
+}
+
 int main(void)
 {
     if (nn_kernels_select(NULL) != 0) nn_kernels_select("scalar");
@@ -121,6 +173,8 @@ int main(void)
         cmocka_unit_test(test_split_matches_python),
         cmocka_unit_test(test_torch_streams),
         cmocka_unit_test(test_step0_loss_and_short_run),
+        cmocka_unit_test(test_threads_bit_identical),
+        cmocka_unit_test(test_isa_paths_agree),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
