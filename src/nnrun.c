@@ -313,7 +313,7 @@ int main(int argc, char **argv)
         } else {
             nn_kernels_set_threads(c.threads);
             rc = run_command(&c);
-            nn_kernels_set_threads(1); /* joins the workers */
+            nn_kernels_set_threads(1); /* back to the calling thread (workers idle) */
         }
     }
     free(c.sets);

@@ -146,8 +146,18 @@ static inline __attribute__((always_inline)) void transpose8(__m256 r[8])
  * blocks at a time; rows past w become zero columns. */
 static void pack_cols(const float *src, ptrdiff_t ld, int kc, int w, float *dst)
 {
-    for (int h = 0; h < NR; h += 8)
-        for (int p = 0; p < kc; p += 8) {
+    for (int h = 0; h < NR; h += 8) {
+        int p = 0;
+        if (w >= h + 8) /* the common case, free of per-row conditions */
+            for (; p + 8 <= kc; p += 8) {
+                __m256 r[8];
+#pragma GCC unroll 8
+                for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + (h + j) * ld + p);
+                transpose8(r);
+#pragma GCC unroll 8
+                for (int i = 0; i < 8; i++) _mm256_storeu_ps(dst + (p + i) * NR + h, r[i]);
+            }
+        for (; p < kc; p += 8) {
             int pw = kc - p < 8 ? kc - p : 8;
             __m256i mk = lanes(pw);
             __m256 r[8];
@@ -168,6 +178,7 @@ static void pack_cols(const float *src, ptrdiff_t ld, int kc, int w, float *dst)
                     if (i < pw) _mm256_storeu_ps(out + i * NR, r[i]);
             }
         }
+    }
 }
 
 /* Copies B(p0.., j0..) (kc×nc) into 16-wide panels, zero-padding the last one. */
@@ -343,7 +354,7 @@ static void gemm(const gemm_args *g, int m, int n, int k, int accumulate)
         run(g, m, n, k, accumulate, packed);
         return;
     }
-    gemm_job j = {*g, m, n, k, accumulate, packed, n >= 4 * m, 0};
+    gemm_job j = {*g, m, n, k, accumulate, packed, n >= m, 0};
     int unit = j.by_cols ? NR : MR, units = ((j.by_cols ? n : m) + unit - 1) / unit;
     if (units < nt) nt = units;
     j.chunk = (units + nt - 1) / nt * unit;
