@@ -42,6 +42,7 @@ static const nn_op *loss_op(nn_loss_kind k)
     switch (k) {
     case NN_LOSS_HINGE: return &nn_op_hinge;
     case NN_LOSS_MSE: return &nn_op_mse;
+    case NN_LOSS_VALUE: return &nn_op_value;
     default: return &nn_op_cross_entropy;
     }
 }
@@ -58,7 +59,7 @@ nn_graph *nn_build(const nn_spec *spec, const nn_build_opts *o, nn_diag *d)
     /* text: token ids [B, context]; numeric data: features [B, F] */
     int xdim[2] = {o->batch, o->features > 0 ? o->features : o->context};
     g->x = nn_graph_tensor(g, "x", NN_INPUT, o->features > 0 ? NN_F32 : NN_I32, 1, 2, xdim);
-    /* class ids for cross_entropy, numbers for hinge and mse */
+    /* class ids for cross_entropy, numbers for hinge and mse (value reads none) */
     nn_loss_kind loss = spec->train.loss;
     g->y = nn_graph_tensor(g, "y", NN_INPUT, loss == NN_LOSS_CROSS_ENTROPY ? NN_I32 : NN_F32, 1,
                            1, xdim);

@@ -401,7 +401,7 @@ static void put_lr(em *e, const nn_lr_spec *lr)
 
 static void put_train(em *e, const nn_train_spec *t)
 {
-    static const char *const losses[] = {"cross_entropy", "hinge", "mse"};
+    static const char *const losses[] = {"cross_entropy", "hinge", "mse", "value"};
     putf(e, "\ntrain:\n  steps: %ld", t->steps);
     if (t->full_batch)
         put(e, "\n  batch: full");
@@ -410,6 +410,8 @@ static void put_train(em *e, const nn_train_spec *t)
     /* cross_entropy takes no options: it is the mean over the batch */
     if (t->loss == NN_LOSS_HINGE || t->loss == NN_LOSS_MSE)
         putf(e, "\n  loss: {%s: {reduce: %s}}", losses[t->loss], t->loss_sum ? "sum" : "mean");
+    else if (t->loss == NN_LOSS_VALUE)
+        put(e, "\n  loss: value"); /* no options: the sum of the outputs */
     else
         put(e, "\n  loss: cross_entropy");
     if (t->optimizer == NN_OPT_ADAM) {

@@ -254,6 +254,10 @@ static void cross_checks(nn_sctx *c, nn_spec *s, int has_data)
             }
         }
     }
+    if (s->train.loss == NN_LOSS_VALUE && text)
+        nn_sv_error(c, s->train.loss_mark,
+                    "'value' makes the model's output itself the objective; it is for numeric "
+                    "data, not text data; use cross_entropy");
     if (s->train.loss == NN_LOSS_HINGE && text)
         nn_sv_error(c, s->train.loss_mark,
                     "'hinge' is a loss for two classes labelled -1 and +1, not for text data; "

@@ -168,7 +168,8 @@ typedef struct {
     nn_mark mark;
 } nn_lr_spec;
 
-typedef enum { NN_LOSS_CROSS_ENTROPY = 0, NN_LOSS_HINGE, NN_LOSS_MSE } nn_loss_kind;
+/* NN_LOSS_VALUE: the model's output, summed, is the objective (lesson 1's neuron) */
+typedef enum { NN_LOSS_CROSS_ENTROPY = 0, NN_LOSS_HINGE, NN_LOSS_MSE, NN_LOSS_VALUE } nn_loss_kind;
 typedef enum { NN_OPT_SGD = 0, NN_OPT_ADAM } nn_opt_kind;
 typedef enum { NN_L2_MEAN = 0, NN_L2_SUM } nn_l2_reduce;
 

@@ -31,10 +31,10 @@ static void train_batch(nn_sctx *c, const nn_ynode *n, nn_train_spec *t)
                 nn_sv_show(n, buf, sizeof buf), s ? " (did you mean 'full'?)" : "");
 }
 
-/* cross_entropy | hinge | mse | {mse: {reduce: sum|mean}} | {hinge: {reduce: ...}} */
+/* cross_entropy | hinge | mse | value | {mse: {reduce: sum|mean}} | {hinge: {reduce: ...}} */
 static void train_loss(nn_sctx *c, const nn_ynode *n, nn_train_spec *t)
 {
-    static const char *const losses[] = {"cross_entropy", "hinge", "mse", NULL};
+    static const char *const losses[] = {"cross_entropy", "hinge", "mse", "value", NULL};
     static const char *const keys[] = {"reduce", NULL}, *const reduce[] = {"mean", "sum", NULL};
     const nn_ynode *o;
     int k;
@@ -45,8 +45,9 @@ static void train_loss(nn_sctx *c, const nn_ynode *n, nn_train_spec *t)
     if (!o || nn_sv_type(o) == NN_VNULL) return;
     char path[64];
     snprintf(path, sizeof path, "train.loss.%s", losses[k]);
-    if (k == NN_LOSS_CROSS_ENTROPY) {
-        nn_sv_error(c, o->mark, "'%s' takes no options (it is the mean over the batch)", path);
+    if (k == NN_LOSS_CROSS_ENTROPY || k == NN_LOSS_VALUE) {
+        nn_sv_error(c, o->mark, "'%s' takes no options (it is the %s)", path,
+                    k == NN_LOSS_VALUE ? "sum of the model's outputs" : "mean over the batch");
         return;
     }
     if (!nn_sv_map(c, o, path)) return;

@@ -10,7 +10,8 @@ const nn_op *const nn_ops[] = {
     &nn_op_tanh_grad,  &nn_op_cross_entropy, &nn_op_cross_entropy_grad, &nn_op_l2,
     &nn_op_l2_grad,    &nn_op_relu,         &nn_op_relu_grad,          &nn_op_sigmoid,
     &nn_op_sigmoid_grad, &nn_op_onehot,     &nn_op_hinge,              &nn_op_hinge_grad,
-    &nn_op_mse,        &nn_op_mse_grad,     NULL,
+    &nn_op_mse,        &nn_op_mse_grad,     &nn_op_value,
+    &nn_op_value_grad, NULL,
 };
 
 const nn_op *nn_op_find(const char *name)
