@@ -227,6 +227,16 @@ static void test_specs_check_and_resolve(void **state)
                  tmp, tmp);
         if (nnrun(args) != 0) fail_msg("the resolved form of specs/%s does not resolve to itself",
                                        e->d_name);
+        /* and it runs (two steps; large.yaml is a benchmark shape whose final evaluation
+         * alone takes seconds) */
+        if (strcmp(e->d_name, "large.yaml") != 0) {
+            snprintf(args, sizeof args, "'specs/%s' --set train.steps=2 --set eval.every=0 "
+                     "--out '%s/short' --force --quiet", e->d_name, tmp);
+            if (nnrun(args) != 0) {
+                char *err = captured("err");
+                fail_msg("a 2-step run of specs/%s failed:\n%s", e->d_name, err);
+            }
+        }
         n++;
     }
     closedir(dir);
