@@ -341,7 +341,6 @@ static void eval_point(nn_trainer *tr, const nn_run_opts *o, long step, double l
 /* After training (or counting): every split's loss and accuracy, the final metrics row. */
 static void final_eval(nn_trainer *tr, const nn_run_opts *o, nn_result *res, double t0)
 {
-    const nn_spec *spec = tr->spec;
     long steps = res->steps;
     res->have_accuracy = 0;
     for (int s = 0; s < NN_SPLIT_COUNT; s++) {
@@ -352,11 +351,8 @@ static void final_eval(nn_trainer *tr, const nn_run_opts *o, nn_result *res, dou
         if (!isnan(res->accuracy[s])) res->have_accuracy = 1;
     }
     if (o->metrics_csv) {
-        if (tr->ngram) /* no learning rate */
-            fprintf(o->metrics_csv, "%ld,,,", steps);
-        else
-            fprintf(o->metrics_csv, "%ld,%.9g,,", steps,
-                    nn_lr_at(&spec->train.lr, steps, spec->train.steps));
+        /* the final row follows the last step: no step, so no learning rate, runs there */
+        fprintf(o->metrics_csv, "%ld,,,", steps);
         for (int s = 0; s < NN_SPLIT_COUNT; s++)
             fprintf(o->metrics_csv, res->have_split[s] ? "%.9g," : ",", res->split[s]);
         fprintf(o->metrics_csv, "%.3f\n", now_seconds() - t0);
