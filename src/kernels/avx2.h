@@ -12,4 +12,13 @@ void nn_avx2_sgemm_nt(int m, int n, int k, const float *a, int lda, const float 
 void nn_avx2_sgemm_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                       float *c, int ldc, int accumulate);
 
+/* batchnorm_avx2.c: the BatchNorm entries of kernels.h. */
+void nn_avx2_bn_train_fwd(int m, int n, const float *x, const float *gamma, const float *beta,
+                          float eps, int unbiased, float *mean, float *std, float *xhat, float *y);
+void nn_avx2_bn_eval_fwd(int m, int n, const float *x, const float *mean, const float *std,
+                         const float *gamma, const float *beta, float *y);
+void nn_avx2_bn_bwd(int m, int n, const float *xhat, const float *std, const float *gamma,
+                    const float *dy, int unbiased, float *dx, float *dgamma, float *dbeta,
+                    int accumulate);
+
 #endif

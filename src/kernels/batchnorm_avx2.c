@@ -1,0 +1,189 @@
+/* batchnorm_avx2.c — BatchNorm forward (batch and fixed statistics) and backward, AVX2+FMA.
+ *
+ * Widths that are a multiple of 8 run row-major passes (reading the batch as it lies in
+ * memory); other widths walk 8-column strips down the rows with a masked tail.  Both add in
+ * the same row order as the scalar reference.
+ */
+#include "kernels/avx2.h"
+#include "kernels/avx2_strip.h"
+
+typedef struct {
+    int m, n, unbiased;
+    float eps;
+    const float *x, *gamma, *beta;
+    float *mean, *std, *xhat, *y;
+} bn_fwd_args;
+
+INLINE void bn_train_strip(const bn_fwd_args *a, size_t j, __m256i mk, int full)
+{
+    int m = a->m, n = a->n;
+    __m256 mu = _mm256_div_ps(strip_sum(m, n, a->x, j, mk, full), _mm256_set1_ps((float)m));
+    __m256 ss = _mm256_setzero_ps();
+    for (int i = 0; i < m; i++) {
+        __m256 t = _mm256_sub_ps(ld(a->x + (size_t)i * n + j, mk, full), mu);
+        ss = _mm256_fmadd_ps(t, t, ss);
+    }
+    __m256 d = _mm256_set1_ps((float)(m - !!a->unbiased));
+    __m256 s = _mm256_sqrt_ps(_mm256_add_ps(_mm256_div_ps(ss, d), _mm256_set1_ps(a->eps)));
+    __m256 g = ld(a->gamma + j, mk, full), b = ld(a->beta + j, mk, full);
+    for (int i = 0; i < m; i++) {
+        size_t e = (size_t)i * n + j;
+        __m256 xh = _mm256_div_ps(_mm256_sub_ps(ld(a->x + e, mk, full), mu), s);
+        st(a->xhat + e, mk, full, xh);
+        st(a->y + e, mk, full, _mm256_fmadd_ps(g, xh, b));
+    }
+    st(a->mean + j, mk, full, mu);
+    st(a->std + j, mk, full, s);
+}
+
+/* Row-major passes for widths that are a multiple of 8: the same operations in the same
+ * order as the column strips (so the same bits), but reading x as it lies in memory —
+ * column strips of a 512 × 1024 batch stride through far more cache lines than fit. The
+ * per-column accumulators live in mean[] and std[] (n floats, L1-resident). */
+static void bn_train_rows(int m, int n, const float *x, const float *gamma, const float *beta,
+                          float eps, int unbiased, float *mean, float *std, float *xhat,
+                          float *y)
+{
+    for (int j = 0; j < n; j += 8) {
+        _mm256_storeu_ps(mean + j, _mm256_setzero_ps());
+        _mm256_storeu_ps(std + j, _mm256_setzero_ps());
+    }
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j += 8)
+            _mm256_storeu_ps(mean + j, _mm256_add_ps(_mm256_loadu_ps(mean + j),
+                                                     _mm256_loadu_ps(x + (size_t)i * n + j)));
+    for (int j = 0; j < n; j += 8)
+        _mm256_storeu_ps(mean + j, _mm256_div_ps(_mm256_loadu_ps(mean + j),
+                                                 _mm256_set1_ps((float)m)));
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j += 8) {
+            __m256 t = _mm256_sub_ps(_mm256_loadu_ps(x + (size_t)i * n + j),
+                                     _mm256_loadu_ps(mean + j));
+            _mm256_storeu_ps(std + j, _mm256_fmadd_ps(t, t, _mm256_loadu_ps(std + j)));
+        }
+    __m256 d = _mm256_set1_ps((float)(m - !!unbiased)), e = _mm256_set1_ps(eps);
+    for (int j = 0; j < n; j += 8)
+        _mm256_storeu_ps(std + j, _mm256_sqrt_ps(_mm256_add_ps(
+                                      _mm256_div_ps(_mm256_loadu_ps(std + j), d), e)));
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j += 8) {
+            size_t k = (size_t)i * n + j;
+            __m256 xh = _mm256_div_ps(_mm256_sub_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(mean + j)),
+                                      _mm256_loadu_ps(std + j));
+            _mm256_storeu_ps(xhat + k, xh);
+            _mm256_storeu_ps(y + k, _mm256_fmadd_ps(_mm256_loadu_ps(gamma + j), xh,
+                                                    _mm256_loadu_ps(beta + j)));
+        }
+}
+
+void nn_avx2_bn_train_fwd(int m, int n, const float *x, const float *gamma, const float *beta,
+                         float eps, int unbiased, float *mean, float *std, float *xhat,
+                         float *y)
+{
+    if (n % 8 == 0) {
+        bn_train_rows(m, n, x, gamma, beta, eps, unbiased, mean, std, xhat, y);
+        return;
+    }
+    bn_fwd_args a = {m, n, unbiased, eps, x, gamma, beta, mean, std, xhat, y};
+    STRIPS(n, bn_train_strip, &a);
+}
+
+INLINE void bn_eval_strip(const float *x, const float *mean, const float *std,
+                          const float *gamma, const float *beta, float *y, size_t j,
+                          __m256i mk, int full)
+{
+    __m256 t = _mm256_sub_ps(ld(x + j, mk, full), ld(mean + j, mk, full));
+    t = _mm256_div_ps(_mm256_mul_ps(ld(gamma + j, mk, full), t), ld(std + j, mk, full));
+    st(y + j, mk, full, _mm256_add_ps(t, ld(beta + j, mk, full)));
+}
+
+/* Row by row: at eval time m is large, and the per-column vectors stay in L1. */
+void nn_avx2_bn_eval_fwd(int m, int n, const float *x, const float *mean, const float *std,
+                        const float *gamma, const float *beta, float *y)
+{
+    for (size_t e = 0; e < (size_t)m * n; e += n)
+        STRIPS(n, bn_eval_strip, x + e, mean, std, gamma, beta, y + e);
+}
+
+typedef struct {
+    int m, n, unbiased, accumulate;
+    const float *xhat, *std, *gamma, *dy;
+    float *dx, *dgamma, *dbeta;
+} bn_bwd_args;
+
+INLINE void bn_bwd_strip(const bn_bwd_args *a, size_t j, __m256i mk, int full)
+{
+    int m = a->m, n = a->n;
+    __m256 sb = _mm256_setzero_ps(), sg = _mm256_setzero_ps();
+    for (int i = 0; i < m; i++) {
+        size_t e = (size_t)i * n + j;
+        __m256 g = ld(a->dy + e, mk, full);
+        sb = _mm256_add_ps(sb, g);
+        sg = _mm256_fmadd_ps(g, ld(a->xhat + e, mk, full), sg);
+    }
+    st(a->dbeta + j, mk, full, sb);
+    st(a->dgamma + j, mk, full, sg);
+    /* with g = dy·gamma:  Σ g = gamma·dbeta,  Σ g·xhat = gamma·dgamma */
+    __m256 ga = ld(a->gamma + j, mk, full), s = ld(a->std + j, mk, full);
+    __m256 mean_g = _mm256_div_ps(_mm256_mul_ps(ga, sb), _mm256_set1_ps((float)m));
+    __m256 proj = _mm256_div_ps(_mm256_mul_ps(ga, sg), _mm256_set1_ps((float)(m - !!a->unbiased)));
+    for (int i = 0; i < m; i++) {
+        size_t e = (size_t)i * n + j;
+        __m256 v = _mm256_sub_ps(_mm256_mul_ps(ld(a->dy + e, mk, full), ga), mean_g);
+        v = _mm256_div_ps(_mm256_fnmadd_ps(ld(a->xhat + e, mk, full), proj, v), s);
+        if (a->accumulate) v = _mm256_add_ps(ld(a->dx + e, mk, full), v);
+        st(a->dx + e, mk, full, v);
+    }
+}
+
+/* Row-major version of bn_bwd_strip for widths that are a multiple of 8 (same operations,
+ * same order, same bits; dgamma/dbeta serve as the accumulators). */
+static void bn_bwd_rows(int m, int n, const float *xhat, const float *std, const float *gamma,
+                        const float *dy, int unbiased, float *dx, float *dgamma, float *dbeta,
+                        int accumulate)
+{
+    for (int j = 0; j < n; j += 8) {
+        _mm256_storeu_ps(dbeta + j, _mm256_setzero_ps());
+        _mm256_storeu_ps(dgamma + j, _mm256_setzero_ps());
+    }
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j += 8) {
+            size_t e = (size_t)i * n + j;
+            __m256 g = _mm256_loadu_ps(dy + e);
+            _mm256_storeu_ps(dbeta + j, _mm256_add_ps(_mm256_loadu_ps(dbeta + j), g));
+            _mm256_storeu_ps(dgamma + j,
+                             _mm256_fmadd_ps(g, _mm256_loadu_ps(xhat + e), _mm256_loadu_ps(dgamma + j)));
+        }
+    /* per-column terms in blocks of 256 columns, so they stay in registers' reach */
+    __m256 fm = _mm256_set1_ps((float)m), fd = _mm256_set1_ps((float)(m - !!unbiased));
+    float mg[256] __attribute__((aligned(32))), pj[256] __attribute__((aligned(32)));
+    for (int j0 = 0; j0 < n; j0 += 256) {
+        int nb = n - j0 < 256 ? n - j0 : 256;
+        for (int j = 0; j < nb; j += 8) {
+            __m256 ga = _mm256_loadu_ps(gamma + j0 + j);
+            _mm256_store_ps(mg + j, _mm256_div_ps(_mm256_mul_ps(ga, _mm256_loadu_ps(dbeta + j0 + j)), fm));
+            _mm256_store_ps(pj + j, _mm256_div_ps(_mm256_mul_ps(ga, _mm256_loadu_ps(dgamma + j0 + j)), fd));
+        }
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < nb; j += 8) {
+                size_t e = (size_t)i * n + j0 + j;
+                __m256 ga = _mm256_loadu_ps(gamma + j0 + j), s = _mm256_loadu_ps(std + j0 + j);
+                __m256 v = _mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(dy + e), ga), _mm256_load_ps(mg + j));
+                v = _mm256_div_ps(_mm256_fnmadd_ps(_mm256_loadu_ps(xhat + e), _mm256_load_ps(pj + j), v), s);
+                if (accumulate) v = _mm256_add_ps(_mm256_loadu_ps(dx + e), v);
+                _mm256_storeu_ps(dx + e, v);
+            }
+    }
+}
+
+void nn_avx2_bn_bwd(int m, int n, const float *xhat, const float *std, const float *gamma,
+                   const float *dy, int unbiased, float *dx, float *dgamma, float *dbeta,
+                   int accumulate)
+{
+    if (n % 8 == 0) {
+        bn_bwd_rows(m, n, xhat, std, gamma, dy, unbiased, dx, dgamma, dbeta, accumulate);
+        return;
+    }
+    bn_bwd_args a = {m, n, unbiased, accumulate, xhat, std, gamma, dy, dx, dgamma, dbeta};
+    STRIPS(n, bn_bwd_strip, &a);
+}
