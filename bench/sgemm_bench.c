@@ -16,8 +16,7 @@
 
 #include "kernels/kernels.h"
 
-typedef void (*gemm_fn)(int, int, int, const float *, int, const float *, int, float *, int,
-                        int);
+typedef void (*gemm_fn)(int, int, int, const float *, int, const float *, int, float *, int, int);
 
 static double now(void)
 {
@@ -29,13 +28,13 @@ static double now(void)
 static int cur_layout; /* the OpenBLAS wrapper below needs the layout */
 static int threads = 1;
 
-static void blas(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                 float *c, int ldc, int accumulate)
+static void blas(int m, int n, int k, const float *a, int lda, const float *b, int ldb, float *c,
+                 int ldc, int accumulate)
 {
     enum CBLAS_TRANSPOSE ta = cur_layout == 2 ? CblasTrans : CblasNoTrans;
     enum CBLAS_TRANSPOSE tb = cur_layout == 1 ? CblasTrans : CblasNoTrans;
-    cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f,
-                c, ldc);
+    cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, accumulate ? 1.0f : 0.0f, c,
+                ldc);
 }
 
 /* Best-of-15 GFLOP/s of C = op(A)·op(B) (m×n×k) for each of nf functions, each timing
@@ -48,11 +47,14 @@ static void gflops(int nf, gemm_fn *f, int layout, int m, int n, int k, double *
     size_t na = (size_t)m * k, nb = (size_t)k * n;
     float *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b);
     float *c = calloc((size_t)m * n, sizeof *c);
-    for (size_t i = 0; i < na; i++) a[i] = (float)(i % 17) / 17.0f - 0.5f;
-    for (size_t i = 0; i < nb; i++) b[i] = (float)(i % 13) / 13.0f - 0.5f;
+    for (size_t i = 0; i < na; i++)
+        a[i] = (float)(i % 17) / 17.0f - 0.5f;
+    for (size_t i = 0; i < nb; i++)
+        b[i] = (float)(i % 13) / 13.0f - 0.5f;
     double flop = 2.0 * m * n * k;
     cur_layout = layout;
-    for (int i = 0; i < nf; i++) best[i] = 0;
+    for (int i = 0; i < nf; i++)
+        best[i] = 0;
     for (int rep = 0; rep < 15; rep++)
         for (int i = 0; i < nf; i++) {
             int iters = 0;
@@ -74,10 +76,9 @@ int main(int argc, char **argv)
     /* 512×512×1024 and the "large" net's 512×1024×512; the lesson-4 MLP's six per-step
      * shapes (each in its own layout below, and the others for comparison); the deep net's
      * 32×100×100; a full-batch eval shape. */
-    static const int shapes[][3] = {{512, 512, 1024}, {512, 1024, 512}, {32, 200, 30},
-                                    {32, 27, 200},    {32, 200, 27},    {32, 30, 200},
-                                    {30, 200, 32},    {200, 27, 32},    {32, 100, 100},
-                                    {4096, 200, 30}};
+    static const int shapes[][3] = {
+        {512, 512, 1024}, {512, 1024, 512}, {32, 200, 30}, {32, 27, 200},  {32, 200, 27},
+        {32, 30, 200},    {30, 200, 32},    {200, 27, 32}, {32, 100, 100}, {4096, 200, 30}};
     static const char *const names[] = {"nn", "nt", "tn"};
     threads = argc > 1 ? atoi(argv[1]) : 1;
     int scalar = argc > 2 && strcmp(argv[2], "s") == 0;
@@ -89,22 +90,23 @@ int main(int argc, char **argv)
     nn_kernels_set_threads(threads);
     openblas_set_num_threads(threads);
     printf("threads %d, OpenBLAS core %s\n", threads, openblas_get_corename());
-    printf("%-16s %-6s %10s %10s %7s%s   (GFLOP/s, best of 15)\n", "m x n x k", "layout",
-           "nnrun", "openblas", "ratio", scalar ? "     scalar" : "");
+    printf("%-16s %-6s %10s %10s %7s%s   (GFLOP/s, best of 15)\n", "m x n x k", "layout", "nnrun",
+           "openblas", "ratio", scalar ? "     scalar" : "");
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
         for (int layout = 0; layout < 3; layout++) {
             int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
-            gemm_fn f[3] = {layout == 0 ? av->sgemm_nn : layout == 1 ? av->sgemm_nt
-                                                                     : av->sgemm_tn,
+            gemm_fn f[3] = {layout == 0   ? av->sgemm_nn
+                            : layout == 1 ? av->sgemm_nt
+                                          : av->sgemm_tn,
                             blas,
-                            layout == 0 ? sc->sgemm_nn : layout == 1 ? sc->sgemm_nt
-                                                                     : sc->sgemm_tn};
+                            layout == 0   ? sc->sgemm_nn
+                            : layout == 1 ? sc->sgemm_nt
+                                          : sc->sgemm_tn};
             double g[3];
             gflops(scalar ? 3 : 2, f, layout, m, n, k, g);
             char dims[32];
             snprintf(dims, sizeof dims, "%dx%dx%d", m, n, k);
-            printf("%-16s %-6s %10.2f %10.2f %7.2f", dims, names[layout], g[0], g[1],
-                   g[0] / g[1]);
+            printf("%-16s %-6s %10.2f %10.2f %7.2f", dims, names[layout], g[0], g[1], g[0] / g[1]);
             if (scalar) printf(" %10.2f", g[2]);
             printf("\n");
             fflush(stdout);

@@ -32,13 +32,17 @@ typedef struct {
 
 static const char usage_text[] =
     "usage: nnrun SPEC.yaml [--set K=V]... [--out DIR] [--threads N] [--quiet] [--json]\n"
-    "       nnrun check SPEC.yaml [--resolved]     validate the spec, data and model; exit 0 or 2;\n"
+    "       nnrun check SPEC.yaml [--resolved]     validate the spec, data and model; exit 0 or "
+    "2;\n"
     "                                              --resolved prints the spec with every default\n"
-    "       nnrun graph SPEC.yaml [--dot [--values]]  the IR graph as text, or graphviz DOT; --values\n"
+    "       nnrun graph SPEC.yaml [--dot [--values]]  the IR graph as text, or graphviz DOT; "
+    "--values\n"
     "                                              adds data and grad of every tensor after one\n"
-    "                                              forward/backward on the first training examples\n"
+    "                                              forward/backward on the first training "
+    "examples\n"
     "       nnrun graph SPEC.yaml --plan           the lowered plan: fused steps, arena offsets\n"
-    "       nnrun bench SPEC.yaml [--steps N] [--threads N]   training-step throughput, one JSON line\n"
+    "       nnrun bench SPEC.yaml [--steps N] [--threads N]   training-step throughput, one JSON "
+    "line\n"
     "\n"
     "options:\n"
     "  --set KEY=VALUE   override a spec value (typed and checked like the file), e.g.\n"
@@ -74,17 +78,25 @@ static int parse_threads(const char *s, int *out)
 static int parse_args(int argc, char **argv, cli *c)
 {
     static const struct option opts[] = {
-        {"set", required_argument, 0, 's'},   {"out", required_argument, 0, 'o'},
-        {"threads", required_argument, 0, 't'}, {"isa", required_argument, 0, 'i'},
-        {"quiet", no_argument, 0, 'q'},        {"json", no_argument, 0, 'j'},
-        {"force", no_argument, 0, 'f'},        {"help", no_argument, 0, 'h'},
-        {"version", no_argument, 0, 'V'},      {"dot", no_argument, 0, 'D'},
-        {"values", no_argument, 0, 'A'},       {"resolved", no_argument, 0, 'R'},
-        {"plan", no_argument, 0, 'P'},         {"steps", required_argument, 0, 'N'},
+        {"set", required_argument, 0, 's'},
+        {"out", required_argument, 0, 'o'},
+        {"threads", required_argument, 0, 't'},
+        {"isa", required_argument, 0, 'i'},
+        {"quiet", no_argument, 0, 'q'},
+        {"json", no_argument, 0, 'j'},
+        {"force", no_argument, 0, 'f'},
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, 'V'},
+        {"dot", no_argument, 0, 'D'},
+        {"values", no_argument, 0, 'A'},
+        {"resolved", no_argument, 0, 'R'},
+        {"plan", no_argument, 0, 'P'},
+        {"steps", required_argument, 0, 'N'},
         {0, 0, 0, 0},
     };
     c->sets = calloc((size_t)argc + 1, sizeof *c->sets);
-    long cores = sysconf(_SC_NPROCESSORS_ONLN); /* default: every core (results do not depend on it) */
+    long cores =
+        sysconf(_SC_NPROCESSORS_ONLN); /* default: every core (results do not depend on it) */
     c->threads = cores < 1 ? 1 : cores > 16 ? 16 : (int)cores;
     if (!c->sets) return EXIT_RUN;
     opterr = 0;
@@ -92,8 +104,9 @@ static int parse_args(int argc, char **argv, cli *c)
     while ((ch = getopt_long(argc, argv, "+:", opts, NULL)) != -1 || optind < argc) {
         if (ch == -1) { /* a positional argument: the subcommand or the spec */
             const char *a = argv[optind++];
-            if (!c->cmd && !c->spec && (!strcmp(a, "check") || !strcmp(a, "graph") ||
-                                        !strcmp(a, "run") || !strcmp(a, "bench")))
+            if (!c->cmd && !c->spec &&
+                (!strcmp(a, "check") || !strcmp(a, "graph") || !strcmp(a, "run") ||
+                 !strcmp(a, "bench")))
                 c->cmd = a;
             else if (!c->spec)
                 c->spec = a;
@@ -103,13 +116,15 @@ static int parse_args(int argc, char **argv, cli *c)
         }
         switch (ch) {
         case 's':
-            if (!strchr(optarg, '=')) return usage_error("--set expects KEY=VALUE, got '%s'", optarg);
+            if (!strchr(optarg, '='))
+                return usage_error("--set expects KEY=VALUE, got '%s'", optarg);
             c->sets[c->nsets++] = optarg;
             break;
         case 'o': c->out = optarg; break;
         case 't':
             if (parse_threads(optarg, &c->threads) != 0)
-                return usage_error("--threads expects a whole number from 1 to 16, got '%s'", optarg);
+                return usage_error("--threads expects a whole number from 1 to 16, got '%s'",
+                                   optarg);
             break;
         case 'i': c->isa = optarg; break;
         case 'q': c->quiet = 1; break;
@@ -154,9 +169,11 @@ static int fail_input(nn_diag *d)
 
 static void print_data(FILE *f, const nn_dataset *ds, long params)
 {
-    fprintf(f, "data: %ld items (%ld dropped), vocabulary %d, examples train %ld / dev %ld / test %ld\n",
-            ds->lines - ds->dropped, ds->dropped, ds->vocab, ds->split[0].n, ds->split[1].n,
-            ds->split[2].n);
+    fprintf(
+        f,
+        "data: %ld items (%ld dropped), vocabulary %d, examples train %ld / dev %ld / test %ld\n",
+        ds->lines - ds->dropped, ds->dropped, ds->vocab, ds->split[0].n, ds->split[1].n,
+        ds->split[2].n);
     fprintf(f, "model: %ld parameters, kernels %s\n", params, nn_k->isa);
 }
 
@@ -171,7 +188,8 @@ static void print_result(FILE *f, const nn_result *r, const char *dir)
     fprintf(f, "  (%ld steps, %.1f s, %.0f steps/s)\n", r->steps, r->wall_seconds,
             r->train_seconds > 0 ? (double)r->steps / r->train_seconds : 0.0);
     if (r->nsamples) fprintf(f, "samples:\n");
-    for (int i = 0; i < r->nsamples; i++) fprintf(f, "  %s\n", r->samples[i]);
+    for (int i = 0; i < r->nsamples; i++)
+        fprintf(f, "  %s\n", r->samples[i]);
     fprintf(f, "run directory: %s\n", dir);
 }
 
@@ -182,11 +200,11 @@ static int bench_command(const cli *c, nn_trainer *tr)
     double secs = nn_trainer_bench(tr, steps);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    json_t *j = json_pack("{s:f, s:f, s:I, s:s, s:i, s:I, s:s}", "steps_per_second",
-                          secs > 0 ? (double)steps / secs : 0.0, "us_per_step",
-                          secs * 1e6 / (double)steps, "peak_rss_bytes",
-                          (json_int_t)ru.ru_maxrss * 1024, "isa", nn_k->isa, "threads", c->threads,
-                          "steps", (json_int_t)steps, "name", tr->spec->name);
+    json_t *j =
+        json_pack("{s:f, s:f, s:I, s:s, s:i, s:I, s:s}", "steps_per_second",
+                  secs > 0 ? (double)steps / secs : 0.0, "us_per_step", secs * 1e6 / (double)steps,
+                  "peak_rss_bytes", (json_int_t)ru.ru_maxrss * 1024, "isa", nn_k->isa, "threads",
+                  c->threads, "steps", (json_int_t)steps, "name", tr->spec->name);
     char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     if (text) printf("%s\n", text);
     free(text);
@@ -209,7 +227,8 @@ static int graph_command(const cli *c, nn_trainer *tr)
 {
     if (!tr->train_g) {
         printf("%s: the counting model (ngram) has no graph: it counts %d-grams over the "
-               "training split\n", c->spec, tr->spec->layers[0].n);
+               "training split\n",
+               c->spec, tr->spec->layers[0].n);
         return EXIT_OK;
     }
     if (!c->dot && !c->plan) {
@@ -228,8 +247,8 @@ static int graph_command(const cli *c, nn_trainer *tr)
 }
 
 /* Trains, evaluates, samples, and writes the run directory. */
-static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *ds,
-                          nn_trainer *tr, nn_diag *d)
+static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *ds, nn_trainer *tr,
+                          nn_diag *d)
 {
     nn_mark at = {c->out ? "--out" : spec->path, 1, 1};
     char *dir = nn_rundir_create(spec->name, c->out, c->force, at, d);

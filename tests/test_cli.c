@@ -86,7 +86,8 @@ static void test_unknown_layer(void **state)
     assert_non_null(at);
     memcpy(at + 4, "lienar", 6);
     int line = 1;
-    for (char *p = spec; p < at; p++) line += *p == '\n';
+    for (char *p = spec; p < at; p++)
+        line += *p == '\n';
     /* the spec's relative data path must still resolve from tmp */
     char *src = strstr(spec, "../examples/data/names.txt");
     assert_non_null(src);
@@ -129,22 +130,25 @@ static void test_short_run(void **state)
     assert_int_equal(nnrun(args), 0);
     snprintf(p, sizeof p, "%s/run/summary.json", tmp);
     json_t *j = load_json(p);
-    static const char *keys[] = {"name", "version", "steps", "params", "loss", "wall_seconds",
-                                 "steps_per_second", "isa", "threads", "seed", NULL};
+    static const char *keys[] = {
+        "name", "version", "steps", "params", "loss", "wall_seconds", "steps_per_second",
+        "isa",  "threads", "seed",  NULL};
     for (int i = 0; keys[i]; i++)
         if (!json_object_get(j, keys[i])) fail_msg("summary.json lacks '%s'", keys[i]);
     assert_int_equal(json_integer_value(json_object_get(j, "steps")), 300);
     assert_int_equal(json_integer_value(json_object_get(j, "params")), 12097);
     json_t *loss = json_object_get(j, "loss");
     static const char *lkeys[] = {"step0", "last", "train", "dev", "test", NULL};
-    for (int i = 0; lkeys[i]; i++) assert_true(json_is_number(json_object_get(loss, lkeys[i])));
+    for (int i = 0; lkeys[i]; i++)
+        assert_true(json_is_number(json_object_get(loss, lkeys[i])));
     json_decref(j);
     snprintf(p, sizeof p, "%s/run/metrics.csv", tmp);
     char *csv = tu_read_file(p);
     assert_non_null(csv);
     assert_int_equal(strncmp(csv, "step,lr,loss,", 13), 0);
     int lines = 0;
-    for (char *c = csv; *c; c++) lines += *c == '\n';
+    for (char *c = csv; *c; c++)
+        lines += *c == '\n';
     assert_true(lines >= 301); /* header + one row per step + eval rows */
     free(csv);
     /* the same --out again: refused without --force, accepted with it */
@@ -221,17 +225,20 @@ static void test_specs_check_and_resolve(void **state)
             char *err = captured("err");
             fail_msg("nnrun %s failed:\n%s", args, err);
         }
-        snprintf(args, sizeof args, "check --resolved 'specs/%s' >'%s/a.yaml' 2>&1 && "
+        snprintf(args, sizeof args,
+                 "check --resolved 'specs/%s' >'%s/a.yaml' 2>&1 && "
                  "'%s' check --resolved '%s/a.yaml' >'%s/b.yaml' && cmp '%s/a.yaml' '%s/b.yaml'",
                  e->d_name, tmp, getenv("NNRUN_BIN") ? getenv("NNRUN_BIN") : "./nnrun", tmp, tmp,
                  tmp, tmp);
-        if (nnrun(args) != 0) fail_msg("the resolved form of specs/%s does not resolve to itself",
-                                       e->d_name);
+        if (nnrun(args) != 0)
+            fail_msg("the resolved form of specs/%s does not resolve to itself", e->d_name);
         /* and it runs (two steps; large.yaml is a benchmark shape whose final evaluation
          * alone takes seconds) */
         if (strcmp(e->d_name, "large.yaml") != 0) {
-            snprintf(args, sizeof args, "'specs/%s' --set train.steps=2 --set eval.every=0 "
-                     "--out '%s/short' --force --quiet", e->d_name, tmp);
+            snprintf(args, sizeof args,
+                     "'specs/%s' --set train.steps=2 --set eval.every=0 "
+                     "--out '%s/short' --force --quiet",
+                     e->d_name, tmp);
             if (nnrun(args) != 0) {
                 char *err = captured("err");
                 fail_msg("a 2-step run of specs/%s failed:\n%s", e->d_name, err);
@@ -261,9 +268,12 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_help_and_version), cmocka_unit_test(test_usage_errors),
-        cmocka_unit_test(test_check),            cmocka_unit_test(test_unknown_layer),
-        cmocka_unit_test(test_short_run),        cmocka_unit_test(test_bad_spec_corpus),
+        cmocka_unit_test(test_help_and_version),
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_check),
+        cmocka_unit_test(test_unknown_layer),
+        cmocka_unit_test(test_short_run),
+        cmocka_unit_test(test_bad_spec_corpus),
         cmocka_unit_test(test_specs_check_and_resolve),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

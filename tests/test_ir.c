@@ -54,8 +54,8 @@ static nn_spec make_spec(nn_layer *layers, int n, double l2)
 static void test_shapes(void **state)
 {
     (void)state;
-    nn_layer layers[] = {L_embedding(10), L_simple(NN_LAYER_FLATTEN, 11), L_linear(200, 0, 12),
-                         L_bn(1, 0, 1, 13),  L_simple(NN_LAYER_TANH, 14),   L_linear(0, 1, 15)};
+    nn_layer layers[] = {L_embedding(10),   L_simple(NN_LAYER_FLATTEN, 11), L_linear(200, 0, 12),
+                         L_bn(1, 0, 1, 13), L_simple(NN_LAYER_TANH, 14),    L_linear(0, 1, 15)};
     nn_spec s = make_spec(layers, 6, 0);
     nn_diag *d = nn_diag_new();
     nn_build_opts o = {32, 1, 1, 27, 3, 0};
@@ -140,12 +140,14 @@ static void model_open_f(model *m, nn_spec *s, int rows, int features)
     nn_rng_seed(&r, 0, 7);
     /* every parameter random (ones/zeros would hide errors in gamma/beta gradients) */
     for (int i = 0; i < m->P->n; i++)
-        if (m->P->p[i].role == NN_PARAM) nn_rng_randn(&r, m->P->p[i].data, (size_t)m->P->p[i].numel);
+        if (m->P->p[i].role == NN_PARAM)
+            nn_rng_randn(&r, m->P->p[i].data, (size_t)m->P->p[i].numel);
     int32_t *x = nn_plan_ptr(m->p, m->g->x), *y = nn_plan_ptr(m->p, m->g->y);
     if (features > 0)
         nn_rng_randn(&r, (float *)x, (size_t)rows * (size_t)features);
     else
-        for (int i = 0; i < rows * T; i++) x[i] = (int32_t)nn_rng_randint(&r, V);
+        for (int i = 0; i < rows * T; i++)
+            x[i] = (int32_t)nn_rng_randint(&r, V);
     float *fy = (float *)y;
     for (int i = 0; i < rows; i++) {
         if (s->train.loss == NN_LOSS_CROSS_ENTROPY)
@@ -157,7 +159,10 @@ static void model_open_f(model *m, nn_spec *s, int rows, int features)
     }
 }
 
-static void model_open(model *m, nn_spec *s, int rows) { model_open_f(m, s, rows, 0); }
+static void model_open(model *m, nn_spec *s, int rows)
+{
+    model_open_f(m, s, rows, 0);
+}
 
 static void model_close(model *m)
 {
@@ -204,7 +209,10 @@ static void check_grads_f(nn_spec *s, int rows, int features)
     model_close(&m);
 }
 
-static void check_grads(nn_spec *s, int rows) { check_grads_f(s, rows, 0); }
+static void check_grads(nn_spec *s, int rows)
+{
+    check_grads_f(s, rows, 0);
+}
 
 static void test_grad_embedding_linear(void **state)
 {
@@ -226,7 +234,7 @@ static void test_grad_tanh_mlp(void **state)
 static void test_grad_batchnorm_unbiased_std(void **state)
 {
     (void)state;
-    nn_layer layers[] = {L_embedding(4),   L_simple(NN_LAYER_FLATTEN, 11), L_linear(9, 0, 12),
+    nn_layer layers[] = {L_embedding(4),    L_simple(NN_LAYER_FLATTEN, 11), L_linear(9, 0, 12),
                          L_bn(1, 0, 1, 13), L_simple(NN_LAYER_TANH, 14),    L_linear(0, 1, 15)};
     nn_spec s = make_spec(layers, 6, 0);
     check_grads(&s, 8);
@@ -235,7 +243,7 @@ static void test_grad_batchnorm_unbiased_std(void **state)
 static void test_grad_batchnorm_biased_eps(void **state)
 {
     (void)state;
-    nn_layer layers[] = {L_embedding(4),      L_simple(NN_LAYER_FLATTEN, 11), L_linear(9, 0, 12),
+    nn_layer layers[] = {L_embedding(4),       L_simple(NN_LAYER_FLATTEN, 11), L_linear(9, 0, 12),
                          L_bn(0, 1e-5, 0, 13), L_simple(NN_LAYER_TANH, 14),    L_linear(0, 0, 15),
                          L_bn(0, 1e-5, 0, 16)};
     nn_spec s = make_spec(layers, 7, 0);
@@ -323,8 +331,10 @@ static void test_batchnorm_running_stats(void **state)
     const float *h = nn_plan_ptr(m.p, m.g->n[2].out[0]);
     for (int j = 0; j < V; j++) {
         double mean = 0, var = 0;
-        for (int i = 0; i < 8; i++) mean += h[i * V + j] / 8.0;
-        for (int i = 0; i < 8; i++) var += (h[i * V + j] - mean) * (h[i * V + j] - mean) / 7.0;
+        for (int i = 0; i < 8; i++)
+            mean += h[i * V + j] / 8.0;
+        for (int i = 0; i < 8; i++)
+            var += (h[i * V + j] - mean) * (h[i * V + j] - mean) / 7.0;
         assert_true(tu_close(rmean->data[j], mean, 1e-5, 1e-4));
         assert_true(tu_close(rstd->data[j], sqrt(var), 1e-5, 1e-4));
     }
@@ -335,9 +345,14 @@ static void test_batchnorm_running_stats(void **state)
 static void test_plan_fusion_and_reuse(void **state)
 {
     (void)state;
-    nn_layer layers[] = {L_embedding(4),      L_simple(NN_LAYER_FLATTEN, 11), L_linear(9, 1, 12),
-                         L_simple(NN_LAYER_TANH, 13), L_linear(16, 0, 14),   L_bn(1, 0, 1, 15),
-                         L_simple(NN_LAYER_TANH, 16), L_linear(0, 1, 17)};
+    nn_layer layers[] = {L_embedding(4),
+                         L_simple(NN_LAYER_FLATTEN, 11),
+                         L_linear(9, 1, 12),
+                         L_simple(NN_LAYER_TANH, 13),
+                         L_linear(16, 0, 14),
+                         L_bn(1, 0, 1, 15),
+                         L_simple(NN_LAYER_TANH, 16),
+                         L_linear(0, 1, 17)};
     nn_spec s = make_spec(layers, 8, 0);
     model fast, keep;
     model_open(&fast, &s, 8);
@@ -346,7 +361,8 @@ static void test_plan_fusion_and_reuse(void **state)
     lower_flags = NN_LOWER_FAST;
     /* linear+tanh, batchnorm+tanh, cross-entropy+grad, and two fused backward pairs */
     int fused = 0;
-    for (int i = 0; i < fast.p->nsteps; i++) fused += fast.p->steps[i].nsub > 0;
+    for (int i = 0; i < fast.p->nsteps; i++)
+        fused += fast.p->steps[i].nsub > 0;
     assert_int_equal(fused, 5);
     assert_true(fast.p->nsteps < keep.p->nsteps);
     assert_true(fast.p->arena_bytes < keep.p->arena_bytes);

@@ -11,8 +11,8 @@
 static const char *const ISAS[] = {"scalar", "avx2", "avx512"};
 
 /* Runs the body once per ISA whose table this build and CPU provide. */
-#define FOR_EACH_ISA(K)                                                                   \
-    for (size_t isa_ = 0; isa_ < sizeof ISAS / sizeof *ISAS; isa_++)                      \
+#define FOR_EACH_ISA(K)                                                                            \
+    for (size_t isa_ = 0; isa_ < sizeof ISAS / sizeof *ISAS; isa_++)                               \
         for (const nn_kernels *K = nn_kernels_get(ISAS[isa_]); K; K = NULL)
 
 /* ---- helpers ------------------------------------------------------------------------- */
@@ -39,14 +39,16 @@ static float *rnd(size_t n, float lo, float hi)
 {
     float *p = malloc((n ? n : 1) * sizeof *p);
     assert_non_null(p);
-    for (size_t i = 0; i < n; i++) p[i] = urand(lo, hi);
+    for (size_t i = 0; i < n; i++)
+        p[i] = urand(lo, hi);
     return p;
 }
 
 static float *filled(size_t n, float v)
 {
     float *p = rnd(n, 0, 0);
-    for (size_t i = 0; i < n; i++) p[i] = v;
+    for (size_t i = 0; i < n; i++)
+        p[i] = v;
     return p;
 }
 
@@ -57,24 +59,23 @@ static float *dup(const float *src, size_t n)
     return p;
 }
 
-static void expect_close(const nn_kernels *K, const char *what, const float *got,
-                         const float *want, size_t n, double atol, double rtol)
+static void expect_close(const nn_kernels *K, const char *what, const float *got, const float *want,
+                         size_t n, double atol, double rtol)
 {
     for (size_t i = 0; i < n; i++)
         if (!tu_close(got[i], want[i], atol, rtol))
             fail_msg("%s: %s[%zu] = %.9g, want %.9g", K->isa, what, i, got[i], want[i]);
 }
 
-#define EXPECT(K, what, got, ...)                                                         \
-    do {                                                                                  \
-        const float want_[] = {__VA_ARGS__};                                              \
-        expect_close(K, what, got, want_, sizeof want_ / sizeof *want_, 1e-6, 1e-6);      \
+#define EXPECT(K, what, got, ...)                                                                  \
+    do {                                                                                           \
+        const float want_[] = {__VA_ARGS__};                                                       \
+        expect_close(K, what, got, want_, sizeof want_ / sizeof *want_, 1e-6, 1e-6);               \
     } while (0)
 
 /* ---- gemm ---------------------------------------------------------------------------- */
 
-typedef void (*gemm_fn)(int, int, int, const float *, int, const float *, int, float *, int,
-                        int);
+typedef void (*gemm_fn)(int, int, int, const float *, int, const float *, int, float *, int, int);
 enum { NN, NT, TN };
 static const char *const LAYOUT[] = {"sgemm_nn", "sgemm_nt", "sgemm_tn"};
 
@@ -90,12 +91,14 @@ static void t_gemm_hand(void **state)
      * dimensions are padded (pad entries 99) and C's pad column must stay untouched. */
     const float a[] = {1, 2, 3, 99, 4, 5, 6, 99}, at[] = {1, 4, 99, 2, 5, 99, 3, 6, 99};
     const float b[] = {7, 8, 99, 9, 10, 99, 11, 12, 99}, bt[] = {7, 9, 11, 99, 8, 10, 12, 99};
-    FOR_EACH_ISA(K) {
+    FOR_EACH_ISA(K)
+    {
         float c[6];
         for (int layout = NN; layout <= TN; layout++) {
             const float *pa = layout == TN ? at : a, *pb = layout == NT ? bt : b;
             int lda = layout == TN ? 3 : 4, ldb = layout == NT ? 4 : 3;
-            for (int i = 0; i < 6; i++) c[i] = -1;
+            for (int i = 0; i < 6; i++)
+                c[i] = -1;
             gemm_of(K, layout)(2, 2, 3, pa, lda, pb, ldb, c, 3, 0);
             EXPECT(K, LAYOUT[layout], c, 58, 64, -1, 139, 154, -1);
             gemm_of(K, layout)(2, 2, 3, pa, lda, pb, ldb, c, 3, 1);
@@ -130,13 +133,18 @@ static void gemm_case(const nn_kernels *K, int layout, int m, int n, int k, int 
     float *c = rnd((size_t)m * ldc, -1, 1), *want = NULL;
     for (int i = 0; i < m; i++)
         for (int j = 0; j < ldc; j++)
-            if (j >= n) c[(size_t)i * ldc + j] = 12345.0f;
-            else if (!acc) c[(size_t)i * ldc + j] = NAN; /* must be overwritten, not read */
+            if (j >= n)
+                c[(size_t)i * ldc + j] = 12345.0f;
+            else if (!acc)
+                c[(size_t)i * ldc + j] = NAN; /* must be overwritten, not read */
     want = dup(c, (size_t)m * ldc);
     if (acc == 0)
-        for (size_t i = 0; i < (size_t)m * ldc; i++) want[i] = want[i] == 12345.0f ? want[i] : 0;
-    if (K == &nn_kernels_scalar) gemm_truth(layout, m, n, k, a, lda, b, ldb, want, ldc, acc);
-    else gemm_of(&nn_kernels_scalar, layout)(m, n, k, a, lda, b, ldb, want, ldc, acc);
+        for (size_t i = 0; i < (size_t)m * ldc; i++)
+            want[i] = want[i] == 12345.0f ? want[i] : 0;
+    if (K == &nn_kernels_scalar)
+        gemm_truth(layout, m, n, k, a, lda, b, ldb, want, ldc, acc);
+    else
+        gemm_of(&nn_kernels_scalar, layout)(m, n, k, a, lda, b, ldb, want, ldc, acc);
     gemm_of(K, layout)(m, n, k, a, lda, b, ldb, c, ldc, acc);
     for (size_t i = 0; i < (size_t)m * ldc; i++)
         if (!tu_close(c[i], want[i], 1e-6 * k, 1e-5))
@@ -151,7 +159,8 @@ static void t_gemm_random(void **state)
     static const int sz[] = {1, 7, 17, 33, 200, 257};
     static const int lesson[][3] = {{32, 200, 30}, {32, 27, 200}, {4096, 200, 30},
                                     {32, 30, 200}, {30, 200, 32}, {200, 27, 32}};
-    FOR_EACH_ISA(K) {
+    FOR_EACH_ISA(K)
+    {
         for (int layout = NN; layout <= TN; layout++) {
             for (int x = 0; x < 6; x++)
                 for (int y = 0; y < 6; y++)
@@ -172,11 +181,11 @@ static void t_gemm_random(void **state)
 static void t_gemm_paths(void **state)
 {
     (void)state;
-    static const int shapes[][3] = {
-        {32, 200, 30}, {32, 27, 200}, {32, 200, 27}, {32, 30, 200}, {30, 200, 32},
-        {200, 27, 32}, {32, 100, 100}, {150, 131, 300}, {300, 70, 60}, {30, 1100, 40},
-        {97, 1030, 20}, {145, 67, 513}};
-    FOR_EACH_ISA(K) {
+    static const int shapes[][3] = {{32, 200, 30}, {32, 27, 200},  {32, 200, 27},  {32, 30, 200},
+                                    {30, 200, 32}, {200, 27, 32},  {32, 100, 100}, {150, 131, 300},
+                                    {300, 70, 60}, {30, 1100, 40}, {97, 1030, 20}, {145, 67, 513}};
+    FOR_EACH_ISA(K)
+    {
         for (int layout = NN; layout <= TN; layout++) {
             for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
                 for (int acc = 0; acc < 2; acc++)
@@ -195,9 +204,10 @@ static void t_gemm_paths(void **state)
 static void t_gemm_threads(void **state)
 {
     (void)state;
-    static const int shapes[][3] = {{512, 512, 1024}, {301, 97, 100}, {200, 300, 70},
-                                    {64, 2000, 33}, {512, 1024, 512}};
-    FOR_EACH_ISA(K) {
+    static const int shapes[][3] = {
+        {512, 512, 1024}, {301, 97, 100}, {200, 300, 70}, {64, 2000, 33}, {512, 1024, 512}};
+    FOR_EACH_ISA(K)
+    {
         for (int layout = NN; layout <= TN; layout++)
             for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
                 int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2], acc = (int)s & 1;
@@ -227,7 +237,8 @@ static void t_gemm_threads(void **state)
 static void t_elementwise_hand(void **state)
 {
     (void)state;
-    FOR_EACH_ISA(K) {
+    FOR_EACH_ISA(K)
+    {
         float y[6] = {1, 2, 3, 4, 5, 6}, out[3] = {1, 1, 1};
         K->bias_add(2, 3, (const float[]){10, 20, 30}, y);
         EXPECT(K, "bias_add", y, 11, 22, 33, 14, 25, 36);
@@ -239,8 +250,8 @@ static void t_elementwise_hand(void **state)
         const float x[] = {0.5f, -2, 0, 20, 1e-3f, -0.0f};
         float t[6];
         K->tanh_fwd(6, x, t);
-        EXPECT(K, "tanh", t, 0.46211715726000974f, -0.9640275800758169f, 0, 1,
-               0.0009999996666668f, 0);
+        EXPECT(K, "tanh", t, 0.46211715726000974f, -0.9640275800758169f, 0, 1, 0.0009999996666668f,
+               0);
         assert_true(signbit(t[5]));
         float dx[2] = {100, 100};
         K->tanh_bwd(2, (const float[]){0.5f, -1}, (const float[]){2, 3}, dx, 0);
@@ -265,11 +276,14 @@ static void t_tanh_sweep(void **state)
     (void)state;
     size_t n = (size_t)24 * 16384 + 1; /* [−12, 12] in steps of 2^-14 */
     float *x = filled(n, 0), *y = filled(n, 0);
-    for (size_t i = 0; i < n; i++) x[i] = -12.0f + (float)i / 16384.0f;
-    FOR_EACH_ISA(K) {
+    for (size_t i = 0; i < n; i++)
+        x[i] = -12.0f + (float)i / 16384.0f;
+    FOR_EACH_ISA(K)
+    {
         K->tanh_fwd(n, x, y);
         double worst = 0;
-        for (size_t i = 0; i < n; i++) worst = fmax(worst, fabs((double)y[i] - tanhf(x[i])));
+        for (size_t i = 0; i < n; i++)
+            worst = fmax(worst, fabs((double)y[i] - tanhf(x[i])));
         if (worst > 1e-6) fail_msg("%s: tanh max abs error %.3g > 1e-6", K->isa, worst);
         const float sp[] = {NAN, INFINITY, -INFINITY, 1e-30f, -1e-10f, 100, -100};
         float t[7];
@@ -292,7 +306,8 @@ static void t_exp_log(void **state)
         x[i] = -87.0f + 175.0f * (float)((double)i / (double)(n - 1));
         lx[i] = (float)(1e-30 * pow(1e60, (double)i / (double)(n - 1)));
     }
-    FOR_EACH_ISA(K) {
+    FOR_EACH_ISA(K)
+    {
         K->exp_fwd(n, x, y);
         double worst = 0;
         for (size_t i = 0; i < n; i++) {
@@ -327,7 +342,8 @@ static void t_elementwise_random(void **state)
 {
     (void)state;
     static const size_t ns[] = {1, 7, 8, 9, 15, 16, 17, 33, 200, 6400, 6401};
-    FOR_EACH_ISA(K) {
+    FOR_EACH_ISA(K)
+    {
         const nn_kernels *R = &nn_kernels_scalar;
         for (size_t t = 0; t < sizeof ns / sizeof *ns; t++) {
             size_t n = ns[t], o = t % 3, len = n + o + 8;
@@ -375,7 +391,8 @@ static void t_elementwise_random(void **state)
 static void t_activations_optimizers(void **state)
 {
     (void)state;
-    FOR_EACH_ISA(K) {
+    FOR_EACH_ISA(K)
+    {
         const float x[] = {-2, 0, 0.5f, 3, -0.0f, 100, -100};
         float y[7], dx[4] = {9, 9, 9, 9};
         K->relu_fwd(7, x, y);
@@ -400,7 +417,8 @@ static void t_activations_optimizers(void **state)
         EXPECT(K, "adam p", p, 0.899f, 2.098f);
     }
     static const size_t ns[] = {1, 7, 8, 9, 17, 33, 6401};
-    FOR_EACH_ISA(K) {
+    FOR_EACH_ISA(K)
+    {
         const nn_kernels *R = &nn_kernels_scalar;
         for (size_t t = 0; t < sizeof ns / sizeof *ns; t++) {
             size_t n = ns[t], o = t % 3, len = n + o + 8;
@@ -423,8 +441,7 @@ static void t_activations_optimizers(void **state)
             R->sgd_nesterov(n, y2 + o, g + o, v2 + o, 0.1f, 0.9f);
             expect_close(K, "nesterov v", v, v2, len, 1e-6, 1e-6);
             expect_close(K, "nesterov p", y1, y2, len, 1e-6, 1e-6);
-            K->adam(n, y1 + o, g + o, v + o, s1 + o, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 0.5f,
-                    0.1f);
+            K->adam(n, y1 + o, g + o, v + o, s1 + o, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 0.5f, 0.1f);
             R->adam(n, y2 + o, g + o, v2 + o, s2 + o, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 0.5f,
                     0.1f);
             expect_close(K, "adam p", y1, y2, len, 1e-6, 1e-6);
@@ -444,7 +461,8 @@ static void t_bn_hand(void **state)
      * biased var 8/3, 32/3.  gamma = (2, 0.5), beta = (1, −1). */
     const float x[] = {1, 2, 3, 6, 5, 10}, gamma[] = {2, 0.5f}, beta[] = {1, -1};
     const float h = 1.2247448713915890f; /* 2/sqrt(8/3) = 4/sqrt(32/3) */
-    FOR_EACH_ISA(K) {
+    FOR_EACH_ISA(K)
+    {
         float mean[2], std[2], xhat[6], y[6], dx[6], dg[2], db[2];
         K->bn_train_fwd(3, 2, x, gamma, beta, 0, 1, mean, std, xhat, y);
         EXPECT(K, "bn mean", mean, 3, 6);
@@ -474,7 +492,8 @@ static void t_bn_random(void **state)
 {
     (void)state;
     static const int mn[][2] = {{2, 1}, {3, 7}, {32, 200}, {33, 257}, {4096, 200}};
-    FOR_EACH_ISA(K) {
+    FOR_EACH_ISA(K)
+    {
         const nn_kernels *R = &nn_kernels_scalar;
         for (int t = 0; t < 5; t++) {
             int m = mn[t][0], n = mn[t][1], unb = t % 2, acc = t % 2;
@@ -511,18 +530,19 @@ static void t_xent_hand(void **state)
      * prob = e^(l−3)/Σ, loss = log Σ = 0.407605964.  Row 1: (0, 0, 0), y = 1: 1/3, log 3. */
     const float l[] = {1, 2, 3, 0, 0, 0};
     const int32_t y[] = {2, 1};
-    FOR_EACH_ISA(K) {
+    FOR_EACH_ISA(K)
+    {
         float p[6], loss[2], d[6];
         K->xent_fwd(2, 3, l, y, p, loss);
-        EXPECT(K, "xent prob", p, 0.0900305732f, 0.2447284711f, 0.6652409558f, 1 / 3.f,
-               1 / 3.f, 1 / 3.f);
+        EXPECT(K, "xent prob", p, 0.0900305732f, 0.2447284711f, 0.6652409558f, 1 / 3.f, 1 / 3.f,
+               1 / 3.f);
         EXPECT(K, "xent loss", loss, 0.4076059644f, 1.0986122887f);
         K->xent_bwd(2, 3, p, y, 0.5f, d);
-        EXPECT(K, "xent_bwd", d, 0.0450152866f, 0.1223642356f, -0.1673795221f, 1 / 6.f,
-               -1 / 3.f, 1 / 6.f);
+        EXPECT(K, "xent_bwd", d, 0.0450152866f, 0.1223642356f, -0.1673795221f, 1 / 6.f, -1 / 3.f,
+               1 / 6.f);
         K->xent_bwd(2, 3, p, y, 0.5f, p); /* in place */
-        EXPECT(K, "xent_bwd in place", p, 0.0450152866f, 0.1223642356f, -0.1673795221f,
-               1 / 6.f, -1 / 3.f, 1 / 6.f);
+        EXPECT(K, "xent_bwd in place", p, 0.0450152866f, 0.1223642356f, -0.1673795221f, 1 / 6.f,
+               -1 / 3.f, 1 / 6.f);
     }
 }
 
@@ -530,14 +550,17 @@ static void t_xent_random(void **state)
 {
     (void)state;
     static const int mn[][2] = {{1, 1}, {5, 7}, {32, 27}, {3, 257}, {4096, 27}};
-    FOR_EACH_ISA(K) {
+    FOR_EACH_ISA(K)
+    {
         for (int t = 0; t < 5; t++) {
             int m = mn[t][0], n = mn[t][1];
             size_t e = (size_t)m * n;
             float *l = rnd(e, -8, 8), *buf = rnd(4 * e + 2 * (size_t)m, 0, 0);
             int32_t *y = malloc((size_t)m * sizeof *y);
-            for (int i = 0; i < m; i++) y[i] = (int32_t)(urand(0, 1) * n) % n;
-            for (int j = 0; j < n; j++) l[j] += 1000; /* max-subtraction must cope */
+            for (int i = 0; i < m; i++)
+                y[i] = (int32_t)(urand(0, 1) * n) % n;
+            for (int j = 0; j < n; j++)
+                l[j] += 1000; /* max-subtraction must cope */
             float *p1 = buf, *p2 = buf + e, *d1 = buf + 2 * e, *d2 = buf + 3 * e;
             float *r1 = buf + 4 * e, *r2 = r1 + m;
             K->xent_fwd(m, n, l, y, p1, r1), nn_kernels_scalar.xent_fwd(m, n, l, y, p2, r2);
@@ -555,8 +578,9 @@ static void t_embed(void **state)
 {
     (void)state;
     const float table[] = {0, 1, 10, 11, 20, 21, 30, 31}; /* 4 × 2 */
-    const int32_t idx[] = {3, 1, 3, 0};                    /* rows 2 × t_len 2 */
-    FOR_EACH_ISA(K) {
+    const int32_t idx[] = {3, 1, 3, 0};                   /* rows 2 × t_len 2 */
+    FOR_EACH_ISA(K)
+    {
         float out[8], dt[8] = {1, 1, 1, 1, 1, 1, 1, 1};
         K->embed_gather(2, 2, 2, idx, table, out);
         EXPECT(K, "embed_gather", out, 30, 31, 10, 11, 30, 31, 0, 1);
@@ -567,7 +591,8 @@ static void t_embed(void **state)
             float *o1 = rnd(96 * (size_t)d, 0, 0), *o2 = dup(o1, 96 * (size_t)d);
             float *t1 = dup(tab, 27 * (size_t)d), *t2 = dup(tab, 27 * (size_t)d);
             int32_t ix[96];
-            for (int i = 0; i < 96; i++) ix[i] = (int32_t)(urand(0, 27)) % 27;
+            for (int i = 0; i < 96; i++)
+                ix[i] = (int32_t)(urand(0, 27)) % 27;
             K->embed_gather(32, 3, d, ix, tab, o1);
             nn_kernels_scalar.embed_gather(32, 3, d, ix, tab, o2);
             expect_close(K, "embed_gather", o1, o2, 96 * (size_t)d, 0, 0);
@@ -604,7 +629,8 @@ static void expect_grad(const nn_kernels *K, const char *what, loss_fn loss, voi
 static double dot(size_t n, const float *c, const float *y)
 {
     double s = 0;
-    for (size_t i = 0; i < n; i++) s += (double)c[i] * y[i];
+    for (size_t i = 0; i < n; i++)
+        s += (double)c[i] * y[i];
     return s;
 }
 
@@ -623,7 +649,8 @@ static double tanh_loss(const nn_kernels *K, void *ctx)
 static void t_tanh_grad_fd(void **state)
 {
     (void)state;
-    FOR_EACH_ISA(K) {
+    FOR_EACH_ISA(K)
+    {
         tanh_ctx t = {13, rnd(13, -3, 3), rnd(13, -1, 1), rnd(13, 0, 0)};
         float *dx = rnd(13, 0, 0);
         tanh_loss(K, &t);
@@ -651,11 +678,21 @@ static void t_bn_grad_fd(void **state)
 {
     (void)state;
     enum { M = 5, N = 9, E = M * N };
-    FOR_EACH_ISA(K) {
+    FOR_EACH_ISA(K)
+    {
         for (int mode = 0; mode < 4; mode++) {
-            bn_ctx b = {M, N, mode & 1, mode & 2 ? 1e-5f : 0.0f, rnd(E, -2, 2),
-                        rnd(N, 0.5f, 2), rnd(N, -1, 1), rnd(E, -1, 1), rnd(N, 0, 0),
-                        rnd(N, 0, 0), rnd(E, 0, 0), rnd(E, 0, 0)};
+            bn_ctx b = {M,
+                        N,
+                        mode & 1,
+                        mode & 2 ? 1e-5f : 0.0f,
+                        rnd(E, -2, 2),
+                        rnd(N, 0.5f, 2),
+                        rnd(N, -1, 1),
+                        rnd(E, -1, 1),
+                        rnd(N, 0, 0),
+                        rnd(N, 0, 0),
+                        rnd(E, 0, 0),
+                        rnd(E, 0, 0)};
             float *dx = rnd(E, 0, 0), *dg = rnd(N, 0, 0), *db = rnd(N, 0, 0);
             bn_loss(K, &b);
             K->bn_bwd(M, N, b.xhat, b.std, b.gamma, b.c, b.unbiased, dx, dg, db, 0);
@@ -680,7 +717,8 @@ static double xent_loss(const nn_kernels *K, void *ctx)
     xent_ctx *x = ctx;
     K->xent_fwd(x->m, x->n, x->l, x->y, x->p, x->loss);
     double s = 0;
-    for (int i = 0; i < x->m; i++) s += x->loss[i];
+    for (int i = 0; i < x->m; i++)
+        s += x->loss[i];
     return s / x->m;
 }
 
@@ -689,7 +727,8 @@ static void t_xent_grad_fd(void **state)
     (void)state;
     enum { M = 4, N = 11 };
     static const int32_t y[M] = {0, 10, 3, 3};
-    FOR_EACH_ISA(K) {
+    FOR_EACH_ISA(K)
+    {
         xent_ctx x = {M, N, rnd(M * N, -2, 2), y, rnd(M * N, 0, 0), rnd(M, 0, 0)};
         float *d = rnd(M * N, 0, 0);
         xent_loss(K, &x);
@@ -716,8 +755,14 @@ static void t_linear_grad_fd(void **state)
 {
     (void)state;
     enum { M = 6, IN = 9, OUT = 17 };
-    FOR_EACH_ISA(K) {
-        lin_ctx l = {M, IN, OUT, rnd(M * IN, -1, 1), rnd(IN * OUT, -1, 1), rnd(M * OUT, -1, 1),
+    FOR_EACH_ISA(K)
+    {
+        lin_ctx l = {M,
+                     IN,
+                     OUT,
+                     rnd(M * IN, -1, 1),
+                     rnd(IN * OUT, -1, 1),
+                     rnd(M * OUT, -1, 1),
                      rnd(M * OUT, 0, 0)};
         float *dx = rnd(M * IN, 0, 0), *dw = rnd(IN * OUT, 0, 0);
         K->sgemm_nt(M, IN, OUT, l.c, OUT, l.w, OUT, dx, IN, 0);
@@ -736,20 +781,22 @@ static void expect_sum(const nn_kernels *K, const char *what, const float *out, 
 {
     for (size_t i = 0; i < n; i++)
         if (!tu_close(out[i], (double)p[i] + g[i], 1e-5, 1e-5))
-            fail_msg("%s: %s accumulate: [%zu] = %.9g, want %.9g + %.9g", K->isa, what, i,
-                     out[i], p[i], g[i]);
+            fail_msg("%s: %s accumulate: [%zu] = %.9g, want %.9g + %.9g", K->isa, what, i, out[i],
+                     p[i], g[i]);
 }
 
 static void t_accumulate(void **state)
 {
     (void)state;
     enum { M = 9, N = 19, KK = 11, E = M * N };
-    FOR_EACH_ISA(K) {
+    FOR_EACH_ISA(K)
+    {
         float *a = rnd(M * KK, -1, 1), *b = rnd(KK * N, -1, 1), *p = rnd(E, -1, 1);
         float *g = rnd(E, 0, 0), *out = rnd(E, 0, 0), *x = rnd(E, -1, 1), *s = rnd(N, 1, 2);
         for (int layout = NN; layout <= TN; layout++) {
             int lda = layout == TN ? M : KK, ldb = layout == NT ? KK : N;
-            for (int i = 0; i < E; i++) g[i] = NAN, out[i] = p[i];
+            for (int i = 0; i < E; i++)
+                g[i] = NAN, out[i] = p[i];
             gemm_of(K, layout)(M, N, KK, a, lda, b, ldb, g, N, 0);
             gemm_of(K, layout)(M, N, KK, a, lda, b, ldb, out, N, 1);
             expect_sum(K, LAYOUT[layout], out, p, g, E);

@@ -66,12 +66,12 @@ static double num(json_t *j, const char *section, const char *key)
     return json_number_value(v);
 }
 
-#define NEAR(what, got, want, tol)                                                             \
-    do {                                                                                       \
-        double g_ = (got), w_ = (want);                                                        \
-        if (!(fabs(g_ - w_) <= (tol)))                                                         \
-            fail_msg("%s: nnrun %.10g, lecture %.10g (tolerance %g)", what, g_, w_,            \
-                     (double)(tol));                                                           \
+#define NEAR(what, got, want, tol)                                                                 \
+    do {                                                                                           \
+        double g_ = (got), w_ = (want);                                                            \
+        if (!(fabs(g_ - w_) <= (tol)))                                                             \
+            fail_msg("%s: nnrun %.10g, lecture %.10g (tolerance %g)", what, g_, w_,                \
+                     (double)(tol));                                                               \
     } while (0)
 
 /* A 4-decimal reference: equal when rounded, |got − want| ≤ half a unit of the 4th decimal. */
@@ -83,11 +83,14 @@ static const struct {
     const char *name;
     long params;
 } lesson_specs[] = {
-    {"neuron", 3},          {"micrograd_moons", 337}, {"bigram_counts", 0},
-    {"bigram_nn", 729},     {"trigram_counts", 0},    {"trigram_nn", 1458},
-    {"mlp", 11897},         {"mlp_lrfind", 11897},    {"mlp_original", 11897},
-    {"mlp_fix_softmax", 11897}, {"mlp_fix_tanh", 11897}, {"mlp_kaiming", 11897},
-    {"mlp_bn", 12097},      {"deep_bn", 47024},       {"deep_bn_full", 47024},
+    {"neuron", 3},           {"micrograd_moons", 337},
+    {"bigram_counts", 0},    {"bigram_nn", 729},
+    {"trigram_counts", 0},   {"trigram_nn", 1458},
+    {"mlp", 11897},          {"mlp_lrfind", 11897},
+    {"mlp_original", 11897}, {"mlp_fix_softmax", 11897},
+    {"mlp_fix_tanh", 11897}, {"mlp_kaiming", 11897},
+    {"mlp_bn", 12097},       {"deep_bn", 47024},
+    {"deep_bn_full", 47024},
 };
 
 static void test_specs_check(void **state)
@@ -150,8 +153,10 @@ static void test_value_loss_errors(void **state)
     snprintf(p, sizeof p, "%s/value_text.yaml", tmp);
     FILE *f = fopen(p, "w");
     assert_non_null(f);
-    fprintf(f, "data: {source: '%s/examples/data/names.txt'}\nmodel: [{embedding: {dim: 2}}, "
-               "flatten, linear]\ntrain: {loss: value}\n", tu_srcdir());
+    fprintf(f,
+            "data: {source: '%s/examples/data/names.txt'}\nmodel: [{embedding: {dim: 2}}, "
+            "flatten, linear]\ntrain: {loss: value}\n",
+            tu_srcdir());
     fclose(f);
     snprintf(args, sizeof args, "check '%s'", p);
     assert_int_equal(nnrun(args), 2);
@@ -159,8 +164,7 @@ static void test_value_loss_errors(void **state)
     if (!strstr(err, ":3:15: error: 'value' makes the model's output itself the objective"))
         fail_msg("stderr:\n%s", err);
     free(err);
-    assert_int_equal(nnrun("check specs/neuron.yaml --set 'train.loss={value: {reduce: sum}}'"),
-                     2);
+    assert_int_equal(nnrun("check specs/neuron.yaml --set 'train.loss={value: {reduce: sum}}'"), 2);
     err = captured("err");
     if (!strstr(err, "error: 'train.loss.value' takes no options")) fail_msg("stderr:\n%s", err);
     free(err);
@@ -227,8 +231,9 @@ static void test_mlp_step0(void **state)
         const char *name;
         double step0;
     } t[] = {
-        {"mlp", 27.8817},          {"mlp_lrfind", 27.8817},   {"mlp_original", 27.8817},
-        {"mlp_fix_softmax", 3.3221}, {"mlp_fix_tanh", 3.3135}, {"mlp_kaiming", 3.3179},
+        {"mlp", 27.8817},          {"mlp_lrfind", 27.8817},
+        {"mlp_original", 27.8817}, {"mlp_fix_softmax", 3.3221},
+        {"mlp_fix_tanh", 3.3135},  {"mlp_kaiming", 3.3179},
         {"mlp_bn", 3.3239},        {"deep_bn", 3.2870},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
@@ -264,7 +269,8 @@ static void check_value_grads(int out, int rows)
     layers[0].kind = NN_LAYER_LINEAR, layers[0].out = 5, layers[0].bias = 1;
     layers[1].kind = NN_LAYER_TANH;
     layers[2].kind = NN_LAYER_LINEAR, layers[2].out = out, layers[2].bias = 1;
-    for (int i = 0; i < 3; i++) layers[i].mark = (nn_mark){"model.yaml", 10 + i, 5};
+    for (int i = 0; i < 3; i++)
+        layers[i].mark = (nn_mark){"model.yaml", 10 + i, 5};
     nn_spec s;
     memset(&s, 0, sizeof s);
     s.path = "model.yaml";
@@ -292,7 +298,8 @@ static void check_value_grads(int out, int rows)
     nn_plan_forward(p, rows);
     const float *z = nn_plan_ptr(p, g->logits);
     double total = 0;
-    for (int i = 0; i < rows * out; i++) total += z[i];
+    for (int i = 0; i < rows * out; i++)
+        total += z[i];
     NEAR("value loss = Σ outputs", *(float *)nn_plan_ptr(p, g->loss), total, 1e-4);
     nn_plan_backward(p, rows);
     int checked = 0;

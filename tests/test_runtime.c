@@ -663,7 +663,8 @@ static void test_bigram_counts(void **state)
     s.sample.prefix = "mA";
     s.sample.prefix_mark = (nn_mark){"spec.yaml", 9, 13};
     assert_null(nn_trainer_new(&s, ds, d));
-    expect_error(d, "spec.yaml:9:13:", "sample.prefix 'mA': 'A' at byte 2 is not in the vocabulary");
+    expect_error(d,
+                 "spec.yaml:9:13:", "sample.prefix 'mA': 'A' at byte 2 is not in the vocabulary");
     nn_diag_free(d);
 
     /* a network with a score loss on text data is refused before training */

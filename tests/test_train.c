@@ -137,7 +137,8 @@ static void test_threads_bit_identical(void **state)
     nn_kernels_set_threads(1);
     assert_memory_equal(&one.last, &two.last, sizeof one.last);
     assert_memory_equal(one.split, two.split, sizeof one.split);
-    for (int i = 0; i < one.nsamples; i++) assert_string_equal(one.samples[i], two.samples[i]);
+    for (int i = 0; i < one.nsamples; i++)
+        assert_string_equal(one.samples[i], two.samples[i]);
     nn_result_free(&one);
     nn_result_free(&two);
 }

@@ -2,9 +2,9 @@
 #ifndef NN_TESTUTIL_H
 #define NN_TESTUTIL_H
 
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -61,8 +61,8 @@ nn_graph *nn_build(const nn_spec *spec, const nn_build_opts *o, nn_diag *d)
     g->x = nn_graph_tensor(g, "x", NN_INPUT, o->features > 0 ? NN_F32 : NN_I32, 1, 2, xdim);
     /* class ids for cross_entropy, numbers for hinge and mse (value reads none) */
     nn_loss_kind loss = spec->train.loss;
-    g->y = nn_graph_tensor(g, "y", NN_INPUT, loss == NN_LOSS_CROSS_ENTROPY ? NN_I32 : NN_F32, 1,
-                           1, xdim);
+    g->y = nn_graph_tensor(g, "y", NN_INPUT, loss == NN_LOSS_CROSS_ENTROPY ? NN_I32 : NN_F32, 1, 1,
+                           xdim);
     int cur = g->x;
     nn_mark last = {spec->path, 1, 1};
     for (int i = 0; i < spec->nlayers; i++) {

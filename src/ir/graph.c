@@ -39,7 +39,8 @@ int nn_graph_tensor(nn_graph *g, const char *name, nn_role role, nn_dtype dtype,
     t->dtype = dtype;
     t->batched = batched;
     t->ndim = ndim;
-    for (int i = 0; i < ndim; i++) t->dim[i] = dim[i];
+    for (int i = 0; i < ndim; i++)
+        t->dim[i] = dim[i];
     t->grad = t->alias = t->layer = -1;
     return g->nt++;
 }
@@ -64,8 +65,10 @@ int nn_graph_node(nn_graph *g, const nn_op *op, const int *in, int nin, int laye
     memset(&n, 0, sizeof n);
     n.op = op;
     n.nin = nin;
-    for (int i = 0; i < NN_MAX_IO; i++) n.in[i] = n.out[i] = -1;
-    for (int i = 0; i < nin; i++) n.in[i] = in[i];
+    for (int i = 0; i < NN_MAX_IO; i++)
+        n.in[i] = n.out[i] = -1;
+    for (int i = 0; i < nin; i++)
+        n.in[i] = in[i];
     n.layer = layer;
     n.spec = spec;
     n.mark = mark;
@@ -81,14 +84,16 @@ int nn_graph_node(nn_graph *g, const nn_op *op, const int *in, int nin, int laye
     for (int i = 0; i < nd->nin; i++)
         if (nd->in[i] >= 0 && g->t[nd->in[i]].requires_grad) rg = 1;
     for (int i = 0; i < nd->nout; i++)
-        if (nd->out[i] >= 0 && g->t[nd->out[i]].role == NN_ACT) g->t[nd->out[i]].requires_grad |= rg;
+        if (nd->out[i] >= 0 && g->t[nd->out[i]].role == NN_ACT)
+            g->t[nd->out[i]].requires_grad |= rg;
     return id;
 }
 
 long nn_tensor_numel(const nn_tensor *t)
 {
     long n = 1;
-    for (int i = 0; i < t->ndim; i++) n *= t->dim[i];
+    for (int i = 0; i < t->ndim; i++)
+        n *= t->dim[i];
     return n;
 }
 
@@ -103,7 +108,8 @@ const char *nn_tensor_shape_str(const nn_tensor *t, char *buf, int len)
 
 int nn_graph_storage(const nn_graph *g, int t)
 {
-    while (t >= 0 && g->t[t].alias >= 0) t = g->t[t].alias;
+    while (t >= 0 && g->t[t].alias >= 0)
+        t = g->t[t].alias;
     return t;
 }
 

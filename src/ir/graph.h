@@ -12,7 +12,7 @@
 #include "parser/spec.h"
 
 #define NN_MAX_DIMS 4
-#define NN_MAX_IO 6
+#define NN_MAX_IO   6
 
 typedef enum { NN_F32 = 0, NN_I32 } nn_dtype;
 typedef enum { NN_INPUT = 0, NN_PARAM, NN_ACT, NN_GRAD, NN_BUFFER } nn_role;
@@ -23,12 +23,12 @@ typedef struct {
     int batched; /* dim[0] is the batch */
     nn_dtype dtype;
     nn_role role;
-    int grad;  /* index of this tensor's gradient, or −1 */
-    int alias; /* index of the tensor whose storage this one views, or −1 */
-    int layer; /* spec layer that made it, or −1 */
+    int grad;            /* index of this tensor's gradient, or −1 */
+    int alias;           /* index of the tensor whose storage this one views, or −1 */
+    int layer;           /* spec layer that made it, or −1 */
     const nn_init *init; /* parameters and buffers: how to fill them at start */
-    int weight; /* a weight matrix (l2 applies; reports show its ratios) */
-    int requires_grad; /* a parameter, or computed from one */
+    int weight;          /* a weight matrix (l2 applies; reports show its ratios) */
+    int requires_grad;   /* a parameter, or computed from one */
 } nn_tensor;
 
 typedef struct {

@@ -12,8 +12,8 @@
 
 typedef struct nn_step {
     void (*run)(const struct nn_step *s, int rows);
-    const nn_node *node; /* NULL for a fused step */
-    void *in[NN_MAX_IO], *out[NN_MAX_IO];           /* storage, NULL where absent */
+    const nn_node *node;                               /* NULL for a fused step */
+    void *in[NN_MAX_IO], *out[NN_MAX_IO];              /* storage, NULL where absent */
     const nn_tensor *tin[NN_MAX_IO], *tout[NN_MAX_IO]; /* shapes, NULL where absent */
     const struct nn_step *sub; /* a fused step runs these nsub steps back to back */
     int nsub;
@@ -56,11 +56,11 @@ int nn_make_out(nn_graph *g, int node, int k, const char *suffix, nn_dtype dtype
                 int ndim, const int *dim);
 /* Makes a parameter or buffer of the layer of `node` ("layers.L.SUFFIX"), with its init
  * (the spec's, or `fallback` when the spec left it at its default). */
-int nn_make_param(nn_graph *g, int node, const char *suffix, nn_role role, int ndim,
-                  const int *dim, const nn_init *spec_init, const nn_init *fallback);
+int nn_make_param(nn_graph *g, int node, const char *suffix, nn_role role, int ndim, const int *dim,
+                  const nn_init *spec_init, const nn_init *fallback);
 /* Appends a backward node for forward node `fwd`: op, inputs and outputs as given. */
-int nn_make_grad_node(nn_graph *g, int fwd, const nn_op *op, const int *in, int nin,
-                      const int *out, int nout);
+int nn_make_grad_node(nn_graph *g, int fwd, const nn_op *op, const int *in, int nin, const int *out,
+                      int nout);
 /* Shape rule of the score losses (hinge, mse; in hinge.c): in[0] scores [B, 1], in[1]
  * float targets [B]; makes out[0] the loss and out[2] the row losses, or records an error
  * naming both shapes at the node's mark. */

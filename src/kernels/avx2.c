@@ -54,8 +54,8 @@ static __m256 log256(__m256 x)
     __m256 sub = _mm256_cmp_ps(x, tiny, _CMP_LT_OQ);
     __m256 xs = _mm256_blendv_ps(x, _mm256_mul_ps(x, _mm256_set1_ps(8388608.0f)), sub);
     __m256i xi = _mm256_castps_si256(xs);
-    __m256 e = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(xi, 23),
-                                                   _mm256_set1_epi32(127)));
+    __m256 e =
+        _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(xi, 23), _mm256_set1_epi32(127)));
     e = _mm256_sub_ps(e, _mm256_and_ps(sub, _mm256_set1_ps(23.0f)));
     __m256 m = _mm256_castsi256_ps(_mm256_or_si256(
         _mm256_and_si256(xi, _mm256_set1_epi32(0x007fffff)), _mm256_set1_epi32(0x3f800000)));
@@ -80,8 +80,7 @@ static __m256 log256(__m256 x)
     /* special operands: 0 → −inf, negative → NaN, +inf and NaN → themselves */
     r = _mm256_blendv_ps(r, _mm256_set1_ps(-INFINITY),
                          _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_EQ_OQ));
-    r = _mm256_blendv_ps(r, _mm256_set1_ps(NAN), _mm256_cmp_ps(x, _mm256_setzero_ps(),
-                                                               _CMP_LT_OQ));
+    r = _mm256_blendv_ps(r, _mm256_set1_ps(NAN), _mm256_cmp_ps(x, _mm256_setzero_ps(), _CMP_LT_OQ));
     __m256 keep = _mm256_or_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q),
                                _mm256_cmp_ps(x, _mm256_set1_ps(INFINITY), _CMP_EQ_OQ));
     return _mm256_blendv_ps(r, x, keep);
@@ -192,8 +191,8 @@ static void sigmoid_fwd(size_t n, const float *x, float *y)
     STRIPS(n, sigmoid_strip, x, y);
 }
 
-INLINE void sigmoid_bwd_strip(const float *y, const float *dy, float *dx, int accumulate,
-                              size_t i, __m256i mk, int full)
+INLINE void sigmoid_bwd_strip(const float *y, const float *dy, float *dx, int accumulate, size_t i,
+                              __m256i mk, int full)
 {
     __m256 yv = ld(y + i, mk, full);
     __m256 g = _mm256_mul_ps(_mm256_mul_ps(ld(dy + i, mk, full), yv),
@@ -215,7 +214,8 @@ INLINE void add_strip(const float *x, float *y, size_t j, __m256i mk, int full)
 /* Row by row, like bn_eval_fwd: y may be a 4096-row eval batch; bias stays in L1. */
 static void bias_add(int m, int n, const float *bias, float *y)
 {
-    for (size_t e = 0; e < (size_t)m * n; e += n) STRIPS(n, add_strip, bias, y + e);
+    for (size_t e = 0; e < (size_t)m * n; e += n)
+        STRIPS(n, add_strip, bias, y + e);
 }
 
 /* Σ_i x[i][j..j+8), in row order. */
@@ -232,7 +232,6 @@ static void col_sum(int m, int n, const float *x, float *out, int accumulate)
 {
     STRIPS(n, col_sum_strip, m, n, x, out, accumulate);
 }
-
 
 static float hmax(__m256 v)
 {
@@ -267,7 +266,7 @@ INLINE void row_max_strip(xent_row_st *r, size_t j, __m256i mk, int full)
 INLINE void row_exp_strip(xent_row_st *r, size_t j, __m256i mk, int full)
 {
     __m256 e = exp256(_mm256_sub_ps(ld(r->l + j, mk, full), r->c)); /* c = max */
-    if (!full) e = _mm256_and_ps(e, _mm256_castsi256_ps(mk));     /* drop exp(−max) lanes */
+    if (!full) e = _mm256_and_ps(e, _mm256_castsi256_ps(mk));       /* drop exp(−max) lanes */
     r->acc = _mm256_add_ps(r->acc, e);
     st(r->p + j, mk, full, e);
 }
@@ -301,8 +300,7 @@ INLINE void scale_strip(const float *p, float *d, __m256 sc, size_t j, __m256i m
     st(d + j, mk, full, _mm256_mul_ps(ld(p + j, mk, full), sc));
 }
 
-static void xent_bwd(int m, int n, const float *prob, const int32_t *y, float scale,
-                     float *dlogits)
+static void xent_bwd(int m, int n, const float *prob, const int32_t *y, float scale, float *dlogits)
 {
     for (int i = 0; i < m; i++) {
         const float *p = prob + (size_t)i * n;

@@ -23,17 +23,20 @@ static inline __attribute__((always_inline)) __m256 ld(const float *p, __m256i m
 
 static inline __attribute__((always_inline)) void st(float *p, __m256i mk, int full, __m256 v)
 {
-    if (full) _mm256_storeu_ps(p, v);
-    else _mm256_maskstore_ps(p, mk, v);
+    if (full)
+        _mm256_storeu_ps(p, v);
+    else
+        _mm256_maskstore_ps(p, mk, v);
 }
 
 /* Calls FN(args..., j, mask, full) for the 8-wide strips of [0, n): whole strips, then the
  * tail (if any) with its lane mask. */
-#define STRIPS(n, FN, ...)                                                                \
-    do {                                                                                  \
-        size_t n_ = (size_t)(n), j_ = 0;                                                  \
-        for (; j_ + 8 <= n_; j_ += 8) FN(__VA_ARGS__, j_, _mm256_setzero_si256(), 1);     \
-        if (j_ < n_) FN(__VA_ARGS__, j_, lanes(n_ - j_), 0);                              \
+#define STRIPS(n, FN, ...)                                                                         \
+    do {                                                                                           \
+        size_t n_ = (size_t)(n), j_ = 0;                                                           \
+        for (; j_ + 8 <= n_; j_ += 8)                                                              \
+            FN(__VA_ARGS__, j_, _mm256_setzero_si256(), 1);                                        \
+        if (j_ < n_) FN(__VA_ARGS__, j_, lanes(n_ - j_), 0);                                       \
     } while (0)
 
 #define INLINE static inline __attribute__((always_inline))
@@ -42,7 +45,8 @@ static inline __attribute__((always_inline)) void st(float *p, __m256i mk, int f
 INLINE __m256 strip_sum(int m, int n, const float *x, size_t j, __m256i mk, int full)
 {
     __m256 s = _mm256_setzero_ps();
-    for (int i = 0; i < m; i++) s = _mm256_add_ps(s, ld(x + (size_t)i * n + j, mk, full));
+    for (int i = 0; i < m; i++)
+        s = _mm256_add_ps(s, ld(x + (size_t)i * n + j, mk, full));
     return s;
 }
 

@@ -41,8 +41,7 @@ INLINE void bn_train_strip(const bn_fwd_args *a, size_t j, __m256i mk, int full)
  * column strips of a 512 × 1024 batch stride through far more cache lines than fit. The
  * per-column accumulators live in mean[] and std[] (n floats, L1-resident). */
 static void bn_train_rows(int m, int n, const float *x, const float *gamma, const float *beta,
-                          float eps, int unbiased, float *mean, float *std, float *xhat,
-                          float *y)
+                          float eps, int unbiased, float *mean, float *std, float *xhat, float *y)
 {
     for (int j = 0; j < n; j += 8) {
         _mm256_storeu_ps(mean + j, _mm256_setzero_ps());
@@ -53,32 +52,32 @@ static void bn_train_rows(int m, int n, const float *x, const float *gamma, cons
             _mm256_storeu_ps(mean + j, _mm256_add_ps(_mm256_loadu_ps(mean + j),
                                                      _mm256_loadu_ps(x + (size_t)i * n + j)));
     for (int j = 0; j < n; j += 8)
-        _mm256_storeu_ps(mean + j, _mm256_div_ps(_mm256_loadu_ps(mean + j),
-                                                 _mm256_set1_ps((float)m)));
+        _mm256_storeu_ps(mean + j,
+                         _mm256_div_ps(_mm256_loadu_ps(mean + j), _mm256_set1_ps((float)m)));
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j += 8) {
-            __m256 t = _mm256_sub_ps(_mm256_loadu_ps(x + (size_t)i * n + j),
-                                     _mm256_loadu_ps(mean + j));
+            __m256 t =
+                _mm256_sub_ps(_mm256_loadu_ps(x + (size_t)i * n + j), _mm256_loadu_ps(mean + j));
             _mm256_storeu_ps(std + j, _mm256_fmadd_ps(t, t, _mm256_loadu_ps(std + j)));
         }
     __m256 d = _mm256_set1_ps((float)(m - !!unbiased)), e = _mm256_set1_ps(eps);
     for (int j = 0; j < n; j += 8)
-        _mm256_storeu_ps(std + j, _mm256_sqrt_ps(_mm256_add_ps(
-                                      _mm256_div_ps(_mm256_loadu_ps(std + j), d), e)));
+        _mm256_storeu_ps(
+            std + j, _mm256_sqrt_ps(_mm256_add_ps(_mm256_div_ps(_mm256_loadu_ps(std + j), d), e)));
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j += 8) {
             size_t k = (size_t)i * n + j;
-            __m256 xh = _mm256_div_ps(_mm256_sub_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(mean + j)),
-                                      _mm256_loadu_ps(std + j));
+            __m256 xh =
+                _mm256_div_ps(_mm256_sub_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(mean + j)),
+                              _mm256_loadu_ps(std + j));
             _mm256_storeu_ps(xhat + k, xh);
-            _mm256_storeu_ps(y + k, _mm256_fmadd_ps(_mm256_loadu_ps(gamma + j), xh,
-                                                    _mm256_loadu_ps(beta + j)));
+            _mm256_storeu_ps(
+                y + k, _mm256_fmadd_ps(_mm256_loadu_ps(gamma + j), xh, _mm256_loadu_ps(beta + j)));
         }
 }
 
 void nn_avx2_bn_train_fwd(int m, int n, const float *x, const float *gamma, const float *beta,
-                         float eps, int unbiased, float *mean, float *std, float *xhat,
-                         float *y)
+                          float eps, int unbiased, float *mean, float *std, float *xhat, float *y)
 {
     if (n % 8 == 0) {
         bn_train_rows(m, n, x, gamma, beta, eps, unbiased, mean, std, xhat, y);
@@ -88,9 +87,8 @@ void nn_avx2_bn_train_fwd(int m, int n, const float *x, const float *gamma, cons
     STRIPS(n, bn_train_strip, &a);
 }
 
-INLINE void bn_eval_strip(const float *x, const float *mean, const float *std,
-                          const float *gamma, const float *beta, float *y, size_t j,
-                          __m256i mk, int full)
+INLINE void bn_eval_strip(const float *x, const float *mean, const float *std, const float *gamma,
+                          const float *beta, float *y, size_t j, __m256i mk, int full)
 {
     __m256 t = _mm256_sub_ps(ld(x + j, mk, full), ld(mean + j, mk, full));
     t = _mm256_div_ps(_mm256_mul_ps(ld(gamma + j, mk, full), t), ld(std + j, mk, full));
@@ -99,7 +97,7 @@ INLINE void bn_eval_strip(const float *x, const float *mean, const float *std,
 
 /* Row by row: at eval time m is large, and the per-column vectors stay in L1. */
 void nn_avx2_bn_eval_fwd(int m, int n, const float *x, const float *mean, const float *std,
-                        const float *gamma, const float *beta, float *y)
+                         const float *gamma, const float *beta, float *y)
 {
     for (size_t e = 0; e < (size_t)m * n; e += n)
         STRIPS(n, bn_eval_strip, x + e, mean, std, gamma, beta, y + e);
@@ -151,8 +149,8 @@ static void bn_bwd_rows(int m, int n, const float *xhat, const float *std, const
             size_t e = (size_t)i * n + j;
             __m256 g = _mm256_loadu_ps(dy + e);
             _mm256_storeu_ps(dbeta + j, _mm256_add_ps(_mm256_loadu_ps(dbeta + j), g));
-            _mm256_storeu_ps(dgamma + j,
-                             _mm256_fmadd_ps(g, _mm256_loadu_ps(xhat + e), _mm256_loadu_ps(dgamma + j)));
+            _mm256_storeu_ps(dgamma + j, _mm256_fmadd_ps(g, _mm256_loadu_ps(xhat + e),
+                                                         _mm256_loadu_ps(dgamma + j)));
         }
     /* per-column terms in blocks of 256 columns, so they stay in registers' reach */
     __m256 fm = _mm256_set1_ps((float)m), fd = _mm256_set1_ps((float)(m - !!unbiased));
@@ -161,15 +159,19 @@ static void bn_bwd_rows(int m, int n, const float *xhat, const float *std, const
         int nb = n - j0 < 256 ? n - j0 : 256;
         for (int j = 0; j < nb; j += 8) {
             __m256 ga = _mm256_loadu_ps(gamma + j0 + j);
-            _mm256_store_ps(mg + j, _mm256_div_ps(_mm256_mul_ps(ga, _mm256_loadu_ps(dbeta + j0 + j)), fm));
-            _mm256_store_ps(pj + j, _mm256_div_ps(_mm256_mul_ps(ga, _mm256_loadu_ps(dgamma + j0 + j)), fd));
+            _mm256_store_ps(mg + j,
+                            _mm256_div_ps(_mm256_mul_ps(ga, _mm256_loadu_ps(dbeta + j0 + j)), fm));
+            _mm256_store_ps(pj + j,
+                            _mm256_div_ps(_mm256_mul_ps(ga, _mm256_loadu_ps(dgamma + j0 + j)), fd));
         }
         for (int i = 0; i < m; i++)
             for (int j = 0; j < nb; j += 8) {
                 size_t e = (size_t)i * n + j0 + j;
                 __m256 ga = _mm256_loadu_ps(gamma + j0 + j), s = _mm256_loadu_ps(std + j0 + j);
-                __m256 v = _mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(dy + e), ga), _mm256_load_ps(mg + j));
-                v = _mm256_div_ps(_mm256_fnmadd_ps(_mm256_loadu_ps(xhat + e), _mm256_load_ps(pj + j), v), s);
+                __m256 v = _mm256_sub_ps(_mm256_mul_ps(_mm256_loadu_ps(dy + e), ga),
+                                         _mm256_load_ps(mg + j));
+                v = _mm256_div_ps(
+                    _mm256_fnmadd_ps(_mm256_loadu_ps(xhat + e), _mm256_load_ps(pj + j), v), s);
                 if (accumulate) v = _mm256_add_ps(_mm256_loadu_ps(dx + e), v);
                 _mm256_storeu_ps(dx + e, v);
             }
@@ -177,8 +179,8 @@ static void bn_bwd_rows(int m, int n, const float *xhat, const float *std, const
 }
 
 void nn_avx2_bn_bwd(int m, int n, const float *xhat, const float *std, const float *gamma,
-                   const float *dy, int unbiased, float *dx, float *dgamma, float *dbeta,
-                   int accumulate)
+                    const float *dy, int unbiased, float *dx, float *dgamma, float *dbeta,
+                    int accumulate)
 {
     if (n % 8 == 0) {
         bn_bwd_rows(m, n, xhat, std, gamma, dy, unbiased, dx, dgamma, dbeta, accumulate);

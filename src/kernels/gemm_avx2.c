@@ -48,25 +48,27 @@ static __m256i lanes(int r)
  * stay in registers.  B row p is at b + p·bs; m0/m1 mask the two column vectors of the
  * nr ≤ 16 columns. */
 static inline __attribute__((always_inline)) void
-tile(const int mr, const int nv, const int full, int kc, const float *a, ptrdiff_t ai,
-     ptrdiff_t ap, const float *b, ptrdiff_t bs, float *c, ptrdiff_t ldc, int nr, __m256i m0,
-     __m256i m1, int add)
+tile(const int mr, const int nv, const int full, int kc, const float *a, ptrdiff_t ai, ptrdiff_t ap,
+     const float *b, ptrdiff_t bs, float *c, ptrdiff_t ldc, int nr, __m256i m0, __m256i m1, int add)
 {
     const int lo_full = full || nv == 2; /* with two vectors only the second is partial */
     __m256 c0[MR], c1[MR];
 #pragma GCC unroll 6
     for (int r = 0; r < mr; r++) {
         float *cr = c + r * ldc;
-        c0[r] = !add ? _mm256_setzero_ps()
-                : lo_full ? _mm256_loadu_ps(cr) : _mm256_maskload_ps(cr, m0);
+        c0[r] = !add      ? _mm256_setzero_ps()
+                : lo_full ? _mm256_loadu_ps(cr)
+                          : _mm256_maskload_ps(cr, m0);
         c1[r] = nv == 1 || !add ? _mm256_setzero_ps()
-                : full ? _mm256_loadu_ps(cr + 8) : _mm256_maskload_ps(cr + 8, m1);
+                : full          ? _mm256_loadu_ps(cr + 8)
+                                : _mm256_maskload_ps(cr + 8, m1);
     }
 #pragma GCC unroll 4
     for (int p = 0; p < kc; p++, a += ap, b += bs) {
         __m256 b0 = lo_full ? _mm256_loadu_ps(b) : _mm256_maskload_ps(b, m0);
         __m256 b1 = nv == 1 ? _mm256_setzero_ps()
-                    : full  ? _mm256_loadu_ps(b + 8) : _mm256_maskload_ps(b + 8, m1);
+                    : full  ? _mm256_loadu_ps(b + 8)
+                            : _mm256_maskload_ps(b + 8, m1);
 #pragma GCC unroll 6
         for (int r = 0; r < mr; r++) {
             __m256 av = _mm256_broadcast_ss(a + r * ai);
@@ -98,14 +100,14 @@ tile(const int mr, const int nv, const int full, int kc, const float *a, ptrdiff
     }
 }
 
-#define TILE_ROWS(NV, FULL)                                                               \
-    switch (mr) {                                                                         \
-    case 6: tile(6, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add); break;      \
-    case 5: tile(5, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add); break;      \
-    case 4: tile(4, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add); break;      \
-    case 3: tile(3, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add); break;      \
-    case 2: tile(2, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add); break;      \
-    default: tile(1, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add); break;     \
+#define TILE_ROWS(NV, FULL)                                                                        \
+    switch (mr) {                                                                                  \
+    case 6: tile(6, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add); break;               \
+    case 5: tile(5, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add); break;               \
+    case 4: tile(4, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add); break;               \
+    case 3: tile(3, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add); break;               \
+    case 2: tile(2, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add); break;               \
+    default: tile(1, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add); break;              \
     }
 
 /* One tile of mr ≤ 6 rows and nr ≤ 16 columns: picks the instantiation. */
@@ -113,10 +115,14 @@ static void tile_any(int mr, int nr, int kc, const float *a, ptrdiff_t ai, ptrdi
                      const float *b, ptrdiff_t bs, float *c, ptrdiff_t ldc, int add)
 {
     __m256i m0 = lanes(nr < 8 ? nr : 8), m1 = lanes(nr > 8 ? nr - 8 : 0);
-    if (nr == 16) TILE_ROWS(2, 1)
-    else if (nr > 8) TILE_ROWS(2, 0)
-    else if (nr == 8) TILE_ROWS(1, 1)
-    else TILE_ROWS(1, 0)
+    if (nr == 16)
+        TILE_ROWS(2, 1)
+    else if (nr > 8)
+        TILE_ROWS(2, 0)
+    else if (nr == 8)
+        TILE_ROWS(1, 1)
+    else
+        TILE_ROWS(1, 0)
 }
 
 /* Transposes the 8×8 block held in r[0..7] (row i becomes column i). */
@@ -152,10 +158,12 @@ static void pack_cols(const float *src, ptrdiff_t ld, int kc, int w, float *dst)
             for (; p + 8 <= kc; p += 8) {
                 __m256 r[8];
 #pragma GCC unroll 8
-                for (int j = 0; j < 8; j++) r[j] = _mm256_loadu_ps(src + (h + j) * ld + p);
+                for (int j = 0; j < 8; j++)
+                    r[j] = _mm256_loadu_ps(src + (h + j) * ld + p);
                 transpose8(r);
 #pragma GCC unroll 8
-                for (int i = 0; i < 8; i++) _mm256_storeu_ps(dst + (p + i) * NR + h, r[i]);
+                for (int i = 0; i < 8; i++)
+                    _mm256_storeu_ps(dst + (p + i) * NR + h, r[i]);
             }
         for (; p < kc; p += 8) {
             int pw = kc - p < 8 ? kc - p : 8;
@@ -165,13 +173,15 @@ static void pack_cols(const float *src, ptrdiff_t ld, int kc, int w, float *dst)
             for (int j = 0; j < 8; j++) {
                 const float *row = src + (h + j) * ld + p;
                 r[j] = h + j >= w ? _mm256_setzero_ps()
-                       : pw == 8  ? _mm256_loadu_ps(row) : _mm256_maskload_ps(row, mk);
+                       : pw == 8  ? _mm256_loadu_ps(row)
+                                  : _mm256_maskload_ps(row, mk);
             }
             transpose8(r);
             float *out = dst + p * NR + h;
             if (pw == 8) {
 #pragma GCC unroll 8
-                for (int i = 0; i < 8; i++) _mm256_storeu_ps(out + i * NR, r[i]);
+                for (int i = 0; i < 8; i++)
+                    _mm256_storeu_ps(out + i * NR, r[i]);
             } else {
 #pragma GCC unroll 8
                 for (int i = 0; i < 8; i++)
@@ -197,8 +207,8 @@ static void pack_b(const gemm_args *g, int p0, int kc, int j0, int nc)
         for (int p = 0; p < kc; p++, dst += NR) {
             const float *row = src + p * g->bp;
             _mm256_storeu_ps(dst, w == NR ? _mm256_loadu_ps(row) : _mm256_maskload_ps(row, m0));
-            _mm256_storeu_ps(dst + 8, w == NR ? _mm256_loadu_ps(row + 8)
-                                              : _mm256_maskload_ps(row + 8, m1));
+            _mm256_storeu_ps(dst + 8,
+                             w == NR ? _mm256_loadu_ps(row + 8) : _mm256_maskload_ps(row + 8, m1));
         }
     }
 }
@@ -211,10 +221,12 @@ static void pack_a(const gemm_args *g, int i0, int mc, int p0, int kc)
         const float *src = g->a + (i0 + ir) * g->ai + p0 * g->ap;
         float *dst = apack_buf + (size_t)ir * kc;
         if (g->ai == 1 && mr == MR) /* tn: six contiguous floats per p */
-            for (int p = 0; p < kc; p++, dst += MR, src += g->ap) memcpy(dst, src, MR * 4);
+            for (int p = 0; p < kc; p++, dst += MR, src += g->ap)
+                memcpy(dst, src, MR * 4);
         else if (g->ai == 1)
             for (int p = 0; p < kc; p++, dst += MR, src += g->ap)
-                for (int r = 0; r < mr; r++) dst[r] = src[r];
+                for (int r = 0; r < mr; r++)
+                    dst[r] = src[r];
         else if (mr == MR) { /* nn: 6×8 blocks, transposed; each 8-float store spills 2
                               * floats into the next slot, which the next store rewrites */
             int p = 0;
@@ -225,13 +237,16 @@ static void pack_a(const gemm_args *g, int i0, int mc, int p0, int kc)
                     r[i] = i < MR ? _mm256_loadu_ps(src + i * g->ai + p) : _mm256_setzero_ps();
                 transpose8(r);
 #pragma GCC unroll 8
-                for (int i = 0; i < 8; i++) _mm256_storeu_ps(dst + (p + i) * MR, r[i]);
+                for (int i = 0; i < 8; i++)
+                    _mm256_storeu_ps(dst + (p + i) * MR, r[i]);
             }
             for (; p < kc; p++)
-                for (int r = 0; r < MR; r++) dst[p * MR + r] = src[r * g->ai + p];
+                for (int r = 0; r < MR; r++)
+                    dst[p * MR + r] = src[r * g->ai + p];
         } else
             for (int p = 0; p < kc; p++, dst += MR)
-                for (int r = 0; r < mr; r++) dst[r] = src[r * g->ai + p];
+                for (int r = 0; r < mr; r++)
+                    dst[r] = src[r * g->ai + p];
     }
 }
 
@@ -257,11 +272,13 @@ static void gemm_packed(const gemm_args *g, int m, int n, int k, int accumulate)
                         const float *a = apack_buf + (size_t)ir * kc;
                         for (int r = 0; r < mr; r++) /* C is touched only after the kc loop */
                             _mm_prefetch((const char *)(c + (ir + r) * g->ldc), _MM_HINT_T0),
-                            _mm_prefetch((const char *)(c + (ir + r) * g->ldc + 15), _MM_HINT_T0);
+                                _mm_prefetch((const char *)(c + (ir + r) * g->ldc + 15),
+                                             _MM_HINT_T0);
                         if (mr == MR && nr == NR)
                             tile(MR, 2, 1, kc, a, 1, MR, b, NR, c + ir * g->ldc, g->ldc, NR,
                                  _mm256_setzero_si256(), _mm256_setzero_si256(), add);
-                        else tile_any(mr, nr, kc, a, 1, MR, b, NR, c + ir * g->ldc, g->ldc, add);
+                        else
+                            tile_any(mr, nr, kc, a, 1, MR, b, NR, c + ir * g->ldc, g->ldc, add);
                     }
                 }
             }
@@ -295,8 +312,8 @@ static void gemm_direct(const gemm_args *g, int m, int n, int k, int accumulate)
                 const float *a = g->a + p0 * g->ap;
                 for (int t = 0, i0 = 0; t < tiles; t++) {
                     int mr = base + (t < extra);
-                    tile_any(mr, nr, kc, a + i0 * g->ai, g->ai, g->ap, bq, bs,
-                             c + i0 * g->ldc, g->ldc, add);
+                    tile_any(mr, nr, kc, a + i0 * g->ai, g->ai, g->ap, bq, bs, c + i0 * g->ldc,
+                             g->ldc, add);
                     i0 += mr;
                 }
             }
@@ -324,8 +341,10 @@ static void run(const gemm_args *g, int m, int n, int k, int accumulate, int pac
             memset(g->c + i * g->ldc, 0, (size_t)n * sizeof(float));
         return;
     }
-    if (packed) gemm_packed(g, m, n, k, accumulate);
-    else gemm_direct(g, m, n, k, accumulate);
+    if (packed)
+        gemm_packed(g, m, n, k, accumulate);
+    else
+        gemm_direct(g, m, n, k, accumulate);
 }
 
 static void job_task(void *ctx, int t)

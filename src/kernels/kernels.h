@@ -52,8 +52,7 @@ typedef struct nn_kernels {
      *   xhat = (x − mean)/s,  y = gamma·xhat + beta
      * Writes mean[n], std[n] (= s), xhat[m×n] and y[m×n]. */
     void (*bn_train_fwd)(int m, int n, const float *x, const float *gamma, const float *beta,
-                         float eps, int unbiased, float *mean, float *std, float *xhat,
-                         float *y);
+                         float eps, int unbiased, float *mean, float *std, float *xhat, float *y);
     /* BatchNorm with fixed statistics: y = gamma·(x − mean)/std + beta */
     void (*bn_eval_fwd)(int m, int n, const float *x, const float *mean, const float *std,
                         const float *gamma, const float *beta, float *y);

@@ -3,7 +3,10 @@
 
 #include "kernels/threads.h"
 
-int nn_parallel_threads(void) { return nn_threads_count(); }
+int nn_parallel_threads(void)
+{
+    return nn_threads_count();
+}
 
 void nn_parallel_run(int ntasks, void (*fn)(void *ctx, int t), void *ctx)
 {

@@ -14,13 +14,16 @@ static void axpy(int n, float s, const float *restrict x, float *restrict y)
 {
     int j = 0;
     for (; j + 8 <= n; j += 8)
-        for (int u = 0; u < 8; u++) y[j + u] += s * x[j + u];
-    for (; j < n; j++) y[j] += s * x[j];
+        for (int u = 0; u < 8; u++)
+            y[j + u] += s * x[j + u];
+    for (; j < n; j++)
+        y[j] += s * x[j];
 }
 
 static void zero_rows(int m, int n, float *c, int ldc)
 {
-    for (int i = 0; i < m; i++) memset(c + (size_t)i * ldc, 0, (size_t)n * sizeof *c);
+    for (int i = 0; i < m; i++)
+        memset(c + (size_t)i * ldc, 0, (size_t)n * sizeof *c);
 }
 
 /* i-k-j: each C row is built from B rows scaled by A(i, p). */
@@ -53,7 +56,8 @@ void nn_ref_sgemm_nt(int m, int n, int k, const float *a, int lda, const float *
         for (int j = 0; j < n; j++) {
             const float *bj = b + (size_t)j * ldb;
             float s = 0.0f;
-            for (int p = 0; p < k; p++) s += ai[p] * bj[p];
+            for (int p = 0; p < k; p++)
+                s += ai[p] * bj[p];
             ci[j] = accumulate ? ci[j] + s : s;
         }
     }
@@ -62,19 +66,22 @@ void nn_ref_sgemm_nt(int m, int n, int k, const float *a, int lda, const float *
 void nn_ref_bias_add(int m, int n, const float *bias, float *y)
 {
     for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) y[(size_t)i * n + j] += bias[j];
+        for (int j = 0; j < n; j++)
+            y[(size_t)i * n + j] += bias[j];
 }
 
 void nn_ref_col_sum(int m, int n, const float *x, float *out, int accumulate)
 {
     if (!accumulate) memset(out, 0, (size_t)n * sizeof *out);
     for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) out[j] += x[(size_t)i * n + j];
+        for (int j = 0; j < n; j++)
+            out[j] += x[(size_t)i * n + j];
 }
 
 void nn_ref_tanh_fwd(size_t n, const float *x, float *y)
 {
-    for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]);
+    for (size_t i = 0; i < n; i++)
+        y[i] = tanhf(x[i]);
 }
 
 void nn_ref_tanh_bwd(size_t n, const float *y, const float *dy, float *dx, int accumulate)
@@ -87,7 +94,8 @@ void nn_ref_tanh_bwd(size_t n, const float *y, const float *dy, float *dx, int a
 
 void nn_ref_relu_fwd(size_t n, const float *x, float *y)
 {
-    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    for (size_t i = 0; i < n; i++)
+        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
 void nn_ref_relu_bwd(size_t n, const float *y, const float *dy, float *dx, int accumulate)
@@ -121,21 +129,23 @@ void nn_ref_sigmoid_bwd(size_t n, const float *y, const float *dy, float *dx, in
 
 /* Statistics are summed row by row into mean[] and std[] so that memory is read in order. */
 void nn_ref_bn_train_fwd(int m, int n, const float *x, const float *gamma, const float *beta,
-                         float eps, int unbiased, float *mean, float *std, float *xhat,
-                         float *y)
+                         float eps, int unbiased, float *mean, float *std, float *xhat, float *y)
 {
     float d = (float)(m - (unbiased ? 1 : 0));
     memset(mean, 0, (size_t)n * sizeof *mean);
     memset(std, 0, (size_t)n * sizeof *std);
     for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) mean[j] += x[(size_t)i * n + j];
-    for (int j = 0; j < n; j++) mean[j] /= (float)m;
+        for (int j = 0; j < n; j++)
+            mean[j] += x[(size_t)i * n + j];
+    for (int j = 0; j < n; j++)
+        mean[j] /= (float)m;
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
             float t = x[(size_t)i * n + j] - mean[j];
             std[j] += t * t;
         }
-    for (int j = 0; j < n; j++) std[j] = sqrtf(std[j] / d + eps);
+    for (int j = 0; j < n; j++)
+        std[j] = sqrtf(std[j] / d + eps);
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
             size_t e = (size_t)i * n + j;
@@ -182,12 +192,14 @@ void nn_ref_bn_bwd(int m, int n, const float *xhat, const float *std, const floa
 
 void nn_ref_exp_fwd(size_t n, const float *x, float *y)
 {
-    for (size_t i = 0; i < n; i++) y[i] = expf(x[i]);
+    for (size_t i = 0; i < n; i++)
+        y[i] = expf(x[i]);
 }
 
 void nn_ref_log_fwd(size_t n, const float *x, float *y)
 {
-    for (size_t i = 0; i < n; i++) y[i] = logf(x[i]);
+    for (size_t i = 0; i < n; i++)
+        y[i] = logf(x[i]);
 }
 
 /* loss = log Σ exp(l − max) − (l_y − max): the max cancels without loss of precision. */
@@ -198,24 +210,26 @@ void nn_ref_xent_fwd(int m, int n, const float *logits, const int32_t *y, float 
         const float *l = logits + (size_t)i * n;
         float *p = prob + (size_t)i * n;
         float mx = l[0];
-        for (int j = 1; j < n; j++) mx = l[j] > mx ? l[j] : mx;
+        for (int j = 1; j < n; j++)
+            mx = l[j] > mx ? l[j] : mx;
         float sum = 0.0f;
         for (int j = 0; j < n; j++) {
             p[j] = expf(l[j] - mx);
             sum += p[j];
         }
-        for (int j = 0; j < n; j++) p[j] /= sum;
+        for (int j = 0; j < n; j++)
+            p[j] /= sum;
         row_loss[i] = logf(sum) - (l[y[i]] - mx);
     }
 }
 
-void nn_ref_xent_bwd(int m, int n, const float *prob, const int32_t *y, float scale,
-                     float *dlogits)
+void nn_ref_xent_bwd(int m, int n, const float *prob, const int32_t *y, float scale, float *dlogits)
 {
     for (int i = 0; i < m; i++) {
         const float *p = prob + (size_t)i * n;
         float *d = dlogits + (size_t)i * n;
-        for (int j = 0; j < n; j++) d[j] = (p[j] - (j == y[i] ? 1.0f : 0.0f)) * scale;
+        for (int j = 0; j < n; j++)
+            d[j] = (p[j] - (j == y[i] ? 1.0f : 0.0f)) * scale;
     }
 }
 
@@ -233,13 +247,15 @@ void nn_ref_embed_scatter(int rows, int t_len, int d, const int32_t *idx, const 
     size_t lookups = (size_t)rows * t_len;
     for (size_t l = 0; l < lookups; l++) {
         float *t = dtable + (size_t)idx[l] * d;
-        for (int j = 0; j < d; j++) t[j] += dout[l * d + j];
+        for (int j = 0; j < d; j++)
+            t[j] += dout[l * d + j];
     }
 }
 
 void nn_ref_sgd(size_t n, float *p, const float *g, float lr)
 {
-    for (size_t i = 0; i < n; i++) p[i] -= lr * g[i];
+    for (size_t i = 0; i < n; i++)
+        p[i] -= lr * g[i];
 }
 
 void nn_ref_sgd_momentum(size_t n, float *p, const float *g, float *v, float lr, float mu)
@@ -272,7 +288,8 @@ void nn_ref_adam(size_t n, float *p, const float *g, float *m, float *v, float l
 
 void nn_ref_ema(size_t n, float *r, const float *x, float m)
 {
-    for (size_t i = 0; i < n; i++) r[i] = (1.0f - m) * r[i] + m * x[i];
+    for (size_t i = 0; i < n; i++)
+        r[i] = (1.0f - m) * r[i] + m * x[i];
 }
 
 const nn_kernels nn_kernels_scalar = {

@@ -27,8 +27,7 @@ void nn_ref_sigmoid_fwd(size_t n, const float *x, float *y);
 void nn_ref_sigmoid_bwd(size_t n, const float *y, const float *dy, float *dx, int accumulate);
 
 void nn_ref_bn_train_fwd(int m, int n, const float *x, const float *gamma, const float *beta,
-                         float eps, int unbiased, float *mean, float *std, float *xhat,
-                         float *y);
+                         float eps, int unbiased, float *mean, float *std, float *xhat, float *y);
 void nn_ref_bn_eval_fwd(int m, int n, const float *x, const float *mean, const float *std,
                         const float *gamma, const float *beta, float *y);
 void nn_ref_bn_bwd(int m, int n, const float *xhat, const float *std, const float *gamma,

@@ -23,8 +23,16 @@ static struct {
     int ntasks, finished;
     void (*fn)(void *, int);
     void *ctx;
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER,
-          PTHREAD_MUTEX_INITIALIZER, 1, 0, 0, 0, NULL, NULL};
+} pool = {PTHREAD_MUTEX_INITIALIZER,
+          PTHREAD_COND_INITIALIZER,
+          PTHREAD_COND_INITIALIZER,
+          PTHREAD_MUTEX_INITIALIZER,
+          1,
+          0,
+          0,
+          0,
+          NULL,
+          NULL};
 
 /* The job number when each worker was created: a worker must not mistake a job that ran
  * before it existed for a new one (set_threads holds `busy`, so none runs meanwhile). */
@@ -36,7 +44,8 @@ static void *worker(void *arg)
     pthread_mutex_lock(&pool.mu);
     unsigned long seen = born[id];
     for (;;) {
-        while (pool.gen == seen) pthread_cond_wait(&pool.wake, &pool.mu);
+        while (pool.gen == seen)
+            pthread_cond_wait(&pool.wake, &pool.mu);
         seen = pool.gen;
         if (id >= pool.ntasks) continue; /* not needed for this job */
         void (*fn)(void *, int) = pool.fn;
@@ -78,7 +87,8 @@ int nn_threads_count(void)
 void nn_threads_run(int ntasks, void (*fn)(void *ctx, int t), void *ctx)
 {
     if (ntasks <= 1 || pthread_mutex_trylock(&pool.busy) != 0) {
-        for (int t = 0; t < ntasks; t++) fn(ctx, t);
+        for (int t = 0; t < ntasks; t++)
+            fn(ctx, t);
         return;
     }
     int nt = ntasks < pool.nthreads ? ntasks : pool.nthreads;
@@ -87,9 +97,11 @@ void nn_threads_run(int ntasks, void (*fn)(void *ctx, int t), void *ctx)
     pool.gen++;
     pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.mu);
-    for (int t = 0; t < ntasks; t = t ? t + 1 : nt) fn(ctx, t); /* task 0, then any excess */
+    for (int t = 0; t < ntasks; t = t ? t + 1 : nt)
+        fn(ctx, t); /* task 0, then any excess */
     pthread_mutex_lock(&pool.mu);
-    while (pool.finished < nt - 1) pthread_cond_wait(&pool.done, &pool.mu);
+    while (pool.finished < nt - 1)
+        pthread_cond_wait(&pool.done, &pool.mu);
     pthread_mutex_unlock(&pool.mu);
     pthread_mutex_unlock(&pool.busy);
 }

@@ -216,8 +216,11 @@ static int showable(const char *line)
     size_t n = 0;
     while (*p) {
         if ((*p < 0x20 && *p != '\t') || *p == 0x7f) return 0;
-        int len = *p < 0x80 ? 1 : (*p & 0xE0) == 0xC0 ? 2 : (*p & 0xF0) == 0xE0 ? 3
-                : (*p & 0xF8) == 0xF0 ? 4 : 0;
+        int len = *p < 0x80             ? 1
+                  : (*p & 0xE0) == 0xC0 ? 2
+                  : (*p & 0xF0) == 0xE0 ? 3
+                  : (*p & 0xF8) == 0xF0 ? 4
+                                        : 0;
         if (!len) return 0;
         for (int k = 1; k < len; k++)
             if ((p[k] & 0xC0) != 0x80) return 0;

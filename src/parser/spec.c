@@ -73,8 +73,7 @@ static int parse_sample(nn_sctx *c, const nn_ynode *n, nn_sample_spec *sa)
         else if (nn_sv_key_is(n, i, "prefix")) {
             nn_sv_string(c, v, "sample.prefix", &sa->prefix);
             sa->prefix_mark = v->mark;
-        }
-        else
+        } else
             nn_sv_unknown_key(c, nn_ymap_key(n, i), "sample", keys);
     }
     return has_seed;

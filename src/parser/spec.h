@@ -33,19 +33,19 @@ typedef struct {
 
 typedef struct {
     nn_init_kind kind;
-    double gain;  /* kaiming: tanh 5/3, relu sqrt 2, linear/sigmoid 1, or a number */
-    double std;   /* normal */
-    double a, b;  /* uniform */
-    double scale; /* multiplies the drawn values; 1 by default.  scale 0 still draws. */
+    double gain;    /* kaiming: tanh 5/3, relu sqrt 2, linear/sigmoid 1, or a number */
+    double std;     /* normal */
+    double a, b;    /* uniform */
+    double scale;   /* multiplies the drawn values; 1 by default.  scale 0 still draws. */
     double *values; /* values: the numbers, in the tensor's row-major order (or transposed) */
     long nvalues;
-    char *file;     /* csv / from: the file, resolved relative to the spec file */
-    char *column;   /* csv: the column holding the numbers */
+    char *file;      /* csv / from: the file, resolved relative to the spec file */
+    char *column;    /* csv: the column holding the numbers */
     nn_where *where; /* csv: row filters, all must hold */
     int nwhere;
-    int transpose;  /* values / csv list a weight [in, out] as [out][in] (neuron by neuron,
-                       as micrograd stores it) */
-    char *tensor;   /* from: the tensor's name in the checkpoint (NULL: this parameter's) */
+    int transpose; /* values / csv list a weight [in, out] as [out][in] (neuron by neuron,
+                      as micrograd stores it) */
+    char *tensor;  /* from: the tensor's name in the checkpoint (NULL: this parameter's) */
     nn_mark mark;
 } nn_init;
 
@@ -158,13 +158,13 @@ typedef enum {
 
 typedef struct {
     nn_lr_kind kind;
-    double value;       /* constant */
-    long *boundaries;   /* steps: switch to values[i+1] at step boundaries[i] */
-    double *values;     /* nboundaries + 1 values */
+    double value;     /* constant */
+    long *boundaries; /* steps: switch to values[i+1] at step boundaries[i] */
+    double *values;   /* nboundaries + 1 values */
     int nboundaries;
-    double start, end;  /* exponential (start), cosine, linear; find: min (start), max (end) */
-    double gamma;       /* exponential */
-    long warmup;        /* linear warm-up from 0 over this many steps (any kind); 0: none */
+    double start, end; /* exponential (start), cosine, linear; find: min (start), max (end) */
+    double gamma;      /* exponential */
+    long warmup;       /* linear warm-up from 0 over this many steps (any kind); 0: none */
     nn_mark mark;
 } nn_lr_spec;
 
@@ -178,21 +178,21 @@ typedef struct {
     int batch;      /* rows per step; with full_batch, the whole training split */
     int full_batch; /* batch: full */
     nn_loss_kind loss;
-    int loss_sum;   /* loss: {mse: {reduce: sum}} — sum over the batch instead of the mean */
+    int loss_sum; /* loss: {mse: {reduce: sum}} — sum over the batch instead of the mean */
     nn_mark loss_mark;
     nn_opt_kind optimizer;
     double momentum; /* sgd momentum; 0 = plain SGD */
     int nesterov;
     double beta1, beta2, eps, weight_decay; /* adam (weight_decay: decoupled, AdamW) */
     nn_lr_spec lr;
-    double l2;               /* coefficient; 0 = none */
-    nn_l2_reduce l2_reduce;  /* mean(W²) per tensor (lesson 2) or Σ p² (micrograd) */
-    int l2_all;              /* 1: every parameter (biases too); 0: weight matrices only */
+    double l2;              /* coefficient; 0 = none */
+    nn_l2_reduce l2_reduce; /* mean(W²) per tensor (lesson 2) or Σ p² (micrograd) */
+    int l2_all;             /* 1: every parameter (biases too); 0: weight matrices only */
 } nn_train_spec;
 
 typedef struct {
-    long every;      /* evaluate every N steps (0: only at the end) */
-    int splits;      /* bit mask of 1 << nn_split_id, evaluated at every eval point */
+    long every; /* evaluate every N steps (0: only at the end) */
+    int splits; /* bit mask of 1 << nn_split_id, evaluated at every eval point */
 } nn_eval_spec;
 
 typedef struct {
@@ -205,10 +205,10 @@ typedef struct {
 } nn_sample_spec;
 
 typedef struct {
-    int plots_all;  /* report: {plots: all} (1) or none (0) */
-    char **plots;   /* or a list of plot names (when plots_all is 0 and nplots > 0) */
+    int plots_all; /* report: {plots: all} (1) or none (0) */
+    char **plots;  /* or a list of plot names (when plots_all is 0 and nplots > 0) */
     int nplots;
-    long every;     /* collect activation/gradient statistics every N steps (0: default) */
+    long every; /* collect activation/gradient statistics every N steps (0: default) */
 } nn_report_spec;
 
 typedef struct nn_spec {

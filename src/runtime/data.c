@@ -13,9 +13,9 @@
 #include "runtime/rng.h"
 
 typedef struct {
-    uint32_t *cp;  /* all symbols of all kept words, back to back: code points (chars), or
-                      while reading, the byte offset of each pattern match in the file */
-    long *start;   /* word i is cp[start[i] .. start[i+1]) */
+    uint32_t *cp; /* all symbols of all kept words, back to back: code points (chars), or
+                     while reading, the byte offset of each pattern match in the file */
+    long *start;  /* word i is cp[start[i] .. start[i+1]) */
     long n, cap, ncp, cpcap;
     uint32_t *mlen; /* pattern: each match's length in bytes, parallel to cp */
     long mlcap;
@@ -52,7 +52,8 @@ static int push_word(word_list *w, const uint32_t *cp, long n)
     }
     if (w->ncp + n > w->cpcap) {
         long cap = w->cpcap ? w->cpcap * 2 : 8192;
-        while (cap < w->ncp + n) cap *= 2;
+        while (cap < w->ncp + n)
+            cap *= 2;
         uint32_t *nc = realloc(w->cp, (size_t)cap * sizeof *nc);
         if (!nc) return -1;
         w->cp = nc;
@@ -80,7 +81,8 @@ static int push_matches(word_list *w, const char *path, int line, const char *bu
         size_t s0 = pos + ov[0], s1 = pos + ov[1];
         if (s1 == s0) { /* an empty match: step over one character */
             at = s1 + 1;
-            while (at < stop && ((unsigned char)buf[at] & 0xc0) == 0x80) at++;
+            while (at < stop && ((unsigned char)buf[at] & 0xc0) == 0x80)
+                at++;
             continue;
         }
         if (s1 - s0 == 1 && buf[s0] == '.') {
@@ -106,15 +108,19 @@ static int push_matches(word_list *w, const char *path, int line, const char *bu
     }
     uint32_t *off = malloc((size_t)n * sizeof *off);
     int rc = off ? 0 : -1;
-    for (long i = 0; off && i < n; i++) off[i] = tmp[2 * i];
+    for (long i = 0; off && i < n; i++)
+        off[i] = tmp[2 * i];
     if (rc == 0) rc = push_word(w, off, n);
     if (rc == 0 && w->ncp > w->mlcap) {
         long cap = w->cpcap;
         uint32_t *nl = realloc(w->mlen, (size_t)cap * sizeof *nl);
-        if (!nl) rc = -1;
-        else w->mlen = nl, w->mlcap = cap;
+        if (!nl)
+            rc = -1;
+        else
+            w->mlen = nl, w->mlcap = cap;
     }
-    for (long i = 0; rc == 0 && i < n; i++) w->mlen[first + i] = tmp[2 * i + 1];
+    for (long i = 0; rc == 0 && i < n; i++)
+        w->mlen[first + i] = tmp[2 * i + 1];
     free(off);
     free(tmp);
     return rc;
@@ -131,7 +137,8 @@ static int read_words(const char *path, const char *buf, size_t len, pcre2_code 
     size_t pos = 0;
     for (int line = 1; ok && pos < len; line++) {
         size_t end = pos;
-        while (end < len && buf[end] != '\n') end++;
+        while (end < len && buf[end] != '\n')
+            end++;
         size_t stop = end > pos && buf[end - 1] == '\r' ? end - 1 : end;
         long n = 0;
         for (size_t i = pos; i < stop;) {
@@ -225,7 +232,8 @@ static int build_pattern_vocab(word_list *w, const char *buf, nn_dataset *ds)
         free(m);
         return -1;
     }
-    for (long i = 0; i < w->ncp; i++) m[i] = (match){buf + w->cp[i], w->mlen[i], i};
+    for (long i = 0; i < w->ncp; i++)
+        m[i] = (match){buf + w->cp[i], w->mlen[i], i};
     qsort(m, (size_t)w->ncp, sizeof *m, cmp_match);
     ds->vocab = 1;
     for (long i = 0; i < w->ncp; i++) {
@@ -262,7 +270,8 @@ static int build_split(const word_list *w, const long *order, long from, long to
                        nn_split *s)
 {
     long n = 0;
-    for (long i = from; i < to; i++) n += w->start[order[i] + 1] - w->start[order[i]] + 1;
+    for (long i = from; i < to; i++)
+        n += w->start[order[i] + 1] - w->start[order[i]] + 1;
     int T = ds->context;
     s->x = malloc((size_t)(n ? n : 1) * (size_t)T * sizeof *s->x);
     s->y = malloc((size_t)(n ? n : 1) * sizeof *s->y);
@@ -284,13 +293,12 @@ static int build_split(const word_list *w, const long *order, long from, long to
     return 0;
 }
 
-static pcre2_code *compile_pattern(const char *pattern, nn_mark mark, const char *what,
-                                   nn_diag *d)
+static pcre2_code *compile_pattern(const char *pattern, nn_mark mark, const char *what, nn_diag *d)
 {
     int err;
     PCRE2_SIZE off;
-    pcre2_code *re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err,
-                                   &off, NULL);
+    pcre2_code *re =
+        pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &err, &off, NULL);
     if (!re && d) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(err, msg, sizeof msg);
@@ -301,7 +309,8 @@ static pcre2_code *compile_pattern(const char *pattern, nn_mark mark, const char
 
 void nn_data_order(const nn_spec *spec, long *order, long n)
 {
-    for (long i = 0; i < n; i++) order[i] = i;
+    for (long i = 0; i < n; i++)
+        order[i] = i;
     if (!spec->data.shuffle) return;
     if (spec->data.shuffle_compat == NN_SHUFFLE_PYTHON) {
         nn_python_shuffle(spec->data.shuffle_seed, order, n);
@@ -323,7 +332,8 @@ int nn_data_cuts(const nn_spec *spec, long n, long cut[NN_SPLIT_COUNT + 1], nn_d
     cut[0] = 0;
     if (ds->split_counts) {
         long total = 0;
-        for (int s = 0; s < NN_SPLIT_COUNT; s++) cut[s + 1] = total += ds->split_count[s];
+        for (int s = 0; s < NN_SPLIT_COUNT; s++)
+            cut[s + 1] = total += ds->split_count[s];
         if (total > n) {
             nn_diag_error(d, ds->split_mark, "the split asks for %ld items, the data has %ld",
                           total, n);
@@ -331,7 +341,8 @@ int nn_data_cuts(const nn_spec *spec, long n, long cut[NN_SPLIT_COUNT + 1], nn_d
         }
     } else {
         double frac[NN_SPLIT_COUNT], any = 0, acc = 0;
-        for (int s = 0; s < NN_SPLIT_COUNT; s++) any += frac[s] = ds->split[s];
+        for (int s = 0; s < NN_SPLIT_COUNT; s++)
+            any += frac[s] = ds->split[s];
         if (any == 0) frac[NN_SPLIT_TRAIN] = 1; /* no split: all train */
         for (int s = 0; s < NN_SPLIT_COUNT; s++) {
             acc += frac[s];
@@ -341,8 +352,8 @@ int nn_data_cuts(const nn_spec *spec, long n, long cut[NN_SPLIT_COUNT + 1], nn_d
         }
     }
     if (cut[1] == 0) {
-        nn_diag_error(d, ds->split_mark, "the training split is empty (%ld items, train %s %g)",
-                      n, ds->split_counts ? "count" : "fraction",
+        nn_diag_error(d, ds->split_mark, "the training split is empty (%ld items, train %s %g)", n,
+                      ds->split_counts ? "count" : "fraction",
                       ds->split_counts ? (double)ds->split_count[0] : ds->split[0]);
         return -1;
     }
@@ -412,7 +423,8 @@ void nn_dataset_free(nn_dataset *ds)
         free(ds->split[s].fy);
     }
     if (ds->tokens)
-        for (int i = 0; i < ds->vocab; i++) free(ds->tokens[i]);
+        for (int i = 0; i < ds->vocab; i++)
+            free(ds->tokens[i]);
     free(ds->tokens);
     free(ds->itos);
     free(ds);

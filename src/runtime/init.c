@@ -85,14 +85,12 @@ static void fill(nn_param *p, nn_rng *r)
     switch (in->kind) {
     case NN_INIT_VALUES: /* filled by given_values, before */
     case NN_INIT_CSV:
-    case NN_INIT_FROM:
-        return;
+    case NN_INIT_FROM: return;
     case NN_INIT_ZEROS:
-    case NN_INIT_DEFAULT:
-        memset(v, 0, (size_t)n * sizeof *v);
-        return;
+    case NN_INIT_DEFAULT: memset(v, 0, (size_t)n * sizeof *v); return;
     case NN_INIT_ONES:
-        for (long i = 0; i < n; i++) v[i] = 1.0f * scale;
+        for (long i = 0; i < n; i++)
+            v[i] = 1.0f * scale;
         return;
     case NN_INIT_UNIFORM:
         for (long i = 0; i < n; i++)
@@ -101,17 +99,20 @@ static void fill(nn_param *p, nn_rng *r)
     case NN_INIT_NORMAL:
         nn_rng_randn(r, v, (size_t)n);
         if (in->std != 1.0)
-            for (long i = 0; i < n; i++) v[i] *= (float)in->std;
+            for (long i = 0; i < n; i++)
+                v[i] *= (float)in->std;
         break;
     case NN_INIT_KAIMING: {
         nn_rng_randn(r, v, (size_t)n);
         float gain = (float)in->gain, root = (float)sqrt((double)p->dim[0]);
-        for (long i = 0; i < n; i++) v[i] = v[i] * gain / root;
+        for (long i = 0; i < n; i++)
+            v[i] = v[i] * gain / root;
         break;
     }
     }
     if (in->scale != 1.0)
-        for (long i = 0; i < n; i++) v[i] *= scale;
+        for (long i = 0; i < n; i++)
+            v[i] *= scale;
 }
 
 /* The numbers of a csv init: `column` of the rows where every `where` column's text equals
@@ -132,13 +133,17 @@ static long csv_values(const nn_init *in, double **out, nn_diag *d)
         int keep = 1;
         for (int k = 0; keep && k < in->nwhere; k++)
             keep = strcmp(nn_csv_at(c, r, wcol[k])->text, in->where[k].equals) == 0;
-        if (keep && nn_csv_number(c, r, col, &v[n], d) != 0) n = -1, ok = 0;
-        else if (keep) n++;
+        if (keep && nn_csv_number(c, r, col, &v[n], d) != 0)
+            n = -1, ok = 0;
+        else if (keep)
+            n++;
     }
     free(wcol);
     nn_csv_free(c);
-    if (n < 0) free(v);
-    else *out = v;
+    if (n < 0)
+        free(v);
+    else
+        *out = v;
     return n;
 }
 

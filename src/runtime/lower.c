@@ -22,13 +22,16 @@
 #define ALIGN_BYTES 64
 
 typedef struct {
-    int *root;      /* storage root of each tensor (after aliasing and in-place fusion) */
-    char *external; /* root lives in nn_params */
+    int *root;         /* storage root of each tensor (after aliasing and in-place fusion) */
+    char *external;    /* root lives in nn_params */
     int *first, *last; /* live range in step order, −1 when untouched */
     char *pinned;
 } mem_info;
 
-static size_t align_up(size_t n) { return (n + ALIGN_BYTES - 1) / ALIGN_BYTES * ALIGN_BYTES; }
+static size_t align_up(size_t n)
+{
+    return (n + ALIGN_BYTES - 1) / ALIGN_BYTES * ALIGN_BYTES;
+}
 
 static int is_activation(const nn_op *op)
 {
@@ -55,7 +58,8 @@ static int readers(const nn_graph *g, const int *root, int t, int from, int to)
 /* fuse_next[i] = j: node j runs in the same step as node i (j follows i). */
 static void plan_fusion(const nn_graph *g, int *root, int *fuse_next)
 {
-    for (int i = 0; i < g->nn; i++) fuse_next[i] = -1;
+    for (int i = 0; i < g->nn; i++)
+        fuse_next[i] = -1;
     for (int i = 0; i + 1 < g->nfwd; i++) {
         const nn_node *a = &g->n[i], *b = &g->n[i + 1];
         if (!is_activation(b->op) || b->in[0] != a->out[0] || a->op == &nn_op_flatten) continue;
@@ -70,7 +74,8 @@ static void plan_fusion(const nn_graph *g, int *root, int *fuse_next)
             if (!is_activation_grad(ga->op) || ga->out[0] != g->t[o].grad) continue;
             int dy = ga->in[1], dx = ga->out[0];
             if (ga->accumulate || readers(g, root, dy, g->nfwd, g->nn) != 1) break;
-            if (readers(g, root, dx, g->nfwd, g->nn) != 1 || gp->in[gp->op == &nn_op_linear_grad ? 2 : 3] != dx)
+            if (readers(g, root, dx, g->nfwd, g->nn) != 1 ||
+                gp->in[gp->op == &nn_op_linear_grad ? 2 : 3] != dx)
                 break;
             root[dx] = root[dy];
             fuse_next[j] = j + 1;
@@ -167,7 +172,8 @@ static void make_step(const nn_plan *p, const nn_node *n, nn_step *s)
 
 static void run_fused(const nn_step *s, int rows)
 {
-    for (int i = 0; i < s->nsub; i++) s->sub[i].run(&s->sub[i], rows);
+    for (int i = 0; i < s->nsub; i++)
+        s->sub[i].run(&s->sub[i], rows);
 }
 
 /* Step order: each node once, fused followers inside their leader's step. */
@@ -191,7 +197,8 @@ static int build_steps(nn_plan *p, const int *fuse_next)
             continue;
         }
         nn_step *sub = &p->subs[p->nsubs];
-        for (int k = 0; k < len; k++) make_step(p, &g->n[chain[k]], &p->subs[p->nsubs++]);
+        for (int k = 0; k < len; k++)
+            make_step(p, &g->n[chain[k]], &p->subs[p->nsubs++]);
         memset(s, 0, sizeof *s);
         s->run = run_fused;
         s->sub = sub;
@@ -211,8 +218,10 @@ static void live_ranges(const nn_graph *g, const int *fuse_next, mem_info *m)
         if (done[i]) continue;
         for (int j = i; j >= 0 && !done[j]; j = fuse_next[j]) {
             done[j] = 1;
-            for (int k = 0; k < g->n[j].nin; k++) touch(m, g->n[j].in[k], step);
-            for (int k = 0; k < g->n[j].nout; k++) touch(m, g->n[j].out[k], step);
+            for (int k = 0; k < g->n[j].nin; k++)
+                touch(m, g->n[j].in[k], step);
+            for (int k = 0; k < g->n[j].nout; k++)
+                touch(m, g->n[j].out[k], step);
         }
     }
     for (int t = 0; t < g->nt; t++)
@@ -274,7 +283,8 @@ static int assign_storage(nn_plan *p, nn_params *P, int flags, int *fuse_next)
     if (missing) goto out;
     pin_outputs(g, &m);
     if (!(flags & NN_LOWER_REUSE))
-        for (int t = 0; t < g->nt; t++) m.pinned[t] = 1; /* everything kept: graph --values */
+        for (int t = 0; t < g->nt; t++)
+            m.pinned[t] = 1; /* everything kept: graph --values */
     live_ranges(g, fuse_next, &m);
     size_t total = place(g, &m, g->nn, flags & NN_LOWER_REUSE, off);
     if (total == (size_t)-1) goto out;
@@ -284,8 +294,10 @@ static int assign_storage(nn_plan *p, nn_params *P, int flags, int *fuse_next)
     memset(p->arena, 0, total);
     for (int t = 0; t < g->nt; t++) {
         int r = m.root[t];
-        if (!m.external[r] && m.first[r] >= 0) p->ptr[t] = (char *)p->arena + off[r];
-        else if (m.external[r]) p->ptr[t] = p->ptr[r];
+        if (!m.external[r] && m.first[r] >= 0)
+            p->ptr[t] = (char *)p->arena + off[r];
+        else if (m.external[r])
+            p->ptr[t] = p->ptr[r];
     }
     rc = 0;
 out:
@@ -298,7 +310,8 @@ nn_plan *nn_plan_lower(const nn_graph *g, nn_params *P, int flags)
     nn_plan *p = calloc(1, sizeof *p);
     int *fuse_next = malloc(((size_t)g->nn + 1) * sizeof *fuse_next);
     if (!p || !fuse_next) goto fail;
-    for (int i = 0; i < g->nn; i++) fuse_next[i] = -1;
+    for (int i = 0; i < g->nn; i++)
+        fuse_next[i] = -1;
     p->g = g;
     p->ptr = calloc((size_t)g->nt, sizeof *p->ptr);
     p->steps = calloc((size_t)g->nn + 1, sizeof *p->steps);
@@ -326,12 +339,14 @@ void nn_plan_free(nn_plan *p)
 
 void nn_plan_forward(const nn_plan *p, int rows)
 {
-    for (int i = 0; i < p->nfwd; i++) p->steps[i].run(&p->steps[i], rows);
+    for (int i = 0; i < p->nfwd; i++)
+        p->steps[i].run(&p->steps[i], rows);
 }
 
 void nn_plan_backward(const nn_plan *p, int rows)
 {
-    for (int i = p->nfwd; i < p->nsteps; i++) p->steps[i].run(&p->steps[i], rows);
+    for (int i = p->nfwd; i < p->nsteps; i++)
+        p->steps[i].run(&p->steps[i], rows);
 }
 
 static void print_step(const nn_step *s, FILE *out)
@@ -340,7 +355,8 @@ static void print_step(const nn_step *s, FILE *out)
         fprintf(out, "%s", s->node->op->name);
         return;
     }
-    for (int i = 0; i < s->nsub; i++) fprintf(out, "%s%s", i ? "+" : "", s->sub[i].node->op->name);
+    for (int i = 0; i < s->nsub; i++)
+        fprintf(out, "%s%s", i ? "+" : "", s->sub[i].node->op->name);
 }
 
 void nn_plan_print(const nn_plan *p, const nn_params *P, FILE *out)

@@ -24,7 +24,7 @@ typedef struct {
     const nn_init *init;
     float *data, *grad, *velocity; /* grad and velocity: parameters only (velocity: momentum,
                                       or Adam's first moment) */
-    float *sq; /* Adam's second moment (parameters only, with Adam) */
+    float *sq;                     /* Adam's second moment (parameters only, with Adam) */
 } nn_param;
 
 typedef struct {
@@ -53,7 +53,7 @@ typedef struct nn_plan {
     int nsteps, nfwd; /* steps [0, nfwd) run the forward pass */
     nn_step *subs;    /* the parts of fused steps */
     int nsubs;
-    void **ptr;       /* storage of each tensor */
+    void **ptr; /* storage of each tensor */
     float *arena;
     size_t arena_bytes;
 } nn_plan;
@@ -74,6 +74,9 @@ void nn_plan_print(const nn_plan *p, const nn_params *P, FILE *out);
 void nn_plan_free(nn_plan *p);
 void nn_plan_forward(const nn_plan *p, int rows);
 void nn_plan_backward(const nn_plan *p, int rows);
-static inline void *nn_plan_ptr(const nn_plan *p, int tensor) { return p->ptr[tensor]; }
+static inline void *nn_plan_ptr(const nn_plan *p, int tensor)
+{
+    return p->ptr[tensor];
+}
 
 #endif

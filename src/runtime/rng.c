@@ -76,7 +76,10 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
-static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+static inline uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
 
 static uint64_t xoshiro_next(uint64_t *s)
 {
@@ -101,7 +104,8 @@ void nn_rng_seed(nn_rng *r, int torch, uint64_t seed)
     /* torch's manual_seed keeps the low 32 bits for MT19937's init_genrand */
     nn_mt_init_genrand(&r->mt, (uint32_t)seed);
     uint64_t x = seed;
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&x);
 }
 
 uint32_t nn_rng_u32(nn_rng *r)
@@ -122,7 +126,10 @@ double nn_rng_double(nn_rng *r)
 }
 
 /* torch's float uniform: 24 random bits of one u32 */
-static float torch_uniform_f(nn_rng *r) { return (float)(nn_mt_next(&r->mt) & 0xffffffu) * 0x1p-24f; }
+static float torch_uniform_f(nn_rng *r)
+{
+    return (float)(nn_mt_next(&r->mt) & 0xffffffu) * 0x1p-24f;
+}
 
 /* torch normal_fill_16: Box–Muller over a block of 16 uniforms, in float */
 static void torch_normal_fill_16(float *d)
@@ -156,14 +163,18 @@ void nn_rng_randn(nn_rng *r, float *out, size_t n)
 {
     if (r->torch) {
         if (n < 16) {
-            for (size_t i = 0; i < n; i++) out[i] = (float)torch_normal_scalar(r);
+            for (size_t i = 0; i < n; i++)
+                out[i] = (float)torch_normal_scalar(r);
             return;
         }
-        for (size_t i = 0; i < n; i++) out[i] = torch_uniform_f(r);
-        for (size_t i = 0; i + 16 <= n; i += 16) torch_normal_fill_16(out + i);
+        for (size_t i = 0; i < n; i++)
+            out[i] = torch_uniform_f(r);
+        for (size_t i = 0; i + 16 <= n; i += 16)
+            torch_normal_fill_16(out + i);
         if (n % 16) {
             float *tail = out + n - 16; /* torch redraws the last 16 slots as one block */
-            for (int i = 0; i < 16; i++) tail[i] = torch_uniform_f(r);
+            for (int i = 0; i < 16; i++)
+                tail[i] = torch_uniform_f(r);
             torch_normal_fill_16(tail);
         }
         return;
@@ -203,7 +214,8 @@ int nn_rng_multinomial(nn_rng *r, const float *p, int n, float *cum)
         cum[j] = sum;
     }
     if (sum > 0)
-        for (int j = 0; j < n; j++) cum[j] /= sum;
+        for (int j = 0; j < n; j++)
+            cum[j] /= sum;
     cum[n - 1] = 1.0f;
     double u = nn_rng_double(r);
     int lo = 0, hi = n;
@@ -219,14 +231,19 @@ int nn_rng_multinomial(nn_rng *r, const float *p, int n, float *cum)
 
 /* ---- CPython's random.shuffle ------------------------------------------------------- */
 
-static uint32_t py_getrandbits(nn_mt19937 *mt, int k) { return nn_mt_next(mt) >> (32 - k); }
+static uint32_t py_getrandbits(nn_mt19937 *mt, int k)
+{
+    return nn_mt_next(mt) >> (32 - k);
+}
 
 static uint32_t py_randbelow(nn_mt19937 *mt, uint32_t n)
 {
     int k = 0;
-    for (uint32_t v = n; v; v >>= 1) k++; /* n.bit_length() */
+    for (uint32_t v = n; v; v >>= 1)
+        k++; /* n.bit_length() */
     uint32_t x = py_getrandbits(mt, k);
-    while (x >= n) x = py_getrandbits(mt, k);
+    while (x >= n)
+        x = py_getrandbits(mt, k);
     return x;
 }
 

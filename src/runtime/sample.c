@@ -21,9 +21,12 @@ static const float *next_distribution(const nn_plan *p, int vocab, double temper
     if (temperature == 1.0 && prob >= 0) return nn_plan_ptr(p, prob);
     const float *z = nn_plan_ptr(p, g->logits);
     double mx = z[0], sum = 0;
-    for (int j = 1; j < vocab; j++) mx = z[j] > mx ? z[j] : mx;
-    for (int j = 0; j < vocab; j++) sum += buf[j] = (float)exp((z[j] - mx) / temperature);
-    for (int j = 0; j < vocab; j++) buf[j] = (float)(buf[j] / sum);
+    for (int j = 1; j < vocab; j++)
+        mx = z[j] > mx ? z[j] : mx;
+    for (int j = 0; j < vocab; j++)
+        sum += buf[j] = (float)exp((z[j] - mx) / temperature);
+    for (int j = 0; j < vocab; j++)
+        buf[j] = (float)(buf[j] / sum);
     return buf;
 }
 
@@ -63,7 +66,8 @@ static const float *next_probs(nn_trainer *tr, const int32_t *x, double temperat
     const float *p = tr->ngram->prob + nn_ngram_row(tr->ngram, x, T) * V;
     if (temperature == 1.0) return p;
     /* p^(1/T), renormalised by the multinomial draw itself */
-    for (int j = 0; j < V; j++) buf[j] = (float)pow(p[j], 1.0 / temperature);
+    for (int j = 0; j < V; j++)
+        buf[j] = (float)pow(p[j], 1.0 / temperature);
     return buf;
 }
 
@@ -94,8 +98,7 @@ static char *draw_one(nn_trainer *tr, nn_rng *r, double temperature, int max_len
     return out;
 }
 
-char **nn_trainer_sample(nn_trainer *tr, int count, uint64_t seed, double temperature,
-                         int max_len)
+char **nn_trainer_sample(nn_trainer *tr, int count, uint64_t seed, double temperature, int max_len)
 {
     nn_rng r;
     nn_rng_seed(&r, tr->spec->rng == NN_RNG_TORCH, seed);
@@ -112,7 +115,8 @@ char **nn_trainer_sample(nn_trainer *tr, int count, uint64_t seed, double temper
     }
     for (int i = 0; i < count; i++)
         if (!(items[i] = draw_one(tr, &r, temperature, max_len, buf, buf + tr->ds->vocab, x))) {
-            for (int k = 0; k < i; k++) free(items[k]);
+            for (int k = 0; k < i; k++)
+                free(items[k]);
             free(items);
             items = NULL;
             break;

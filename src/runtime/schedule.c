@@ -12,7 +12,8 @@ static double base_at(const nn_lr_spec *lr, long k, long steps)
     case NN_LR_CONSTANT: return lr->value;
     case NN_LR_STEPS: {
         int i = 0;
-        while (i < lr->nboundaries && k >= lr->boundaries[i]) i++;
+        while (i < lr->nboundaries && k >= lr->boundaries[i])
+            i++;
         return lr->values[i];
     }
     case NN_LR_EXPONENTIAL: return lr->start * pow(lr->gamma, (double)k);

@@ -14,7 +14,7 @@
 #include "kernels/kernels.h"
 #include "kernels/parallel.h"
 
-#define LOSS_BUFFER 4096
+#define LOSS_BUFFER  4096
 #define NN_MAX_BATCH (1 << 24) /* rows per step: int offsets in the kernels stay in range */
 
 static double now_seconds(void)
@@ -62,15 +62,19 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
         return tr;
     }
     if (ds->kind == NN_DATASET_TEXT && spec->train.loss != NN_LOSS_CROSS_ENTROPY) {
-        nn_diag_error(d, spec->train.loss_mark, "%s needs numeric targets, but text data gives "
-                      "next-token ids", spec->train.loss == NN_LOSS_HINGE ? "hinge" : "mse");
+        nn_diag_error(d, spec->train.loss_mark,
+                      "%s needs numeric targets, but text data gives "
+                      "next-token ids",
+                      spec->train.loss == NN_LOSS_HINGE ? "hinge" : "mse");
         nn_diag_note(d, "use 'loss: cross_entropy' with text data");
         goto fail;
     }
     long rows = spec->train.full_batch ? ds->split[NN_SPLIT_TRAIN].n : spec->train.batch;
     if (rows > NN_MAX_BATCH) {
-        nn_diag_error(d, spec->data.split_mark, "batch: full would run %ld rows per step; the "
-                      "most is %d", rows, NN_MAX_BATCH);
+        nn_diag_error(d, spec->data.split_mark,
+                      "batch: full would run %ld rows per step; the "
+                      "most is %d",
+                      rows, NN_MAX_BATCH);
         goto fail;
     }
     tr->batch = (int)rows;
@@ -101,7 +105,8 @@ void nn_trainer_free(nn_trainer *tr)
     if (!tr) return;
     nn_plan_free(tr->train_p);
     nn_plan_free(tr->eval_p);
-    for (int t = 0; t < NN_MAX_THREADS - 1; t++) nn_plan_free(tr->eval_more[t]);
+    for (int t = 0; t < NN_MAX_THREADS - 1; t++)
+        nn_plan_free(tr->eval_more[t]);
     nn_graph_free(tr->train_g);
     nn_graph_free(tr->eval_g);
     nn_params_free(tr->P);
@@ -113,27 +118,31 @@ void nn_trainer_free(nn_trainer *tr)
 /* Copies examples [at, at + rows) of a split into rows [dst, dst + rows) of a plan's inputs
  * x and y (token ids or features; class ids or float targets).  Plain loops: minibatch
  * rows are a few ints, where a memcpy call costs more than the copy. */
-static void load_rows(const nn_dataset *ds, const nn_split *sp, const nn_plan *p, long at,
-                      int rows, int dst)
+static void load_rows(const nn_dataset *ds, const nn_split *sp, const nn_plan *p, long at, int rows,
+                      int dst)
 {
     const nn_graph *g = p->g;
     if (ds->kind == NN_DATASET_TABLE) {
         size_t F = (size_t)ds->features;
         float *x = (float *)nn_plan_ptr(p, g->x) + (size_t)dst * F;
         const float *src = sp->fx + (size_t)at * F;
-        for (size_t i = 0; i < (size_t)rows * F; i++) x[i] = src[i];
+        for (size_t i = 0; i < (size_t)rows * F; i++)
+            x[i] = src[i];
     } else {
         size_t T = (size_t)ds->context;
         int32_t *x = (int32_t *)nn_plan_ptr(p, g->x) + (size_t)dst * T;
         const int32_t *src = sp->x + (size_t)at * T;
-        for (size_t i = 0; i < (size_t)rows * T; i++) x[i] = src[i];
+        for (size_t i = 0; i < (size_t)rows * T; i++)
+            x[i] = src[i];
     }
     if (g->t[g->y].dtype == NN_F32) {
         float *y = (float *)nn_plan_ptr(p, g->y) + dst;
-        for (int i = 0; i < rows; i++) y[i] = sp->fy[at + i];
+        for (int i = 0; i < rows; i++)
+            y[i] = sp->fy[at + i];
     } else {
         int32_t *y = (int32_t *)nn_plan_ptr(p, g->y) + dst;
-        for (int i = 0; i < rows; i++) y[i] = sp->y[at + i];
+        for (int i = 0; i < rows; i++)
+            y[i] = sp->y[at + i];
     }
 }
 
@@ -163,7 +172,8 @@ static long count_right(const nn_trainer *tr, const nn_plan *p, int rows)
     if (tr->spec->train.loss == NN_LOSS_HINGE) {
         const float *y = nn_plan_ptr(p, g->y);
         long right = 0;
-        for (int i = 0; i < rows; i++) right += (y[i] > 0) == (z[i] > 0);
+        for (int i = 0; i < rows; i++)
+            right += (y[i] > 0) == (z[i] > 0);
         return right;
     }
     if (tr->spec->train.loss != NN_LOSS_CROSS_ENTROPY || tr->ds->kind != NN_DATASET_TABLE)
@@ -203,7 +213,8 @@ static void eval_chunks(void *ctx, int t)
         load_rows(j->tr->ds, j->sp, p, at, rows, 0);
         nn_plan_forward(p, rows);
         double sum = 0;
-        for (int i = 0; i < rows; i++) sum += row_loss[i];
+        for (int i = 0; i < rows; i++)
+            sum += row_loss[i];
         j->sum[c] = sum;
         j->right[c] = count_right(j->tr, p, rows);
     }
@@ -266,9 +277,11 @@ static void load_batch(nn_trainer *tr)
             ix[i] = (long)nn_rng_randint(&tr->rng, (uint32_t)sp->n);
             __builtin_prefetch(ds->kind == NN_DATASET_TABLE ? (const void *)(sp->fx + ix[i] * xw)
                                                             : (const void *)(sp->x + ix[i] * xw));
-            __builtin_prefetch(sp->fy ? (const void *)(sp->fy + ix[i]) : (const void *)(sp->y + ix[i]));
+            __builtin_prefetch(sp->fy ? (const void *)(sp->fy + ix[i])
+                                      : (const void *)(sp->y + ix[i]));
         }
-        for (int i = 0; i < n; i++) load_rows(ds, sp, p, ix[i], 1, at + i);
+        for (int i = 0; i < n; i++)
+            load_rows(ds, sp, p, ix[i], 1, at + i);
     }
 }
 
@@ -289,9 +302,11 @@ double nn_trainer_bench(nn_trainer *tr, long steps)
 {
     if (!tr->train_p) return 0;
     long warm = steps / 10 < 50 ? steps / 10 : 50;
-    for (long i = 0; i < warm; i++) train_step(tr, (float)nn_lr_at(&tr->spec->train.lr, i, steps));
+    for (long i = 0; i < warm; i++)
+        train_step(tr, (float)nn_lr_at(&tr->spec->train.lr, i, steps));
     double t0 = now_seconds();
-    for (long i = 0; i < steps; i++) train_step(tr, (float)nn_lr_at(&tr->spec->train.lr, i, steps));
+    for (long i = 0; i < steps; i++)
+        train_step(tr, (float)nn_lr_at(&tr->spec->train.lr, i, steps));
     return now_seconds() - t0;
 }
 
@@ -317,8 +332,7 @@ static void eval_point(nn_trainer *tr, const nn_run_opts *o, long step, double l
     double loss[NN_SPLIT_COUNT];
     int mask = tr->spec->eval.splits;
     for (int s = 0; s < NN_SPLIT_COUNT; s++)
-        loss[s] = mask & (1 << s) && tr->ds->split[s].n ? nn_trainer_eval(tr, (nn_split_id)s)
-                                                        : NAN;
+        loss[s] = mask & (1 << s) && tr->ds->split[s].n ? nn_trainer_eval(tr, (nn_split_id)s) : NAN;
     double elapsed = now_seconds() - t0;
     flush_losses(log, o->metrics_csv);
     if (o->metrics_csv) {
@@ -392,7 +406,8 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     long print_every = every > 0 ? every : (steps >= 10 ? steps / 10 : 1);
     loss_log *log = calloc(1, sizeof *log);
     if (!log) return -1;
-    if (o->metrics_csv) fprintf(o->metrics_csv, "step,lr,loss,train_loss,dev_loss,test_loss,elapsed_s\n");
+    if (o->metrics_csv)
+        fprintf(o->metrics_csv, "step,lr,loss,train_loss,dev_loss,test_loss,elapsed_s\n");
     double t0 = now_seconds();
     int status = 0;
     long i;
@@ -428,7 +443,8 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
 
 void nn_result_free(nn_result *r)
 {
-    for (int i = 0; i < r->nsamples; i++) free(r->samples[i]);
+    for (int i = 0; i < r->nsamples; i++)
+        free(r->samples[i]);
     free(r->samples);
     r->samples = NULL;
     r->nsamples = 0;

@@ -11,7 +11,7 @@
 #include "runtime/plan.h"
 
 #define NN_MAX_THREADS 16
-#define NN_EVAL_ROWS 4096 /* rows per evaluation chunk (and the most samples at once) */
+#define NN_EVAL_ROWS   4096 /* rows per evaluation chunk (and the most samples at once) */
 
 typedef struct {
     const nn_spec *spec;
@@ -21,16 +21,16 @@ typedef struct {
     nn_plan *eval_more[NN_MAX_THREADS - 1]; /* one more evaluation plan per extra thread */
     int neval;                              /* evaluation plans (threads) */
     nn_params *P;
-    nn_rng rng; /* init, then minibatches: one stream, as in the lectures */
-    int batch;  /* rows per training step (the whole training split with batch: full) */
+    nn_rng rng;      /* init, then minibatches: one stream, as in the lectures */
+    int batch;       /* rows per training step (the whole training split with batch: full) */
     nn_ngram *ngram; /* the counting model: graphs and plans NULL, P empty (count 0) */
     int32_t *prefix; /* sample.prefix as token ids (NULL without one) */
     int nprefix;
 } nn_trainer;
 
 typedef struct {
-    double step0, last;               /* objective on the first / last training batch */
-    double split[NN_SPLIT_COUNT];     /* data loss over each split after training */
+    double step0, last;           /* objective on the first / last training batch */
+    double split[NN_SPLIT_COUNT]; /* data loss over each split after training */
     int have_split[NN_SPLIT_COUNT];
     double accuracy[NN_SPLIT_COUNT]; /* classifiers: fraction right per split after training */
     int have_accuracy; /* hinge (sign agreement), cross_entropy on table data (argmax) */
@@ -63,8 +63,7 @@ double nn_trainer_eval(nn_trainer *tr, nn_split_id s);
 double nn_trainer_eval_acc(nn_trainer *tr, nn_split_id s, double *acc);
 /* Draws `count` items with the spec's sample settings; returns a malloc'd array of
  * malloc'd UTF-8 strings (each ending with '.'), or NULL. */
-char **nn_trainer_sample(nn_trainer *tr, int count, uint64_t seed, double temperature,
-                         int max_len);
+char **nn_trainer_sample(nn_trainer *tr, int count, uint64_t seed, double temperature, int max_len);
 void nn_result_free(nn_result *r);
 /* Times `steps` training steps (after a short warm-up) with no evaluation, logging or
  * output: `nnrun bench`.  Returns the seconds taken (0 for the counting model). */

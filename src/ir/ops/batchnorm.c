@@ -19,20 +19,21 @@ static int infer(nn_graph *g, int node, nn_diag *d)
     const nn_layer *L = g->n[node].spec;
     if (x.dtype != NN_F32 || x.ndim != 2) {
         char lb[64], sh[64], from[64];
-        nn_diag_error(d, g->n[node].mark,
-                      "%s expects a 2-D float input [batch, features], but %s gives %s%s",
-                      nn_layer_label(g, node, lb, sizeof lb),
-                      nn_producer_label(g, g->n[node].in[0], from, sizeof from),
-                      x.dtype == NN_I32 ? "token ids " : "", nn_tensor_shape_str(&x, sh, sizeof sh));
+        nn_diag_error(
+            d, g->n[node].mark, "%s expects a 2-D float input [batch, features], but %s gives %s%s",
+            nn_layer_label(g, node, lb, sizeof lb),
+            nn_producer_label(g, g->n[node].in[0], from, sizeof from),
+            x.dtype == NN_I32 ? "token ids " : "", nn_tensor_shape_str(&x, sh, sizeof sh));
         nn_diag_note(d, x.ndim == 3 ? "add '- flatten' before this layer"
-                                     : "put batchnorm after a linear layer");
+                                    : "put batchnorm after a linear layer");
         return -1;
     }
     if (g->training && g->batch < 2) {
         char lb[64];
-        nn_diag_error(d, g->n[node].mark,
-                      "%s normalises over the batch, which needs at least 2 rows (train.batch is %d)",
-                      nn_layer_label(g, node, lb, sizeof lb), g->batch);
+        nn_diag_error(
+            d, g->n[node].mark,
+            "%s normalises over the batch, which needs at least 2 rows (train.batch is %d)",
+            nn_layer_label(g, node, lb, sizeof lb), g->batch);
         return -1;
     }
     nn_node *n = &g->n[node];
@@ -44,8 +45,8 @@ static int infer(nn_graph *g, int node, nn_diag *d)
     int in[5] = {n->in[0], nn_make_param(g, node, "weight", NN_PARAM, 1, &f, &L->init, &ones),
                  nn_make_param(g, node, "bias", NN_PARAM, 1, &f, &L->bias_init, &zeros),
                  nn_make_param(g, node, "running_mean", NN_BUFFER, 1, &f, NULL, &zeros),
-                 nn_make_param(g, node, L->running_std ? "running_std" : "running_var",
-                               NN_BUFFER, 1, &f, NULL, &ones)};
+                 nn_make_param(g, node, L->running_std ? "running_std" : "running_var", NN_BUFFER,
+                               1, &f, NULL, &ones)};
     n = &g->n[node];
     for (int i = 0; i < 5; i++) {
         if (in[i] < 0) return -1;
@@ -94,15 +95,16 @@ static void run(const nn_step *s, int rows)
         update_running(a, f, mean, std, in[3], in[4]);
         return;
     }
-    for (int j = 0; j < f; j++) std[j] = a->running_std ? in[4][j] : sqrtf(in[4][j] + a->eps);
+    for (int j = 0; j < f; j++)
+        std[j] = a->running_std ? in[4][j] : sqrtf(in[4][j] + a->eps);
     nn_k->bn_eval_fwd(rows, f, in[0], in[3], std, in[1], in[2], y);
 }
 
 static void run_grad(const nn_step *s, int rows)
 {
     int f = s->tin[0]->dim[1];
-    nn_k->bn_bwd(rows, f, s->in[0], s->in[1], s->in[2], s->in[3], s->node->bn.unbiased,
-                 s->out[0], s->out[1], s->out[2], s->node->accumulate & 1);
+    nn_k->bn_bwd(rows, f, s->in[0], s->in[1], s->in[2], s->in[3], s->node->bn.unbiased, s->out[0],
+                 s->out[1], s->out[2], s->node->accumulate & 1);
 }
 
 const nn_op nn_op_batchnorm = {"batchnorm", infer, grad, run};

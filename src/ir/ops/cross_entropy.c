@@ -15,8 +15,10 @@ static int infer(nn_graph *g, int node, nn_diag *d)
                       "cross_entropy needs logits [batch, %d] (one per token of the vocabulary), "
                       "but the model's last layer gives %s",
                       g->vocab, nn_tensor_shape_str(&z, sh, sizeof sh));
-        nn_diag_note(d, "end the model with a 'linear' layer without 'out' (it defaults to the "
-                        "vocabulary size, %d)", g->vocab);
+        nn_diag_note(d,
+                     "end the model with a 'linear' layer without 'out' (it defaults to the "
+                     "vocabulary size, %d)",
+                     g->vocab);
         return -1;
     }
     int one = 1;
@@ -39,7 +41,8 @@ static void run(const nn_step *s, int rows)
     float *row_loss = s->out[2];
     nn_k->xent_fwd(rows, v, s->in[0], s->in[1], s->out[1], row_loss);
     double sum = 0;
-    for (int i = 0; i < rows; i++) sum += row_loss[i];
+    for (int i = 0; i < rows; i++)
+        sum += row_loss[i];
     *(float *)s->out[0] = (float)(sum / rows);
 }
 

@@ -13,8 +13,7 @@ static int infer(nn_graph *g, int node, nn_diag *d)
     if (x.dtype != NN_I32 || x.ndim != 2) {
         char lb[64], sh[64];
         nn_diag_error(d, n->mark, "%s expects token ids [batch, context], but its input is %s %s",
-                      nn_layer_label(g, node, lb, sizeof lb),
-                      x.dtype == NN_I32 ? "ids" : "floats",
+                      nn_layer_label(g, node, lb, sizeof lb), x.dtype == NN_I32 ? "ids" : "floats",
                       nn_tensor_shape_str(&x, sh, sizeof sh));
         nn_diag_note(d, "an embedding must be the first layer of the model");
         return -1;

@@ -30,7 +30,8 @@ static void run(const nn_step *s, int rows)
     const float *w = s->in[0];
     long n = nn_tensor_numel(s->tin[0]);
     double sq = 0;
-    for (long i = 0; i < n; i++) sq += (double)w[i] * w[i];
+    for (long i = 0; i < n; i++)
+        sq += (double)w[i] * w[i];
     *(float *)s->out[0] += (float)(s->node->l2 * (s->node->sum ? sq : sq / (double)n));
 }
 

@@ -5,13 +5,31 @@
 #include "ir/op.h"
 
 const nn_op *const nn_ops[] = {
-    &nn_op_embedding, &nn_op_embedding_grad, &nn_op_flatten,    &nn_op_linear,
-    &nn_op_linear_grad, &nn_op_batchnorm,    &nn_op_batchnorm_grad, &nn_op_tanh,
-    &nn_op_tanh_grad,  &nn_op_cross_entropy, &nn_op_cross_entropy_grad, &nn_op_l2,
-    &nn_op_l2_grad,    &nn_op_relu,         &nn_op_relu_grad,          &nn_op_sigmoid,
-    &nn_op_sigmoid_grad, &nn_op_onehot,     &nn_op_hinge,              &nn_op_hinge_grad,
-    &nn_op_mse,        &nn_op_mse_grad,     &nn_op_value,
-    &nn_op_value_grad, NULL,
+    &nn_op_embedding,
+    &nn_op_embedding_grad,
+    &nn_op_flatten,
+    &nn_op_linear,
+    &nn_op_linear_grad,
+    &nn_op_batchnorm,
+    &nn_op_batchnorm_grad,
+    &nn_op_tanh,
+    &nn_op_tanh_grad,
+    &nn_op_cross_entropy,
+    &nn_op_cross_entropy_grad,
+    &nn_op_l2,
+    &nn_op_l2_grad,
+    &nn_op_relu,
+    &nn_op_relu_grad,
+    &nn_op_sigmoid,
+    &nn_op_sigmoid_grad,
+    &nn_op_onehot,
+    &nn_op_hinge,
+    &nn_op_hinge_grad,
+    &nn_op_mse,
+    &nn_op_mse_grad,
+    &nn_op_value,
+    &nn_op_value_grad,
+    NULL,
 };
 
 const nn_op *nn_op_find(const char *name)
@@ -43,8 +61,8 @@ int nn_make_out(nn_graph *g, int node, int k, const char *suffix, nn_dtype dtype
     return t;
 }
 
-int nn_make_param(nn_graph *g, int node, const char *suffix, nn_role role, int ndim,
-                  const int *dim, const nn_init *spec_init, const nn_init *fallback)
+int nn_make_param(nn_graph *g, int node, const char *suffix, nn_role role, int ndim, const int *dim,
+                  const nn_init *spec_init, const nn_init *fallback)
 {
     char name[48];
     layer_name(g, node, suffix, name, sizeof name);
@@ -56,8 +74,8 @@ int nn_make_param(nn_graph *g, int node, const char *suffix, nn_role role, int n
     return t;
 }
 
-int nn_make_grad_node(nn_graph *g, int fwd, const nn_op *op, const int *in, int nin,
-                      const int *out, int nout)
+int nn_make_grad_node(nn_graph *g, int fwd, const nn_op *op, const int *in, int nin, const int *out,
+                      int nout)
 {
     nn_node n;
     memset(&n, 0, sizeof n);

@@ -28,7 +28,8 @@ static int grad(nn_graph *g, int node)
 static long row_elems(const nn_tensor *t, int rows)
 {
     long n = t->batched ? rows : t->dim[0];
-    for (int i = 1; i < t->ndim; i++) n *= t->dim[i];
+    for (int i = 1; i < t->ndim; i++)
+        n *= t->dim[i];
     return n;
 }
 

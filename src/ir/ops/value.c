@@ -40,7 +40,8 @@ static void run(const nn_step *s, int rows)
     double sum = 0;
     for (int i = 0; i < rows; i++) {
         double r = 0;
-        for (int k = 0; k < K; k++) r += sc[(long)i * K + k];
+        for (int k = 0; k < K; k++)
+            r += sc[(long)i * K + k];
         row_loss[i] = (float)r;
         sum += r;
     }
@@ -53,7 +54,8 @@ static void run_grad(const nn_step *s, int rows)
     float *ds = s->out[0];
     long n = (long)rows * s->tin[0]->dim[1];
     int acc = s->node->accumulate & 1;
-    for (long i = 0; i < n; i++) ds[i] = acc ? ds[i] + 1.0f : 1.0f;
+    for (long i = 0; i < n; i++)
+        ds[i] = acc ? ds[i] + 1.0f : 1.0f;
 }
 
 const nn_op nn_op_value = {"value", infer, grad, run};

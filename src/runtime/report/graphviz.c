@@ -33,7 +33,8 @@ static void stats_label(const float *v, long n, char *buf, size_t len)
 static long active_numel(const nn_tensor *t, int rows)
 {
     long n = t->batched ? rows : t->dim[0];
-    for (int i = 1; i < t->ndim; i++) n *= t->dim[i];
+    for (int i = 1; i < t->ndim; i++)
+        n *= t->dim[i];
     return n;
 }
 

@@ -77,7 +77,10 @@ FILE *nn_rundir_open(const char *dir, const char *file)
     return fopen(path, "w");
 }
 
-static json_t *num_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+static json_t *num_or_null(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
 
 char *nn_summary_json(const nn_spec *spec, const nn_dataset *ds, const nn_trainer *tr,
                       const nn_result *r, const nn_run_info *info)
@@ -91,19 +94,21 @@ char *nn_summary_json(const nn_spec *spec, const nn_dataset *ds, const nn_traine
                             r->have_split[s] ? num_or_null(r->split[s]) : json_null());
         json_object_set_new(examples, split_names[s], json_integer(ds->split[s].n));
     }
-    for (int i = 0; i < r->nsamples; i++) json_array_append_new(samples, json_string(r->samples[i]));
+    for (int i = 0; i < r->nsamples; i++)
+        json_array_append_new(samples, json_string(r->samples[i]));
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)spec->seed);
     json_t *root = json_pack(
-        "{s:s, s:s, s:I, s:I, s:o, s:f, s:f, s:s, s:i, s:o, s:s, s:i, s:o, s:o}",
-        "name", spec->name, "version", PACKAGE_VERSION, "steps", (json_int_t)r->steps, "params",
-        (json_int_t)tr->P->count, "loss", loss, "wall_seconds", r->wall_seconds,
-        "steps_per_second", r->train_seconds > 0 ? (double)r->steps / r->train_seconds : 0.0,
-        "isa", info->isa, "threads", info->threads,
+        "{s:s, s:s, s:I, s:I, s:o, s:f, s:f, s:s, s:i, s:o, s:s, s:i, s:o, s:o}", "name",
+        spec->name, "version", PACKAGE_VERSION, "steps", (json_int_t)r->steps, "params",
+        (json_int_t)tr->P->count, "loss", loss, "wall_seconds", r->wall_seconds, "steps_per_second",
+        r->train_seconds > 0 ? (double)r->steps / r->train_seconds : 0.0, "isa", info->isa,
+        "threads", info->threads,
         /* seeds are unsigned 64-bit: a JSON integer where it fits exactly, else a string */
-        "seed", spec->seed <= (1ull << 53) ? json_integer((json_int_t)spec->seed) : json_string(seed),
-        "rng", spec->rng == NN_RNG_TORCH ? "torch" : "native", "vocab", ds->vocab,
-        "examples", examples, "samples", samples);
+        "seed",
+        spec->seed <= (1ull << 53) ? json_integer((json_int_t)spec->seed) : json_string(seed),
+        "rng", spec->rng == NN_RNG_TORCH ? "torch" : "native", "vocab", ds->vocab, "examples",
+        examples, "samples", samples);
     if (root && r->have_accuracy) { /* classifiers only, keys as in `loss` */
         json_t *acc = json_object();
         for (int s = 0; s < NN_SPLIT_COUNT; s++)
@@ -123,7 +128,8 @@ int nn_rundir_write_results(const char *dir, const char *summary_json, const nn_
     int bad = fputs(summary_json, f) < 0 || fputc('\n', f) == EOF;
     bad |= fclose(f) != 0;
     if (bad || !(f = nn_rundir_open(dir, "samples.txt"))) return -1;
-    for (int i = 0; i < r->nsamples; i++) bad |= fprintf(f, "%s\n", r->samples[i]) < 0;
+    for (int i = 0; i < r->nsamples; i++)
+        bad |= fprintf(f, "%s\n", r->samples[i]) < 0;
     bad |= fclose(f) != 0;
     return bad ? -1 : 0;
 }
