@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -77,6 +78,24 @@ FILE *nn_rundir_open(const char *dir, const char *file)
     return fopen(path, "w");
 }
 
+const char *nn_spec_hash(const nn_spec *spec, char *buf)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    uint64_t h = 14695981039346656037ull;
+    if (mem && nn_spec_emit(spec, mem) == 0 && fclose(mem) == 0) {
+        /* the first line names the spec file; the experiment is the rest */
+        const char *p = memchr(text, '\n', len);
+        for (p = p ? p + 1 : text; p < text + len; p++) h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    } else if (mem) {
+        fclose(mem);
+    }
+    free(text);
+    snprintf(buf, 17, "%016llx", (unsigned long long)h);
+    return buf;
+}
+
 static json_t *num_or_null(double v)
 {
     return isfinite(v) ? json_real(v) : json_null();
@@ -109,6 +128,8 @@ char *nn_summary_json(const nn_spec *spec, const nn_dataset *ds, const nn_traine
         spec->seed <= (1ull << 53) ? json_integer((json_int_t)spec->seed) : json_string(seed),
         "rng", spec->rng == NN_RNG_TORCH ? "torch" : "native", "vocab", ds->vocab, "examples",
         examples, "samples", samples);
+    char hash[17];
+    if (root) json_object_set_new(root, "spec_hash", json_string(nn_spec_hash(spec, hash)));
     if (root && r->have_accuracy) { /* classifiers only, keys as in `loss` */
         json_t *acc = json_object();
         for (int s = 0; s < NN_SPLIT_COUNT; s++)

@@ -11,6 +11,10 @@ typedef struct {
     const char *isa;
 } nn_run_info;
 
+/* A short, stable fingerprint of the resolved spec (16 hex digits of FNV-1a 64 over its
+ * YAML): two runs with the same hash ran the same experiment.  buf: ≥ 17 bytes. */
+const char *nn_spec_hash(const nn_spec *spec, char *buf);
+
 /* Picks and creates the run directory before anything is trained: `out` if given (it must
  * not hold an earlier run unless `force`), else runs/NAME, or runs/NAME-2, -3, ... when
  * that holds an earlier run.  Checks that it is writable.  Returns a malloc'd path, or
