@@ -132,7 +132,7 @@ static void test_short_run(void **state)
     json_t *j = load_json(p);
     static const char *keys[] = {
         "name", "version", "steps", "params", "loss", "wall_seconds", "steps_per_second",
-        "isa",  "threads", "seed",  NULL};
+        "isa",  "threads", "seed",  "spec_hash", NULL};
     for (int i = 0; keys[i]; i++)
         if (!json_object_get(j, keys[i])) fail_msg("summary.json lacks '%s'", keys[i]);
     assert_int_equal(json_integer_value(json_object_get(j, "steps")), 300);
