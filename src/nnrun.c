@@ -17,6 +17,8 @@
 #include "parser/spec.h"
 #include "runtime/data.h"
 #include "runtime/report/graphviz.h"
+#include "runtime/report/html.h"
+#include "runtime/report/stats.h"
 #include "runtime/report/rundir.h"
 #include "runtime/train.h"
 
@@ -149,7 +151,9 @@ static int parse_args(int argc, char **argv, cli *c)
         }
     }
     if (!c->cmd) c->cmd = "run";
-    if (!c->spec) return usage_error("%s", "no spec file given");
+    if (!c->spec)
+        return usage_error("%s", !strcmp(c->cmd, "report") ? "no run directory given"
+                                                           : "no spec file given");
     if ((c->dot || c->values || c->plan) && strcmp(c->cmd, "graph") != 0)
         return usage_error("%s", "--dot, --values and --plan are options of 'nnrun graph'");
     if (c->plan && c->dot) return usage_error("%s", "choose one of --plan and --dot");
@@ -261,11 +265,18 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
     }
     FILE *progress = c->json ? stderr : stdout;
     if (!c->quiet) print_data(progress, ds, tr->P->count);
-    nn_run_opts o = {c->quiet, progress, nn_rundir_open(dir, "metrics.csv")};
+    nn_run_opts o;
+    memset(&o, 0, sizeof o);
+    o.quiet = c->quiet;
+    o.progress = progress;
+    o.metrics_csv = nn_rundir_open(dir, "metrics.csv");
+    tr->metrics_jsonl = nn_rundir_open(dir, "metrics.jsonl");
     nn_result r;
     memset(&r, 0, sizeof r);
     int rc = nn_trainer_run(tr, &o, &r);
     if (o.metrics_csv) fclose(o.metrics_csv);
+    if (tr->metrics_jsonl) fclose(tr->metrics_jsonl);
+    tr->metrics_jsonl = NULL;
     if (rc != 0) {
         fprintf(stderr, "%s: error: the loss became non-finite (%g) at step %ld; stopped\n",
                 spec->path, r.last, r.steps);
@@ -275,8 +286,13 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
     nn_run_info info = {c->threads, nn_k->isa};
     char *json = nn_summary_json(spec, ds, tr, &r, &info);
     int status = EXIT_OK;
-    if (!json || nn_rundir_write_results(dir, json, &r) != 0) {
+    const nn_stats *stats = nn_trainer_stats(tr);
+    if (!json || nn_rundir_write_results(dir, json, &r) != 0 ||
+        (stats && nn_stats_write(stats, dir) != 0)) {
         fprintf(stderr, "nnrun: error: cannot write the results to '%s'\n", dir);
+        status = EXIT_RUN;
+    } else if (nn_report_render(dir, d) != 0) {
+        nn_diag_print(d, stderr);
         status = EXIT_RUN;
     }
     if (!c->quiet) print_result(progress, &r, dir);
@@ -287,8 +303,23 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
     return status;
 }
 
+/* `nnrun report RUN_DIR`: re-renders report.html from the run directory's files. */
+static int report_command(const cli *c)
+{
+    nn_diag *d = nn_diag_new();
+    if (!d) return EXIT_RUN;
+    int rc = nn_report_render(c->spec, d) == 0 ? EXIT_OK : EXIT_INPUT;
+    if (rc == EXIT_OK)
+        printf("%s/report.html\n", c->spec);
+    else
+        nn_diag_print(d, stderr);
+    nn_diag_free(d);
+    return rc;
+}
+
 static int run_command(const cli *c)
 {
+    if (!strcmp(c->cmd, "report")) return report_command(c);
     nn_diag *d = nn_diag_new();
     nn_spec *spec = NULL;
     nn_dataset *ds = NULL;

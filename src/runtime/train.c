@@ -6,6 +6,7 @@
  */
 #include "runtime/train.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 
 #include "kernels/kernels.h"
 #include "kernels/parallel.h"
+#include "runtime/report/stats.h"
 
 #define LOSS_BUFFER  4096
 #define NN_MAX_BATCH (1 << 24) /* rows per step: int offsets in the kernels stay in range */
@@ -59,6 +61,7 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
         tr->P = calloc(1, sizeof *tr->P);
         if (!tr->P || !(tr->ngram = nn_ngram_new(spec, ds, d)) || encode_prefix(tr, d) != 0)
             goto fail;
+        if (nn_stats_wanted(spec) && !(tr->stats = nn_stats_new(tr))) goto fail;
         return tr;
     }
     if (ds->kind == NN_DATASET_TEXT && spec->train.loss != NN_LOSS_CROSS_ENTROPY) {
@@ -90,6 +93,8 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
         if (!(tr->eval_more[t - 1] = nn_plan_lower(tr->eval_g, tr->P, NN_LOWER_FAST))) goto fail;
     nn_rng_seed(&tr->rng, spec->rng == NN_RNG_TORCH, spec->seed);
     if (nn_params_init(tr->P, &tr->rng, d) != 0 || encode_prefix(tr, d) != 0) goto fail;
+    /* everything collection needs is allocated here: the step loop never allocates */
+    if (nn_stats_wanted(spec) && !(tr->stats = nn_stats_new(tr))) goto fail;
     return tr;
 fail:
     if (nn_diag_count(d) == errors) {
@@ -103,6 +108,7 @@ fail:
 void nn_trainer_free(nn_trainer *tr)
 {
     if (!tr) return;
+    nn_stats_free(tr->stats);
     nn_plan_free(tr->train_p);
     nn_plan_free(tr->eval_p);
     for (int t = 0; t < NN_MAX_THREADS - 1; t++)
@@ -298,6 +304,30 @@ static float train_step(nn_trainer *tr, float lr)
     return l;
 }
 
+/* train_step on a collection step (tr->stats->next == step): the statistics pass runs on
+ * the same minibatch before the training pass, the weights are saved before the update and
+ * compared after it.  The training itself is exactly train_step's. */
+static float train_step_collect(nn_trainer *tr, float lr, long step)
+{
+    const nn_plan *p = tr->train_p;
+    load_batch(tr);
+    nn_stats_probe(tr->stats, step);
+    nn_plan_forward(p, tr->batch);
+    nn_plan_backward(p, tr->batch);
+    float l = *(const float *)nn_plan_ptr(p, p->g->loss);
+    if (isfinite(l)) {
+        nn_stats_before_update(tr->stats, step);
+        nn_optim_step(tr->P, &tr->spec->train, lr);
+        nn_stats_after_update(tr->stats, step);
+    }
+    return l;
+}
+
+const struct nn_stats *nn_trainer_stats(const nn_trainer *tr)
+{
+    return tr->stats;
+}
+
 double nn_trainer_bench(nn_trainer *tr, long steps)
 {
     if (!tr->train_p) return 0;
@@ -316,11 +346,34 @@ typedef struct {
     int n;
 } loss_log;
 
-static void flush_losses(loss_log *log, FILE *csv)
+/* One metrics.jsonl line: the metrics.csv row's columns, null where its cell is empty
+ * (NaN here).  Written outside the step body, like the CSV rows. */
+static void jsonl_row(FILE *f, long step, double lr, double loss, const double *split,
+                      double elapsed)
 {
-    if (csv)
+    static const char *keys[] = {"lr", "loss", "train_loss", "dev_loss", "test_loss", "elapsed_s"};
+    double v[6] = {lr, loss, split[0], split[1], split[2], elapsed};
+    json_t *o = json_object();
+    if (!o) return;
+    json_object_set_new(o, "step", json_integer(step));
+    for (int k = 0; k < 6; k++)
+        json_object_set_new(o, keys[k], isfinite(v[k]) ? json_real(v[k]) : json_null());
+    /* 9 significant digits, as the CSV's %.9g: float values round-trip */
+    if (json_dumpf(o, f, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) == 0)
+        fputc('\n', f);
+    json_decref(o);
+}
+
+static void flush_losses(loss_log *log, const nn_run_opts *o, FILE *jsonl)
+{
+    static const double none[NN_SPLIT_COUNT] = {NAN, NAN, NAN};
+    if (o->metrics_csv)
         for (int i = 0; i < log->n; i++)
-            fprintf(csv, "%ld,%.9g,%.9g,,,,\n", log->first + i, log->lr[i], log->loss[i]);
+            fprintf(o->metrics_csv, "%ld,%.9g,%.9g,,,,\n", log->first + i, log->lr[i],
+                    log->loss[i]);
+    if (jsonl)
+        for (int i = 0; i < log->n; i++)
+            jsonl_row(jsonl, log->first + i, log->lr[i], log->loss[i], none, NAN);
     log->first += log->n;
     log->n = 0;
 }
@@ -334,7 +387,11 @@ static void eval_point(nn_trainer *tr, const nn_run_opts *o, long step, double l
     for (int s = 0; s < NN_SPLIT_COUNT; s++)
         loss[s] = mask & (1 << s) && tr->ds->split[s].n ? nn_trainer_eval(tr, (nn_split_id)s) : NAN;
     double elapsed = now_seconds() - t0;
-    flush_losses(log, o->metrics_csv);
+    flush_losses(log, o, tr->metrics_jsonl);
+    if (tr->metrics_jsonl) {
+        jsonl_row(tr->metrics_jsonl, step, lr, NAN, loss, round(elapsed * 1000) / 1000);
+        fflush(tr->metrics_jsonl);
+    }
     if (o->metrics_csv) {
         /* the loss column is empty: evaluation rows carry the split losses */
         fprintf(o->metrics_csv, "%ld,%.9g,,", step, lr);
@@ -364,13 +421,21 @@ static void final_eval(nn_trainer *tr, const nn_run_opts *o, nn_result *res, dou
             res->split[s] = nn_trainer_eval_acc(tr, (nn_split_id)s, &res->accuracy[s]);
         if (!isnan(res->accuracy[s])) res->have_accuracy = 1;
     }
+    double elapsed = now_seconds() - t0, split[NN_SPLIT_COUNT];
     if (o->metrics_csv) {
         /* the final row follows the last step: no step, so no learning rate, runs there */
         fprintf(o->metrics_csv, "%ld,,,", steps);
         for (int s = 0; s < NN_SPLIT_COUNT; s++)
             fprintf(o->metrics_csv, res->have_split[s] ? "%.9g," : ",", res->split[s]);
-        fprintf(o->metrics_csv, "%.3f\n", now_seconds() - t0);
+        fprintf(o->metrics_csv, "%.3f\n", elapsed);
         fflush(o->metrics_csv);
+    }
+    if (tr->metrics_jsonl) {
+        for (int s = 0; s < NN_SPLIT_COUNT; s++)
+            split[s] = res->have_split[s] ? res->split[s] : NAN;
+        /* elapsed to the millisecond, as in the CSV */
+        jsonl_row(tr->metrics_jsonl, steps, NAN, NAN, split, round(elapsed * 1000) / 1000);
+        fflush(tr->metrics_jsonl);
     }
 }
 
@@ -413,7 +478,9 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     long i;
     for (i = 0; i < steps; i++) {
         double lr = nn_lr_at(&spec->train.lr, i, steps);
-        float l = train_step(tr, (float)lr);
+        /* collection steps only: elsewhere the step costs one comparison more */
+        float l = tr->stats && i == tr->stats->next ? train_step_collect(tr, (float)lr, i)
+                                                    : train_step(tr, (float)lr);
         if (i == 0) res->step0 = l;
         res->last = l;
         if (!isfinite(l)) {
@@ -422,7 +489,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
         }
         log->loss[log->n] = l;
         log->lr[log->n++] = (float)lr;
-        if (log->n == LOSS_BUFFER) flush_losses(log, o->metrics_csv);
+        if (log->n == LOSS_BUFFER) flush_losses(log, o, tr->metrics_jsonl);
         if (i % print_every == 0 && !o->quiet && o->progress) {
             fprintf(o->progress, "%7ld/%7ld: %.4f\n", i, steps, l);
             fflush(o->progress);
@@ -432,10 +499,11 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     }
     res->steps = status == 0 ? steps : i;
     res->train_seconds = now_seconds() - t0;
-    flush_losses(log, o->metrics_csv);
+    flush_losses(log, o, tr->metrics_jsonl);
     free(log);
     if (status != 0) return status;
     final_eval(tr, o, res, t0);
+    if (tr->stats) nn_stats_finish(tr->stats);
     draw_samples(tr, res);
     res->wall_seconds = now_seconds() - t0;
     return 0;

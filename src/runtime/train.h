@@ -26,6 +26,12 @@ typedef struct {
     nn_ngram *ngram; /* the counting model: graphs and plans NULL, P empty (count 0) */
     int32_t *prefix; /* sample.prefix as token ids (NULL without one) */
     int nprefix;
+    struct nn_stats *stats; /* report statistics (report/stats.h); NULL when not collected */
+    /* metrics.jsonl, set by the caller before nn_trainer_run (NULL: none): one JSON object
+     * per metrics.csv row with its columns as keys (step, lr, loss, train_loss, dev_loss,
+     * test_loss, elapsed_s), null where the CSV cell is empty.  A trainer field rather than
+     * one of nn_run_opts, whose positional initialisers would all need a fourth value. */
+    FILE *metrics_jsonl;
 } nn_trainer;
 
 typedef struct {
@@ -51,6 +57,12 @@ typedef struct {
  * counts.  NULL on error. */
 nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d);
 void nn_trainer_free(nn_trainer *tr);
+/* The statistics collected for the report (activations, gradients, weights, update ratios,
+ * saturation, embedding, n-gram counts, decision boundary): collected when the spec's
+ * report.plots is `all` or a non-empty list (nn_stats_wanted), else NULL.  Complete after
+ * nn_trainer_run returns 0; write them with nn_stats_write (report/stats.h) before
+ * nn_trainer_free, which frees them. */
+const struct nn_stats *nn_trainer_stats(const nn_trainer *tr);
 
 /* Trains for spec->train.steps steps, evaluating on the schedule of spec->eval, then
  * evaluates every split and draws the samples.  Returns 0, or −1 if the loss became

@@ -1,0 +1,108 @@
+/* stats.h — the statistics a run records for its report, written as stats.json
+ * (docs/stats-json.md is the contract with the renderer).
+ *
+ * Collection is a side path of the training loop: the trainer owns an nn_stats when the
+ * spec asks for plots, and calls the hooks below only on collection steps — step 0
+ * ("init"), every `report.every` steps (the update:data series) and the last step
+ * ("final").  Everything is allocated in nn_stats_new; the hooks never allocate.
+ *
+ * Activations and their gradients come from a second plan lowered with NN_LOWER_KEEP_ALL
+ * from the training graph (the training plan shares memory between tensors), run on the
+ * training step's own minibatch before the training plan runs; BatchNorm's running
+ * buffers are restored afterwards, so collecting never changes the training.
+ */
+#ifndef NN_STATS_H
+#define NN_STATS_H
+
+#include "runtime/train.h"
+
+#define NN_HIST_BINS 50
+#define NN_GRID      60 /* decision-boundary grid: NN_GRID × NN_GRID scores */
+
+typedef struct {
+    double lo, hi; /* bins of width (hi − lo) / NN_HIST_BINS; hi falls in the last bin */
+    long counts[NN_HIST_BINS];
+} nn_hist;
+
+/* One nonlinearity's output (or its gradient) at one point: mean, std (unbiased, as
+ * torch's .std()), the saturated fraction — tanh |t| > 0.97, sigmoid |2s − 1| > 0.97,
+ * relu: exactly 0 (dead) — and a histogram (tanh activations over −1..1, else min..max). */
+typedef struct {
+    int valid;
+    long n; /* elements */
+    double mean, std, saturated;
+    nn_hist hist;
+} nn_tensor_stat;
+
+typedef struct {
+    int valid;
+    double data_std, grad_mean, grad_std, grad_data_ratio;
+    nn_hist hist; /* of the gradient */
+} nn_weight_stat;
+
+enum { NN_STATS_INIT = 0, NN_STATS_FINAL = 1 };
+
+typedef struct nn_stats {
+    const nn_trainer *tr;
+    long steps, every; /* the run's steps; update series every `every` steps (and the last) */
+    long next;         /* the next collection step, −1 when none is left */
+    nn_plan *plan;     /* keep-all plan of the training graph (NULL for the ngram model) */
+    /* nonlinearities: tensors in the training graph, their layer and op name */
+    int nact;
+    int *act_tensor, *act_layer;
+    const char **act_kind;
+    nn_tensor_stat *act, *grad; /* [when × nact], when = NN_STATS_INIT / NN_STATS_FINAL */
+    long act_step[2];           /* step recorded for init / final (−1: not collected) */
+    /* BatchNorm running buffers, saved around the statistics pass */
+    float *saved_buffers;
+    /* weight matrices (ndim 2): parameter indices in tr->P, final stats, update series */
+    int nweight, want_ratios; /* want_ratios: the final weight stats are collected */
+    int *weight_param;
+    nn_weight_stat *weights;
+    float *before;  /* the weights before the update at collection steps */
+    long *upd_step; /* [cap_upd] */
+    double *upd;    /* [cap_upd × nweight]: log10(std(Δp) / std(p)) */
+    int nupd, cap_upd;
+    /* saturation map of the first tanh at init: '0'/'1' per element, |t| > 0.99 */
+    int sat_act; /* index into the nonlinearities, −1 when there is no tanh */
+    int sat_rows, sat_cols;
+    char *sat; /* sat_rows × sat_cols, valid when sat_done */
+    int sat_done;
+    /* the first embedding table, projected to 2-D after training */
+    int emb_param;             /* index in tr->P, −1 when none (or dim < 2) */
+    double *emb_cov, *emb_pts; /* dim × dim scratch; V × 2 points */
+    int emb_done;
+    /* 2-D classifiers: the eval-mode score over a grid after training */
+    int boundary; /* applicable */
+    double bx0[2], bx1[2];
+    float *grid; /* NN_GRID × NN_GRID: grid[j * NN_GRID + i] at (x0[i], x1[j]) */
+    int grid_done;
+} nn_stats;
+
+/* Whether the spec asks for statistics: report.plots is `all` or a non-empty list.  Only the
+ * parts the listed plots draw are collected (activations, gradients, saturation: the
+ * statistics pass; ratios: weights; updates; embedding; counts; boundary). */
+int nn_stats_wanted(const nn_spec *spec);
+/* Allocates everything collection needs for this trainer (after its plans and parameters
+ * exist).  NULL when out of memory. */
+nn_stats *nn_stats_new(const nn_trainer *tr);
+void nn_stats_free(nn_stats *s);
+
+/* Hooks of a collection step `step` (s->next == step), in this order: */
+/* after the minibatch is in the training plan, before it runs: activations, gradients and
+ * the saturation map at init / final */
+void nn_stats_probe(nn_stats *s, long step);
+/* after the training backward, before the update: the weights saved for the update ratio */
+void nn_stats_before_update(nn_stats *s, long step);
+/* after the update: the update:data ratios, and at final the weight-gradient stats (the
+ * last batch's gradient, the updated weights — what the lecture reads after its loop
+ * breaks); moves s->next on */
+void nn_stats_after_update(nn_stats *s, long step);
+/* after training: the embedding projection and the decision boundary */
+void nn_stats_finish(nn_stats *s);
+
+/* Writes DIR/stats.json (docs/stats-json.md).  Reads the trainer's data set, parameters and
+ * counts: call it before nn_trainer_free.  Returns 0 or −1. */
+int nn_stats_write(const nn_stats *s, const char *dir);
+
+#endif
