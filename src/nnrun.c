@@ -45,6 +45,7 @@ static const char usage_text[] =
     "       nnrun graph SPEC.yaml --plan           the lowered plan: fused steps, arena offsets\n"
     "       nnrun bench SPEC.yaml [--steps N] [--threads N]   training-step throughput, one JSON "
     "line\n"
+    "       nnrun report RUN_DIR                   re-render RUN_DIR/report.html from its files\n"
     "\n"
     "options:\n"
     "  --set KEY=VALUE   override a spec value (typed and checked like the file), e.g.\n"
@@ -65,6 +66,14 @@ static int usage_error(const char *fmt, const char *arg)
     fprintf(stderr, fmt, arg);
     fprintf(stderr, "\nTry 'nnrun --help'.\n");
     return EXIT_INPUT;
+}
+
+static int is_subcommand(const char *a)
+{
+    static const char *const names[] = {"run", "check", "graph", "bench", "report", NULL};
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(a, names[i])) return 1;
+    return 0;
 }
 
 static int parse_threads(const char *s, int *out)
@@ -106,9 +115,7 @@ static int parse_args(int argc, char **argv, cli *c)
     while ((ch = getopt_long(argc, argv, "+:", opts, NULL)) != -1 || optind < argc) {
         if (ch == -1) { /* a positional argument: the subcommand or the spec */
             const char *a = argv[optind++];
-            if (!c->cmd && !c->spec &&
-                (!strcmp(a, "check") || !strcmp(a, "graph") || !strcmp(a, "run") ||
-                 !strcmp(a, "bench")))
+            if (!c->cmd && !c->spec && is_subcommand(a))
                 c->cmd = a;
             else if (!c->spec)
                 c->spec = a;
@@ -306,6 +313,12 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
 /* `nnrun report RUN_DIR`: re-renders report.html from the run directory's files. */
 static int report_command(const cli *c)
 {
+    char summary[4200];
+    snprintf(summary, sizeof summary, "%s/summary.json", c->spec);
+    if (access(summary, R_OK) != 0) {
+        fprintf(stderr, "%s: error: not a run directory (no readable summary.json)\n", c->spec);
+        return EXIT_INPUT;
+    }
     nn_diag *d = nn_diag_new();
     if (!d) return EXIT_RUN;
     int rc = nn_report_render(c->spec, d) == 0 ? EXIT_OK : EXIT_INPUT;

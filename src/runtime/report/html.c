@@ -314,31 +314,54 @@ static void loss_figure(FILE *f, const metrics *m)
 
 static void lr_figure(FILE *f, const metrics *m)
 {
-    long n = 0;
-    double lo = INFINITY, hi = -INFINITY;
+    double *x = malloc(((size_t)m->n + 1) * 2 * sizeof(double)), lo = INFINITY, hi = -INFINITY;
+    if (!x) return;
+    double *y = x + m->n + 1;
+    long n = 0, k = 0;
+    for (long r = 0; r < m->n; r++)
+        if (isfinite(m->col[M_LR][r]) && isfinite(m->col[M_STEP][r])) {
+            lo = fmin(lo, m->col[M_LR][r]);
+            hi = fmax(hi, m->col[M_LR][r]);
+            n++;
+        }
+    /* long runs: every stride-th point, plus both sides of every jump (a step decay
+     * stays sharp) — 200k steps would otherwise write 200k vertices */
+    long stride = n > 2000 ? n / 1000 : 1, i = 0;
+    double prev = NAN, jump = (hi - lo) * 0.01;
     for (long r = 0; r < m->n; r++) {
-        double v = m->col[M_LR][r];
-        if (!isfinite(v)) continue;
-        n++;
-        lo = fmin(lo, v);
-        hi = fmax(hi, v);
+        double v = m->col[M_LR][r], t = m->col[M_STEP][r];
+        if (!isfinite(v) || !isfinite(t)) continue;
+        int is_jump = isfinite(prev) && fabs(v - prev) > jump && stride > 1;
+        if (is_jump && k > 0 && y[k - 1] != prev) { /* the level just before the jump */
+            x[k] = t;
+            y[k++] = prev;
+        }
+        if (i % stride == 0 || i == n - 1 || is_jump) {
+            x[k] = t;
+            y[k++] = v;
+        }
+        prev = v;
+        i++;
     }
-    if (n < 2) return;
-    nn_svg s;
-    nn_svg_init(&s, f, "fig-lr", 760, 240);
-    s.x = nn_svg_empty_axis(0);
-    nn_svg_fit(&s.x, m->col[M_STEP], m->n);
-    s.y = nn_svg_empty_axis(lo > 0 && hi / lo >= 20);
-    nn_svg_fit(&s.y, m->col[M_LR], m->n);
-    nn_svg_pad(&s.y, 0.05);
-    if (s.x.lo == s.x.hi) nn_svg_pad(&s.x, 0.05);
-    nn_fig_open(f, "fig-lr", "Learning rate", 1);
-    nn_svg_begin(&s, "learning rate against step");
-    nn_svg_axes(&s, "step", s.y.log ? "learning rate (log scale)" : "learning rate");
-    nn_svg_line(&s, m->col[M_STEP], m->col[M_LR], m->n, nn_svg_palette(1), 1.6, NULL, 1);
-    nn_svg_end(&s);
-    nn_fig_close(f, "The learning rate used at each step (the schedule). A step decay shows "
-                    "as a drop; the loss curve above should flatten to a lower level after it.");
+    if (n >= 2) {
+        nn_svg s;
+        nn_svg_init(&s, f, "fig-lr", 760, 240);
+        s.x = nn_svg_empty_axis(0);
+        nn_svg_fit(&s.x, x, k);
+        s.y = nn_svg_empty_axis(lo > 0 && hi / lo >= 20);
+        nn_svg_fit(&s.y, y, k);
+        nn_svg_pad(&s.y, 0.05);
+        if (s.x.lo == s.x.hi) nn_svg_pad(&s.x, 0.05);
+        nn_fig_open(f, "fig-lr", "Learning rate", 1);
+        nn_svg_begin(&s, "learning rate against step");
+        nn_svg_axes(&s, "step", s.y.log ? "learning rate (log scale)" : "learning rate");
+        nn_svg_line(&s, x, y, k, nn_svg_palette(1), 1.6, NULL, 1);
+        nn_svg_end(&s);
+        nn_fig_close(f, "The learning rate used at each step (the schedule). A step decay "
+                        "shows as a drop; the loss curve above should flatten to a lower "
+                        "level after it.");
+    }
+    free(x);
 }
 
 static void lrfind_figure(FILE *f, const metrics *m)
