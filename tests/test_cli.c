@@ -250,6 +250,51 @@ static void test_specs_check_and_resolve(void **state)
     assert_true(n >= 1);
 }
 
+/* Each kind of spec gets the plots that apply to it, and none that do not. */
+static void test_report_plots_per_spec(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *spec, *want, *absent; /* space-separated figure id prefixes */
+    } t[] = {
+        {"mlp_bn", "fig-loss fig-lr fig-act- fig-grad- fig-weights fig-updates fig-saturation "
+                   "fig-embedding",
+         "fig-counts fig-boundary fig-lrfind"},
+        {"deep_bn", "fig-loss fig-act- fig-grad- fig-updates fig-saturation", "fig-counts"},
+        {"mlp_lrfind", "fig-loss fig-lrfind", "fig-counts fig-boundary"},
+        {"bigram_counts", "fig-counts", "fig-loss fig-act- fig-boundary"},
+        {"trigram_counts", "fig-counts", "fig-loss fig-boundary"},
+        /* report: {plots: [loss, boundary]} — only what the spec lists is collected */
+        {"micrograd_moons", "fig-loss fig-boundary", "fig-counts fig-embedding fig-act-"},
+        {"bigram_nn", "fig-loss", "fig-counts fig-act- fig-saturation"},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+        char args[1200], path[600];
+        snprintf(args, sizeof args,
+                 "'specs/%s.yaml' --set train.steps=20 --set eval.every=10 --set sample.count=1 "
+                 "--out '%s/plots' --force --quiet",
+                 t[i].spec, tmp);
+        if (nnrun(args) != 0) fail_msg("run of %s failed", t[i].spec);
+        snprintf(path, sizeof path, "%s/plots/report.html", tmp);
+        char *html = tu_read_file(path);
+        if (!html) fail_msg("%s: no report.html", t[i].spec);
+        assert_null(strstr(html, "http://"));
+        assert_null(strstr(html, "https://"));
+        for (int pass = 0; pass < 2; pass++) {
+            char list[300], *save = NULL;
+            snprintf(list, sizeof list, "%s", pass ? t[i].absent : t[i].want);
+            for (char *id = strtok_r(list, " ", &save); id; id = strtok_r(NULL, " ", &save)) {
+                char needle[64];
+                snprintf(needle, sizeof needle, "id=\"%s", id);
+                int has = strstr(html, needle) != NULL;
+                if (has == pass)
+                    fail_msg("%s: report %s %s", t[i].spec, pass ? "has" : "lacks", id);
+            }
+        }
+        free(html);
+    }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -275,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_short_run),
         cmocka_unit_test(test_bad_spec_corpus),
         cmocka_unit_test(test_specs_check_and_resolve),
+        cmocka_unit_test(test_report_plots_per_spec),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
