@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "kernels/kernels.h"
 #include "kernels/parallel.h"
@@ -463,9 +464,34 @@ static int run_ngram(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     return 0;
 }
 
+/* The live progress line on a terminal: redrawn in place at most five times a second; the
+ * clock is read every 256 steps only, so the step loop pays nothing measurable. */
+typedef struct {
+    int on;
+    double shown;
+} live_line;
+
+static void live_show(live_line *lv, FILE *f, long i, long steps, float loss, double lr, double t0)
+{
+    double now = now_seconds(), rate = now > t0 ? (double)i / (now - t0) : 0;
+    if (now - lv->shown < 0.2) return;
+    lv->shown = now;
+    double eta = rate > 0 ? (double)(steps - i) / rate : 0;
+    fprintf(f, "\r\033[K%7ld/%ld %5.1f%%  %.0f steps/s  loss %.4f  lr %g  ETA %.0fs", i, steps,
+            100.0 * (double)i / (double)steps, rate, loss, lr, eta);
+    fflush(f);
+}
+
+/* Erases the live line before a line that stays. */
+static void live_clear(const live_line *lv, FILE *f)
+{
+    if (lv->on) fputs("\r\033[K", f);
+}
+
 int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
 {
     if (tr->ngram) return run_ngram(tr, o, res);
+    live_line lv = {!o->quiet && o->progress && isatty(fileno(o->progress)), 0};
     const nn_spec *spec = tr->spec;
     long steps = spec->train.steps, every = spec->eval.every;
     long print_every = every > 0 ? every : (steps >= 10 ? steps / 10 : 1);
@@ -491,12 +517,18 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
         log->lr[log->n++] = (float)lr;
         if (log->n == LOSS_BUFFER) flush_losses(log, o, tr->metrics_jsonl);
         if (i % print_every == 0 && !o->quiet && o->progress) {
+            live_clear(&lv, o->progress);
             fprintf(o->progress, "%7ld/%7ld: %.4f\n", i, steps, l);
             fflush(o->progress);
+        } else if (lv.on && (i & 255) == 0) {
+            live_show(&lv, o->progress, i, steps, l, lr, t0);
         }
-        if (every > 0 && (i + 1) % every == 0 && i + 1 < steps)
+        if (every > 0 && (i + 1) % every == 0 && i + 1 < steps) {
+            if (lv.on) live_clear(&lv, o->progress);
             eval_point(tr, o, i + 1, nn_lr_at(&spec->train.lr, i + 1, steps), t0, log);
+        }
     }
+    live_clear(&lv, o->progress);
     res->steps = status == 0 ? steps : i;
     res->train_seconds = now_seconds() - t0;
     flush_losses(log, o, tr->metrics_jsonl);
