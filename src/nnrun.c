@@ -18,8 +18,8 @@
 #include "runtime/data.h"
 #include "runtime/report/graphviz.h"
 #include "runtime/report/html.h"
-#include "runtime/report/stats.h"
 #include "runtime/report/rundir.h"
+#include "runtime/report/stats.h"
 #include "runtime/train.h"
 
 enum { EXIT_OK = 0, EXIT_RUN = 1, EXIT_INPUT = 2 };

@@ -131,7 +131,7 @@ static void test_short_run(void **state)
     snprintf(p, sizeof p, "%s/run/summary.json", tmp);
     json_t *j = load_json(p);
     static const char *keys[] = {
-        "name", "version", "steps", "params", "loss", "wall_seconds", "steps_per_second",
+        "name", "version", "steps", "params",    "loss", "wall_seconds", "steps_per_second",
         "isa",  "threads", "seed",  "spec_hash", NULL};
     for (int i = 0; keys[i]; i++)
         if (!json_object_get(j, keys[i])) fail_msg("summary.json lacks '%s'", keys[i]);
@@ -257,8 +257,9 @@ static void test_report_plots_per_spec(void **state)
     static const struct {
         const char *spec, *want, *absent; /* space-separated figure id prefixes */
     } t[] = {
-        {"mlp_bn", "fig-loss fig-lr fig-act- fig-grad- fig-weights fig-updates fig-saturation "
-                   "fig-embedding",
+        {"mlp_bn",
+         "fig-loss fig-lr fig-act- fig-grad- fig-weights fig-updates fig-saturation "
+         "fig-embedding",
          "fig-counts fig-boundary fig-lrfind"},
         {"deep_bn", "fig-loss fig-act- fig-grad- fig-updates fig-saturation", "fig-counts"},
         {"mlp_lrfind", "fig-loss fig-lrfind", "fig-counts fig-boundary"},

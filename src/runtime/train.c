@@ -342,39 +342,76 @@ double nn_trainer_bench(nn_trainer *tr, long steps)
 }
 
 typedef struct {
-    float loss[LOSS_BUFFER], lr[LOSS_BUFFER];
+    float loss[LOSS_BUFFER], lr[LOSS_BUFFER], smooth[LOSS_BUFFER];
     long first; /* step of loss[0] */
     int n;
+    double ema; /* exponential moving average of the loss (bias-corrected when read) */
+    long count; /* losses averaged so far */
 } loss_log;
 
-/* One metrics.jsonl line: the metrics.csv row's columns, null where its cell is empty
- * (NaN here).  Written outside the step body, like the CSV rows. */
-static void jsonl_row(FILE *f, long step, double lr, double loss, const double *split,
-                      double elapsed)
+#define SMOOTH_BETA 0.99 /* the smoothed loss averages over about the last 100 steps */
+
+/* One row of metrics.csv and metrics.jsonl; NaN (or a step < 0) where a cell is empty. */
+typedef struct {
+    long step;
+    double lr, loss, smooth, split[NN_SPLIT_COUNT], elapsed, rate;
+} metrics_row;
+
+static const char metrics_header[] =
+    "step,lr,loss,train_loss,dev_loss,test_loss,elapsed_s,smooth_loss,steps_per_s\n";
+
+/* Writes the row to metrics.csv (empty cells for NaN) and metrics.jsonl (null for NaN,
+ * 9 significant digits as the CSV's %.9g, so float values round-trip).  Called outside the
+ * step body only. */
+static void metrics_write(const nn_run_opts *o, FILE *jsonl, const metrics_row *r)
 {
-    static const char *keys[] = {"lr", "loss", "train_loss", "dev_loss", "test_loss", "elapsed_s"};
-    double v[6] = {lr, loss, split[0], split[1], split[2], elapsed};
-    json_t *o = json_object();
-    if (!o) return;
-    json_object_set_new(o, "step", json_integer(step));
-    for (int k = 0; k < 6; k++)
-        json_object_set_new(o, keys[k], isfinite(v[k]) ? json_real(v[k]) : json_null());
-    /* 9 significant digits, as the CSV's %.9g: float values round-trip */
-    if (json_dumpf(o, f, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) == 0)
-        fputc('\n', f);
-    json_decref(o);
+    static const char *keys[8] = {"lr",        "loss",      "train_loss",  "dev_loss",
+                                  "test_loss", "elapsed_s", "smooth_loss", "steps_per_s"};
+    double v[8] = {r->lr,       r->loss,    r->split[0], r->split[1],
+                   r->split[2], r->elapsed, r->smooth,   r->rate};
+    if (o->metrics_csv) {
+        fprintf(o->metrics_csv, "%ld", r->step);
+        for (int k = 0; k < 8; k++)
+            if (isfinite(v[k]))
+                fprintf(o->metrics_csv, k == 5 ? ",%.3f" : k == 7 ? ",%.1f" : ",%.9g", v[k]);
+            else
+                fputc(',', o->metrics_csv);
+        fputc('\n', o->metrics_csv);
+    }
+    json_t *j = jsonl ? json_object() : NULL;
+    if (!j) return;
+    json_object_set_new(j, "step", json_integer(r->step));
+    for (int k = 0; k < 8; k++)
+        json_object_set_new(j, keys[k], isfinite(v[k]) ? json_real(v[k]) : json_null());
+    if (json_dumpf(j, jsonl, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) == 0)
+        fputc('\n', jsonl);
+    json_decref(j);
+}
+
+static metrics_row empty_row(long step)
+{
+    metrics_row r = {step, NAN, NAN, NAN, {NAN, NAN, NAN}, NAN, NAN};
+    return r;
+}
+
+static void log_loss(loss_log *log, float loss, float lr)
+{
+    log->ema = SMOOTH_BETA * log->ema + (1 - SMOOTH_BETA) * loss;
+    log->count++;
+    log->loss[log->n] = loss;
+    log->lr[log->n] = lr;
+    log->smooth[log->n++] = (float)(log->ema / (1 - pow(SMOOTH_BETA, (double)log->count)));
 }
 
 static void flush_losses(loss_log *log, const nn_run_opts *o, FILE *jsonl)
 {
-    static const double none[NN_SPLIT_COUNT] = {NAN, NAN, NAN};
-    if (o->metrics_csv)
-        for (int i = 0; i < log->n; i++)
-            fprintf(o->metrics_csv, "%ld,%.9g,%.9g,,,,\n", log->first + i, log->lr[i],
-                    log->loss[i]);
-    if (jsonl)
-        for (int i = 0; i < log->n; i++)
-            jsonl_row(jsonl, log->first + i, log->lr[i], log->loss[i], none, NAN);
+    for (int i = 0; i < log->n; i++) {
+        metrics_row r = empty_row(log->first + i);
+        r.lr = log->lr[i];
+        r.loss = log->loss[i];
+        r.smooth = log->smooth[i];
+        metrics_write(o, jsonl, &r);
+    }
     log->first += log->n;
     log->n = 0;
 }
@@ -389,18 +426,15 @@ static void eval_point(nn_trainer *tr, const nn_run_opts *o, long step, double l
         loss[s] = mask & (1 << s) && tr->ds->split[s].n ? nn_trainer_eval(tr, (nn_split_id)s) : NAN;
     double elapsed = now_seconds() - t0;
     flush_losses(log, o, tr->metrics_jsonl);
-    if (tr->metrics_jsonl) {
-        jsonl_row(tr->metrics_jsonl, step, lr, NAN, loss, round(elapsed * 1000) / 1000);
-        fflush(tr->metrics_jsonl);
-    }
-    if (o->metrics_csv) {
-        /* the loss column is empty: evaluation rows carry the split losses */
-        fprintf(o->metrics_csv, "%ld,%.9g,,", step, lr);
-        for (int s = 0; s < NN_SPLIT_COUNT; s++)
-            fprintf(o->metrics_csv, isnan(loss[s]) ? "," : "%.9g,", loss[s]);
-        fprintf(o->metrics_csv, "%.3f\n", elapsed);
-        fflush(o->metrics_csv);
-    }
+    /* evaluation rows carry the split losses; the minibatch loss cell is empty */
+    metrics_row r = empty_row(step);
+    r.lr = lr;
+    memcpy(r.split, loss, sizeof r.split);
+    r.elapsed = elapsed;
+    r.rate = elapsed > 0 ? (double)step / elapsed : NAN;
+    metrics_write(o, tr->metrics_jsonl, &r);
+    if (o->metrics_csv) fflush(o->metrics_csv);
+    if (tr->metrics_jsonl) fflush(tr->metrics_jsonl);
     if (o->quiet || !o->progress) return;
     fprintf(o->progress, "%7ld/%7ld  eval", step, tr->spec->train.steps);
     static const char *names[] = {"train", "dev", "test"};
@@ -422,22 +456,15 @@ static void final_eval(nn_trainer *tr, const nn_run_opts *o, nn_result *res, dou
             res->split[s] = nn_trainer_eval_acc(tr, (nn_split_id)s, &res->accuracy[s]);
         if (!isnan(res->accuracy[s])) res->have_accuracy = 1;
     }
-    double elapsed = now_seconds() - t0, split[NN_SPLIT_COUNT];
-    if (o->metrics_csv) {
-        /* the final row follows the last step: no step, so no learning rate, runs there */
-        fprintf(o->metrics_csv, "%ld,,,", steps);
-        for (int s = 0; s < NN_SPLIT_COUNT; s++)
-            fprintf(o->metrics_csv, res->have_split[s] ? "%.9g," : ",", res->split[s]);
-        fprintf(o->metrics_csv, "%.3f\n", elapsed);
-        fflush(o->metrics_csv);
-    }
-    if (tr->metrics_jsonl) {
-        for (int s = 0; s < NN_SPLIT_COUNT; s++)
-            split[s] = res->have_split[s] ? res->split[s] : NAN;
-        /* elapsed to the millisecond, as in the CSV */
-        jsonl_row(tr->metrics_jsonl, steps, NAN, NAN, split, round(elapsed * 1000) / 1000);
-        fflush(tr->metrics_jsonl);
-    }
+    /* the final row follows the last step: no step, so no learning rate, runs there */
+    metrics_row m = empty_row(steps);
+    for (int s = 0; s < NN_SPLIT_COUNT; s++)
+        if (res->have_split[s]) m.split[s] = res->split[s];
+    m.elapsed = now_seconds() - t0;
+    if (steps > 0 && res->train_seconds > 0) m.rate = (double)steps / res->train_seconds;
+    metrics_write(o, tr->metrics_jsonl, &m);
+    if (o->metrics_csv) fflush(o->metrics_csv);
+    if (tr->metrics_jsonl) fflush(tr->metrics_jsonl);
 }
 
 static void draw_samples(nn_trainer *tr, nn_result *res)
@@ -455,8 +482,7 @@ static int run_ngram(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     double t0 = now_seconds();
     res->step0 = res->last = NAN;
     res->steps = 0;
-    if (o->metrics_csv)
-        fprintf(o->metrics_csv, "step,lr,loss,train_loss,dev_loss,test_loss,elapsed_s\n");
+    if (o->metrics_csv) fputs(metrics_header, o->metrics_csv);
     res->train_seconds = now_seconds() - t0;
     final_eval(tr, o, res, t0);
     draw_samples(tr, res);
@@ -497,8 +523,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     long print_every = every > 0 ? every : (steps >= 10 ? steps / 10 : 1);
     loss_log *log = calloc(1, sizeof *log);
     if (!log) return -1;
-    if (o->metrics_csv)
-        fprintf(o->metrics_csv, "step,lr,loss,train_loss,dev_loss,test_loss,elapsed_s\n");
+    if (o->metrics_csv) fputs(metrics_header, o->metrics_csv);
     double t0 = now_seconds();
     int status = 0;
     long i;
@@ -513,8 +538,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
             status = -1;
             break;
         }
-        log->loss[log->n] = l;
-        log->lr[log->n++] = (float)lr;
+        log_loss(log, l, (float)lr);
         if (log->n == LOSS_BUFFER) flush_losses(log, o, tr->metrics_jsonl);
         if (i % print_every == 0 && !o->quiet && o->progress) {
             live_clear(&lv, o->progress);
