@@ -277,13 +277,12 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
     o.quiet = c->quiet;
     o.progress = progress;
     o.metrics_csv = nn_rundir_open(dir, "metrics.csv");
-    tr->metrics_jsonl = nn_rundir_open(dir, "metrics.jsonl");
+    o.metrics_jsonl = nn_rundir_open(dir, "metrics.jsonl");
     nn_result r;
     memset(&r, 0, sizeof r);
     int rc = nn_trainer_run(tr, &o, &r);
     if (o.metrics_csv) fclose(o.metrics_csv);
-    if (tr->metrics_jsonl) fclose(tr->metrics_jsonl);
-    tr->metrics_jsonl = NULL;
+    if (o.metrics_jsonl) fclose(o.metrics_jsonl);
     if (rc != 0) {
         fprintf(stderr, "%s: error: the loss became non-finite (%g) at step %ld; stopped\n",
                 spec->path, r.last, r.steps);

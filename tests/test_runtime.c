@@ -633,7 +633,7 @@ static void test_bigram_counts(void **state)
     assert_non_null(tr->ngram);
     assert_int_equal(ds->split[0].n, 228146);
     assert_int_equal(tr->ngram->counts[1 * 27 + 14], 5438); /* ('a', 'n') */
-    nn_run_opts o = {1, NULL, NULL};
+    nn_run_opts o = {.quiet = 1};
     nn_result r;
     memset(&r, 0, sizeof r);
     assert_int_equal(nn_trainer_run(tr, &o, &r), 0);
@@ -721,7 +721,7 @@ static void test_micrograd_demo(void **state)
     double acc;
     nn_trainer_eval_acc(tr, NN_SPLIT_TRAIN, &acc);
     NEAR(acc, 0.5, 0);
-    nn_run_opts o = {1, NULL, NULL};
+    nn_run_opts o = {.quiet = 1};
     nn_result r;
     memset(&r, 0, sizeof r);
     assert_int_equal(nn_trainer_run(tr, &o, &r), 0);

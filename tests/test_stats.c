@@ -52,8 +52,7 @@ static void run_deep(experiment *e, int collect, FILE **csv, FILE **jsonl, nn_re
     *csv = tmpfile(), *jsonl = tmpfile();
     assert_non_null(*csv);
     assert_non_null(*jsonl);
-    nn_run_opts o = {1, NULL, *csv};
-    e->tr->metrics_jsonl = *jsonl;
+    nn_run_opts o = {.quiet = 1, .metrics_csv = *csv, .metrics_jsonl = *jsonl};
     memset(res, 0, sizeof *res);
     assert_int_equal(nn_trainer_run(e->tr, &o, res), 0);
     rewind(*csv), rewind(*jsonl);
@@ -299,7 +298,7 @@ static void test_bigram_counts(void **state)
     const char *sets[] = {"sample.count=0"};
     open_spec(&e, "specs/bigram_counts.yaml", sets, 1, 1);
     nn_result res = {0};
-    nn_run_opts o = {1, NULL, NULL};
+    nn_run_opts o = {.quiet = 1};
     assert_int_equal(nn_trainer_run(e.tr, &o, &res), 0);
     json_t *root = write_and_load(nn_trainer_stats(e.tr));
     json_t *c = json_object_get(root, "counts");
@@ -326,7 +325,7 @@ static void test_trigram_counts(void **state)
     const char *sets[] = {"sample.count=0"};
     open_spec(&e, "specs/trigram_counts.yaml", sets, 1, 1);
     nn_result res = {0};
-    nn_run_opts o = {1, NULL, NULL};
+    nn_run_opts o = {.quiet = 1};
     assert_int_equal(nn_trainer_run(e.tr, &o, &res), 0);
     json_t *root = write_and_load(nn_trainer_stats(e.tr));
     json_t *c = json_object_get(root, "counts"), *m = json_object_get(c, "matrix");
@@ -346,7 +345,7 @@ static void test_moons_boundary(void **state)
     const char *sets[] = {"train.steps=20"};
     open_spec(&e, "specs/micrograd_moons.yaml", sets, 1, 1);
     nn_result res = {0};
-    nn_run_opts o = {1, NULL, NULL};
+    nn_run_opts o = {.quiet = 1};
     assert_int_equal(nn_trainer_run(e.tr, &o, &res), 0);
     json_t *root = write_and_load(nn_trainer_stats(e.tr));
     json_t *b = json_object_get(root, "boundary");
@@ -394,7 +393,7 @@ static void test_relu_activations(void **state)
     const char *sets[] = {"train.steps=20", "report.plots=all"};
     open_spec(&e, "specs/micrograd_moons.yaml", sets, 2, 1);
     nn_result res = {0};
-    nn_run_opts o = {1, NULL, NULL};
+    nn_run_opts o = {.quiet = 1};
     assert_int_equal(nn_trainer_run(e.tr, &o, &res), 0);
     const nn_stats *s = nn_trainer_stats(e.tr);
     assert_int_equal(s->nact, 2);

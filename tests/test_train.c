@@ -85,7 +85,7 @@ static void test_step0_loss_and_short_run(void **state)
     (void)state;
     experiment e;
     open_mlp_bn(&e, "2000");
-    nn_run_opts o = {1, NULL, NULL};
+    nn_run_opts o = {.quiet = 1};
     nn_result r;
     memset(&r, 0, sizeof r);
     assert_int_equal(nn_trainer_run(e.tr, &o, &r), 0);
@@ -118,7 +118,7 @@ static nn_result run_steps(const char *steps)
 {
     experiment e;
     open_mlp_bn(&e, steps);
-    nn_run_opts o = {1, NULL, NULL};
+    nn_run_opts o = {.quiet = 1};
     nn_result r;
     memset(&r, 0, sizeof r);
     assert_int_equal(nn_trainer_run(e.tr, &o, &r), 0);

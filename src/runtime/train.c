@@ -345,8 +345,8 @@ typedef struct {
     float loss[LOSS_BUFFER], lr[LOSS_BUFFER], smooth[LOSS_BUFFER];
     long first; /* step of loss[0] */
     int n;
-    double ema; /* exponential moving average of the loss (bias-corrected when read) */
-    long count; /* losses averaged so far */
+    double ema;      /* exponential moving average of the loss */
+    double beta_pow; /* SMOOTH_BETA^(losses so far): the EMA's bias correction */
 } loss_log;
 
 #define SMOOTH_BETA 0.99 /* the smoothed loss averages over about the last 100 steps */
@@ -363,7 +363,7 @@ static const char metrics_header[] =
 /* Writes the row to metrics.csv (empty cells for NaN) and metrics.jsonl (null for NaN,
  * 9 significant digits as the CSV's %.9g, so float values round-trip).  Called outside the
  * step body only. */
-static void metrics_write(const nn_run_opts *o, FILE *jsonl, const metrics_row *r)
+static void metrics_write(const nn_run_opts *o, const metrics_row *r)
 {
     static const char *keys[8] = {"lr",        "loss",      "train_loss",  "dev_loss",
                                   "test_loss", "elapsed_s", "smooth_loss", "steps_per_s"};
@@ -378,6 +378,7 @@ static void metrics_write(const nn_run_opts *o, FILE *jsonl, const metrics_row *
                 fputc(',', o->metrics_csv);
         fputc('\n', o->metrics_csv);
     }
+    FILE *jsonl = o->metrics_jsonl;
     json_t *j = jsonl ? json_object() : NULL;
     if (!j) return;
     json_object_set_new(j, "step", json_integer(r->step));
@@ -397,20 +398,20 @@ static metrics_row empty_row(long step)
 static void log_loss(loss_log *log, float loss, float lr)
 {
     log->ema = SMOOTH_BETA * log->ema + (1 - SMOOTH_BETA) * loss;
-    log->count++;
+    log->beta_pow *= SMOOTH_BETA;
     log->loss[log->n] = loss;
     log->lr[log->n] = lr;
-    log->smooth[log->n++] = (float)(log->ema / (1 - pow(SMOOTH_BETA, (double)log->count)));
+    log->smooth[log->n++] = (float)(log->ema / (1 - log->beta_pow));
 }
 
-static void flush_losses(loss_log *log, const nn_run_opts *o, FILE *jsonl)
+static void flush_losses(loss_log *log, const nn_run_opts *o)
 {
     for (int i = 0; i < log->n; i++) {
         metrics_row r = empty_row(log->first + i);
         r.lr = log->lr[i];
         r.loss = log->loss[i];
         r.smooth = log->smooth[i];
-        metrics_write(o, jsonl, &r);
+        metrics_write(o, &r);
     }
     log->first += log->n;
     log->n = 0;
@@ -425,16 +426,16 @@ static void eval_point(nn_trainer *tr, const nn_run_opts *o, long step, double l
     for (int s = 0; s < NN_SPLIT_COUNT; s++)
         loss[s] = mask & (1 << s) && tr->ds->split[s].n ? nn_trainer_eval(tr, (nn_split_id)s) : NAN;
     double elapsed = now_seconds() - t0;
-    flush_losses(log, o, tr->metrics_jsonl);
+    flush_losses(log, o);
     /* evaluation rows carry the split losses; the minibatch loss cell is empty */
     metrics_row r = empty_row(step);
     r.lr = lr;
     memcpy(r.split, loss, sizeof r.split);
     r.elapsed = elapsed;
     r.rate = elapsed > 0 ? (double)step / elapsed : NAN;
-    metrics_write(o, tr->metrics_jsonl, &r);
+    metrics_write(o, &r);
     if (o->metrics_csv) fflush(o->metrics_csv);
-    if (tr->metrics_jsonl) fflush(tr->metrics_jsonl);
+    if (o->metrics_jsonl) fflush(o->metrics_jsonl);
     if (o->quiet || !o->progress) return;
     fprintf(o->progress, "%7ld/%7ld  eval", step, tr->spec->train.steps);
     static const char *names[] = {"train", "dev", "test"};
@@ -462,9 +463,9 @@ static void final_eval(nn_trainer *tr, const nn_run_opts *o, nn_result *res, dou
         if (res->have_split[s]) m.split[s] = res->split[s];
     m.elapsed = now_seconds() - t0;
     if (steps > 0 && res->train_seconds > 0) m.rate = (double)steps / res->train_seconds;
-    metrics_write(o, tr->metrics_jsonl, &m);
+    metrics_write(o, &m);
     if (o->metrics_csv) fflush(o->metrics_csv);
-    if (tr->metrics_jsonl) fflush(tr->metrics_jsonl);
+    if (o->metrics_jsonl) fflush(o->metrics_jsonl);
 }
 
 static void draw_samples(nn_trainer *tr, nn_result *res)
@@ -523,6 +524,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     long print_every = every > 0 ? every : (steps >= 10 ? steps / 10 : 1);
     loss_log *log = calloc(1, sizeof *log);
     if (!log) return -1;
+    log->beta_pow = 1;
     if (o->metrics_csv) fputs(metrics_header, o->metrics_csv);
     double t0 = now_seconds();
     int status = 0;
@@ -539,7 +541,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
             break;
         }
         log_loss(log, l, (float)lr);
-        if (log->n == LOSS_BUFFER) flush_losses(log, o, tr->metrics_jsonl);
+        if (log->n == LOSS_BUFFER) flush_losses(log, o);
         if (i % print_every == 0 && !o->quiet && o->progress) {
             live_clear(&lv, o->progress);
             fprintf(o->progress, "%7ld/%7ld: %.4f\n", i, steps, l);
@@ -555,7 +557,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     live_clear(&lv, o->progress);
     res->steps = status == 0 ? steps : i;
     res->train_seconds = now_seconds() - t0;
-    flush_losses(log, o, tr->metrics_jsonl);
+    flush_losses(log, o);
     free(log);
     if (status != 0) return status;
     final_eval(tr, o, res, t0);

@@ -27,11 +27,6 @@ typedef struct {
     int32_t *prefix; /* sample.prefix as token ids (NULL without one) */
     int nprefix;
     struct nn_stats *stats; /* report statistics (report/stats.h); NULL when not collected */
-    /* metrics.jsonl, set by the caller before nn_trainer_run (NULL: none): one JSON object
-     * per metrics.csv row with its columns as keys (step, lr, loss, train_loss, dev_loss,
-     * test_loss, elapsed_s), null where the CSV cell is empty.  A trainer field rather than
-     * one of nn_run_opts, whose positional initialisers would all need a fourth value. */
-    FILE *metrics_jsonl;
 } nn_trainer;
 
 typedef struct {
@@ -50,6 +45,9 @@ typedef struct {
     int quiet;
     FILE *progress;    /* where progress lines go (stdout, or stderr with --json) */
     FILE *metrics_csv; /* NULL: no metrics file */
+    /* metrics.jsonl (NULL: none): one JSON object per metrics.csv row, its columns as keys,
+     * null where the CSV cell is empty */
+    FILE *metrics_jsonl;
 } nn_run_opts;
 
 /* Builds the graphs (shape errors are recorded in `d`), lowers them and initialises the
