@@ -4,30 +4,9 @@
 #include <dirent.h>
 #include <jansson.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static char tmp[256];
-
-/* Runs `nnrun ARGS` (through the shell) with stdout/stderr in tmp/out, tmp/err. */
-static int nnrun(const char *args)
-{
-    const char *bin = getenv("NNRUN_BIN");
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >'%s/out' 2>'%s/err'", tu_srcdir(),
-             bin ? bin : "./nnrun", args, tmp, tmp);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static char *captured(const char *which)
-{
-    char p[300];
-    snprintf(p, sizeof p, "%s/%s", tmp, which);
-    char *s = tu_read_file(p);
-    assert_non_null(s);
-    return s;
-}
 
 static void write_file(const char *name, const char *text)
 {
@@ -42,12 +21,12 @@ static void write_file(const char *name, const char *text)
 static void test_help_and_version(void **state)
 {
     (void)state;
-    assert_int_equal(nnrun("--help"), 0);
-    char *out = captured("out");
+    assert_int_equal(tu_nnrun(tmp, "--help"), 0);
+    char *out = tu_captured(tmp, "out");
     assert_non_null(strstr(out, "usage: nnrun SPEC.yaml"));
     free(out);
-    assert_int_equal(nnrun("--version"), 0);
-    out = captured("out");
+    assert_int_equal(tu_nnrun(tmp, "--version"), 0);
+    out = tu_captured(tmp, "out");
     assert_non_null(strstr(out, "nnrun "));
     free(out);
 }
@@ -55,25 +34,25 @@ static void test_help_and_version(void **state)
 static void test_usage_errors(void **state)
 {
     (void)state;
-    assert_int_equal(nnrun(""), 2);
-    assert_int_equal(nnrun("--bogus specs/mlp_bn.yaml"), 2);
-    char *err = captured("err");
+    assert_int_equal(tu_nnrun(tmp, ""), 2);
+    assert_int_equal(tu_nnrun(tmp, "--bogus specs/mlp_bn.yaml"), 2);
+    char *err = tu_captured(tmp, "err");
     assert_non_null(strstr(err, "unknown option '--bogus'"));
     free(err);
-    assert_int_equal(nnrun("specs/mlp_bn.yaml --threads 0"), 2);
-    assert_int_equal(nnrun("specs/mlp_bn.yaml --set nonsense"), 2);
-    assert_int_equal(nnrun("check specs/mlp_bn.yaml --isa vax"), 2);
-    assert_int_equal(nnrun("check no/such/spec.yaml"), 2);
+    assert_int_equal(tu_nnrun(tmp, "specs/mlp_bn.yaml --threads 0"), 2);
+    assert_int_equal(tu_nnrun(tmp, "specs/mlp_bn.yaml --set nonsense"), 2);
+    assert_int_equal(tu_nnrun(tmp, "check specs/mlp_bn.yaml --isa vax"), 2);
+    assert_int_equal(tu_nnrun(tmp, "check no/such/spec.yaml"), 2);
 }
 
 static void test_check(void **state)
 {
     (void)state;
-    assert_int_equal(nnrun("check specs/mlp_bn.yaml"), 0);
-    char *out = captured("out");
+    assert_int_equal(tu_nnrun(tmp, "check specs/mlp_bn.yaml"), 0);
+    char *out = tu_captured(tmp, "out");
     assert_non_null(strstr(out, "12097 parameters"));
     free(out);
-    assert_int_equal(nnrun("check specs/mlp_bn.yaml --isa scalar"), 0);
+    assert_int_equal(tu_nnrun(tmp, "check specs/mlp_bn.yaml --isa scalar"), 0);
 }
 
 /* A misspelt layer: FILE:LINE:COL, a did-you-mean, exit 2, nothing trained or written. */
@@ -98,8 +77,8 @@ static void test_unknown_layer(void **state)
     free(spec);
     char args[600], want[400];
     snprintf(args, sizeof args, "'%s/lienar.yaml' --out '%s/lienar_run'", tmp, tmp);
-    assert_int_equal(nnrun(args), 2);
-    char *err = captured("err");
+    assert_int_equal(tu_nnrun(tmp, args), 2);
+    char *err = tu_captured(tmp, "err");
     snprintf(want, sizeof want,
              "%s/lienar.yaml:%d:5: error: unknown layer 'lienar' (did you mean 'linear'?)\n", tmp,
              line);
@@ -127,7 +106,7 @@ static void test_short_run(void **state)
     snprintf(args, sizeof args,
              "specs/mlp_bn.yaml --set train.steps=300 --set eval.every=100 --out '%s/run' --quiet",
              tmp);
-    assert_int_equal(nnrun(args), 0);
+    assert_int_equal(tu_nnrun(tmp, args), 0);
     snprintf(p, sizeof p, "%s/run/summary.json", tmp);
     json_t *j = load_json(p);
     static const char *keys[] = {
@@ -152,13 +131,13 @@ static void test_short_run(void **state)
     assert_true(lines >= 301); /* header + one row per step + eval rows */
     free(csv);
     /* the same --out again: refused without --force, accepted with it */
-    assert_int_equal(nnrun(args), 2);
-    char *err = captured("err");
+    assert_int_equal(tu_nnrun(tmp, args), 2);
+    char *err = tu_captured(tmp, "err");
     assert_non_null(strstr(err, "already holds a run"));
     free(err);
     snprintf(args, sizeof args,
              "specs/mlp_bn.yaml --set train.steps=50 --out '%s/run' --force --json", tmp);
-    assert_int_equal(nnrun(args), 0);
+    assert_int_equal(tu_nnrun(tmp, args), 0);
     snprintf(p, sizeof p, "%s/out", tmp);
     j = load_json(p); /* --json: stdout is exactly summary.json */
     assert_int_equal(json_integer_value(json_object_get(j, "steps")), 50);
@@ -183,8 +162,8 @@ static void test_bad_spec_corpus(void **state)
         char *golden = tu_read_file(golden_path);
         if (!golden) fail_msg("%s has no golden .err file", rel);
         snprintf(args, sizeof args, "check '%s'", rel);
-        int rc = nnrun(args);
-        char *err = captured("err");
+        int rc = tu_nnrun(tmp, args);
+        char *err = tu_captured(tmp, "err");
         char *nl = strchr(err, '\n');
         if (nl) *nl = 0;
         nl = strchr(golden, '\n');
@@ -221,8 +200,8 @@ static void test_specs_check_and_resolve(void **state)
         if (len < 6 || strcmp(e->d_name + len - 5, ".yaml") != 0) continue;
         char args[4096];
         snprintf(args, sizeof args, "check 'specs/%s'", e->d_name);
-        if (nnrun(args) != 0) {
-            char *err = captured("err");
+        if (tu_nnrun(tmp, args) != 0) {
+            char *err = tu_captured(tmp, "err");
             fail_msg("nnrun %s failed:\n%s", args, err);
         }
         snprintf(args, sizeof args,
@@ -230,7 +209,7 @@ static void test_specs_check_and_resolve(void **state)
                  "'%s' check --resolved '%s/a.yaml' >'%s/b.yaml' && cmp '%s/a.yaml' '%s/b.yaml'",
                  e->d_name, tmp, getenv("NNRUN_BIN") ? getenv("NNRUN_BIN") : "./nnrun", tmp, tmp,
                  tmp, tmp);
-        if (nnrun(args) != 0)
+        if (tu_nnrun(tmp, args) != 0)
             fail_msg("the resolved form of specs/%s does not resolve to itself", e->d_name);
         /* and it runs (two steps; large.yaml is a benchmark shape whose final evaluation
          * alone takes seconds) */
@@ -239,8 +218,8 @@ static void test_specs_check_and_resolve(void **state)
                      "'specs/%s' --set train.steps=2 --set eval.every=0 "
                      "--out '%s/short' --force --quiet",
                      e->d_name, tmp);
-            if (nnrun(args) != 0) {
-                char *err = captured("err");
+            if (tu_nnrun(tmp, args) != 0) {
+                char *err = tu_captured(tmp, "err");
                 fail_msg("a 2-step run of specs/%s failed:\n%s", e->d_name, err);
             }
         }
@@ -275,7 +254,7 @@ static void test_report_plots_per_spec(void **state)
                  "'specs/%s.yaml' --set train.steps=20 --set eval.every=10 --set sample.count=1 "
                  "--out '%s/plots' --force --quiet",
                  t[i].spec, tmp);
-        if (nnrun(args) != 0) fail_msg("run of %s failed", t[i].spec);
+        if (tu_nnrun(tmp, args) != 0) fail_msg("run of %s failed", t[i].spec);
         snprintf(path, sizeof path, "%s/plots/report.html", tmp);
         char *html = tu_read_file(path);
         if (!html) fail_msg("%s: no report.html", t[i].spec);

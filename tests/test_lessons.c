@@ -12,7 +12,6 @@
 #include <jansson.h>
 #include <math.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ir/build.h"
@@ -21,34 +20,14 @@
 
 static char tmp[256];
 
-/* Runs `nnrun ARGS` from the source tree, stdout/stderr into tmp/out, tmp/err. */
-static int nnrun(const char *args)
-{
-    const char *bin = getenv("NNRUN_BIN");
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >'%s/out' 2>'%s/err'", tu_srcdir(),
-             bin ? bin : "./nnrun", args, tmp, tmp);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static char *captured(const char *which)
-{
-    char p[300];
-    snprintf(p, sizeof p, "%s/%s", tmp, which);
-    char *s = tu_read_file(p);
-    assert_non_null(s);
-    return s;
-}
-
 /* Runs specs/NAME.yaml with the extra arguments into tmp/NAME and returns its summary.json. */
 static json_t *run_spec(const char *name, const char *extra)
 {
     char args[2048], p[400];
     snprintf(args, sizeof args, "'specs/%s.yaml' %s --out '%s/%s' --force --quiet", name, extra,
              tmp, name);
-    if (nnrun(args) != 0) {
-        char *err = captured("err");
+    if (tu_nnrun(tmp, args) != 0) {
+        char *err = tu_captured(tmp, "err");
         fail_msg("nnrun %s failed:\n%s", args, err);
     }
     snprintf(p, sizeof p, "%s/%s/summary.json", tmp, name);
@@ -99,11 +78,11 @@ static void test_specs_check(void **state)
     for (size_t i = 0; i < sizeof lesson_specs / sizeof *lesson_specs; i++) {
         char args[300], want[64];
         snprintf(args, sizeof args, "check 'specs/%s.yaml'", lesson_specs[i].name);
-        if (nnrun(args) != 0) {
-            char *err = captured("err");
+        if (tu_nnrun(tmp, args) != 0) {
+            char *err = tu_captured(tmp, "err");
             fail_msg("nnrun %s failed:\n%s", args, err);
         }
-        char *out = captured("out");
+        char *out = tu_captured(tmp, "out");
         snprintf(want, sizeof want, "(%ld parameters,", lesson_specs[i].params);
         if (!strstr(out, want)) fail_msg("nnrun %s: want '%s' in:\n%s", args, want, out);
         free(out);
@@ -131,8 +110,8 @@ static void test_neuron(void **state)
     json_t *j = run_spec("neuron", "");
     NEAR("neuron o", num(j, "loss", "step0"), 0.7071067811865476, 1e-6);
     json_decref(j);
-    assert_int_equal(nnrun("graph --dot --values specs/neuron.yaml"), 0);
-    char *dot = captured("out");
+    assert_int_equal(tu_nnrun(tmp, "graph --dot --values specs/neuron.yaml"), 0);
+    char *dot = tu_captured(tmp, "out");
     static const char *const want[] = {
         "{layers.0.weight | param [2, 1] | data -3.0000 1.0000 | grad 1.0000 0.0000}", /* w1, w2 */
         "{layers.0.bias | param [1] | data 6.8814 | grad 0.5000}",                     /* b */
@@ -159,13 +138,14 @@ static void test_value_loss_errors(void **state)
             tu_srcdir());
     fclose(f);
     snprintf(args, sizeof args, "check '%s'", p);
-    assert_int_equal(nnrun(args), 2);
-    char *err = captured("err");
+    assert_int_equal(tu_nnrun(tmp, args), 2);
+    char *err = tu_captured(tmp, "err");
     if (!strstr(err, ":3:15: error: 'value' makes the model's output itself the objective"))
         fail_msg("stderr:\n%s", err);
     free(err);
-    assert_int_equal(nnrun("check specs/neuron.yaml --set 'train.loss={value: {reduce: sum}}'"), 2);
-    err = captured("err");
+    assert_int_equal(
+        tu_nnrun(tmp, "check specs/neuron.yaml --set 'train.loss={value: {reduce: sum}}'"), 2);
+    err = tu_captured(tmp, "err");
     if (!strstr(err, "error: 'train.loss.value' takes no options")) fail_msg("stderr:\n%s", err);
     free(err);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include <cmocka.h>
 
@@ -42,6 +43,29 @@ static inline char *tu_read_file(const char *path)
     }
     if (s) s[n] = 0;
     fclose(f);
+    return s;
+}
+
+/* Runs the built binary as `nnrun ARGS` from the source tree (through the shell, so ARGS
+ * is quoted as on a command line), with stdout and stderr in DIR/out and DIR/err.  Returns
+ * the exit status, or −1 when it did not exit normally. */
+static inline int tu_nnrun(const char *dir, const char *args)
+{
+    const char *bin = getenv("NNRUN_BIN");
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >'%s/out' 2>'%s/err'", tu_srcdir(),
+             bin ? bin : "./nnrun", args, dir, dir);
+    int st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* DIR/out or DIR/err of the last tu_nnrun, malloc'd (the test fails if it is missing). */
+static inline char *tu_captured(const char *dir, const char *which)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", dir, which);
+    char *s = tu_read_file(p);
+    assert_non_null(s);
     return s;
 }
 

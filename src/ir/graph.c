@@ -97,6 +97,14 @@ long nn_tensor_numel(const nn_tensor *t)
     return n;
 }
 
+long nn_tensor_active_numel(const nn_tensor *t, int rows)
+{
+    long n = t->batched ? rows : t->dim[0];
+    for (int i = 1; i < t->ndim; i++)
+        n *= t->dim[i];
+    return n;
+}
+
 const char *nn_tensor_shape_str(const nn_tensor *t, char *buf, int len)
 {
     int o = snprintf(buf, (size_t)len, "[");

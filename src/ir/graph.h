@@ -81,6 +81,8 @@ int nn_graph_node(nn_graph *g, const struct nn_op *op, const int *in, int nin, i
 int nn_graph_append(nn_graph *g, const nn_node *n);
 
 long nn_tensor_numel(const nn_tensor *t); /* with dim[0] = the graph batch for batched */
+/* Elements holding data when `rows` rows of a batched tensor are active. */
+long nn_tensor_active_numel(const nn_tensor *t, int rows);
 /* "[32, 3, 10]" — for messages */
 const char *nn_tensor_shape_str(const nn_tensor *t, char *buf, int len);
 /* Follows aliases to the tensor that owns the storage. */

@@ -65,6 +65,10 @@ int nn_make_grad_node(nn_graph *g, int fwd, const nn_op *op, const int *in, int 
  * float targets [B]; makes out[0] the loss and out[2] the row losses, or records an error
  * naming both shapes at the node's mark. */
 int nn_check_scores(nn_graph *g, int node, const char *loss, nn_diag *d);
+/* Elementwise activations (tanh, relu, sigmoid; activation.c): the shape rule (float input,
+ * output of the same shape) and the backward node `grad_op` reading (y, dy), writing dx. */
+int nn_activation_infer(nn_graph *g, int node, nn_diag *d);
+int nn_activation_grad(nn_graph *g, int node, const nn_op *grad_op);
 /* Label of what made `tensor`: "layer 1 (embedding)", or "the data" for an input. */
 const char *nn_producer_label(const nn_graph *g, int tensor, char *buf, int len);
 /* Layer label for messages: "layer 3 (linear)". */

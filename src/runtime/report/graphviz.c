@@ -29,15 +29,6 @@ static void stats_label(const float *v, long n, char *buf, size_t len)
     snprintf(buf, len, "mean %.4g std %.4g [%.4g, %.4g]", mean, sqrt(var > 0 ? var : 0), mn, mx);
 }
 
-/* Elements of t that hold data when `rows` rows are active. */
-static long active_numel(const nn_tensor *t, int rows)
-{
-    long n = t->batched ? rows : t->dim[0];
-    for (int i = 1; i < t->ndim; i++)
-        n *= t->dim[i];
-    return n;
-}
-
 static void tensor_node(FILE *out, const nn_graph *g, int t, const nn_plan *p, int rows)
 {
     const nn_tensor *x = &g->t[t];
@@ -46,7 +37,7 @@ static void tensor_node(FILE *out, const nn_graph *g, int t, const nn_plan *p, i
     static const char *const roles[] = {"input", "param", "act", "grad", "buffer"};
     fprintf(out, "  t%d [shape=record, label=\"{%s | %s %s", t, x->name, roles[x->role], shape);
     if (p && x->dtype == NN_F32) {
-        long n = active_numel(x, rows);
+        long n = nn_tensor_active_numel(x, rows);
         stats_label(nn_plan_ptr(p, t), n, data, sizeof data);
         stats_label(x->grad >= 0 ? nn_plan_ptr(p, x->grad) : NULL, n, grad, sizeof grad);
         fprintf(out, " | data %s | grad %s", data, grad);
