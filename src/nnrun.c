@@ -16,6 +16,7 @@
 #include "kernels/kernels.h"
 #include "parser/spec.h"
 #include "runtime/data.h"
+#include "runtime/plugin.h"
 #include "runtime/report/graphviz.h"
 #include "runtime/report/html.h"
 #include "runtime/report/rundir.h"
@@ -283,6 +284,12 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
     int rc = nn_trainer_run(tr, &o, &r);
     if (o.metrics_csv) fclose(o.metrics_csv);
     if (o.metrics_jsonl) fclose(o.metrics_jsonl);
+    if (rc != 0 && nn_plugins_failure(tr->plugins)) {
+        fprintf(stderr, "%s: error: %s at step %ld; stopped (metrics so far are in %s)\n",
+                spec->path, nn_plugins_failure(tr->plugins), r.steps, dir);
+        free(dir);
+        return EXIT_RUN;
+    }
     if (rc != 0) {
         fprintf(stderr, "%s: error: the loss became non-finite (%g) at step %ld; stopped\n",
                 spec->path, r.last, r.steps);

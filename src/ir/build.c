@@ -49,6 +49,12 @@ static const nn_op *loss_op(nn_loss_kind k)
 
 nn_graph *nn_build(const nn_spec *spec, const nn_build_opts *o, nn_diag *d)
 {
+    return nn_build_fns(spec, o, NULL, d);
+}
+
+nn_graph *nn_build_fns(const nn_spec *spec, const nn_build_opts *o,
+                       const nn_callable *const *layer_fn, nn_diag *d)
+{
     nn_graph *g = nn_graph_new();
     if (!g) return NULL;
     g->batch = o->batch;
@@ -68,6 +74,9 @@ nn_graph *nn_build(const nn_spec *spec, const nn_build_opts *o, nn_diag *d)
     for (int i = 0; i < spec->nlayers; i++) {
         const nn_layer *L = &spec->layers[i];
         const nn_op *op = layer_op(L->kind);
+        const nn_callable *fn = L->kind == NN_LAYER_ACTIVATION && layer_fn ? layer_fn[i]
+                                                                               : NULL;
+        if (fn) op = &nn_op_plugin;
         if (!op) {
             if (L->kind == NN_LAYER_NGRAM) {
                 nn_diag_error(d, L->mark, "layer %d (ngram) cannot be part of a network", i + 1);
@@ -80,6 +89,7 @@ nn_graph *nn_build(const nn_spec *spec, const nn_build_opts *o, nn_diag *d)
         }
         int n = nn_graph_node(g, op, &cur, 1, i, L, L->mark, d);
         if (n < 0) goto fail;
+        g->n[n].fn = fn;
         cur = g->n[n].out[0];
         last = L->mark;
     }

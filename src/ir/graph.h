@@ -9,6 +9,7 @@
 #define NN_GRAPH_H
 
 #include "parser/diag.h"
+#include "ir/callable.h"
 #include "parser/spec.h"
 
 #define NN_MAX_DIMS 4
@@ -50,6 +51,7 @@ typedef struct {
     nn_bn_attr bn;
     float l2;
     int sum; /* losses and l2: sum over rows / elements instead of the mean */
+    const nn_callable *fn; /* plugin activations: the function the runtime supplies */
 } nn_node;
 
 typedef struct nn_graph {

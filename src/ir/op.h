@@ -42,6 +42,7 @@ extern const nn_op nn_op_onehot;
 extern const nn_op nn_op_hinge, nn_op_hinge_grad;
 extern const nn_op nn_op_mse, nn_op_mse_grad;
 extern const nn_op nn_op_value, nn_op_value_grad;
+extern const nn_op nn_op_plugin, nn_op_plugin_grad; /* node->fn: a plugin's activation */
 
 /* Looks an op up by name (NULL if unknown); the registry lists every op. */
 const nn_op *nn_op_find(const char *name);

@@ -240,11 +240,11 @@ static void put_init(em *e, const char *key, const nn_init *in, int ind)
     nl(e, ind), put(e, "scale: "), put_float(e, in->scale);
 }
 
-static void put_args(em *e, const nn_layer *l)
+static void put_arg_list(em *e, const nn_arg *args, int nargs)
 {
     put(e, "{");
-    for (int i = 0; i < l->nargs; i++) {
-        const nn_arg *a = &l->args[i];
+    for (int i = 0; i < nargs; i++) {
+        const nn_arg *a = &args[i];
         if (i > 0) put(e, ", ");
         put_word(e, a->name), put(e, ": ");
         if (a->type == NN_ARG_INT)
@@ -255,6 +255,28 @@ static void put_args(em *e, const nn_layer *l)
             put_float(e, a->value);
     }
     put(e, "}");
+}
+
+static void put_args(em *e, const nn_layer *l)
+{
+    put_arg_list(e, l->args, l->nargs);
+}
+
+/* The plugins section (left out when there is none): every key written out. */
+static void put_plugins(em *e, const nn_spec *s)
+{
+    if (s->nplugins == 0) return;
+    put(e, "\nplugins:");
+    for (int i = 0; i < s->nplugins; i++) {
+        const nn_plugin_spec *p = &s->plugins[i];
+        nl(e, 2), put_word(e, p->name ? p->name : ""), put(e, ":");
+        nl(e, 4), put(e, "library: "), put_path(e, p->library ? p->library : "");
+        nl(e, 4), put(e, "forward: "), put_str(e, p->forward ? p->forward : "");
+        if (p->backward) nl(e, 4), put(e, "backward: "), put_str(e, p->backward);
+        nl(e, 4), put(e, "args: "), put_arg_list(e, p->args, p->nargs);
+        nl(e, 4), putf(e, "form: %s", p->scalar ? "scalar" : "array");
+        nl(e, 4), put(e, "check: "), put_bool(e, p->check);
+    }
 }
 
 /* One `- KIND:` item with a block map of all its options (ind: the options' indent). */
@@ -515,6 +537,7 @@ int nn_spec_emit(const nn_spec *s, FILE *out)
     putf(&e, "\nseed: %llu", (unsigned long long)s->seed);
     putf(&e, "\nrng: %s", s->rng == NN_RNG_TORCH ? "torch" : "native");
     put_data(&e, &s->data);
+    put_plugins(&e, s);
     put(&e, "\nmodel:");
     for (int i = 0; i < s->nlayers; i++)
         put_layer(&e, &s->layers[i]);

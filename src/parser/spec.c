@@ -179,7 +179,7 @@ static void set_defaults(nn_spec *s, nn_mark m)
 static void parse_top(nn_sctx *c, const nn_ynode *n, nn_spec *s)
 {
     static const char *const keys[] = {"name", "seed",   "rng",    "data",    "model", "train",
-                                       "eval", "sample", "report", "include", NULL};
+                                       "eval", "sample", "report", "include", "plugins", NULL};
     static const char *const rngs[] = {"native", "torch", NULL};
     int rng, has_sample_seed = 0;
     for (int i = 0; i < n->n; i++) {
@@ -205,6 +205,8 @@ static void parse_top(nn_sctx *c, const nn_ynode *n, nn_spec *s)
             has_sample_seed = parse_sample(c, v, &s->sample);
         } else if (nn_sv_key_is(n, i, "report")) {
             parse_report(c, v, &s->report);
+        } else if (nn_sv_key_is(n, i, "plugins")) {
+            nn_spec_plugins(c, v, s);
         } else if (nn_sv_key_is(n, i, "include")) {
             continue; /* applied while reading (spec_include.c) */
         } else if (nn_ymap_key(n, i)->len < 2 || strncmp(nn_ymap_key(n, i)->text, "x-", 2)) {
@@ -278,6 +280,7 @@ static void load(nn_sctx *c, spec_box *box, const char *const *sets)
     if (root->kind == NN_YMAP) {
         parse_top(c, root, s);
         cross_checks(c, s, c->data_kind_known);
+        nn_spec_plugins_check(c, s);
     } else if (nn_sv_type(root) == NN_VNULL) {
         nn_sv_error(c, root->mark, "empty spec");
     } else {
@@ -328,6 +331,7 @@ void nn_spec_free(nn_spec *s)
     free(d->inline_x);
     free(d->inline_y);
     nn_layers_free(s->layers, s->nlayers);
+    nn_plugin_specs_free(s->plugins, s->nplugins);
     free(s->train.lr.boundaries);
     free(s->train.lr.values);
     free(s->sample.prefix);

@@ -72,6 +72,21 @@ typedef struct {
     nn_mark mark;
 } nn_arg;
 
+/* plugins: {NAME: {...}} — an activation from a user's shared object (spec_plugin.c; loaded
+ * and called by runtime/plugin.c) */
+typedef struct {
+    char *name;                          /* an identifier, no builtin layer name, not `expr` */
+    nn_mark mark;                        /* the name key */
+    char *library;                       /* resolved relative to the spec file */
+    char *forward, *backward;            /* symbols; backward NULL: finite differences */
+    nn_mark library_mark, forward_mark, backward_mark;
+    nn_arg *args; /* the declared arguments after x (and n), in order, with defaults */
+    int nargs;
+    nn_mark args_mark;
+    int scalar; /* form: scalar (1: float f(float x, ...)) or array (0, the default) */
+    int check;  /* gradient check of backward at load (1, the default) */
+} nn_plugin_spec;
+
 typedef struct {
     nn_layer_kind kind;
     nn_mark mark; /* the layer's name in the model list, e.g. the `l` of `linear:` */
@@ -219,6 +234,8 @@ typedef struct nn_spec {
     nn_data_spec data;
     nn_layer *layers;
     int nlayers;
+    nn_plugin_spec *plugins; /* the `plugins:` section (spec_plugin.c) */
+    int nplugins;
     nn_train_spec train;
     nn_eval_spec eval;
     nn_sample_spec sample;

@@ -92,6 +92,15 @@ void nn_files_free(nn_files *f);
 /* The model list → s->layers (spec_model.c). */
 void nn_spec_model(nn_sctx *c, const nn_ynode *n, nn_spec *s);
 void nn_layers_free(nn_layer *l, int n);
+/* The `plugins:` section (spec_plugin.c); the check that every activation layer names a
+ * declared plugin with declared arguments of the declared types; freeing. */
+void nn_spec_plugins(nn_sctx *c, const nn_ynode *n, nn_spec *s);
+void nn_spec_plugins_check(nn_sctx *c, const nn_spec *s);
+void nn_plugin_specs_free(nn_plugin_spec *p, int n);
+/* An identifier [A-Za-z_][A-Za-z0-9_]* of at most 64 bytes (plugin and argument names). */
+int nn_sv_ident(const nn_ynode *n);
+/* One plugin argument value: a number (a C float), {double: X} or {int: N}. */
+void nn_spec_arg(nn_sctx *c, const nn_ynode *v, const char *path, nn_arg *a);
 /* One `--set KEY.PATH=VALUE`: edits the tree (spec_set.c).  `file` names the
  * argument's pseudo-source ("--set", already registered with the diag). */
 void nn_spec_apply_set(nn_sctx *c, nn_ynode **root, const char *file, const char *arg);

@@ -126,7 +126,7 @@ static void layer_options(nn_sctx *c, nn_layer *l, const nn_ynode *item, const n
 }
 
 /* An identifier: [A-Za-z_][A-Za-z0-9_]*, as plugin and argument names are. */
-static int is_ident(const nn_ynode *n)
+int nn_sv_ident(const nn_ynode *n)
 {
     if (n->kind != NN_YSCALAR || n->len == 0 || n->len > 64) return 0;
     for (size_t i = 0; i < n->len; i++) {
@@ -138,7 +138,7 @@ static int is_ident(const nn_ynode *n)
 }
 
 /* One argument value: a number (a C float), {double: X} or {int: N}. */
-static void activation_arg(nn_sctx *c, const nn_ynode *v, const char *path, nn_arg *a)
+void nn_spec_arg(nn_sctx *c, const nn_ynode *v, const char *path, nn_arg *a)
 {
     static const nn_range any = {-INFINITY, INFINITY, 0, 0};
     char buf[128], p[300];
@@ -176,11 +176,19 @@ static void layer_activation(nn_sctx *c, nn_layer *l, const nn_ynode *item, cons
         name = nn_ymap_key(opts, 0);
         args = nn_ymap_value(opts, 0);
     }
-    if (!opts || !is_ident(name)) {
+    if (!opts || !nn_sv_ident(name)) {
         nn_sv_error(c, opts ? opts->mark : item->mark,
                     "expected a plugin name for '%s' (e.g. '- activation: swish' or "
                     "'- activation: {swish: {beta: 1.0}}'), got %s",
                     path, opts ? nn_sv_show(name, buf, sizeof buf) : "nothing");
+        return;
+    }
+    if (nn_yscalar_is(name, "expr")) {
+        nn_sv_error(c, name->mark,
+                    "'%s: {expr: ...}' (an activation written as an expression) is not "
+                    "supported yet",
+                    path);
+        nn_diag_note(c->d, "write it in C as a plugin: see docs/plugins.md");
         return;
     }
     l->activation = nn_sv_strdup(name->text);
@@ -191,7 +199,7 @@ static void layer_activation(nn_sctx *c, nn_layer *l, const nn_ynode *item, cons
     if (!l->args) abort();
     for (int i = 0; i < args->n; i++) {
         const nn_ynode *k = nn_ymap_key(args, i);
-        if (!is_ident(k)) {
+        if (!nn_sv_ident(k)) {
             nn_sv_error(c, k->mark, "an argument name in '%s' must be an identifier, got %s", p,
                         nn_sv_show(k, buf, sizeof buf));
             continue;
@@ -200,7 +208,7 @@ static void layer_activation(nn_sctx *c, nn_layer *l, const nn_ynode *item, cons
         snprintf(ap, sizeof ap, "%.190s.%.64s", p, k->text);
         nn_arg *a = &l->args[l->nargs++];
         a->name = nn_sv_strdup(k->text);
-        activation_arg(c, nn_ymap_value(args, i), ap, a);
+        nn_spec_arg(c, nn_ymap_value(args, i), ap, a);
     }
 }
 

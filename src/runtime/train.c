@@ -15,6 +15,7 @@
 
 #include "kernels/kernels.h"
 #include "kernels/parallel.h"
+#include "runtime/plugin.h"
 #include "runtime/report/stats.h"
 
 #define LOSS_BUFFER  4096
@@ -82,9 +83,13 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
         goto fail;
     }
     tr->batch = (int)rows;
+    /* plugins load (and run their checks) before any graph is built */
+    if (nn_plugins_load(spec, &tr->plugins, d) != 0) goto fail;
+    const nn_callable *const *fns = nn_plugins_layer_fns(tr->plugins);
     nn_build_opts to = {tr->batch, 1, 1, ds->vocab, ds->context, ds->features};
     nn_build_opts eo = {NN_EVAL_ROWS, 0, 0, ds->vocab, ds->context, ds->features};
-    if (!(tr->train_g = nn_build(spec, &to, d)) || !(tr->eval_g = nn_build(spec, &eo, d)))
+    if (!(tr->train_g = nn_build_fns(spec, &to, fns, d)) ||
+        !(tr->eval_g = nn_build_fns(spec, &eo, fns, d)))
         goto fail;
     if (!(tr->P = nn_params_new(tr->train_g, nn_optim_state_arrays(&spec->train)))) goto fail;
     if (!(tr->train_p = nn_plan_lower(tr->train_g, tr->P, NN_LOWER_FAST))) goto fail;
@@ -119,6 +124,7 @@ void nn_trainer_free(nn_trainer *tr)
     nn_params_free(tr->P);
     nn_ngram_free(tr->ngram);
     free(tr->prefix);
+    nn_plugins_free(tr->plugins); /* after the graphs and plans that call into them */
     free(tr);
 }
 
@@ -536,7 +542,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
                                                     : train_step(tr, (float)lr);
         if (i == 0) res->step0 = l;
         res->last = l;
-        if (!isfinite(l)) {
+        if (!isfinite(l) || nn_plugins_failure(tr->plugins)) {
             status = -1;
             break;
         }

@@ -27,6 +27,7 @@ typedef struct {
     int32_t *prefix; /* sample.prefix as token ids (NULL without one) */
     int nprefix;
     struct nn_stats *stats; /* report statistics (report/stats.h); NULL when not collected */
+    struct nn_plugins *plugins; /* activation plugins (plugin.h); NULL when none */
 } nn_trainer;
 
 typedef struct {
