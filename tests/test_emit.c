@@ -183,12 +183,24 @@ static void eq_train(const nn_train_spec *a, const nn_train_spec *b)
 }
 
 /* The meaningful fields (those the emitter writes) of two specs are equal. */
+static void eq_plugin(const nn_plugin_spec *a, const nn_plugin_spec *b)
+{
+    EQ_S(name), EQ_S(forward), EQ_I(nargs), EQ_I(scalar), EQ_I(check);
+    eq_path("plugins.library", a->library, b->library);
+    if (a->backward || b->backward) EQ_S(backward);
+    for (int i = 0; i < a->nargs; i++)
+        EQ_S(args[i].name), EQ_I(args[i].type), EQ_D(args[i].value);
+}
+
 static void eq_spec(const nn_spec *a, const nn_spec *b)
 {
     EQ_S(name), EQ_I(seed), EQ_I(rng), EQ_I(nlayers);
     eq_data(&a->data, &b->data);
     for (int i = 0; i < a->nlayers; i++)
         eq_layer(&a->layers[i], &b->layers[i]);
+    EQ_I(nplugins);
+    for (int i = 0; i < a->nplugins; i++)
+        eq_plugin(&a->plugins[i], &b->plugins[i]);
     eq_train(&a->train, &b->train);
     EQ_I(eval.every), EQ_I(eval.splits);
     if (a->data.kind == NN_DATA_TEXT) {
@@ -238,7 +250,10 @@ static char *round_trip(const nn_spec *s)
 /* Specs whose every feature the parser reads today: they must load, not skip. */
 static int required(const char *rel)
 {
-    return !strcmp(rel, "specs/mlp_bn.yaml") || !strcmp(rel, "tests/specs/good/mlp_bn.yaml");
+    return !strcmp(rel, "specs/mlp_bn.yaml") || !strcmp(rel, "tests/specs/good/mlp_bn.yaml") ||
+           !strcmp(rel, "specs/mlp_swish.yaml") || !strcmp(rel, "specs/mlp_gelu.yaml") ||
+           !strcmp(rel, "specs/mlp_softsign.yaml") ||
+           !strcmp(rel, "tests/specs/good/adam_cosine.yaml");
 }
 
 static void test_spec_file(void **state)
@@ -609,6 +624,17 @@ static void test_hand_inline(void **state)
          .init = {.kind = NN_INIT_FROM, .file = fx.ckpt, .tensor = "l3.w", .scale = 1}},
     };
     s.layers = l, s.nlayers = 5;
+    nn_arg decl[] = {{"beta", NN_ARG_FLOAT, 2, {0}},
+                     {"k", NN_ARG_INT, 1, {0}},
+                     {"d", NN_ARG_DOUBLE, 0.25, {0}}};
+    nn_plugin_spec pl = {.name = "swish",
+                         .library = "/opt/it's/swish.so",
+                         .forward = "swish_fwd",
+                         .args = decl,
+                         .nargs = 3,
+                         .scalar = 1,
+                         .check = 0};
+    s.plugins = &pl, s.nplugins = 1;
     s.train.momentum = 0.9, s.train.nesterov = 1;
     s.train.lr = (nn_lr_spec){.kind = NN_LR_CONSTANT, .value = 0.05, .warmup = 5};
     const char *want[] = {
@@ -616,6 +642,9 @@ static void test_hand_inline(void **state)
         "\n    y: [0.0, 1.0, 1.0, 0.0]\n",
         "\n        values: [-2.857142857142857, -2.7142857142857144, -2.5714285714285716,\n",
         "\n        transpose: true\n        scale: 1.0\n",
+        "\nplugins:\n  swish:\n    library: '/opt/it''s/swish.so'\n    forward: 'swish_fwd'\n"
+        "    args: {beta: 2.0, k: {int: 1}, d: {double: 0.25}}\n    form: scalar\n"
+        "    check: false\nmodel:\n",
         "\n  - activation:\n      swish: {beta: 1.0, k: {int: 3}, d: {double: 0.5}}\n",
         "\n  - activation: swish\n",
         "/model.safetensors'\n        tensor: l3.w\n        scale: 1.0\n",

@@ -271,6 +271,22 @@ static void test_adam_cosine(void **state)
     assert_int_equal(l[4].args[2].mark.line, 12);
     assert_string_equal(l[5].activation, "mish");
     assert_int_equal(l[5].nargs, 0);
+    /* the plugins section: paths relative to the spec, symbols, typed defaults, options */
+    assert_int_equal(s->nplugins, 2);
+    const nn_plugin_spec *pl = s->plugins;
+    assert_string_equal(pl[0].name, "swish");
+    assert_path(pl[0].library, "plugins/swish.so");
+    assert_string_equal(pl[0].forward, "swish_fwd");
+    assert_string_equal(pl[0].backward, "swish_bwd");
+    assert_int_equal(pl[0].nargs, 3);
+    assert_int_equal(pl[0].args[1].type, NN_ARG_DOUBLE);
+    assert_int_equal(pl[0].args[2].type, NN_ARG_INT);
+    assert_int_equal(pl[0].scalar, 0);
+    assert_int_equal(pl[0].check, 1);
+    assert_string_equal(pl[1].library, "/opt/mish.so");
+    assert_null(pl[1].backward);
+    assert_int_equal(pl[1].scalar, 1);
+    assert_int_equal(pl[1].check, 0);
     const nn_train_spec *t = &s->train;
     assert_int_equal(t->batch, 64);
     assert_int_equal(t->full_batch, 0);
