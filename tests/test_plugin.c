@@ -257,12 +257,21 @@ static void test_swish_vs_tanh(void **state)
     (void)state;
     const char *specs[2] = {"mlp_bn", "mlp_swish"};
     double dev[2];
+    /* the example library of this build (the spec names the in-tree one) */
+    char lib[600] = "", bin[500];
+    snprintf(bin, sizeof bin, "%s", getenv("NNRUN_BIN") ? getenv("NNRUN_BIN") : "./nnrun");
+    char *slash = strrchr(bin, '/');
+    if (slash) {
+        *slash = 0;
+        snprintf(lib, sizeof lib, "--set 'plugins.swish.library=%s/examples/plugins/swish.so'",
+                 bin);
+    }
     for (int k = 0; k < 2; k++) {
-        char cmd[800], p[512];
+        char cmd[1600], p[512];
         snprintf(cmd, sizeof cmd,
                  "specs/%s.yaml --set train.steps=2000 --set eval.every=0 --set sample.count=0 "
-                 "--set report.plots=none --out '%s/%s' --force --quiet --json",
-                 specs[k], tmp, specs[k]);
+                 "--set report.plots=none --out '%s/%s' --force --quiet --json %s",
+                 specs[k], tmp, specs[k], k ? lib : "");
         if (tu_nnrun(tmp, cmd) != 0) fail_msg("%s: %s", specs[k], tu_captured(tmp, "err"));
         snprintf(p, sizeof p, "%s/%s/summary.json", tmp, specs[k]);
         char *s = tu_read_file(p);
