@@ -624,9 +624,8 @@ static void test_hand_inline(void **state)
          .init = {.kind = NN_INIT_FROM, .file = fx.ckpt, .tensor = "l3.w", .scale = 1}},
     };
     s.layers = l, s.nlayers = 5;
-    nn_arg decl[] = {{"beta", NN_ARG_FLOAT, 2, {0}},
-                     {"k", NN_ARG_INT, 1, {0}},
-                     {"d", NN_ARG_DOUBLE, 0.25, {0}}};
+    nn_arg decl[] = {
+        {"beta", NN_ARG_FLOAT, 2, {0}}, {"k", NN_ARG_INT, 1, {0}}, {"d", NN_ARG_DOUBLE, 0.25, {0}}};
     nn_plugin_spec pl = {.name = "swish",
                          .library = "/opt/it's/swish.so",
                          .forward = "swish_fwd",

@@ -107,9 +107,8 @@ static const char swish_src[] =
     "void sw_bad(const float *x, const float *y, const float *dy, float *dx, size_t n, float b)\n"
     "{ for (size_t i = 0; i < n; i++) dx[i] = dy[i] / (1 + expf(-b * x[i])); (void)y; }\n";
 
-#define SWISH(extra)                                                                  \
-    "  sw: {library: sw.so, forward: sw_fwd, backward: sw_bwd, args: {beta: 1.0}" extra \
-    "}"
+#define SWISH(extra)                                                                               \
+    "  sw: {library: sw.so, forward: sw_fwd, backward: sw_bwd, args: {beta: 1.0}" extra "}"
 
 /* A plugin compiled outside the tree, with only nnrun/plugin.h, trains; --set reaches its
  * arguments; a per-layer override; check --resolved round-trips. */
@@ -163,13 +162,17 @@ static void test_load_errors(void **state)
     write_spec("types.yaml", "  sw: {library: sw.so, forward: sw_fwd, args: {beta: {int: 1}}}",
                "sw", 5);
     expect_error("check", "types.yaml", 5, 47, "takes arguments of types \"f\"");
-    write_spec("bad_bwd.yaml", "  sw: {library: sw.so, forward: sw_fwd, backward: sw_bad, "
-               "args: {beta: 1.0}}", "sw", 5);
+    write_spec("bad_bwd.yaml",
+               "  sw: {library: sw.so, forward: sw_fwd, backward: sw_bad, "
+               "args: {beta: 1.0}}",
+               "sw", 5);
     expect_error("check", "bad_bwd.yaml", 5, 51, "disagrees with finite differences");
     expect_error("check", "bad_bwd.yaml", 5, 51, "relative error");
     /* check: false lets it through */
-    write_spec("nocheck.yaml", "  sw: {library: sw.so, forward: sw_fwd, backward: sw_bad, "
-               "args: {beta: 1.0}, check: false}", "sw", 5);
+    write_spec("nocheck.yaml",
+               "  sw: {library: sw.so, forward: sw_fwd, backward: sw_bad, "
+               "args: {beta: 1.0}, check: false}",
+               "sw", 5);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "check '%s/nocheck.yaml'", tmp);
     assert_int_equal(tu_nnrun(tmp, cmd), 0);
@@ -285,6 +288,30 @@ static void test_swish_vs_tanh(void **state)
         fail_msg("dev loss: tanh %.4f, swish %.4f", dev[0], dev[1]);
 }
 
+/* Evaluation threads call one plugin at once; the results do not depend on their number. */
+static void test_threads(void **state)
+{
+    (void)state;
+    compile("sw", swish_src);
+    write_spec("thr.yaml", SWISH(""), "sw", 30);
+    char *loss[2];
+    for (int t = 0; t < 2; t++) {
+        char cmd[1024], p[512];
+        snprintf(cmd, sizeof cmd, "'%s/thr.yaml' --threads %d --out '%s/thr%d' --force --quiet",
+                 tmp, t + 1, tmp, t);
+        if (tu_nnrun(tmp, cmd) != 0) fail_msg("%s", tu_captured(tmp, "err"));
+        snprintf(p, sizeof p, "%s/thr%d/summary.json", tmp, t);
+        char *s = tu_read_file(p);
+        assert_non_null(s);
+        char *l = strstr(s, "\"loss\"");
+        assert_non_null(l);
+        loss[t] = strndup(l, (size_t)(strchr(l, '}') - l));
+        free(s);
+    }
+    assert_string_equal(loss[0], loss[1]);
+    free(loss[0]), free(loss[1]);
+}
+
 /* --- the callables themselves, in process ----------------------------------------------- */
 
 static nn_spec *load_spec_text(const char *name, const char *text)
@@ -313,8 +340,9 @@ static void check_swish_callable(const nn_callable *c, double beta)
     c->backward(c, x, y, dy, acc, N, 1);
     for (int i = 0; i < N; i++) {
         double xv = x[i], ref = xv / (1 + exp(-beta * xv)), h = 1e-5;
-        double num = ((xv + h) / (1 + exp(-beta * (xv + h))) - (xv - h) / (1 + exp(-beta * (xv - h)))) /
-                     (2 * h);
+        double num =
+            ((xv + h) / (1 + exp(-beta * (xv + h))) - (xv - h) / (1 + exp(-beta * (xv - h)))) /
+            (2 * h);
         if (!tu_close(y[i], ref, 1e-5, 1e-4)) fail_msg("f(%g) = %g, want %g", xv, y[i], ref);
         if (!tu_close(dx[i], dy[i] * num, 1e-4, 1e-3))
             fail_msg("f'(%g)·dy = %g, want %g", xv, dx[i], dy[i] * num);
@@ -326,8 +354,8 @@ static void test_callables(void **state)
 {
     (void)state;
     compile("sw", swish_src);
-    /* a scalar swish with two float args (typed-pointer path) and the same with a double
-     * (libffi per element), one without backward (finite differences) */
+    /* array swish; a scalar swish with two float args (typed-pointer path) and one with a
+     * double (libffi per element); scalar and array without backward (finite differences) */
     compile("sc", "#include <math.h>\n"
                   "float s(float x, float b, float g) { return g * x / (1 + expf(-b * x)); }\n"
                   "float ds(float x, float y, float b, float g) { float s = 1 / (1 + expf(-b * "
@@ -344,8 +372,9 @@ static void test_callables(void **state)
              "  c: {library: sc.so, forward: sd, backward: dsd, form: scalar, args: {b: {double: "
              "0.5}}}\n"
              "  d: {library: sc.so, forward: sd, form: scalar, args: {b: {double: 2.0}}}\n"
+             "  e: {library: sw.so, forward: sw_fwd, args: {beta: 1.25}}\n"
              "model: [{embedding: {dim: 2}}, flatten, {activation: a}, {activation: {b: {b: "
-             "0.75}}}, {activation: c}, {activation: d}, linear]\n",
+             "0.75}}}, {activation: c}, {activation: d}, {activation: e}, linear]\n",
              tu_srcdir());
     nn_spec *s = load_spec_text("callables.yaml", text);
     nn_diag *d = nn_diag_new();
@@ -353,11 +382,12 @@ static void test_callables(void **state)
     if (nn_plugins_load(s, &p, d) != 0) nn_diag_print(d, stderr);
     assert_non_null(p);
     const nn_callable *const *fn = nn_plugins_layer_fns(p);
-    assert_null(fn[0]), assert_null(fn[1]), assert_null(fn[6]);
+    assert_null(fn[0]), assert_null(fn[1]), assert_null(fn[7]);
     check_swish_callable(fn[2], 1.5);
     check_swish_callable(fn[3], 0.75);
     check_swish_callable(fn[4], 0.5);
-    check_swish_callable(fn[5], 2.0);
+    check_swish_callable(fn[5], 2.0);  /* scalar, finite differences */
+    check_swish_callable(fn[6], 1.25); /* array, finite differences */
     assert_null(nn_plugins_failure(p));
     nn_plugins_free(p);
     nn_diag_free(d);
@@ -367,9 +397,13 @@ static void test_callables(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_out_of_tree_plugin),   cmocka_unit_test(test_load_errors),
-        cmocka_unit_test(test_spec_errors),          cmocka_unit_test(test_nan_during_training),
-        cmocka_unit_test(test_scalar_without_backward), cmocka_unit_test(test_callables),
+        cmocka_unit_test(test_out_of_tree_plugin),
+        cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_spec_errors),
+        cmocka_unit_test(test_nan_during_training),
+        cmocka_unit_test(test_scalar_without_backward),
+        cmocka_unit_test(test_callables),
+        cmocka_unit_test(test_threads),
         cmocka_unit_test(test_swish_vs_tanh),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -25,7 +25,8 @@ NNRUN_PLUGIN_SIMD void gelu_fwd(const float *x, float *y, size_t n)
 }
 
 /* d/dx = (1 + t)/2 + x/2 · (1 − t²) · K(1 + 3Cx²), with t = tanh(K(x + Cx³)) */
-NNRUN_PLUGIN_SIMD void gelu_bwd(const float *x, const float *y, const float *dy, float *dx, size_t n)
+NNRUN_PLUGIN_SIMD void gelu_bwd(const float *x, const float *y, const float *dy, float *dx,
+                                size_t n)
 {
     (void)y;
     for (size_t i = 0; i < n; i++) {

@@ -19,7 +19,8 @@ NNRUN_PLUGIN_SIMD void swish_fwd(const float *x, float *y, size_t n, float beta)
 }
 
 /* d/dx x·s(βx) = s + βx·s(1 − s), with s = sigmoid(βx) */
-NNRUN_PLUGIN_SIMD void swish_bwd(const float *x, const float *y, const float *dy, float *dx, size_t n, float beta)
+NNRUN_PLUGIN_SIMD void swish_bwd(const float *x, const float *y, const float *dy, float *dx,
+                                 size_t n, float beta)
 {
     (void)y;
     for (size_t i = 0; i < n; i++) {

@@ -34,8 +34,8 @@
  * points when it loads the plugin (`check: false` skips that).
  *
  * Rules: the functions take their arguments as written above — never variadic (`...`
- * would pass floats as doubles) — and must be pure (the same x and arguments give the same result), must
- * not keep pointers to the arrays, and may be called from several threads at once (nnrun
+ * would pass floats as doubles) — and must be pure (the same x and arguments give the same result),
+ * must not keep pointers to the arrays, and may be called from several threads at once (nnrun
  * evaluates on every core).  A NaN or Inf they return for a finite input stops training
  * with an error naming the plugin and the step.
  *
@@ -66,7 +66,7 @@
 /* Put before an array-form function to get a vectorised copy for CPUs with AVX2 besides the
  * portable one, picked when the library loads (GCC/Clang ifunc on x86-64 glibc; nothing
  * elsewhere).  With -O3 -ffast-math GCC calls glibc's vector expf/tanhf in loops. */
-#if defined(__x86_64__) && defined(__gnu_linux__) && \
+#if defined(__x86_64__) && defined(__gnu_linux__) &&                                               \
     ((defined(__GNUC__) && __GNUC__ >= 6) || defined(__clang__))
 #define NNRUN_PLUGIN_SIMD __attribute__((target_clones("avx2", "default")))
 #else
@@ -74,12 +74,12 @@
 #endif
 
 /* Defines the exported int `nnrun_plugin_abi` = NNRUN_PLUGIN_ABI. */
-#define NNRUN_PLUGIN_ABI_EXPORT \
+#define NNRUN_PLUGIN_ABI_EXPORT                                                                    \
     NNRUN_PLUGIN_EXTERN NNRUN_PLUGIN_VISIBLE const int nnrun_plugin_abi = NNRUN_PLUGIN_ABI
 
 /* Declares the argument types of function `fn` after its fixed arguments: exports the
  * string `fn_nnrun_args` ("" for none, "f" for one float, "fdi" for float, double, int). */
-#define NNRUN_PLUGIN_ARGS(fn, types) \
+#define NNRUN_PLUGIN_ARGS(fn, types)                                                               \
     NNRUN_PLUGIN_EXTERN NNRUN_PLUGIN_VISIBLE const char fn##_nnrun_args[] = types
 
 #endif

@@ -74,8 +74,7 @@ nn_graph *nn_build_fns(const nn_spec *spec, const nn_build_opts *o,
     for (int i = 0; i < spec->nlayers; i++) {
         const nn_layer *L = &spec->layers[i];
         const nn_op *op = layer_op(L->kind);
-        const nn_callable *fn = L->kind == NN_LAYER_ACTIVATION && layer_fn ? layer_fn[i]
-                                                                               : NULL;
+        const nn_callable *fn = L->kind == NN_LAYER_ACTIVATION && layer_fn ? layer_fn[i] : NULL;
         if (fn) op = &nn_op_plugin;
         if (!op) {
             if (L->kind == NN_LAYER_NGRAM) {

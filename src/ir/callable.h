@@ -15,8 +15,8 @@ typedef struct nn_callable {
     void (*forward)(const struct nn_callable *c, const float *x, float *y, size_t n);
     /* dx[i] (+)= dy[i] · f'(x[i]) for i < n (y = f(x) as the forward wrote it);
      * accumulate: add into dx instead of overwriting it */
-    void (*backward)(const struct nn_callable *c, const float *x, const float *y,
-                     const float *dy, float *dx, size_t n, int accumulate);
+    void (*backward)(const struct nn_callable *c, const float *x, const float *y, const float *dy,
+                     float *dx, size_t n, int accumulate);
     const char *name; /* for `nnrun graph` */
     void *ctx;        /* the implementation's */
 } nn_callable;

@@ -8,8 +8,8 @@
 #ifndef NN_GRAPH_H
 #define NN_GRAPH_H
 
-#include "parser/diag.h"
 #include "ir/callable.h"
+#include "parser/diag.h"
 #include "parser/spec.h"
 
 #define NN_MAX_DIMS 4
@@ -50,7 +50,7 @@ typedef struct {
     int accumulate; /* bit k: output k is added into instead of written (set by autodiff) */
     nn_bn_attr bn;
     float l2;
-    int sum; /* losses and l2: sum over rows / elements instead of the mean */
+    int sum;               /* losses and l2: sum over rows / elements instead of the mean */
     const nn_callable *fn; /* plugin activations: the function the runtime supplies */
 } nn_node;
 

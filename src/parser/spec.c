@@ -178,7 +178,7 @@ static void set_defaults(nn_spec *s, nn_mark m)
 
 static void parse_top(nn_sctx *c, const nn_ynode *n, nn_spec *s)
 {
-    static const char *const keys[] = {"name", "seed",   "rng",    "data",    "model", "train",
+    static const char *const keys[] = {"name", "seed",   "rng",    "data",    "model",   "train",
                                        "eval", "sample", "report", "include", "plugins", NULL};
     static const char *const rngs[] = {"native", "torch", NULL};
     int rng, has_sample_seed = 0;

@@ -72,13 +72,15 @@ typedef struct {
     nn_mark mark;
 } nn_arg;
 
+#define NN_MAX_PLUGIN_ARGS 16 /* declared arguments per plugin */
+
 /* plugins: {NAME: {...}} — an activation from a user's shared object (spec_plugin.c; loaded
  * and called by runtime/plugin.c) */
 typedef struct {
-    char *name;                          /* an identifier, no builtin layer name, not `expr` */
-    nn_mark mark;                        /* the name key */
-    char *library;                       /* resolved relative to the spec file */
-    char *forward, *backward;            /* symbols; backward NULL: finite differences */
+    char *name;               /* an identifier, no builtin layer name, not `expr` */
+    nn_mark mark;             /* the name key */
+    char *library;            /* resolved relative to the spec file */
+    char *forward, *backward; /* symbols; backward NULL: finite differences */
     nn_mark library_mark, forward_mark, backward_mark;
     nn_arg *args; /* the declared arguments after x (and n), in order, with defaults */
     int nargs;

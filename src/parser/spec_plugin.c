@@ -15,8 +15,6 @@
 
 #include "spec_int.h"
 
-#define NN_MAX_PLUGIN_ARGS 16 /* the runtime builds calls with at most this many arguments */
-
 /* Names a plugin may not take: the builtin layers, and `expr` (expression activations). */
 static int reserved_name(const char *name)
 {
@@ -32,8 +30,8 @@ static void plugin_args(nn_sctx *c, const nn_ynode *n, const char *path, nn_plug
     p->args_mark = n->mark;
     if (!nn_sv_map(c, n, path)) return;
     if (n->n > NN_MAX_PLUGIN_ARGS) {
-        nn_sv_error(c, n->mark, "'%s' declares %d arguments; at most %d are supported", path,
-                    n->n, NN_MAX_PLUGIN_ARGS);
+        nn_sv_error(c, n->mark, "'%s' declares %d arguments; at most %d are supported", path, n->n,
+                    NN_MAX_PLUGIN_ARGS);
         return;
     }
     for (int i = 0; i < p->nargs; i++)
@@ -72,8 +70,7 @@ static void parse_plugin(nn_sctx *c, const nn_ynode *key, const nn_ynode *v, nn_
     }
     p->name = nn_sv_strdup(key->text);
     if (reserved_name(p->name)) {
-        nn_sv_error(c, key->mark, "plugin name '%s' is taken by %s; choose another name",
-                    p->name,
+        nn_sv_error(c, key->mark, "plugin name '%s' is taken by %s; choose another name", p->name,
                     strcmp(p->name, "expr") ? "a builtin layer"
                                             : "expression activations ('activation: {expr: ...}')");
         return;
@@ -121,8 +118,9 @@ void nn_spec_plugins(nn_sctx *c, const nn_ynode *n, nn_spec *s)
 
 static const char *type_name(nn_arg_type t)
 {
-    return t == NN_ARG_INT ? "an int ({int: N})" : t == NN_ARG_DOUBLE ? "a double ({double: X})"
-                                                                      : "a float (a plain number)";
+    return t == NN_ARG_INT      ? "an int ({int: N})"
+           : t == NN_ARG_DOUBLE ? "a double ({double: X})"
+                                : "a float (a plain number)";
 }
 
 /* A layer's overrides: each names a declared argument and keeps its declared C type. */
@@ -140,8 +138,8 @@ static void check_overrides(nn_sctx *c, const nn_layer *l, const nn_plugin_spec 
             } else {
                 char list[256] = "";
                 for (int k = 0; k < p->nargs; k++)
-                    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
-                             k ? ", " : "", p->args[k].name ? p->args[k].name : "?");
+                    snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", k ? ", " : "",
+                             p->args[k].name ? p->args[k].name : "?");
                 nn_diag_note(c->d, "its arguments: %s", list);
             }
         } else if (decl->type != o->type) {
@@ -176,8 +174,9 @@ void nn_spec_plugins_check(nn_sctx *c, const nn_spec *s)
         nn_sv_error(c, l->mark, "activation '%s' is no declared plugin%s%s%s", l->activation,
                     dym ? " (did you mean '" : "", dym ? dym : "", dym ? "'?)" : "");
         if (!nn)
-            nn_diag_note(c->d, "declare it in a top-level 'plugins:' section, e.g. 'plugins: "
-                               "{%s: {library: ./%s.so, forward: %s_fwd, backward: %s_bwd}}'",
+            nn_diag_note(c->d,
+                         "declare it in a top-level 'plugins:' section, e.g. 'plugins: "
+                         "{%s: {library: ./%s.so, forward: %s_fwd, backward: %s_bwd}}'",
                          l->activation, l->activation, l->activation, l->activation);
     }
 }

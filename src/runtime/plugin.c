@@ -66,16 +66,16 @@ static int open_library(nn_plugin *p, nn_diag *d)
 
 /* The function `name` (forward or backward) of the library, checked against an optional
  * NAME_nnrun_args declaration of its argument types. */
-static void *find_function(nn_plugin *p, const char *name, nn_mark at, const char *role,
-                           nn_diag *d)
+static void *find_function(nn_plugin *p, const char *name, nn_mark at, const char *role, nn_diag *d)
 {
     const nn_plugin_spec *s = p->spec;
     void *fn = symbol(p->lib, name);
     if (!fn) {
         nn_diag_error(d, at, "plugin '%s': the library has no symbol '%s' (its %s function)",
                       s->name, name, role);
-        nn_diag_note(d, "library: %s; check the name with 'nm -D %s' (a C++ function needs "
-                        "extern \"C\")",
+        nn_diag_note(d,
+                     "library: %s; check the name with 'nm -D %s' (a C++ function needs "
+                     "extern \"C\")",
                      s->library, s->library);
         return NULL;
     }
@@ -167,8 +167,9 @@ static int grad_check(const nn_plugin_fn *f, const nn_layer *l, int layer, nn_di
         }
         if (l->nargs) nn_diag_note(d, "with the arguments of layer %d", layer + 1);
         if (s->backward)
-            nn_diag_note(d, "fix the derivative, or set 'check: false' under 'plugins.%s' to "
-                            "skip this check",
+            nn_diag_note(d,
+                         "fix the derivative, or set 'check: false' under 'plugins.%s' to "
+                         "skip this check",
                          s->name);
         return -1;
     }

@@ -189,9 +189,11 @@ static void check_out(const nn_plugin_fn *f, const char *role, const float *x, c
         int expect = 0;
         if (!atomic_compare_exchange_strong(&f->fail->state, &expect, 1)) return;
         const nn_plugin_spec *s = f->pl->spec;
-        snprintf(f->fail->what, sizeof f->fail->what,
-                 "plugin '%s': %s '%s' returned %g for x = %g", s->name, role,
-                 role[0] == 'f' ? s->forward : s->backward ? s->backward : "(finite differences)",
+        snprintf(f->fail->what, sizeof f->fail->what, "plugin '%s': %s '%s' returned %g for x = %g",
+                 s->name, role,
+                 role[0] == 'f' ? s->forward
+                 : s->backward  ? s->backward
+                                : "(finite differences)",
                  out[i], x[i]);
         atomic_store(&f->fail->state, 2);
         return;
@@ -226,7 +228,9 @@ static void call_backward(const nn_callable *c, const float *x, const float *y, 
 
 static ffi_type *arg_type(nn_arg_type t)
 {
-    return t == NN_ARG_DOUBLE ? &ffi_type_double : t == NN_ARG_INT ? &ffi_type_sint : &ffi_type_float;
+    return t == NN_ARG_DOUBLE ? &ffi_type_double
+           : t == NN_ARG_INT  ? &ffi_type_sint
+                              : &ffi_type_float;
 }
 
 int nn_plugin_prepare(nn_plugin_fn *f)

@@ -7,7 +7,7 @@
 
 #include "runtime/plugin.h"
 
-#define NN_PLUGIN_MAX_ARGS 16 /* as the parser allows (spec_plugin.c) */
+#define NN_PLUGIN_MAX_ARGS NN_MAX_PLUGIN_ARGS /* the parser allows no more (spec.h) */
 
 typedef struct {
     const nn_plugin_spec *spec;
