@@ -168,6 +168,12 @@ static void test_load_errors(void **state)
                "sw", 5);
     expect_error("check", "bad_bwd.yaml", 5, 51, "disagrees with finite differences");
     expect_error("check", "bad_bwd.yaml", 5, 51, "relative error");
+    /* a declared plugin no layer uses is checked too (line 6) */
+    write_spec("unused.yaml",
+               SWISH("") "\n  sb: {library: sw.so, forward: sw_fwd, backward: sw_bad, "
+                         "args: {beta: 1.0}}",
+               "sw", 5);
+    expect_error("check", "unused.yaml", 6, 51, "backward 'sw_bad' disagrees");
     /* check: false lets it through */
     write_spec("nocheck.yaml",
                "  sw: {library: sw.so, forward: sw_fwd, backward: sw_bad, "

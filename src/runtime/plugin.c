@@ -209,6 +209,28 @@ static int make_layer_fns(nn_plugins *ps, const nn_spec *spec, nn_diag *d)
     return 0;
 }
 
+/* A declared plugin no layer uses is still checked, with its declared arguments: `nnrun
+ * check` vouches for the whole section. */
+static int check_unused(nn_plugins *ps, const nn_spec *spec, nn_diag *d)
+{
+    for (int k = 0; k < ps->npl; k++) {
+        nn_plugin *p = &ps->pl[k];
+        int used = 0;
+        for (int i = 0; i < spec->nlayers; i++)
+            used |= ps->fn[i] && ps->fn[i]->pl == p;
+        if (used || !p->spec->check || !p->bwd) continue;
+        nn_plugin_fn f;
+        nn_layer none;
+        memset(&f, 0, sizeof f);
+        memset(&none, 0, sizeof none);
+        f.pl = p;
+        f.fail = &ps->fail;
+        layer_args(p->spec, &none, &f);
+        if (nn_plugin_prepare(&f) != 0 || grad_check(&f, &none, -1, d) != 0) return -1;
+    }
+    return 0;
+}
+
 int nn_plugins_load(const nn_spec *spec, nn_plugins **out, nn_diag *d)
 {
     *out = NULL;
@@ -228,7 +250,7 @@ int nn_plugins_load(const nn_spec *spec, nn_plugins **out, nn_diag *d)
         ps->pl[ps->npl].spec = &spec->plugins[i];
         if (load_plugin(&ps->pl[ps->npl++], d) != 0) goto fail;
     }
-    if (make_layer_fns(ps, spec, d) != 0) goto fail;
+    if (make_layer_fns(ps, spec, d) != 0 || check_unused(ps, spec, d) != 0) goto fail;
     *out = ps;
     return 0;
 fail:
