@@ -539,7 +539,7 @@ static nn_ynode *subst(nn_sctx *c, refs_re *r, nn_ynode *n, const mx *m, const n
             return NULL;
         }
         if (s == 0 && e == n->len) { /* the whole scalar: the value itself, typed as written */
-            nn_ynode *out = nn_ynode_scalar(n->mark, v->text, v->len, v->style);
+            nn_ynode *out = nn_ynode_scalar(ref_mark(n, s), v->text, v->len, v->style);
             out->end = n->end;
             return out;
         }
