@@ -385,6 +385,13 @@ static void test_cells_and_cli(void **state)
     assert_int_equal(tu_nnrun(tmp, args), 0);
     snprintf(p, sizeof p, "%s/one", tmp);
     assert_int_equal(count_done(p), 2);
+    /* a changed spec never passes off an old DONE as its own */
+    snprintf(args, sizeof args,
+             "sweep specs/grid.yaml --set train.steps=201 --quiet --cell 3 --out '%s/one'", tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 2);
+    char *err = tu_captured(tmp, "err");
+    assert_non_null(strstr(err, "DONE for a different spec"));
+    free(err);
     snprintf(args, sizeof args, "summarize '%s/one'", tmp);
     assert_int_equal(tu_nnrun(tmp, args), 0);
     out = tu_captured(tmp, "out");

@@ -22,6 +22,7 @@
 #include "parser/matrix.h"
 #include "parser/spec.h"
 #include "runtime/data.h"
+#include "runtime/report/rundir.h"
 #include "runtime/train.h"
 
 enum { EXIT_OK = 0, EXIT_RUN = 1, EXIT_INPUT = 2 };
@@ -129,14 +130,52 @@ static void write_failed(const char *cell, int code, const char *error)
     free(text);
 }
 
+/* The spec_hash (summary.json's) of point p's spec, or "" when it does not load. */
+static void point_hash(const nn_sweep_opts *o, int p, char *buf)
+{
+    nn_diag *d = nn_diag_new();
+    nn_spec *s = nn_spec_load_point(o->spec, o->sets, o->nsets, p, d);
+    if (s)
+        nn_spec_hash(s, buf);
+    else
+        buf[0] = 0;
+    nn_spec_free(s);
+    nn_diag_free(d);
+}
+
+/* Whether the cell is DONE for this very spec: DONE holds its spec_hash, so a changed spec
+ * or --set never passes off an old result as the new one.  1 yes, 0 not done, −1 DONE for
+ * another spec (an error is printed). */
+static int done_for(const nn_sweep_opts *o, const nn_matrix *m, const char *base, int p)
+{
+    char path[4400], line[256], want[64], hash[17];
+    snprintf(path, sizeof path, "%s/%s/DONE", base, m->id[p]);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    point_hash(o, p, hash);
+    snprintf(want, sizeof want, "spec_hash %s\n", hash);
+    int same = 0;
+    while (fgets(line, sizeof line, f))
+        same |= !strcmp(line, want);
+    fclose(f);
+    if (same) return 1;
+    fprintf(stderr,
+            "nnrun: error: cell %d (%s, %s) in '%s' is DONE for a different spec (the spec or a "
+            "--set changed since): choose another --out, or delete '%s/%s' to run it again\n",
+            p, m->id[p], m->label[p], base, base, m->id[p]);
+    return -1;
+}
+
 /* Runs point p in this process with stderr captured in CELL/stderr.txt (then echoed). */
-static int run_one(const nn_matrix *m, const char *base, int p, nn_cell_run_fn run, void *ctx)
+static int run_one(const nn_sweep_opts *o, const nn_matrix *m, const char *base, int p,
+                   nn_cell_run_fn run, void *ctx)
 {
     char cell[4200], log[4400], failed[4400];
     snprintf(cell, sizeof cell, "%s/%s", base, m->id[p]);
-    if (cell_has(base, m->id[p], "DONE")) {
-        printf("cell %d (%s, %s): already done\n", p, m->id[p], m->label[p]);
-        return EXIT_OK;
+    int done = done_for(o, m, base, p);
+    if (done) {
+        if (done > 0) printf("cell %d (%s, %s): already done\n", p, m->id[p], m->label[p]);
+        return done > 0 ? EXIT_OK : EXIT_INPUT;
     }
     if (mkdir_p(cell) != 0) {
         fprintf(stderr, "nnrun: error: cannot create the cell directory '%s': %s\n", cell,
@@ -159,12 +198,14 @@ static int run_one(const nn_matrix *m, const char *base, int p, nn_cell_run_fn r
     }
     copy_file(log, stderr);
     if (rc == EXIT_OK) {
-        char text[512];
-        snprintf(text, sizeof text, "%s\n", m->label[p]);
+        char text[1024], hash[17];
+        point_hash(o, p, hash);
+        snprintf(text, sizeof text, "%s\nspec_hash %s\n", m->label[p], hash);
         if (nn_sweep_write_atomic(cell, "DONE", text) != 0) {
             fprintf(stderr, "nnrun: error: cannot write '%s/DONE': %s\n", cell, strerror(errno));
             return EXIT_RUN;
         }
+        printf("cell %d (%s, %s): done\n", p, m->id[p], m->label[p]);
     } else if (rc < 128) { /* stopped by a signal: not failed, just not done */
         char *err = first_error(log);
         write_failed(cell, rc, err);
@@ -350,7 +391,12 @@ static int sweep_cells(const nn_sweep_opts *o, const nn_matrix *m, const char *b
     for (int p = 0; p < m->npoints; p++) {
         if (o->shard_n > 0 && p % o->shard_n != o->shard_k) continue;
         nsel++;
-        if (!cell_has(base, m->id[p], "DONE")) todo[ntodo++] = p;
+        int done = done_for(o, m, base, p);
+        if (done < 0) {
+            free(todo);
+            return EXIT_INPUT;
+        }
+        if (!done) todo[ntodo++] = p;
     }
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     nn_sweep_opts oo = *o;
@@ -413,7 +459,7 @@ int nn_sweep_run(const nn_sweep_opts *o, nn_cell_run_fn run, void *ctx)
     }
     if (o->cell >= 0 || o->cell_id) {
         int p = select_cell(o, m);
-        rc = p < 0 ? EXIT_INPUT : run_one(m, base, p, run, ctx);
+        rc = p < 0 ? EXIT_INPUT : run_one(o, m, base, p, run, ctx);
         goto out;
     }
     rc = sweep_cells(o, m, base);
