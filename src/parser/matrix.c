@@ -532,9 +532,9 @@ static nn_ynode *subst(nn_sctx *c, refs_re *r, nn_ynode *n, const mx *m, const n
         const nn_ynode *v = a >= 0 ? p[a] : NULL;
         if (!v) {
             nn_sv_error(c, ref_mark(n, s),
-                        "'${matrix.%.*s}' has no value in this matrix point (an 'include' entry "
-                        "added the point without it)",
-                        (int)(ne - ns), n->text + ns);
+                        "'${matrix.%.*s}' has no value in this matrix point (only some points "
+                        "have '%.*s', through 'include'; give every point a value)",
+                        (int)(ne - ns), n->text + ns, (int)(ne - ns), n->text + ns);
             free(text);
             return NULL;
         }
