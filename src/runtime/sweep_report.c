@@ -23,6 +23,48 @@ static int numeric_axis(const nn_sweep *s, int a)
     return 1;
 }
 
+/* The mean loss at each distinct axis value, joined in axis order. */
+static void mean_line(nn_svg *g, const double *x, const double *y, int n)
+{
+    double *mx = calloc((size_t)n + 1, 2 * sizeof *mx), *my = mx ? mx + n + 1 : NULL;
+    int *cnt = calloc((size_t)n + 1, sizeof *cnt), k = 0;
+    if (!mx || !cnt) abort();
+    for (int i = 0; i < n; i++) {
+        int j = 0;
+        while (j < k && mx[j] != x[i])
+            j++;
+        if (j == k) mx[k++] = x[i];
+        my[j] += y[i], cnt[j]++;
+    }
+    for (int i = 0; i < k; i++)
+        my[i] /= cnt[i];
+    for (int i = 1; i < k; i++) /* insertion sort by x: k is small */
+        for (int j = i; j > 0 && mx[j] < mx[j - 1]; j--) {
+            double t = mx[j];
+            mx[j] = mx[j - 1], mx[j - 1] = t;
+            t = my[j], my[j] = my[j - 1], my[j - 1] = t;
+        }
+    if (k > 1) nn_svg_line(g, mx, my, k, nn_svg_palette(0), 1.5, "4 3", 0.9);
+    free(mx);
+    free(cnt);
+}
+
+/* Category names under the x axis, in place of the numeric tick labels. */
+static void cat_labels(nn_svg *g, const char *const *cats, int n)
+{
+    double y1 = g->h - g->mb;
+    fprintf(g->f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"18\" fill=\"#fff\"/>\n",
+            g->ml - 20, y1 + 2, g->w - g->ml - g->mr + 40);
+    fputs("<g fill=\"#333\">", g->f);
+    for (int i = 0; i < n; i++) {
+        fprintf(g->f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", nn_svg_px(g, i + 0.5),
+                y1 + 15);
+        nn_html_esc(g->f, cats[i]);
+        fputs("</text>", g->f);
+    }
+    fputs("</g>\n", g->f);
+}
+
 static void axis_figure(FILE *f, const nn_sweep *s, int a)
 {
     int n = 0, ncat = 0;
@@ -62,12 +104,14 @@ static void axis_figure(FILE *f, const nn_sweep *s, int a)
         fprintf(f, "<figure>\n");
         nn_svg_begin(&g, title);
         nn_svg_axes(&g, s->axes[a], num ? "loss" : NULL);
-        if (!num) nn_svg_cat_ticks(&g, 1, cats, ncat, 11);
+        if (!num) cat_labels(&g, cats, ncat);
         nn_svg_points(&g, x, y, n, nn_svg_palette(1), 4, 0.8, 'o');
+        if (num) mean_line(&g, x, y, n);
         nn_svg_end(&g);
         fprintf(f, "<figcaption>");
         nn_html_esc(f, title);
-        fprintf(f, " (one point per finished cell)</figcaption></figure>\n");
+        fprintf(f, ": one point per finished cell%s</figcaption></figure>\n",
+                num ? "; the dashed line joins the means at each value" : "");
     }
     free(x);
     free(cats);
