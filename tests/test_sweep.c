@@ -365,6 +365,27 @@ static void test_failed_cell(void **state)
     free(err);
 }
 
+/* nnrun check of a matrix checks every cell: a value that is wrong where it lands is an
+ * error at the reference, naming the point; the other cells are fine. */
+static void test_check_every_cell(void **state)
+{
+    (void)state;
+    assert_int_equal(tu_nnrun(tmp, "check tests/specs/sweep/matrix_type.yaml"), 2);
+    char *err = tu_captured(tmp, "err"), *out = tu_captured(tmp, "out");
+    const char *want = "tests/specs/sweep/matrix_type.yaml:11:12: error: expected an integer for "
+                       "'model.2.linear.out', got 'wide' (matrix point hidden=wide, lr=0.1)\n"
+                       "      out: ${matrix.hidden}\n"
+                       "           ^\n";
+    assert_string_equal(err, want);
+    assert_non_null(strstr(out, "cell 1 b154a310 (hidden=10, lr=0.1): ok"));
+    free(err);
+    free(out);
+    assert_int_equal(tu_nnrun(tmp, "check specs/grid.yaml"), 0);
+    out = tu_captured(tmp, "out");
+    assert_non_null(strstr(out, "specs/grid.yaml: ok (12 cells)"));
+    free(out);
+}
+
 /* --list, --cell, --cell-id, --emit-sbatch, summarize, and usage errors. */
 static void test_cells_and_cli(void **state)
 {
@@ -431,7 +452,7 @@ int main(void)
         cmocka_unit_test(test_include_semantics), cmocka_unit_test(test_zip),
         cmocka_unit_test(test_cell_id_stable),    cmocka_unit_test(test_substitution_typed),
         cmocka_unit_test(test_interrupt_resume),  cmocka_unit_test(test_failed_cell),
-        cmocka_unit_test(test_cells_and_cli),
+        cmocka_unit_test(test_cells_and_cli),     cmocka_unit_test(test_check_every_cell),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

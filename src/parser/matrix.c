@@ -446,12 +446,20 @@ static nn_mark ref_mark(const nn_ynode *n, size_t off)
     return m;
 }
 
+static int has_dollar_brace(const nn_ynode *n, size_t from)
+{
+    for (const char *p = n->text + from, *end = n->text + n->len;
+         from < n->len && (p = memchr(p, '$', (size_t)(end - p))) != NULL; p++)
+        if (p + 1 < end && p[1] == '{') return 1;
+    return 0;
+}
+
 /* Finds the next reference in n from byte `from`: 1 with [*s, *e) the whole reference and
  * [*ns, *ne) the name, or 0. */
 static int next_ref(refs_re *r, const nn_ynode *n, size_t from, size_t *s, size_t *e, size_t *ns,
                     size_t *ne)
 {
-    if (from > n->len) return 0;
+    if (!has_dollar_brace(n, from)) return 0; /* most scalars: no PCRE2 call */
     int rc = pcre2_match(r->re, (PCRE2_SPTR)n->text, n->len, from, 0, r->md, NULL);
     if (rc < 2) return 0;
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r->md);

@@ -118,6 +118,8 @@ int nn_sweep_read(const char *dir, nn_sweep *s)
         s->ncells++;
         read_cell(dir, r);
         if (r->status == NN_CELL_PENDING) {
+            for (int a = 0; a < s->naxes; a++)
+                free(r->values[a]);
             free(r->values);
             continue;
         }
