@@ -21,6 +21,7 @@
 #include "runtime/report/html.h"
 #include "runtime/report/rundir.h"
 #include "runtime/report/stats.h"
+#include "runtime/sweep.h"
 #include "runtime/train.h"
 
 enum { EXIT_OK = 0, EXIT_RUN = 1, EXIT_INPUT = 2 };
@@ -31,6 +32,10 @@ typedef struct {
     int nsets, threads, quiet, json, force;
     int dot, values, plan, resolved; /* graph --dot [--values] | --plan; check --resolved */
     long bench_steps;                /* bench --steps N */
+    nn_sweep_opts sw;                /* sweep options (-j, --cell, --shard, ...) */
+    int sweep_opt, threads_given;    /* a sweep-only option was given; --threads was */
+    int point;                       /* a sweep cell: matrix point + 1; 0: a plain run */
+    const char *point_label;         /* its values, named in errors */
 } cli;
 
 static const char usage_text[] =
@@ -47,6 +52,13 @@ static const char usage_text[] =
     "       nnrun bench SPEC.yaml [--steps N] [--threads N]   training-step throughput, one JSON "
     "line\n"
     "       nnrun report RUN_DIR                   re-render RUN_DIR/report.html from its files\n"
+    "       nnrun sweep SPEC.yaml [-j N] [--cell INDEX | --cell-id ID] [--shard K/N] [--list]\n"
+    "                                              run every cell of the spec's matrix (not yet\n"
+    "                                              DONE) in N worker processes (default: cores)\n"
+    "       nnrun sweep SPEC.yaml --emit-sbatch [--partition P] [--time T] [--cpus C]\n"
+    "                                              print a Slurm job-array script, one task a "
+    "cell\n"
+    "       nnrun summarize SWEEP_DIR              summary.csv, report.html of the DONE cells\n"
     "\n"
     "options:\n"
     "  --set KEY=VALUE   override a spec value (typed and checked like the file), e.g.\n"
@@ -71,7 +83,8 @@ static int usage_error(const char *fmt, const char *arg)
 
 static int is_subcommand(const char *a)
 {
-    static const char *const names[] = {"run", "check", "graph", "bench", "report", NULL};
+    static const char *const names[] = {"run",    "check", "graph",     "bench",
+                                        "report", "sweep", "summarize", NULL};
     for (int i = 0; names[i]; i++)
         if (!strcmp(a, names[i])) return 1;
     return 0;
@@ -86,6 +99,58 @@ static int parse_threads(const char *s, int *out)
     return 0;
 }
 
+/* A whole number in [lo, hi], or −1. */
+static long parse_count(const char *s, long lo, long hi)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    return !*s || *end || v < lo || v > hi ? -1 : v;
+}
+
+/* One option of `nnrun sweep`; 0 or −1 after a usage error. */
+static int parse_sweep_option(int ch, const char *arg, nn_sweep_opts *o)
+{
+    char *end;
+    switch (ch) {
+    case 'j':
+        if ((o->jobs = (int)parse_count(arg, 1, 64)) >= 0) return 0;
+        usage_error("-j expects a whole number of workers from 1 to 64, got '%s'", arg);
+        return -1;
+    case 1000:
+        if ((o->cell = parse_count(arg, 0, 100000000)) >= 0) return 0;
+        usage_error("--cell expects a cell index (0, 1, ...; see --list), got '%s'", arg);
+        return -1;
+    case 1001: o->cell_id = arg; return 0;
+    case 1002:
+        o->shard_k = (int)strtol(arg, &end, 10);
+        if (end != arg && *end == '/' && (o->shard_n = (int)parse_count(end + 1, 1, 100000)) > 0 &&
+            o->shard_k >= 0 && o->shard_k < o->shard_n)
+            return 0;
+        usage_error("--shard expects K/N with 0 <= K < N (e.g. 0/4), got '%s'", arg);
+        return -1;
+    case 1003: o->list = 1; return 0;
+    case 1004: o->emit_sbatch = 1; return 0;
+    case 1005: o->partition = arg; return 0;
+    case 1006: o->time = arg; return 0;
+    default:
+        if ((o->cpus = (int)parse_count(arg, 1, 4096)) >= 0) return 0;
+        usage_error("--cpus expects a whole number from 1 to 4096, got '%s'", arg);
+        return -1;
+    }
+}
+
+static int check_sweep_options(const nn_sweep_opts *o)
+{
+    int modes = (o->cell >= 0 || o->cell_id) + (o->shard_n > 0) + o->list + o->emit_sbatch;
+    if (o->cell >= 0 && o->cell_id) return usage_error("%s", "choose one of --cell and --cell-id");
+    if (modes > 1)
+        return usage_error("%s", "choose one of --cell/--cell-id, --shard, --list and "
+                                 "--emit-sbatch");
+    if ((o->partition || o->time || o->cpus) && !o->emit_sbatch)
+        return usage_error("%s", "--partition, --time and --cpus are options of --emit-sbatch");
+    return 0;
+}
+
 /* Returns −1 to continue, or an exit code (help, version, usage error). */
 static int parse_args(int argc, char **argv, cli *c)
 {
@@ -95,7 +160,7 @@ static int parse_args(int argc, char **argv, cli *c)
         {"threads", required_argument, 0, 't'},
         {"isa", required_argument, 0, 'i'},
         {"quiet", no_argument, 0, 'q'},
-        {"json", no_argument, 0, 'j'},
+        {"json", no_argument, 0, 'J'},
         {"force", no_argument, 0, 'f'},
         {"help", no_argument, 0, 'h'},
         {"version", no_argument, 0, 'V'},
@@ -104,6 +169,15 @@ static int parse_args(int argc, char **argv, cli *c)
         {"resolved", no_argument, 0, 'R'},
         {"plan", no_argument, 0, 'P'},
         {"steps", required_argument, 0, 'N'},
+        {"jobs", required_argument, 0, 'j'},
+        {"cell", required_argument, 0, 1000},
+        {"cell-id", required_argument, 0, 1001},
+        {"shard", required_argument, 0, 1002},
+        {"list", no_argument, 0, 1003},
+        {"emit-sbatch", no_argument, 0, 1004},
+        {"partition", required_argument, 0, 1005},
+        {"time", required_argument, 0, 1006},
+        {"cpus", required_argument, 0, 1007},
         {0, 0, 0, 0},
     };
     c->sets = calloc((size_t)argc + 1, sizeof *c->sets);
@@ -113,7 +187,8 @@ static int parse_args(int argc, char **argv, cli *c)
     if (!c->sets) return EXIT_RUN;
     opterr = 0;
     int ch;
-    while ((ch = getopt_long(argc, argv, "+:", opts, NULL)) != -1 || optind < argc) {
+    c->sw.cell = -1;
+    while ((ch = getopt_long(argc, argv, "+:j:", opts, NULL)) != -1 || optind < argc) {
         if (ch == -1) { /* a positional argument: the subcommand or the spec */
             const char *a = argv[optind++];
             if (!c->cmd && !c->spec && is_subcommand(a))
@@ -135,10 +210,11 @@ static int parse_args(int argc, char **argv, cli *c)
             if (parse_threads(optarg, &c->threads) != 0)
                 return usage_error("--threads expects a whole number from 1 to 16, got '%s'",
                                    optarg);
+            c->threads_given = 1;
             break;
         case 'i': c->isa = optarg; break;
         case 'q': c->quiet = 1; break;
-        case 'j': c->json = 1; break;
+        case 'J': c->json = 1; break;
         case 'f': c->force = 1; break;
         case 'D': c->dot = 1; break;
         case 'A': c->values = 1; break;
@@ -152,6 +228,18 @@ static int parse_args(int argc, char **argv, cli *c)
                                    optarg);
             break;
         }
+        case 'j':
+        case 1000:
+        case 1001:
+        case 1002:
+        case 1003:
+        case 1004:
+        case 1005:
+        case 1006:
+        case 1007:
+            if (parse_sweep_option(ch, optarg, &c->sw) != 0) return EXIT_INPUT;
+            c->sweep_opt = 1;
+            break;
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         case 'V': printf("nnrun %s\n", PACKAGE_VERSION); return EXIT_OK;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -160,8 +248,9 @@ static int parse_args(int argc, char **argv, cli *c)
     }
     if (!c->cmd) c->cmd = "run";
     if (!c->spec)
-        return usage_error("%s", !strcmp(c->cmd, "report") ? "no run directory given"
-                                                           : "no spec file given");
+        return usage_error("%s", !strcmp(c->cmd, "report")      ? "no run directory given"
+                                 : !strcmp(c->cmd, "summarize") ? "no sweep directory given"
+                                                                : "no spec file given");
     if ((c->dot || c->values || c->plan) && strcmp(c->cmd, "graph") != 0)
         return usage_error("%s", "--dot, --values and --plan are options of 'nnrun graph'");
     if (c->plan && c->dot) return usage_error("%s", "choose one of --plan and --dot");
@@ -170,6 +259,10 @@ static int parse_args(int argc, char **argv, cli *c)
         return usage_error("%s", "--steps is an option of 'nnrun bench' (use --set train.steps=N)");
     if (c->resolved && strcmp(c->cmd, "check") != 0)
         return usage_error("%s", "--resolved is an option of 'nnrun check'");
+    if (c->sweep_opt && strcmp(c->cmd, "sweep") != 0)
+        return usage_error("%s", "-j, --cell, --cell-id, --shard, --list, --emit-sbatch, "
+                                 "--partition, --time and --cpus are options of 'nnrun sweep'");
+    if (!strcmp(c->cmd, "sweep") && check_sweep_options(&c->sw) != 0) return EXIT_INPUT;
     return -1;
 }
 
@@ -336,17 +429,56 @@ static int report_command(const cli *c)
     return rc;
 }
 
+static int run_command(const cli *c);
+
+/* One cell of a sweep (sweep.c calls it): the run path with the cell's point and dir. */
+static int sweep_cell(void *ctx, int point, const char *label, const char *dir)
+{
+    cli c = *(const cli *)ctx;
+    c.cmd = "run";
+    c.out = dir;
+    c.force = 1; /* the cell directory may hold an interrupted attempt */
+    c.point = point + 1;
+    c.point_label = label;
+    return run_command(&c);
+}
+
+static int sweep_command(cli *c)
+{
+    c->sw.spec = c->spec;
+    c->sw.sets = c->sets;
+    c->sw.nsets = c->nsets;
+    c->sw.out = c->out;
+    c->sw.threads = c->threads_given ? c->threads : 0;
+    c->sw.quiet = c->quiet;
+    c->sw.isa = c->isa;
+    c->quiet = 1; /* a cell's own progress stays in its directory */
+    return nn_sweep_run(&c->sw, sweep_cell, c);
+}
+
 static int run_command(const cli *c)
 {
     if (!strcmp(c->cmd, "report")) return report_command(c);
+    if (!strcmp(c->cmd, "sweep")) return sweep_command((cli *)c);
+    if (!strcmp(c->cmd, "summarize")) return nn_sweep_summarize(c->spec, stdout);
+    if (!strcmp(c->cmd, "check") && !c->resolved) { /* a matrix: every cell */
+        int rc = nn_sweep_check(c->spec, c->sets, c->nsets);
+        if (rc >= 0) return rc;
+    }
     nn_diag *d = nn_diag_new();
     nn_spec *spec = NULL;
     nn_dataset *ds = NULL;
     nn_trainer *tr = NULL;
     int rc = EXIT_INPUT;
     if (!d) return EXIT_RUN;
-    if (!(spec = nn_spec_load(c->spec, c->sets, c->nsets, d)) || !(ds = nn_dataset_load(spec, d)) ||
-        !(tr = nn_trainer_new(spec, ds, d))) {
+    if (c->point_label) {
+        char ctx[1024];
+        snprintf(ctx, sizeof ctx, "matrix point %s", c->point_label);
+        nn_diag_context(d, ctx);
+    }
+    if (!(spec = c->point ? nn_spec_load_point(c->spec, c->sets, c->nsets, c->point - 1, d)
+                          : nn_spec_load(c->spec, c->sets, c->nsets, d)) ||
+        !(ds = nn_dataset_load(spec, d)) || !(tr = nn_trainer_new(spec, ds, d))) {
         rc = fail_input(d);
     } else if (!strcmp(c->cmd, "check")) {
         rc = check_command(c, spec, ds, tr);

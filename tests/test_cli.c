@@ -204,6 +204,19 @@ static void test_specs_check_and_resolve(void **state)
             char *err = tu_captured(tmp, "err");
             fail_msg("nnrun %s failed:\n%s", args, err);
         }
+        snprintf(args, sizeof args, "%s/specs/%s", tu_srcdir(), e->d_name);
+        char *text = tu_read_file(args);
+        int sweep = text && (!strncmp(text, "matrix:", 7) || strstr(text, "\nmatrix:"));
+        free(text);
+        if (sweep) { /* a sweep: every cell runs two steps (test_sweep tests the rest) */
+            snprintf(args, sizeof args,
+                     "sweep 'specs/%s' --set train.steps=2 --set eval.every=0 -j 2 "
+                     "--out '%s/sweep' --quiet",
+                     e->d_name, tmp);
+            if (tu_nnrun(tmp, args) != 0) fail_msg("a 2-step sweep of specs/%s failed", e->d_name);
+            n++;
+            continue;
+        }
         snprintf(args, sizeof args,
                  "check --resolved 'specs/%s' >'%s/a.yaml' 2>&1 && "
                  "'%s' check --resolved '%s/a.yaml' >'%s/b.yaml' && cmp '%s/a.yaml' '%s/b.yaml'",

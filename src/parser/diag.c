@@ -31,6 +31,7 @@ struct nn_diag {
     int n;       /* errors kept */
     int total;   /* errors recorded, kept or not */
     int dropped; /* the most recent error was not kept: its notes go too */
+    char *context; /* appended to each message (nn_diag_context) */
 };
 
 static char *xstrndup(const char *s, size_t n)
@@ -86,6 +87,7 @@ void nn_diag_free(nn_diag *d)
         free(d->src[i].text);
     }
     free(d->src);
+    free(d->context);
     for (int i = 0; i < d->n; i++) {
         free(d->err[i].first);
         free(d->err[i].srcline);
@@ -148,6 +150,11 @@ void nn_diag_error(nn_diag *d, nn_mark m, const char *fmt, ...)
     va_start(ap, fmt);
     char *msg = vformat(fmt, ap);
     va_end(ap);
+    if (d->context) {
+        char *m2 = format("%s (%s)", msg, d->context);
+        free(msg);
+        msg = m2;
+    }
     nn_error *e = &d->err[d->n++];
     memset(e, 0, sizeof *e);
     if (!m.file)
@@ -177,6 +184,12 @@ void nn_diag_note(nn_diag *d, const char *fmt, ...)
     va_start(ap, fmt);
     notes[e->nnotes++] = vformat(fmt, ap);
     va_end(ap);
+}
+
+void nn_diag_context(nn_diag *d, const char *context)
+{
+    free(d->context);
+    d->context = context ? xstrndup(context, strlen(context)) : NULL;
 }
 
 int nn_diag_count(const nn_diag *d)

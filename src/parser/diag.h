@@ -31,6 +31,10 @@ void nn_diag_error(nn_diag *d, nn_mark m, const char *fmt, ...)
 /* Adds a "note: ..." line to the most recent error (e.g. the list of valid values). */
 void nn_diag_note(nn_diag *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Errors recorded from now on end with " (CONTEXT)", e.g. the matrix point a sweep cell
+ * was loading; NULL ends it.  The text is copied. */
+void nn_diag_context(nn_diag *d, const char *context);
+
 int nn_diag_count(const nn_diag *d);
 /* The first line of error i: "FILE:LINE:COL: error: MESSAGE" (no newline). */
 const char *nn_diag_line(const nn_diag *d, int i);

@@ -266,7 +266,7 @@ static void cross_checks(nn_sctx *c, nn_spec *s, int has_data)
 }
 
 /* Parses, applies the overrides and validates; c->nerr counts the errors. */
-static void load(nn_sctx *c, spec_box *box, const char *const *sets)
+static void load(nn_sctx *c, spec_box *box, const char *const *sets, int point)
 {
     nn_spec *s = &box->pub;
     nn_ynode *root = nn_spec_read_tree(c, &box->files, s->path);
@@ -275,6 +275,10 @@ static void load(nn_sctx *c, spec_box *box, const char *const *sets)
         box->set_files[i] = nn_sv_strdup("--set");
         nn_diag_add_source(c->d, box->set_files[i], sets[i], strlen(sets[i]));
         nn_spec_apply_set(c, &root, box->set_files[i], sets[i]);
+    }
+    if (nn_spec_matrix_apply(c, &root, point) != 0) { /* matrix.c */
+        nn_ynode_unref(root);
+        return;
     }
     set_defaults(s, root->mark);
     if (root->kind == NN_YMAP) {
@@ -293,7 +297,8 @@ static void load(nn_sctx *c, spec_box *box, const char *const *sets)
     nn_ynode_unref(root);
 }
 
-nn_spec *nn_spec_load(const char *path, const char *const *sets, int nsets, nn_diag *d)
+static nn_spec *load_spec(const char *path, const char *const *sets, int nsets, int point,
+                          nn_diag *d)
 {
     nn_sctx c = {.d = d, .nerr = 0, .spec_path = path};
     spec_box *box = calloc(1, sizeof *box);
@@ -304,10 +309,21 @@ nn_spec *nn_spec_load(const char *path, const char *const *sets, int nsets, nn_d
     box->nsets = nsets > 0 ? nsets : 0;
     box->set_files = calloc((size_t)box->nsets + 1, sizeof *box->set_files);
     if (!box->set_files) abort();
-    load(&c, box, sets);
+    load(&c, box, sets, point);
     if (c.nerr == 0) return s;
     nn_spec_free(s);
     return NULL;
+}
+
+nn_spec *nn_spec_load(const char *path, const char *const *sets, int nsets, nn_diag *d)
+{
+    return load_spec(path, sets, nsets, -1, d);
+}
+
+nn_spec *nn_spec_load_point(const char *path, const char *const *sets, int nsets, int point,
+                            nn_diag *d)
+{
+    return load_spec(path, sets, nsets, point, d);
 }
 
 void nn_spec_free(nn_spec *s)

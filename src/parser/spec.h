@@ -249,6 +249,10 @@ typedef struct nn_spec {
  * with every error (up to 20) recorded in `d`. */
 nn_spec *nn_spec_load(const char *path, const char *const *sets, int nsets, nn_diag *d);
 void nn_spec_free(nn_spec *s);
+/* The same for point `point` (0-based) of the spec's matrix (matrix.h): its values stand
+ * where ${matrix.NAME} is written.  nn_spec_load refuses a spec with a matrix. */
+nn_spec *nn_spec_load_point(const char *path, const char *const *sets, int nsets, int point,
+                            nn_diag *d);
 
 /* Writes the fully resolved spec (every default filled in, paths absolute) as YAML that
  * nn_spec_load reads back to an identical nn_spec (emit.c).  Returns 0 or −1. */

@@ -104,5 +104,9 @@ void nn_spec_arg(nn_sctx *c, const nn_ynode *v, const char *path, nn_arg *a);
 /* One `--set KEY.PATH=VALUE`: edits the tree (spec_set.c).  `file` names the
  * argument's pseudo-source ("--set", already registered with the diag). */
 void nn_spec_apply_set(nn_sctx *c, nn_ynode **root, const char *file, const char *arg);
+/* Expands the matrix of *root and puts point `point`'s values in place of its
+ * ${matrix.NAME} references, dropping `matrix` (matrix.c); point −1: a spec with a matrix
+ * is an error.  Returns 0 or −1 after errors. */
+int nn_spec_matrix_apply(nn_sctx *c, nn_ynode **root, int point);
 
 #endif

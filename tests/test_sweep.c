@@ -1,0 +1,458 @@
+/* test_sweep.c — spec matrices and sweeps (issue 8): expansion semantics (product, zip,
+ * GitHub-Actions exclude/include), stable cell ids, ${matrix.NAME} substitution typed by
+ * the key, and `nnrun sweep` end to end: resume after an interruption without redoing DONE
+ * cells, a failing cell among good ones, --cell / --cell-id / --shard / --list,
+ * --emit-sbatch, summarize.  The bad-matrix corpus (tests/specs/bad/matrix_*.yaml) runs in
+ * test_cli's corpus test. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "parser/matrix.h"
+#include "parser/spec.h"
+#include "testutil.h"
+
+static char tmp[512];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmp, sizeof tmp, "/tmp/nnrun-test-sweep-XXXXXX");
+    return mkdtemp(tmp) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Writes tmp/NAME with text; returns the path (static buffer). */
+static const char *write_spec(const char *name, const char *text)
+{
+    static char p[700];
+    snprintf(p, sizeof p, "%s/%s", tmp, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return p;
+}
+
+static nn_matrix *load(const char *text)
+{
+    nn_diag *d = nn_diag_new();
+    nn_matrix *m = nn_matrix_load(write_spec("m.yaml", text), NULL, 0, d);
+    if (!m) {
+        nn_diag_print(d, stderr);
+        fail_msg("matrix did not load");
+    }
+    nn_diag_free(d);
+    return m;
+}
+
+#define HEAD "data: {source: names.txt}\nmodel: [{linear: {out: '${matrix.a}'}}]\n"
+
+/* The product, first axis slowest; labels and values as written. */
+static void test_product_order(void **state)
+{
+    (void)state;
+    nn_matrix *m =
+        load(HEAD "train: {lr: '${matrix.b}'}\nmatrix: {a: [1, 2], b: [0.1, 0.05, 1e-3]}\n");
+    assert_int_equal(m->npoints, 6);
+    assert_int_equal(m->naxes, 2);
+    assert_string_equal(m->label[0], "a=1, b=0.1");
+    assert_string_equal(m->label[1], "a=1, b=0.05");
+    assert_string_equal(m->label[2], "a=1, b=1e-3");
+    assert_string_equal(m->label[3], "a=2, b=0.1");
+    assert_string_equal(m->value[5][1], "1e-3");
+    nn_matrix_free(m);
+}
+
+/* exclude: a partial entry removes every point it matches (numbers compare as numbers). */
+static void test_exclude_partial(void **state)
+{
+    (void)state;
+    nn_matrix *m =
+        load(HEAD "train: {lr: '${matrix.b}'}\n"
+                  "matrix: {a: [1, 2, 3], b: [x, y], exclude: [{a: 2.0}, {a: 3, b: y}]}\n");
+    assert_int_equal(m->npoints, 3);
+    assert_string_equal(m->label[0], "a=1, b=x");
+    assert_string_equal(m->label[1], "a=1, b=y");
+    assert_string_equal(m->label[2], "a=3, b=x");
+    nn_matrix_free(m);
+}
+
+/* include (GitHub Actions): an entry extends the original points it does not contradict
+ * with its new keys; an entry that contradicts every point is a new point. */
+static void test_include_semantics(void **state)
+{
+    (void)state;
+    nn_matrix *m =
+        load(HEAD "train: {lr: '${matrix.b}', steps: '${matrix.s}'}\n"
+                  "matrix:\n  a: [1, 2]\n  b: [x]\n"
+                  "  include:\n    - {a: 2, s: 7}\n    - {s: 5}\n    - {a: 9, b: z, s: 1}\n");
+    /* {a: 2, s: 7} extends a=2; {s: 5} matches every original point and overwrites the
+     * added s of a=2 (added values may be overwritten); {a: 9, ...} is new */
+    assert_int_equal(m->npoints, 3);
+    assert_int_equal(m->naxes, 3);
+    assert_string_equal(m->axes[2], "s");
+    assert_string_equal(m->label[0], "a=1, b=x, s=5");
+    assert_string_equal(m->label[1], "a=2, b=x, s=5");
+    assert_string_equal(m->label[2], "a=9, b=z, s=1");
+    nn_matrix_free(m);
+    /* an include value that contradicts an original axis adds a point without the others */
+    m = load(HEAD "train: {lr: '${matrix.b}'}\nmatrix: {a: [1], b: [x], include: [{a: 3}]}\n");
+    assert_int_equal(m->npoints, 2);
+    assert_string_equal(m->label[1], "a=3");
+    assert_null(m->value[1][1]);
+    nn_matrix_free(m);
+}
+
+/* zip pairs axes: one dimension, not a product. */
+static void test_zip(void **state)
+{
+    (void)state;
+    nn_matrix *m =
+        load(HEAD "train: {lr: '${matrix.b}', steps: '${matrix.c}'}\n"
+                  "matrix: {a: [1, 2], b: [0.1, 0.2, 0.3], c: [10, 20, 30], zip: [[b, c]]}\n");
+    assert_int_equal(m->npoints, 6);
+    assert_string_equal(m->label[0], "a=1, b=0.1, c=10");
+    assert_string_equal(m->label[2], "a=1, b=0.3, c=30");
+    assert_string_equal(m->label[3], "a=2, b=0.1, c=10");
+    nn_matrix_free(m);
+}
+
+/* Cell ids are a contract: FNV-1a over sorted NAME=VALUE lines, halves xor-ed. */
+static void test_cell_id_stable(void **state)
+{
+    (void)state;
+    char buf[NN_CELL_ID_LEN + 1];
+    const char *names[] = {"lr", "hidden"}, *vals[] = {"0.1", "100"};
+    const char *names2[] = {"hidden", "lr"}, *vals2[] = {"100", "0.1"};
+    nn_matrix_cell_id(names, vals, 2, buf);
+    assert_int_equal(strlen(buf), 8);
+    char again[NN_CELL_ID_LEN + 1];
+    assert_string_equal(buf, nn_matrix_cell_id(names2, vals2, 2, again)); /* order-free */
+    /* the value of "hidden=100\nlr=0.1\n" under the documented function, computed once */
+    assert_string_equal(buf, "a8d8fa6c");
+    /* grid.yaml's first cell, as --list shows it */
+    const char *n3[] = {"hidden", "lr", "seed"}, *v3[] = {"50", "0.1", "1"};
+    assert_string_equal(nn_matrix_cell_id(n3, v3, 3, buf), "f161ff74");
+}
+
+/* A substituted value is typed by its key: the whole-scalar reference takes the value's own
+ * style, so a quoted reference in flow style still gives a number; a reference inside a
+ * longer text is spliced in. */
+static void test_substitution_typed(void **state)
+{
+    (void)state;
+    char text[1024];
+    const char *fmt = "name: 'm-${matrix.h}'\ndata: {source: %s/examples/data/names.txt}\n"
+                      "matrix: {h: [7, 9], lr: [%s]}\ntrain: {lr: \"${matrix.lr}\"}\n"
+                      "model:\n  - embedding: {dim: 2}\n  - flatten\n"
+                      "  - linear: {out: \"${matrix.h}\"}\n  - linear\n";
+    snprintf(text, sizeof text, fmt, tu_srcdir(), "0.5");
+    const char *p = write_spec("t.yaml", text);
+    nn_diag *d = nn_diag_new();
+    nn_spec *s = nn_spec_load_point(p, NULL, 0, 1, d);
+    assert_non_null(s);
+    assert_int_equal(s->layers[2].out, 9);
+    assert_true(s->train.lr.value == 0.5);
+    assert_string_equal(s->name, "m-9");
+    nn_spec_free(s);
+    nn_diag_free(d);
+    /* lr: ['0.5'] is a quoted string in the matrix: typed as a string, so an error at the
+     * reference naming the point */
+    snprintf(text, sizeof text, fmt, tu_srcdir(), "'0.5'");
+    p = write_spec("t.yaml", text);
+    d = nn_diag_new();
+    nn_diag_context(d, "matrix point h=7, lr=0.5");
+    assert_null(nn_spec_load_point(p, NULL, 0, 0, d));
+    assert_non_null(
+        strstr(nn_diag_line(d, 0), "t.yaml:4:14: error: expected a number for 'train.lr'"));
+    assert_non_null(strstr(nn_diag_line(d, 0), "(matrix point h=7, lr=0.5)"));
+    nn_diag_free(d);
+    /* a plain load of a matrix spec is refused with a pointer to nnrun sweep */
+    d = nn_diag_new();
+    assert_null(nn_spec_load(p, NULL, 0, d));
+    assert_non_null(strstr(nn_diag_line(d, 0), "nnrun sweep"));
+    nn_diag_free(d);
+}
+
+static long count_done(const char *dir)
+{
+    DIR *dd = opendir(dir);
+    long n = 0;
+    struct dirent *e;
+    while (dd && (e = readdir(dd))) {
+        char p[1200];
+        snprintf(p, sizeof p, "%s/%s/DONE", dir, e->d_name);
+        n += access(p, F_OK) == 0;
+    }
+    if (dd) closedir(dd);
+    return n;
+}
+
+/* summary.csv without its last column (wall_seconds). */
+static char *strip_timing(const char *path)
+{
+    char *s = tu_read_file(path);
+    assert_non_null(s);
+    char *o = s, *line = s;
+    for (char *p = s;; p++) {
+        if (*p == '\n' || !*p) {
+            char *comma = line;
+            for (char *q = line; q < p; q++)
+                if (*q == ',') comma = q;
+            size_t n = (size_t)(comma - line);
+            memmove(o, line, n);
+            o += n;
+            if (!*p) break;
+            *o++ = '\n';
+            line = p + 1;
+        }
+    }
+    *o = 0;
+    return s;
+}
+
+#define GRID "'specs/grid.yaml' --set train.steps=200 --quiet"
+
+/* The acceptance test: a sweep stopped half way (first a shard, then a signal once more
+ * cells are DONE) resumes without redoing DONE cells, and its summary equals an
+ * uninterrupted sweep's in every column but the timing. */
+static void test_interrupt_resume(void **state)
+{
+    (void)state;
+    char args[2048], p[1200];
+    snprintf(args, sizeof args, "sweep " GRID " -j 2 --out '%s/full'", tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 0);
+    snprintf(p, sizeof p, "%s/full", tmp);
+    assert_int_equal(count_done(p), 12);
+
+    /* part 1: half the cells (a shard) */
+    snprintf(args, sizeof args, "sweep " GRID " -j 2 --shard 0/2 --out '%s/part'", tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 0);
+    snprintf(p, sizeof p, "%s/part", tmp);
+    assert_int_equal(count_done(p), 6);
+
+    /* part 2: a sweep of the rest, stopped by SIGINT once 8 cells are DONE */
+    pid_t pid = fork();
+    if (pid == 0) {
+        char out[700];
+        snprintf(out, sizeof out, "%s/part", tmp);
+        if (chdir(tu_srcdir()) != 0) _exit(126);
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        const char *bin = getenv("NNRUN_BIN") ? getenv("NNRUN_BIN") : "./nnrun";
+        execl(bin, "nnrun", "sweep", "specs/grid.yaml", "--set", "train.steps=200", "-j", "2",
+              "--out", out, (char *)NULL);
+        _exit(127);
+    }
+    assert_true(pid > 0);
+    for (long i = 0; i < 600000 && count_done(p) < 8; i++) /* a bounded poll of the files */
+        usleep(200);
+    kill(pid, SIGINT);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    /* 130 when the signal came first (the usual case); 0 if the sweep had just finished */
+    assert_true(WEXITSTATUS(st) == 130 || WEXITSTATUS(st) == 0);
+    long done_before = count_done(p);
+    assert_true(done_before >= 8);
+
+    /* the DONE cells' summary.json, by inode and modification time */
+    struct cell {
+        char path[1600];
+        ino_t ino;
+        struct timespec mtime;
+    } cells[12];
+    int nc = 0;
+    DIR *dd = opendir(p);
+    struct dirent *e;
+    while ((e = readdir(dd)) && nc < 12) {
+        struct stat sb;
+        snprintf(cells[nc].path, sizeof cells[nc].path, "%s/%s/DONE", p, e->d_name);
+        if (stat(cells[nc].path, &sb) != 0) continue;
+        snprintf(cells[nc].path, sizeof cells[nc].path, "%s/%s/summary.json", p, e->d_name);
+        assert_int_equal(stat(cells[nc].path, &sb), 0); /* DONE only after the results */
+        cells[nc].ino = sb.st_ino;
+        cells[nc].mtime = sb.st_mtim;
+        nc++;
+    }
+    closedir(dd);
+    assert_int_equal(nc, done_before);
+
+    /* resume */
+    snprintf(args, sizeof args,
+             "sweep 'specs/grid.yaml' --set train.steps=200 -j 2 --out '%s/part'", tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 0);
+    char *out = tu_captured(tmp, "out");
+    char want[128];
+    snprintf(want, sizeof want, "%ld already done", done_before);
+    assert_non_null(strstr(out, want));
+    free(out);
+    assert_int_equal(count_done(p), 12);
+    for (int i = 0; i < nc; i++) {
+        struct stat sb;
+        assert_int_equal(stat(cells[i].path, &sb), 0);
+        assert_true(sb.st_ino == cells[i].ino);
+        assert_true(sb.st_mtim.tv_sec == cells[i].mtime.tv_sec &&
+                    sb.st_mtim.tv_nsec == cells[i].mtime.tv_nsec);
+    }
+
+    char a[1200], b[1200];
+    snprintf(a, sizeof a, "%s/full/summary.csv", tmp);
+    snprintf(b, sizeof b, "%s/part/summary.csv", tmp);
+    char *sa = strip_timing(a), *sb2 = strip_timing(b);
+    assert_string_equal(sa, sb2);
+    assert_non_null(strstr(sa, "rank,cell,status,hidden,lr,seed,steps,loss_train,loss_dev"));
+    free(sa);
+    free(sb2);
+    snprintf(a, sizeof a, "%s/full/summary_by_seed.csv", tmp);
+    snprintf(b, sizeof b, "%s/part/summary_by_seed.csv", tmp);
+    sa = tu_read_file(a), sb2 = tu_read_file(b);
+    assert_non_null(sa);
+    assert_non_null(sb2);
+    assert_string_equal(sa, sb2);
+    free(sa);
+    free(sb2);
+    snprintf(a, sizeof a, "%s/part/report.html", tmp);
+    sa = tu_read_file(a);
+    assert_non_null(sa);
+    assert_non_null(strstr(sa, "<svg"));
+    assert_null(strstr(sa, "http"));
+    free(sa);
+}
+
+/* A failing cell (a bad value for one point) is marked failed with its error; the others
+ * finish; the sweep exits 1 and summary.csv lists it last. */
+static void test_failed_cell(void **state)
+{
+    (void)state;
+    char text[1024], args[2048], p[1200];
+    snprintf(text, sizeof text,
+             "name: failing\ndata: {source: %s/examples/data/names.txt}\n"
+             "matrix: {h: [4, -3, 5]}\ntrain: {steps: 5}\nsample: {count: 0}\n"
+             "report: {plots: none}\n"
+             "model:\n  - embedding: {dim: 2}\n  - flatten\n  - linear: {out: \"${matrix.h}\"}\n"
+             "  - linear\n",
+             tu_srcdir());
+    const char *spec = write_spec("failing.yaml", text);
+    snprintf(args, sizeof args, "sweep '%s' -j 2 --out '%s/failing'", spec, tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 1);
+    snprintf(p, sizeof p, "%s/failing", tmp);
+    assert_int_equal(count_done(p), 2);
+    snprintf(p, sizeof p, "%s/failing/summary.csv", tmp);
+    char *csv = tu_read_file(p);
+    assert_non_null(csv);
+    char *last = strstr(csv, "\n3,");
+    assert_non_null(last);
+    assert_non_null(strstr(last, ",failed,-3,"));
+    assert_non_null(strstr(last, "failing.yaml:10:"));
+    assert_non_null(strstr(last, "matrix point h=-3"));
+    free(csv);
+    /* a plain run of a matrix spec says to use nnrun sweep */
+    snprintf(args, sizeof args, "'%s'", spec);
+    assert_int_equal(tu_nnrun(tmp, args), 2);
+    char *err = tu_captured(tmp, "err");
+    assert_non_null(strstr(err, "nnrun sweep"));
+    free(err);
+}
+
+/* nnrun check of a matrix checks every cell: a value that is wrong where it lands is an
+ * error at the reference, naming the point; the other cells are fine. */
+static void test_check_every_cell(void **state)
+{
+    (void)state;
+    assert_int_equal(tu_nnrun(tmp, "check tests/specs/sweep/matrix_type.yaml"), 2);
+    char *err = tu_captured(tmp, "err"), *out = tu_captured(tmp, "out");
+    const char *want = "tests/specs/sweep/matrix_type.yaml:11:12: error: expected an integer for "
+                       "'model.2.linear.out', got 'wide' (matrix point hidden=wide, lr=0.1)\n"
+                       "      out: ${matrix.hidden}\n"
+                       "           ^\n";
+    assert_string_equal(err, want);
+    assert_non_null(strstr(out, "cell 1 b154a310 (hidden=10, lr=0.1): ok"));
+    free(err);
+    free(out);
+    assert_int_equal(tu_nnrun(tmp, "check specs/grid.yaml"), 0);
+    out = tu_captured(tmp, "out");
+    assert_non_null(strstr(out, "specs/grid.yaml: ok (12 cells)"));
+    free(out);
+}
+
+/* --list, --cell, --cell-id, --emit-sbatch, summarize, and usage errors. */
+static void test_cells_and_cli(void **state)
+{
+    (void)state;
+    char args[2048], p[1200];
+    assert_int_equal(tu_nnrun(tmp, "sweep specs/grid.yaml --list"), 0);
+    char *out = tu_captured(tmp, "out");
+    assert_non_null(strstr(out, "0\tf161ff74\thidden=50, lr=0.1, seed=1\n"));
+    assert_non_null(strstr(out, "\n11\t"));
+    free(out);
+    snprintf(args, sizeof args, "sweep " GRID " --cell 3 --out '%s/one'", tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 0);
+    snprintf(p, sizeof p, "%s/one", tmp);
+    assert_int_equal(count_done(p), 1);
+    snprintf(p, sizeof p, "%s/one/747f0878/DONE", tmp); /* cell 3: hidden=50, lr=0.05, seed=2 */
+    assert_int_equal(access(p, F_OK), 0);
+    snprintf(args, sizeof args, "sweep " GRID " --cell-id 2d539e5e --out '%s/one'", tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 0);
+    snprintf(p, sizeof p, "%s/one", tmp);
+    assert_int_equal(count_done(p), 2);
+    /* a changed spec never passes off an old DONE as its own */
+    snprintf(args, sizeof args,
+             "sweep specs/grid.yaml --set train.steps=201 --quiet --cell 3 --out '%s/one'", tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 2);
+    char *err = tu_captured(tmp, "err");
+    assert_non_null(strstr(err, "DONE for a different spec"));
+    free(err);
+    snprintf(args, sizeof args, "summarize '%s/one'", tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 0);
+    out = tu_captured(tmp, "out");
+    assert_non_null(strstr(out, "10 of 12 cells not finished"));
+    free(out);
+    snprintf(args, sizeof args,
+             "sweep specs/grid.yaml --emit-sbatch --partition cpu --time 0:10:00 --out '%s/sb'",
+             tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 0);
+    out = tu_captured(tmp, "out");
+    assert_non_null(strstr(out, "#SBATCH --array=0-11\n"));
+    assert_non_null(strstr(out, "#SBATCH --partition=cpu\n"));
+    assert_non_null(strstr(out, "#SBATCH --time=0:10:00\n"));
+    assert_non_null(strstr(out, "--cell \"$SLURM_ARRAY_TASK_ID\""));
+    free(out);
+    /* usage errors: exit 2 with a message */
+    static const char *const bad[] = {
+        "sweep specs/grid.yaml --cell 12",       "sweep specs/grid.yaml --cell-id 00000000",
+        "sweep specs/grid.yaml --shard 2/2",     "sweep specs/grid.yaml -j 0",
+        "sweep specs/grid.yaml --cell 1 --list", "specs/grid.yaml -j 2",
+        "sweep specs/mlp.yaml --list",           "sweep specs/grid.yaml --cpus 2",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        if (tu_nnrun(tmp, bad[i]) != 2) fail_msg("'nnrun %s' should exit 2", bad[i]);
+        char *err = tu_captured(tmp, "err");
+        assert_non_null(strstr(err, "error: "));
+        free(err);
+    }
+    snprintf(args, sizeof args, "summarize '%s'", tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_product_order),     cmocka_unit_test(test_exclude_partial),
+        cmocka_unit_test(test_include_semantics), cmocka_unit_test(test_zip),
+        cmocka_unit_test(test_cell_id_stable),    cmocka_unit_test(test_substitution_typed),
+        cmocka_unit_test(test_interrupt_resume),  cmocka_unit_test(test_failed_cell),
+        cmocka_unit_test(test_cells_and_cli),     cmocka_unit_test(test_check_every_cell),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
