@@ -329,6 +329,7 @@ void nn_spec_free(nn_spec *s)
     free(d->inline_y);
     nn_layers_free(s->layers, s->nlayers);
     free(s->train.lr.boundaries);
+    nn_expr_spec_free(s->train.loss_expr);
     free(s->train.lr.values);
     free(s->sample.prefix);
     for (int i = 0; i < s->report.nplots; i++)

@@ -94,6 +94,11 @@ void nn_spec_model(nn_sctx *c, const nn_ynode *n, nn_spec *s);
 void nn_layers_free(nn_layer *l, int n);
 /* One `--set KEY.PATH=VALUE`: edits the tree (spec_set.c).  `file` names the
  * argument's pseudo-source ("--set", already registered with the diag). */
+/* Formulas (spec_expr.c): `activation: {expr: ...}` (opts: its map) and
+ * `loss: {expr: ...}` (n: the loss map). */
+void nn_spec_expr_activation(nn_sctx *c, nn_layer *l, const nn_ynode *opts, const char *path);
+void nn_spec_expr_loss(nn_sctx *c, const nn_ynode *n, nn_train_spec *t);
+void nn_expr_spec_free(nn_expr_spec *e);
 void nn_spec_apply_set(nn_sctx *c, nn_ynode **root, const char *file, const char *arg);
 
 #endif

@@ -69,7 +69,9 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
         nn_diag_error(d, spec->train.loss_mark,
                       "%s needs numeric targets, but text data gives "
                       "next-token ids",
-                      spec->train.loss == NN_LOSS_HINGE ? "hinge" : "mse");
+                      spec->train.loss == NN_LOSS_HINGE  ? "hinge"
+                      : spec->train.loss == NN_LOSS_EXPR ? "a formula loss"
+                                                          : "mse");
         nn_diag_note(d, "use 'loss: cross_entropy' with text data");
         goto fail;
     }
@@ -176,7 +178,7 @@ static long count_right(const nn_trainer *tr, const nn_plan *p, int rows)
 {
     const nn_graph *g = p->g;
     const float *z = nn_plan_ptr(p, g->logits);
-    if (tr->spec->train.loss == NN_LOSS_HINGE) {
+    if (tr->spec->train.loss == NN_LOSS_HINGE || tr->spec->train.loss == NN_LOSS_EXPR) {
         const float *y = nn_plan_ptr(p, g->y);
         long right = 0;
         for (int i = 0; i < rows; i++)

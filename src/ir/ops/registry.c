@@ -29,6 +29,10 @@ const nn_op *const nn_ops[] = {
     &nn_op_mse_grad,
     &nn_op_value,
     &nn_op_value_grad,
+    &nn_op_expr,
+    &nn_op_expr_grad,
+    &nn_op_expr_loss,
+    &nn_op_expr_loss_grad,
     NULL,
 };
 
@@ -88,6 +92,7 @@ int nn_make_grad_node(nn_graph *g, int fwd, const nn_op *op, const int *in, int 
     n.bn = f->bn;
     n.l2 = f->l2;
     n.sum = f->sum;
+    n.expr = f->expr;
     n.nin = nin;
     n.nout = nout;
     for (int i = 0; i < NN_MAX_IO; i++) {
