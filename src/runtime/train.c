@@ -15,6 +15,7 @@
 
 #include "kernels/kernels.h"
 #include "kernels/parallel.h"
+#include "runtime/expr_check.h"
 #include "runtime/report/stats.h"
 
 #define LOSS_BUFFER  4096
@@ -86,7 +87,8 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
     tr->batch = (int)rows;
     nn_build_opts to = {tr->batch, 1, 1, ds->vocab, ds->context, ds->features};
     nn_build_opts eo = {NN_EVAL_ROWS, 0, 0, ds->vocab, ds->context, ds->features};
-    if (!(tr->train_g = nn_build(spec, &to, d)) || !(tr->eval_g = nn_build(spec, &eo, d)))
+    if (!(tr->train_g = nn_build(spec, &to, d)) || !(tr->eval_g = nn_build(spec, &eo, d)) ||
+        nn_expr_check_graph(tr->train_g, d) != 0) /* formulas: FD check at load */
         goto fail;
     if (!(tr->P = nn_params_new(tr->train_g, nn_optim_state_arrays(&spec->train)))) goto fail;
     if (!(tr->train_p = nn_plan_lower(tr->train_g, tr->P, NN_LOWER_FAST))) goto fail;
