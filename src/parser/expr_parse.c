@@ -160,6 +160,8 @@ static int parse_call(px *p, int fn, token name)
         if (is_op(p, ')')) break;
         if (p->t.kind == T_END)
             return fail(p, name.pos + name.len, "unbalanced parentheses: '(' is never closed");
+        if (p->t.kind == T_BAD)
+            return fail(p, p->t.pos, "unexpected character %s", describe(p, buf, sizeof buf));
         return fail(p, p->t.pos, "expected ',' or ')' in the call of %s(), got %s",
                     nn_ex_fn_names[fn], describe(p, buf, sizeof buf));
     }
@@ -224,7 +226,8 @@ static int parse_atom(px *p)
         p->depth--;
         if (p->t.kind == T_END) return fail(p, open, "unbalanced parentheses: '(' is never closed");
         if (!is_op(p, ')'))
-            return fail(p, p->t.pos, "expected an operator or ')', got %s",
+            return fail(p, p->t.pos, "%s %s",
+                        p->t.kind == T_BAD ? "unexpected character" : "expected an operator or ')', got",
                         describe(p, buf, sizeof buf));
         next(p);
         return e;
@@ -232,7 +235,8 @@ static int parse_atom(px *p)
     if (p->t.kind == T_BAD)
         return fail(p, p->t.pos, "unexpected character %s in the formula",
                     describe(p, buf, sizeof buf));
-    if (is_op(p, ')')) return fail(p, p->t.pos, "unbalanced parentheses: ')' without '('");
+    if (is_op(p, ')') && p->depth == 0)
+        return fail(p, p->t.pos, "unbalanced parentheses: ')' without '('");
     return fail(p, p->t.pos, "expected a number, a variable, a function call or '(', got %s",
                 describe(p, buf, sizeof buf));
 }
@@ -317,7 +321,9 @@ int nn_expr_parse(const char *text, const char *const *vars, nn_expr_ast *out, i
         if (!p.failed && is_op(&p, ')'))
             fail(&p, p.t.pos, "unbalanced parentheses: ')' without '('");
         else if (!p.failed && p.t.kind != T_END)
-            fail(&p, p.t.pos, "expected an operator, got %s", describe(&p, buf, sizeof buf));
+            fail(&p, p.t.pos, "%s %s",
+                 p.t.kind == T_BAD ? "unexpected character" : "expected an operator, got",
+                 describe(&p, buf, sizeof buf));
     }
     pcre2_match_data_free(p.md);
     pcre2_code_free(p.re);
