@@ -376,6 +376,10 @@ static void test_neuron_expr(void **state)
                                 "1.0000 0.0000"));
     assert_non_null(strstr(out, "layers.0.out | act [1, 1] | data 0.8814 | grad 0.5000"));
     assert_non_null(strstr(out, "layers.1.out | act [1, 1] | data 0.7071"));
+    /* the formula's own DAG, as the lecture draws it: e = exp(2n) with e.grad 0.0429 */
+    assert_non_null(strstr(out, "{x | data 0.8814 | grad 0.5000}"));
+    assert_non_null(strstr(out, "{exp | data 5.8284 | grad 0.0429}"));
+    assert_non_null(strstr(out, "{/ | data 0.7071 | grad 1.0000}"));
     free(out);
 }
 
