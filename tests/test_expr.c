@@ -112,6 +112,104 @@ static void test_deep_nesting(void **state)
     free(f);
 }
 
+/* A whole spec: `nnrun check` exits 2 with `want` (FILE:LINE:COL: error: ...) and msg. */
+static void check_spec_error(const char *text, const char *want, const char *msg)
+{
+    char spec[400], args[1024];
+    snprintf(spec, sizeof spec, "%s/bad2.yaml", tmp);
+    FILE *f = fopen(spec, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    snprintf(args, sizeof args, "check '%s'", spec);
+    int rc = tu_nnrun(tmp, args);
+    char *err = tu_captured(tmp, "err");
+    if (rc != 2 || !strstr(err, want) || !strstr(err, msg))
+        fail_msg("exit %d, want 2 and '%s' ... '%s'; stderr:\n%.600s", rc, want, msg, err);
+    free(err);
+}
+
+#define HEAD                                                                                       \
+    "name: bad\ndata:\n  inline:\n    x: [[2.0, 0.0], [1.0, 1.0]]\n    y: [1.0, -1.0]\n"           \
+    "report: {plots: none}\n"
+
+/* The keys around formulas: loss formulas, double quotes, params, learn, per. */
+static void test_bad_formula_keys(void **state)
+{
+    (void)state;
+    /* line 7: the loss formula in a flow map; 'q' is not s or y */
+    check_spec_error(HEAD "model: [{linear: {out: 1}}]\n"
+                          "train: {steps: 1, loss: {expr: 'relu(1 - q * s)'}}\n",
+                     "bad2.yaml:8:42: error: ", "unknown variable 'q'");
+    /* double-quoted formula without escapes: columns still exact */
+    check_spec_error(HEAD "model:\n  - linear: {out: 1}\n  - activation: {expr: \"tanh(x) + foo(x)\"}\n"
+                          "train: {steps: 1, loss: hinge}\n",
+                     "bad2.yaml:9:35: error: ", "unknown function 'foo'");
+    /* plain (unquoted) block scalar */
+    check_spec_error(HEAD "model:\n  - linear: {out: 1}\n  - activation:\n      expr: x * (x + 1\n"
+                          "train: {steps: 1, loss: hinge}\n",
+                     "bad2.yaml:10:17: error: ", "'(' is never closed");
+    check_spec_error(HEAD "model:\n  - linear: {out: 1}\n"
+                          "  - activation: {expr: 'x * beta', params: {beta: 1.0}, learn: [gamma]}\n"
+                          "train: {steps: 1, loss: hinge}\n",
+                     "bad2.yaml:9:65: error: ", "'gamma' in 'model.1.activation.learn' is not one");
+    check_spec_error(HEAD "model:\n  - linear: {out: 1}\n"
+                          "  - activation: {expr: 'x', params: {x: 1.0}}\n"
+                          "train: {steps: 1, loss: hinge}\n",
+                     "bad2.yaml:9:38: error: ", "must be an identifier other than");
+    check_spec_error(HEAD "model:\n  - linear: {out: 1}\n"
+                          "  - activation: {expr: 'x', per: neuron}\n"
+                          "train: {steps: 1, loss: hinge}\n",
+                     "bad2.yaml:9:34: error: ", "'neuron'");
+    check_spec_error(HEAD "model:\n  - linear: {out: 1}\n"
+                          "  - activation: {expr: 'x', lern: [beta]}\n"
+                          "train: {steps: 1, loss: hinge}\n",
+                     "bad2.yaml:9:29: error: ", "(did you mean 'learn'?)");
+    check_spec_error(HEAD "model:\n  - linear: {out: 1}\n"
+                          "  - activation: {expr: [x]}\n"
+                          "train: {steps: 1, loss: hinge}\n",
+                     "bad2.yaml:9:24: error: ", "expected a formula (a string)");
+    check_spec_error(HEAD "model: [{linear: {out: 1}}]\n"
+                          "train: {steps: 1, loss: {expr: 's', reduce: all}}\n",
+                     "bad2.yaml:8:45: error: ", "'all'");
+    /* text data: a formula loss needs numeric targets */
+    char text[4400];
+    snprintf(text, sizeof text,
+             "name: bad\ndata: {source: '%s'}\n"
+                     "model: [{embedding: {dim: 2}}, flatten, {linear: {}}]\n"
+             "train: {steps: 1, loss: {expr: '(s - y)^2'}}\n",
+             tu_path("examples/data/names.txt"));
+    check_spec_error(text, "bad2.yaml:4:", "a formula loss needs numeric targets");
+}
+
+/* The reusable check catches a wrong derivative, and tolerates a kink. */
+static int wrong_grad(void *ctx, const double *x, double *value, double *grad)
+{
+    (void)ctx;
+    *value = x[0] * x[0] + 3 * x[1];
+    if (grad) grad[0] = 2 * x[0], grad[1] = 2.0; /* should be 3 */
+    return 0;
+}
+
+static int kink(void *ctx, const double *x, double *value, double *grad)
+{
+    (void)ctx;
+    *value = x[0] > 0 ? x[0] : 0;
+    if (grad) grad[0] = x[0] > 0;
+    return 0;
+}
+
+static void test_gradcheck_fd(void **state)
+{
+    (void)state;
+    nn_fd_fail f;
+    double p[2] = {0.7, -1.2}, z = 0;
+    assert_int_equal(nn_gradcheck_fd(wrong_grad, NULL, 2, p, 1e-6, 1e-5, &f), 1);
+    assert_int_equal(f.index, 1);
+    assert_true(tu_close(f.numeric, 3.0, 1e-6, 0));
+    assert_int_equal(nn_gradcheck_fd(kink, NULL, 1, &z, 1e-6, 1e-5, &f), 0);
+}
+
 /* ---- the DAG, its derivative and the machine ---------------------------------------------- */
 
 typedef struct {
@@ -431,6 +529,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_formulas),        cmocka_unit_test(test_deep_nesting),
+        cmocka_unit_test(test_bad_formula_keys),    cmocka_unit_test(test_gradcheck_fd),
         cmocka_unit_test(test_grad_every_function), cmocka_unit_test(test_grad_edges),
         cmocka_unit_test(test_dag_shares),          cmocka_unit_test(test_machine_every_isa),
         cmocka_unit_test(test_moons_expr),          cmocka_unit_test(test_mlp_bn_expr),
