@@ -30,6 +30,15 @@ static int eval_fd(void *ctx, const double *p, double *value, double *grad)
     return 0;
 }
 
+/* Whether the float kernel's v agrees with the double DAG's want: a compiler bug gives
+ * grossly wrong values, so the tolerance is loose; values past float's range, and points
+ * where the DAG is not finite, are not judged. */
+static int agrees(float v, double want, double tol)
+{
+    if (!isfinite(want) || fabs(want) > 1e30) return 1;
+    return fabs(v - want) <= tol * (1 + fabs(want));
+}
+
 /* The kernel programs on one point (lane 0 of a block) against the DAG in double. */
 static int check_kernels(const nn_expr *x, const double *slots, const double *vals)
 {
@@ -42,15 +51,12 @@ static int check_kernels(const nn_expr *x, const double *slots, const double *va
     }
     vout[0] = (nn_vm_out){&outv[0], NN_VM_WRITE};
     nn_k->expr_run(&x->fwd, 1, 1, vin, vout);
-    double want = vals[x->root];
-    if (isfinite(want) && !(fabs(outv[0] - want) <= 1e-4 * (1 + fabs(want)))) return -1;
+    if (!agrees(outv[0], vals[x->root], 1e-3)) return -1;
     for (int k = 0; k < x->nwrt; k++)
         vout[k] = (nn_vm_out){&outv[k], NN_VM_WRITE};
     nn_k->expr_run(&x->bwd, 1, 1, vin, vout);
-    for (int k = 0; k < x->nwrt; k++) {
-        want = vals[x->grad[k]];
-        if (isfinite(want) && !(fabs(outv[k] - want) <= 1e-3 * (1 + fabs(want)))) return -1;
-    }
+    for (int k = 0; k < x->nwrt; k++)
+        if (!agrees(outv[k], vals[x->grad[k]], 1e-2)) return -1;
     return 0;
 }
 
