@@ -60,8 +60,8 @@ static void check_bad(const bad_case *c)
     char *err = tu_captured(tmp, "err");
     snprintf(want, sizeof want, "bad.yaml:10:%d: error: ", 25 + c->pos);
     if (rc != 2 || !strstr(err, want) || !strstr(err, c->msg))
-        fail_msg("formula '%.40s': exit %d, want 2 and '%s' ... '%s'; stderr:\n%.600s",
-                 c->formula, rc, want, c->msg, err);
+        fail_msg("formula '%.40s': exit %d, want 2 and '%s' ... '%s'; stderr:\n%.600s", c->formula,
+                 rc, want, c->msg, err);
     free(err);
 }
 
@@ -142,16 +142,18 @@ static void test_bad_formula_keys(void **state)
                           "train: {steps: 1, loss: {expr: 'relu(1 - q * s)'}}\n",
                      "bad2.yaml:8:42: error: ", "unknown variable 'q'");
     /* double-quoted formula without escapes: columns still exact */
-    check_spec_error(HEAD "model:\n  - linear: {out: 1}\n  - activation: {expr: \"tanh(x) + foo(x)\"}\n"
-                          "train: {steps: 1, loss: hinge}\n",
+    check_spec_error(HEAD
+                     "model:\n  - linear: {out: 1}\n  - activation: {expr: \"tanh(x) + foo(x)\"}\n"
+                     "train: {steps: 1, loss: hinge}\n",
                      "bad2.yaml:9:35: error: ", "unknown function 'foo'");
     /* plain (unquoted) block scalar */
     check_spec_error(HEAD "model:\n  - linear: {out: 1}\n  - activation:\n      expr: x * (x + 1\n"
                           "train: {steps: 1, loss: hinge}\n",
                      "bad2.yaml:10:17: error: ", "'(' is never closed");
-    check_spec_error(HEAD "model:\n  - linear: {out: 1}\n"
-                          "  - activation: {expr: 'x * beta', params: {beta: 1.0}, learn: [gamma]}\n"
-                          "train: {steps: 1, loss: hinge}\n",
+    check_spec_error(HEAD
+                     "model:\n  - linear: {out: 1}\n"
+                     "  - activation: {expr: 'x * beta', params: {beta: 1.0}, learn: [gamma]}\n"
+                     "train: {steps: 1, loss: hinge}\n",
                      "bad2.yaml:9:65: error: ", "'gamma' in 'model.1.activation.learn' is not one");
     check_spec_error(HEAD "model:\n  - linear: {out: 1}\n"
                           "  - activation: {expr: 'x', params: {x: 1.0}}\n"
@@ -176,7 +178,7 @@ static void test_bad_formula_keys(void **state)
     char text[4400];
     snprintf(text, sizeof text,
              "name: bad\ndata: {source: '%s'}\n"
-                     "model: [{embedding: {dim: 2}}, flatten, {linear: {}}]\n"
+             "model: [{embedding: {dim: 2}}, flatten, {linear: {}}]\n"
              "train: {steps: 1, loss: {expr: '(s - y)^2'}}\n",
              tu_path("examples/data/names.txt"));
     check_spec_error(text, "bad2.yaml:4:", "a formula loss needs numeric targets");
@@ -282,14 +284,29 @@ static void test_grad_every_function(void **state)
         const char *f;
         double lo, hi; /* sample range */
     } fs[] = {
-        {"x + 2", -3, 3},         {"3 - x", -3, 3},         {"x * x", -3, 3},
-        {"1 / x", 0.2, 3},        {"-1 / x", -3, -0.2},     {"x ^ 3", -3, 3},
-        {"x ^ -2", -3, -0.3},     {"2 ^ x", -3, 3},         {"x ^ x", 0.2, 3},
-        {"x ^ 0.5", 0.1, 3},      {"exp(x)", -3, 3},        {"log(x)", 1e-3, 3},
-        {"tanh(x)", -3, 3},       {"sigmoid(x)", -6, 6},    {"relu(x)", -3, 3},
-        {"abs(x)", -3, 3},        {"sqrt(x)", 1e-2, 3},     {"min(x, 0.5)", -3, 3},
-        {"max(x, 0.5)", -3, 3},   {"-x", -3, 3},            {"(exp(2*x) - 1) / (exp(2*x) + 1)", -3, 3},
-        {"x * sigmoid(beta * x)", -3, 3}, {"beta ^ x + log(beta * x * x)", 0.1, 2},
+        {"x + 2", -3, 3},
+        {"3 - x", -3, 3},
+        {"x * x", -3, 3},
+        {"1 / x", 0.2, 3},
+        {"-1 / x", -3, -0.2},
+        {"x ^ 3", -3, 3},
+        {"x ^ -2", -3, -0.3},
+        {"2 ^ x", -3, 3},
+        {"x ^ x", 0.2, 3},
+        {"x ^ 0.5", 0.1, 3},
+        {"exp(x)", -3, 3},
+        {"log(x)", 1e-3, 3},
+        {"tanh(x)", -3, 3},
+        {"sigmoid(x)", -6, 6},
+        {"relu(x)", -3, 3},
+        {"abs(x)", -3, 3},
+        {"sqrt(x)", 1e-2, 3},
+        {"min(x, 0.5)", -3, 3},
+        {"max(x, 0.5)", -3, 3},
+        {"-x", -3, 3},
+        {"(exp(2*x) - 1) / (exp(2*x) + 1)", -3, 3},
+        {"x * sigmoid(beta * x)", -3, 3},
+        {"beta ^ x + log(beta * x * x)", 0.1, 2},
         {"relu(1 - x * beta)", -3, 3},
     };
     for (size_t i = 0; i < sizeof fs / sizeof *fs; i++) {
@@ -351,10 +368,13 @@ static void test_dag_shares(void **state)
 static void test_machine_every_isa(void **state)
 {
     (void)state;
-    static const char *const fs[] = {
-        "x * sigmoid(beta * x)", "tanh(x)", "(exp(2*x) - 1) / (exp(2*x) + 1)",
-        "relu(x) + abs(x) - min(x, beta) * max(x, 0.25)", "x ^ 3 - x ^ -2 + sqrt(abs(x))",
-        "log(abs(x) + 1e-3) + beta ^ x", "x ^ beta"};
+    static const char *const fs[] = {"x * sigmoid(beta * x)",
+                                     "tanh(x)",
+                                     "(exp(2*x) - 1) / (exp(2*x) + 1)",
+                                     "relu(x) + abs(x) - min(x, beta) * max(x, 0.25)",
+                                     "x ^ 3 - x ^ -2 + sqrt(abs(x))",
+                                     "log(abs(x) + 1e-3) + beta ^ x",
+                                     "x ^ beta"};
     enum { R = 37, C = 13, N = R * C };
     static float xs[N], dy[N], beta[C], y[NN_VM_MAX_IO][N], want[NN_VM_MAX_IO][N];
     for (int i = 0; i < N; i++) {
@@ -367,16 +387,15 @@ static void test_machine_every_isa(void **state)
         for (int per = 0; per < 2; per++) {
             formula f;
             formula_new(&f, fs[t], 1);
-            nn_vm_in in[3] = {{xs, NN_VM_ARRAY},
-                              {beta, per ? NN_VM_COLUMN : NN_VM_SCALAR},
-                              {dy, NN_VM_ARRAY}};
+            nn_vm_in in[3] = {
+                {xs, NN_VM_ARRAY}, {beta, per ? NN_VM_COLUMN : NN_VM_SCALAR}, {dy, NN_VM_ARRAY}};
             int rows = per ? R : 1, cols = per ? C : N;
             for (int dir = 0; dir < 2; dir++) {
                 FOR_EACH_ISA(K)
                 { /* scalar first: the reference */
                     const nn_vm_prog *p = dir ? &f.x->bwd : &f.x->fwd;
                     nn_vm_out out[NN_VM_MAX_IO];
-                    float (*dst)[N] = K == &nn_kernels_scalar ? want : y;
+                    float(*dst)[N] = K == &nn_kernels_scalar ? want : y;
                     for (int k = 0; k < p->nout; k++) {
                         memset(dst[k], 0, sizeof dst[k]);
                         out[k] = (nn_vm_out){dst[k], k == 0 ? NN_VM_WRITE
@@ -489,13 +508,14 @@ static void test_learned_params(void **state)
     snprintf(spec, sizeof spec, "%s/learn.yaml", tmp);
     for (int per = 0; per < 2; per++) {
         FILE *f = fopen(spec, "w");
-        fprintf(f, "name: learn\nseed: 1\ndata: {generate: moons, n: 64}\nmodel:\n"
-                   "  - linear: {out: 8}\n"
-                   "  - activation: {expr: 'x * sigmoid(beta * x)', params: {beta: 1.0}, "
-                   "learn: [beta], per: %s}\n"
-                   "  - linear: {out: 1}\n"
-                   "train: {steps: 20, batch: full, loss: {expr: 'relu(1 - y * s)'}, lr: 0.5}\n"
-                   "report: {plots: none}\n",
+        fprintf(f,
+                "name: learn\nseed: 1\ndata: {generate: moons, n: 64}\nmodel:\n"
+                "  - linear: {out: 8}\n"
+                "  - activation: {expr: 'x * sigmoid(beta * x)', params: {beta: 1.0}, "
+                "learn: [beta], per: %s}\n"
+                "  - linear: {out: 1}\n"
+                "train: {steps: 20, batch: full, loss: {expr: 'relu(1 - y * s)'}, lr: 0.5}\n"
+                "report: {plots: none}\n",
                 per ? "unit" : "layer");
         fclose(f);
         snprintf(args, sizeof args, "check '%s'", spec);

@@ -142,11 +142,13 @@ static int mk_powi(nn_expr *x, int a, int k)
 static int from_ast(nn_expr *x, const nn_expr_spec *e, int i)
 {
     const nn_ex_node *n = &e->ast->n[i];
-    static const nn_vm_op fn_op[NN_FN_COUNT] = {NN_VM_EXP,  NN_VM_LOG, NN_VM_TANH,
+    static const nn_vm_op fn_op[NN_FN_COUNT] = {NN_VM_EXP,     NN_VM_LOG,  NN_VM_TANH,
                                                 NN_VM_SIGMOID, NN_VM_RELU, NN_VM_ABS,
-                                                NN_VM_SQRT, NN_VM_MIN, NN_VM_MAX};
-    static const nn_vm_op bin_op[] = {[NN_EX_ADD] = NN_VM_ADD, [NN_EX_SUB] = NN_VM_SUB,
-                                      [NN_EX_MUL] = NN_VM_MUL, [NN_EX_DIV] = NN_VM_DIV,
+                                                NN_VM_SQRT,    NN_VM_MIN,  NN_VM_MAX};
+    static const nn_vm_op bin_op[] = {[NN_EX_ADD] = NN_VM_ADD,
+                                      [NN_EX_SUB] = NN_VM_SUB,
+                                      [NN_EX_MUL] = NN_VM_MUL,
+                                      [NN_EX_DIV] = NN_VM_DIV,
                                       [NN_EX_POW] = NN_VM_POW};
     switch (n->kind) {
     case NN_EX_NUM: return cnst(x, n->num);
@@ -197,7 +199,8 @@ static void backward(nn_expr *x, int *adj)
             acc(x, adj, b, mk(x, NN_VM_NEG, mk(x, NN_VM_DIV, mk(x, NN_VM_MUL, g, i), b), -1));
             break;
         case NN_VM_POWI: /* k·a^(k−1) */
-            acc(x, adj, a, mk(x, NN_VM_MUL, g, mk(x, NN_VM_MUL, cnst(x, n.k), mk_powi(x, a, n.k - 1))));
+            acc(x, adj, a,
+                mk(x, NN_VM_MUL, g, mk(x, NN_VM_MUL, cnst(x, n.k), mk_powi(x, a, n.k - 1))));
             break;
         case NN_VM_POW: /* b·a^(b−1); a^b·log a */
             acc(x, adj, a,
@@ -291,12 +294,16 @@ void nn_expr_eval(const nn_expr *x, const double *in, double *v)
 
 const char *nn_expr_label(const nn_expr *x, const nn_expr_spec *e, int node_i, char *buf, int len)
 {
-    static const char *const names[NN_VM_OPS] = {
-        [NN_VM_NEG] = "neg",  [NN_VM_ADD] = "+",         [NN_VM_SUB] = "-",     [NN_VM_MUL] = "*",
-        [NN_VM_DIV] = "/",    [NN_VM_POW] = "^",         [NN_VM_EXP] = "exp",   [NN_VM_LOG] = "log",
-        [NN_VM_TANH] = "tanh", [NN_VM_SIGMOID] = "sigmoid", [NN_VM_RELU] = "relu",
-        [NN_VM_ABS] = "abs",  [NN_VM_SQRT] = "sqrt",     [NN_VM_MIN] = "min",   [NN_VM_MAX] = "max",
-        [NN_VM_STEP] = "step", [NN_VM_SIGN] = "sign",    [NN_VM_LE] = "<=",     [NN_VM_GE] = ">="};
+    static const char *const names[NN_VM_OPS] = {[NN_VM_NEG] = "neg",   [NN_VM_ADD] = "+",
+                                                 [NN_VM_SUB] = "-",     [NN_VM_MUL] = "*",
+                                                 [NN_VM_DIV] = "/",     [NN_VM_POW] = "^",
+                                                 [NN_VM_EXP] = "exp",   [NN_VM_LOG] = "log",
+                                                 [NN_VM_TANH] = "tanh", [NN_VM_SIGMOID] = "sigmoid",
+                                                 [NN_VM_RELU] = "relu", [NN_VM_ABS] = "abs",
+                                                 [NN_VM_SQRT] = "sqrt", [NN_VM_MIN] = "min",
+                                                 [NN_VM_MAX] = "max",   [NN_VM_STEP] = "step",
+                                                 [NN_VM_SIGN] = "sign", [NN_VM_LE] = "<=",
+                                                 [NN_VM_GE] = ">="};
     const nn_xnode *n = &x->n[node_i];
     static const char *const act_in[] = {"x"}, *const loss_in[] = {"s", "y"};
     if (n->op == NN_VM_CONST)

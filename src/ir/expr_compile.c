@@ -12,7 +12,8 @@ static int compile(const nn_expr *x, const int *outs, int nout, nn_vm_prog *p, c
 {
     int n = x->nn, ok = 0;
     char *need = calloc((size_t)n + 1, 1);
-    int *last = malloc(((size_t)n + 1) * sizeof *last), *reg = malloc(((size_t)n + 1) * sizeof *reg);
+    int *last = malloc(((size_t)n + 1) * sizeof *last),
+        *reg = malloc(((size_t)n + 1) * sizeof *reg);
     int freel[NN_VM_MAX_REGS], nfree = 0, nregs = 0;
     p->ins = calloc((size_t)n + 1, sizeof *p->ins);
     if (!need || !last || !reg || !p->ins) abort();

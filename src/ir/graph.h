@@ -50,7 +50,8 @@ typedef struct {
     nn_bn_attr bn;
     float l2;
     int sum; /* losses and l2: sum over rows / elements instead of the mean */
-    struct nn_expr *expr; /* formula ops (ir/expr.h): owned by the graph's `exprs` */
+    /* formula ops (ir/expr.h): the formula, owned by the graph's `exprs` */
+    struct nn_expr *expr;
 } nn_node;
 
 typedef struct nn_graph {
@@ -66,9 +67,10 @@ typedef struct nn_graph {
     int logits, loss, row_loss;
     int vocab, context;
     int features; /* numeric data: features per row (x is float); 0 for text */
-    struct nn_expr **exprs; /* the formulas the nodes use, freed with the graph */
+    /* the formulas the nodes use (freed with the graph); loss: {expr} for the loss op */
+    struct nn_expr **exprs;
     int nexprs;
-    const nn_expr_spec *loss_expr; /* loss: {expr: ...} (read by the loss op's shape rule) */
+    const nn_expr_spec *loss_expr;
 } nn_graph;
 
 nn_graph *nn_graph_new(void);

@@ -93,8 +93,8 @@ static void pass(const nn_vm_prog *p, const nn_vm_in *in, const nn_vm_out *out, 
 {
     for (int t = 0; t < p->nins; t++) {
         const nn_vm_ins *s = &p->ins[t];
-        r[s->dst] = s->op == NN_VM_LOAD ? load_in(&in[s->k], at, j0, mk, full)
-                                        : op8(s, r[s->a], r[s->b]);
+        r[s->dst] =
+            s->op == NN_VM_LOAD ? load_in(&in[s->k], at, j0, mk, full) : op8(s, r[s->a], r[s->b]);
     }
     for (int k = 0; k < p->nout; k++)
         store_out(&out[k], at, j0, mk, full, r[p->out_reg[k]], &sums[k]);
@@ -157,7 +157,8 @@ void nn_avx2_expr_run(const nn_vm_prog *p, int rows, int cols, const nn_vm_in *i
             pass4(p, in, out, r4, row + (size_t)j0, j0, sums);
         for (; j0 + 8 <= cols; j0 += 8)
             pass(p, in, out, r, row + (size_t)j0, j0, _mm256_setzero_si256(), 1, sums);
-        if (j0 < cols) pass(p, in, out, r, row + (size_t)j0, j0, lanes((size_t)(cols - j0)), 0, sums);
+        if (j0 < cols)
+            pass(p, in, out, r, row + (size_t)j0, j0, lanes((size_t)(cols - j0)), 0, sums);
     }
     for (int k = 0; k < p->nout; k++) {
         if (out[k].kind != NN_VM_SUM) continue;

@@ -443,8 +443,7 @@ static void put_train(em *e, const nn_train_spec *t)
         put(e, "\n  loss: {expr: "), put_str(e, t->loss_expr->text ? t->loss_expr->text : "");
         if (t->loss_expr->nparams) put(e, ", params: "), put_expr_params(e, t->loss_expr);
         putf(e, ", reduce: %s}", t->loss_sum ? "sum" : "mean");
-    }
-    else
+    } else
         put(e, "\n  loss: cross_entropy");
     if (t->optimizer == NN_OPT_ADAM) {
         put(e, "\n  optimizer:\n    adam: {beta1: "), put_float(e, t->beta1);

@@ -15,8 +15,8 @@
 
 #include "diag.h"
 
-const char *const nn_ex_fn_names[] = {"exp",  "log",  "tanh", "sigmoid", "relu",
-                                      "abs",  "sqrt", "min",  "max",     NULL};
+const char *const nn_ex_fn_names[] = {"exp", "log",  "tanh", "sigmoid", "relu",
+                                      "abs", "sqrt", "min",  "max",     NULL};
 
 typedef enum { T_END = 0, T_NUM, T_NAME, T_OP, T_BAD } tok_kind;
 
@@ -187,8 +187,10 @@ static int parse_name(px *p)
         const char *s = nn_suggest(word, nn_ex_fn_names);
         char dym[48] = "";
         if (s) snprintf(dym, sizeof dym, " (did you mean '%s'?)", s);
-        return fail(p, name.pos, "unknown function '%s'%s; functions: exp, log, tanh, sigmoid, "
-                    "relu, abs, sqrt, min, max", word, dym);
+        return fail(p, name.pos,
+                    "unknown function '%s'%s; functions: exp, log, tanh, sigmoid, "
+                    "relu, abs, sqrt, min, max",
+                    word, dym);
     }
     for (int v = 0; p->vars[v]; v++) {
         if (strcmp(word, p->vars[v]) != 0) continue;
@@ -203,8 +205,10 @@ static int parse_name(px *p)
     const char *s = nn_suggest(word, p->vars);
     char dym[80] = "";
     if (s) snprintf(dym, sizeof dym, " (did you mean '%s'?)", s);
-    return fail(p, name.pos, "unknown variable '%s'%s; the formula can use %s (add others "
-                "under 'params')", word, dym, buf);
+    return fail(p, name.pos,
+                "unknown variable '%s'%s; the formula can use %s (add others "
+                "under 'params')",
+                word, dym, buf);
 }
 
 static int parse_atom(px *p)
@@ -227,7 +231,8 @@ static int parse_atom(px *p)
         if (p->t.kind == T_END) return fail(p, open, "unbalanced parentheses: '(' is never closed");
         if (!is_op(p, ')'))
             return fail(p, p->t.pos, "%s %s",
-                        p->t.kind == T_BAD ? "unexpected character" : "expected an operator or ')', got",
+                        p->t.kind == T_BAD ? "unexpected character"
+                                           : "expected an operator or ')', got",
                         describe(p, buf, sizeof buf));
         next(p);
         return e;
@@ -272,7 +277,8 @@ static int parse_term(px *p)
         int pos = p->t.pos;
         nn_ex_kind k = p->t.op == '*' ? NN_EX_MUL : NN_EX_DIV;
         next(p);
-        if (is_op(p, '*')) return fail(p, p->t.pos, "'**' is not an operator: write a ^ b for powers");
+        if (is_op(p, '*'))
+            return fail(p, p->t.pos, "'**' is not an operator: write a ^ b for powers");
         if (p->t.kind == T_END) return fail(p, pos, "'%c' needs an operand after it", p->s[pos]);
         int b = parse_unary(p);
         a = b < 0 ? -1 : add(p, k, a, b, pos);

@@ -77,16 +77,16 @@ typedef struct {
  * then the params. */
 typedef struct nn_expr_spec {
     char *text;
-    nn_mark mark;             /* the formula's scalar; nn_expr_mark() gives a character's */
-    int col0;                 /* column of the first character, or 0 when not known */
-    struct nn_expr_ast *ast;  /* the parsed formula */
-    int ninputs;              /* 1 (x) for an activation, 2 (s, y) for a loss */
-    nn_arg *params;           /* named constants (floats) */
+    nn_mark mark;            /* the formula's scalar; nn_expr_mark() gives a character's */
+    int col0;                /* column of the first character, or 0 when not known */
+    struct nn_expr_ast *ast; /* the parsed formula */
+    int ninputs;             /* 1 (x) for an activation, 2 (s, y) for a loss */
+    nn_arg *params;          /* named constants (floats) */
     int nparams;
-    int *learn;               /* indices into params of the trainable ones */
+    int *learn; /* indices into params of the trainable ones */
     int nlearn;
-    int per_unit;             /* learn one value per neuron (column) instead of per layer */
-    nn_init *learn_init;      /* per learned param: its initial value (ones × value) */
+    int per_unit;        /* learn one value per neuron (column) instead of per layer */
+    nn_init *learn_init; /* per learned param: its initial value (ones × value) */
 } nn_expr_spec;
 
 typedef struct {

@@ -134,8 +134,10 @@ static void parse_formula(nn_sctx *c, const nn_ynode *v, const char *path, nn_ex
     e->mark = v->mark;
     e->col0 = first_col(v);
     if (nn_sv_type(v) == NN_VNULL) { /* `expr:` or `expr: null` */
-        nn_sv_error(c, v->mark, "in the formula of '%s': the formula is empty; write one, "
-                    "e.g. 'tanh(x)'", p);
+        nn_sv_error(c, v->mark,
+                    "in the formula of '%s': the formula is empty; write one, "
+                    "e.g. 'tanh(x)'",
+                    p);
         return;
     }
     e->text = nn_sv_strdup(memchr(v->text, 0, v->len) ? "\x01" : v->text);

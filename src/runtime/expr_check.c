@@ -92,7 +92,8 @@ static int check_one(const nn_expr *x, const nn_expr_spec *e, nn_diag *d)
             if (check_kernels(x, slots, vals) != 0) {
                 nn_diag_error(d, e->mark,
                               "the compiled kernel of this formula disagrees with its "
-                              "definition at %g", xs[i]);
+                              "definition at %g",
+                              xs[i]);
                 nn_diag_note(d, "this is a bug in nnrun's formula compiler; please report it");
                 bad = 1;
             }

@@ -24,8 +24,7 @@ int nn_gradcheck_fd(nn_fd_fn f, void *ctx, int n, const double *x, double h, dou
         if (f(ctx, p, &vm, NULL) != 0) continue;
         if (!isfinite(vp) || !isfinite(vm) || !isfinite(g[i])) continue;
         double central = (vp - vm) / (2 * h), right = (vp - v0) / h, left = (v0 - vm) / h;
-        if (close_to(g[i], central, tol) || close_to(g[i], right, tol) ||
-            close_to(g[i], left, tol))
+        if (close_to(g[i], central, tol) || close_to(g[i], right, tol) || close_to(g[i], left, tol))
             continue;
         fail->index = i;
         fail->analytic = g[i];

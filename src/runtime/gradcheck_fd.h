@@ -8,8 +8,8 @@
 typedef int (*nn_fd_fn)(void *ctx, const double *x, double *value, double *grad);
 
 typedef struct {
-    int index;                 /* the coordinate that disagrees */
-    double analytic, numeric;  /* its two derivatives (numeric: central difference) */
+    int index;                /* the coordinate that disagrees */
+    double analytic, numeric; /* its two derivatives (numeric: central difference) */
 } nn_fd_fail;
 
 /* Compares the analytic gradient at x with differences of step h.  A coordinate fails

@@ -72,7 +72,7 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
                       "next-token ids",
                       spec->train.loss == NN_LOSS_HINGE  ? "hinge"
                       : spec->train.loss == NN_LOSS_EXPR ? "a formula loss"
-                                                          : "mse");
+                                                         : "mse");
         nn_diag_note(d, "use 'loss: cross_entropy' with text data");
         goto fail;
     }

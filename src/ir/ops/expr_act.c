@@ -94,7 +94,7 @@ static void run_grad(const nn_step *s, int rows)
     int r, c, nl = e->nlearn;
     shape(s, rows, e->per_unit, &r, &c);
     for (int j = 0; j <= nl; j++)
-        in[j] = (nn_vm_in){s->in[j], j == 0 ? NN_VM_ARRAY
+        in[j] = (nn_vm_in){s->in[j], j == 0        ? NN_VM_ARRAY
                                      : e->per_unit ? NN_VM_COLUMN
                                                    : NN_VM_SCALAR};
     in[nl + 1] = (nn_vm_in){s->in[nl + 1], NN_VM_ARRAY};

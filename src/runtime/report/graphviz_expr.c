@@ -24,7 +24,8 @@ void nn_graph_dot_expr(const nn_graph *g, int node, const nn_plan *p, int rows, 
         if (n->op == &nn_op_expr_loss)
             slots[x->seed] = n->sum ? 1.0 : 1.0 / rows;
         else
-            slots[x->seed] = g->t[o].grad >= 0 ? ((const float *)nn_plan_ptr(p, g->t[o].grad))[0] : 1;
+            slots[x->seed] =
+                g->t[o].grad >= 0 ? ((const float *)nn_plan_ptr(p, g->t[o].grad))[0] : 1;
         nn_expr_eval(x, slots, v);
     }
     char lb[64];
@@ -33,8 +34,7 @@ void nn_graph_dot_expr(const nn_graph *g, int node, const nn_plan *p, int rows, 
     for (int i = 0; i < x->nfwd; i++) {
         fprintf(out, "    f%d_%d [shape=record, label=\"{%s", node, i,
                 nn_expr_label(x, e, i, lb, sizeof lb));
-        if (p)
-            fprintf(out, " | data %.4f | grad %.4f", v[i], x->adj[i] >= 0 ? v[x->adj[i]] : 0.0);
+        if (p) fprintf(out, " | data %.4f | grad %.4f", v[i], x->adj[i] >= 0 ? v[x->adj[i]] : 0.0);
         fprintf(out, "}\"];\n");
         if (x->n[i].a >= 0) fprintf(out, "    f%d_%d -> f%d_%d;\n", node, x->n[i].a, node, i);
         if (x->n[i].b >= 0) fprintf(out, "    f%d_%d -> f%d_%d;\n", node, x->n[i].b, node, i);
