@@ -468,6 +468,18 @@ static void test_moons_expr(void **state)
     json_decref(b);
 }
 
+/* Lesson 1's toy MLP with Σ (s − y)² as a formula: 20 steps of lr 0.1 drive the loss down
+ * (the lecture's run is unseeded; this one is deterministic). */
+static void test_micrograd_toy(void **state)
+{
+    (void)state;
+    json_t *a = run_spec("micrograd_toy", "");
+    double first = loss_of(a, "step0"), last = loss_of(a, "last"), train = loss_of(a, "train");
+    if (!(first > 1.0 && last < first / 10 && train < last))
+        fail_msg("losses: step0 %g, last %g, train %g", first, last, train);
+    json_decref(a);
+}
+
 /* tanh(x) as a formula trains mlp_bn to the builtin's dev loss (± 0.002) at equal steps. */
 static void test_mlp_bn_expr(void **state)
 {
@@ -552,8 +564,9 @@ int main(void)
         cmocka_unit_test(test_bad_formula_keys),    cmocka_unit_test(test_gradcheck_fd),
         cmocka_unit_test(test_grad_every_function), cmocka_unit_test(test_grad_edges),
         cmocka_unit_test(test_dag_shares),          cmocka_unit_test(test_machine_every_isa),
-        cmocka_unit_test(test_moons_expr),          cmocka_unit_test(test_mlp_bn_expr),
-        cmocka_unit_test(test_neuron_expr),         cmocka_unit_test(test_learned_params),
+        cmocka_unit_test(test_moons_expr),          cmocka_unit_test(test_micrograd_toy),
+        cmocka_unit_test(test_mlp_bn_expr),         cmocka_unit_test(test_neuron_expr),
+        cmocka_unit_test(test_learned_params),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
