@@ -87,6 +87,7 @@ static void test_bad_formulas(void **state)
         {"()", "", 1, "expected a number, a variable"},
         {"tanh(x) +", "", 8, "'+' needs an operand"},
         {"relu(x))", "", 7, "')' without '('"},
+        {"2 × x", "", 2, "unexpected character '×'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
         check_bad(&cases[i]);

@@ -87,6 +87,10 @@ static void next(px *p)
     } else {
         p->t.kind = T_BAD;
     }
+    if (p->t.kind == T_BAD) /* show a whole UTF-8 character in messages */
+        while ((size_t)(p->t.pos + p->t.len) < p->len &&
+               ((unsigned char)p->s[p->t.pos + p->t.len] & 0xC0) == 0x80)
+            p->t.len++;
 }
 
 static int is_op(const px *p, char c)
