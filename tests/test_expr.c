@@ -10,10 +10,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ir/build.h"
 #include "ir/expr.h"
 #include "kernels/kernels.h"
 #include "parser/expr_parse.h"
+#include "runtime/expr_check.h"
 #include "runtime/gradcheck_fd.h"
+#include "runtime/plan.h"
+#include "runtime/rng.h"
 
 static char tmp[256];
 
@@ -435,6 +439,135 @@ static void test_machine_every_isa(void **state)
     }
 }
 
+/* ---- the ops in a graph ------------------------------------------------------------------ */
+
+static double loss_at(const nn_plan *p, const nn_graph *g, int rows)
+{
+    nn_plan_forward(p, rows);
+    return *(const float *)nn_plan_ptr(p, g->loss);
+}
+
+/* linear(3→5) → formula activation with two learned params → linear(5→1) → formula loss:
+ * every parameter's gradient (weights, biases, the learned params) against central
+ * differences of the plan's loss, on the active kernel path. */
+static void check_graph_grads(int per_unit, int sum)
+{
+    static const char *const act_vars[] = {"x", "beta", "gamma", NULL};
+    static const char *const loss_vars[] = {"s", "y", "m", NULL};
+    char msg[200];
+    int pos;
+    nn_expr_ast act_ast, loss_ast;
+    assert_int_equal(nn_expr_parse("x * sigmoid(beta * x) + gamma * x ^ 2", act_vars, &act_ast,
+                                   &pos, msg, sizeof msg),
+                     0);
+    assert_int_equal(
+        nn_expr_parse("(s - y) ^ 2 + relu(m - y * s)", loss_vars, &loss_ast, &pos, msg, sizeof msg),
+        0);
+    nn_arg act_params[2] = {{.name = "beta", .value = 1.3}, {.name = "gamma", .value = 0.2}};
+    nn_arg loss_param = {.name = "m", .value = 1.0};
+    int learn[2] = {0, 1};
+    nn_init inits[2] = {{.kind = NN_INIT_ONES, .scale = 1.3}, {.kind = NN_INIT_ONES, .scale = 0.2}};
+    nn_expr_spec act = {.text = "act",
+                        .ast = &act_ast,
+                        .ninputs = 1,
+                        .params = act_params,
+                        .nparams = 2,
+                        .learn = learn,
+                        .nlearn = 2,
+                        .per_unit = per_unit,
+                        .learn_init = inits};
+    nn_expr_spec loss = {
+        .text = "loss", .ast = &loss_ast, .ninputs = 2, .params = &loss_param, .nparams = 1};
+    nn_layer layers[3];
+    memset(layers, 0, sizeof layers);
+    layers[0].kind = NN_LAYER_LINEAR, layers[0].out = 5, layers[0].bias = 1;
+    layers[1].kind = NN_LAYER_ACTIVATION, layers[1].expr = &act;
+    layers[2].kind = NN_LAYER_LINEAR, layers[2].out = 1, layers[2].bias = 1;
+    for (int i = 0; i < 3; i++)
+        layers[i].mark = (nn_mark){"model.yaml", 10 + i, 5};
+    nn_spec s;
+    memset(&s, 0, sizeof s);
+    s.path = "model.yaml";
+    s.layers = layers;
+    s.nlayers = 3;
+    s.train.loss = NN_LOSS_EXPR;
+    s.train.loss_expr = &loss;
+    s.train.loss_sum = sum;
+    int rows = 6;
+    nn_diag *d = nn_diag_new();
+    nn_build_opts o = {rows, 1, 1, 1, 3, 3};
+    nn_graph *g = nn_build(&s, &o, d);
+    if (!g) {
+        nn_diag_print(d, stderr);
+        fail();
+    }
+    assert_int_equal(nn_expr_check_graph(g, d), 0);
+    nn_diag_free(d);
+    nn_params *P = nn_params_new(g, 0);
+    nn_plan *p = nn_plan_lower(g, P, NN_LOWER_FAST);
+    assert_non_null(p);
+    nn_rng r;
+    nn_rng_seed(&r, 0, 5);
+    for (int i = 0; i < P->n; i++) {
+        nn_param *q = &P->p[i];
+        if (strstr(q->name, "beta") || strstr(q->name, "gamma")) { /* near their values */
+            for (long k = 0; k < q->numel; k++)
+                q->data[k] = (strstr(q->name, "beta") ? 1.3f : 0.2f) + 0.05f * (float)k;
+        } else {
+            nn_rng_randn(&r, q->data, (size_t)q->numel);
+        }
+    }
+    nn_rng_randn(&r, (float *)nn_plan_ptr(p, g->x), (size_t)rows * 3);
+    float *y = nn_plan_ptr(p, g->y);
+    for (int i = 0; i < rows; i++)
+        y[i] = i % 2 ? 1.0f : -1.0f;
+    loss_at(p, g, rows);
+    nn_plan_backward(p, rows);
+    int learned = 0;
+    for (int i = 0; i < P->n; i++) {
+        nn_param *q = &P->p[i];
+        if (q->role != NN_PARAM) continue;
+        learned += strstr(q->name, "beta") || strstr(q->name, "gamma");
+        if (strstr(q->name, "beta")) assert_int_equal(q->numel, per_unit ? 5 : 1);
+        float *analytic = malloc((size_t)q->numel * sizeof *analytic);
+        memcpy(analytic, q->grad, (size_t)q->numel * sizeof *analytic);
+        for (long k = 0; k < q->numel; k++) {
+            float keep = q->data[k];
+            const float h = 1e-2f;
+            q->data[k] = keep + h;
+            double up = loss_at(p, g, rows);
+            q->data[k] = keep - h;
+            double down = loss_at(p, g, rows);
+            q->data[k] = keep;
+            double numeric = (up - down) / (2.0 * h);
+            if (!tu_close(analytic[k], numeric, 3e-3, 3e-2))
+                fail_msg("per_unit %d sum %d: %s[%ld]: analytic %.6g, numeric %.6g", per_unit, sum,
+                         q->name, k, analytic[k], numeric);
+        }
+        free(analytic);
+    }
+    assert_int_equal(learned, 2);
+    nn_plan_free(p);
+    nn_params_free(P);
+    nn_graph_free(g);
+    nn_expr_ast_free(&act_ast);
+    nn_expr_ast_free(&loss_ast);
+}
+
+static void test_graph_grads(void **state)
+{
+    (void)state;
+    FOR_EACH_ISA(K)
+    {
+        const nn_kernels *keep = nn_k;
+        nn_k = K;
+        for (int per = 0; per < 2; per++)
+            for (int sum = 0; sum < 2; sum++)
+                check_graph_grads(per, sum);
+        nn_k = keep;
+    }
+}
+
 /* ---- specs ------------------------------------------------------------------------------- */
 
 static json_t *run_spec(const char *name, const char *extra)
@@ -565,9 +698,9 @@ int main(void)
         cmocka_unit_test(test_bad_formula_keys),    cmocka_unit_test(test_gradcheck_fd),
         cmocka_unit_test(test_grad_every_function), cmocka_unit_test(test_grad_edges),
         cmocka_unit_test(test_dag_shares),          cmocka_unit_test(test_machine_every_isa),
-        cmocka_unit_test(test_moons_expr),          cmocka_unit_test(test_micrograd_toy),
-        cmocka_unit_test(test_mlp_bn_expr),         cmocka_unit_test(test_neuron_expr),
-        cmocka_unit_test(test_learned_params),
+        cmocka_unit_test(test_graph_grads),         cmocka_unit_test(test_moons_expr),
+        cmocka_unit_test(test_micrograd_toy),       cmocka_unit_test(test_mlp_bn_expr),
+        cmocka_unit_test(test_neuron_expr),         cmocka_unit_test(test_learned_params),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
