@@ -249,7 +249,7 @@ static void formula_new(formula *f, const char *text, int learn)
         f->spec.nlearn = 1;
         f->spec.learn_init = &f->init;
     }
-    f->x = nn_expr_build(&f->spec, msg, sizeof msg);
+    f->x = nn_expr_build(&f->spec, 1, msg, sizeof msg);
     if (!f->x) fail_msg("'%s': %s", text, msg);
 }
 
@@ -381,7 +381,7 @@ static void test_machine_every_isa(void **state)
                                      "log(abs(x) + 1e-3) + beta ^ x",
                                      "x ^ beta"};
     enum { R = 37, C = 13, N = R * C };
-    static float xs[N], dy[N], beta[C], y[NN_VM_MAX_IO][N], want[NN_VM_MAX_IO][N];
+    static float xs[N], dy[N], beta[C], fy[N], y[NN_VM_MAX_IO][N], want[NN_VM_MAX_IO][N];
     for (int i = 0; i < N; i++) {
         xs[i] = (float)(-3.0 + 6.0 * ((i * 7919) % N) / N);
         dy[i] = (float)(0.5 - ((i * 104729) % 97) / 97.0);
@@ -392,9 +392,14 @@ static void test_machine_every_isa(void **state)
         for (int per = 0; per < 2; per++) {
             formula f;
             formula_new(&f, fs[t], 1);
-            nn_vm_in in[3] = {
-                {xs, NN_VM_ARRAY}, {beta, per ? NN_VM_COLUMN : NN_VM_SCALAR}, {dy, NN_VM_ARRAY}};
+            /* slot 3: the forward output, for a backward that reads it (tanh) */
+            nn_vm_in in[4] = {{xs, NN_VM_ARRAY},
+                              {beta, per ? NN_VM_COLUMN : NN_VM_SCALAR},
+                              {dy, NN_VM_ARRAY},
+                              {fy, NN_VM_ARRAY}};
             int rows = per ? R : 1, cols = per ? C : N;
+            nn_vm_out fo = {fy, NN_VM_WRITE};
+            nn_kernels_scalar.expr_run(&f.x->fwd, rows, cols, in, &fo);
             for (int dir = 0; dir < 2; dir++) {
                 FOR_EACH_ISA(K)
                 { /* scalar first: the reference */

@@ -235,14 +235,15 @@ static void backward(nn_expr *x, int *adj)
     }
 }
 
-int nn_expr_compile(nn_expr *x, char *err, size_t errsize); /* expr_compile.c */
+int nn_expr_compile(nn_expr *x, int reuse_y, char *err, size_t errsize); /* expr_compile.c */
 
-nn_expr *nn_expr_build(const nn_expr_spec *e, char *err, size_t errsize)
+nn_expr *nn_expr_build(const nn_expr_spec *e, int reuse_y, char *err, size_t errsize)
 {
     nn_expr *x = calloc(1, sizeof *x);
     if (!x) abort();
     x->seed = e->ninputs + e->nlearn;
     x->nslots = x->seed + 1;
+    x->yslot = -1;
     x->root = from_ast(x, e, e->ast->root);
     x->nfwd = x->nn;
     /* commutative canonical order may have put later nodes first: the root is last made,
@@ -262,7 +263,7 @@ nn_expr *nn_expr_build(const nn_expr_spec *e, char *err, size_t errsize)
             if (x->n[i].op == NN_VM_LOAD && x->n[i].slot == x->wrt_slot[k]) ld = i;
         x->grad[k] = ld >= 0 && adj[ld] >= 0 ? adj[ld] : cnst(x, 0);
     }
-    if (nn_expr_compile(x, err, errsize) != 0) {
+    if (nn_expr_compile(x, reuse_y, err, errsize) != 0) {
         nn_expr_free(x);
         return NULL;
     }

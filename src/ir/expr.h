@@ -22,6 +22,8 @@ typedef struct nn_expr {
     nn_xnode *n;
     int nn, cap;
     int nslots, seed; /* slots; the slot of dy */
+    int yslot;        /* ≥ 0: the backward program reads the forward output y from this slot
+                         (seed + 1) instead of recomputing it (tanh(x)'s 1 − y²) */
     int nfwd;         /* nodes [0, nfwd) are the forward formula's */
     int root;         /* the forward value */
     int nwrt;         /* derivatives taken: slot 0 (x or s) and the learned params */
@@ -30,9 +32,10 @@ typedef struct nn_expr {
     nn_vm_prog fwd, bwd;
 } nn_expr;
 
-/* Builds the DAG of spec formula `e` and its derivative, and compiles both programs.
+/* Builds the DAG of spec formula `e` and its derivative, and compiles both programs; with
+ * `reuse_y`, a backward that needs the forward value reads it (slot yslot) instead.
  * Returns NULL (message in err) when a program needs too many registers. */
-nn_expr *nn_expr_build(const nn_expr_spec *e, char *err, size_t errsize);
+nn_expr *nn_expr_build(const nn_expr_spec *e, int reuse_y, char *err, size_t errsize);
 void nn_expr_free(nn_expr *x);
 /* Evaluates every node in double precision at the slot values `in`; vals[nn]. */
 void nn_expr_eval(const nn_expr *x, const double *in, double *vals);

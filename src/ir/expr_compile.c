@@ -7,8 +7,9 @@
 
 #include "ir/expr.h"
 
-static int compile(const nn_expr *x, const int *outs, int nout, nn_vm_prog *p, char *err,
-                   size_t errsize)
+/* `subst` ≥ 0: that node is loaded from input `subst_slot` instead of computed. */
+static int compile(const nn_expr *x, const int *outs, int nout, int subst, int subst_slot,
+                   nn_vm_prog *p, char *err, size_t errsize)
 {
     int n = x->nn, ok = 0;
     char *need = calloc((size_t)n + 1, 1);
@@ -21,12 +22,12 @@ static int compile(const nn_expr *x, const int *outs, int nout, nn_vm_prog *p, c
         need[outs[k]] = 1;
     for (int i = n - 1; i >= 0; i--) {
         last[i] = -1;
-        if (!need[i]) continue;
+        if (!need[i] || i == subst) continue;
         if (x->n[i].a >= 0) need[x->n[i].a] = 1;
         if (x->n[i].b >= 0) need[x->n[i].b] = 1;
     }
     for (int i = 0; i < n; i++) {
-        if (!need[i]) continue;
+        if (!need[i] || i == subst) continue;
         if (x->n[i].a >= 0) last[x->n[i].a] = i;
         if (x->n[i].b >= 0) last[x->n[i].b] = i;
     }
@@ -35,7 +36,8 @@ static int compile(const nn_expr *x, const int *outs, int nout, nn_vm_prog *p, c
     p->nins = 0;
     for (int i = 0; i < n; i++) {
         if (!need[i]) continue;
-        const nn_xnode *d = &x->n[i];
+        nn_xnode ld = {NN_VM_LOAD, -1, -1, subst_slot, 0, 0};
+        const nn_xnode *d = i == subst ? &ld : &x->n[i];
         nn_vm_ins *s = &p->ins[p->nins++];
         s->op = (uint8_t)d->op;
         s->a = (uint16_t)(d->a >= 0 ? reg[d->a] : 0);
@@ -70,9 +72,26 @@ out:
     return ok ? 0 : -1;
 }
 
-int nn_expr_compile(nn_expr *x, char *err, size_t errsize);
-int nn_expr_compile(nn_expr *x, char *err, size_t errsize)
+/* Whether the derivative reads node `t` (the forward value). */
+static int reads(const nn_expr *x, int t)
 {
-    if (compile(x, &x->root, 1, &x->fwd, err, errsize) != 0) return -1;
-    return compile(x, x->grad, x->nwrt, &x->bwd, err, errsize);
+    for (int i = x->nfwd; i < x->nn; i++)
+        if (x->n[i].a == t || x->n[i].b == t) return 1;
+    for (int k = 0; k < x->nwrt; k++)
+        if (x->grad[k] == t) return 1;
+    return 0;
+}
+
+int nn_expr_compile(nn_expr *x, int reuse_y, char *err, size_t errsize);
+int nn_expr_compile(nn_expr *x, int reuse_y, char *err, size_t errsize)
+{
+    if (compile(x, &x->root, 1, -1, 0, &x->fwd, err, errsize) != 0) return -1;
+    /* a root that is a load or a constant costs nothing to recompute */
+    nn_vm_op op = x->n[x->root].op;
+    if (reuse_y && op != NN_VM_LOAD && op != NN_VM_CONST && reads(x, x->root)) {
+        x->yslot = x->seed + 1;
+        x->nslots = x->yslot + 1;
+    }
+    return compile(x, x->grad, x->nwrt, x->yslot >= 0 ? x->root : -1, x->yslot, &x->bwd, err,
+                   errsize);
 }

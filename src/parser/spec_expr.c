@@ -9,7 +9,7 @@
 #include "expr_parse.h"
 #include "spec_int.h"
 
-#define NN_EXPR_MAX_LEARN 4 /* the op's inputs: x (or x, dy) plus at most 4 learned params */
+#define NN_EXPR_MAX_LEARN 3 /* the backward op's inputs: x, the learned params, dy and y */
 
 /* Column of the first character: after the quote of a one-line single- or double-quoted
  * scalar (double only when it holds no escapes: its written width is its length + 2). */

@@ -46,7 +46,7 @@ static int check_kernels(const nn_expr *x, const double *slots, const double *va
     nn_vm_in vin[NN_VM_MAX_IO];
     nn_vm_out vout[NN_VM_MAX_IO];
     for (int k = 0; k < x->nslots; k++) {
-        in[k] = (float)slots[k];
+        in[k] = (float)(k == x->yslot ? vals[x->root] : slots[k]);
         vin[k] = (nn_vm_in){&in[k], NN_VM_SCALAR};
     }
     vout[0] = (nn_vm_out){&outv[0], NN_VM_WRITE};

@@ -2,8 +2,9 @@
  * program per direction (ir/expr.h); learned params are layer parameters
  * ("layers.L.NAME": [1], or [units] with per: unit) that the optimizer updates.
  *
- * Backward node: in = (x, learned params..., dy), out = (dx, d params...).  It reads x,
- * not y, so the forward never runs in place. */
+ * Backward node: in = (x, learned params..., dy[, y]), out = (dx, d params...): it reads
+ * x, so the forward never runs in place, and y when the derivative needs the forward value
+ * (tanh's 1 − y²: read, not recomputed). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +14,10 @@
 #include "kernels/kernels.h"
 
 /* Builds the node's formula (owned by the graph); errors at the formula. */
-int nn_expr_attach(nn_graph *g, int node, const nn_expr_spec *e, nn_diag *d)
+int nn_expr_attach(nn_graph *g, int node, const nn_expr_spec *e, int reuse_y, nn_diag *d)
 {
     char err[160];
-    nn_expr *x = nn_expr_build(e, err, sizeof err);
+    nn_expr *x = nn_expr_build(e, reuse_y, err, sizeof err);
     if (!x) {
         nn_diag_error(d, e->mark, "%s", err);
         return -1;
@@ -33,7 +34,7 @@ static int infer(nn_graph *g, int node, nn_diag *d)
 {
     const nn_expr_spec *e = g->n[node].spec->expr;
     if (nn_activation_infer(g, node, d) != 0) return -1;
-    if (nn_expr_attach(g, node, e, d) != 0) return -1;
+    if (nn_expr_attach(g, node, e, 1, d) != 0) return -1;
     const nn_tensor *x = &g->t[g->n[node].in[0]];
     int units = x->dim[x->ndim - 1];
     for (int j = 0; j < e->nlearn; j++) {
@@ -54,10 +55,12 @@ static int grad(nn_graph *g, int node)
     for (int j = 0; j < n.nin; j++)
         in[j] = n.in[j];
     in[n.nin] = nn_grad_of(g, n.out[0]);
+    int nin = n.nin + 1;
+    if (n.expr->yslot >= 0) in[nin++] = n.out[0];
     out[0] = g->t[n.in[0]].requires_grad ? nn_grad_of(g, n.in[0]) : -1;
     for (int j = 0; j < nl; j++)
         out[1 + j] = nn_grad_of(g, n.in[1 + j]);
-    return nn_make_grad_node(g, node, &nn_op_expr_grad, in, n.nin + 1, out, 1 + nl) < 0 ? -1 : 0;
+    return nn_make_grad_node(g, node, &nn_op_expr_grad, in, nin, out, 1 + nl) < 0 ? -1 : 0;
 }
 
 /* rows × cols of the block: per-unit params need the row structure; otherwise one long
@@ -98,6 +101,7 @@ static void run_grad(const nn_step *s, int rows)
                                      : e->per_unit ? NN_VM_COLUMN
                                                    : NN_VM_SCALAR};
     in[nl + 1] = (nn_vm_in){s->in[nl + 1], NN_VM_ARRAY};
+    if (x->yslot >= 0) in[nl + 2] = (nn_vm_in){s->in[nl + 2], NN_VM_ARRAY}; /* y */
     int acc = s->node->accumulate;
     out[0] = s->out[0] ? (nn_vm_out){s->out[0], acc & 1 ? NN_VM_ACCUM : NN_VM_WRITE}
                        : (nn_vm_out){&unused, NN_VM_SUM};

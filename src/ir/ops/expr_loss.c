@@ -5,12 +5,13 @@
 #include "ir/op.h"
 #include "kernels/kernels.h"
 
-int nn_expr_attach(nn_graph *g, int node, const nn_expr_spec *e, nn_diag *d); /* expr_act.c */
+/* expr_act.c */
+int nn_expr_attach(nn_graph *g, int node, const nn_expr_spec *e, int reuse_y, nn_diag *d);
 
 static int infer(nn_graph *g, int node, nn_diag *d)
 {
     if (nn_check_scores(g, node, "the formula loss", d) != 0) return -1;
-    return nn_expr_attach(g, node, g->loss_expr, d);
+    return nn_expr_attach(g, node, g->loss_expr, 0, d);
 }
 
 static int grad(nn_graph *g, int node)
