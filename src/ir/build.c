@@ -16,7 +16,7 @@ static const nn_op *layer_op(nn_layer_kind k)
     case NN_LAYER_RELU: return &nn_op_relu;
     case NN_LAYER_SIGMOID: return &nn_op_sigmoid;
     case NN_LAYER_ONEHOT: return &nn_op_onehot;
-    default: return NULL;
+    default: return NULL; /* NN_LAYER_ACTIVATION: see nn_build (a formula, or a plugin) */
     }
 }
 
@@ -43,6 +43,7 @@ static const nn_op *loss_op(nn_loss_kind k)
     case NN_LOSS_HINGE: return &nn_op_hinge;
     case NN_LOSS_MSE: return &nn_op_mse;
     case NN_LOSS_VALUE: return &nn_op_value;
+    case NN_LOSS_EXPR: return &nn_op_expr_loss;
     default: return &nn_op_cross_entropy;
     }
 }
@@ -76,6 +77,7 @@ nn_graph *nn_build_fns(const nn_spec *spec, const nn_build_opts *o,
         const nn_op *op = layer_op(L->kind);
         const nn_callable *fn = L->kind == NN_LAYER_ACTIVATION && layer_fn ? layer_fn[i] : NULL;
         if (fn) op = &nn_op_plugin;
+        if (L->kind == NN_LAYER_ACTIVATION && L->expr) op = &nn_op_expr;
         if (!op) {
             if (L->kind == NN_LAYER_NGRAM) {
                 nn_diag_error(d, L->mark, "layer %d (ngram) cannot be part of a network", i + 1);
@@ -94,6 +96,7 @@ nn_graph *nn_build_fns(const nn_spec *spec, const nn_build_opts *o,
     }
     g->logits = cur;
     int in[2] = {cur, g->y};
+    g->loss_expr = spec->train.loss_expr;
     /* the loss node's attribute is set before its shape rule runs: nothing there reads it */
     int ce = nn_graph_node(g, loss_op(loss), in, 2, -1, NULL, last, d);
     if (ce < 0) goto fail;

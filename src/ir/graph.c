@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ir/expr.h"
 #include "ir/op.h"
 
 nn_graph *nn_graph_new(void)
@@ -17,6 +18,9 @@ nn_graph *nn_graph_new(void)
 void nn_graph_free(nn_graph *g)
 {
     if (!g) return;
+    for (int i = 0; i < g->nexprs; i++)
+        nn_expr_free(g->exprs[i]);
+    free(g->exprs);
     free(g->t);
     free(g->n);
     free(g);

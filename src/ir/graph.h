@@ -52,6 +52,9 @@ typedef struct {
     float l2;
     int sum;               /* losses and l2: sum over rows / elements instead of the mean */
     const nn_callable *fn; /* plugin activations: the function the runtime supplies */
+    int sum; /* losses and l2: sum over rows / elements instead of the mean */
+    /* formula ops (ir/expr.h): the formula, owned by the graph's `exprs` */
+    struct nn_expr *expr;
 } nn_node;
 
 typedef struct nn_graph {
@@ -67,6 +70,10 @@ typedef struct nn_graph {
     int logits, loss, row_loss;
     int vocab, context;
     int features; /* numeric data: features per row (x is float); 0 for text */
+    /* the formulas the nodes use (freed with the graph); loss: {expr} for the loss op */
+    struct nn_expr **exprs;
+    int nexprs;
+    const nn_expr_spec *loss_expr;
 } nn_graph;
 
 nn_graph *nn_graph_new(void);

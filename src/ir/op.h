@@ -43,6 +43,8 @@ extern const nn_op nn_op_hinge, nn_op_hinge_grad;
 extern const nn_op nn_op_mse, nn_op_mse_grad;
 extern const nn_op nn_op_value, nn_op_value_grad;
 extern const nn_op nn_op_plugin, nn_op_plugin_grad; /* node->fn: a plugin's activation */
+extern const nn_op nn_op_expr, nn_op_expr_grad;           /* activation: {expr: ...} */
+extern const nn_op nn_op_expr_loss, nn_op_expr_loss_grad; /* loss: {expr: ...} */
 
 /* Looks an op up by name (NULL if unknown); the registry lists every op. */
 const nn_op *nn_op_find(const char *name);

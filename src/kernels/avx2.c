@@ -395,4 +395,19 @@ const nn_kernels nn_kernels_avx2 = {
     .sgd_nesterov = sgd_nesterov,
     .adam = nn_ref_adam, /* once per parameter per step: not worth a vector version yet */
     .ema = ema,
+    .expr_run = nn_avx2_expr_run,
 };
+
+/* The vector functions, for the formula machine (expr_vm_avx2.c). */
+__m256 nn_avx2_exp(__m256 x)
+{
+    return exp256(x);
+}
+__m256 nn_avx2_log(__m256 x)
+{
+    return log256(x);
+}
+__m256 nn_avx2_tanh(__m256 x)
+{
+    return tanh256(x);
+}

@@ -21,4 +21,15 @@ void nn_avx2_bn_bwd(int m, int n, const float *xhat, const float *std, const flo
                     const float *dy, int unbiased, float *dx, float *dgamma, float *dbeta,
                     int accumulate);
 
+/* avx2.c: the vector exp/log/tanh, for expr_vm_avx2.c (the formula machine). */
+#ifdef __AVX2__
+#include <immintrin.h>
+__m256 nn_avx2_exp(__m256 x);
+__m256 nn_avx2_log(__m256 x);
+__m256 nn_avx2_tanh(__m256 x);
+#endif
+/* expr_vm_avx2.c: the formula machine (expr_vm.h). */
+void nn_avx2_expr_run(const nn_vm_prog *p, int rows, int cols, const nn_vm_in *in,
+                      const nn_vm_out *out);
+
 #endif

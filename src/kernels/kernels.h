@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernels/expr_vm.h"
+
 typedef struct nn_kernels {
     const char *isa; /* "scalar", "avx2", "avx512" */
 
@@ -97,6 +99,9 @@ typedef struct nn_kernels {
                  float b2, float eps, float wd, float bc1, float bc2);
     /* exponential moving average: r = (1 − m)·r + m·x */
     void (*ema)(size_t n, float *r, const float *x, float m);
+    /* A formula program (expr_vm.h) over a rows × cols block, 8 lanes per pass. */
+    void (*expr_run)(const nn_vm_prog *p, int rows, int cols, const nn_vm_in *in,
+                     const nn_vm_out *out);
 } nn_kernels;
 
 /* The active table; valid after nn_kernels_select(). */

@@ -318,5 +318,6 @@ const nn_kernels nn_kernels_scalar = {
     .sgd_momentum = nn_ref_sgd_momentum,
     .sgd_nesterov = nn_ref_sgd_nesterov,
     .adam = nn_ref_adam,
+    .expr_run = nn_ref_expr_run,
     .ema = nn_ref_ema,
 };

@@ -279,6 +279,29 @@ static void put_plugins(em *e, const nn_spec *s)
     }
 }
 
+/* A formula's params as {NAME: VALUE, ...} (floats). */
+static void put_expr_params(em *e, const nn_expr_spec *x)
+{
+    put(e, "{");
+    for (int i = 0; i < x->nparams; i++) {
+        if (i > 0) put(e, ", ");
+        put_word(e, x->params[i].name), put(e, ": "), put_float(e, x->params[i].value);
+    }
+    put(e, "}");
+}
+
+/* activation: {expr, params, learn, per} in block form (the expressions issue). */
+static void put_expr_activation(em *e, const nn_expr_spec *x, int ind)
+{
+    nl(e, ind), put(e, "expr: "), put_str(e, x->text ? x->text : "");
+    nl(e, ind), put(e, "params: "), put_expr_params(e, x);
+    nl(e, ind), put(e, "learn: [");
+    for (int i = 0; i < x->nlearn; i++)
+        put(e, i ? ", " : ""), put_word(e, x->params[x->learn[i]].name);
+    put(e, "]");
+    nl(e, ind), putf(e, "per: %s", x->per_unit ? "unit" : "layer");
+}
+
 /* One `- KIND:` item with a block map of all its options (ind: the options' indent). */
 static void put_layer(em *e, const nn_layer *l)
 {
@@ -307,6 +330,10 @@ static void put_layer(em *e, const nn_layer *l)
         nl(e, ind), put_init(e, "bias_init", &l->bias_init, ind);
         break;
     case NN_LAYER_ACTIVATION: /* NAME, or {NAME: {ARG: VALUE, ...}} with overrides */
+        if (l->expr) {
+            put_expr_activation(e, l->expr, ind);
+            break;
+        }
         if (l->nargs == 0) {
             put(e, " "), put_word(e, l->activation ? l->activation : "");
             break;
@@ -434,7 +461,11 @@ static void put_train(em *e, const nn_train_spec *t)
         putf(e, "\n  loss: {%s: {reduce: %s}}", losses[t->loss], t->loss_sum ? "sum" : "mean");
     else if (t->loss == NN_LOSS_VALUE)
         put(e, "\n  loss: value"); /* no options: the sum of the outputs */
-    else
+    else if (t->loss == NN_LOSS_EXPR && t->loss_expr) {
+        put(e, "\n  loss: {expr: "), put_str(e, t->loss_expr->text ? t->loss_expr->text : "");
+        if (t->loss_expr->nparams) put(e, ", params: "), put_expr_params(e, t->loss_expr);
+        putf(e, ", reduce: %s}", t->loss_sum ? "sum" : "mean");
+    } else
         put(e, "\n  loss: cross_entropy");
     if (t->optimizer == NN_OPT_ADAM) {
         put(e, "\n  optimizer:\n    adam: {beta1: "), put_float(e, t->beta1);

@@ -349,6 +349,7 @@ void nn_spec_free(nn_spec *s)
     nn_layers_free(s->layers, s->nlayers);
     nn_plugin_specs_free(s->plugins, s->nplugins);
     free(s->train.lr.boundaries);
+    nn_expr_spec_free(s->train.loss_expr);
     free(s->train.lr.values);
     free(s->sample.prefix);
     for (int i = 0; i < s->report.nplots; i++)

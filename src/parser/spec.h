@@ -89,6 +89,23 @@ typedef struct {
     int check;  /* gradient check of backward at load (1, the default) */
 } nn_plugin_spec;
 
+/* A formula (expr_parse.h): `activation: {expr, params, learn, per}` or `loss: {expr,
+ * params, reduce}`.  Its variables are, in order, the inputs (x; or s and y for a loss) and
+ * then the params. */
+typedef struct nn_expr_spec {
+    char *text;
+    nn_mark mark;            /* the formula's scalar; nn_expr_mark() gives a character's */
+    int col0;                /* column of the first character, or 0 when not known */
+    struct nn_expr_ast *ast; /* the parsed formula */
+    int ninputs;             /* 1 (x) for an activation, 2 (s, y) for a loss */
+    nn_arg *params;          /* named constants (floats) */
+    int nparams;
+    int *learn; /* indices into params of the trainable ones */
+    int nlearn;
+    int per_unit;        /* learn one value per neuron (column) instead of per layer */
+    nn_init *learn_init; /* per learned param: its initial value (ones × value) */
+} nn_expr_spec;
+
 typedef struct {
     nn_layer_kind kind;
     nn_mark mark; /* the layer's name in the model list, e.g. the `l` of `linear:` */
@@ -108,6 +125,7 @@ typedef struct {
     char *activation;
     nn_arg *args;
     int nargs;
+    nn_expr_spec *expr; /* activation: {expr: ...}: the formula (NULL for a plugin) */
     /* ngram */
     int n;            /* tokens per n-gram: 2 = bigram (context n − 1) */
     double smoothing; /* added to every count ("+1 smoothing"); ≥ 0 */
@@ -186,7 +204,14 @@ typedef struct {
 } nn_lr_spec;
 
 /* NN_LOSS_VALUE: the model's output, summed, is the objective (lesson 1's neuron) */
-typedef enum { NN_LOSS_CROSS_ENTROPY = 0, NN_LOSS_HINGE, NN_LOSS_MSE, NN_LOSS_VALUE } nn_loss_kind;
+/* NN_LOSS_EXPR: loss: {expr: FORMULA} over s (score) and y (target), see loss_expr */
+typedef enum {
+    NN_LOSS_CROSS_ENTROPY = 0,
+    NN_LOSS_HINGE,
+    NN_LOSS_MSE,
+    NN_LOSS_VALUE,
+    NN_LOSS_EXPR
+} nn_loss_kind;
 typedef enum { NN_OPT_SGD = 0, NN_OPT_ADAM } nn_opt_kind;
 typedef enum { NN_L2_MEAN = 0, NN_L2_SUM } nn_l2_reduce;
 
@@ -196,6 +221,7 @@ typedef struct {
     int full_batch; /* batch: full */
     nn_loss_kind loss;
     int loss_sum; /* loss: {mse: {reduce: sum}} — sum over the batch instead of the mean */
+    nn_expr_spec *loss_expr; /* NN_LOSS_EXPR: the formula */
     nn_mark loss_mark;
     nn_opt_kind optimizer;
     double momentum; /* sgd momentum; 0 = plain SGD */
@@ -257,6 +283,9 @@ nn_spec *nn_spec_load_point(const char *path, const char *const *sets, int nsets
 /* Writes the fully resolved spec (every default filled in, paths absolute) as YAML that
  * nn_spec_load reads back to an identical nn_spec (emit.c).  Returns 0 or −1. */
 int nn_spec_emit(const nn_spec *s, FILE *out);
+
+/* The mark of byte `pos` of a formula (its column when the scalar allows knowing it). */
+nn_mark nn_expr_mark(const nn_expr_spec *e, int pos);
 
 /* Names of the layer kinds, indexed by nn_layer_kind ("embedding", "linear", ...). */
 const char *nn_layer_kind_name(nn_layer_kind k);

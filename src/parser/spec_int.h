@@ -103,6 +103,11 @@ int nn_sv_ident(const nn_ynode *n);
 void nn_spec_arg(nn_sctx *c, const nn_ynode *v, const char *path, nn_arg *a);
 /* One `--set KEY.PATH=VALUE`: edits the tree (spec_set.c).  `file` names the
  * argument's pseudo-source ("--set", already registered with the diag). */
+/* Formulas (spec_expr.c): `activation: {expr: ...}` (opts: its map) and
+ * `loss: {expr: ...}` (n: the loss map). */
+void nn_spec_expr_activation(nn_sctx *c, nn_layer *l, const nn_ynode *opts, const char *path);
+void nn_spec_expr_loss(nn_sctx *c, const nn_ynode *n, nn_train_spec *t);
+void nn_expr_spec_free(nn_expr_spec *e);
 void nn_spec_apply_set(nn_sctx *c, nn_ynode **root, const char *file, const char *arg);
 /* Expands the matrix of *root and puts point `point`'s values in place of its
  * ${matrix.NAME} references, dropping `matrix` (matrix.c); point −1: a spec with a matrix

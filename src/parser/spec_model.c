@@ -172,6 +172,10 @@ static void layer_activation(nn_sctx *c, nn_layer *l, const nn_ynode *item, cons
 {
     char buf[128], p[200];
     const nn_ynode *name = opts, *args = NULL;
+    if (opts && opts->kind == NN_YMAP && nn_ymap_find(opts, "expr", 4) >= 0) {
+        nn_spec_expr_activation(c, l, opts, path); /* a formula (spec_expr.c) */
+        return;
+    }
     if (opts && opts->kind == NN_YMAP && opts->n == 1) {
         name = nn_ymap_key(opts, 0);
         args = nn_ymap_value(opts, 0);
@@ -266,6 +270,7 @@ void nn_layers_free(nn_layer *l, int n)
         for (int j = 0; j < l[i].nargs; j++)
             free(l[i].args[j].name);
         free(l[i].args);
+        nn_expr_spec_free(l[i].expr);
     }
     free(l);
 }

@@ -39,6 +39,10 @@ static void train_loss(nn_sctx *c, const nn_ynode *n, nn_train_spec *t)
     const nn_ynode *o;
     int k;
     t->loss_mark = n->mark;
+    if (n->kind == NN_YMAP && nn_ymap_find(n, "expr", 4) >= 0) {
+        nn_spec_expr_loss(c, n, t); /* a formula (spec_expr.c) */
+        return;
+    }
     if (!nn_sv_variant(c, n, "train.loss", losses, "{mse: {reduce: sum}}", &k, &o)) return;
     t->loss = (nn_loss_kind)k;
     t->loss_mark = n->kind == NN_YMAP ? nn_ymap_key(n, 0)->mark : n->mark;

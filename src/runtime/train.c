@@ -16,6 +16,7 @@
 #include "kernels/kernels.h"
 #include "kernels/parallel.h"
 #include "runtime/plugin.h"
+#include "runtime/expr_check.h"
 #include "runtime/report/stats.h"
 
 #define LOSS_BUFFER  4096
@@ -70,7 +71,9 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
         nn_diag_error(d, spec->train.loss_mark,
                       "%s needs numeric targets, but text data gives "
                       "next-token ids",
-                      spec->train.loss == NN_LOSS_HINGE ? "hinge" : "mse");
+                      spec->train.loss == NN_LOSS_HINGE  ? "hinge"
+                      : spec->train.loss == NN_LOSS_EXPR ? "a formula loss"
+                                                         : "mse");
         nn_diag_note(d, "use 'loss: cross_entropy' with text data");
         goto fail;
     }
@@ -89,7 +92,8 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
     nn_build_opts to = {tr->batch, 1, 1, ds->vocab, ds->context, ds->features};
     nn_build_opts eo = {NN_EVAL_ROWS, 0, 0, ds->vocab, ds->context, ds->features};
     if (!(tr->train_g = nn_build_fns(spec, &to, fns, d)) ||
-        !(tr->eval_g = nn_build_fns(spec, &eo, fns, d)))
+        !(tr->eval_g = nn_build_fns(spec, &eo, fns, d)) ||
+        nn_expr_check_graph(tr->train_g, d) != 0) /* formulas: FD check at load */
         goto fail;
     if (!(tr->P = nn_params_new(tr->train_g, nn_optim_state_arrays(&spec->train)))) goto fail;
     if (!(tr->train_p = nn_plan_lower(tr->train_g, tr->P, NN_LOWER_FAST))) goto fail;
@@ -182,7 +186,7 @@ static long count_right(const nn_trainer *tr, const nn_plan *p, int rows)
 {
     const nn_graph *g = p->g;
     const float *z = nn_plan_ptr(p, g->logits);
-    if (tr->spec->train.loss == NN_LOSS_HINGE) {
+    if (tr->spec->train.loss == NN_LOSS_HINGE || tr->spec->train.loss == NN_LOSS_EXPR) {
         const float *y = nn_plan_ptr(p, g->y);
         long right = 0;
         for (int i = 0; i < rows; i++)

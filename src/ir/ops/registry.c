@@ -31,6 +31,10 @@ const nn_op *const nn_ops[] = {
     &nn_op_value_grad,
     &nn_op_plugin,
     &nn_op_plugin_grad,
+    &nn_op_expr,
+    &nn_op_expr_grad,
+    &nn_op_expr_loss,
+    &nn_op_expr_loss_grad,
     NULL,
 };
 
@@ -91,6 +95,7 @@ int nn_make_grad_node(nn_graph *g, int fwd, const nn_op *op, const int *in, int 
     n.l2 = f->l2;
     n.sum = f->sum;
     n.fn = f->fn;
+    n.expr = f->expr;
     n.nin = nin;
     n.nout = nout;
     for (int i = 0; i < NN_MAX_IO; i++) {

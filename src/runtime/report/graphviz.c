@@ -68,6 +68,7 @@ int nn_graph_dot(const nn_graph *g, const nn_plan *p, int rows, FILE *out)
                 fprintf(out, "  t%d -> op%d;\n", n->in[k], i);
         for (int k = 0; k < n->nout; k++)
             if (n->out[k] >= 0) fprintf(out, "  op%d -> t%d;\n", i, n->out[k]);
+        if (n->expr) nn_graph_dot_expr(g, i, p, rows, out); /* the formula's own DAG */
     }
     fprintf(out, "}\n");
     free(shown);

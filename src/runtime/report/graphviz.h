@@ -11,5 +11,8 @@
  * With a plan `p` that has run forward and backward on `rows` rows, every float tensor
  * also shows its data and gradient (values when ≤ 4 elements, else mean/std/range). */
 int nn_graph_dot(const nn_graph *g, const nn_plan *p, int rows, FILE *out);
+/* A formula node's scalar DAG as a cluster, with data and grad for element 0 when p is
+ * given (graphviz_expr.c). */
+void nn_graph_dot_expr(const nn_graph *g, int node, const nn_plan *p, int rows, FILE *out);
 
 #endif

@@ -46,7 +46,7 @@ static int boundary_applies(const nn_trainer *tr)
     if (tr->ds->kind != NN_DATASET_TABLE || tr->ds->features != 2 || g->logits < 0) return 0;
     int outs = g->t[g->logits].dim[1];
     nn_loss_kind l = tr->spec->train.loss;
-    if (l == NN_LOSS_HINGE || l == NN_LOSS_MSE) return outs == 1;
+    if (l == NN_LOSS_HINGE || l == NN_LOSS_MSE || l == NN_LOSS_EXPR) return outs == 1;
     return l == NN_LOSS_CROSS_ENTROPY && outs >= 2;
 }
 
