@@ -198,9 +198,8 @@ static void test_spec_errors(void **state)
     expect_error("check", "shadow.yaml", 5, 3, "plugin name 'tanh' is taken by a builtin layer");
     write_spec("expr.yaml", "  expr: {library: x.so, forward: f}", "expr", 5);
     expect_error("check", "expr.yaml", 5, 3, "plugin name 'expr' is taken by expression");
-    write_spec("expr_layer.yaml", "  sw: {library: x.so, forward: f}", "{expr: 'x * sigmoid(x)'}",
-               5);
-    expect_error("check", "expr_layer.yaml", 10, 18, "is not supported yet");
+    write_spec("expr_layer.yaml", "  sw: {library: x.so, forward: f}", "expr", 5);
+    expect_error("check", "expr_layer.yaml", 10, 17, "needs its formula");
     write_spec("undeclared.yaml", "  sw: {library: x.so, forward: f}", "sx", 5);
     expect_error("check", "undeclared.yaml", 10, 5, "activation 'sx' is no declared plugin");
     write_spec("override.yaml", "  sw: {library: x.so, forward: f, args: {beta: 1.0}}",

@@ -52,7 +52,6 @@ typedef struct {
     float l2;
     int sum;               /* losses and l2: sum over rows / elements instead of the mean */
     const nn_callable *fn; /* plugin activations: the function the runtime supplies */
-    int sum; /* losses and l2: sum over rows / elements instead of the mean */
     /* formula ops (ir/expr.h): the formula, owned by the graph's `exprs` */
     struct nn_expr *expr;
 } nn_node;

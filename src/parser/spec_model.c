@@ -189,10 +189,8 @@ static void layer_activation(nn_sctx *c, nn_layer *l, const nn_ynode *item, cons
     }
     if (nn_yscalar_is(name, "expr")) {
         nn_sv_error(c, name->mark,
-                    "'%s: {expr: ...}' (an activation written as an expression) is not "
-                    "supported yet",
+                    "'%s: expr' needs its formula: '- activation: {expr: \"x * sigmoid(x)\"}'",
                     path);
-        nn_diag_note(c->d, "write it in C as a plugin: see docs/plugins.md");
         return;
     }
     l->activation = nn_sv_strdup(name->text);

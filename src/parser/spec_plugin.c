@@ -161,7 +161,7 @@ void nn_spec_plugins_check(nn_sctx *c, const nn_spec *s)
     names[nn] = NULL;
     for (int i = 0; i < s->nlayers; i++) {
         const nn_layer *l = &s->layers[i];
-        if (l->kind != NN_LAYER_ACTIVATION || !l->activation) continue;
+        if (l->kind != NN_LAYER_ACTIVATION || !l->activation || l->expr) continue;
         const nn_plugin_spec *p = NULL;
         for (int k = 0; k < s->nplugins && !p; k++)
             if (s->plugins[k].name && !strcmp(s->plugins[k].name, l->activation))

@@ -187,7 +187,7 @@ static int make_layer_fns(nn_plugins *ps, const nn_spec *spec, nn_diag *d)
 {
     for (int i = 0; i < spec->nlayers; i++) {
         const nn_layer *l = &spec->layers[i];
-        if (l->kind != NN_LAYER_ACTIVATION) continue;
+        if (l->kind != NN_LAYER_ACTIVATION || l->expr) continue; /* formulas: ir/expr.c */
         nn_plugin *p = find_plugin(ps, l->activation);
         if (!p) { /* the parser checks this; a hand-built spec may not */
             nn_diag_error(d, l->mark, "activation '%s' is no declared plugin", l->activation);
