@@ -3,7 +3,6 @@
  * did-you-mean and hostile input.  The full language's features: test_spec2.c. */
 #include <dirent.h>
 #include <math.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -363,22 +362,18 @@ static void write_bytes(char *path, size_t size, const char *text, size_t len)
     close(fd);
 }
 
-/* Each robustness case fails with at least one error, never crashes or leaks. */
-static void expect_error(const char *path, double max_seconds)
+/* Each robustness case fails with at least one error, never crashes or leaks.  (How long
+ * it takes is bench/'s business: tests assert no timing.) */
+static void expect_error(const char *path)
 {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
     nn_diag *d = nn_diag_new();
     nn_spec *s = nn_spec_load(path, NULL, 0, d);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
     if (s) fail_msg("%s loaded", path);
     assert_true(nn_diag_count(d) >= 1);
     FILE *devnull = fopen("/dev/null", "w");
     nn_diag_print(d, devnull);
     fclose(devnull);
     nn_diag_free(d);
-    double dt = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-    if (dt > max_seconds) fail_msg("%s took %.2f s", path, dt);
 }
 
 static void test_hostile_input(void **state)
@@ -394,22 +389,22 @@ static void test_hostile_input(void **state)
         buf[i] = (char)(x >> 16);
     }
     write_bytes(path, sizeof path, buf, 4096); /* a small binary file */
-    expect_error(path, 5);
+    expect_error(path);
     unlink(path);
     write_bytes(path, sizeof path, buf, big); /* 10 MB of random bytes */
-    expect_error(path, 5);
+    expect_error(path);
     unlink(path);
     write_bytes(path, sizeof path, "", 0);
-    expect_error(path, 5);
+    expect_error(path);
     unlink(path);
-    expect_error("/tmp", 5);
-    expect_error(tu_path("tests/specs/bad/alias_bomb.yaml"), 5);
+    expect_error("/tmp");
+    expect_error(tu_path("tests/specs/bad/alias_bomb.yaml"));
     size_t n = 0; /* 10^5 nested flow sequences */
     n += (size_t)sprintf(buf, "data: {source: a}\nmodel: ");
     for (int i = 0; i < 100000; i++)
         buf[n++] = '[';
     write_bytes(path, sizeof path, buf, n);
-    expect_error(path, 5);
+    expect_error(path);
     unlink(path);
     /* 10^6 layers: over the node limit; 20000: over the layer limit */
     for (int layers = 1000000; layers >= 20000; layers = layers == 20000 ? 0 : 20000) {
@@ -424,7 +419,7 @@ static void test_hostile_input(void **state)
                                                        : "'model' has 20000 layers; at most "
                                                          "10000 are supported"));
         nn_diag_free(d);
-        expect_error(path, 5);
+        expect_error(path);
         unlink(path);
     }
     free(buf);
