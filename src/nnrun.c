@@ -20,6 +20,7 @@
 #include "runtime/report/html.h"
 #include "runtime/report/rundir.h"
 #include "runtime/report/stats.h"
+#include "runtime/runctl.h"
 #include "runtime/train.h"
 
 enum { EXIT_OK = 0, EXIT_RUN = 1, EXIT_INPUT = 2 };
@@ -30,6 +31,8 @@ typedef struct {
     int nsets, threads, quiet, json, force;
     int dot, values, plan, resolved; /* graph --dot [--values] | --plan; check --resolved */
     long bench_steps;                /* bench --steps N */
+    const char *resume;              /* --resume RUN_DIR */
+    long stop_after;                 /* --stop-after N (0: none) */
 } cli;
 
 static const char usage_text[] =
@@ -46,6 +49,11 @@ static const char usage_text[] =
     "       nnrun bench SPEC.yaml [--steps N] [--threads N]   training-step throughput, one JSON "
     "line\n"
     "       nnrun report RUN_DIR                   re-render RUN_DIR/report.html from its files\n"
+    "       nnrun SPEC.yaml --resume RUN_DIR [--stop-after N]  continue RUN_DIR from its last\n"
+    "                                              checkpoint (model.safetensors, "
+    "training.safetensors)\n"
+    "       nnrun sample RUN_DIR|FILE.safetensors [--count N] [--seed S] [--temperature T]\n"
+    "                    [--prefix TEXT]           draw items from a trained model (no spec)\n"
     "\n"
     "options:\n"
     "  --set KEY=VALUE   override a spec value (typed and checked like the file), e.g.\n"
@@ -56,6 +64,10 @@ static const char usage_text[] =
     "                    core; the results do not depend on N)\n"
     "  --isa NAME        kernel path: scalar, avx2 or avx512 (default: the best this CPU has;\n"
     "                    also NNRUN_ISA)\n"
+    "  --stop-after N    end this invocation after N steps with a checkpoint (exit 0);\n"
+    "                    resume it with --resume\n"
+    "  --resume RUN_DIR  continue the run in RUN_DIR (same spec and --set) from its last "
+    "checkpoint\n"
     "  --quiet           no progress output\n"
     "  --json            print summary.json on stdout (progress goes to stderr)\n"
     "  --help, --version\n";
@@ -103,6 +115,8 @@ static int parse_args(int argc, char **argv, cli *c)
         {"resolved", no_argument, 0, 'R'},
         {"plan", no_argument, 0, 'P'},
         {"steps", required_argument, 0, 'N'},
+        {"resume", required_argument, 0, 'r'},
+        {"stop-after", required_argument, 0, 'S'},
         {0, 0, 0, 0},
     };
     c->sets = calloc((size_t)argc + 1, sizeof *c->sets);
@@ -151,6 +165,15 @@ static int parse_args(int argc, char **argv, cli *c)
                                    optarg);
             break;
         }
+        case 'r': c->resume = optarg; break;
+        case 'S': {
+            char *end;
+            c->stop_after = strtol(optarg, &end, 10);
+            if (!*optarg || *end || c->stop_after < 1)
+                return usage_error("--stop-after expects a whole number of steps ≥ 1, got '%s'",
+                                   optarg);
+            break;
+        }
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         case 'V': printf("nnrun %s\n", PACKAGE_VERSION); return EXIT_OK;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -167,6 +190,8 @@ static int parse_args(int argc, char **argv, cli *c)
     if (c->values && !c->dot) return usage_error("%s", "--values needs --dot");
     if (c->bench_steps && strcmp(c->cmd, "bench") != 0)
         return usage_error("%s", "--steps is an option of 'nnrun bench' (use --set train.steps=N)");
+    if ((c->resume || c->stop_after) && strcmp(c->cmd, "run") != 0)
+        return usage_error("%s", "--resume and --stop-after are options of a run");
     if (c->resolved && strcmp(c->cmd, "check") != 0)
         return usage_error("%s", "--resolved is an option of 'nnrun check'");
     return -1;
@@ -262,11 +287,17 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
                           nn_diag *d)
 {
     nn_mark at = {c->out ? "--out" : spec->path, 1, 1};
-    char *dir = nn_rundir_create(spec->name, c->out, c->force, at, d);
+    char *dir = c->resume ? strdup(c->resume) : nn_rundir_create(spec->name, c->out, c->force, at, d);
     if (!dir) return fail_input(d);
+    nn_runctl *ctl = nn_runctl_new(tr, dir, c->resume != NULL, c->stop_after, d);
+    if (!ctl) {
+        free(dir);
+        return fail_input(d);
+    }
     FILE *resolved = nn_rundir_open(dir, "spec.resolved.yaml");
     if (!resolved || nn_spec_emit(spec, resolved) != 0 || fclose(resolved) != 0) {
         fprintf(stderr, "nnrun: error: cannot write '%s/spec.resolved.yaml'\n", dir);
+        nn_runctl_free(ctl);
         free(dir);
         return EXIT_INPUT;
     }
@@ -276,14 +307,22 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
     memset(&o, 0, sizeof o);
     o.quiet = c->quiet;
     o.progress = progress;
-    o.metrics_csv = nn_rundir_open(dir, "metrics.csv");
-    o.metrics_jsonl = nn_rundir_open(dir, "metrics.jsonl");
+    o.metrics_csv = nn_runctl_open_metrics(ctl, "metrics.csv");
+    o.metrics_jsonl = nn_runctl_open_metrics(ctl, "metrics.jsonl");
+    o.ctl = ctl;
+    nn_runctl_catch_signals();
     nn_result r;
     memset(&r, 0, sizeof r);
     int rc = nn_trainer_run(tr, &o, &r);
+    nn_runctl_free(ctl);
     if (o.metrics_csv) fclose(o.metrics_csv);
     if (o.metrics_jsonl) fclose(o.metrics_jsonl);
-    if (rc != 0) {
+    int stopped = rc == 1, sig = nn_runctl_signal();
+    if (rc == -2) {
+        free(dir);
+        return EXIT_RUN;
+    }
+    if (rc < 0) {
         fprintf(stderr, "%s: error: the loss became non-finite (%g) at step %ld; stopped\n",
                 spec->path, r.last, r.steps);
         free(dir);
@@ -292,7 +331,7 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
     nn_run_info info = {c->threads, nn_k->isa};
     char *json = nn_summary_json(spec, ds, tr, &r, &info);
     int status = EXIT_OK;
-    const nn_stats *stats = nn_trainer_stats(tr);
+    const nn_stats *stats = stopped ? NULL : nn_trainer_stats(tr); /* complete at the end only */
     if (!json || nn_rundir_write_results(dir, json, &r) != 0 ||
         (stats && nn_stats_write(stats, dir) != 0)) {
         fprintf(stderr, "nnrun: error: cannot write the results to '%s'\n", dir);
@@ -301,12 +340,15 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
         nn_diag_print(d, stderr);
         status = EXIT_RUN;
     }
-    if (!c->quiet) print_result(progress, &r, dir);
+    if (!c->quiet && stopped)
+        fprintf(progress, "stopped after step %ld (checkpoint written); continue with --resume %s\n",
+                r.steps, dir);
+    if (!c->quiet && !stopped) print_result(progress, &r, dir);
     if (c->json && json) printf("%s\n", json);
     free(json);
     nn_result_free(&r);
     free(dir);
-    return status;
+    return status == EXIT_OK && sig ? 128 + sig : status;
 }
 
 /* `nnrun report RUN_DIR`: re-renders report.html from the run directory's files. */

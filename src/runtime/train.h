@@ -48,6 +48,7 @@ typedef struct {
     /* metrics.jsonl (NULL: none): one JSON object per metrics.csv row, its columns as keys,
      * null where the CSV cell is empty */
     FILE *metrics_jsonl;
+    struct nn_runctl *ctl; /* checkpoints, stopping, resuming (runctl.h); NULL: none */
 } nn_run_opts;
 
 /* Builds the graphs (shape errors are recorded in `d`), lowers them and initialises the
@@ -64,7 +65,9 @@ const struct nn_stats *nn_trainer_stats(const nn_trainer *tr);
 
 /* Trains for spec->train.steps steps, evaluating on the schedule of spec->eval, then
  * evaluates every split and draws the samples.  Returns 0, or −1 if the loss became
- * non-finite (the step is in res->steps).  The ngram model takes no steps: step0 and last
+ * non-finite (the step is in res->steps), −2 if a checkpoint could not be written, 1 when
+ * o->ctl stopped the run (--stop-after, a signal) after res->steps steps (no final
+ * evaluation then).  The ngram model takes no steps: step0 and last
  * are NaN, steps 0. */
 int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res);
 /* Mean data loss over a whole split, in eval mode (NaN for an empty split). */

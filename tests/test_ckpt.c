@@ -1,0 +1,267 @@
+/* test_ckpt.c — checkpoints: stopping and resuming give bit-identical losses, a SIGTERM
+ * stops cleanly, damaged checkpoint files are clear errors (exit 2), weights load back. */
+#define _GNU_SOURCE /* memmem, F_SETPIPE_SZ */
+#include "testutil.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmp[256];
+static const char SPEC[] = "tests/specs/ckpt/adam_bn.yaml";
+
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int run(const char *fmt, ...)
+{
+    char args[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    return tu_nnrun(tmp, args);
+}
+
+/* metrics.csv without the timing columns (elapsed_s, steps_per_s: 7th and 9th). */
+static char *metrics_without_timing(const char *dir)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/metrics.csv", dir);
+    char *s = tu_read_file(p);
+    assert_non_null(s);
+    char *out = malloc(strlen(s) + 1), *o = out;
+    int col = 0;
+    for (const char *c = s; *c; c++) {
+        if (*c == '\n') col = -1;
+        if (*c == ',') col++;
+        if (col != 6 && col != 8) *o++ = *c;
+        if (col == -1) col = 0;
+    }
+    *o = 0;
+    free(s);
+    return out;
+}
+
+static void assert_same_metrics(const char *a, const char *b)
+{
+    char *x = metrics_without_timing(a), *y = metrics_without_timing(b);
+    assert_true(strlen(x) > 200);
+    assert_string_equal(x, y);
+    free(x);
+    free(y);
+}
+
+static const char *dir(const char *name)
+{
+    static char buf[4][400];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", tmp, name);
+    return buf[k];
+}
+
+/* The uninterrupted run every test compares against (made once). */
+static const char *full_run(void)
+{
+    static int done;
+    if (!done) {
+        assert_int_equal(run("%s --quiet --out %s", SPEC, dir("full")), 0);
+        done = 1;
+    }
+    return dir("full");
+}
+
+static void test_stop_after_and_resume(void **state)
+{
+    (void)state;
+    const char *full = full_run(), *part = dir("part");
+    /* stop between checkpoints (55), at a later step (70 more: 125), then run to the end */
+    assert_int_equal(run("%s --quiet --out %s --stop-after 55", SPEC, part), 0);
+    char p[600];
+    snprintf(p, sizeof p, "%s/training.safetensors", part);
+    assert_int_equal(access(p, R_OK), 0);
+    assert_int_equal(run("%s --quiet --resume %s --stop-after 70", SPEC, part), 0);
+    assert_int_equal(run("%s --quiet --resume %s", SPEC, part), 0);
+    assert_same_metrics(full, part);
+    char a[600], b[600];
+    snprintf(a, sizeof a, "%s/samples.txt", full);
+    snprintf(b, sizeof b, "%s/samples.txt", part);
+    char *sa = tu_read_file(a), *sb = tu_read_file(b);
+    assert_non_null(sa);
+    assert_non_null(sb);
+    assert_string_equal(sa, sb);
+    free(sa);
+    free(sb);
+    /* keep: best wrote the best dev-loss weights */
+    snprintf(p, sizeof p, "%s/model_best.safetensors", full);
+    assert_int_equal(access(p, R_OK), 0);
+}
+
+/* SIGTERM once the progress output shows a step past the first checkpoint (40): the
+ * child's output goes through a one-page pipe, so it cannot run far ahead of the reader. */
+static void test_sigterm_and_resume(void **state)
+{
+    (void)state;
+    const char *bin = getenv("NNRUN_BIN");
+    const char *full = dir("full1"), *part = dir("term");
+    const char *opts = "--set eval.every=1";
+    assert_int_equal(run("%s --quiet %s --out %s", SPEC, opts, full), 0);
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    fcntl(fd[1], F_SETPIPE_SZ, 4096);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fd[1], 1);
+        close(fd[0]);
+        close(fd[1]);
+        if (chdir(tu_srcdir()) != 0) _exit(99);
+        execl(bin ? bin : "./nnrun", "nnrun", SPEC, "--set", "eval.every=1", "--out", part,
+              (char *)NULL);
+        _exit(99);
+    }
+    close(fd[1]);
+    FILE *f = fdopen(fd[0], "r");
+    char line[512];
+    int sent = 0;
+    long step;
+    while (fgets(line, sizeof line, f))
+        if (!sent && sscanf(line, "%ld/", &step) == 1 && step > 41) {
+            kill(pid, SIGTERM);
+            sent = 1;
+        }
+    fclose(f);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(sent);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 143);
+    assert_int_equal(run("%s --quiet %s --resume %s", SPEC, opts, part), 0);
+    assert_same_metrics(full, part);
+}
+
+/* Copies `src` to `dst` with `len` bytes (−1: all), replacing `from` by `to` (same length)
+ * at its first occurrence when given. */
+static void damaged_copy(const char *src, const char *dst, long len, const char *from,
+                         const char *to)
+{
+    FILE *f = fopen(src, "rb");
+    assert_non_null(f);
+    static char buf[1 << 20];
+    long n = (long)fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    if (len >= 0) n = len;
+    if (from) {
+        char *at = memmem(buf, (size_t)n, from, strlen(from));
+        assert_non_null(at);
+        memcpy(at, to, strlen(to));
+    }
+    f = fopen(dst, "wb");
+    assert_non_null(f);
+    fwrite(buf, 1, (size_t)n, f);
+    fclose(f);
+}
+
+static void expect_init_from_error(const char *file, const char *msg)
+{
+    assert_int_equal(run("check %s --set init_from=%s", SPEC, file), 2);
+    char *err = tu_captured(tmp, "err");
+    if (!strstr(err, msg)) fprintf(stderr, "expected '%s' in:\n%s", msg, err);
+    assert_non_null(strstr(err, msg));
+    assert_non_null(strstr(err, "error:"));
+    free(err);
+}
+
+static void test_damaged_checkpoints(void **state)
+{
+    (void)state;
+    char good[600];
+    snprintf(good, sizeof good, "%s/model.safetensors", full_run());
+    const char *bad = dir("bad.safetensors");
+    damaged_copy(good, bad, 4000, NULL, NULL);
+    expect_init_from_error(bad, "outside the");
+    damaged_copy(good, bad, 5, NULL, NULL);
+    expect_init_from_error(bad, "shorter than 8 bytes");
+    damaged_copy(good, bad, -1, "{\"", "[{");
+    expect_init_from_error(bad, "corrupted safetensors header");
+    damaged_copy(good, bad, -1, "\"F32\"", "\"F16\"");
+    expect_init_from_error(bad, "dtype 'F16'");
+    damaged_copy(good, bad, -1, "[27,8]", "[8,27]");
+    expect_init_from_error(bad, "is F32 [8, 27], but layers.0.weight is F32 [27, 8]");
+    damaged_copy(good, bad, -1, "[27,8]", "[27,9]");
+    expect_init_from_error(bad, "data bytes, but shape [27, 9]");
+    damaged_copy(good, bad, -1, "\"data_offsets\":[0,", "\"data_offsets\":[9,");
+    expect_init_from_error(bad, "layers.0.weight");
+    /* the header length itself beyond the file */
+    damaged_copy(good, bad, -1, NULL, NULL);
+    FILE *f = fopen(bad, "r+b");
+    assert_non_null(f);
+    fputc(0x7f, f), fputc(0x7f, f), fputc(0x7f, f);
+    fclose(f);
+    expect_init_from_error(bad, "header length does not fit");
+    expect_init_from_error(dir("missing.safetensors"), "cannot read the checkpoint");
+    /* --resume with a damaged training state: exit 2, nothing trained */
+    const char *part = dir("dmg");
+    assert_int_equal(run("%s --quiet --out %s --stop-after 10", SPEC, part), 0);
+    char st[600];
+    snprintf(st, sizeof st, "%s/training.safetensors", part);
+    damaged_copy(st, st, 100, NULL, NULL);
+    assert_int_equal(run("%s --quiet --resume %s", SPEC, part), 2);
+    char *err = tu_captured(tmp, "err");
+    assert_non_null(strstr(err, "training.safetensors"));
+    free(err);
+    /* and a resume with another spec */
+    assert_int_equal(run("%s --quiet --resume %s --set train.steps=300", SPEC, full_run()), 2);
+    err = tu_captured(tmp, "err");
+    assert_non_null(strstr(err, "another spec"));
+    free(err);
+}
+
+/* init_from loads the whole model: with a zero learning rate the dev loss is the saved
+ * model's; init: {from, tensor} loads one tensor and checks its shape. */
+static void test_load_weights(void **state)
+{
+    (void)state;
+    char good[600];
+    snprintf(good, sizeof good, "%s/model.safetensors", full_run());
+    assert_int_equal(run("check %s --set init_from=%s", SPEC, good), 0);
+    assert_int_equal(run("check %s --set 'model.0.embedding.init={from: %s}'", SPEC, good), 0);
+    assert_int_equal(
+        run("check %s --set 'model.0.embedding.init={from: %s, tensor: layers.5.weight}'", SPEC,
+            good),
+        2);
+    char *err = tu_captured(tmp, "err");
+    assert_non_null(strstr(err, "is F32 [32, 27], but layers.0.weight is F32 [27, 8]"));
+    free(err);
+    assert_int_equal(
+        run("check %s --set 'model.0.embedding.init={from: %s, tensor: nope}'", SPEC, good), 2);
+    err = tu_captured(tmp, "err");
+    assert_non_null(strstr(err, "no tensor 'nope'"));
+    free(err);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmp, sizeof tmp, "/tmp/nnrun-ckpt-XXXXXX");
+    return mkdtemp(tmp) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_stop_after_and_resume),
+        cmocka_unit_test(test_sigterm_and_resume),
+        cmocka_unit_test(test_damaged_checkpoints),
+        cmocka_unit_test(test_load_weights),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
