@@ -3,8 +3,10 @@
  * Exit codes (DESIGN.md): 0 done; 2 anything wrong found before training starts (usage,
  * spec, data file, output directory); 1 a failure during the run.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 #include "kernels/kernels.h"
 #include "parser/spec.h"
 #include "runtime/data.h"
+#include "runtime/model_file.h"
 #include "runtime/report/graphviz.h"
 #include "runtime/report/html.h"
 #include "runtime/report/rundir.h"
@@ -33,6 +36,11 @@ typedef struct {
     long bench_steps;                /* bench --steps N */
     const char *resume;              /* --resume RUN_DIR */
     long stop_after;                 /* --stop-after N (0: none) */
+    /* sample: --count, --seed, --temperature, --prefix (has_seed: --seed given) */
+    int count, has_seed;
+    unsigned long long seed;
+    double temperature;
+    const char *prefix;
 } cli;
 
 static const char usage_text[] =
@@ -82,7 +90,7 @@ static int usage_error(const char *fmt, const char *arg)
 
 static int is_subcommand(const char *a)
 {
-    static const char *const names[] = {"run", "check", "graph", "bench", "report", NULL};
+    static const char *const names[] = {"run", "check", "graph", "bench", "report", "sample", NULL};
     for (int i = 0; names[i]; i++)
         if (!strcmp(a, names[i])) return 1;
     return 0;
@@ -117,6 +125,10 @@ static int parse_args(int argc, char **argv, cli *c)
         {"steps", required_argument, 0, 'N'},
         {"resume", required_argument, 0, 'r'},
         {"stop-after", required_argument, 0, 'S'},
+        {"count", required_argument, 0, 'c'},
+        {"seed", required_argument, 0, 'e'},
+        {"temperature", required_argument, 0, 'T'},
+        {"prefix", required_argument, 0, 'x'},
         {0, 0, 0, 0},
     };
     c->sets = calloc((size_t)argc + 1, sizeof *c->sets);
@@ -174,6 +186,26 @@ static int parse_args(int argc, char **argv, cli *c)
                                    optarg);
             break;
         }
+        case 'c':
+        case 'e':
+        case 'T': {
+            char *end;
+            errno = 0;
+            double v = strtod(optarg, &end);
+            if (!*optarg || *end || errno || !(v > 0) ||
+                (ch == 'c' && (v != (int)v || v > 100000)) ||
+                (ch == 'e' && (v != floor(v) || v >= 18446744073709551616.0)))
+                return usage_error(ch == 'c'
+                                       ? "--count expects a whole number from 1 to 100000, got '%s'"
+                                   : ch == 'e' ? "--seed expects a whole number ≥ 0, got '%s'"
+                                               : "--temperature expects a number > 0, got '%s'",
+                                   optarg);
+            if (ch == 'c') c->count = (int)v;
+            if (ch == 'T') c->temperature = v;
+            if (ch == 'e') c->seed = strtoull(optarg, NULL, 10), c->has_seed = 1;
+            break;
+        }
+        case 'x': c->prefix = optarg; break;
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         case 'V': printf("nnrun %s\n", PACKAGE_VERSION); return EXIT_OK;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -183,13 +215,18 @@ static int parse_args(int argc, char **argv, cli *c)
     if (!c->cmd) c->cmd = "run";
     if (!c->spec)
         return usage_error("%s", !strcmp(c->cmd, "report") ? "no run directory given"
-                                                           : "no spec file given");
+                                 : !strcmp(c->cmd, "sample")
+                                     ? "no run directory or .safetensors file given"
+                                     : "no spec file given");
     if ((c->dot || c->values || c->plan) && strcmp(c->cmd, "graph") != 0)
         return usage_error("%s", "--dot, --values and --plan are options of 'nnrun graph'");
     if (c->plan && c->dot) return usage_error("%s", "choose one of --plan and --dot");
     if (c->values && !c->dot) return usage_error("%s", "--values needs --dot");
     if (c->bench_steps && strcmp(c->cmd, "bench") != 0)
         return usage_error("%s", "--steps is an option of 'nnrun bench' (use --set train.steps=N)");
+    if ((c->count || c->has_seed || c->temperature > 0 || c->prefix) && strcmp(c->cmd, "sample"))
+        return usage_error("%s", "--count, --seed, --temperature and --prefix are options of "
+                                 "'nnrun sample'");
     if ((c->resume || c->stop_after) && strcmp(c->cmd, "run") != 0)
         return usage_error("%s", "--resume and --stop-after are options of a run");
     if (c->resolved && strcmp(c->cmd, "check") != 0)
@@ -287,7 +324,8 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
                           nn_diag *d)
 {
     nn_mark at = {c->out ? "--out" : spec->path, 1, 1};
-    char *dir = c->resume ? strdup(c->resume) : nn_rundir_create(spec->name, c->out, c->force, at, d);
+    char *dir =
+        c->resume ? strdup(c->resume) : nn_rundir_create(spec->name, c->out, c->force, at, d);
     if (!dir) return fail_input(d);
     nn_runctl *ctl = nn_runctl_new(tr, dir, c->resume != NULL, c->stop_after, d);
     if (!ctl) {
@@ -341,8 +379,9 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
         status = EXIT_RUN;
     }
     if (!c->quiet && stopped)
-        fprintf(progress, "stopped after step %ld (checkpoint written); continue with --resume %s\n",
-                r.steps, dir);
+        fprintf(progress,
+                "stopped after step %ld (checkpoint written); continue with --resume %s\n", r.steps,
+                dir);
     if (!c->quiet && !stopped) print_result(progress, &r, dir);
     if (c->json && json) printf("%s\n", json);
     free(json);
@@ -371,9 +410,36 @@ static int report_command(const cli *c)
     return rc;
 }
 
+/* `nnrun sample RUN_DIR|FILE`: items from a trained model, no spec file. */
+static int sample_command(const cli *c)
+{
+    nn_diag *d = nn_diag_new();
+    nn_model_file m;
+    if (!d) return EXIT_RUN;
+    if (nn_model_file_load(c->spec, c->prefix, &m, d) != 0) {
+        int rc = fail_input(d);
+        nn_diag_free(d);
+        return rc;
+    }
+    const nn_sample_spec *ss = &m.spec->sample;
+    int count = c->count ? c->count : ss->count > 0 ? ss->count : 20;
+    char **items =
+        nn_trainer_sample(m.tr, count, c->has_seed ? c->seed : ss->seed,
+                          c->temperature > 0 ? c->temperature : ss->temperature, ss->max_len);
+    for (int i = 0; items && i < count; i++) {
+        printf("%s\n", items[i]);
+        free(items[i]);
+    }
+    free(items);
+    nn_model_file_free(&m);
+    nn_diag_free(d);
+    return items ? EXIT_OK : EXIT_RUN;
+}
+
 static int run_command(const cli *c)
 {
     if (!strcmp(c->cmd, "report")) return report_command(c);
+    if (!strcmp(c->cmd, "sample")) return sample_command(c);
     nn_diag *d = nn_diag_new();
     nn_spec *spec = NULL;
     nn_dataset *ds = NULL;

@@ -240,6 +240,37 @@ static void test_load_weights(void **state)
     free(err);
 }
 
+/* nnrun sample needs only the model file: the same items as the run drew at its end. */
+static void test_sample_from_file(void **state)
+{
+    (void)state;
+    const char *full = full_run();
+    char p[600];
+    snprintf(p, sizeof p, "%s/samples.txt", full);
+    char *want = tu_read_file(p);
+    assert_non_null(want);
+    assert_int_equal(run("sample %s", full), 0);
+    char *out = tu_captured(tmp, "out");
+    assert_string_equal(out, want);
+    free(out);
+    /* moved away from its run directory and the data: still enough */
+    const char *moved = dir("moved.safetensors");
+    snprintf(p, sizeof p, "cp '%s/model.safetensors' '%s'", full, moved);
+    assert_int_equal(system(p), 0);
+    assert_int_equal(run("sample %s --count 2 --prefix ka --temperature 0.5 --seed 3", moved), 0);
+    out = tu_captured(tmp, "out");
+    assert_int_equal(strncmp(out, "ka", 2), 0);
+    assert_non_null(strstr(strchr(out, '\n') + 1, "ka"));
+    free(out);
+    assert_int_equal(run("sample %s --prefix 'Q'", moved), 2);
+    out = tu_captured(tmp, "err");
+    assert_non_null(strstr(out, "not in the vocabulary"));
+    free(out);
+    assert_int_equal(run("sample %s --count 0", moved), 2);
+    assert_int_equal(run("check %s --count 2", SPEC), 2);
+    free(want);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -258,10 +289,9 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stop_after_and_resume),
-        cmocka_unit_test(test_sigterm_and_resume),
-        cmocka_unit_test(test_damaged_checkpoints),
-        cmocka_unit_test(test_load_weights),
+        cmocka_unit_test(test_stop_after_and_resume), cmocka_unit_test(test_sigterm_and_resume),
+        cmocka_unit_test(test_damaged_checkpoints),   cmocka_unit_test(test_load_weights),
+        cmocka_unit_test(test_sample_from_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
