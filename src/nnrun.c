@@ -18,6 +18,7 @@
 #include "kernels/kernels.h"
 #include "parser/spec.h"
 #include "runtime/data.h"
+#include "runtime/gradcheck.h"
 #include "runtime/model_file.h"
 #include "runtime/report/graphviz.h"
 #include "runtime/report/html.h"
@@ -41,6 +42,7 @@ typedef struct {
     unsigned long long seed;
     double temperature;
     const char *prefix;
+    double tolerance; /* gradcheck --tolerance X */
 } cli;
 
 static const char usage_text[] =
@@ -57,6 +59,8 @@ static const char usage_text[] =
     "       nnrun bench SPEC.yaml [--steps N] [--threads N]   training-step throughput, one JSON "
     "line\n"
     "       nnrun report RUN_DIR                   re-render RUN_DIR/report.html from its files\n"
+    "       nnrun gradcheck SPEC.yaml [--tolerance X]  analytic gradients vs central differences\n"
+    "                                              on 8 examples; exit 1 above X (default 1e-2)\n"
     "       nnrun SPEC.yaml --resume RUN_DIR [--stop-after N]  continue RUN_DIR from its last\n"
     "                                              checkpoint (model.safetensors, "
     "training.safetensors)\n"
@@ -90,7 +94,8 @@ static int usage_error(const char *fmt, const char *arg)
 
 static int is_subcommand(const char *a)
 {
-    static const char *const names[] = {"run", "check", "graph", "bench", "report", "sample", NULL};
+    static const char *const names[] = {"run",    "check",  "graph",     "bench",
+                                        "report", "sample", "gradcheck", NULL};
     for (int i = 0; names[i]; i++)
         if (!strcmp(a, names[i])) return 1;
     return 0;
@@ -129,6 +134,7 @@ static int parse_args(int argc, char **argv, cli *c)
         {"seed", required_argument, 0, 'e'},
         {"temperature", required_argument, 0, 'T'},
         {"prefix", required_argument, 0, 'x'},
+        {"tolerance", required_argument, 0, 'L'},
         {0, 0, 0, 0},
     };
     c->sets = calloc((size_t)argc + 1, sizeof *c->sets);
@@ -206,6 +212,13 @@ static int parse_args(int argc, char **argv, cli *c)
             break;
         }
         case 'x': c->prefix = optarg; break;
+        case 'L': {
+            char *end;
+            c->tolerance = strtod(optarg, &end);
+            if (!*optarg || *end || !(c->tolerance > 0))
+                return usage_error("--tolerance expects a number > 0, got '%s'", optarg);
+            break;
+        }
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         case 'V': printf("nnrun %s\n", PACKAGE_VERSION); return EXIT_OK;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -227,6 +240,8 @@ static int parse_args(int argc, char **argv, cli *c)
     if ((c->count || c->has_seed || c->temperature > 0 || c->prefix) && strcmp(c->cmd, "sample"))
         return usage_error("%s", "--count, --seed, --temperature and --prefix are options of "
                                  "'nnrun sample'");
+    if (c->tolerance > 0 && strcmp(c->cmd, "gradcheck") != 0)
+        return usage_error("%s", "--tolerance is an option of 'nnrun gradcheck'");
     if ((c->resume || c->stop_after) && strcmp(c->cmd, "run") != 0)
         return usage_error("%s", "--resume and --stop-after are options of a run");
     if (c->resolved && strcmp(c->cmd, "check") != 0)
@@ -455,6 +470,9 @@ static int run_command(const cli *c)
         rc = graph_command(c, tr);
     } else if (!strcmp(c->cmd, "bench")) {
         rc = bench_command(c, tr);
+    } else if (!strcmp(c->cmd, "gradcheck")) {
+        int g = nn_gradcheck(tr, c->tolerance > 0 ? c->tolerance : NN_GRADCHECK_TOL, stdout);
+        rc = g == 0 ? EXIT_OK : EXIT_RUN;
     } else {
         rc = run_experiment(c, spec, ds, tr, d);
     }

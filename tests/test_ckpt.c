@@ -271,6 +271,33 @@ static void test_sample_from_file(void **state)
     free(want);
 }
 
+/* gradcheck passes on the lessons' models (every layer type and loss), and fails — exit 1,
+ * the tensor named — when the tolerance is below what differences can show. */
+static void test_gradcheck(void **state)
+{
+    (void)state;
+    static const char *specs[] = {"specs/mlp_bn.yaml",
+                                  "specs/deep_bn.yaml",
+                                  "specs/micrograd_moons.yaml",
+                                  "specs/mlp.yaml",
+                                  "tests/specs/good/toy_mse.yaml",
+                                  SPEC};
+    for (size_t i = 0; i < sizeof specs / sizeof *specs; i++) {
+        assert_int_equal(run("gradcheck %s", specs[i]), 0);
+        char *out = tu_captured(tmp, "out");
+        assert_non_null(strstr(out, "layers."));
+        assert_non_null(strstr(out, "\nok\n"));
+        free(out);
+    }
+    assert_int_equal(run("gradcheck specs/mlp_bn.yaml --tolerance 1e-12"), 1);
+    char *out = tu_captured(tmp, "out");
+    assert_non_null(strstr(out, "ABOVE TOLERANCE"));
+    assert_non_null(strstr(out, "FAILED"));
+    free(out);
+    assert_int_equal(run("gradcheck specs/mlp_bn.yaml --tolerance -1"), 2);
+    assert_int_equal(run("check specs/mlp_bn.yaml --tolerance 1"), 2);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -291,7 +318,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stop_after_and_resume), cmocka_unit_test(test_sigterm_and_resume),
         cmocka_unit_test(test_damaged_checkpoints),   cmocka_unit_test(test_load_weights),
-        cmocka_unit_test(test_sample_from_file),
+        cmocka_unit_test(test_sample_from_file),      cmocka_unit_test(test_gradcheck),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
