@@ -37,6 +37,7 @@ typedef struct {
     long bench_steps;                /* bench --steps N */
     const char *resume;              /* --resume RUN_DIR */
     long stop_after;                 /* --stop-after N (0: none) */
+    long dump_step;                  /* --dump-step K (−1: none) */
     /* sample: --count, --seed, --temperature, --prefix (has_seed: --seed given) */
     int count, has_seed;
     unsigned long long seed;
@@ -80,6 +81,8 @@ static const char usage_text[] =
     "                    resume it with --resume\n"
     "  --resume RUN_DIR  continue the run in RUN_DIR (same spec and --set) from its last "
     "checkpoint\n"
+    "  --dump-step K     write every tensor of training step K (inputs, weights, activations,\n"
+    "                    gradients) to RUN_DIR/dump.safetensors (tests/parity/ reads it)\n"
     "  --quiet           no progress output\n"
     "  --json            print summary.json on stdout (progress goes to stderr)\n"
     "  --help, --version\n";
@@ -130,6 +133,7 @@ static int parse_args(int argc, char **argv, cli *c)
         {"steps", required_argument, 0, 'N'},
         {"resume", required_argument, 0, 'r'},
         {"stop-after", required_argument, 0, 'S'},
+        {"dump-step", required_argument, 0, 'K'},
         {"count", required_argument, 0, 'c'},
         {"seed", required_argument, 0, 'e'},
         {"temperature", required_argument, 0, 'T'},
@@ -138,6 +142,7 @@ static int parse_args(int argc, char **argv, cli *c)
         {0, 0, 0, 0},
     };
     c->sets = calloc((size_t)argc + 1, sizeof *c->sets);
+    c->dump_step = -1;
     long cores =
         sysconf(_SC_NPROCESSORS_ONLN); /* default: every core (results do not depend on it) */
     c->threads = cores < 1 ? 1 : cores > 16 ? 16 : (int)cores;
@@ -184,6 +189,13 @@ static int parse_args(int argc, char **argv, cli *c)
             break;
         }
         case 'r': c->resume = optarg; break;
+        case 'K': {
+            char *end;
+            c->dump_step = strtol(optarg, &end, 10);
+            if (!*optarg || *end || c->dump_step < 0)
+                return usage_error("--dump-step expects a step number ≥ 0, got '%s'", optarg);
+            break;
+        }
         case 'S': {
             char *end;
             c->stop_after = strtol(optarg, &end, 10);
@@ -242,8 +254,8 @@ static int parse_args(int argc, char **argv, cli *c)
                                  "'nnrun sample'");
     if (c->tolerance > 0 && strcmp(c->cmd, "gradcheck") != 0)
         return usage_error("%s", "--tolerance is an option of 'nnrun gradcheck'");
-    if ((c->resume || c->stop_after) && strcmp(c->cmd, "run") != 0)
-        return usage_error("%s", "--resume and --stop-after are options of a run");
+    if ((c->resume || c->stop_after || c->dump_step >= 0) && strcmp(c->cmd, "run") != 0)
+        return usage_error("%s", "--resume, --stop-after and --dump-step are options of a run");
     if (c->resolved && strcmp(c->cmd, "check") != 0)
         return usage_error("%s", "--resolved is an option of 'nnrun check'");
     return -1;
@@ -363,6 +375,7 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
     o.metrics_csv = nn_runctl_open_metrics(ctl, "metrics.csv");
     o.metrics_jsonl = nn_runctl_open_metrics(ctl, "metrics.jsonl");
     o.ctl = ctl;
+    if (c->dump_step >= 0) nn_runctl_dump_at(ctl, c->dump_step);
     nn_runctl_catch_signals();
     nn_result r;
     memset(&r, 0, sizeof r);

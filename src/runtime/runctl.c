@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "runtime/checkpoint.h"
+#include "runtime/dump.h"
 #include "runtime/report/rundir.h"
 #include "runtime/report/stats.h"
 
@@ -20,6 +21,7 @@ struct nn_runctl {
     double best_dev;
     long csv_bytes, jsonl_bytes; /* the metrics files' lengths at the resumed checkpoint */
     double ema, beta_pow, step0;
+    long dump_step; /* −1: none */
 };
 
 static volatile sig_atomic_t caught;
@@ -180,6 +182,20 @@ void nn_runctl_eval(nn_runctl *c, long step, double dev)
         fprintf(stderr, "nnrun: warning: cannot write '%s': %s\n", path, strerror(errno));
 }
 
+void nn_runctl_dump_at(nn_runctl *c, long step)
+{
+    c->dump_step = step;
+}
+
+void nn_runctl_before_step(nn_runctl *c, long step)
+{
+    if (step != c->dump_step) return;
+    char path[4200];
+    path_in(c, "dump.safetensors", path, sizeof path);
+    if (nn_dump_step(c->tr, path, step) != 0)
+        fprintf(stderr, "nnrun: warning: cannot write '%s': %s\n", path, strerror(errno));
+}
+
 /* --- resuming ---------------------------------------------------------------------- */
 
 static int bad_state(const char *path, const char *what, nn_diag *d)
@@ -284,6 +300,7 @@ nn_runctl *nn_runctl_new(nn_trainer *tr, const char *dir, int resume, long stop_
     c->best_dev = NAN;
     c->beta_pow = 1;
     c->step0 = NAN;
+    c->dump_step = -1;
     if (resume && load_checkpoint(c, d) != 0) {
         nn_runctl_free(c);
         return NULL;

@@ -32,7 +32,12 @@ void nn_runctl_catch_signals(void);
 /* The signal that stopped the run, or 0. */
 int nn_runctl_signal(void);
 
+/* --dump-step K: before step K, nn_dump_step writes DIR/dump.safetensors. */
+void nn_runctl_dump_at(nn_runctl *c, long step);
+
 /* --- hooks in the step loop (train.c) --- */
+/* Before step `step` runs (the dump). */
+void nn_runctl_before_step(nn_runctl *c, long step);
 /* Before the first step: the step to start from (0, or the checkpoint's), and the state
  * the loop keeps (smoothed loss, first loss) as it was at the checkpoint. */
 long nn_runctl_start(nn_runctl *c, double *ema, double *beta_pow, double *step0);

@@ -19,8 +19,8 @@
 
 #define MAX_HEADER (100L << 20) /* as the reference implementation: 100 MB of JSON at most */
 
-static const char *const dtype_names[NN_ST_DTYPE_COUNT] = {"F32", "U32", "U64"};
-static const int dtype_size[NN_ST_DTYPE_COUNT] = {4, 4, 8};
+static const char *const dtype_names[NN_ST_DTYPE_COUNT] = {"F32", "U32", "U64", "I32"};
+static const int dtype_size[NN_ST_DTYPE_COUNT] = {4, 4, 8, 4};
 
 struct nn_st_file {
     char *path;
@@ -162,7 +162,7 @@ static const char *parse_entry(nn_st_tensor *t, json_t *e, long data_len, long *
     for (k = 0; k < NN_ST_DTYPE_COUNT && strcmp(json_string_value(dt), dtype_names[k]); k++)
         ;
     if (k == NN_ST_DTYPE_COUNT) {
-        snprintf(why, sizeof why, "has dtype '%.40s'; nnrun reads F32 tensors (U32, U64 state)",
+        snprintf(why, sizeof why, "has dtype '%.40s'; nnrun reads F32 tensors (and U32, U64, I32 for state)",
                  json_string_value(dt));
         return why;
     }

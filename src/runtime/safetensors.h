@@ -11,7 +11,7 @@
 
 #define NN_ST_MAX_DIMS 8
 
-typedef enum { NN_ST_F32 = 0, NN_ST_U32, NN_ST_U64, NN_ST_DTYPE_COUNT } nn_st_dtype;
+typedef enum { NN_ST_F32 = 0, NN_ST_U32, NN_ST_U64, NN_ST_I32, NN_ST_DTYPE_COUNT } nn_st_dtype;
 
 typedef struct {
     const char *name;
@@ -32,7 +32,7 @@ int nn_st_write(const char *path, const nn_st_tensor *t, int n, const nn_st_meta
 typedef struct nn_st_file nn_st_file;
 
 /* Reads and checks a whole file: its size against the header length, the header JSON,
- * every dtype (F32, U32, U64), shape and data_offsets range.  NULL with an error naming
+ * every dtype (F32, U32, U64, I32), shape and data_offsets range.  NULL with an error naming
  * the file in `d`. */
 nn_st_file *nn_st_read(const char *path, nn_diag *d);
 void nn_st_free(nn_st_file *f);

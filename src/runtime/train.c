@@ -296,6 +296,11 @@ static void load_batch(nn_trainer *tr)
     }
 }
 
+void nn_trainer_load_batch(nn_trainer *tr)
+{
+    load_batch(tr);
+}
+
 /* One training step: a minibatch, forward, backward, and — when the objective is finite —
  * the update.  Returns the objective on the batch before the update. */
 static float train_step(nn_trainer *tr, float lr)
@@ -538,6 +543,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     int status = 0, act;
     for (; i < steps; i++) {
         double lr = nn_lr_at(&spec->train.lr, i, steps);
+        if (o->ctl) nn_runctl_before_step(o->ctl, i);
         /* collection steps only: elsewhere the step costs one comparison more */
         float l = tr->stats && i == tr->stats->next ? train_step_collect(tr, (float)lr, i)
                                                     : train_step(tr, (float)lr);

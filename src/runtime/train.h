@@ -87,6 +87,9 @@ double nn_trainer_bench(nn_trainer *tr, long steps);
  * the counting model, which has no graph; −1 when out of memory). */
 int nn_trainer_probe(nn_trainer *tr, int rows, nn_plan **plan);
 
+/* Draws the next minibatch into the training plan's inputs, as a step does (dump.c). */
+void nn_trainer_load_batch(nn_trainer *tr);
+
 /* Learning rate at step `step` of a run of `steps` (schedule.c). */
 double nn_lr_at(const nn_lr_spec *lr, long step, long steps);
 /* One optimizer step over every parameter (optim.c). */
