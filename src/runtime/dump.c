@@ -8,15 +8,20 @@
 #include "runtime/checkpoint.h"
 #include "runtime/safetensors.h"
 
-static int write_plan(const nn_trainer *tr, const nn_plan *p, const char *path, long step)
+/* Every tensor of the plan by its graph name; BatchNorm's buffers as they were before the
+ * step (`before`, in parameter order), and after it as NAME.after. */
+static int write_plan(const nn_trainer *tr, const nn_plan *p, const float *before,
+                      const char *path, long step)
 {
     const nn_graph *g = p->g;
-    nn_st_tensor *t = calloc((size_t)g->nt + 1, sizeof *t);
+    const nn_params *P = tr->P;
+    nn_st_tensor *t = calloc((size_t)(g->nt + P->n) + 1, sizeof *t);
+    char(*after)[64] = calloc((size_t)P->n + 1, sizeof *after);
     char *yaml = NULL, meta[3][40];
     size_t len = 0;
     FILE *mem = open_memstream(&yaml, &len);
     int rc = -1, n = 0;
-    if (mem && nn_spec_emit(tr->spec, mem) == 0 && fclose(mem) == 0 && t) {
+    if (mem && nn_spec_emit(tr->spec, mem) == 0 && fclose(mem) == 0 && t && after) {
         mem = NULL;
         for (int i = 0; i < g->nt; i++) {
             const nn_tensor *x = &g->t[i];
@@ -29,6 +34,18 @@ static int write_plan(const nn_trainer *tr, const nn_plan *p, const char *path, 
             for (int k = 0; k < x->ndim; k++)
                 t[n].dim[k] = x->dim[k];
             n++;
+        }
+        for (int i = 0; i < P->n; i++) {
+            const nn_param *b = &P->p[i];
+            if (b->role != NN_BUFFER) continue;
+            for (int k = 0; k < n; k++)
+                if (!strcmp(t[k].name, b->name)) {
+                    snprintf(after[i], sizeof after[i], "%s.after", b->name);
+                    t[n] = t[k];
+                    t[n++].name = after[i];
+                    t[k].data = before;
+                }
+            before += b->numel;
         }
         snprintf(meta[0], sizeof meta[0], "%ld", step);
         snprintf(meta[1], sizeof meta[1], "%d", g->batch);
@@ -43,6 +60,7 @@ static int write_plan(const nn_trainer *tr, const nn_plan *p, const char *path, 
     if (mem) fclose(mem);
     free(yaml);
     free(t);
+    free(after);
     return rc;
 }
 
@@ -78,7 +96,7 @@ int nn_dump_step(nn_trainer *tr, const char *path, long step)
             memcpy(at, P->p[i].data, (size_t)P->p[i].numel * sizeof *at), at += P->p[i].numel;
     nn_plan_forward(p, tr->batch);
     nn_plan_backward(p, tr->batch);
-    int rc = write_plan(tr, p, path, step);
+    int rc = write_plan(tr, p, saved, path, step);
     int err = errno;
     at = saved;
     for (int i = 0; i < P->n; i++)
