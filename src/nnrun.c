@@ -252,6 +252,9 @@ static int parse_args(int argc, char **argv, cli *c)
     if ((c->count || c->has_seed || c->temperature > 0 || c->prefix) && strcmp(c->cmd, "sample"))
         return usage_error("%s", "--count, --seed, --temperature and --prefix are options of "
                                  "'nnrun sample'");
+    if (c->resume && (c->out || c->force))
+        return usage_error("%s",
+                           "--resume continues in RUN_DIR itself: leave out --out and --force");
     if (c->tolerance > 0 && strcmp(c->cmd, "gradcheck") != 0)
         return usage_error("%s", "--tolerance is an option of 'nnrun gradcheck'");
     if ((c->resume || c->stop_after || c->dump_step >= 0) && strcmp(c->cmd, "run") != 0)

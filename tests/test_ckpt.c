@@ -199,7 +199,7 @@ static void test_damaged_checkpoints(void **state)
     fputc(0x7f, f), fputc(0x7f, f), fputc(0x7f, f);
     fclose(f);
     expect_init_from_error(bad, "header length does not fit");
-    expect_init_from_error(dir("missing.safetensors"), "cannot read the checkpoint");
+    expect_init_from_error(dir("missing.safetensors"), "--set:1:11: error: cannot read the checkpoint");
     /* --resume with a damaged training state: exit 2, nothing trained */
     const char *part = dir("dmg");
     assert_int_equal(run("%s --quiet --out %s --stop-after 10", SPEC, part), 0);

@@ -2,9 +2,11 @@
  * parameters back by name with shape checks (see checkpoint.h). */
 #include "runtime/checkpoint.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "runtime/report/rundir.h"
@@ -71,8 +73,8 @@ int nn_ckpt_load_tensor(nn_param *p, const nn_st_file *f, const char *name, nn_m
         pdim[k] = p->dim[k];
     nn_st_shape_str(p->ndim, pdim, want, sizeof want);
     if (!t) {
-        nn_diag_error(d, at, "%s: no tensor '%s' in '%s' (for %s, shape %s)", nn_st_path(f), name,
-                      nn_st_path(f), p->name, want);
+        nn_diag_error(d, at, "no tensor '%s' in '%s' (for %s, shape %s)", name, nn_st_path(f),
+                      p->name, want);
         nn_diag_note(d, "the file has %d tensors%s%s", nn_st_count(f),
                      nn_st_count(f) ? ", the first is " : "",
                      nn_st_count(f) ? nn_st_at(f, 0)->name : "");
@@ -99,10 +101,20 @@ int nn_ckpt_load_params(nn_params *P, const nn_st_file *f, nn_mark at, nn_diag *
     return rc;
 }
 
+/* The file of a from / init_from, read; a missing one blamed on the spec's line. */
+static nn_st_file *read_at(const char *path, nn_mark at, nn_diag *d)
+{
+    if (access(path, R_OK) != 0) {
+        nn_diag_error(d, at, "cannot read the checkpoint '%s': %s", path, strerror(errno));
+        return NULL;
+    }
+    return nn_st_read(path, d);
+}
+
 int nn_ckpt_init_param(nn_param *p, nn_diag *d)
 {
     const nn_init *in = p->init;
-    nn_st_file *f = nn_st_read(in->file, d);
+    nn_st_file *f = read_at(in->file, in->mark, d);
     if (!f) return -1;
     int rc = nn_ckpt_load_tensor(p, f, in->tensor ? in->tensor : p->name, in->mark, d);
     nn_st_free(f);
@@ -112,7 +124,7 @@ int nn_ckpt_init_param(nn_param *p, nn_diag *d)
 int nn_ckpt_init_from(nn_params *P, const nn_spec *spec, nn_diag *d)
 {
     if (!spec->init_from) return 0;
-    nn_st_file *f = nn_st_read(spec->init_from, d);
+    nn_st_file *f = read_at(spec->init_from, spec->init_from_mark, d);
     if (!f) return -1;
     int rc = nn_ckpt_load_params(P, f, spec->init_from_mark, d);
     nn_st_free(f);
