@@ -42,6 +42,20 @@ static char *metrics_without_timing(const char *dir)
     return out;
 }
 
+static int count_lines(const char *dir, const char *file)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", dir, file);
+    char *s = tu_read_file(p);
+    assert_non_null(s);
+    int n = 0;
+    for (const char *c = s; *c; c++)
+        n += *c == '\n';
+    free(s);
+    return n;
+}
+
+/* metrics.csv equal but for the timing columns; metrics.jsonl row for row */
 static void assert_same_metrics(const char *a, const char *b)
 {
     char *x = metrics_without_timing(a), *y = metrics_without_timing(b);
@@ -49,6 +63,8 @@ static void assert_same_metrics(const char *a, const char *b)
     assert_string_equal(x, y);
     free(x);
     free(y);
+    assert_int_equal(count_lines(a, "metrics.jsonl"), count_lines(b, "metrics.jsonl"));
+    assert_int_equal(count_lines(a, "metrics.jsonl") + 1, count_lines(a, "metrics.csv"));
 }
 
 static const char *dir(const char *name)
@@ -199,7 +215,8 @@ static void test_damaged_checkpoints(void **state)
     fputc(0x7f, f), fputc(0x7f, f), fputc(0x7f, f);
     fclose(f);
     expect_init_from_error(bad, "header length does not fit");
-    expect_init_from_error(dir("missing.safetensors"), "--set:1:11: error: cannot read the checkpoint");
+    expect_init_from_error(dir("missing.safetensors"),
+                           "--set:1:11: error: cannot read the checkpoint");
     /* --resume with a damaged training state: exit 2, nothing trained */
     const char *part = dir("dmg");
     assert_int_equal(run("%s --quiet --out %s --stop-after 10", SPEC, part), 0);
@@ -209,6 +226,24 @@ static void test_damaged_checkpoints(void **state)
     assert_int_equal(run("%s --quiet --resume %s", SPEC, part), 2);
     char *err = tu_captured(tmp, "err");
     assert_non_null(strstr(err, "training.safetensors"));
+    free(err);
+    /* a model file from another checkpoint than the training state */
+    const char *other = dir("dmg2");
+    assert_int_equal(run("%s --quiet --out %s --stop-after 20", SPEC, other), 0);
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "cp '%s/model.safetensors' '%s/training.safetensors' '%s/'", other,
+             other, part);
+    assert_int_equal(system(cmd), 0);
+    snprintf(cmd, sizeof cmd, "cp '%s/model.safetensors' '%s/'", full_run(), part);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(run("%s --quiet --resume %s", SPEC, part), 2);
+    err = tu_captured(tmp, "err");
+    assert_non_null(strstr(err, "are from different checkpoints"));
+    free(err);
+    /* no checkpoint at all */
+    assert_int_equal(run("%s --quiet --resume %s", SPEC, dir("nowhere")), 2);
+    err = tu_captured(tmp, "err");
+    assert_non_null(strstr(err, "cannot read the checkpoint"));
     free(err);
     /* and a resume with another spec */
     assert_int_equal(run("%s --quiet --resume %s --set train.steps=300", SPEC, full_run()), 2);

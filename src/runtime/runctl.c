@@ -29,6 +29,7 @@ static volatile sig_atomic_t caught;
 static void on_signal(int sig)
 {
     if (caught) { /* the second signal: no checkpoint, end now (exit status 128 + sig) */
+        nn_st_abandon();
         signal(sig, SIG_DFL);
         raise(sig);
         return;

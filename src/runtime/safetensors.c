@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,15 @@ static char *header_json(const nn_st_tensor *t, int n, const nn_st_meta *meta, i
     return p;
 }
 
+/* The temporary file being written, for nn_st_abandon (a signal handler). */
+static char writing[4200];
+static volatile sig_atomic_t have_writing;
+
+void nn_st_abandon(void)
+{
+    if (have_writing) unlink(writing);
+}
+
 int nn_st_write(const char *path, const nn_st_tensor *t, int n, const nn_st_meta *meta, int nmeta)
 {
     size_t hlen;
@@ -97,13 +107,14 @@ int nn_st_write(const char *path, const nn_st_tensor *t, int n, const nn_st_meta
         errno = ENOMEM;
         return -1;
     }
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+    char *tmp = writing;
+    snprintf(tmp, sizeof writing, "%s.tmp%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "wb");
     if (!f) {
         free(header);
         return -1;
     }
+    have_writing = 1;
     unsigned char len8[8];
     for (int i = 0; i < 8; i++)
         len8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
@@ -117,9 +128,13 @@ int nn_st_write(const char *path, const nn_st_tensor *t, int n, const nn_st_meta
     bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
     int err = errno;
     bad |= fclose(f) != 0;
-    if (!bad && rename(tmp, path) == 0) return 0;
+    if (!bad && rename(tmp, path) == 0) {
+        have_writing = 0;
+        return 0;
+    }
     err = errno ? errno : err;
     unlink(tmp);
+    have_writing = 0;
     errno = err;
     return -1;
 }
@@ -162,7 +177,8 @@ static const char *parse_entry(nn_st_tensor *t, json_t *e, long data_len, long *
     for (k = 0; k < NN_ST_DTYPE_COUNT && strcmp(json_string_value(dt), dtype_names[k]); k++)
         ;
     if (k == NN_ST_DTYPE_COUNT) {
-        snprintf(why, sizeof why, "has dtype '%.40s'; nnrun reads F32 tensors (and U32, U64, I32 for state)",
+        snprintf(why, sizeof why,
+                 "has dtype '%.40s'; nnrun reads F32 tensors (and U32, U64, I32 for state)",
                  json_string_value(dt));
         return why;
     }

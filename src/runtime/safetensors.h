@@ -29,6 +29,10 @@ typedef struct {
  * fsync, rename.  Returns 0, or −1 with errno set. */
 int nn_st_write(const char *path, const nn_st_tensor *t, int n, const nn_st_meta *meta, int nmeta);
 
+/* Removes the temporary file of a write in progress (async-signal-safe: for a process
+ * about to die by a signal). */
+void nn_st_abandon(void);
+
 typedef struct nn_st_file nn_st_file;
 
 /* Reads and checks a whole file: its size against the header length, the header JSON,
