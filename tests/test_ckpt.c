@@ -113,6 +113,24 @@ static void test_stop_after_and_resume(void **state)
     assert_int_equal(access(p, R_OK), 0);
 }
 
+/* A run that died after its checkpoint at step 80 (simulated: the run went on to 110, then
+ * its checkpoint files are those of step 80): resume cuts the metrics rows written after
+ * the checkpoint and computes them again. */
+static void test_resume_from_periodic_checkpoint(void **state)
+{
+    (void)state;
+    const char *full = full_run(), *dead = dir("dead"), *at80 = dir("at80");
+    assert_int_equal(run("%s --quiet --out %s --stop-after 110", SPEC, dead), 0);
+    assert_int_equal(run("%s --quiet --out %s --stop-after 80", SPEC, at80), 0);
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "cp '%s/model.safetensors' '%s/training.safetensors' '%s/'", at80,
+             at80, dead);
+    assert_int_equal(system(cmd), 0);
+    assert_true(count_lines(dead, "metrics.csv") > count_lines(at80, "metrics.csv"));
+    assert_int_equal(run("%s --quiet --resume %s", SPEC, dead), 0);
+    assert_same_metrics(full, dead);
+}
+
 /* SIGTERM once the progress output shows a step past the first checkpoint (40): the
  * child's output goes through a one-page pipe, so it cannot run far ahead of the reader. */
 static void test_sigterm_and_resume(void **state)
@@ -351,9 +369,13 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stop_after_and_resume), cmocka_unit_test(test_sigterm_and_resume),
-        cmocka_unit_test(test_damaged_checkpoints),   cmocka_unit_test(test_load_weights),
-        cmocka_unit_test(test_sample_from_file),      cmocka_unit_test(test_gradcheck),
+        cmocka_unit_test(test_stop_after_and_resume),
+        cmocka_unit_test(test_resume_from_periodic_checkpoint),
+        cmocka_unit_test(test_sigterm_and_resume),
+        cmocka_unit_test(test_damaged_checkpoints),
+        cmocka_unit_test(test_load_weights),
+        cmocka_unit_test(test_sample_from_file),
+        cmocka_unit_test(test_gradcheck),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
