@@ -3,6 +3,10 @@
 #define _GNU_SOURCE /* memmem, F_SETPIPE_SZ */
 #include "testutil.h"
 
+#include <math.h>
+
+#include "runtime/safetensors.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -113,20 +117,23 @@ static void test_stop_after_and_resume(void **state)
     assert_int_equal(access(p, R_OK), 0);
 }
 
-/* A run that died after its checkpoint at step 80 (simulated: the run went on to 110, then
- * its checkpoint files are those of step 80): resume cuts the metrics rows written after
- * the checkpoint and computes them again. */
+/* A run that died after its checkpoint at step 80 (simulated: it went on to 110, then its
+ * checkpoint files are put back to those of step 80): resume cuts the metrics rows written
+ * after the checkpoint and computes them again. */
 static void test_resume_from_periodic_checkpoint(void **state)
 {
     (void)state;
-    const char *full = full_run(), *dead = dir("dead"), *at80 = dir("at80");
-    assert_int_equal(run("%s --quiet --out %s --stop-after 110", SPEC, dead), 0);
-    assert_int_equal(run("%s --quiet --out %s --stop-after 80", SPEC, at80), 0);
+    const char *full = full_run(), *dead = dir("dead"), *saved = dir("saved80");
     char cmd[1400];
-    snprintf(cmd, sizeof cmd, "cp '%s/model.safetensors' '%s/training.safetensors' '%s/'", at80,
-             at80, dead);
+    assert_int_equal(run("%s --quiet --out %s --stop-after 80", SPEC, dead), 0);
+    snprintf(cmd, sizeof cmd, "mkdir '%s' && cp '%s'/*.safetensors '%s/'", saved, dead, saved);
     assert_int_equal(system(cmd), 0);
-    assert_true(count_lines(dead, "metrics.csv") > count_lines(at80, "metrics.csv"));
+    int rows80 = count_lines(dead, "metrics.csv");
+    assert_int_equal(run("%s --quiet --resume %s --stop-after 30", SPEC, dead), 0);
+    assert_true(count_lines(dead, "metrics.csv") > rows80);
+    /* the process "died" after step 110, with its last complete checkpoint at 80 */
+    snprintf(cmd, sizeof cmd, "cp '%s'/*.safetensors '%s/'", saved, dead);
+    assert_int_equal(system(cmd), 0);
     assert_int_equal(run("%s --quiet --resume %s", SPEC, dead), 0);
     assert_same_metrics(full, dead);
 }
@@ -351,6 +358,84 @@ static void test_gradcheck(void **state)
     assert_int_equal(run("check specs/mlp_bn.yaml --tolerance 1"), 2);
 }
 
+/* The format itself: what is written reads back, every dtype, metadata, an empty tensor. */
+static void test_safetensors_round_trip(void **state)
+{
+    (void)state;
+    float f[6] = {1.5f, -2, 3e-8f, INFINITY, 0, 7};
+    uint32_t u[3] = {1, 0xffffffffu, 42};
+    uint64_t w[2] = {0x0123456789abcdefull, 5};
+    int32_t i[2] = {-1, 2147483647};
+    nn_st_tensor t[] = {{"a.weight", NN_ST_F32, 2, {2, 3}, f}, {"b", NN_ST_U32, 1, {3}, u},
+                        {"c", NN_ST_U64, 1, {2}, w},          {"d", NN_ST_I32, 2, {1, 2}, i},
+                        {"empty", NN_ST_F32, 1, {0}, f}};
+    nn_st_meta m[] = {{"k", "v"}, {"quote", "a \"b\"\n"}};
+    const char *path = dir("rt.safetensors");
+    assert_int_equal(nn_st_write(path, t, 5, m, 2), 0);
+    nn_diag *d = nn_diag_new();
+    nn_st_file *r = nn_st_read(path, d);
+    assert_non_null(r);
+    assert_int_equal(nn_st_count(r), 5);
+    for (int k = 0; k < 5; k++) {
+        const nn_st_tensor *x = nn_st_find(r, t[k].name);
+        assert_non_null(x);
+        assert_int_equal(x->dtype, t[k].dtype);
+        assert_int_equal(x->ndim, t[k].ndim);
+        long n = 1;
+        for (int j = 0; j < x->ndim; j++)
+            assert_int_equal(x->dim[j], t[k].dim[j]), n *= x->dim[j];
+        assert_memory_equal(x->data, t[k].data, (size_t)n * (t[k].dtype == NN_ST_U64 ? 8 : 4));
+    }
+    assert_string_equal(nn_st_meta_get(r, "quote"), "a \"b\"\n");
+    assert_null(nn_st_meta_get(r, "nope"));
+    assert_null(nn_st_find(r, "nope"));
+    nn_st_free(r);
+    /* the header is padded to 8 bytes and the data follows at once */
+    char *raw = tu_read_file(path);
+    assert_non_null(raw);
+    uint64_t hlen;
+    memcpy(&hlen, raw, 8);
+    assert_int_equal(hlen % 8, 0);
+    free(raw);
+    nn_diag_free(d);
+}
+
+/* keep: best — model_best.safetensors holds the step whose dev loss was lowest. */
+static void test_keep_best(void **state)
+{
+    (void)state;
+    char p[600];
+    snprintf(p, sizeof p, "%s/metrics.csv", full_run());
+    FILE *f = fopen(p, "r");
+    assert_non_null(f);
+    char line[512];
+    long best_step = -1;
+    double best = INFINITY;
+    while (fgets(line, sizeof line, f)) {
+        /* step,lr,loss,train_loss,dev_loss,...: evaluation rows have an empty loss cell */
+        char *cell[9] = {line}, *c = line;
+        int n = 1;
+        while (n < 9 && (c = strchr(c, ','))) {
+            *c++ = 0;
+            cell[n++] = c;
+        }
+        if (n < 9 || *cell[2] || !*cell[4] || !strcmp(cell[0], "step")) continue;
+        double dev = strtod(cell[4], NULL);
+        if (dev < best) best = dev, best_step = strtol(cell[0], NULL, 10);
+    }
+    fclose(f);
+    assert_true(best_step > 0);
+    snprintf(p, sizeof p, "%s/model_best.safetensors", full_run());
+    nn_diag *d = nn_diag_new();
+    nn_st_file *r = nn_st_read(p, d);
+    assert_non_null(r);
+    char want[32];
+    snprintf(want, sizeof want, "%ld", best_step);
+    assert_string_equal(nn_st_meta_get(r, "step"), want);
+    nn_st_free(r);
+    nn_diag_free(d);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -376,6 +461,8 @@ int main(void)
         cmocka_unit_test(test_load_weights),
         cmocka_unit_test(test_sample_from_file),
         cmocka_unit_test(test_gradcheck),
+        cmocka_unit_test(test_safetensors_round_trip),
+        cmocka_unit_test(test_keep_best),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
