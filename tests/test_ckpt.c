@@ -293,6 +293,35 @@ static void test_load_weights(void **state)
     char *err = tu_captured(tmp, "err");
     assert_non_null(strstr(err, "is F32 [32, 27], but layers.0.weight is F32 [27, 8]"));
     free(err);
+    /* loaded bit for bit: step 0's dump shows the weights before any update */
+    const char *from = dir("from");
+    assert_int_equal(
+        run("%s --quiet --out %s --set init_from=%s --dump-step 0 --stop-after 1", SPEC, from, good),
+        0);
+    char dump[600];
+    snprintf(dump, sizeof dump, "%s/dump.safetensors", from);
+    nn_diag *d = nn_diag_new();
+    nn_st_file *a = nn_st_read(good, d), *b = nn_st_read(dump, d);
+    assert_non_null(a);
+    assert_non_null(b);
+    for (int i = 0; i < nn_st_count(a); i++) {
+        const nn_st_tensor *x = nn_st_at(a, i), *y = nn_st_find(b, x->name);
+        assert_non_null(y);
+        long n = 1;
+        for (int k = 0; k < x->ndim; k++)
+            n *= x->dim[k];
+        assert_memory_equal(x->data, y->data, (size_t)n * 4);
+    }
+    /* the table, two linear weights and a bias, BatchNorm gain, shift and both buffers */
+    assert_int_equal(nn_st_count(a), 8);
+    nn_st_free(a);
+    nn_st_free(b);
+    nn_diag_free(d);
+    /* another vocabulary */
+    assert_int_equal(run("check %s --set init_from=%s --set data.filter='^[a-y]+$'", SPEC, good), 2);
+    err = tu_captured(tmp, "err");
+    assert_non_null(strstr(err, "another vocabulary"));
+    free(err);
     assert_int_equal(
         run("check %s --set 'model.0.embedding.init={from: %s, tensor: nope}'", SPEC, good), 2);
     err = tu_captured(tmp, "err");

@@ -121,12 +121,31 @@ int nn_ckpt_init_param(nn_param *p, nn_diag *d)
     return rc;
 }
 
-int nn_ckpt_init_from(nn_params *P, const nn_spec *spec, nn_diag *d)
+/* Embedding rows and output columns are token ids: a model trained on another vocabulary
+ * would load without a shape error and mean something else. */
+static int same_vocab(const nn_st_file *f, const nn_dataset *ds, nn_mark at, nn_diag *d)
+{
+    const char *theirs = nn_st_meta_get(f, "vocab");
+    char *ours = vocab_json(ds);
+    int ok = !theirs || !ours || !strcmp(theirs, "[]") || !strcmp(theirs, ours);
+    if (!ok) {
+        nn_diag_error(d, at, "'%s' was trained on another vocabulary than this data's",
+                      nn_st_path(f));
+        nn_diag_note(d, "its vocabulary: %.200s; this data's: %.200s", theirs, ours);
+        nn_diag_note(d, "load single tensors with init: {from: FILE, tensor: NAME} to override");
+    }
+    free(ours);
+    return ok ? 0 : -1;
+}
+
+int nn_ckpt_init_from(nn_params *P, const nn_spec *spec, const nn_dataset *ds, nn_diag *d)
 {
     if (!spec->init_from) return 0;
     nn_st_file *f = read_at(spec->init_from, spec->init_from_mark, d);
     if (!f) return -1;
-    int rc = nn_ckpt_load_params(P, f, spec->init_from_mark, d);
+    int rc = same_vocab(f, ds, spec->init_from_mark, d) != 0
+                 ? -1
+                 : nn_ckpt_load_params(P, f, spec->init_from_mark, d);
     nn_st_free(f);
     return rc;
 }

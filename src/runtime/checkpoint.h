@@ -22,7 +22,8 @@ int nn_ckpt_load_params(nn_params *P, const nn_st_file *f, nn_mark at, nn_diag *
 int nn_ckpt_load_tensor(nn_param *p, const nn_st_file *f, const char *name, nn_mark at, nn_diag *d);
 /* init: {from: FILE, tensor: NAME} of one parameter (init.c). */
 int nn_ckpt_init_param(nn_param *p, nn_diag *d);
-/* The spec's init_from (whole model), after the inits: a no-op without one. */
-int nn_ckpt_init_from(nn_params *P, const nn_spec *spec, nn_diag *d);
+/* The spec's init_from (whole model), after the inits: a no-op without one.  With text
+ * data, the file's vocabulary must be this data's. */
+int nn_ckpt_init_from(nn_params *P, const nn_spec *spec, const nn_dataset *ds, nn_diag *d);
 
 #endif

@@ -95,7 +95,7 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
     for (int t = 1; t < tr->neval; t++)
         if (!(tr->eval_more[t - 1] = nn_plan_lower(tr->eval_g, tr->P, NN_LOWER_FAST))) goto fail;
     nn_rng_seed(&tr->rng, spec->rng == NN_RNG_TORCH, spec->seed);
-    if (nn_params_init(tr->P, &tr->rng, d) != 0 || nn_ckpt_init_from(tr->P, spec, d) != 0 ||
+    if (nn_params_init(tr->P, &tr->rng, d) != 0 || nn_ckpt_init_from(tr->P, spec, ds, d) != 0 ||
         encode_prefix(tr, d) != 0)
         goto fail;
     /* everything collection needs is allocated here: the step loop never allocates */
