@@ -204,23 +204,31 @@ static int parse_args(int argc, char **argv, cli *c)
                                    optarg);
             break;
         }
-        case 'c':
-        case 'e':
-        case 'T': {
+        case 'c': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (!*optarg || *end || v < 1 || v > 100000)
+                return usage_error("--count expects a whole number from 1 to 100000, got '%s'",
+                                   optarg);
+            c->count = (int)v;
+            break;
+        }
+        case 'e': {
             char *end;
             errno = 0;
-            double v = strtod(optarg, &end);
-            if (!*optarg || *end || errno || !(v > 0) ||
-                (ch == 'c' && (v != (int)v || v > 100000)) ||
-                (ch == 'e' && (v != floor(v) || v >= 18446744073709551616.0)))
-                return usage_error(ch == 'c'
-                                       ? "--count expects a whole number from 1 to 100000, got '%s'"
-                                   : ch == 'e' ? "--seed expects a whole number ≥ 0, got '%s'"
-                                               : "--temperature expects a number > 0, got '%s'",
+            c->seed = strtoull(optarg, &end, 10);
+            if (!*optarg || *end || errno || strspn(optarg, "0123456789") != strlen(optarg))
+                return usage_error("--seed expects a whole number from 0 to 18446744073709551615, "
+                                   "got '%s'",
                                    optarg);
-            if (ch == 'c') c->count = (int)v;
-            if (ch == 'T') c->temperature = v;
-            if (ch == 'e') c->seed = strtoull(optarg, NULL, 10), c->has_seed = 1;
+            c->has_seed = 1;
+            break;
+        }
+        case 'T': {
+            char *end;
+            c->temperature = strtod(optarg, &end);
+            if (!*optarg || *end || !(c->temperature > 0) || !isfinite(c->temperature))
+                return usage_error("--temperature expects a number > 0, got '%s'", optarg);
             break;
         }
         case 'x': c->prefix = optarg; break;
@@ -457,6 +465,7 @@ static int sample_command(const cli *c)
     char **items =
         nn_trainer_sample(m.tr, count, c->has_seed ? c->seed : ss->seed,
                           c->temperature > 0 ? c->temperature : ss->temperature, ss->max_len);
+    int rc = items ? EXIT_OK : EXIT_RUN;
     for (int i = 0; items && i < count; i++) {
         printf("%s\n", items[i]);
         free(items[i]);
@@ -464,7 +473,7 @@ static int sample_command(const cli *c)
     free(items);
     nn_model_file_free(&m);
     nn_diag_free(d);
-    return items ? EXIT_OK : EXIT_RUN;
+    return rc;
 }
 
 static int run_command(const cli *c)

@@ -356,6 +356,11 @@ static void test_sample_from_file(void **state)
     assert_non_null(strstr(out, "not in the vocabulary"));
     free(out);
     assert_int_equal(run("sample %s --count 0", moved), 2);
+    assert_int_equal(run("sample %s --count 1 --seed 0", moved), 0);
+    assert_int_equal(run("sample %s --seed 1e3", moved), 2);
+    assert_int_equal(run("sample %s --temperature 0", moved), 2);
+    assert_int_equal(run("sample"), 2);
+    assert_int_equal(run("sample %s", dir("nothing")), 2);
     assert_int_equal(run("check %s --count 2", SPEC), 2);
     free(want);
 }
