@@ -3,6 +3,7 @@
 #define _GNU_SOURCE /* memmem, F_SETPIPE_SZ */
 #include "testutil.h"
 
+#include <jansson.h>
 #include <math.h>
 
 #include "runtime/safetensors.h"
@@ -112,6 +113,21 @@ static void test_stop_after_and_resume(void **state)
     assert_string_equal(sa, sb);
     free(sa);
     free(sb);
+    /* summary.json's losses too (step0 and last come from the checkpoint when needed) */
+    snprintf(a, sizeof a, "%s/summary.json", full);
+    snprintf(b, sizeof b, "%s/summary.json", part);
+    json_t *ja = json_load_file(a, 0, NULL), *jb = json_load_file(b, 0, NULL);
+    assert_non_null(ja);
+    assert_non_null(jb);
+    assert_true(json_equal(json_object_get(ja, "loss"), json_object_get(jb, "loss")));
+    /* resuming a finished run changes nothing */
+    assert_int_equal(run("%s --quiet --resume %s", SPEC, part), 0);
+    json_decref(jb);
+    jb = json_load_file(b, 0, NULL);
+    assert_true(json_equal(json_object_get(ja, "loss"), json_object_get(jb, "loss")));
+    json_decref(ja);
+    json_decref(jb);
+    assert_same_metrics(full, part);
     /* keep: best wrote the best dev-loss weights */
     snprintf(p, sizeof p, "%s/model_best.safetensors", full);
     assert_int_equal(access(p, R_OK), 0);

@@ -20,7 +20,7 @@ struct nn_runctl {
     int resume, keep_best;
     double best_dev;
     long csv_bytes, jsonl_bytes; /* the metrics files' lengths at the resumed checkpoint */
-    double ema, beta_pow, step0;
+    double ema, beta_pow, step0, last;
     long dump_step; /* −1: none */
 };
 
@@ -108,7 +108,7 @@ static int write_state(nn_runctl *c, long done, long csv_bytes, long jsonl_bytes
         }
         t[n++] = (nn_st_tensor){"rng.mt", NN_ST_U32, 1, {624}, r->mt.mt};
         t[n++] = (nn_st_tensor){"rng.xoshiro", NN_ST_U64, 1, {4}, r->s};
-        char v[13][40], hash[17];
+        char v[14][40], hash[17];
         snprintf(v[0], 40, "%ld", done);
         snprintf(v[1], 40, "%ld", P->adam_t);
         snprintf(v[2], 40, "%d", r->mt.mti);
@@ -121,6 +121,7 @@ static int write_state(nn_runctl *c, long done, long csv_bytes, long jsonl_bytes
         snprintf(v[9], 40, "%ld", csv_bytes);
         snprintf(v[10], 40, "%ld", jsonl_bytes);
         put_double(v[11], c->best_dev);
+        put_double(v[12], c->last);
         nn_st_meta m[] = {
             {"format", "nnrun-training-state"},
             {"spec_hash", nn_spec_hash(c->tr->spec, hash)},
@@ -136,6 +137,7 @@ static int write_state(nn_runctl *c, long done, long csv_bytes, long jsonl_bytes
             {"metrics_csv_bytes", v[9]},
             {"metrics_jsonl_bytes", v[10]},
             {"best_dev", v[11]},
+            {"loss.last", v[12]},
         };
         char path[4200];
         path_in(c, "training.safetensors", path, sizeof path);
@@ -146,10 +148,10 @@ static int write_state(nn_runctl *c, long done, long csv_bytes, long jsonl_bytes
     return rc;
 }
 
-int nn_runctl_save(nn_runctl *c, long done, double ema, double beta_pow, double step0,
+int nn_runctl_save(nn_runctl *c, long done, double ema, double beta_pow, const nn_result *res,
                    FILE *metrics_csv, FILE *metrics_jsonl)
 {
-    c->ema = ema, c->beta_pow = beta_pow, c->step0 = step0;
+    c->ema = ema, c->beta_pow = beta_pow, c->step0 = res->step0, c->last = res->last;
     long csv = -1, jsonl = -1;
     if (metrics_csv && fflush(metrics_csv) == 0) csv = ftell(metrics_csv);
     if (metrics_jsonl && fflush(metrics_jsonl) == 0) jsonl = ftell(metrics_jsonl);
@@ -217,8 +219,9 @@ static int load_state(nn_runctl *c, const nn_st_file *f, nn_diag *d)
         meta_long(f, "rng.has_cached_normal", &cached) ||
         meta_double(f, "rng.cached_normal", &r->cached_normal) ||
         meta_double(f, "smooth.ema", &c->ema) || meta_double(f, "smooth.beta_pow", &c->beta_pow) ||
-        meta_double(f, "loss.step0", &c->step0) || meta_double(f, "best_dev", &c->best_dev) ||
-        meta_long(f, "metrics_csv_bytes", &csv) || meta_long(f, "metrics_jsonl_bytes", &jsonl))
+        meta_double(f, "loss.step0", &c->step0) || meta_double(f, "loss.last", &c->last) ||
+        meta_double(f, "best_dev", &c->best_dev) || meta_long(f, "metrics_csv_bytes", &csv) ||
+        meta_long(f, "metrics_jsonl_bytes", &jsonl))
         return bad_state(path, "a metadata entry is missing or not a number", d);
     if (mti > 624 || torch != r->torch || step > c->tr->spec->train.steps)
         return bad_state(path, "its RNG kind or step does not fit this spec", d);
@@ -327,10 +330,10 @@ FILE *nn_runctl_open_metrics(nn_runctl *c, const char *name)
     return fopen(path, "a");
 }
 
-long nn_runctl_start(nn_runctl *c, double *ema, double *beta_pow, double *step0)
+long nn_runctl_start(nn_runctl *c, double *ema, double *beta_pow, nn_result *res)
 {
     if (!c->resume) return 0;
-    *ema = c->ema, *beta_pow = c->beta_pow, *step0 = c->step0;
+    *ema = c->ema, *beta_pow = c->beta_pow, res->step0 = c->step0, res->last = c->last;
     struct nn_stats *st = c->tr->stats;
     /* statistics resume at the next collection step (those before it were this run's) */
     if (st && st->next >= 0 && st->next < c->start && st->every > 0) {

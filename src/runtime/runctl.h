@@ -39,12 +39,13 @@ void nn_runctl_dump_at(nn_runctl *c, long step);
 /* Before step `step` runs (the dump). */
 void nn_runctl_before_step(nn_runctl *c, long step);
 /* Before the first step: the step to start from (0, or the checkpoint's), and the state
- * the loop keeps (smoothed loss, first loss) as it was at the checkpoint. */
-long nn_runctl_start(nn_runctl *c, double *ema, double *beta_pow, double *step0);
+ * the loop keeps (smoothed loss; the first and last losses in res) as it was at the
+ * checkpoint. */
+long nn_runctl_start(nn_runctl *c, double *ema, double *beta_pow, nn_result *res);
 /* After `done` steps of `steps`: 0, or NN_RUNCTL_SAVE, with NN_RUNCTL_STOP to stop. */
 int nn_runctl_due(const nn_runctl *c, long done, long steps);
 /* Writes the checkpoint after `done` steps (the metrics rows so far are flushed). */
-int nn_runctl_save(nn_runctl *c, long done, double ema, double beta_pow, double step0,
+int nn_runctl_save(nn_runctl *c, long done, double ema, double beta_pow, const nn_result *res,
                    FILE *metrics_csv, FILE *metrics_jsonl);
 /* At an evaluation point: with keep: best, a better dev loss saves model_best.safetensors. */
 void nn_runctl_eval(nn_runctl *c, long step, double dev_loss);

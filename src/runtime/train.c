@@ -536,7 +536,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     loss_log *log = calloc(1, sizeof *log);
     if (!log) return -1;
     log->beta_pow = 1;
-    long i = o->ctl ? nn_runctl_start(o->ctl, &log->ema, &log->beta_pow, &res->step0) : 0;
+    long i = o->ctl ? nn_runctl_start(o->ctl, &log->ema, &log->beta_pow, res) : 0;
     log->first = i;
     if (o->metrics_csv && i == 0) fputs(metrics_header, o->metrics_csv);
     double t0 = now_seconds();
@@ -568,8 +568,8 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
         }
         if (o->ctl && (act = nn_runctl_due(o->ctl, i + 1, steps)) != 0) {
             flush_losses(log, o); /* the checkpoint records the metrics files' lengths */
-            if (nn_runctl_save(o->ctl, i + 1, log->ema, log->beta_pow, res->step0,
-                               o->metrics_csv, o->metrics_jsonl) != 0)
+            if (nn_runctl_save(o->ctl, i + 1, log->ema, log->beta_pow, res, o->metrics_csv,
+                               o->metrics_jsonl) != 0)
                 status = -2;
             else if (act & NN_RUNCTL_STOP)
                 status = 1;
