@@ -156,13 +156,13 @@ static void test_resume_from_periodic_checkpoint(void **state)
 
 /* SIGTERM once the progress output shows a step past the first checkpoint (40): the
  * child's output goes through a one-page pipe, so it cannot run far ahead of the reader. */
-static void test_sigterm_and_resume(void **state)
+static void stop_by_signal_and_resume(int sig, const char *name)
 {
-    (void)state;
     const char *bin = getenv("NNRUN_BIN");
-    const char *full = dir("full1"), *part = dir("term");
+    const char *full = dir("full1"), *part = dir(name);
     const char *opts = "--set eval.every=1";
-    assert_int_equal(run("%s --quiet %s --out %s", SPEC, opts, full), 0);
+    static int have_full;
+    if (!have_full++) assert_int_equal(run("%s --quiet %s --out %s", SPEC, opts, full), 0);
     int fd[2];
     assert_int_equal(pipe(fd), 0);
     fcntl(fd[1], F_SETPIPE_SZ, 4096);
@@ -173,6 +173,7 @@ static void test_sigterm_and_resume(void **state)
         close(fd[0]);
         close(fd[1]);
         if (chdir(tu_srcdir()) != 0) _exit(99);
+        signal(sig, SIG_DFL); /* as from a terminal, even when make check runs in the background */
         execl(bin ? bin : "./nnrun", "nnrun", SPEC, "--set", "eval.every=1", "--out", part,
               (char *)NULL);
         _exit(99);
@@ -180,21 +181,40 @@ static void test_sigterm_and_resume(void **state)
     close(fd[1]);
     FILE *f = fdopen(fd[0], "r");
     char line[512];
-    int sent = 0;
-    long step;
-    while (fgets(line, sizeof line, f))
+    int sent = 0, said = 0;
+    long step, stopped = -1;
+    while (fgets(line, sizeof line, f)) {
         if (!sent && sscanf(line, "%ld/", &step) == 1 && step > 41) {
-            kill(pid, SIGTERM);
+            kill(pid, sig);
             sent = 1;
         }
+        if (sscanf(line, "stopped after step %ld", &stopped) == 1) said = 1;
+    }
     fclose(f);
     int st;
     assert_int_equal(waitpid(pid, &st, 0), pid);
     assert_true(sent);
+    assert_true(said);
+    assert_true(stopped > 41 && stopped < 200); /* stopped, and past the first checkpoint */
     assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 143);
+    assert_int_equal(WEXITSTATUS(st), 128 + sig);
+    char p[600];
+    snprintf(p, sizeof p, "%s/summary.json", part); /* the report of the stopped run */
+    assert_int_equal(access(p, R_OK), 0);
     assert_int_equal(run("%s --quiet %s --resume %s", SPEC, opts, part), 0);
     assert_same_metrics(full, part);
+}
+
+static void test_sigterm_and_resume(void **state)
+{
+    (void)state;
+    stop_by_signal_and_resume(SIGTERM, "term");
+}
+
+static void test_sigint_and_resume(void **state)
+{
+    (void)state;
+    stop_by_signal_and_resume(SIGINT, "int");
 }
 
 /* Copies `src` to `dst` with `len` bytes (−1: all), replacing `from` by `to` (same length)
@@ -507,6 +527,7 @@ int main(void)
         cmocka_unit_test(test_stop_after_and_resume),
         cmocka_unit_test(test_resume_from_periodic_checkpoint),
         cmocka_unit_test(test_sigterm_and_resume),
+        cmocka_unit_test(test_sigint_and_resume),
         cmocka_unit_test(test_damaged_checkpoints),
         cmocka_unit_test(test_load_weights),
         cmocka_unit_test(test_sample_from_file),

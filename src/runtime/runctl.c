@@ -44,8 +44,13 @@ void nn_runctl_catch_signals(void)
     sa.sa_handler = on_signal;
     sa.sa_flags = SA_RESTART; /* progress writes continue: the step in flight finishes */
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    static const int sigs[2] = {SIGINT, SIGTERM};
+    for (int i = 0; i < 2; i++) {
+        struct sigaction old;
+        /* a signal the caller ignores (a background job's SIGINT) stays ignored */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        sigaction(sigs[i], &sa, NULL);
+    }
 }
 
 int nn_runctl_signal(void)
