@@ -3,8 +3,10 @@
  * Exit codes (DESIGN.md): 0 done; 2 anything wrong found before training starts (usage,
  * spec, data file, output directory); 1 a failure during the run.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,11 +19,14 @@
 #include "parser/spec.h"
 #include "runtime/data.h"
 #include "runtime/plugin.h"
+#include "runtime/gradcheck.h"
+#include "runtime/model_file.h"
 #include "runtime/report/graphviz.h"
 #include "runtime/report/html.h"
 #include "runtime/report/rundir.h"
 #include "runtime/report/stats.h"
 #include "runtime/sweep.h"
+#include "runtime/runctl.h"
 #include "runtime/train.h"
 
 enum { EXIT_OK = 0, EXIT_RUN = 1, EXIT_INPUT = 2 };
@@ -36,6 +41,15 @@ typedef struct {
     int sweep_opt, threads_given;    /* a sweep-only option was given; --threads was */
     int point;                       /* a sweep cell: matrix point + 1; 0: a plain run */
     const char *point_label;         /* its values, named in errors */
+    const char *resume;              /* --resume RUN_DIR */
+    long stop_after;                 /* --stop-after N (0: none) */
+    long dump_step;                  /* --dump-step K (−1: none) */
+    /* sample: --count, --seed, --temperature, --prefix (has_seed: --seed given) */
+    int count, has_seed;
+    unsigned long long seed;
+    double temperature;
+    const char *prefix;
+    double tolerance; /* gradcheck --tolerance X */
 } cli;
 
 static const char usage_text[] =
@@ -59,6 +73,13 @@ static const char usage_text[] =
     "                                              print a Slurm job-array script, one task a "
     "cell\n"
     "       nnrun summarize SWEEP_DIR              summary.csv, report.html of the DONE cells\n"
+    "       nnrun gradcheck SPEC.yaml [--tolerance X]  analytic gradients vs central differences\n"
+    "                                              on 8 examples; exit 1 above X (default 1e-2)\n"
+    "       nnrun SPEC.yaml --resume RUN_DIR [--stop-after N]  continue RUN_DIR from its last\n"
+    "                                              checkpoint (model.safetensors, "
+    "training.safetensors)\n"
+    "       nnrun sample RUN_DIR|FILE.safetensors [--count N] [--seed S] [--temperature T]\n"
+    "                    [--prefix TEXT]           draw items from a trained model (no spec)\n"
     "\n"
     "options:\n"
     "  --set KEY=VALUE   override a spec value (typed and checked like the file), e.g.\n"
@@ -69,6 +90,12 @@ static const char usage_text[] =
     "                    core; the results do not depend on N)\n"
     "  --isa NAME        kernel path: scalar, avx2 or avx512 (default: the best this CPU has;\n"
     "                    also NNRUN_ISA)\n"
+    "  --stop-after N    end this invocation after N steps with a checkpoint (exit 0);\n"
+    "                    resume it with --resume\n"
+    "  --resume RUN_DIR  continue the run in RUN_DIR (same spec and --set) from its last "
+    "checkpoint\n"
+    "  --dump-step K     write every tensor of training step K (inputs, weights, activations,\n"
+    "                    gradients) to RUN_DIR/dump.safetensors (tests/parity/ reads it)\n"
     "  --quiet           no progress output\n"
     "  --json            print summary.json on stdout (progress goes to stderr)\n"
     "  --help, --version\n";
@@ -83,8 +110,8 @@ static int usage_error(const char *fmt, const char *arg)
 
 static int is_subcommand(const char *a)
 {
-    static const char *const names[] = {"run",    "check", "graph",     "bench",
-                                        "report", "sweep", "summarize", NULL};
+    static const char *const names[] = {"run",   "check",     "graph",  "bench",     "report",
+                                        "sweep", "summarize", "sample", "gradcheck", NULL};
     for (int i = 0; names[i]; i++)
         if (!strcmp(a, names[i])) return 1;
     return 0;
@@ -178,9 +205,18 @@ static int parse_args(int argc, char **argv, cli *c)
         {"partition", required_argument, 0, 1005},
         {"time", required_argument, 0, 1006},
         {"cpus", required_argument, 0, 1007},
+        {"resume", required_argument, 0, 'r'},
+        {"stop-after", required_argument, 0, 'S'},
+        {"dump-step", required_argument, 0, 'K'},
+        {"count", required_argument, 0, 'c'},
+        {"seed", required_argument, 0, 'e'},
+        {"temperature", required_argument, 0, 'T'},
+        {"prefix", required_argument, 0, 'x'},
+        {"tolerance", required_argument, 0, 'L'},
         {0, 0, 0, 0},
     };
     c->sets = calloc((size_t)argc + 1, sizeof *c->sets);
+    c->dump_step = -1;
     long cores =
         sysconf(_SC_NPROCESSORS_ONLN); /* default: every core (results do not depend on it) */
     c->threads = cores < 1 ? 1 : cores > 16 ? 16 : (int)cores;
@@ -240,6 +276,57 @@ static int parse_args(int argc, char **argv, cli *c)
             if (parse_sweep_option(ch, optarg, &c->sw) != 0) return EXIT_INPUT;
             c->sweep_opt = 1;
             break;
+        case 'r': c->resume = optarg; break;
+        case 'K': {
+            char *end;
+            c->dump_step = strtol(optarg, &end, 10);
+            if (!*optarg || *end || c->dump_step < 0)
+                return usage_error("--dump-step expects a step number ≥ 0, got '%s'", optarg);
+            break;
+        }
+        case 'S': {
+            char *end;
+            c->stop_after = strtol(optarg, &end, 10);
+            if (!*optarg || *end || c->stop_after < 1)
+                return usage_error("--stop-after expects a whole number of steps ≥ 1, got '%s'",
+                                   optarg);
+            break;
+        }
+        case 'c': {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (!*optarg || *end || v < 1 || v > 100000)
+                return usage_error("--count expects a whole number from 1 to 100000, got '%s'",
+                                   optarg);
+            c->count = (int)v;
+            break;
+        }
+        case 'e': {
+            char *end;
+            errno = 0;
+            c->seed = strtoull(optarg, &end, 10);
+            if (!*optarg || *end || errno || strspn(optarg, "0123456789") != strlen(optarg))
+                return usage_error("--seed expects a whole number from 0 to 18446744073709551615, "
+                                   "got '%s'",
+                                   optarg);
+            c->has_seed = 1;
+            break;
+        }
+        case 'T': {
+            char *end;
+            c->temperature = strtod(optarg, &end);
+            if (!*optarg || *end || !(c->temperature > 0) || !isfinite(c->temperature))
+                return usage_error("--temperature expects a number > 0, got '%s'", optarg);
+            break;
+        }
+        case 'x': c->prefix = optarg; break;
+        case 'L': {
+            char *end;
+            c->tolerance = strtod(optarg, &end);
+            if (!*optarg || *end || !(c->tolerance > 0))
+                return usage_error("--tolerance expects a number > 0, got '%s'", optarg);
+            break;
+        }
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         case 'V': printf("nnrun %s\n", PACKAGE_VERSION); return EXIT_OK;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -250,13 +337,25 @@ static int parse_args(int argc, char **argv, cli *c)
     if (!c->spec)
         return usage_error("%s", !strcmp(c->cmd, "report")      ? "no run directory given"
                                  : !strcmp(c->cmd, "summarize") ? "no sweep directory given"
-                                                                : "no spec file given");
+                                 : !strcmp(c->cmd, "sample")
+                                     ? "no run directory or .safetensors file given"
+                                     : "no spec file given");
     if ((c->dot || c->values || c->plan) && strcmp(c->cmd, "graph") != 0)
         return usage_error("%s", "--dot, --values and --plan are options of 'nnrun graph'");
     if (c->plan && c->dot) return usage_error("%s", "choose one of --plan and --dot");
     if (c->values && !c->dot) return usage_error("%s", "--values needs --dot");
     if (c->bench_steps && strcmp(c->cmd, "bench") != 0)
         return usage_error("%s", "--steps is an option of 'nnrun bench' (use --set train.steps=N)");
+    if ((c->count || c->has_seed || c->temperature > 0 || c->prefix) && strcmp(c->cmd, "sample"))
+        return usage_error("%s", "--count, --seed, --temperature and --prefix are options of "
+                                 "'nnrun sample'");
+    if (c->resume && (c->out || c->force))
+        return usage_error("%s",
+                           "--resume continues in RUN_DIR itself: leave out --out and --force");
+    if (c->tolerance > 0 && strcmp(c->cmd, "gradcheck") != 0)
+        return usage_error("%s", "--tolerance is an option of 'nnrun gradcheck'");
+    if ((c->resume || c->stop_after || c->dump_step >= 0) && strcmp(c->cmd, "run") != 0)
+        return usage_error("%s", "--resume, --stop-after and --dump-step are options of a run");
     if (c->resolved && strcmp(c->cmd, "check") != 0)
         return usage_error("%s", "--resolved is an option of 'nnrun check'");
     if (c->sweep_opt && strcmp(c->cmd, "sweep") != 0)
@@ -356,11 +455,18 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
                           nn_diag *d)
 {
     nn_mark at = {c->out ? "--out" : spec->path, 1, 1};
-    char *dir = nn_rundir_create(spec->name, c->out, c->force, at, d);
+    char *dir =
+        c->resume ? strdup(c->resume) : nn_rundir_create(spec->name, c->out, c->force, at, d);
     if (!dir) return fail_input(d);
+    nn_runctl *ctl = nn_runctl_new(tr, dir, c->resume != NULL, c->stop_after, d);
+    if (!ctl) {
+        free(dir);
+        return fail_input(d);
+    }
     FILE *resolved = nn_rundir_open(dir, "spec.resolved.yaml");
     if (!resolved || nn_spec_emit(spec, resolved) != 0 || fclose(resolved) != 0) {
         fprintf(stderr, "nnrun: error: cannot write '%s/spec.resolved.yaml'\n", dir);
+        nn_runctl_free(ctl);
         free(dir);
         return EXIT_INPUT;
     }
@@ -370,20 +476,29 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
     memset(&o, 0, sizeof o);
     o.quiet = c->quiet;
     o.progress = progress;
-    o.metrics_csv = nn_rundir_open(dir, "metrics.csv");
-    o.metrics_jsonl = nn_rundir_open(dir, "metrics.jsonl");
+    o.metrics_csv = nn_runctl_open_metrics(ctl, "metrics.csv");
+    o.metrics_jsonl = nn_runctl_open_metrics(ctl, "metrics.jsonl");
+    o.ctl = ctl;
+    if (c->dump_step >= 0) nn_runctl_dump_at(ctl, c->dump_step);
+    nn_runctl_catch_signals();
     nn_result r;
     memset(&r, 0, sizeof r);
     int rc = nn_trainer_run(tr, &o, &r);
+    nn_runctl_free(ctl);
     if (o.metrics_csv) fclose(o.metrics_csv);
     if (o.metrics_jsonl) fclose(o.metrics_jsonl);
-    if (rc != 0 && nn_plugins_failure(tr->plugins)) {
+    int stopped = rc == 1, sig = nn_runctl_signal();
+    if (rc == -2) {
+        free(dir);
+        return EXIT_RUN;
+    }
+    if (rc < 0 && nn_plugins_failure(tr->plugins)) {
         fprintf(stderr, "%s: error: %s at step %ld; stopped (metrics so far are in %s)\n",
                 spec->path, nn_plugins_failure(tr->plugins), r.steps, dir);
         free(dir);
         return EXIT_RUN;
     }
-    if (rc != 0) {
+    if (rc < 0) {
         fprintf(stderr, "%s: error: the loss became non-finite (%g) at step %ld; stopped\n",
                 spec->path, r.last, r.steps);
         free(dir);
@@ -392,7 +507,7 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
     nn_run_info info = {c->threads, nn_k->isa};
     char *json = nn_summary_json(spec, ds, tr, &r, &info);
     int status = EXIT_OK;
-    const nn_stats *stats = nn_trainer_stats(tr);
+    const nn_stats *stats = stopped ? NULL : nn_trainer_stats(tr); /* complete at the end only */
     if (!json || nn_rundir_write_results(dir, json, &r) != 0 ||
         (stats && nn_stats_write(stats, dir) != 0)) {
         fprintf(stderr, "nnrun: error: cannot write the results to '%s'\n", dir);
@@ -401,12 +516,16 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
         nn_diag_print(d, stderr);
         status = EXIT_RUN;
     }
-    if (!c->quiet) print_result(progress, &r, dir);
+    if (!c->quiet && stopped)
+        fprintf(progress,
+                "stopped after step %ld (checkpoint written); continue with --resume %s\n", r.steps,
+                dir);
+    if (!c->quiet && !stopped) print_result(progress, &r, dir);
     if (c->json && json) printf("%s\n", json);
     free(json);
     nn_result_free(&r);
     free(dir);
-    return status;
+    return status == EXIT_OK && sig ? 128 + sig : status;
 }
 
 /* `nnrun report RUN_DIR`: re-renders report.html from the run directory's files. */
@@ -456,6 +575,33 @@ static int sweep_command(cli *c)
     return nn_sweep_run(&c->sw, sweep_cell, c);
 }
 
+/* `nnrun sample RUN_DIR|FILE`: items from a trained model, no spec file. */
+static int sample_command(const cli *c)
+{
+    nn_diag *d = nn_diag_new();
+    nn_model_file m;
+    if (!d) return EXIT_RUN;
+    if (nn_model_file_load(c->spec, c->prefix, &m, d) != 0) {
+        int rc = fail_input(d);
+        nn_diag_free(d);
+        return rc;
+    }
+    const nn_sample_spec *ss = &m.spec->sample;
+    int count = c->count ? c->count : ss->count > 0 ? ss->count : 20;
+    char **items =
+        nn_trainer_sample(m.tr, count, c->has_seed ? c->seed : ss->seed,
+                          c->temperature > 0 ? c->temperature : ss->temperature, ss->max_len);
+    int rc = items ? EXIT_OK : EXIT_RUN;
+    for (int i = 0; items && i < count; i++) {
+        printf("%s\n", items[i]);
+        free(items[i]);
+    }
+    free(items);
+    nn_model_file_free(&m);
+    nn_diag_free(d);
+    return rc;
+}
+
 static int run_command(const cli *c)
 {
     if (!strcmp(c->cmd, "report")) return report_command(c);
@@ -465,6 +611,7 @@ static int run_command(const cli *c)
         int rc = nn_sweep_check(c->spec, c->sets, c->nsets);
         if (rc >= 0) return rc;
     }
+    if (!strcmp(c->cmd, "sample")) return sample_command(c);
     nn_diag *d = nn_diag_new();
     nn_spec *spec = NULL;
     nn_dataset *ds = NULL;
@@ -486,6 +633,9 @@ static int run_command(const cli *c)
         rc = graph_command(c, tr);
     } else if (!strcmp(c->cmd, "bench")) {
         rc = bench_command(c, tr);
+    } else if (!strcmp(c->cmd, "gradcheck")) {
+        int g = nn_gradcheck(tr, c->tolerance > 0 ? c->tolerance : NN_GRADCHECK_TOL, stdout);
+        rc = g == 0 ? EXIT_OK : EXIT_RUN;
     } else {
         rc = run_experiment(c, spec, ds, tr, d);
     }

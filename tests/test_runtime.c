@@ -606,7 +606,7 @@ static void test_init_csv(void **state)
     g = nn_build(&s, &o, d);
     P = nn_params_new(g, 0);
     assert_int_equal(nn_params_init(P, &r, d), -1);
-    expect_error(d, "spec.yaml:6:5: error: init from a checkpoint is not supported yet", "");
+    expect_error(d, "spec.yaml:6:5: error: cannot read the checkpoint 'w.safetensors'", "");
     nn_params_free(P);
     nn_graph_free(g);
     nn_diag_free(d);

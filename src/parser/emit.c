@@ -526,6 +526,15 @@ static void put_report(em *e, const nn_report_spec *r)
     if (r->every > 0) putf(e, "\n  every: %ld", r->every); /* 0: the runtime's default */
 }
 
+/* checkpoint and init_from only when given: specs without them resolve (and hash) as before */
+static void put_checkpoint(em *e, const nn_spec *s)
+{
+    if (s->checkpoint.every > 0 || s->checkpoint.keep_best)
+        putf(e, "\ncheckpoint:\n  every: %ld\n  keep: %s", s->checkpoint.every,
+             s->checkpoint.keep_best ? "best" : "last");
+    if (s->init_from) put(e, "\ninit_from: "), put_path(e, s->init_from);
+}
+
 #define HEADER "# resolved by nnrun "
 
 /* The FILE of a resolved spec's header line, when `path` is one (malloc'd), else NULL. */
@@ -576,6 +585,7 @@ int nn_spec_emit(const nn_spec *s, FILE *out)
     put_eval(&e, &s->eval);
     if (s->data.kind == NN_DATA_TEXT) put_sample(&e, &s->sample); /* sampling needs tokens */
     put_report(&e, &s->report);
+    put_checkpoint(&e, s);
     put(&e, "\n");
     return fflush(out) == 0 && !ferror(out) ? 0 : -1;
 }

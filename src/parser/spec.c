@@ -126,6 +126,22 @@ static void parse_report(nn_sctx *c, const nn_ynode *n, nn_report_spec *r)
     }
 }
 
+static void parse_checkpoint(nn_sctx *c, const nn_ynode *n, nn_checkpoint_spec *k)
+{
+    static const char *const keys[] = {"every", "keep", NULL};
+    static const char *const keeps[] = {"last", "best", NULL};
+    if (!nn_sv_map(c, n, "checkpoint")) return;
+    for (int i = 0; i < n->n; i++) {
+        const nn_ynode *v = nn_ymap_value(n, i);
+        if (nn_sv_key_is(n, i, "every"))
+            nn_sv_long(c, v, "checkpoint.every", 0, 1000000000000L, &k->every);
+        else if (nn_sv_key_is(n, i, "keep"))
+            nn_sv_enum(c, v, "checkpoint.keep", keeps, &k->keep_best);
+        else
+            nn_sv_unknown_key(c, nn_ymap_key(n, i), "checkpoint", keys);
+    }
+}
+
 /* --- top level -------------------------------------------------------------------- */
 
 /* A run name becomes a directory name: ^[A-Za-z0-9_.-]+$, and not "." or "..". */
@@ -178,8 +194,9 @@ static void set_defaults(nn_spec *s, nn_mark m)
 
 static void parse_top(nn_sctx *c, const nn_ynode *n, nn_spec *s)
 {
-    static const char *const keys[] = {"name", "seed",   "rng",    "data",    "model",   "train",
-                                       "eval", "sample", "report", "include", "plugins", NULL};
+    static const char *const keys[] = {"name",    "seed",       "rng",       "data",   "model",
+                                       "train",   "eval",       "sample",    "report", "include",
+                                       "plugins", "checkpoint", "init_from", NULL};
     static const char *const rngs[] = {"native", "torch", NULL};
     int rng, has_sample_seed = 0;
     for (int i = 0; i < n->n; i++) {
@@ -207,6 +224,12 @@ static void parse_top(nn_sctx *c, const nn_ynode *n, nn_spec *s)
             parse_report(c, v, &s->report);
         } else if (nn_sv_key_is(n, i, "plugins")) {
             nn_spec_plugins(c, v, s);
+        } else if (nn_sv_key_is(n, i, "checkpoint")) {
+            parse_checkpoint(c, v, &s->checkpoint);
+        } else if (nn_sv_key_is(n, i, "init_from")) {
+            free(s->init_from);
+            s->init_from = nn_sv_path(c, v, "init_from");
+            s->init_from_mark = v->mark;
         } else if (nn_sv_key_is(n, i, "include")) {
             continue; /* applied while reading (spec_include.c) */
         } else if (nn_ymap_key(n, i)->len < 2 || strncmp(nn_ymap_key(n, i)->text, "x-", 2)) {
@@ -355,5 +378,6 @@ void nn_spec_free(nn_spec *s)
     for (int i = 0; i < s->report.nplots; i++)
         free(s->report.plots[i]);
     free(s->report.plots);
+    free(s->init_from);
     free(box);
 }

@@ -254,6 +254,11 @@ typedef struct {
     long every; /* collect activation/gradient statistics every N steps (0: default) */
 } nn_report_spec;
 
+typedef struct {
+    long every;    /* also write model.safetensors every N steps (0: only at the end) */
+    int keep_best; /* keep: best — also model_best.safetensors, the best dev loss's weights */
+} nn_checkpoint_spec;
+
 typedef struct nn_spec {
     char *path; /* the spec file as given; marks point into it */
     char *name;
@@ -268,6 +273,9 @@ typedef struct nn_spec {
     nn_eval_spec eval;
     nn_sample_spec sample;
     nn_report_spec report;
+    nn_checkpoint_spec checkpoint;
+    char *init_from; /* init_from: FILE.safetensors — the whole model's weights (resolved) */
+    nn_mark init_from_mark;
 } nn_spec;
 
 /* Reads, validates and types the spec at `path`, then applies the `--set KEY=VALUE`

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/checkpoint.h"
 #include "runtime/csv.h"
 #include "runtime/plan.h"
 
@@ -152,10 +153,7 @@ static long csv_values(const nn_init *in, double **out, nn_diag *d)
 static int given_values(nn_param *p, nn_diag *d)
 {
     const nn_init *in = p->init;
-    if (in->kind == NN_INIT_FROM) {
-        nn_diag_error(d, in->mark, "init from a checkpoint is not supported yet");
-        return -1;
-    }
+    if (in->kind == NN_INIT_FROM) return nn_ckpt_init_param(p, d);
     double *v = in->values;
     long n = in->nvalues;
     if (in->kind == NN_INIT_CSV && (n = csv_values(in, &v, d)) < 0) return -1;

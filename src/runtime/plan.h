@@ -44,7 +44,8 @@ nn_param *nn_params_find(nn_params *P, const char *name);
 /* Fills every parameter and buffer from its init, in model order, drawing from `r`
  * (init.c).  A scale-0 init still draws, so random streams stay aligned with PyTorch.
  * values / csv inits that do not fit (a count mismatch, a bad cell, a missing file) and
- * `from` (not supported yet) are errors in `d`: returns 0 or −1. */
+ * `from` files that are missing, damaged or of another shape are errors in `d`: returns 0
+ * or −1. */
 int nn_params_init(nn_params *P, nn_rng *r, nn_diag *d);
 
 typedef struct nn_plan {

@@ -17,6 +17,8 @@
 #include "kernels/parallel.h"
 #include "runtime/plugin.h"
 #include "runtime/expr_check.h"
+#include "runtime/checkpoint.h"
+#include "runtime/runctl.h"
 #include "runtime/report/stats.h"
 
 #define LOSS_BUFFER  4096
@@ -102,7 +104,9 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
     for (int t = 1; t < tr->neval; t++)
         if (!(tr->eval_more[t - 1] = nn_plan_lower(tr->eval_g, tr->P, NN_LOWER_FAST))) goto fail;
     nn_rng_seed(&tr->rng, spec->rng == NN_RNG_TORCH, spec->seed);
-    if (nn_params_init(tr->P, &tr->rng, d) != 0 || encode_prefix(tr, d) != 0) goto fail;
+    if (nn_params_init(tr->P, &tr->rng, d) != 0 || nn_ckpt_init_from(tr->P, spec, ds, d) != 0 ||
+        encode_prefix(tr, d) != 0)
+        goto fail;
     /* everything collection needs is allocated here: the step loop never allocates */
     if (nn_stats_wanted(spec) && !(tr->stats = nn_stats_new(tr))) goto fail;
     return tr;
@@ -302,6 +306,11 @@ static void load_batch(nn_trainer *tr)
     }
 }
 
+void nn_trainer_load_batch(nn_trainer *tr)
+{
+    load_batch(tr);
+}
+
 /* One training step: a minibatch, forward, backward, and — when the objective is finite —
  * the update.  Returns the objective on the batch before the update. */
 static float train_step(nn_trainer *tr, float lr)
@@ -446,6 +455,7 @@ static void eval_point(nn_trainer *tr, const nn_run_opts *o, long step, double l
     metrics_write(o, &r);
     if (o->metrics_csv) fflush(o->metrics_csv);
     if (o->metrics_jsonl) fflush(o->metrics_jsonl);
+    if (o->ctl) nn_runctl_eval(o->ctl, step, loss[NN_SPLIT_DEV]);
     if (o->quiet || !o->progress) return;
     fprintf(o->progress, "%7ld/%7ld  eval", step, tr->spec->train.steps);
     static const char *names[] = {"train", "dev", "test"};
@@ -476,6 +486,7 @@ static void final_eval(nn_trainer *tr, const nn_run_opts *o, nn_result *res, dou
     metrics_write(o, &m);
     if (o->metrics_csv) fflush(o->metrics_csv);
     if (o->metrics_jsonl) fflush(o->metrics_jsonl);
+    if (o->ctl) nn_runctl_eval(o->ctl, steps, res->split[NN_SPLIT_DEV]);
 }
 
 static void draw_samples(nn_trainer *tr, nn_result *res)
@@ -535,12 +546,14 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     loss_log *log = calloc(1, sizeof *log);
     if (!log) return -1;
     log->beta_pow = 1;
-    if (o->metrics_csv) fputs(metrics_header, o->metrics_csv);
+    long i = o->ctl ? nn_runctl_start(o->ctl, &log->ema, &log->beta_pow, res) : 0;
+    log->first = i;
+    if (o->metrics_csv && i == 0) fputs(metrics_header, o->metrics_csv);
     double t0 = now_seconds();
-    int status = 0;
-    long i;
-    for (i = 0; i < steps; i++) {
+    int status = 0, act;
+    for (; i < steps; i++) {
         double lr = nn_lr_at(&spec->train.lr, i, steps);
+        if (o->ctl) nn_runctl_before_step(o->ctl, i);
         /* collection steps only: elsewhere the step costs one comparison more */
         float l = tr->stats && i == tr->stats->next ? train_step_collect(tr, (float)lr, i)
                                                     : train_step(tr, (float)lr);
@@ -563,12 +576,22 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
             if (lv.on) live_clear(&lv, o->progress);
             eval_point(tr, o, i + 1, nn_lr_at(&spec->train.lr, i + 1, steps), t0, log);
         }
+        if (o->ctl && (act = nn_runctl_due(o->ctl, i + 1, steps)) != 0) {
+            flush_losses(log, o); /* the checkpoint records the metrics files' lengths */
+            if (nn_runctl_save(o->ctl, i + 1, log->ema, log->beta_pow, res, o->metrics_csv,
+                               o->metrics_jsonl) != 0)
+                status = -2;
+            else if (act & NN_RUNCTL_STOP)
+                status = 1;
+            if (status != 0 && ++i) break; /* i: the steps done */
+        }
     }
     live_clear(&lv, o->progress);
     res->steps = status == 0 ? steps : i;
     res->train_seconds = now_seconds() - t0;
     flush_losses(log, o);
     free(log);
+    res->wall_seconds = res->train_seconds;
     if (status != 0) return status;
     final_eval(tr, o, res, t0);
     if (tr->stats) nn_stats_finish(tr->stats);

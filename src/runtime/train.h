@@ -49,6 +49,7 @@ typedef struct {
     /* metrics.jsonl (NULL: none): one JSON object per metrics.csv row, its columns as keys,
      * null where the CSV cell is empty */
     FILE *metrics_jsonl;
+    struct nn_runctl *ctl; /* checkpoints, stopping, resuming (runctl.h); NULL: none */
 } nn_run_opts;
 
 /* Builds the graphs (shape errors are recorded in `d`), lowers them and initialises the
@@ -65,7 +66,9 @@ const struct nn_stats *nn_trainer_stats(const nn_trainer *tr);
 
 /* Trains for spec->train.steps steps, evaluating on the schedule of spec->eval, then
  * evaluates every split and draws the samples.  Returns 0, or −1 if the loss became
- * non-finite (the step is in res->steps).  The ngram model takes no steps: step0 and last
+ * non-finite (the step is in res->steps), −2 if a checkpoint could not be written, 1 when
+ * o->ctl stopped the run (--stop-after, a signal) after res->steps steps (no final
+ * evaluation then).  The ngram model takes no steps: step0 and last
  * are NaN, steps 0. */
 int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res);
 /* Mean data loss over a whole split, in eval mode (NaN for an empty split). */
@@ -84,6 +87,9 @@ double nn_trainer_bench(nn_trainer *tr, long steps);
  * frees it) — what `nnrun graph --values` shows.  Returns the rows used (0 and no plan for
  * the counting model, which has no graph; −1 when out of memory). */
 int nn_trainer_probe(nn_trainer *tr, int rows, nn_plan **plan);
+
+/* Draws the next minibatch into the training plan's inputs, as a step does (dump.c). */
+void nn_trainer_load_batch(nn_trainer *tr);
 
 /* Learning rate at step `step` of a run of `steps` (schedule.c). */
 double nn_lr_at(const nn_lr_spec *lr, long step, long steps);
