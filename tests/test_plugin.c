@@ -232,7 +232,10 @@ static void test_nan_during_training(void **state)
     assert_int_equal(tu_nnrun(tmp, cmd), 1);
     char *err = tu_captured(tmp, "err");
     /* calls 1-3 are the gradient check's, then one per step: the 20th is step 16 */
-    if (!strstr(err, "plugin 'bad': forward 'f' returned nan") || !strstr(err, "at step 16"))
+    char want[400];
+    snprintf(want, sizeof want, "%s/nan.yaml:5:3: error: plugin 'bad': forward 'f' returned nan",
+             tmp);
+    if (strncmp(err, want, strlen(want)) != 0 || !strstr(err, "at step 16"))
         fail_msg("stderr:\n%s", err);
     free(err);
     char p[512];
@@ -242,6 +245,14 @@ static void test_nan_during_training(void **state)
     assert_non_null(strstr(csv, "\n15,")); /* the steps before it */
     assert_null(strstr(csv, "\n16,"));
     free(csv);
+    /* and a report of them, with a summary that has no split losses */
+    snprintf(p, sizeof p, "%s/nanrun/summary.json", tmp);
+    char *summary = tu_read_file(p);
+    assert_non_null(summary);
+    assert_non_null(strstr(summary, "\"dev\": null"));
+    free(summary);
+    snprintf(p, sizeof p, "%s/nanrun/report.html", tmp);
+    assert_int_equal(access(p, R_OK), 0);
 }
 
 /* A scalar plugin without backward: finite differences, said once; it trains. */

@@ -189,12 +189,14 @@ static void check_out(const nn_plugin_fn *f, const char *role, const float *x, c
         int expect = 0;
         if (!atomic_compare_exchange_strong(&f->fail->state, &expect, 1)) return;
         const nn_plugin_spec *s = f->pl->spec;
-        snprintf(f->fail->what, sizeof f->fail->what, "plugin '%s': %s '%s' returned %g for x = %g",
-                 s->name, role,
-                 role[0] == 'f' ? s->forward
-                 : s->backward  ? s->backward
-                                : "(finite differences)",
-                 out[i], x[i]);
+        char fn[160];
+        if (role[0] == 'f' || s->backward)
+            snprintf(fn, sizeof fn, "%s '%.100s'", role, role[0] == 'f' ? s->forward : s->backward);
+        else
+            snprintf(fn, sizeof fn, "the finite difference of forward '%.100s'", s->forward);
+        snprintf(f->fail->what, sizeof f->fail->what,
+                 "%s:%d:%d: error: plugin '%s': %s returned %g for x = %g", s->mark.file,
+                 s->mark.line, s->mark.col, s->name, fn, out[i], x[i]);
         atomic_store(&f->fail->state, 2);
         return;
     }
