@@ -493,8 +493,13 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
         return EXIT_RUN;
     }
     if (rc < 0 && nn_plugins_failure(tr->plugins)) {
-        fprintf(stderr, "%s: error: %s at step %ld; stopped (metrics so far are in %s)\n",
-                spec->path, nn_plugins_failure(tr->plugins), r.steps, dir);
+        fprintf(stderr, "%s at step %ld; stopped (the steps before it are in %s)\n",
+                nn_plugins_failure(tr->plugins), r.steps, dir);
+        /* keep what ran: summary.json (no split losses) and a report of the steps before */
+        nn_run_info info = {c->threads, nn_k->isa};
+        char *json = nn_summary_json(spec, ds, tr, &r, &info);
+        if (json && nn_rundir_write_results(dir, json, &r) == 0) nn_report_render(dir, d);
+        free(json);
         free(dir);
         return EXIT_RUN;
     }

@@ -231,7 +231,10 @@ static void test_nan_during_training(void **state)
     assert_int_equal(tu_nnrun(tmp, cmd), 1);
     char *err = tu_captured(tmp, "err");
     /* calls 1-3 are the gradient check's, then one per step: the 20th is step 16 */
-    if (!strstr(err, "plugin 'bad': forward 'f' returned nan") || !strstr(err, "at step 16"))
+    char want[400];
+    snprintf(want, sizeof want, "%s/nan.yaml:5:3: error: plugin 'bad': forward 'f' returned nan",
+             tmp);
+    if (strncmp(err, want, strlen(want)) != 0 || !strstr(err, "at step 16"))
         fail_msg("stderr:\n%s", err);
     free(err);
     char p[512];
@@ -241,6 +244,14 @@ static void test_nan_during_training(void **state)
     assert_non_null(strstr(csv, "\n15,")); /* the steps before it */
     assert_null(strstr(csv, "\n16,"));
     free(csv);
+    /* and a report of them, with a summary that has no split losses */
+    snprintf(p, sizeof p, "%s/nanrun/summary.json", tmp);
+    char *summary = tu_read_file(p);
+    assert_non_null(summary);
+    assert_non_null(strstr(summary, "\"dev\": null"));
+    free(summary);
+    snprintf(p, sizeof p, "%s/nanrun/report.html", tmp);
+    assert_int_equal(access(p, R_OK), 0);
 }
 
 /* A scalar plugin without backward: finite differences, said once; it trains. */
@@ -399,6 +410,49 @@ static void test_callables(void **state)
     nn_spec_free(s);
 }
 
+/* The NaN/Inf check: a non-finite output from a non-finite input is not the plugin's
+ * fault; from a finite one it is recorded, naming the plugin, the function and x. */
+static void test_nonfinite_check(void **state)
+{
+    (void)state;
+    compile("big", "#include <math.h>\n#include <stddef.h>\n"
+                   "void f(const float *x, float *y, size_t n) { for (size_t i = 0; i < n; i++) "
+                   "y[i] = x[i] > 100 ? INFINITY : x[i]; }\n"
+                   "void df(const float *x, const float *y, const float *dy, float *dx, size_t "
+                   "n) { for (size_t i = 0; i < n; i++) dx[i] = x[i] < -100 ? NAN : dy[i]; "
+                   "(void)y; }\n");
+    char text[1024];
+    snprintf(text, sizeof text,
+             "data: {source: '%s/examples/data/names.txt'}\n"
+             "plugins:\n  big: {library: big.so, forward: f, backward: df}\n"
+             "model: [{embedding: {dim: 2}}, flatten, {activation: big}, linear]\n",
+             tu_srcdir());
+    nn_spec *s = load_spec_text("big.yaml", text);
+    nn_diag *d = nn_diag_new();
+    nn_plugins *p = NULL;
+    assert_int_equal(nn_plugins_load(s, &p, d), 0);
+    const nn_callable *c = nn_plugins_layer_fns(p)[2];
+    float x[20], y[20], dy[20], dx[20];
+    for (int i = 0; i < 20; i++)
+        x[i] = (float)i, dy[i] = 1;
+    x[3] = NAN, x[5] = INFINITY;
+    c->forward(c, x, y, 20);
+    c->backward(c, x, y, dy, dx, 20, 0);
+    assert_null(nn_plugins_failure(p)); /* NaN and Inf in, NaN and Inf out: fine */
+    x[17] = -200;
+    c->backward(c, x, y, dy, dx, 20, 1);
+    const char *why = nn_plugins_failure(p);
+    assert_non_null(why);
+    assert_non_null(strstr(why, "big.yaml:3:3: error: plugin 'big': backward 'df' returned nan "
+                                "for x = -200"));
+    x[11] = 150; /* the first failure stays */
+    c->forward(c, x, y, 20);
+    assert_non_null(strstr(nn_plugins_failure(p), "backward 'df'"));
+    nn_plugins_free(p);
+    nn_diag_free(d);
+    nn_spec_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -408,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_nan_during_training),
         cmocka_unit_test(test_scalar_without_backward),
         cmocka_unit_test(test_callables),
+        cmocka_unit_test(test_nonfinite_check),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_swish_vs_tanh),
     };

@@ -16,8 +16,9 @@ typedef struct nn_plugins nn_plugins;
 int nn_plugins_load(const nn_spec *spec, nn_plugins **out, nn_diag *d);
 /* layer_fn[i]: the callable of layer i (NULL for other layers); NULL for no plugins. */
 const nn_callable *const *nn_plugins_layer_fns(const nn_plugins *p);
-/* What went wrong when a plugin returned NaN or Inf for finite inputs ("plugin 'swish':
- * forward 'swish_fwd' returned nan for x = 0.5"), or NULL; NULL-safe. */
+/* What went wrong when a plugin returned NaN or Inf for finite inputs ("spec.yaml:3:3:
+ * error: plugin 'swish': forward 'swish_fwd' returned nan for x = 0.5"), or NULL;
+ * NULL-safe. */
 const char *nn_plugins_failure(const nn_plugins *p);
 void nn_plugins_free(nn_plugins *p);
 

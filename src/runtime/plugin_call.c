@@ -166,35 +166,33 @@ void nn_plugin_raw_backward(const nn_plugin_fn *f, const float *x, const float *
 static void check_out(const nn_plugin_fn *f, const char *role, const float *x, const float *dy,
                       const float *out, size_t n)
 {
-    enum { L = 8 }; /* independent lanes: the compiler turns them into SIMD compares */
-    const uint32_t E = 0x7f800000u; /* exponent all ones: Inf or NaN */
-    uint32_t lane[L] = {0}, bad = 0;
+    /* x·0 is 0 for finite x and NaN for Inf or NaN: eight independent sums that the
+     * compiler keeps in SIMD registers */
+    enum { L = 8 };
+    float lane[L] = {0};
     size_t i = 0;
-    for (; i + L <= n; i += L) {
-        uint32_t u[L];
-        memcpy(u, out + i, sizeof u);
+    for (; i + L <= n; i += L)
         for (int j = 0; j < L; j++)
-            lane[j] |= (u[j] & E) == E ? ~0u : 0u;
-    }
-    for (; i < n; i++) {
-        uint32_t u;
-        memcpy(&u, &out[i], sizeof u);
-        bad |= (u & E) == E;
-    }
+            lane[j] += out[i + j] * 0.0f;
+    for (; i < n; i++)
+        lane[0] += out[i] * 0.0f;
+    int bad = 0;
     for (int j = 0; j < L; j++)
-        bad |= lane[j];
+        bad |= lane[j] != 0.0f;
     if (!bad) return;
     for (i = 0; i < n; i++) {
         if (isfinite(out[i]) || !isfinite(x[i]) || (dy && !isfinite(dy[i]))) continue;
         int expect = 0;
         if (!atomic_compare_exchange_strong(&f->fail->state, &expect, 1)) return;
         const nn_plugin_spec *s = f->pl->spec;
-        snprintf(f->fail->what, sizeof f->fail->what, "plugin '%s': %s '%s' returned %g for x = %g",
-                 s->name, role,
-                 role[0] == 'f' ? s->forward
-                 : s->backward  ? s->backward
-                                : "(finite differences)",
-                 out[i], x[i]);
+        char fn[160];
+        if (role[0] == 'f' || s->backward)
+            snprintf(fn, sizeof fn, "%s '%.100s'", role, role[0] == 'f' ? s->forward : s->backward);
+        else
+            snprintf(fn, sizeof fn, "the finite difference of forward '%.100s'", s->forward);
+        snprintf(f->fail->what, sizeof f->fail->what,
+                 "%s:%d:%d: error: plugin '%s': %s returned %g for x = %g", s->mark.file,
+                 s->mark.line, s->mark.col, s->name, fn, out[i], x[i]);
         atomic_store(&f->fail->state, 2);
         return;
     }

@@ -19,7 +19,7 @@ typedef struct {
  * 2 written (any thread may find one; the first to claim it writes `what`). */
 typedef struct {
     atomic_int state;
-    char what[256];
+    char what[1024]; /* "FILE:LINE:COL: error: plugin ...", at the plugin's name */
 } nn_plugin_fail;
 
 /* One activation layer's callable: the plugin and this layer's argument values. */
