@@ -270,21 +270,29 @@ static void test_scalar_without_backward(void **state)
     free(err);
 }
 
+/* `--set` naming this build's example library `name` (the specs name the in-tree one, so a
+ * VPATH build points them at its own); "" when the binary's directory is unknown. */
+static void example_lib_set(char *out, size_t len, const char *name)
+{
+    char bin[500];
+    snprintf(bin, sizeof bin, "%s", getenv("NNRUN_BIN") ? getenv("NNRUN_BIN") : "./nnrun");
+    char *slash = strrchr(bin, '/');
+    out[0] = 0;
+    if (slash) {
+        *slash = 0;
+        snprintf(out, len, "--set 'plugins.%s.library=%s/examples/plugins/%s.so'", name, bin,
+                 name);
+    }
+}
+
 /* The example specs: swish trains about as well as tanh at the same steps (CI length). */
 static void test_swish_vs_tanh(void **state)
 {
     (void)state;
     const char *specs[2] = {"mlp_bn", "mlp_swish"};
     double dev[2];
-    /* the example library of this build (the spec names the in-tree one) */
-    char lib[600] = "", bin[500];
-    snprintf(bin, sizeof bin, "%s", getenv("NNRUN_BIN") ? getenv("NNRUN_BIN") : "./nnrun");
-    char *slash = strrchr(bin, '/');
-    if (slash) {
-        *slash = 0;
-        snprintf(lib, sizeof lib, "--set 'plugins.swish.library=%s/examples/plugins/swish.so'",
-                 bin);
-    }
+    char lib[600];
+    example_lib_set(lib, sizeof lib, "swish");
     for (int k = 0; k < 2; k++) {
         char cmd[1600], p[512];
         snprintf(cmd, sizeof cmd,
@@ -302,6 +310,65 @@ static void test_swish_vs_tanh(void **state)
     }
     if (!(fabs(dev[0] - dev[1]) < 0.05 && dev[1] < 2.6))
         fail_msg("dev loss: tanh %.4f, swish %.4f", dev[0], dev[1]);
+}
+
+/* Reads the train_loss and dev_loss cells of metrics.csv's evaluation rows (at most `max`);
+ * returns the rows read. */
+static int eval_losses(const char *csv, double (*loss)[2], int max)
+{
+    char *s = tu_read_file(csv);
+    assert_non_null(s);
+    int col[2] = {-1, -1}, n = 0, c = 0;
+    const char *h = s;
+    for (const char *q = s; *q && *q != '\n'; q++) /* header: find the two columns */
+        if (*q == ',') {
+            c++;
+            if (!strncmp(q + 1, "train_loss,", 11)) col[0] = c;
+            if (!strncmp(q + 1, "dev_loss,", 9)) col[1] = c;
+        }
+    assert_true(col[0] > 0 && col[1] > 0);
+    for (h = strchr(s, '\n'); h && h[1] && n < max; h = strchr(h + 1, '\n')) {
+        const char *f = h + 1;
+        double v[2] = {NAN, NAN};
+        for (int k = 0; *f && *f != '\n'; k++) { /* each cell of the row */
+            for (int j = 0; j < 2; j++)
+                if (k == col[j] && *f != ',') v[j] = strtod(f, NULL);
+            while (*f && *f != ',' && *f != '\n') f++;
+            if (*f == ',') f++;
+        }
+        if (!isnan(v[1])) loss[n][0] = v[0], loss[n][1] = v[1], n++;
+    }
+    free(s);
+    return n;
+}
+
+/* Swish written as a formula runs as the swish plugin does: train and dev losses equal
+ * within 1e-5 at every evaluation point of a 2000-step run (issue 11). */
+static void test_swish_expr_matches_plugin(void **state)
+{
+    (void)state;
+    const char *specs[2] = {"mlp_swish", "mlp_swish_expr"};
+    double loss[2][16][2];
+    int n[2];
+    char lib[600];
+    example_lib_set(lib, sizeof lib, "swish");
+    for (int k = 0; k < 2; k++) {
+        char cmd[1600], p[512];
+        snprintf(cmd, sizeof cmd,
+                 "specs/%s.yaml --set train.steps=2000 --set eval.every=200 --set sample.count=0 "
+                 "--set report.plots=none --out '%s/%s' --force --quiet %s",
+                 specs[k], tmp, specs[k], k ? "" : lib);
+        if (tu_nnrun(tmp, cmd) != 0) fail_msg("%s: %s", specs[k], tu_captured(tmp, "err"));
+        snprintf(p, sizeof p, "%s/%s/metrics.csv", tmp, specs[k]);
+        n[k] = eval_losses(p, loss[k], 16);
+    }
+    assert_int_equal(n[0], 10);
+    assert_int_equal(n[1], 10);
+    for (int i = 0; i < n[0]; i++)
+        for (int j = 0; j < 2; j++)
+            if (!(fabs(loss[0][i][j] - loss[1][i][j]) <= 1e-5))
+                fail_msg("eval %d, %s: plugin %.8f, formula %.8f", i + 1, j ? "dev" : "train",
+                         loss[0][i][j], loss[1][i][j]);
 }
 
 /* Evaluation threads call one plugin at once; the results do not depend on their number. */
@@ -465,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_nonfinite_check),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_swish_vs_tanh),
+        cmocka_unit_test(test_swish_expr_matches_plugin),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
