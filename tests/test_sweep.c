@@ -113,6 +113,28 @@ static void test_include_semantics(void **state)
     nn_matrix_free(m);
 }
 
+/* The example of GitHub's documentation ("Expanding or adding matrix configurations"),
+ * with its documented result. */
+static void test_include_github_example(void **state)
+{
+    (void)state;
+    nn_matrix *m = load("data: {source: names.txt}\nmodel: [tanh]\n"
+                        "x-uses: '${matrix.fruit} ${matrix.animal} ${matrix.color} "
+                        "${matrix.shape}'\n"
+                        "matrix:\n  fruit: [apple, pear]\n  animal: [cat, dog]\n  include:\n"
+                        "    - color: green\n    - color: pink\n      animal: cat\n"
+                        "    - fruit: apple\n      shape: circle\n    - fruit: banana\n"
+                        "    - fruit: banana\n      animal: cat\n");
+    assert_int_equal(m->npoints, 6);
+    assert_string_equal(m->label[0], "fruit=apple, animal=cat, color=pink, shape=circle");
+    assert_string_equal(m->label[1], "fruit=apple, animal=dog, color=green, shape=circle");
+    assert_string_equal(m->label[2], "fruit=pear, animal=cat, color=pink");
+    assert_string_equal(m->label[3], "fruit=pear, animal=dog, color=green");
+    assert_string_equal(m->label[4], "fruit=banana");
+    assert_string_equal(m->label[5], "fruit=banana, animal=cat");
+    nn_matrix_free(m);
+}
+
 /* zip pairs axes: one dimension, not a product. */
 static void test_zip(void **state)
 {
@@ -448,11 +470,17 @@ static void test_cells_and_cli(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_product_order),     cmocka_unit_test(test_exclude_partial),
-        cmocka_unit_test(test_include_semantics), cmocka_unit_test(test_zip),
-        cmocka_unit_test(test_cell_id_stable),    cmocka_unit_test(test_substitution_typed),
-        cmocka_unit_test(test_interrupt_resume),  cmocka_unit_test(test_failed_cell),
-        cmocka_unit_test(test_cells_and_cli),     cmocka_unit_test(test_check_every_cell),
+        cmocka_unit_test(test_product_order),
+        cmocka_unit_test(test_exclude_partial),
+        cmocka_unit_test(test_include_semantics),
+        cmocka_unit_test(test_include_github_example),
+        cmocka_unit_test(test_zip),
+        cmocka_unit_test(test_cell_id_stable),
+        cmocka_unit_test(test_substitution_typed),
+        cmocka_unit_test(test_interrupt_resume),
+        cmocka_unit_test(test_failed_cell),
+        cmocka_unit_test(test_cells_and_cli),
+        cmocka_unit_test(test_check_every_cell),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
