@@ -379,6 +379,23 @@ static void test_failed_cell(void **state)
     assert_non_null(strstr(last, "failing.yaml:10:"));
     assert_non_null(strstr(last, "matrix point h=-3"));
     free(csv);
+    /* a cell that diverges fails too, with the run's error */
+    snprintf(text, sizeof text,
+             "name: div\ndata: {source: %s/examples/data/names.txt}\n"
+             "matrix: {lr: [0.1, 1e30]}\ntrain: {steps: 20, lr: \"${matrix.lr}\"}\n"
+             "sample: {count: 0}\nreport: {plots: none}\n"
+             "model:\n  - embedding: {dim: 2}\n  - flatten\n  - linear: {out: 8}\n  - linear\n",
+             tu_srcdir());
+    const char *div = write_spec("div.yaml", text);
+    snprintf(args, sizeof args, "sweep '%s' -j 2 --out '%s/div'", div, tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 1);
+    snprintf(p, sizeof p, "%s/div/summary.csv", tmp);
+    csv = tu_read_file(p);
+    assert_non_null(csv);
+    assert_non_null(strstr(csv, "\n1,52953ab0,done,0.1,20,"));
+    assert_non_null(strstr(csv, "\n2,d41ce4dd,failed,1e30,"));
+    assert_non_null(strstr(csv, "the loss became non-finite"));
+    free(csv);
     /* a plain run of a matrix spec says to use nnrun sweep */
     snprintf(args, sizeof args, "'%s'", spec);
     assert_int_equal(tu_nnrun(tmp, args), 2);
