@@ -113,6 +113,28 @@ static void test_include_semantics(void **state)
     nn_matrix_free(m);
 }
 
+/* The example of GitHub's documentation ("Expanding or adding matrix configurations"),
+ * with its documented result. */
+static void test_include_github_example(void **state)
+{
+    (void)state;
+    nn_matrix *m = load("data: {source: names.txt}\nmodel: [tanh]\n"
+                        "x-uses: '${matrix.fruit} ${matrix.animal} ${matrix.color} "
+                        "${matrix.shape}'\n"
+                        "matrix:\n  fruit: [apple, pear]\n  animal: [cat, dog]\n  include:\n"
+                        "    - color: green\n    - color: pink\n      animal: cat\n"
+                        "    - fruit: apple\n      shape: circle\n    - fruit: banana\n"
+                        "    - fruit: banana\n      animal: cat\n");
+    assert_int_equal(m->npoints, 6);
+    assert_string_equal(m->label[0], "fruit=apple, animal=cat, color=pink, shape=circle");
+    assert_string_equal(m->label[1], "fruit=apple, animal=dog, color=green, shape=circle");
+    assert_string_equal(m->label[2], "fruit=pear, animal=cat, color=pink");
+    assert_string_equal(m->label[3], "fruit=pear, animal=dog, color=green");
+    assert_string_equal(m->label[4], "fruit=banana");
+    assert_string_equal(m->label[5], "fruit=banana, animal=cat");
+    nn_matrix_free(m);
+}
+
 /* zip pairs axes: one dimension, not a product. */
 static void test_zip(void **state)
 {
@@ -357,6 +379,23 @@ static void test_failed_cell(void **state)
     assert_non_null(strstr(last, "failing.yaml:10:"));
     assert_non_null(strstr(last, "matrix point h=-3"));
     free(csv);
+    /* a cell that diverges fails too, with the run's error */
+    snprintf(text, sizeof text,
+             "name: div\ndata: {source: %s/examples/data/names.txt}\n"
+             "matrix: {lr: [0.1, 1e30]}\ntrain: {steps: 20, lr: \"${matrix.lr}\"}\n"
+             "sample: {count: 0}\nreport: {plots: none}\n"
+             "model:\n  - embedding: {dim: 2}\n  - flatten\n  - linear: {out: 8}\n  - linear\n",
+             tu_srcdir());
+    const char *div = write_spec("div.yaml", text);
+    snprintf(args, sizeof args, "sweep '%s' -j 2 --out '%s/div'", div, tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 1);
+    snprintf(p, sizeof p, "%s/div/summary.csv", tmp);
+    csv = tu_read_file(p);
+    assert_non_null(csv);
+    assert_non_null(strstr(csv, "\n1,52953ab0,done,0.1,20,"));
+    assert_non_null(strstr(csv, "\n2,d41ce4dd,failed,1e30,"));
+    assert_non_null(strstr(csv, "the loss became non-finite"));
+    free(csv);
     /* a plain run of a matrix spec says to use nnrun sweep */
     snprintf(args, sizeof args, "'%s'", spec);
     assert_int_equal(tu_nnrun(tmp, args), 2);
@@ -448,11 +487,17 @@ static void test_cells_and_cli(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_product_order),     cmocka_unit_test(test_exclude_partial),
-        cmocka_unit_test(test_include_semantics), cmocka_unit_test(test_zip),
-        cmocka_unit_test(test_cell_id_stable),    cmocka_unit_test(test_substitution_typed),
-        cmocka_unit_test(test_interrupt_resume),  cmocka_unit_test(test_failed_cell),
-        cmocka_unit_test(test_cells_and_cli),     cmocka_unit_test(test_check_every_cell),
+        cmocka_unit_test(test_product_order),
+        cmocka_unit_test(test_exclude_partial),
+        cmocka_unit_test(test_include_semantics),
+        cmocka_unit_test(test_include_github_example),
+        cmocka_unit_test(test_zip),
+        cmocka_unit_test(test_cell_id_stable),
+        cmocka_unit_test(test_substitution_typed),
+        cmocka_unit_test(test_interrupt_resume),
+        cmocka_unit_test(test_failed_cell),
+        cmocka_unit_test(test_cells_and_cli),
+        cmocka_unit_test(test_check_every_cell),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

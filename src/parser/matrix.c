@@ -4,36 +4,20 @@
  * node (a whole-scalar reference takes the value's own style, so `"${matrix.h}"` in flow
  * style still gives the number 300), or spliced into the text of a longer scalar.  The
  * result is then typed and validated by spec.c exactly like a written value, with the
- * reference's position.  Expansion follows GitHub Actions: the product (first axis
- * slowest; `zip` groups vary together), then `exclude` (an entry removes every point that
- * matches all its pairs; an entry matching nothing is an error), then `include` (an entry
- * extends every original point that it does not contradict on an original axis with its
- * other keys; when it extends none, it is a new point).
+ * reference's position (references: matrix_ref.c).  Expansion follows GitHub Actions: the
+ * product (first axis slowest; `zip` groups vary together), then `exclude` (an entry
+ * removes every point that matches all its pairs; an entry matching nothing is an error),
+ * then `include` (an entry extends every original point that it does not contradict on an
+ * original axis with its other keys; when it extends none, it is a new point).
  */
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include "matrix.h"
 
-#include <pcre2.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "spec_int.h"
-
-typedef struct {
-    const nn_ynode *key;  /* the axis name as written */
-    const nn_ynode *vals; /* its value list; NULL for a key that only `include` adds */
-    int zip;              /* its zip group, or −1 */
-    int used;             /* a ${matrix.NAME} refers to it */
-} mx_axis;
-
-typedef struct {
-    mx_axis *ax;
-    int nax, norig; /* axes; the first norig are the matrix's own */
-    const nn_ynode ***pt;
-    int np, cap;
-} mx;
+#include "matrix_int.h"
 
 static void *xcalloc(size_t n, size_t size)
 {
@@ -51,7 +35,7 @@ static void mx_free(mx *m)
     memset(m, 0, sizeof *m);
 }
 
-static int axis_index(const mx *m, const char *name, size_t len)
+int nn_mx_axis_index(const mx *m, const char *name, size_t len)
 {
     for (int a = 0; a < m->nax; a++)
         if (m->ax[a].key->len == len && !memcmp(m->ax[a].key->text, name, len)) return a;
@@ -154,7 +138,7 @@ static void collect_axes(nn_sctx *c, const nn_ynode *mat, mx *m)
         const nn_ynode *e = incl->items[i];
         for (int j = 0; e->kind == NN_YMAP && j < e->n; j++) {
             const nn_ynode *k = nn_ymap_key(e, j);
-            if (valid_axis_name(k) && !is_special(k) && axis_index(m, k->text, k->len) < 0)
+            if (valid_axis_name(k) && !is_special(k) && nn_mx_axis_index(m, k->text, k->len) < 0)
                 m->ax[m->nax++] = (mx_axis){k, NULL, -1, 0};
         }
     }
@@ -178,7 +162,7 @@ static void parse_zip(nn_sctx *c, const nn_ynode *z, mx *m)
         int first = -1;
         for (int i = 0; i < grp->n; i++) {
             const nn_ynode *k = grp->items[i];
-            int a = k->kind == NN_YSCALAR ? axis_index(m, k->text, k->len) : -1;
+            int a = k->kind == NN_YSCALAR ? nn_mx_axis_index(m, k->text, k->len) : -1;
             if (a < 0 || a >= m->norig) {
                 nn_sv_error(c, k->mark, "'matrix.zip' names %s, which is no axis of the matrix",
                             nn_sv_show(k, buf, sizeof buf));
@@ -251,7 +235,7 @@ static int entry_ok(nn_sctx *c, const mx *m, const nn_ynode *e, const char *wher
     int ok = 1;
     for (int j = 0; j < e->n; j++) {
         const nn_ynode *k = nn_ymap_key(e, j);
-        int a = k->kind == NN_YSCALAR ? axis_index(m, k->text, k->len) : -1;
+        int a = k->kind == NN_YSCALAR ? nn_mx_axis_index(m, k->text, k->len) : -1;
         if (a < 0 || (orig_only && a >= m->norig)) {
             unknown_axis(c, m, k, where);
             ok = 0;
@@ -267,7 +251,7 @@ static int matches(const mx *m, const nn_ynode **p, const nn_ynode *e, int all)
 {
     for (int j = 0; j < e->n; j++) {
         const nn_ynode *k = nn_ymap_key(e, j);
-        int a = axis_index(m, k->text, k->len);
+        int a = nn_mx_axis_index(m, k->text, k->len);
         if (a >= m->norig && !all) continue;
         if (!p[a] || !same_value(p[a], nn_ymap_value(e, j))) return 0;
     }
@@ -317,7 +301,7 @@ static void parse_include(nn_sctx *c, const nn_ynode *x, mx *m)
             extended = 1;
             for (int j = 0; j < e->n; j++) {
                 const nn_ynode *k = nn_ymap_key(e, j);
-                int a = axis_index(m, k->text, k->len);
+                int a = nn_mx_axis_index(m, k->text, k->len);
                 if (a >= m->norig) m->pt[p][a] = nn_ymap_value(e, j);
             }
         }
@@ -325,7 +309,7 @@ static void parse_include(nn_sctx *c, const nn_ynode *x, mx *m)
         const nn_ynode **p = mx_push(m);
         for (int j = 0; j < e->n; j++) {
             const nn_ynode *k = nn_ymap_key(e, j);
-            p[axis_index(m, k->text, k->len)] = nn_ymap_value(e, j);
+            p[nn_mx_axis_index(m, k->text, k->len)] = nn_ymap_value(e, j);
         }
     }
 }
@@ -410,166 +394,8 @@ static void expand(nn_sctx *c, const nn_ynode *mat, mx *m)
     free(ids);
 }
 
-/* --- ${matrix.NAME} references ------------------------------------------------------- */
-
-typedef struct {
-    pcre2_code *re;
-    pcre2_match_data *md;
-} refs_re;
-
-static int refs_open(refs_re *r)
-{
-    int code;
-    PCRE2_SIZE off;
-    r->re = pcre2_compile((PCRE2_SPTR) "\\$\\{\\s*matrix\\.([^}\\s]*)\\s*\\}",
-                          PCRE2_ZERO_TERMINATED, 0, &code, &off, NULL);
-    if (!r->re) abort(); /* a constant pattern */
-    r->md = pcre2_match_data_create_from_pattern(r->re, NULL);
-    if (!r->md) abort();
-    return 0;
-}
-
-static void refs_close(refs_re *r)
-{
-    pcre2_match_data_free(r->md);
-    pcre2_code_free(r->re);
-}
-
-/* The position of byte `off` of scalar n (exact on one line, plain or quoted). */
-static nn_mark ref_mark(const nn_ynode *n, size_t off)
-{
-    nn_mark m = n->mark;
-    if (m.line != n->end.line || n->style == NN_YLITERAL || n->style == NN_YFOLDED) return m;
-    if (n->style != NN_YPLAIN) m.col++; /* the opening quote */
-    for (size_t i = 0; i < off && i < n->len; i++)
-        if ((n->text[i] & 0xC0) != 0x80) m.col++;
-    return m;
-}
-
-static int has_dollar_brace(const nn_ynode *n, size_t from)
-{
-    for (const char *p = n->text + from, *end = n->text + n->len;
-         from < n->len && (p = memchr(p, '$', (size_t)(end - p))) != NULL; p++)
-        if (p + 1 < end && p[1] == '{') return 1;
-    return 0;
-}
-
-/* Finds the next reference in n from byte `from`: 1 with [*s, *e) the whole reference and
- * [*ns, *ne) the name, or 0. */
-static int next_ref(refs_re *r, const nn_ynode *n, size_t from, size_t *s, size_t *e, size_t *ns,
-                    size_t *ne)
-{
-    if (!has_dollar_brace(n, from)) return 0; /* most scalars: no PCRE2 call */
-    int rc = pcre2_match(r->re, (PCRE2_SPTR)n->text, n->len, from, 0, r->md, NULL);
-    if (rc < 2) return 0;
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(r->md);
-    *s = ov[0], *e = ov[1], *ns = ov[2], *ne = ov[3];
-    return 1;
-}
-
-/* Checks every reference under n: its axis exists (marked used). */
-static void check_refs(nn_sctx *c, refs_re *r, const nn_ynode *n, mx *m, int has_matrix)
-{
-    if (n->kind != NN_YSCALAR) {
-        int items = n->kind == NN_YMAP ? 2 * n->n : n->n;
-        for (int i = 0; i < items; i++)
-            check_refs(c, r, n->items[i], m, has_matrix);
-        return;
-    }
-    size_t s, e, ns, ne;
-    for (size_t from = 0; next_ref(r, n, from, &s, &e, &ns, &ne); from = e) {
-        int a = axis_index(m, n->text + ns, ne - ns);
-        char name[128];
-        snprintf(name, sizeof name, "%.*s", (int)(ne - ns) > 100 ? 100 : (int)(ne - ns),
-                 n->text + ns);
-        if (a >= 0) {
-            m->ax[a].used = 1;
-            continue;
-        }
-        if (!has_matrix) {
-            nn_sv_error(c, ref_mark(n, s),
-                        "'${matrix.%s}' refers to a matrix, but the spec has no 'matrix'", name);
-            continue;
-        }
-        const char *names[64];
-        int k = 0;
-        for (int b = 0; b < m->nax && k < 63; b++)
-            names[k++] = m->ax[b].key->text;
-        names[k] = NULL;
-        const char *sug = nn_suggest(name, names);
-        char list[512];
-        nn_sv_error(c, ref_mark(n, s), "unknown matrix axis '%s' in '${matrix.%s}'%s%s%s", name,
-                    name, sug ? " (did you mean '" : "", sug ? sug : "", sug ? "'?)" : "");
-        nn_diag_note(c->d, "the matrix's axes are: %s", nn_sv_join(names, list, sizeof list));
-    }
-}
-
-/* A copy of n with point p's values in place of the references (NULL after an error). */
-static nn_ynode *subst(nn_sctx *c, refs_re *r, nn_ynode *n, const mx *m, const nn_ynode **p)
-{
-    if (n->kind != NN_YSCALAR) {
-        nn_ynode *out = nn_ynode_new(n->kind, n->mark);
-        out->end = n->end;
-        int ok = 1;
-        for (int i = 0; i < n->n && ok; i++) {
-            if (n->kind == NN_YSEQ) {
-                nn_ynode *it = subst(c, r, n->items[i], m, p);
-                if (it) nn_ynode_push(out, it);
-                ok = it != NULL;
-                continue;
-            }
-            nn_ynode *k = subst(c, r, nn_ymap_key(n, i), m, p);
-            nn_ynode *v = k ? subst(c, r, nn_ymap_value(n, i), m, p) : NULL;
-            if (v)
-                nn_ymap_add(out, k, v);
-            else
-                nn_ynode_unref(k), ok = 0;
-        }
-        if (!ok) {
-            nn_ynode_unref(out);
-            return NULL;
-        }
-        return out;
-    }
-    size_t s, e, ns, ne, from = 0, len = 0;
-    if (!next_ref(r, n, 0, &s, &e, &ns, &ne)) return nn_ynode_ref(n);
-    char *text = NULL;
-    for (;; from = e) {
-        if (!next_ref(r, n, from, &s, &e, &ns, &ne)) break;
-        int a = axis_index(m, n->text + ns, ne - ns);
-        const nn_ynode *v = a >= 0 ? p[a] : NULL;
-        if (!v) {
-            nn_sv_error(c, ref_mark(n, s),
-                        "'${matrix.%.*s}' has no value in this matrix point (only some points "
-                        "have '%.*s', through 'include'; give every point a value)",
-                        (int)(ne - ns), n->text + ns, (int)(ne - ns), n->text + ns);
-            free(text);
-            return NULL;
-        }
-        if (s == 0 && e == n->len) { /* the whole scalar: the value itself, typed as written */
-            nn_ynode *out = nn_ynode_scalar(ref_mark(n, s), v->text, v->len, v->style);
-            out->end = n->end;
-            return out;
-        }
-        text = realloc(text, len + (s - from) + v->len + 1);
-        if (!text) abort();
-        memcpy(text + len, n->text + from, s - from);
-        len += s - from;
-        memcpy(text + len, v->text, v->len);
-        len += v->len;
-    }
-    text = realloc(text, len + (n->len - from) + 1);
-    if (!text) abort();
-    memcpy(text + len, n->text + from, n->len - from);
-    len += n->len - from;
-    nn_ynode *out = nn_ynode_scalar(n->mark, text, len, n->style);
-    out->end = n->end;
-    free(text);
-    return out;
-}
-
 /* Expands the matrix of root (if any) and checks the references; 0 or −1 (errors in c). */
-static int analyse(nn_sctx *c, refs_re *r, nn_ynode *root, mx *m, int *mi)
+static int analyse(nn_sctx *c, nn_mx_refs *r, nn_ynode *root, mx *m, int *mi)
 {
     int nerr = c->nerr;
     *mi = root->kind == NN_YMAP ? nn_ymap_find(root, "matrix", 6) : -1;
@@ -578,8 +404,8 @@ static int analyse(nn_sctx *c, refs_re *r, nn_ynode *root, mx *m, int *mi)
     if (root->kind == NN_YMAP) {
         for (int i = 0; i < root->n; i++)
             if (i != *mi) {
-                check_refs(c, r, nn_ymap_key(root, i), m, *mi >= 0);
-                check_refs(c, r, nn_ymap_value(root, i), m, *mi >= 0);
+                nn_mx_check_refs(c, r, nn_ymap_key(root, i), m, *mi >= 0);
+                nn_mx_check_refs(c, r, nn_ymap_value(root, i), m, *mi >= 0);
             }
     }
     for (int a = 0; a < m->nax; a++) {
@@ -597,10 +423,10 @@ static int analyse(nn_sctx *c, refs_re *r, nn_ynode *root, mx *m, int *mi)
 
 int nn_spec_matrix_apply(nn_sctx *c, nn_ynode **root, int point)
 {
-    refs_re r;
+    nn_mx_refs r;
     mx m;
     memset(&m, 0, sizeof m);
-    refs_open(&r);
+    nn_mx_refs_open(&r);
     int mi, rc = analyse(c, &r, *root, &m, &mi);
     if (rc == 0 && mi >= 0 && point < 0) {
         nn_sv_error(c, nn_ymap_key(*root, mi)->mark,
@@ -617,8 +443,8 @@ int nn_spec_matrix_apply(nn_sctx *c, nn_ynode **root, int point)
         top->end = (*root)->end;
         for (int i = 0; i < (*root)->n && rc == 0; i++) {
             if (i == mi) continue;
-            nn_ynode *k = subst(c, &r, nn_ymap_key(*root, i), &m, m.pt[point]);
-            nn_ynode *v = k ? subst(c, &r, nn_ymap_value(*root, i), &m, m.pt[point]) : NULL;
+            nn_ynode *k = nn_mx_subst(c, &r, nn_ymap_key(*root, i), &m, m.pt[point]);
+            nn_ynode *v = k ? nn_mx_subst(c, &r, nn_ymap_value(*root, i), &m, m.pt[point]) : NULL;
             if (v)
                 nn_ymap_add(top, k, v);
             else
@@ -627,7 +453,7 @@ int nn_spec_matrix_apply(nn_sctx *c, nn_ynode **root, int point)
         nn_ynode_unref(*root);
         *root = top;
     }
-    refs_close(&r);
+    nn_mx_refs_close(&r);
     mx_free(&m);
     return rc;
 }
@@ -644,10 +470,10 @@ nn_matrix *nn_matrix_load(const char *path, const char *const *sets, int nsets, 
         nn_diag_add_source(d, names[i], sets[i], strlen(sets[i]));
         nn_spec_apply_set(&c, &root, names[i], sets[i]);
     }
-    refs_re r;
+    nn_mx_refs r;
     mx m;
     memset(&m, 0, sizeof m);
-    refs_open(&r);
+    nn_mx_refs_open(&r);
     int mi;
     if (root && c.nerr == 0 && analyse(&c, &r, root, &m, &mi) == 0) {
         out = xcalloc(1, sizeof *out);
@@ -668,7 +494,7 @@ nn_matrix *nn_matrix_load(const char *path, const char *const *sets, int nsets, 
             out->label[p] = point_label(&m, m.pt[p]);
         }
     }
-    refs_close(&r);
+    nn_mx_refs_close(&r);
     mx_free(&m);
     nn_ynode_unref(root);
     for (int i = 0; i < nsets; i++)
