@@ -27,6 +27,8 @@ typedef struct {
     int32_t *prefix; /* sample.prefix as token ids (NULL without one) */
     int nprefix;
     struct nn_stats *stats; /* report statistics (report/stats.h); NULL when not collected */
+    int grad_check;         /* stop on a non-finite gradient too (--nan-check; nancheck.c) */
+    int nonfinite;          /* the last step's loss or a gradient was non-finite */
 } nn_trainer;
 
 typedef struct {
@@ -39,6 +41,7 @@ typedef struct {
     double wall_seconds, train_seconds;
     char **samples;
     int nsamples;
+    struct nn_nan_report *nan; /* why the run stopped early (nancheck.h), or NULL */
 } nn_result;
 
 typedef struct {
@@ -63,9 +66,12 @@ void nn_trainer_free(nn_trainer *tr);
 const struct nn_stats *nn_trainer_stats(const nn_trainer *tr);
 
 /* Trains for spec->train.steps steps, evaluating on the schedule of spec->eval, then
- * evaluates every split and draws the samples.  Returns 0, or −1 if the loss became
- * non-finite (the step is in res->steps).  The ngram model takes no steps: step0 and last
- * are NaN, steps 0. */
+ * evaluates every split and draws the samples.  Returns 0, or −1 if the loss or (with
+ * grad_check) a gradient became non-finite: the run stops within that step, before its
+ * update, with the steps done in res->steps, metrics written up to there, and where the
+ * value appeared in res->nan (no final evaluation, no samples).  Returns −2 when writing
+ * a metrics file failed (ferror, checked at evaluation points: a full disk, a file size
+ * limit): stopped there.  The ngram model takes no steps: step0 and last are NaN, steps 0. */
 int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res);
 /* Mean data loss over a whole split, in eval mode (NaN for an empty split). */
 double nn_trainer_eval(nn_trainer *tr, nn_split_id s);
