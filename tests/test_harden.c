@@ -76,7 +76,8 @@ static void test_nan_lr(void **state)
     assert_int_equal(tu_nnrun(tmp, args), 1);
     assert_err_has("specs/mlp.yaml:");
     assert_err_has(": error: step ");
-    assert_err_has("of layer 1 (embedding)");
+    assert_err_has("'layers.0.weight' [27, 10] of layer 1 (embedding) is non-finite: the update "
+                   "of step ");
     assert_true(exists("nan/metrics.csv"));
     assert_true(exists("nan/summary.json"));
     assert_true(exists("nan/report.html"));
@@ -86,14 +87,19 @@ static void test_nan_lr(void **state)
     assert_non_null(summary);
     assert_non_null(strstr(summary, "\"stopped\": \"step "));
     free(summary);
-    /* loss only: the poisoned parameters show in the next forward pass */
+    /* BatchNorm's running buffers are checked with the gradients; without, the loss */
     snprintf(args, sizeof args,
-             "specs/mlp.yaml --set train.steps=200 --set train.lr=1e6 --quiet --no-nan-check "
-             "--out '%s/nan2'",
+             "specs/mlp_bn.yaml --set train.steps=200 --set train.lr=1e6 --quiet --out '%s/nan2'",
              tmp);
     assert_int_equal(tu_nnrun(tmp, args), 1);
-    assert_err_has("the loss became non-finite");
-    assert_err_has("in the forward pass");
+    assert_err_has("specs/mlp_bn.yaml:20:5: error: step ");
+    assert_err_has("the running buffer 'layers.3.running_std' [200] of layer 4 (batchnorm) "
+                   "became non-finite in the forward pass");
+    snprintf(args, sizeof args,
+             "specs/mlp_bn.yaml --set train.steps=200 --set train.lr=1e6 --quiet --no-nan-check "
+             "--out '%s/nan4'",
+             tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 0); /* unchecked: BatchNorm keeps the loss finite */
     /* a model whose output layer overflows first */
     snprintf(args, sizeof args,
              "specs/micrograd_moons.yaml --set train.steps=50 --set train.lr=1e6 --quiet "

@@ -2,27 +2,36 @@
 #include "runtime/nancheck.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ir/op.h"
 
-/* Eight independent lanes so the compiler can vectorise: x * 0 is 0 for every finite x
- * and NaN for NaN and ±inf, and a NaN lane stays NaN. */
+/* A float is NaN or ±inf when its exponent bits are all ones: then adding one to the
+ * exponent field carries into the sign bit, and only then.  Integer and/add/or in GCC
+ * vector types (SSE2 without -m flags, so any x86-64), sixteen floats per iteration and
+ * no branch: a small fraction of what the optimizer spends on the same memory. */
+typedef uint32_t nn_u4 __attribute__((vector_size(16)));
+
 static int all_finite(const float *x, long n)
 {
-    float acc[8] = {0};
+    const uint32_t EXP = 0x7f800000u, ONE = 0x00800000u;
+    nn_u4 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, v[4];
     long i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++)
-            acc[k] += x[i + k] * 0.0f;
-    for (; i < n; i++)
-        acc[0] += x[i] * 0.0f;
-    float s = 0;
-    for (int k = 0; k < 8; k++)
-        s += acc[k];
-    return s == 0.0f;
+    for (; i + 16 <= n; i += 16) {
+        memcpy(v, x + i, sizeof v); /* unaligned loads */
+        a0 |= (v[0] & EXP) + ONE, a1 |= (v[1] & EXP) + ONE;
+        a2 |= (v[2] & EXP) + ONE, a3 |= (v[3] & EXP) + ONE;
+    }
+    nn_u4 a = a0 | a1 | a2 | a3;
+    uint32_t acc = a[0] | a[1] | a[2] | a[3], u;
+    for (; i < n; i++) {
+        memcpy(&u, x + i, sizeof u);
+        acc |= (u & EXP) + ONE;
+    }
+    return !(acc & 0x80000000u);
 }
 
 int nn_grads_finite(const nn_params *P)
@@ -32,21 +41,23 @@ int nn_grads_finite(const nn_params *P)
     return 1;
 }
 
-int nn_step_finite(nn_trainer *tr, float loss)
+/* BatchNorm's running buffers (a few hundred floats): the training forward pass updates
+ * them and nothing in training reads them, so a non-finite one shows only here. */
+static int buffers_finite(const nn_params *P)
 {
-    tr->nonfinite = !isfinite(loss) || (tr->grad_check && !nn_grads_finite(tr->P));
-    return !tr->nonfinite;
+    for (int i = 0; i < P->n; i++)
+        if (P->p[i].role == NN_BUFFER && !all_finite(P->p[i].data, P->p[i].numel)) return 0;
+    return 1;
 }
 
-int nn_update_finite(nn_trainer *tr)
+int nn_step_finite(nn_trainer *tr, float loss)
 {
-    if (!tr->grad_check) return 1;
-    for (int i = 0; i < tr->P->n; i++)
-        if (!all_finite(tr->P->p[i].data, tr->P->p[i].numel)) {
-            tr->nonfinite = NN_NONFINITE_UPDATE;
-            return 0;
-        }
-    return 1;
+    tr->nonfinite = 0;
+    if (!isfinite(loss) || (tr->grad_check && !nn_grads_finite(tr->P)))
+        tr->nonfinite = NN_NONFINITE_STEP;
+    else if (tr->grad_check && !buffers_finite(tr->P))
+        tr->nonfinite = NN_NONFINITE_BUFFER;
+    return !tr->nonfinite;
 }
 
 /* The first output of node `i` holding a non-finite value with `rows` active rows. */
@@ -101,8 +112,9 @@ static void describe_node(const nn_graph *g, int node, int t, nn_nan_report *r)
     r->at = n->mark;
 }
 
-/* The update overflowed: the first parameter (in model order) it made non-finite. */
-static void locate_param(const nn_trainer *tr, nn_nan_report *r)
+/* The first parameter or buffer (in model order) holding a non-finite value: an earlier
+ * update overflowed, or this step's forward pass a running buffer.  0 when none. */
+static int locate_param(const nn_trainer *tr, nn_nan_report *r)
 {
     const nn_graph *g = tr->train_g;
     for (int i = 0; i < tr->P->n; i++) {
@@ -114,10 +126,12 @@ static void locate_param(const nn_trainer *tr, nn_nan_report *r)
                     for (int j = 0; j < g->n[k].nin; j++)
                         if (g->n[k].in[j] == t) {
                             describe_node(g, k, t, r);
+                            r->update = p->role == NN_PARAM;
                             r->buffer = p->role == NN_BUFFER;
-                            return;
+                            return 1;
                         }
     }
+    return 0;
 }
 
 nn_nan_report *nn_nan_locate(const nn_trainer *tr, long step, double loss)
@@ -126,12 +140,8 @@ nn_nan_report *nn_nan_locate(const nn_trainer *tr, long step, double loss)
     if (!r) return NULL;
     r->step = step;
     r->loss = loss;
-    if (tr->nonfinite == NN_NONFINITE_UPDATE) {
-        r->update = 1;
-        locate_param(tr, r);
-        return r;
-    }
     const nn_graph *g = tr->train_g;
+    if (!g || locate_param(tr, r)) return r;
     nn_plan *p = g ? nn_plan_lower(g, tr->P, NN_LOWER_KEEP_ALL) : NULL;
     float *saved = p ? save_buffers(tr->P) : NULL;
     if (!saved) {
@@ -168,21 +178,19 @@ static const char *num(double v, char *buf, size_t len)
 const char *nn_nan_describe(const nn_nan_report *r, char *buf, size_t len)
 {
     char where[256] = "", l[32];
-    if (r->update && r->found && r->buffer) { /* BatchNorm's running statistics */
+    if (r->buffer) { /* BatchNorm's running statistics, updated by the forward pass */
         snprintf(buf, len,
-                 "step %ld: the running buffer '%s' %s of layer %d (%s) became non-finite (the "
-                 "loss was %s and every gradient finite)",
+                 "step %ld: the running buffer '%s' %s of layer %d (%s) became non-finite in "
+                 "the forward pass (the loss was %s)",
                  r->step, r->tensor, r->shape, r->layer, r->kind, num(r->loss, l, sizeof l));
         return buf;
     }
-    if (r->update) {
-        if (r->found)
-            snprintf(where, sizeof where, ": the parameter '%s' %s of layer %d (%s)", r->tensor,
-                     r->shape, r->layer, r->kind);
+    if (r->update) { /* the previous update overflowed, though its gradients were finite */
         snprintf(buf, len,
-                 "step %ld: the update made a parameter non-finite%s (the loss was %s and every "
-                 "gradient finite)",
-                 r->step, where, num(r->loss, l, sizeof l));
+                 "step %ld: the parameter '%s' %s of layer %d (%s) is non-finite: the update "
+                 "of step %ld overflowed (the loss is now %s)",
+                 r->step, r->tensor, r->shape, r->layer, r->kind, r->step - 1,
+                 num(r->loss, l, sizeof l));
         return buf;
     }
     if (r->found && r->layer > 0)
@@ -208,16 +216,10 @@ void nn_nan_diag(const nn_nan_report *r, const char *spec_path, nn_diag *d)
     char msg[512];
     nn_mark at = r->found && r->at.file ? r->at : (nn_mark){spec_path, 1, 1};
     nn_diag_error(d, at, "%s", nn_nan_describe(r, msg, sizeof msg));
-    if (r->update)
-        nn_diag_note(d,
-                     "the run stopped after the update of step %ld; metrics.csv holds steps "
-                     "0 to %ld",
-                     r->step, r->step - 1);
-    else
-        nn_diag_note(d,
-                     "the run stopped before updating the parameters at step %ld; metrics.csv "
-                     "holds steps 0 to %ld",
-                     r->step, r->step - 1);
+    nn_diag_note(d,
+                 "the run stopped before updating the parameters at step %ld; metrics.csv "
+                 "holds steps 0 to %ld",
+                 r->step, r->step - 1);
     nn_diag_note(d, "a smaller learning rate (train.lr) or a gentler init usually helps; "
                     "--no-nan-check checks only the loss");
 }

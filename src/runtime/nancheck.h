@@ -2,9 +2,9 @@
  * step, and the step is re-run to name the first layer where a non-finite value appeared.
  *
  * The common path costs almost nothing: the loss is checked every step (it is read
- * anyway); with --nan-check (on by default) the gradients before the update and the
- * parameters after it, one pass over each (the optimizer reads them all in the same
- * step anyway).  Only a failing step pays for the search. */
+ * anyway); with --nan-check (on by default) also the parameter gradients and BatchNorm's
+ * running buffers before the update, in one branch-free pass (the optimizer reads the
+ * same memory in the same step).  Only a failing step pays for the search. */
 #ifndef NN_NANCHECK_H
 #define NN_NANCHECK_H
 
@@ -16,8 +16,8 @@ typedef struct nn_nan_report {
     double loss;   /* its loss (finite when only a gradient failed) */
     int found;     /* the re-run found the value (it should: the step is deterministic) */
     int backward;  /* it appeared in the backward pass (every forward value was finite) */
-    int update;    /* loss and gradients were finite; the update overflowed a parameter */
-    int buffer;    /* ... or the forward pass a running buffer (BatchNorm) */
+    int update;    /* a parameter was non-finite already: the previous update overflowed */
+    int buffer;    /* a running buffer (BatchNorm) became non-finite in the forward pass */
     int layer;     /* 1-based spec layer of the node that produced it, 0 for the loss */
     char kind[32]; /* the layer's kind ("linear"), or the op */
     char tensor[48], shape[64];
@@ -28,17 +28,15 @@ typedef struct nn_nan_report {
 int nn_grads_finite(const nn_params *P);
 /* The step's verdict, after forward and backward and before the update: sets
  * tr->nonfinite and returns 1 when the update may run (the loss is finite and, with
- * tr->grad_check, every gradient). */
+ * tr->grad_check, every gradient and running buffer). */
 int nn_step_finite(nn_trainer *tr, float loss);
-enum { NN_NONFINITE_STEP = 1, NN_NONFINITE_UPDATE = 2 }; /* values of tr->nonfinite */
-/* After the update (with tr->grad_check): 1 when every parameter is still finite, else
- * sets tr->nonfinite to NN_NONFINITE_UPDATE and returns 0. */
-int nn_update_finite(nn_trainer *tr);
+enum { NN_NONFINITE_STEP = 1, NN_NONFINITE_BUFFER = 2 }; /* values of tr->nonfinite */
 /* After a failed step (parameters not updated, the batch still in the training plan's
- * inputs): re-runs forward and backward in a plan that keeps every tensor, and finds the
- * first non-finite value — forward outputs in order, then the backward pass in order.
- * BatchNorm's running buffers are left as they were.  Returns a malloc'd report (NULL
- * when out of memory). */
+ * inputs): a non-finite parameter (an earlier update overflowed, and this forward pass
+ * failed) or running buffer is named first; else forward and backward are re-run in a
+ * plan that keeps every tensor, and the first non-finite value found — forward outputs in
+ * order, then the backward pass in order.  BatchNorm's running buffers are left as they
+ * were.  Returns a malloc'd report (NULL when out of memory). */
 nn_nan_report *nn_nan_locate(const nn_trainer *tr, long step, double loss);
 /* The report as one sentence (no newline) into buf. */
 const char *nn_nan_describe(const nn_nan_report *r, char *buf, size_t len);

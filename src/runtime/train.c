@@ -308,10 +308,7 @@ static float train_step(nn_trainer *tr, float lr)
     nn_plan_forward(p, tr->batch);
     nn_plan_backward(p, tr->batch);
     float l = *(const float *)nn_plan_ptr(p, p->g->loss);
-    if (nn_step_finite(tr, l)) {
-        nn_optim_step(tr->P, &tr->spec->train, lr);
-        nn_update_finite(tr);
-    }
+    if (nn_step_finite(tr, l)) nn_optim_step(tr->P, &tr->spec->train, lr);
     return l;
 }
 
@@ -329,7 +326,6 @@ static float train_step_collect(nn_trainer *tr, float lr, long step)
     if (nn_step_finite(tr, l)) {
         nn_stats_before_update(tr->stats, step);
         nn_optim_step(tr->P, &tr->spec->train, lr);
-        nn_update_finite(tr);
         nn_stats_after_update(tr->stats, step);
     }
     return l;
