@@ -64,8 +64,8 @@ static const char usage_text[] =
     "                    also NNRUN_ISA)\n"
     "  --max-memory BYTES  refuse a model whose parameters and plans need more (suffixes K,\n"
     "                    M, G; default: 80% of physical memory)\n"
-    "  --no-nan-check    check only the loss, not the gradients, for non-finite values\n"
-    "                    (the gradient check is on by default: --nan-check)\n"
+    "  --no-nan-check    check only the loss for non-finite values, not the gradients and\n"
+    "                    running buffers (checked by default: --nan-check)\n"
     "  --quiet           no progress output\n"
     "  --json            print summary.json on stdout (progress goes to stderr)\n"
     "  --help, --version\n";
