@@ -242,6 +242,11 @@ static void test_max_memory(void **state)
     assert_false(exists("big")); /* refused before the run directory, before training */
     assert_int_equal(tu_nnrun(tmp, "check specs/large.yaml --max-memory 1M"), 2);
     assert_int_equal(tu_nnrun(tmp, "check specs/large.yaml --max-memory 4G"), 0);
+    /* the counting model: its count table (27^3 cells for a 4-gram) */
+    assert_int_equal(tu_nnrun(tmp, "check specs/bigram_counts.yaml --set model.0.ngram.n=4 --set "
+                                   "data.context=3 --max-memory 100K"),
+                     2);
+    assert_err_has("error: an ngram with n = 4 over 27 tokens needs 10.1 MiB (10628820 bytes)");
     assert_int_equal(tu_nnrun(tmp, "check specs/large.yaml --max-memory 1.5G"), 2);
     assert_err_has("--max-memory expects a size in bytes");
 }

@@ -24,5 +24,7 @@ size_t nn_limits_max_memory(void);
  * the largest tensor. */
 int nn_limits_check(const nn_graph *train_g, const nn_graph *eval_g, int neval, int state,
                     nn_mark at, nn_diag *d);
+/* The same for one allocation of `need` bytes: "WHAT needs N bytes, more than ...". */
+int nn_limits_check_bytes(size_t need, const char *what, nn_mark at, nn_diag *d);
 
 #endif
