@@ -4,22 +4,42 @@
 #ifndef NN_FUZZUTIL_H
 #define NN_FUZZUTIL_H
 
+#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-/* "<scratch>/<name>" in a static buffer; the scratch directory is made on first use. */
+static char fz_dir[256];
+
+/* Removes the scratch directory and the files in it (atexit). */
+static void fz_cleanup(void)
+{
+    DIR *d = opendir(fz_dir);
+    char p[600];
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+            continue;
+        snprintf(p, sizeof p, "%s/%s", fz_dir, e->d_name);
+        unlink(p);
+    }
+    if (d) closedir(d);
+    rmdir(fz_dir);
+}
+
+/* "<scratch>/<name>" in a static buffer; the scratch directory is made on first use and
+ * removed at exit. */
 static const char *fz_path(const char *name)
 {
-    static char dir[256], buf[512];
-    if (!dir[0]) {
+    static char buf[512];
+    if (!fz_dir[0]) {
         const char *t = getenv("TMPDIR");
-        snprintf(dir, sizeof dir, "%s/nnrun-fuzz-XXXXXX", t && *t ? t : "/tmp");
-        if (!mkdtemp(dir)) abort();
+        snprintf(fz_dir, sizeof fz_dir, "%s/nnrun-fuzz-XXXXXX", t && *t ? t : "/tmp");
+        if (!mkdtemp(fz_dir)) abort();
+        atexit(fz_cleanup);
     }
-    snprintf(buf, sizeof buf, "%s/%s", dir, name);
+    snprintf(buf, sizeof buf, "%s/%s", fz_dir, name);
     return buf;
 }
 
