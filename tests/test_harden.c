@@ -204,6 +204,12 @@ static void test_bad_data(void **state)
     big[n - 1] = '\n';
     check_data(big, n, NULL, "d.txt:3:1048577: error: line 3 is 1048579 bytes long");
     free(big);
+    /* a device that never ends: read up to --max-memory, then refused */
+    write_file("z.yaml", "data: {source: /dev/zero}\nmodel: [linear]\n", 42);
+    char args[400];
+    snprintf(args, sizeof args, "check '%s/z.yaml' --max-memory 1M", tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 2);
+    assert_err_has("z.yaml:1:16: error: reading data file '/dev/zero' needs ");
     check_data("abc\nabd\nbad\ncab\n", 16, "sample: {prefix: abz}\n",
                "sample.prefix 'abz': 'z' at byte 3 is not in the vocabulary");
 }
@@ -244,7 +250,7 @@ static void test_max_memory(void **state)
     assert_int_equal(tu_nnrun(tmp, "check specs/large.yaml --max-memory 4G"), 0);
     /* the counting model: its count table (27^3 cells for a 4-gram) */
     assert_int_equal(tu_nnrun(tmp, "check specs/bigram_counts.yaml --set model.0.ngram.n=4 --set "
-                                   "data.context=3 --max-memory 100K"),
+                                   "data.context=3 --max-memory 1M"),
                      2);
     assert_err_has("error: an ngram with n = 4 over 27 tokens needs 10.1 MiB (10628820 bytes)");
     assert_int_equal(tu_nnrun(tmp, "check specs/large.yaml --max-memory 1.5G"), 2);
