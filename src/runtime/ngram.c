@@ -42,8 +42,7 @@ nn_ngram *nn_ngram_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d)
     char what[96];
     snprintf(what, sizeof what, "an ngram with n = %d over %ld tokens", L->n, V);
     size_t cell_bytes = sizeof(long) + sizeof(float) + sizeof(double); /* counts, prob, logp */
-    if (nn_limits_check_bytes((size_t)(rows * V) * cell_bytes, what, L->mark, d) != 0)
-        return NULL;
+    if (nn_limits_check_bytes((size_t)(rows * V) * cell_bytes, what, L->mark, d) != 0) return NULL;
     nn_ngram *m = calloc(1, sizeof *m);
     if (!m) return NULL;
     m->n = L->n;
