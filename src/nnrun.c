@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 #include "runtime/plugin.h"
 #include "runtime/gradcheck.h"
 #include "runtime/model_file.h"
+#include "runtime/limits.h"
+#include "runtime/nancheck.h"
 #include "runtime/report/graphviz.h"
 #include "runtime/report/html.h"
 #include "runtime/report/rundir.h"
@@ -50,6 +53,8 @@ typedef struct {
     double temperature;
     const char *prefix;
     double tolerance; /* gradcheck --tolerance X */
+    size_t max_memory;               /* --max-memory BYTES (0: the default) */
+    int no_nan_check;                /* --no-nan-check */
 } cli;
 
 static const char usage_text[] =
@@ -96,6 +101,10 @@ static const char usage_text[] =
     "checkpoint\n"
     "  --dump-step K     write every tensor of training step K (inputs, weights, activations,\n"
     "                    gradients) to RUN_DIR/dump.safetensors (tests/parity/ reads it)\n"
+    "  --max-memory BYTES  refuse a model whose parameters and plans need more (suffixes K,\n"
+    "                    M, G; default: 80% of physical memory)\n"
+    "  --no-nan-check    check only the loss for non-finite values, not the gradients and\n"
+    "                    running buffers (checked by default: --nan-check)\n"
     "  --quiet           no progress output\n"
     "  --json            print summary.json on stdout (progress goes to stderr)\n"
     "  --help, --version\n";
@@ -213,6 +222,9 @@ static int parse_args(int argc, char **argv, cli *c)
         {"temperature", required_argument, 0, 'T'},
         {"prefix", required_argument, 0, 'x'},
         {"tolerance", required_argument, 0, 'L'},
+        {"max-memory", required_argument, 0, 'M'},
+        {"nan-check", no_argument, 0, 1100},
+        {"no-nan-check", no_argument, 0, 1101},
         {0, 0, 0, 0},
     };
     c->sets = calloc((size_t)argc + 1, sizeof *c->sets);
@@ -327,6 +339,14 @@ static int parse_args(int argc, char **argv, cli *c)
                 return usage_error("--tolerance expects a number > 0, got '%s'", optarg);
             break;
         }
+        case 'M':
+            if (nn_parse_bytes(optarg, &c->max_memory) != 0)
+                return usage_error("--max-memory expects a size in bytes, with an optional "
+                                   "suffix K, M or G (e.g. 512M), got '%s'",
+                                   optarg);
+            break;
+        case 1100: c->no_nan_check = 0; break;
+        case 1101: c->no_nan_check = 1; break;
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         case 'V': printf("nnrun %s\n", PACKAGE_VERSION); return EXIT_OK;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -450,6 +470,18 @@ static int graph_command(const cli *c, nn_trainer *tr)
     return rc == 0 ? EXIT_OK : EXIT_RUN;
 }
 
+/* Closes a metrics file; on a write error (ENOSPC, EFBIG, ...) says so and returns 1. */
+static int close_output(FILE *f, const char *dir, const char *name)
+{
+    if (!f) return 0;
+    int bad = ferror(f), err = errno;
+    if (fclose(f) != 0) bad = 1, err = errno;
+    if (bad)
+        fprintf(stderr, "nnrun: error: cannot write '%s/%s': %s\n", dir, name,
+                err ? strerror(err) : "write error");
+    return bad;
+}
+
 /* Trains, evaluates, samples, and writes the run directory. */
 static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *ds, nn_trainer *tr,
                           nn_diag *d)
@@ -485,34 +517,36 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
     memset(&r, 0, sizeof r);
     int rc = nn_trainer_run(tr, &o, &r);
     nn_runctl_free(ctl);
-    if (o.metrics_csv) fclose(o.metrics_csv);
-    if (o.metrics_jsonl) fclose(o.metrics_jsonl);
+    if ((close_output(o.metrics_csv, dir, "metrics.csv") |
+         close_output(o.metrics_jsonl, dir, "metrics.jsonl")) &&
+        rc == 0)
+        rc = -2;
     int stopped = rc == 1, sig = nn_runctl_signal();
-    if (rc == -2) {
+    if (rc == -2) { /* the output filled up: what was written stays, nothing more is tried */
+        fprintf(stderr,
+                "nnrun: error: the run stopped at step %ld: its output could not be "
+                "written (spec.resolved.yaml and metrics up to there are in '%s')\n",
+                r.steps, dir);
+        nn_result_free(&r);
         free(dir);
         return EXIT_RUN;
     }
+    /* a stopped run (a non-finite loss or gradient, a plugin's NaN) still writes what it
+     * has: the metrics so far, the summary and the report; then exit 1 */
     if (rc < 0 && nn_plugins_failure(tr->plugins)) {
         fprintf(stderr, "%s at step %ld; stopped (the steps before it are in %s)\n",
                 nn_plugins_failure(tr->plugins), r.steps, dir);
-        /* keep what ran: summary.json (no split losses) and a report of the steps before */
-        nn_run_info info = {c->threads, nn_k->isa};
-        char *json = nn_summary_json(spec, ds, tr, &r, &info);
-        if (json && nn_rundir_write_results(dir, json, &r) == 0) nn_report_render(dir, d);
-        free(json);
-        free(dir);
-        return EXIT_RUN;
-    }
-    if (rc < 0) {
-        fprintf(stderr, "%s: error: the loss became non-finite (%g) at step %ld; stopped\n",
-                spec->path, r.last, r.steps);
-        free(dir);
-        return EXIT_RUN;
+    } else if (rc < 0 && r.nan) {
+        nn_nan_diag(r.nan, spec->path, d); /* d holds no error: the spec and data were good */
+        nn_diag_print(d, stderr);
+    } else if (rc < 0) {
+        fprintf(stderr, "%s: error: the run stopped at step %ld (out of memory)\n", spec->path,
+                r.steps);
     }
     nn_run_info info = {c->threads, nn_k->isa};
     char *json = nn_summary_json(spec, ds, tr, &r, &info);
-    int status = EXIT_OK;
-    const nn_stats *stats = stopped ? NULL : nn_trainer_stats(tr); /* complete at the end only */
+    int status = rc < 0 ? EXIT_RUN : EXIT_OK;
+    const nn_stats *stats = rc != 0 ? NULL : nn_trainer_stats(tr); /* complete at the end only */
     if (!json || nn_rundir_write_results(dir, json, &r) != 0 ||
         (stats && nn_stats_write(stats, dir) != 0)) {
         fprintf(stderr, "nnrun: error: cannot write the results to '%s'\n", dir);
@@ -525,7 +559,8 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
         fprintf(progress,
                 "stopped after step %ld (checkpoint written); continue with --resume %s\n", r.steps,
                 dir);
-    if (!c->quiet && !stopped) print_result(progress, &r, dir);
+    if (!c->quiet && rc == 0) print_result(progress, &r, dir);
+    if (!c->quiet && rc < 0) fprintf(progress, "run directory: %s\n", dir);
     if (c->json && json) printf("%s\n", json);
     free(json);
     nn_result_free(&r);
@@ -607,6 +642,13 @@ static int sample_command(const cli *c)
     return rc;
 }
 
+static nn_trainer *new_trainer(const cli *c, const nn_spec *spec, const nn_dataset *ds, nn_diag *d)
+{
+    nn_trainer *tr = nn_trainer_new(spec, ds, d);
+    if (tr) tr->grad_check = !c->no_nan_check;
+    return tr;
+}
+
 static int run_command(const cli *c)
 {
     if (!strcmp(c->cmd, "report")) return report_command(c);
@@ -630,7 +672,7 @@ static int run_command(const cli *c)
     }
     if (!(spec = c->point ? nn_spec_load_point(c->spec, c->sets, c->nsets, c->point - 1, d)
                           : nn_spec_load(c->spec, c->sets, c->nsets, d)) ||
-        !(ds = nn_dataset_load(spec, d)) || !(tr = nn_trainer_new(spec, ds, d))) {
+        !(ds = nn_dataset_load(spec, d)) || !(tr = new_trainer(c, spec, ds, d))) {
         rc = fail_input(d);
     } else if (!strcmp(c->cmd, "check")) {
         rc = check_command(c, spec, ds, tr);
@@ -655,6 +697,9 @@ int main(int argc, char **argv)
 {
     cli c;
     memset(&c, 0, sizeof c);
+    /* past a file size limit (ulimit -f), writes fail with EFBIG and the run stops with an
+     * error, instead of the signal killing it mid-write */
+    signal(SIGXFSZ, SIG_IGN);
     int rc = parse_args(argc, argv, &c);
     if (rc < 0) {
         if (nn_kernels_select(c.isa) != 0) {
@@ -668,6 +713,7 @@ int main(int argc, char **argv)
             rc = EXIT_INPUT;
         } else {
             nn_kernels_set_threads(c.threads);
+            nn_limits_set_max_memory(c.max_memory);
             rc = run_command(&c);
             nn_kernels_set_threads(1); /* back to the calling thread (workers idle) */
         }

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "runtime/limits.h"
+
 char *nn_read_file(const char *path, size_t *len, nn_mark at, nn_diag *d)
 {
     struct stat st;
@@ -24,12 +26,22 @@ char *nn_read_file(const char *path, size_t *len, nn_mark at, nn_diag *d)
         nn_diag_error(d, at, "cannot open data file '%s': %s", path, strerror(errno));
         return NULL;
     }
-    /* st_size is only a hint (a pipe or a growing file): read until EOF, doubling */
-    size_t cap = (size_t)st.st_size + 1, n = 0;
+    /* st_size is only a hint (a pipe or a growing file): read until EOF, doubling, up to
+     * --max-memory (a device such as /dev/zero never ends) */
+    size_t cap = (size_t)st.st_size + 4097, n = 0, limit = nn_limits_max_memory();
     char *buf = malloc(cap);
     size_t got;
     while (buf && (got = fread(buf + n, 1, cap - 1 - n, f)) > 0) {
         n += got;
+        if (n > limit) {
+            fclose(f);
+            free(buf);
+            char what[300];
+            snprintf(what, sizeof what, "reading data file '%.200s'", path);
+            nn_limits_check_bytes(n, what, at, d);
+            if (!S_ISREG(st.st_mode)) nn_diag_note(d, "is it a device or a pipe that never ends?");
+            return NULL;
+        }
         if (n == cap - 1) {
             char *nb = realloc(buf, cap * 2);
             if (!nb) break;

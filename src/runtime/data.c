@@ -12,6 +12,8 @@
 #include "runtime/data_int.h"
 #include "runtime/rng.h"
 
+#define NN_DATA_MAX_LINE (1 << 20) /* bytes per item: longer is no line-per-item file */
+
 typedef struct {
     uint32_t *cp; /* all symbols of all kept words, back to back: code points (chars), or
                      while reading, the byte offset of each pattern match in the file */
@@ -140,6 +142,14 @@ static int read_words(const char *path, const char *buf, size_t len, pcre2_code 
         while (end < len && buf[end] != '\n')
             end++;
         size_t stop = end > pos && buf[end - 1] == '\r' ? end - 1 : end;
+        if (stop - pos > NN_DATA_MAX_LINE) {
+            nn_diag_error(d, (nn_mark){path, line, NN_DATA_MAX_LINE + 1},
+                          "line %d is %zu bytes long; an item is at most %d bytes", line,
+                          stop - pos, NN_DATA_MAX_LINE);
+            nn_diag_note(d, "a text data file holds one item (a name, a word) per line");
+            ok = 0;
+            break;
+        }
         long n = 0;
         for (size_t i = pos; i < stop;) {
             nn_mark m = {path, line, (int)(i - pos) + 1};

@@ -246,13 +246,16 @@ static void pin_outputs(const nn_graph *g, mem_info *m)
 static void *param_storage(const nn_graph *g, int t, nn_params *P, int *missing)
 {
     const nn_tensor *x = &g->t[t];
+    static float outside; /* measuring (no P): these live outside the arena all the same */
     if (x->role == NN_PARAM || x->role == NN_BUFFER) {
+        if (!P) return &outside;
         nn_param *p = nn_params_find(P, x->name);
         if (!p) *missing = 1;
         return p ? p->data : NULL;
     }
     for (int i = 0; i < g->nt; i++)
         if (g->t[i].grad == t && g->t[i].role == NN_PARAM) {
+            if (!P) return &outside;
             nn_param *p = nn_params_find(P, g->t[i].name);
             if (!p || !p->grad) *missing = 1;
             return p ? p->grad : NULL;
@@ -289,6 +292,10 @@ static int assign_storage(nn_plan *p, nn_params *P, int flags, int *fuse_next)
     size_t total = place(g, &m, g->nn, flags & NN_LOWER_REUSE, off);
     if (total == (size_t)-1) goto out;
     p->arena_bytes = total;
+    if (flags & NN_LOWER_MEASURE) { /* the size only: nothing to run, nothing allocated */
+        rc = 0;
+        goto out;
+    }
     p->arena = aligned_alloc(ALIGN_BYTES, total ? total : ALIGN_BYTES);
     if (!p->arena) goto out;
     memset(p->arena, 0, total);
@@ -325,6 +332,14 @@ fail:
     free(fuse_next);
     nn_plan_free(p);
     return NULL;
+}
+
+size_t nn_plan_arena_bytes(const nn_graph *g, int flags)
+{
+    nn_plan *p = nn_plan_lower(g, NULL, flags | NN_LOWER_MEASURE);
+    size_t n = p ? p->arena_bytes : (size_t)-1;
+    nn_plan_free(p);
+    return n;
 }
 
 void nn_plan_free(nn_plan *p)

@@ -9,7 +9,10 @@
 #include "runtime/ngram.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
+
+#include "runtime/limits.h"
 
 #define MAX_CELLS (1L << 27) /* 128M cells: a 5-gram over 42 tokens; beyond, say so */
 
@@ -36,6 +39,10 @@ nn_ngram *nn_ngram_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d)
             return NULL;
         }
     }
+    char what[96];
+    snprintf(what, sizeof what, "an ngram with n = %d over %ld tokens", L->n, V);
+    size_t cell_bytes = sizeof(long) + sizeof(float) + sizeof(double); /* counts, prob, logp */
+    if (nn_limits_check_bytes((size_t)(rows * V) * cell_bytes, what, L->mark, d) != 0) return NULL;
     nn_ngram *m = calloc(1, sizeof *m);
     if (!m) return NULL;
     m->n = L->n;

@@ -64,6 +64,7 @@ enum {
     NN_LOWER_REUSE = 2, /* share arena space between tensors whose live ranges do not overlap */
     NN_LOWER_FAST = NN_LOWER_FUSE | NN_LOWER_REUSE,
     NN_LOWER_KEEP_ALL = 0, /* every tensor its own storage, kept after the run (inspection) */
+    NN_LOWER_MEASURE = 8,  /* lay out only (no arena, P may be NULL): nn_plan_arena_bytes */
 };
 
 /* Lowers `g`, binding its parameters to `P` by name.  Returns NULL when out of memory or
@@ -73,6 +74,9 @@ nn_plan *nn_plan_lower(const nn_graph *g, nn_params *P, int flags);
  * writes with their arena offsets, and the arena size. */
 void nn_plan_print(const nn_plan *p, const nn_params *P, FILE *out);
 void nn_plan_free(nn_plan *p);
+/* The arena bytes nn_plan_lower(g, P, flags) would allocate, found without allocating it
+ * (so a too-large plan can be refused first); (size_t)−1 when out of memory. */
+size_t nn_plan_arena_bytes(const nn_graph *g, int flags);
 void nn_plan_forward(const nn_plan *p, int rows);
 void nn_plan_backward(const nn_plan *p, int rows);
 static inline void *nn_plan_ptr(const nn_plan *p, int tensor)

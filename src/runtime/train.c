@@ -19,6 +19,8 @@
 #include "runtime/expr_check.h"
 #include "runtime/checkpoint.h"
 #include "runtime/runctl.h"
+#include "runtime/limits.h"
+#include "runtime/nancheck.h"
 #include "runtime/report/stats.h"
 
 #define LOSS_BUFFER  4096
@@ -60,6 +62,7 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
     if (!tr) return NULL;
     tr->spec = spec;
     tr->ds = ds;
+    tr->grad_check = 1;
     int errors = nn_diag_count(d);
     if (spec->nlayers == 1 && spec->layers[0].kind == NN_LAYER_NGRAM) {
         /* an empty parameter set (count 0), so callers that report tr->P need no case */
@@ -97,6 +100,10 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
         !(tr->eval_g = nn_build_fns(spec, &eo, fns, d)) ||
         nn_expr_check_graph(tr->train_g, d) != 0) /* formulas: FD check at load */
         goto fail;
+    int nev = nn_parallel_threads() < NN_MAX_THREADS ? nn_parallel_threads() : NN_MAX_THREADS;
+    if (nn_limits_check(tr->train_g, tr->eval_g, nev, nn_optim_state_arrays(&spec->train),
+                        spec->layers[0].mark, d) != 0)
+        goto fail; /* before any of it is allocated */
     if (!(tr->P = nn_params_new(tr->train_g, nn_optim_state_arrays(&spec->train)))) goto fail;
     if (!(tr->train_p = nn_plan_lower(tr->train_g, tr->P, NN_LOWER_FAST))) goto fail;
     if (!(tr->eval_p = nn_plan_lower(tr->eval_g, tr->P, NN_LOWER_FAST))) goto fail;
@@ -320,7 +327,7 @@ static float train_step(nn_trainer *tr, float lr)
     nn_plan_forward(p, tr->batch);
     nn_plan_backward(p, tr->batch);
     float l = *(const float *)nn_plan_ptr(p, p->g->loss);
-    if (isfinite(l)) nn_optim_step(tr->P, &tr->spec->train, lr);
+    if (nn_step_finite(tr, l)) nn_optim_step(tr->P, &tr->spec->train, lr);
     return l;
 }
 
@@ -335,7 +342,7 @@ static float train_step_collect(nn_trainer *tr, float lr, long step)
     nn_plan_forward(p, tr->batch);
     nn_plan_backward(p, tr->batch);
     float l = *(const float *)nn_plan_ptr(p, p->g->loss);
-    if (isfinite(l)) {
+    if (nn_step_finite(tr, l)) {
         nn_stats_before_update(tr->stats, step);
         nn_optim_step(tr->P, &tr->spec->train, lr);
         nn_stats_after_update(tr->stats, step);
@@ -536,6 +543,12 @@ static void live_clear(const live_line *lv, FILE *f)
     if (lv->on) fputs("\r\033[K", f);
 }
 
+static int output_failed(const nn_run_opts *o)
+{
+    return (o->metrics_csv && ferror(o->metrics_csv)) ||
+           (o->metrics_jsonl && ferror(o->metrics_jsonl));
+}
+
 int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
 {
     if (tr->ngram) return run_ngram(tr, o, res);
@@ -559,8 +572,9 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
                                                     : train_step(tr, (float)lr);
         if (i == 0) res->step0 = l;
         res->last = l;
-        if (!isfinite(l) || nn_plugins_failure(tr->plugins)) {
+        if (tr->nonfinite || nn_plugins_failure(tr->plugins)) {
             status = -1;
+            res->nan = nn_nan_locate(tr, i, l);
             break;
         }
         log_loss(log, l, (float)lr);
@@ -575,6 +589,11 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
         if (every > 0 && (i + 1) % every == 0 && i + 1 < steps) {
             if (lv.on) live_clear(&lv, o->progress);
             eval_point(tr, o, i + 1, nn_lr_at(&spec->train.lr, i + 1, steps), t0, log);
+            if (output_failed(o)) { /* e.g. the disk is full: stop, keep what was written */
+                status = -2;
+                i++;
+                break;
+            }
         }
         if (o->ctl && (act = nn_runctl_due(o->ctl, i + 1, steps)) != 0) {
             flush_losses(log, o); /* the checkpoint records the metrics files' lengths */
@@ -606,5 +625,7 @@ void nn_result_free(nn_result *r)
         free(r->samples[i]);
     free(r->samples);
     r->samples = NULL;
+    free(r->nan);
+    r->nan = NULL;
     r->nsamples = 0;
 }

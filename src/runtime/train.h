@@ -28,6 +28,8 @@ typedef struct {
     int nprefix;
     struct nn_stats *stats; /* report statistics (report/stats.h); NULL when not collected */
     struct nn_plugins *plugins; /* activation plugins (plugin.h); NULL when none */
+    int grad_check;         /* stop on a non-finite gradient too (--nan-check; nancheck.c) */
+    int nonfinite;          /* the last step's loss or a gradient was non-finite */
 } nn_trainer;
 
 typedef struct {
@@ -40,6 +42,7 @@ typedef struct {
     double wall_seconds, train_seconds;
     char **samples;
     int nsamples;
+    struct nn_nan_report *nan; /* why the run stopped early (nancheck.h), or NULL */
 } nn_result;
 
 typedef struct {
@@ -65,11 +68,14 @@ void nn_trainer_free(nn_trainer *tr);
 const struct nn_stats *nn_trainer_stats(const nn_trainer *tr);
 
 /* Trains for spec->train.steps steps, evaluating on the schedule of spec->eval, then
- * evaluates every split and draws the samples.  Returns 0, or −1 if the loss became
- * non-finite (the step is in res->steps), −2 if a checkpoint could not be written, 1 when
- * o->ctl stopped the run (--stop-after, a signal) after res->steps steps (no final
- * evaluation then).  The ngram model takes no steps: step0 and last
- * are NaN, steps 0. */
+ * evaluates every split and draws the samples.  Returns 0; −1 if the loss or (with
+ * grad_check) a gradient became non-finite, or a plugin failed: the run stops within that
+ * step, before its update, with the steps done in res->steps, metrics written up to there,
+ * and where the value appeared in res->nan (no final evaluation, no samples); −2 when
+ * writing a metrics file (ferror, checked at evaluation points: a full disk, a file size
+ * limit) or a checkpoint failed: stopped there; 1 when o->ctl stopped the run
+ * (--stop-after, a signal) after res->steps steps (no final evaluation then).  The ngram
+ * model takes no steps: step0 and last are NaN, steps 0. */
 int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res);
 /* Mean data loss over a whole split, in eval mode (NaN for an empty split). */
 double nn_trainer_eval(nn_trainer *tr, nn_split_id s);

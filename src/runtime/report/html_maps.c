@@ -116,7 +116,8 @@ int nn_report_counts(FILE *f, const nn_jdoc *j)
             snprintf(lab, sizeof lab, "%s%s", rows[r], cols[c]);
             snprintf(num, sizeof num, "%.0f", v[r * nc + c]);
             nn_svg_text(&s, c + 0.5, r + 0.32, lab, 9, nn_svg_ink(bg), "middle");
-            nn_svg_text(&s, c + 0.5, r + 0.7, num, num[4] ? 7 : 8, nn_svg_ink(bg), "middle");
+            nn_svg_text(&s, c + 0.5, r + 0.7, num, strlen(num) > 4 ? 7 : 8, nn_svg_ink(bg),
+                        "middle");
         }
     fputs("</g>\n", f);
     if (nc <= 60) nn_svg_cat_ticks(&s, 1, cols, (int)nc, 10);

@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "kernels/kernels.h"
+#include "runtime/nancheck.h"
 
 static int mkdir_p(const char *path)
 {
@@ -36,8 +38,16 @@ static int holds_run(const char *dir)
     return access(f, F_OK) == 0;
 }
 
+#define NN_RUNDIR_MIN_FREE (1L << 20) /* a run writes at least this much: less is "full" */
+
 static int check_writable(const char *dir)
 {
+    struct statvfs vfs; /* a full file system fails only later, when the buffers flush */
+    if (statvfs(dir, &vfs) == 0 && vfs.f_blocks > 0 &&
+        (double)vfs.f_bavail * (double)vfs.f_frsize < (double)NN_RUNDIR_MIN_FREE) {
+        errno = ENOSPC;
+        return -1;
+    }
     char f[4200];
     snprintf(f, sizeof f, "%s/.nnrun-write-test", dir);
     FILE *fp = fopen(f, "w");
@@ -136,6 +146,10 @@ char *nn_summary_json(const nn_spec *spec, const nn_dataset *ds, const nn_traine
             json_object_set_new(acc, split_names[s],
                                 r->have_split[s] ? num_or_null(r->accuracy[s]) : json_null());
         json_object_set_new(root, "accuracy", acc);
+    }
+    if (root && r->nan) { /* stopped early (nancheck.h): why, in the CLI's words */
+        char why[512];
+        json_object_set_new(root, "stopped", json_string(nn_nan_describe(r->nan, why, sizeof why)));
     }
     char *s = root ? json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(root);
