@@ -1,6 +1,7 @@
 /* spec_expr.c — formulas in the spec: `activation: {expr, params, learn, per}` and
  * `loss: {expr, params, reduce}` → nn_expr_spec.  The formula itself is parsed by
  * expr_parse.c; here its errors get the FILE:LINE:COL of the offending character. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,7 @@ static int is_ident(const char *s, size_t len)
 static void parse_params(nn_sctx *c, const nn_ynode *v, const char *path, nn_expr_spec *e,
                          const char *const *inputs)
 {
-    static const nn_range any = {-INFINITY, INFINITY, 0, 0};
+    static const nn_range any = {-FLT_MAX, FLT_MAX, 0, 0}; /* the kernels use floats */
     char p[200], buf[128];
     snprintf(p, sizeof p, "%s.params", path);
     if (nn_sv_type(v) == NN_VNULL || !nn_sv_map(c, v, p)) return;
