@@ -126,12 +126,128 @@ static void test_formula_number_range(void **state)
     expect_error("check", "par.yaml", 8, 45, "must be between");
 }
 
+/* A tiny character model trained for a few steps into tmp/run (model.safetensors). */
+static void train_tiny(void)
+{
+    char text[1024], cmd[1200];
+    snprintf(text, sizeof text,
+             "name: tiny\n"
+             "data: {source: '%s/examples/data/names.txt', context: 2}\n"
+             "model: [{embedding: {dim: 2}}, flatten, {linear: {out: 8}}, tanh, linear]\n"
+             "train: {steps: 5, batch: 8, lr: 0.1}\n"
+             "eval: {splits: [dev]}\n"
+             "sample: {count: 0}\n"
+             "report: {plots: none}\n",
+             tu_srcdir());
+    write_file("tiny.yaml", text);
+    snprintf(cmd, sizeof cmd, "'%s/tiny.yaml' --out '%s/run' --force --quiet", tmp, tmp);
+    if (tu_nnrun(tmp, cmd) != 0) fail_msg("%s", tu_captured(tmp, "err"));
+}
+
+/* Rewrites tmp/run/model.safetensors into tmp/NAME with `edit` applied to its header
+ * (jansson) and to its data bytes. */
+static void rewrite(const char *name, void (*edit)(json_t *h, unsigned char *data))
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/run/model.safetensors", tmp);
+    FILE *f = fopen(p, "rb");
+    assert_non_null(f);
+    static unsigned char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = hlen << 8 | buf[i];
+    json_t *h = json_loadb((const char *)buf + 8, (size_t)hlen, 0, NULL);
+    assert_non_null(h);
+    edit(h, buf + 8 + hlen);
+    char *text = json_dumps(h, JSON_COMPACT);
+    size_t tl = strlen(text), pad = (8 - tl % 8) % 8;
+    snprintf(p, sizeof p, "%s/%s", tmp, name);
+    f = fopen(p, "wb");
+    assert_non_null(f);
+    for (int i = 0; i < 8; i++)
+        fputc((int)((tl + pad) >> (8 * i) & 0xff), f);
+    fputs(text, f);
+    for (size_t i = 0; i < pad; i++)
+        fputc(' ', f);
+    fwrite(buf + 8 + hlen, 1, n - 8 - hlen, f);
+    fclose(f);
+    free(text);
+    json_decref(h);
+}
+
+/* `nnrun sample tmp/FILE`: exit 2, nothing on stdout, stderr starting "tmp/FILE: error: "
+ * and holding `what`. */
+static void expect_sample_error(const char *file, const char *what)
+{
+    char cmd[600], want[600];
+    snprintf(cmd, sizeof cmd, "sample '%s/%s' --count 2", tmp, file);
+    int rc = tu_nnrun(tmp, cmd);
+    char *out = tu_captured(tmp, "out"), *err = tu_captured(tmp, "err");
+    snprintf(want, sizeof want, "%s/%s: error: ", tmp, file);
+    if (rc != 2 || *out || strncmp(err, want, strlen(want)) != 0 || !strstr(err, what))
+        fail_msg("nnrun %s: exit %d, stdout '%s', stderr\n%s\nwant exit 2, '%s' with '%s'", cmd, rc,
+                 out, err, want, what);
+    free(out);
+    free(err);
+}
+
+static void put_nan(json_t *h, unsigned char *data)
+{
+    json_t *off = json_object_get(json_object_get(h, "layers.2.weight"), "data_offsets");
+    long at = (long)json_integer_value(json_array_get(off, 0)) + 4;
+    memcpy(data + at, "\x00\x00\xc0\x7f", 4); /* a quiet NaN, little-endian */
+}
+
+/* layers.2.weight's range starts 4 bytes early, into the tensor before it. */
+static void overlap(json_t *h, unsigned char *data)
+{
+    (void)data;
+    json_t *off = json_object_get(json_object_get(h, "layers.2.weight"), "data_offsets");
+    long lo = (long)json_integer_value(json_array_get(off, 0));
+    long hi = (long)json_integer_value(json_array_get(off, 1));
+    assert_true(lo >= 4);
+    json_array_set_new(off, 0, json_integer(lo - 4));
+    json_array_set_new(off, 1, json_integer(hi - 4));
+}
+
+static void repeat_vocab(json_t *h, unsigned char *data)
+{
+    (void)data;
+    json_t *meta = json_object_get(h, "__metadata__");
+    json_t *v = json_loads(json_string_value(json_object_get(meta, "vocab")), 0, NULL);
+    assert_non_null(v);
+    json_array_set_new(v, json_array_size(v) - 1, json_string("a")); /* 'z' becomes 'a' */
+    char *text = json_dumps(v, JSON_COMPACT);
+    json_object_set_new(meta, "vocab", json_string(text));
+    free(text);
+    json_decref(v);
+}
+
+/* Corrupted model files that parse: each an error, not garbage samples. */
+static void test_corrupted_checkpoints(void **state)
+{
+    (void)state;
+    train_tiny();
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "sample '%s/run' --count 2", tmp);
+    assert_int_equal(tu_nnrun(tmp, cmd), 0);
+    rewrite("nan.safetensors", put_nan);
+    expect_sample_error("nan.safetensors", "non-finite");
+    rewrite("overlap.safetensors", overlap);
+    expect_sample_error("overlap.safetensors", "overlap");
+    rewrite("vocab.safetensors", repeat_vocab);
+    expect_sample_error("vocab.safetensors", "twice");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plugin_symbol_not_function),
         cmocka_unit_test(test_plugin_arg_float_range),
         cmocka_unit_test(test_formula_number_range),
+        cmocka_unit_test(test_corrupted_checkpoints),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

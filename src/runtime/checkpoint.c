@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -90,6 +91,13 @@ int nn_ckpt_load_tensor(nn_param *p, const nn_st_file *f, const char *name, nn_m
         return -1;
     }
     memcpy(p->data, t->data, (size_t)p->numel * sizeof(float));
+    for (long i = 0; i < p->numel; i++) /* a corrupted file would load as garbage */
+        if (!isfinite(p->data[i])) {
+            nn_diag_error(d, at, "tensor '%s' in '%s' holds a non-finite value (%g at element %ld)",
+                          name, nn_st_path(f), p->data[i], i);
+            nn_diag_note(d, "weights must be finite: the file is corrupted, or its run diverged");
+            return -1;
+        }
     return 0;
 }
 

@@ -21,6 +21,26 @@ static long utf8_one(const unsigned char *s)
     return s[n] ? -1 : cp;
 }
 
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A token the vocabulary list holds twice (ids would be ambiguous), or NULL. */
+static const char *repeated(const json_t *v)
+{
+    size_t n = json_array_size(v);
+    const char **t = calloc(n + 1, sizeof *t), *twice = NULL;
+    if (!t) return NULL;
+    for (size_t i = 0; i < n; i++)
+        t[i] = json_string_value(json_array_get(v, i));
+    qsort(t, n, sizeof *t, by_text);
+    for (size_t i = 1; i < n && !twice; i++)
+        if (!strcmp(t[i - 1], t[i])) twice = t[i];
+    free(t);
+    return twice;
+}
+
 /* The vocabulary and context of the training data, from the "vocab" metadata. */
 static nn_dataset *vocab_dataset(const nn_st_file *f, const nn_spec *spec, nn_diag *d)
 {
@@ -48,6 +68,11 @@ static nn_dataset *vocab_dataset(const nn_st_file *f, const nn_spec *spec, nn_di
         if (pattern && !(ds->tokens[i] = strdup(t))) goto fail;
         ds->itos[i] = (uint32_t)(cp < 0 ? 0 : cp);
         ds->vocab = i + 1;
+    }
+    const char *twice = repeated(v);
+    if (twice) {
+        nn_diag_error(d, at, "vocabulary token '%s' is listed twice: the file is corrupted", twice);
+        goto fail;
     }
     json_decref(v);
     return ds;

@@ -213,6 +213,30 @@ static const char *parse_entry(nn_st_tensor *t, json_t *e, long data_len, long *
     return NULL;
 }
 
+static int by_data(const void *a, const void *b)
+{
+    const unsigned char *x = (*(const nn_st_tensor *const *)a)->data;
+    const unsigned char *y = (*(const nn_st_tensor *const *)b)->data;
+    return x < y ? -1 : x > y;
+}
+
+/* Whether two tensors' byte ranges overlap (a sum of sizes misses a shifted range). */
+static int overlapping(const nn_st_file *f)
+{
+    const nn_st_tensor **o = calloc((size_t)f->n + 1, sizeof *o);
+    if (!o) return 1;
+    for (int i = 0; i < f->n; i++)
+        o[i] = &f->t[i];
+    qsort(o, (size_t)f->n, sizeof *o, by_data);
+    int bad = 0;
+    for (int i = 1; i < f->n && !bad; i++)
+        bad =
+            (const unsigned char *)o[i - 1]->data + numel(o[i - 1]) * dtype_size[o[i - 1]->dtype] >
+            (const unsigned char *)o[i]->data;
+    free(o);
+    return bad;
+}
+
 nn_st_file *nn_st_read(const char *path, nn_diag *d)
 {
     nn_st_file *f = calloc(1, sizeof *f);
@@ -263,7 +287,7 @@ nn_st_file *nn_st_read(const char *path, nn_diag *d)
         covered += numel(t) * dtype_size[t->dtype];
         f->n++;
     }
-    if (covered > data_len)
+    if (covered > data_len || overlapping(f))
         return fail(f, d, path, "corrupted safetensors header: tensors overlap%s%s", 0, 0);
     return f;
 }
