@@ -390,7 +390,7 @@ static void print_result(FILE *f, const nn_result *r, const char *dir)
     for (int s = 0; s < NN_SPLIT_COUNT && r->have_accuracy; s++)
         if (r->have_split[s]) fprintf(f, "  %s accuracy %.1f%%", names[s], 100 * r->accuracy[s]);
     fprintf(f, "  (%ld steps, %.1f s, %.0f steps/s)\n", r->steps, r->wall_seconds,
-            r->train_seconds > 0 ? (double)r->steps / r->train_seconds : 0.0);
+            r->train_seconds > 0 ? (double)(r->steps - r->first_step) / r->train_seconds : 0.0);
     if (r->nsamples) fprintf(f, "samples:\n");
     for (int i = 0; i < r->nsamples; i++)
         fprintf(f, "  %s\n", r->samples[i]);

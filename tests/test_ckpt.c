@@ -125,6 +125,8 @@ static void test_stop_after_and_resume(void **state)
     json_decref(jb);
     jb = json_load_file(b, 0, NULL);
     assert_true(json_equal(json_object_get(ja, "loss"), json_object_get(jb, "loss")));
+    /* ... and trains no step: no rate (it was steps / a few microseconds) */
+    assert_true(json_real_value(json_object_get(jb, "steps_per_second")) == 0.0);
     json_decref(ja);
     json_decref(jb);
     assert_same_metrics(full, part);

@@ -363,6 +363,7 @@ double nn_trainer_bench(nn_trainer *tr, long steps)
 typedef struct {
     float loss[LOSS_BUFFER], lr[LOSS_BUFFER], smooth[LOSS_BUFFER];
     long first; /* step of loss[0] */
+    long start; /* the step this invocation began at (rates count from there) */
     int n;
     double ema;      /* exponential moving average of the loss */
     double beta_pow; /* SMOOTH_BETA^(losses so far): the EMA's bias correction */
@@ -451,7 +452,7 @@ static void eval_point(nn_trainer *tr, const nn_run_opts *o, long step, double l
     r.lr = lr;
     memcpy(r.split, loss, sizeof r.split);
     r.elapsed = elapsed;
-    r.rate = elapsed > 0 ? (double)step / elapsed : NAN;
+    r.rate = elapsed > 0 ? (double)(step - log->start) / elapsed : NAN; /* this invocation's */
     metrics_write(o, &r);
     if (o->metrics_csv) fflush(o->metrics_csv);
     if (o->metrics_jsonl) fflush(o->metrics_jsonl);
@@ -461,7 +462,8 @@ static void eval_point(nn_trainer *tr, const nn_run_opts *o, long step, double l
     static const char *names[] = {"train", "dev", "test"};
     for (int s = 0; s < NN_SPLIT_COUNT; s++)
         if (!isnan(loss[s])) fprintf(o->progress, "  %s %.4f", names[s], loss[s]);
-    fprintf(o->progress, "  lr %g  %.0f steps/s\n", lr, elapsed > 0 ? (double)step / elapsed : 0);
+    fprintf(o->progress, "  lr %g  %.0f steps/s\n", lr,
+            elapsed > 0 ? (double)(step - log->start) / elapsed : 0);
     fflush(o->progress);
 }
 
@@ -482,7 +484,8 @@ static void final_eval(nn_trainer *tr, const nn_run_opts *o, nn_result *res, dou
     for (int s = 0; s < NN_SPLIT_COUNT; s++)
         if (res->have_split[s]) m.split[s] = res->split[s];
     m.elapsed = now_seconds() - t0;
-    if (steps > 0 && res->train_seconds > 0) m.rate = (double)steps / res->train_seconds;
+    if (steps > res->first_step && res->train_seconds > 0)
+        m.rate = (double)(steps - res->first_step) / res->train_seconds;
     metrics_write(o, &m);
     if (o->metrics_csv) fflush(o->metrics_csv);
     if (o->metrics_jsonl) fflush(o->metrics_jsonl);
@@ -517,11 +520,12 @@ static int run_ngram(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
 typedef struct {
     int on;
     double shown;
+    long start; /* the step this invocation began at */
 } live_line;
 
 static void live_show(live_line *lv, FILE *f, long i, long steps, float loss, double lr, double t0)
 {
-    double now = now_seconds(), rate = now > t0 ? (double)i / (now - t0) : 0;
+    double now = now_seconds(), rate = now > t0 ? (double)(i - lv->start) / (now - t0) : 0;
     if (now - lv->shown < 0.2) return;
     lv->shown = now;
     double eta = rate > 0 ? (double)(steps - i) / rate : 0;
@@ -539,7 +543,7 @@ static void live_clear(const live_line *lv, FILE *f)
 int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
 {
     if (tr->ngram) return run_ngram(tr, o, res);
-    live_line lv = {!o->quiet && o->progress && isatty(fileno(o->progress)), 0};
+    live_line lv = {!o->quiet && o->progress && isatty(fileno(o->progress)), 0, 0};
     const nn_spec *spec = tr->spec;
     long steps = spec->train.steps, every = spec->eval.every;
     long print_every = every > 0 ? every : (steps >= 10 ? steps / 10 : 1);
@@ -547,7 +551,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     if (!log) return -1;
     log->beta_pow = 1;
     long i = o->ctl ? nn_runctl_start(o->ctl, &log->ema, &log->beta_pow, res) : 0;
-    log->first = i;
+    log->first = log->start = res->first_step = lv.start = i;
     if (o->metrics_csv && i == 0) fputs(metrics_header, o->metrics_csv);
     double t0 = now_seconds();
     int status = 0, act;
