@@ -241,6 +241,39 @@ static void test_corrupted_checkpoints(void **state)
     expect_sample_error("vocab.safetensors", "twice");
 }
 
+/* init: {from: X} and init_from: X naming a directory or a file that is no safetensors:
+ * the error points at the spec's line (as a missing file's does), and names the file. */
+static void test_init_from_bad_files(void **state)
+{
+    (void)state;
+    char text[1024];
+    write_file("junk.safetensors", "this is no safetensors file, only text\n");
+    const char *froms[] = {".", "junk.safetensors"};
+    const char *whats[] = {"a directory", "junk.safetensors': not a safetensors file"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(text, sizeof text,
+                 "name: t\n"
+                 "data: {inline: {x: [[2.0, 3.0], [3.0, -1.0]], y: [1, -1]}}\n"
+                 "train: {steps: 3, batch: full, loss: mse, lr: 0.1}\n"
+                 "model:\n"
+                 "  - linear: {out: 1, init: {from: '%s', tensor: w}}\n"
+                 "report: {plots: none}\n",
+                 froms[i]);
+        write_file("from.yaml", text);
+        expect_error("check", "from.yaml", 5, 28, whats[i]);
+        snprintf(text, sizeof text,
+                 "name: t\n"
+                 "data: {inline: {x: [[2.0, 3.0], [3.0, -1.0]], y: [1, -1]}}\n"
+                 "train: {steps: 3, batch: full, loss: mse, lr: 0.1}\n"
+                 "model: [{linear: {out: 1}}]\n"
+                 "init_from: '%s'\n"
+                 "report: {plots: none}\n",
+                 froms[i]);
+        write_file("all.yaml", text);
+        expect_error("check", "all.yaml", 5, 12, whats[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +281,7 @@ int main(void)
         cmocka_unit_test(test_plugin_arg_float_range),
         cmocka_unit_test(test_formula_number_range),
         cmocka_unit_test(test_corrupted_checkpoints),
+        cmocka_unit_test(test_init_from_bad_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

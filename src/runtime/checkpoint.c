@@ -116,7 +116,7 @@ static nn_st_file *read_at(const char *path, nn_mark at, nn_diag *d)
         nn_diag_error(d, at, "cannot read the checkpoint '%s': %s", path, strerror(errno));
         return NULL;
     }
-    return nn_st_read(path, d);
+    return nn_st_read_at(path, at, d);
 }
 
 int nn_ckpt_init_param(nn_param *p, nn_diag *d)

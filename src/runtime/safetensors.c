@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -141,12 +142,19 @@ int nn_st_write(const char *path, const nn_st_tensor *t, int n, const nn_st_meta
 
 /* --- reading ----------------------------------------------------------------------- */
 
+/* Where read errors are blamed: the file itself, or (nn_st_read_at) the spec line that
+ * named it, with the file's name in the message. */
+static const nn_mark *blame;
+
 static nn_st_file *fail(nn_st_file *f, nn_diag *d, const char *path, const char *fmt, const char *a,
                         const char *b)
 {
     char msg[600];
     snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
-    nn_diag_error(d, (nn_mark){path, 0, 0}, "%s", msg);
+    if (blame)
+        nn_diag_error(d, *blame, "'%s': %s", path, msg);
+    else
+        nn_diag_error(d, (nn_mark){path, 0, 0}, "%s", msg);
     nn_st_free(f);
     return NULL;
 }
@@ -154,6 +162,12 @@ static nn_st_file *fail(nn_st_file *f, nn_diag *d, const char *path, const char 
 static unsigned char *slurp(const char *path, long *size)
 {
     FILE *fp = fopen(path, "rb");
+    struct stat st;
+    if (fp && (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode))) {
+        fclose(fp); /* a directory opens, then reads as garbage sizes */
+        errno = EISDIR;
+        return NULL;
+    }
     if (!fp) return NULL;
     unsigned char *buf = NULL;
     if (fseek(fp, 0, SEEK_END) == 0 && (*size = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0 &&
@@ -289,6 +303,14 @@ nn_st_file *nn_st_read(const char *path, nn_diag *d)
     }
     if (covered > data_len || overlapping(f))
         return fail(f, d, path, "corrupted safetensors header: tensors overlap%s%s", 0, 0);
+    return f;
+}
+
+nn_st_file *nn_st_read_at(const char *path, nn_mark at, nn_diag *d)
+{
+    blame = &at;
+    nn_st_file *f = nn_st_read(path, d);
+    blame = NULL;
     return f;
 }
 
