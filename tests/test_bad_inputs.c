@@ -225,6 +225,12 @@ static void repeat_vocab(json_t *h, unsigned char *data)
     json_decref(v);
 }
 
+static void break_spec(json_t *h, unsigned char *data)
+{
+    (void)data;
+    json_object_set_new(json_object_get(h, "__metadata__"), "spec", json_string("name: [oops\n"));
+}
+
 /* Corrupted model files that parse: each an error, not garbage samples. */
 static void test_corrupted_checkpoints(void **state)
 {
@@ -239,6 +245,13 @@ static void test_corrupted_checkpoints(void **state)
     expect_sample_error("overlap.safetensors", "overlap");
     rewrite("vocab.safetensors", repeat_vocab);
     expect_sample_error("vocab.safetensors", "twice");
+    /* an error in the stored spec names the model file, not only a temporary copy */
+    rewrite("spec.safetensors", break_spec);
+    snprintf(cmd, sizeof cmd, "sample '%s/spec.safetensors'", tmp);
+    assert_int_equal(tu_nnrun(tmp, cmd), 2);
+    char *err = tu_captured(tmp, "err");
+    if (!strstr(err, "spec.safetensors")) fail_msg("the model file is not named:\n%s", err);
+    free(err);
 }
 
 /* init: {from: X} and init_from: X naming a directory or a file that is no safetensors:

@@ -129,10 +129,17 @@ int nn_model_file_load(const char *path, const char *prefix, nn_model_file *m, n
     snprintf(file, sizeof file,
              stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? "%s/model.safetensors" : "%s", path);
     nn_st_file *f = nn_st_read(file, d);
-    if (!f || !(m->spec = embedded_spec(f, d)) || !(m->ds = vocab_dataset(f, m->spec, d)))
-        goto fail;
+    char ctx[4300]; /* errors of the stored spec (its plugins too) are in a temporary file */
+    snprintf(ctx, sizeof ctx, "in the spec stored in '%s'", file);
+    nn_diag_context(d, ctx);
+    int ok = f && (m->spec = embedded_spec(f, d));
+    nn_diag_context(d, NULL);
+    if (!ok || !(m->ds = vocab_dataset(f, m->spec, d))) goto fail;
     sampling_only(m->spec, prefix);
-    if (!(m->tr = nn_trainer_new(m->spec, m->ds, d)) || !m->tr->train_g) {
+    nn_diag_context(d, ctx);
+    m->tr = nn_trainer_new(m->spec, m->ds, d);
+    nn_diag_context(d, NULL);
+    if (!m->tr || !m->tr->train_g) {
         if (m->tr)
             nn_diag_error(d, (nn_mark){file, 0, 0},
                           "the counting model keeps no weights to sample from");
