@@ -287,6 +287,30 @@ static void test_init_from_bad_files(void **state)
     }
 }
 
+/* An unquoted formula in flow style ends at its first comma (YAML's doing): the error is
+ * in the formula, and a note says to quote it. */
+static void test_formula_unquoted_in_flow(void **state)
+{
+    (void)state;
+    write_spec("flow.yaml", "  {}", "{expr: max(x, 0)}");
+    expect_error("check", "flow.yaml", 8, 27, "'(' is never closed");
+    char *err = tu_captured(tmp, "err");
+    if (!strstr(err, "note: ") || !strstr(err, "quote"))
+        fail_msg("no note to quote the formula:\n%s", err);
+    free(err);
+    /* `activation: tanh` asks for a plugin; the note points at the builtin layer */
+    write_spec("builtin.yaml", "  {}", "tanh");
+    expect_error("check", "builtin.yaml", 8, 5, "activation 'tanh' is no declared plugin");
+    err = tu_captured(tmp, "err");
+    if (!strstr(err, "'- tanh'")) fail_msg("no note on the builtin layer:\n%s", err);
+    free(err);
+    /* quoted, it is fine */
+    write_spec("quoted.yaml", "  {}", "{expr: 'max(x, 0)'}");
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "check '%s/quoted.yaml'", tmp);
+    assert_int_equal(tu_nnrun(tmp, cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_formula_number_range),
         cmocka_unit_test(test_corrupted_checkpoints),
         cmocka_unit_test(test_init_from_bad_files),
+        cmocka_unit_test(test_formula_unquoted_in_flow),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -154,6 +154,10 @@ static void parse_formula(nn_sctx *c, const nn_ynode *v, const char *path, nn_ex
     int pos = 0;
     if (nn_expr_parse(e->text, vars, e->ast, &pos, msg, sizeof msg) == 0) return;
     nn_sv_error(c, nn_expr_mark(e, pos), "in the formula of '%s': %s", p, msg);
+    /* YAML may have cut it: `{expr: max(x, 0)}` reads "max(x" */
+    if (v->style == NN_YPLAIN && (strstr(msg, "never closed") || pos >= (int)strlen(e->text)))
+        nn_diag_note(c->d, "an unquoted formula ends at a ', ' inside {...} and at ' #': quote "
+                           "it, e.g. expr: 'max(x, 0)'");
     free(e->ast);
     e->ast = NULL;
 }
