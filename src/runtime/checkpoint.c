@@ -37,10 +37,24 @@ static char *vocab_json(const nn_dataset *ds)
     return s;
 }
 
+/* The counting model's table as F32 (counts are exact below 2^24). */
+static float *ngram_counts(const nn_trainer *tr, nn_st_tensor *t)
+{
+    const nn_ngram *g = tr->ngram;
+    float *c = malloc((size_t)(g->rows * g->vocab) * sizeof *c + 1);
+    if (!c) return NULL;
+    for (long i = 0; i < g->rows * g->vocab; i++)
+        c[i] = (float)g->counts[i];
+    *t = (nn_st_tensor){NN_NGRAM_COUNTS, NN_ST_F32, 2, {g->rows, g->vocab}, c};
+    return c;
+}
+
 int nn_ckpt_write_model(const nn_trainer *tr, const char *path, long step)
 {
     const nn_params *P = tr->P;
     nn_st_tensor *t = calloc((size_t)P->n + 1, sizeof *t);
+    float *counts = t && tr->ngram ? ngram_counts(tr, &t[P->n]) : NULL;
+    int n = P->n + (counts != NULL);
     char *yaml = spec_yaml(tr->spec), *vocab = vocab_json(tr->ds), hash[17], steps[32];
     snprintf(steps, sizeof steps, "%ld", step);
     int rc = -1;
@@ -57,8 +71,9 @@ int nn_ckpt_write_model(const nn_trainer *tr, const char *path, long step)
                           {"step", steps},
                           {"spec", yaml},
                           {"vocab", vocab ? vocab : "[]"}};
-        rc = nn_st_write(path, t, P->n, m, (int)(sizeof m / sizeof *m));
+        rc = !tr->ngram || counts ? nn_st_write(path, t, n, m, (int)(sizeof m / sizeof *m)) : -1;
     }
+    free(counts);
     free(t);
     free(yaml);
     free(vocab);

@@ -2,6 +2,7 @@
 #include "runtime/model_file.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -82,6 +83,31 @@ fail:
     return NULL;
 }
 
+/* The counting model's table (written by nn_ckpt_write_model): shape, dtype, counts. */
+static int load_counts(nn_ngram *g, const nn_st_file *f, nn_diag *d)
+{
+    const nn_st_tensor *t = nn_st_find(f, NN_NGRAM_COUNTS);
+    nn_mark at = {nn_st_path(f), 0, 0};
+    if (!t || t->dtype != NN_ST_F32 || t->ndim != 2 || t->dim[0] != g->rows ||
+        t->dim[1] != g->vocab) {
+        nn_diag_error(d, at, "no F32 tensor '%s' [%ld, %d] (the counting model's table)",
+                      NN_NGRAM_COUNTS, g->rows, g->vocab);
+        return -1;
+    }
+    for (long i = 0; i < g->rows * g->vocab; i++) {
+        float c;
+        memcpy(&c, (const char *)t->data + i * (long)sizeof c, sizeof c);
+        if (!(c >= 0 && c < 1e15f) || c != floorf(c)) {
+            nn_diag_error(d, at, "'%s' holds %g at element %ld, not a count", NN_NGRAM_COUNTS, c,
+                          i);
+            return -1;
+        }
+        g->counts[i] = (long)c;
+    }
+    nn_ngram_normalise(g);
+    return 0;
+}
+
 /* The "spec" metadata through the parser (from a temporary file: marks need one). */
 static nn_spec *embedded_spec(const nn_st_file *f, nn_diag *d)
 {
@@ -139,13 +165,10 @@ int nn_model_file_load(const char *path, const char *prefix, nn_model_file *m, n
     nn_diag_context(d, ctx);
     m->tr = nn_trainer_new(m->spec, m->ds, d);
     nn_diag_context(d, NULL);
-    if (!m->tr || !m->tr->train_g) {
-        if (m->tr)
-            nn_diag_error(d, (nn_mark){file, 0, 0},
-                          "the counting model keeps no weights to sample from");
+    if (!m->tr) goto fail;
+    if (m->tr->ngram ? load_counts(m->tr->ngram, f, d) != 0
+                     : nn_ckpt_load_params(m->tr->P, f, (nn_mark){file, 0, 0}, d) != 0)
         goto fail;
-    }
-    if (nn_ckpt_load_params(m->tr->P, f, (nn_mark){file, 0, 0}, d) != 0) goto fail;
     nn_st_free(f);
     return 0;
 fail:

@@ -172,6 +172,15 @@ int nn_runctl_save(nn_runctl *c, long done, double ema, double beta_pow, const n
     return 0;
 }
 
+int nn_runctl_save_model(nn_runctl *c)
+{
+    char path[4200];
+    path_in(c, "model.safetensors", path, sizeof path);
+    if (nn_ckpt_write_model(c->tr, path, 0) == 0) return 0;
+    fprintf(stderr, "nnrun: error: cannot write '%s': %s\n", path, strerror(errno));
+    return -1;
+}
+
 int nn_runctl_due(const nn_runctl *c, long done, long steps)
 {
     if (caught || (c->stop_after > 0 && done - c->start >= c->stop_after && done < steps))

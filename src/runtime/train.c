@@ -510,6 +510,7 @@ static int run_ngram(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     if (o->metrics_csv) fputs(metrics_header, o->metrics_csv);
     res->train_seconds = now_seconds() - t0;
     final_eval(tr, o, res, t0);
+    if (o->ctl && nn_runctl_save_model(o->ctl) != 0) return -2;
     draw_samples(tr, res);
     res->wall_seconds = now_seconds() - t0;
     return 0;
