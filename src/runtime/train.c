@@ -193,8 +193,11 @@ static long count_right(const nn_trainer *tr, const nn_plan *p, int rows)
     if (tr->spec->train.loss == NN_LOSS_HINGE || tr->spec->train.loss == NN_LOSS_EXPR) {
         const float *y = nn_plan_ptr(p, g->y);
         long right = 0;
-        for (int i = 0; i < rows; i++)
+        for (int i = 0; i < rows; i++) {
+            if (tr->spec->train.loss == NN_LOSS_EXPR && y[i] != 1 && y[i] != -1)
+                return -1; /* a formula's regression: no classes */
             right += (y[i] > 0) == (z[i] > 0);
+        }
         return right;
     }
     if (tr->spec->train.loss != NN_LOSS_CROSS_ENTROPY || tr->ds->kind != NN_DATASET_TABLE)
