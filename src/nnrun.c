@@ -349,6 +349,9 @@ static int parse_args(int argc, char **argv, cli *c)
     if ((c->count || c->has_seed || c->temperature > 0 || c->prefix) && strcmp(c->cmd, "sample"))
         return usage_error("%s", "--count, --seed, --temperature and --prefix are options of "
                                  "'nnrun sample'");
+    if (!strcmp(c->cmd, "sample") && (c->nsets || c->out || c->force || c->json))
+        return usage_error("%s", "--set, --out, --force and --json are no options of 'nnrun "
+                                 "sample' (it reads no spec and writes no run directory)");
     if (c->resume && (c->out || c->force))
         return usage_error("%s",
                            "--resume continues in RUN_DIR itself: leave out --out and --force");

@@ -311,6 +311,22 @@ static void test_formula_unquoted_in_flow(void **state)
     assert_int_equal(tu_nnrun(tmp, cmd), 0);
 }
 
+/* Options that would silently do nothing for `nnrun sample` (no spec, nothing written). */
+static void test_sample_usage(void **state)
+{
+    (void)state;
+    const char *bad[] = {"--set train.steps=3", "--out x", "--force", "--json"};
+    for (int i = 0; i < 4; i++) {
+        char cmd[600];
+        snprintf(cmd, sizeof cmd, "sample '%s/nothing' %s", tmp, bad[i]);
+        assert_int_equal(tu_nnrun(tmp, cmd), 2);
+        char *err = tu_captured(tmp, "err");
+        if (!strstr(err, "nnrun: error: ") || !strstr(err, "'nnrun sample'"))
+            fail_msg("nnrun %s:\n%s", cmd, err);
+        free(err);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -320,6 +336,7 @@ int main(void)
         cmocka_unit_test(test_corrupted_checkpoints),
         cmocka_unit_test(test_init_from_bad_files),
         cmocka_unit_test(test_formula_unquoted_in_flow),
+        cmocka_unit_test(test_sample_usage),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
