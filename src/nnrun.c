@@ -458,6 +458,11 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
                           nn_diag *d)
 {
     nn_mark at = {c->out ? "--out" : spec->path, 1, 1};
+    if (c->dump_step >= 0 && (tr->ngram || c->dump_step >= spec->train.steps)) {
+        fprintf(stderr, "nnrun: error: --dump-step %ld is no training step of this run (%s)\n",
+                c->dump_step, tr->ngram ? "the counting model takes none" : "they are 0 to steps - 1");
+        return EXIT_INPUT;
+    }
     char *dir =
         c->resume ? strdup(c->resume) : nn_rundir_create(spec->name, c->out, c->force, at, d);
     if (!dir) return fail_input(d);

@@ -327,6 +327,25 @@ static void test_sample_usage(void **state)
     }
 }
 
+/* --dump-step past the last step would write nothing, silently. */
+static void test_dump_step_past_end(void **state)
+{
+    (void)state;
+    write_spec("dump.yaml", "  {}", "{expr: 'tanh(x)'}");
+    char cmd[600], p[600];
+    snprintf(cmd, sizeof cmd, "'%s/dump.yaml' --out '%s/d' --quiet --dump-step 3", tmp, tmp);
+    assert_int_equal(tu_nnrun(tmp, cmd), 2);
+    char *err = tu_captured(tmp, "err");
+    if (!strstr(err, "--dump-step")) fail_msg("%s", err);
+    free(err);
+    snprintf(p, sizeof p, "%s/d", tmp);
+    assert_int_not_equal(access(p, F_OK), 0); /* nothing written */
+    snprintf(cmd, sizeof cmd, "'%s/dump.yaml' --out '%s/d' --quiet --dump-step 2", tmp, tmp);
+    assert_int_equal(tu_nnrun(tmp, cmd), 0);
+    snprintf(p, sizeof p, "%s/d/dump.safetensors", tmp);
+    assert_int_equal(access(p, R_OK), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_init_from_bad_files),
         cmocka_unit_test(test_formula_unquoted_in_flow),
         cmocka_unit_test(test_sample_usage),
+        cmocka_unit_test(test_dump_step_past_end),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
