@@ -327,6 +327,20 @@ static void test_sample_usage(void **state)
     }
 }
 
+/* --resume of a counting-model run: a clear error, not a missing training state. */
+static void test_resume_counting_model(void **state)
+{
+    (void)state;
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "specs/bigram_counts.yaml --out '%s/c' --quiet", tmp);
+    assert_int_equal(tu_nnrun(tmp, cmd), 0);
+    snprintf(cmd, sizeof cmd, "specs/bigram_counts.yaml --resume '%s/c' --quiet", tmp);
+    assert_int_equal(tu_nnrun(tmp, cmd), 2);
+    char *err = tu_captured(tmp, "err");
+    if (!strstr(err, "nothing to resume")) fail_msg("%s", err);
+    free(err);
+}
+
 /* --dump-step past the last step would write nothing, silently. */
 static void test_dump_step_past_end(void **state)
 {
@@ -357,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_formula_unquoted_in_flow),
         cmocka_unit_test(test_sample_usage),
         cmocka_unit_test(test_dump_step_past_end),
+        cmocka_unit_test(test_resume_counting_model),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

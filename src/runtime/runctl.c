@@ -319,6 +319,13 @@ nn_runctl *nn_runctl_new(nn_trainer *tr, const char *dir, int resume, long stop_
     c->beta_pow = 1;
     c->step0 = NAN;
     c->dump_step = -1;
+    if (resume && tr->ngram) { /* it counts in one go: no steps, no training state */
+        nn_diag_error(d, (nn_mark){dir, 0, 0},
+                      "the counting model (ngram) takes no steps: there is nothing to resume; "
+                      "run the spec again");
+        nn_runctl_free(c);
+        return NULL;
+    }
     if (resume && load_checkpoint(c, d) != 0) {
         nn_runctl_free(c);
         return NULL;
