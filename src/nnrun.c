@@ -369,6 +369,9 @@ static int parse_args(int argc, char **argv, cli *c)
     if ((c->count || c->has_seed || c->temperature > 0 || c->prefix) && strcmp(c->cmd, "sample"))
         return usage_error("%s", "--count, --seed, --temperature and --prefix are options of "
                                  "'nnrun sample'");
+    if (!strcmp(c->cmd, "sample") && (c->nsets || c->out || c->force || c->json))
+        return usage_error("%s", "--set, --out, --force and --json are no options of 'nnrun "
+                                 "sample' (it reads no spec and writes no run directory)");
     if (c->resume && (c->out || c->force))
         return usage_error("%s",
                            "--resume continues in RUN_DIR itself: leave out --out and --force");
@@ -410,7 +413,7 @@ static void print_result(FILE *f, const nn_result *r, const char *dir)
     for (int s = 0; s < NN_SPLIT_COUNT && r->have_accuracy; s++)
         if (r->have_split[s]) fprintf(f, "  %s accuracy %.1f%%", names[s], 100 * r->accuracy[s]);
     fprintf(f, "  (%ld steps, %.1f s, %.0f steps/s)\n", r->steps, r->wall_seconds,
-            r->train_seconds > 0 ? (double)r->steps / r->train_seconds : 0.0);
+            r->train_seconds > 0 ? (double)(r->steps - r->first_step) / r->train_seconds : 0.0);
     if (r->nsamples) fprintf(f, "samples:\n");
     for (int i = 0; i < r->nsamples; i++)
         fprintf(f, "  %s\n", r->samples[i]);
@@ -487,6 +490,11 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
                           nn_diag *d)
 {
     nn_mark at = {c->out ? "--out" : spec->path, 1, 1};
+    if (c->dump_step >= 0 && (tr->ngram || c->dump_step >= spec->train.steps)) {
+        fprintf(stderr, "nnrun: error: --dump-step %ld is no training step of this run (%s)\n",
+                c->dump_step, tr->ngram ? "the counting model takes none" : "they are 0 to steps - 1");
+        return EXIT_INPUT;
+    }
     char *dir =
         c->resume ? strdup(c->resume) : nn_rundir_create(spec->name, c->out, c->force, at, d);
     if (!dir) return fail_input(d);

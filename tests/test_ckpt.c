@@ -125,6 +125,8 @@ static void test_stop_after_and_resume(void **state)
     json_decref(jb);
     jb = json_load_file(b, 0, NULL);
     assert_true(json_equal(json_object_get(ja, "loss"), json_object_get(jb, "loss")));
+    /* ... and trains no step: no rate (it was steps / a few microseconds) */
+    assert_true(json_real_value(json_object_get(jb, "steps_per_second")) == 0.0);
     json_decref(ja);
     json_decref(jb);
     assert_same_metrics(full, part);
@@ -401,6 +403,25 @@ static void test_sample_from_file(void **state)
     free(want);
 }
 
+/* The counting model writes model.safetensors too (its counts): sampling from it draws the
+ * run's samples (lesson 2's mor., axx., ...). */
+static void test_sample_counting_model(void **state)
+{
+    (void)state;
+    const char *counts = dir("counts");
+    assert_int_equal(run("specs/bigram_counts.yaml --quiet --out %s", counts), 0);
+    char p[600];
+    snprintf(p, sizeof p, "%s/samples.txt", counts);
+    char *want = tu_read_file(p);
+    assert_non_null(want);
+    assert_int_equal(run("sample %s", counts), 0);
+    char *out = tu_captured(tmp, "out");
+    assert_string_equal(out, want);
+    assert_int_equal(strncmp(out, "mor.\naxx.\n", 10), 0);
+    free(out);
+    free(want);
+}
+
 /* gradcheck passes on the lessons' models (every layer type and loss), and fails — exit 1,
  * the tensor named — when the tolerance is below what differences can show. */
 static void test_gradcheck(void **state)
@@ -531,6 +552,7 @@ int main(void)
         cmocka_unit_test(test_damaged_checkpoints),
         cmocka_unit_test(test_load_weights),
         cmocka_unit_test(test_sample_from_file),
+        cmocka_unit_test(test_sample_counting_model),
         cmocka_unit_test(test_gradcheck),
         cmocka_unit_test(test_safetensors_round_trip),
         cmocka_unit_test(test_keep_best),

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <unistd.h>
 
 #include "kernels/kernels.h"
 #include "parser/spec.h"
@@ -167,6 +168,46 @@ static void test_isa_paths_agree(void **state)
     nn_k = keep;
 }
 
+/* An expression loss reports a sign accuracy (as hinge does) only when every target is ±1:
+ * a regression written as a formula is no classifier (DESIGN: accuracy, classifiers only). */
+static void test_expr_loss_accuracy(void **state)
+{
+    (void)state;
+    const char *ys[] = {"[1, -1, -1, 1]", "[0.5, -0.25, 2, 1]"};
+    for (int k = 0; k < 2; k++) {
+        char path[] = "/tmp/nn_acc_XXXXXX";
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        FILE *f = fdopen(fd, "w");
+        fprintf(f,
+                "name: acc\n"
+                "data: {inline: {x: [[2, 3], [3, -1], [0.5, 1], [1, -1]], y: %s}}\n"
+                "model: [{linear: {out: 4}}, tanh, {linear: {out: 1}}]\n"
+                "train: {steps: 3, batch: full, loss: {expr: '(s - y)^2'}, lr: 0.05}\n"
+                "report: {plots: none}\n",
+                ys[k]);
+        fclose(f);
+        experiment e;
+        nn_diag *d = nn_diag_new();
+        e.spec = nn_spec_load(path, NULL, 0, d);
+        e.ds = e.spec ? nn_dataset_load(e.spec, d) : NULL;
+        e.tr = e.ds ? nn_trainer_new(e.spec, e.ds, d) : NULL;
+        if (!e.tr) nn_diag_print(d, stderr);
+        assert_non_null(e.tr);
+        nn_run_opts o;
+        memset(&o, 0, sizeof o);
+        o.quiet = 1;
+        nn_result r;
+        memset(&r, 0, sizeof r);
+        assert_int_equal(nn_trainer_run(e.tr, &o, &r), 0);
+        assert_int_equal(r.have_accuracy, k == 0);
+        nn_result_free(&r);
+        close_experiment(&e);
+        nn_diag_free(d);
+        unlink(path);
+    }
+}
+
 int main(void)
 {
     if (nn_kernels_select(NULL) != 0) nn_kernels_select("scalar");
@@ -176,6 +217,7 @@ int main(void)
         cmocka_unit_test(test_step0_loss_and_short_run),
         cmocka_unit_test(test_threads_bit_identical),
         cmocka_unit_test(test_isa_paths_agree),
+        cmocka_unit_test(test_expr_loss_accuracy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

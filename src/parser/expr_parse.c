@@ -5,6 +5,7 @@
  * give an error at the first character past the limit instead of overflowing the stack. */
 #include "expr_parse.h"
 
+#include <float.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,6 +220,9 @@ static int parse_atom(px *p)
 {
     char buf[40];
     if (p->t.kind == T_NUM) {
+        if (!(p->t.num <= FLT_MAX)) /* the kernels compute in float: 1e39 would be inf */
+            return fail(p, p->t.pos, "the number %.*s is too large for a float (at most %g)",
+                        p->t.len, p->s + p->t.pos, FLT_MAX);
         int n = add(p, NN_EX_NUM, -1, -1, p->t.pos);
         if (n >= 0) p->ast->n[n].num = p->t.num;
         next(p);

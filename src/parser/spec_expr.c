@@ -1,6 +1,7 @@
 /* spec_expr.c — formulas in the spec: `activation: {expr, params, learn, per}` and
  * `loss: {expr, params, reduce}` → nn_expr_spec.  The formula itself is parsed by
  * expr_parse.c; here its errors get the FILE:LINE:COL of the offending character. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,7 @@ static int is_ident(const char *s, size_t len)
 static void parse_params(nn_sctx *c, const nn_ynode *v, const char *path, nn_expr_spec *e,
                          const char *const *inputs)
 {
-    static const nn_range any = {-INFINITY, INFINITY, 0, 0};
+    static const nn_range any = {-FLT_MAX, FLT_MAX, 0, 0}; /* the kernels use floats */
     char p[200], buf[128];
     snprintf(p, sizeof p, "%s.params", path);
     if (nn_sv_type(v) == NN_VNULL || !nn_sv_map(c, v, p)) return;
@@ -153,6 +154,10 @@ static void parse_formula(nn_sctx *c, const nn_ynode *v, const char *path, nn_ex
     int pos = 0;
     if (nn_expr_parse(e->text, vars, e->ast, &pos, msg, sizeof msg) == 0) return;
     nn_sv_error(c, nn_expr_mark(e, pos), "in the formula of '%s': %s", p, msg);
+    /* YAML may have cut it: `{expr: max(x, 0)}` reads "max(x" */
+    if (v->style == NN_YPLAIN && (strstr(msg, "never closed") || pos >= (int)strlen(e->text)))
+        nn_diag_note(c->d, "an unquoted formula ends at a ', ' inside {...} and at ' #': quote "
+                           "it, e.g. expr: 'max(x, 0)'");
     free(e->ast);
     e->ast = NULL;
 }

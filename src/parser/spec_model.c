@@ -1,6 +1,7 @@
 /* spec_model.c — the `model:` list → nn_layer[]: layer kinds and their options (init
  * schemes are in spec_init.c).  Adding a layer means: a name in kind_names, its defaults
  * in layer_defaults, its option keys in option_keys and their values in layer_option. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,9 +145,10 @@ void nn_spec_arg(nn_sctx *c, const nn_ynode *v, const char *path, nn_arg *a)
     char buf[128], p[300];
     long iv;
     a->mark = v->mark;
+    static const nn_range in_float = {-FLT_MAX, FLT_MAX, 0, 0}; /* a C float, not inf */
     if (v->kind != NN_YMAP) {
         a->type = NN_ARG_FLOAT;
-        nn_sv_float(c, v, path, any, &a->value);
+        nn_sv_float(c, v, path, in_float, &a->value);
         return;
     }
     const nn_ynode *k = v->n == 1 ? nn_ymap_key(v, 0) : NULL;

@@ -173,7 +173,10 @@ void nn_spec_plugins_check(nn_sctx *c, const nn_spec *s)
         const char *dym = nn ? nn_suggest(l->activation, names) : NULL;
         nn_sv_error(c, l->mark, "activation '%s' is no declared plugin%s%s%s", l->activation,
                     dym ? " (did you mean '" : "", dym ? dym : "", dym ? "'?)" : "");
-        if (!nn)
+        if (reserved_name(l->activation) && strcmp(l->activation, "expr") != 0)
+            nn_diag_note(c->d, "'%s' is a builtin layer: write it as a layer of its own, '- %s'",
+                         l->activation, l->activation);
+        else if (!nn)
             nn_diag_note(c->d,
                          "declare it in a top-level 'plugins:' section, e.g. 'plugins: "
                          "{%s: {library: ./%s.so, forward: %s_fwd, backward: %s_bwd}}'",

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,10 +37,24 @@ static char *vocab_json(const nn_dataset *ds)
     return s;
 }
 
+/* The counting model's table as F32 (counts are exact below 2^24). */
+static float *ngram_counts(const nn_trainer *tr, nn_st_tensor *t)
+{
+    const nn_ngram *g = tr->ngram;
+    float *c = malloc((size_t)(g->rows * g->vocab) * sizeof *c + 1);
+    if (!c) return NULL;
+    for (long i = 0; i < g->rows * g->vocab; i++)
+        c[i] = (float)g->counts[i];
+    *t = (nn_st_tensor){NN_NGRAM_COUNTS, NN_ST_F32, 2, {g->rows, g->vocab}, c};
+    return c;
+}
+
 int nn_ckpt_write_model(const nn_trainer *tr, const char *path, long step)
 {
     const nn_params *P = tr->P;
     nn_st_tensor *t = calloc((size_t)P->n + 1, sizeof *t);
+    float *counts = t && tr->ngram ? ngram_counts(tr, &t[P->n]) : NULL;
+    int n = P->n + (counts != NULL);
     char *yaml = spec_yaml(tr->spec), *vocab = vocab_json(tr->ds), hash[17], steps[32];
     snprintf(steps, sizeof steps, "%ld", step);
     int rc = -1;
@@ -56,8 +71,9 @@ int nn_ckpt_write_model(const nn_trainer *tr, const char *path, long step)
                           {"step", steps},
                           {"spec", yaml},
                           {"vocab", vocab ? vocab : "[]"}};
-        rc = nn_st_write(path, t, P->n, m, (int)(sizeof m / sizeof *m));
+        rc = !tr->ngram || counts ? nn_st_write(path, t, n, m, (int)(sizeof m / sizeof *m)) : -1;
     }
+    free(counts);
     free(t);
     free(yaml);
     free(vocab);
@@ -90,6 +106,13 @@ int nn_ckpt_load_tensor(nn_param *p, const nn_st_file *f, const char *name, nn_m
         return -1;
     }
     memcpy(p->data, t->data, (size_t)p->numel * sizeof(float));
+    for (long i = 0; i < p->numel; i++) /* a corrupted file would load as garbage */
+        if (!isfinite(p->data[i])) {
+            nn_diag_error(d, at, "tensor '%s' in '%s' holds a non-finite value (%g at element %ld)",
+                          name, nn_st_path(f), p->data[i], i);
+            nn_diag_note(d, "weights must be finite: the file is corrupted, or its run diverged");
+            return -1;
+        }
     return 0;
 }
 
@@ -108,7 +131,7 @@ static nn_st_file *read_at(const char *path, nn_mark at, nn_diag *d)
         nn_diag_error(d, at, "cannot read the checkpoint '%s': %s", path, strerror(errno));
         return NULL;
     }
-    return nn_st_read(path, d);
+    return nn_st_read_at(path, at, d);
 }
 
 int nn_ckpt_init_param(nn_param *p, nn_diag *d)

@@ -15,6 +15,8 @@
 /* Writes tr's parameters and buffers to `path` (atomically) after `step` steps.  Returns 0
  * or −1 (errno set). */
 int nn_ckpt_write_model(const nn_trainer *tr, const char *path, long step);
+/* The counting model's tensor in model.safetensors: N[context][next], [vocab^(n−1), vocab]. */
+#define NN_NGRAM_COUNTS "layers.0.counts"
 /* Copies every parameter and buffer of P from `f`, matched by name; a missing name or a
  * different shape is an error in `d` naming both shapes.  Returns 0 or −1. */
 int nn_ckpt_load_params(nn_params *P, const nn_st_file *f, nn_mark at, nn_diag *d);

@@ -2,6 +2,7 @@
 #include "runtime/model_file.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,6 +20,26 @@ static long utf8_one(const unsigned char *s)
         cp = cp << 6 | (s[i] & 0x3f);
     }
     return s[n] ? -1 : cp;
+}
+
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A token the vocabulary list holds twice (ids would be ambiguous), or NULL. */
+static const char *repeated(const json_t *v)
+{
+    size_t n = json_array_size(v);
+    const char **t = calloc(n + 1, sizeof *t), *twice = NULL;
+    if (!t) return NULL;
+    for (size_t i = 0; i < n; i++)
+        t[i] = json_string_value(json_array_get(v, i));
+    qsort(t, n, sizeof *t, by_text);
+    for (size_t i = 1; i < n && !twice; i++)
+        if (!strcmp(t[i - 1], t[i])) twice = t[i];
+    free(t);
+    return twice;
 }
 
 /* The vocabulary and context of the training data, from the "vocab" metadata. */
@@ -49,12 +70,42 @@ static nn_dataset *vocab_dataset(const nn_st_file *f, const nn_spec *spec, nn_di
         ds->itos[i] = (uint32_t)(cp < 0 ? 0 : cp);
         ds->vocab = i + 1;
     }
+    const char *twice = repeated(v);
+    if (twice) {
+        nn_diag_error(d, at, "vocabulary token '%s' is listed twice: the file is corrupted", twice);
+        goto fail;
+    }
     json_decref(v);
     return ds;
 fail:
     json_decref(v);
     nn_dataset_free(ds);
     return NULL;
+}
+
+/* The counting model's table (written by nn_ckpt_write_model): shape, dtype, counts. */
+static int load_counts(nn_ngram *g, const nn_st_file *f, nn_diag *d)
+{
+    const nn_st_tensor *t = nn_st_find(f, NN_NGRAM_COUNTS);
+    nn_mark at = {nn_st_path(f), 0, 0};
+    if (!t || t->dtype != NN_ST_F32 || t->ndim != 2 || t->dim[0] != g->rows ||
+        t->dim[1] != g->vocab) {
+        nn_diag_error(d, at, "no F32 tensor '%s' [%ld, %d] (the counting model's table)",
+                      NN_NGRAM_COUNTS, g->rows, g->vocab);
+        return -1;
+    }
+    for (long i = 0; i < g->rows * g->vocab; i++) {
+        float c;
+        memcpy(&c, (const char *)t->data + i * (long)sizeof c, sizeof c);
+        if (!(c >= 0 && c < 1e15f) || c != floorf(c)) {
+            nn_diag_error(d, at, "'%s' holds %g at element %ld, not a count", NN_NGRAM_COUNTS, c,
+                          i);
+            return -1;
+        }
+        g->counts[i] = (long)c;
+    }
+    nn_ngram_normalise(g);
+    return 0;
 }
 
 /* The "spec" metadata through the parser (from a temporary file: marks need one). */
@@ -87,6 +138,8 @@ static void sampling_only(nn_spec *s, const char *prefix)
     s->train.full_batch = 0;
     s->train.batch = 2; /* BatchNorm needs two rows to build; sampling uses the eval plan */
     s->report.plots_all = 0;
+    for (int i = 0; i < s->report.nplots; i++)
+        free(s->report.plots[i]);
     s->report.nplots = 0;
     if (prefix) {
         free(s->sample.prefix);
@@ -104,16 +157,20 @@ int nn_model_file_load(const char *path, const char *prefix, nn_model_file *m, n
     snprintf(file, sizeof file,
              stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? "%s/model.safetensors" : "%s", path);
     nn_st_file *f = nn_st_read(file, d);
-    if (!f || !(m->spec = embedded_spec(f, d)) || !(m->ds = vocab_dataset(f, m->spec, d)))
-        goto fail;
+    char ctx[4300]; /* errors of the stored spec (its plugins too) are in a temporary file */
+    snprintf(ctx, sizeof ctx, "in the spec stored in '%s'", file);
+    nn_diag_context(d, ctx);
+    int ok = f && (m->spec = embedded_spec(f, d));
+    nn_diag_context(d, NULL);
+    if (!ok || !(m->ds = vocab_dataset(f, m->spec, d))) goto fail;
     sampling_only(m->spec, prefix);
-    if (!(m->tr = nn_trainer_new(m->spec, m->ds, d)) || !m->tr->train_g) {
-        if (m->tr)
-            nn_diag_error(d, (nn_mark){file, 0, 0},
-                          "the counting model keeps no weights to sample from");
+    nn_diag_context(d, ctx);
+    m->tr = nn_trainer_new(m->spec, m->ds, d);
+    nn_diag_context(d, NULL);
+    if (!m->tr) goto fail;
+    if (m->tr->ngram ? load_counts(m->tr->ngram, f, d) != 0
+                     : nn_ckpt_load_params(m->tr->P, f, (nn_mark){file, 0, 0}, d) != 0)
         goto fail;
-    }
-    if (nn_ckpt_load_params(m->tr->P, f, (nn_mark){file, 0, 0}, d) != 0) goto fail;
     nn_st_free(f);
     return 0;
 fail:

@@ -61,6 +61,13 @@ nn_ngram *nn_ngram_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d)
     int T = ds->context;
     for (long e = 0; e < sp->n; e++)
         m->counts[nn_ngram_row(m, sp->x + e * T, T) * V + sp->y[e]]++;
+    nn_ngram_normalise(m);
+    return m;
+}
+
+void nn_ngram_normalise(nn_ngram *m)
+{
+    long rows = m->rows, V = m->vocab;
     for (long r = 0; r < rows; r++) {
         long *c = m->counts + r * V;
         /* as the lecture: P = (N + 1).float(); P /= P.sum(1) — float32 sums of integers
@@ -78,7 +85,6 @@ nn_ngram *nn_ngram_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d)
             m->logp[r * V + j] = log(p);
         }
     }
-    return m;
 }
 
 void nn_ngram_free(nn_ngram *m)

@@ -19,6 +19,8 @@ typedef struct nn_ngram {
  * table too large, a context too short) go to `d` at the layer's mark; NULL then. */
 nn_ngram *nn_ngram_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d);
 void nn_ngram_free(nn_ngram *m);
+/* prob and logp from counts (after counting, or after loading counts from a file). */
+void nn_ngram_normalise(nn_ngram *m);
 /* Row of the context whose last n − 1 tokens are ctx[T − n + 1 .. T). */
 long nn_ngram_row(const nn_ngram *m, const int32_t *ctx, int T);
 /* Mean negative log-likelihood over a split (NaN when empty; inf when an unseen pair has

@@ -4,10 +4,13 @@
  * as an error at the spec line that names it: a library that does not load (with
  * dlerror's text), a missing symbol, an ABI mismatch, argument types that disagree with
  * the library's declaration, a backward that disagrees with finite differences. */
+#define _GNU_SOURCE /* dl_iterate_phdr: is a symbol in code or in data? */
 #include "runtime/plugin.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +37,35 @@ static void *symbol(void *lib, const char *name)
     dlerror();
     void *p = dlsym(lib, name);
     return dlerror() ? NULL : p;
+}
+
+/* Whether addr lies in an executable segment of a loaded object: a `forward` naming a
+ * variable would otherwise be called, and crash. */
+typedef struct {
+    uintptr_t addr;
+    int code;
+} code_probe;
+
+static int probe_segment(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    code_probe *p = arg;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && p->addr >= lo && p->addr - lo < ph->p_memsz) {
+            p->code = (ph->p_flags & PF_X) != 0;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int is_code(const void *addr)
+{
+    code_probe p = {(uintptr_t)addr, 0};
+    dl_iterate_phdr(probe_segment, &p);
+    return p.code;
 }
 
 static int open_library(nn_plugin *p, nn_diag *d)
@@ -77,6 +109,15 @@ static void *find_function(nn_plugin *p, const char *name, nn_mark at, const cha
                      "library: %s; check the name with 'nm -D %s' (a C++ function needs "
                      "extern \"C\")",
                      s->library, s->library);
+        return NULL;
+    }
+    if (!is_code(fn)) {
+        nn_diag_error(d, at,
+                      "plugin '%s': '%s' in the library is a variable, not a function (its %s "
+                      "function must be one)",
+                      s->name, name, role);
+        nn_diag_note(d, "name the C function here; check with 'nm -D %s' (T: a function)",
+                     s->library);
         return NULL;
     }
     char decl_name[200], want[NN_PLUGIN_MAX_ARGS + 1];

@@ -172,6 +172,15 @@ int nn_runctl_save(nn_runctl *c, long done, double ema, double beta_pow, const n
     return 0;
 }
 
+int nn_runctl_save_model(nn_runctl *c)
+{
+    char path[4200];
+    path_in(c, "model.safetensors", path, sizeof path);
+    if (nn_ckpt_write_model(c->tr, path, 0) == 0) return 0;
+    fprintf(stderr, "nnrun: error: cannot write '%s': %s\n", path, strerror(errno));
+    return -1;
+}
+
 int nn_runctl_due(const nn_runctl *c, long done, long steps)
 {
     if (caught || (c->stop_after > 0 && done - c->start >= c->stop_after && done < steps))
@@ -310,6 +319,13 @@ nn_runctl *nn_runctl_new(nn_trainer *tr, const char *dir, int resume, long stop_
     c->beta_pow = 1;
     c->step0 = NAN;
     c->dump_step = -1;
+    if (resume && tr->ngram) { /* it counts in one go: no steps, no training state */
+        nn_diag_error(d, (nn_mark){dir, 0, 0},
+                      "the counting model (ngram) takes no steps: there is nothing to resume; "
+                      "run the spec again");
+        nn_runctl_free(c);
+        return NULL;
+    }
     if (resume && load_checkpoint(c, d) != 0) {
         nn_runctl_free(c);
         return NULL;

@@ -44,6 +44,9 @@ void nn_runctl_before_step(nn_runctl *c, long step);
 long nn_runctl_start(nn_runctl *c, double *ema, double *beta_pow, nn_result *res);
 /* After `done` steps of `steps`: 0, or NN_RUNCTL_SAVE, with NN_RUNCTL_STOP to stop. */
 int nn_runctl_due(const nn_runctl *c, long done, long steps);
+/* The counting model (no steps, no training state): model.safetensors with its counts.
+ * 0, or −1 with a message on stderr. */
+int nn_runctl_save_model(nn_runctl *c);
 /* Writes the checkpoint after `done` steps (the metrics rows so far are flushed). */
 int nn_runctl_save(nn_runctl *c, long done, double ema, double beta_pow, const nn_result *res,
                    FILE *metrics_csv, FILE *metrics_jsonl);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -141,12 +142,19 @@ int nn_st_write(const char *path, const nn_st_tensor *t, int n, const nn_st_meta
 
 /* --- reading ----------------------------------------------------------------------- */
 
+/* Where read errors are blamed: the file itself, or (nn_st_read_at) the spec line that
+ * named it, with the file's name in the message. */
+static const nn_mark *blame;
+
 static nn_st_file *fail(nn_st_file *f, nn_diag *d, const char *path, const char *fmt, const char *a,
                         const char *b)
 {
     char msg[600];
     snprintf(msg, sizeof msg, fmt, a ? a : "", b ? b : "");
-    nn_diag_error(d, (nn_mark){path, 0, 0}, "%s", msg);
+    if (blame)
+        nn_diag_error(d, *blame, "'%s': %s", path, msg);
+    else
+        nn_diag_error(d, (nn_mark){path, 0, 0}, "%s", msg);
     nn_st_free(f);
     return NULL;
 }
@@ -154,6 +162,12 @@ static nn_st_file *fail(nn_st_file *f, nn_diag *d, const char *path, const char 
 static unsigned char *slurp(const char *path, long *size)
 {
     FILE *fp = fopen(path, "rb");
+    struct stat st;
+    if (fp && (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode))) {
+        fclose(fp); /* a directory opens, then reads as garbage sizes */
+        errno = EISDIR;
+        return NULL;
+    }
     if (!fp) return NULL;
     unsigned char *buf = NULL;
     if (fseek(fp, 0, SEEK_END) == 0 && (*size = ftell(fp)) >= 0 && fseek(fp, 0, SEEK_SET) == 0 &&
@@ -213,6 +227,30 @@ static const char *parse_entry(nn_st_tensor *t, json_t *e, long data_len, long *
     return NULL;
 }
 
+static int by_data(const void *a, const void *b)
+{
+    const unsigned char *x = (*(const nn_st_tensor *const *)a)->data;
+    const unsigned char *y = (*(const nn_st_tensor *const *)b)->data;
+    return x < y ? -1 : x > y;
+}
+
+/* Whether two tensors' byte ranges overlap (a sum of sizes misses a shifted range). */
+static int overlapping(const nn_st_file *f)
+{
+    const nn_st_tensor **o = calloc((size_t)f->n + 1, sizeof *o);
+    if (!o) return 1;
+    for (int i = 0; i < f->n; i++)
+        o[i] = &f->t[i];
+    qsort(o, (size_t)f->n, sizeof *o, by_data);
+    int bad = 0;
+    for (int i = 1; i < f->n && !bad; i++)
+        bad =
+            (const unsigned char *)o[i - 1]->data + numel(o[i - 1]) * dtype_size[o[i - 1]->dtype] >
+            (const unsigned char *)o[i]->data;
+    free(o);
+    return bad;
+}
+
 nn_st_file *nn_st_read(const char *path, nn_diag *d)
 {
     nn_st_file *f = calloc(1, sizeof *f);
@@ -263,8 +301,16 @@ nn_st_file *nn_st_read(const char *path, nn_diag *d)
         covered += numel(t) * dtype_size[t->dtype];
         f->n++;
     }
-    if (covered > data_len)
+    if (covered > data_len || overlapping(f))
         return fail(f, d, path, "corrupted safetensors header: tensors overlap%s%s", 0, 0);
+    return f;
+}
+
+nn_st_file *nn_st_read_at(const char *path, nn_mark at, nn_diag *d)
+{
+    blame = &at;
+    nn_st_file *f = nn_st_read(path, d);
+    blame = NULL;
     return f;
 }
 

@@ -39,6 +39,8 @@ typedef struct nn_st_file nn_st_file;
  * every dtype (F32, U32, U64, I32), shape and data_offsets range.  NULL with an error naming
  * the file in `d`. */
 nn_st_file *nn_st_read(const char *path, nn_diag *d);
+/* The same, with any error at `at` (the spec line naming the file), the file named in it. */
+nn_st_file *nn_st_read_at(const char *path, nn_mark at, nn_diag *d);
 void nn_st_free(nn_st_file *f);
 int nn_st_count(const nn_st_file *f);
 const nn_st_tensor *nn_st_at(const nn_st_file *f, int i);

@@ -200,8 +200,11 @@ static long count_right(const nn_trainer *tr, const nn_plan *p, int rows)
     if (tr->spec->train.loss == NN_LOSS_HINGE || tr->spec->train.loss == NN_LOSS_EXPR) {
         const float *y = nn_plan_ptr(p, g->y);
         long right = 0;
-        for (int i = 0; i < rows; i++)
+        for (int i = 0; i < rows; i++) {
+            if (tr->spec->train.loss == NN_LOSS_EXPR && y[i] != 1 && y[i] != -1)
+                return -1; /* a formula's regression: no classes */
             right += (y[i] > 0) == (z[i] > 0);
+        }
         return right;
     }
     if (tr->spec->train.loss != NN_LOSS_CROSS_ENTROPY || tr->ds->kind != NN_DATASET_TABLE)
@@ -370,6 +373,7 @@ double nn_trainer_bench(nn_trainer *tr, long steps)
 typedef struct {
     float loss[LOSS_BUFFER], lr[LOSS_BUFFER], smooth[LOSS_BUFFER];
     long first; /* step of loss[0] */
+    long start; /* the step this invocation began at (rates count from there) */
     int n;
     double ema;      /* exponential moving average of the loss */
     double beta_pow; /* SMOOTH_BETA^(losses so far): the EMA's bias correction */
@@ -458,7 +462,7 @@ static void eval_point(nn_trainer *tr, const nn_run_opts *o, long step, double l
     r.lr = lr;
     memcpy(r.split, loss, sizeof r.split);
     r.elapsed = elapsed;
-    r.rate = elapsed > 0 ? (double)step / elapsed : NAN;
+    r.rate = elapsed > 0 ? (double)(step - log->start) / elapsed : NAN; /* this invocation's */
     metrics_write(o, &r);
     if (o->metrics_csv) fflush(o->metrics_csv);
     if (o->metrics_jsonl) fflush(o->metrics_jsonl);
@@ -468,7 +472,8 @@ static void eval_point(nn_trainer *tr, const nn_run_opts *o, long step, double l
     static const char *names[] = {"train", "dev", "test"};
     for (int s = 0; s < NN_SPLIT_COUNT; s++)
         if (!isnan(loss[s])) fprintf(o->progress, "  %s %.4f", names[s], loss[s]);
-    fprintf(o->progress, "  lr %g  %.0f steps/s\n", lr, elapsed > 0 ? (double)step / elapsed : 0);
+    fprintf(o->progress, "  lr %g  %.0f steps/s\n", lr,
+            elapsed > 0 ? (double)(step - log->start) / elapsed : 0);
     fflush(o->progress);
 }
 
@@ -489,7 +494,8 @@ static void final_eval(nn_trainer *tr, const nn_run_opts *o, nn_result *res, dou
     for (int s = 0; s < NN_SPLIT_COUNT; s++)
         if (res->have_split[s]) m.split[s] = res->split[s];
     m.elapsed = now_seconds() - t0;
-    if (steps > 0 && res->train_seconds > 0) m.rate = (double)steps / res->train_seconds;
+    if (steps > res->first_step && res->train_seconds > 0)
+        m.rate = (double)(steps - res->first_step) / res->train_seconds;
     metrics_write(o, &m);
     if (o->metrics_csv) fflush(o->metrics_csv);
     if (o->metrics_jsonl) fflush(o->metrics_jsonl);
@@ -514,6 +520,7 @@ static int run_ngram(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     if (o->metrics_csv) fputs(metrics_header, o->metrics_csv);
     res->train_seconds = now_seconds() - t0;
     final_eval(tr, o, res, t0);
+    if (o->ctl && nn_runctl_save_model(o->ctl) != 0) return -2;
     draw_samples(tr, res);
     res->wall_seconds = now_seconds() - t0;
     return 0;
@@ -524,11 +531,12 @@ static int run_ngram(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
 typedef struct {
     int on;
     double shown;
+    long start; /* the step this invocation began at */
 } live_line;
 
 static void live_show(live_line *lv, FILE *f, long i, long steps, float loss, double lr, double t0)
 {
-    double now = now_seconds(), rate = now > t0 ? (double)i / (now - t0) : 0;
+    double now = now_seconds(), rate = now > t0 ? (double)(i - lv->start) / (now - t0) : 0;
     if (now - lv->shown < 0.2) return;
     lv->shown = now;
     double eta = rate > 0 ? (double)(steps - i) / rate : 0;
@@ -552,7 +560,7 @@ static int output_failed(const nn_run_opts *o)
 int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
 {
     if (tr->ngram) return run_ngram(tr, o, res);
-    live_line lv = {!o->quiet && o->progress && isatty(fileno(o->progress)), 0};
+    live_line lv = {!o->quiet && o->progress && isatty(fileno(o->progress)), 0, 0};
     const nn_spec *spec = tr->spec;
     long steps = spec->train.steps, every = spec->eval.every;
     long print_every = every > 0 ? every : (steps >= 10 ? steps / 10 : 1);
@@ -560,7 +568,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     if (!log) return -1;
     log->beta_pow = 1;
     long i = o->ctl ? nn_runctl_start(o->ctl, &log->ema, &log->beta_pow, res) : 0;
-    log->first = i;
+    log->first = log->start = res->first_step = lv.start = i;
     if (o->metrics_csv && i == 0) fputs(metrics_header, o->metrics_csv);
     double t0 = now_seconds();
     int status = 0, act;

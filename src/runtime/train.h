@@ -26,7 +26,7 @@ typedef struct {
     nn_ngram *ngram; /* the counting model: graphs and plans NULL, P empty (count 0) */
     int32_t *prefix; /* sample.prefix as token ids (NULL without one) */
     int nprefix;
-    struct nn_stats *stats; /* report statistics (report/stats.h); NULL when not collected */
+    struct nn_stats *stats;     /* report statistics (report/stats.h); NULL when not collected */
     struct nn_plugins *plugins; /* activation plugins (plugin.h); NULL when none */
     int grad_check;         /* stop on a non-finite gradient too (--nan-check; nancheck.c) */
     int nonfinite;          /* the last step's loss or a gradient was non-finite */
@@ -39,6 +39,8 @@ typedef struct {
     double accuracy[NN_SPLIT_COUNT]; /* classifiers: fraction right per split after training */
     int have_accuracy; /* hinge (sign agreement), cross_entropy on table data (argmax) */
     long steps;
+    long first_step; /* where this invocation began (a resumed run: its checkpoint's step);
+                        rates count the steps from there, in train_seconds */
     double wall_seconds, train_seconds;
     char **samples;
     int nsamples;
