@@ -27,10 +27,18 @@ fi
 T=$(mktemp -d /tmp/nnrun-slurm.XXXXXX)
 chmod 755 "$T"
 cleanup() {
+    local pids=()
     for p in slurmd slurmctld munged; do
-        [ -s "$T/$p.pid" ] && kill "$(cat "$T/$p.pid")" 2>/dev/null
+        [ -s "$T/$p.pid" ] && pids+=("$(cat "$T/$p.pid")")
     done
-    [ -n "${KEEP:-}" ] || rm -rf "$T"
+    [ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null
+    # the daemons write their state files while they exit: wait for them (bounded), then
+    # remove the cluster's directory
+    for _ in $(seq 50); do
+        kill -0 "${pids[@]}" 2>/dev/null || break
+        sleep 0.1
+    done
+    [ -n "${KEEP:-}" ] || rm -rf "$T" 2>/dev/null || true
 }
 trap cleanup EXIT
 
