@@ -34,9 +34,8 @@ cleanup() {
     [ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2>/dev/null
     # the daemons write their state files while they exit: wait for them (bounded), then
     # remove the cluster's directory
-    for _ in $(seq 50); do
-        kill -0 "${pids[@]}" 2>/dev/null || break
-        sleep 0.1
+    for pid in "${pids[@]}"; do
+        timeout 10 tail --pid="$pid" -f /dev/null 2>/dev/null
     done
     [ -n "${KEEP:-}" ] || rm -rf "$T" 2>/dev/null || true
 }
