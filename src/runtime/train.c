@@ -18,10 +18,11 @@
 #include "runtime/plugin.h"
 #include "runtime/expr_check.h"
 #include "runtime/checkpoint.h"
+#include "runtime/eval_bg.h"
 #include "runtime/runctl.h"
 #include "runtime/report/stats.h"
 
-#define LOSS_BUFFER  4096
+#define LOSS_BUFFER  16384 /* > the steps a background evaluation takes, so none waits */
 #define NN_MAX_BATCH (1 << 24) /* rows per step: int offsets in the kernels stay in range */
 
 static double now_seconds(void)
@@ -216,6 +217,7 @@ static long count_right(const nn_trainer *tr, const nn_plan *p, int rows)
  * not depend on the thread count. */
 typedef struct {
     nn_trainer *tr;
+    nn_plan *const *plans; /* one per task */
     const nn_split *sp;
     double *sum;
     long *right;
@@ -226,7 +228,7 @@ typedef struct {
 static void eval_chunks(void *ctx, int t)
 {
     eval_job *j = ctx;
-    const nn_plan *p = t == 0 ? j->tr->eval_p : j->tr->eval_more[t - 1];
+    const nn_plan *p = j->plans[t];
     const float *row_loss = nn_plan_ptr(p, p->g->row_loss);
     for (long c = t; c < j->nchunks; c += j->ntasks) {
         long at = c * NN_EVAL_ROWS;
@@ -243,11 +245,20 @@ static void eval_chunks(void *ctx, int t)
 
 double nn_trainer_eval_acc(nn_trainer *tr, nn_split_id s, double *acc)
 {
+    nn_plan *plans[NN_MAX_THREADS] = {tr->eval_p};
+    for (int t = 1; t < tr->neval; t++)
+        plans[t] = tr->eval_more[t - 1];
+    return nn_trainer_eval_plans(tr, plans, tr->neval, s, acc);
+}
+
+double nn_trainer_eval_plans(nn_trainer *tr, nn_plan *const *plans, int nplans, nn_split_id s,
+                             double *acc)
+{
     const nn_split *sp = &tr->ds->split[s];
     *acc = NAN;
     if (tr->ngram) return nn_ngram_eval(tr->ngram, tr->ds, s);
     if (!sp->n) return NAN;
-    eval_job j = {tr, sp, NULL, NULL, (sp->n + NN_EVAL_ROWS - 1) / NN_EVAL_ROWS, tr->neval};
+    eval_job j = {tr, plans, sp, NULL, NULL, (sp->n + NN_EVAL_ROWS - 1) / NN_EVAL_ROWS, nplans};
     j.sum = malloc((size_t)j.nchunks * sizeof *j.sum);
     j.right = malloc((size_t)j.nchunks * sizeof *j.right);
     if (!j.sum || !j.right) {
@@ -436,6 +447,9 @@ static void flush_losses(loss_log *log, const nn_run_opts *o)
     log->n = 0;
 }
 
+static void eval_row(nn_trainer *tr, const nn_run_opts *o, long step, double lr, double t0,
+                     const double *loss);
+
 /* Evaluation point: the splits of spec->eval, one metrics row, one progress line. */
 static void eval_point(nn_trainer *tr, const nn_run_opts *o, long step, double lr, double t0,
                        loss_log *log)
@@ -444,8 +458,16 @@ static void eval_point(nn_trainer *tr, const nn_run_opts *o, long step, double l
     int mask = tr->spec->eval.splits;
     for (int s = 0; s < NN_SPLIT_COUNT; s++)
         loss[s] = mask & (1 << s) && tr->ds->split[s].n ? nn_trainer_eval(tr, (nn_split_id)s) : NAN;
-    double elapsed = now_seconds() - t0;
     flush_losses(log, o);
+    eval_row(tr, o, step, lr, t0, loss);
+}
+
+/* The evaluation's metrics row (after the loss rows of the steps before it), the best-model
+ * hook and the progress line. */
+static void eval_row(nn_trainer *tr, const nn_run_opts *o, long step, double lr, double t0,
+                     const double *loss)
+{
+    double elapsed = now_seconds() - t0;
     /* evaluation rows carry the split losses; the minibatch loss cell is empty */
     metrics_row r = empty_row(step);
     r.lr = lr;
@@ -536,6 +558,36 @@ static void live_clear(const live_line *lv, FILE *f)
     if (lv->on) fputs("\r\033[K", f);
 }
 
+/* An evaluation running beside training (eval_bg.h): its row is written when it finishes,
+ * and a step's progress line that falls meanwhile waits for it, so files and lines come
+ * in the order of a run that evaluates in place. */
+typedef struct {
+    nn_eval_bg *bg; /* NULL: evaluate in place */
+    double lr;      /* at the pending evaluation's step */
+    long line_step; /* a held progress line (−1: none) */
+    float line_loss;
+} bg_eval;
+
+static void step_line(const nn_run_opts *o, long i, long steps, float l)
+{
+    fprintf(o->progress, "%7ld/%7ld: %.4f\n", i, steps, l);
+    fflush(o->progress);
+}
+
+/* Collects the pending evaluation, if any (waiting for it), and writes what waited on it. */
+static void bg_finish(bg_eval *e, nn_trainer *tr, const nn_run_opts *o, double t0,
+                      const live_line *lv)
+{
+    long step = nn_eval_bg_pending(e->bg);
+    if (step < 0) return;
+    double loss[NN_SPLIT_COUNT];
+    nn_eval_bg_wait(e->bg, loss);
+    if (lv->on) live_clear(lv, o->progress);
+    eval_row(tr, o, step, e->lr, t0, loss);
+    if (e->line_step >= 0) step_line(o, e->line_step, tr->spec->train.steps, e->line_loss);
+    e->line_step = -1;
+}
+
 int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
 {
     if (tr->ngram) return run_ngram(tr, o, res);
@@ -551,6 +603,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     if (o->metrics_csv && i == 0) fputs(metrics_header, o->metrics_csv);
     double t0 = now_seconds();
     int status = 0, act;
+    bg_eval bge = {every > 0 ? nn_eval_bg_new(tr) : NULL, 0, -1, 0};
     for (; i < steps; i++) {
         double lr = nn_lr_at(&spec->train.lr, i, steps);
         if (o->ctl) nn_runctl_before_step(o->ctl, i);
@@ -564,19 +617,35 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
             break;
         }
         log_loss(log, l, (float)lr);
-        if (log->n == LOSS_BUFFER) flush_losses(log, o);
+        if (bge.bg && nn_eval_bg_pending(bge.bg) >= 0 && nn_eval_bg_done(bge.bg))
+            bg_finish(&bge, tr, o, t0, &lv);
+        if (log->n == LOSS_BUFFER) {
+            bg_finish(&bge, tr, o, t0, &lv); /* its row goes before these */
+            flush_losses(log, o);
+        }
         if (i % print_every == 0 && !o->quiet && o->progress) {
+            if (bge.line_step >= 0) bg_finish(&bge, tr, o, t0, &lv);
             live_clear(&lv, o->progress);
-            fprintf(o->progress, "%7ld/%7ld: %.4f\n", i, steps, l);
-            fflush(o->progress);
+            if (bge.bg && nn_eval_bg_pending(bge.bg) >= 0)
+                bge.line_step = i, bge.line_loss = l; /* after the evaluation's line */
+            else
+                step_line(o, i, steps, l);
         } else if (lv.on && (i & 255) == 0) {
             live_show(&lv, o->progress, i, steps, l, lr, t0);
         }
         if (every > 0 && (i + 1) % every == 0 && i + 1 < steps) {
             if (lv.on) live_clear(&lv, o->progress);
-            eval_point(tr, o, i + 1, nn_lr_at(&spec->train.lr, i + 1, steps), t0, log);
+            if (bge.bg) {
+                bg_finish(&bge, tr, o, t0, &lv);
+                flush_losses(log, o);
+                bge.lr = nn_lr_at(&spec->train.lr, i + 1, steps);
+                nn_eval_bg_start(bge.bg, spec->eval.splits, i + 1);
+            } else {
+                eval_point(tr, o, i + 1, nn_lr_at(&spec->train.lr, i + 1, steps), t0, log);
+            }
         }
         if (o->ctl && (act = nn_runctl_due(o->ctl, i + 1, steps)) != 0) {
+            bg_finish(&bge, tr, o, t0, &lv); /* the checkpoint sees every row up to here */
             flush_losses(log, o); /* the checkpoint records the metrics files' lengths */
             if (nn_runctl_save(o->ctl, i + 1, log->ema, log->beta_pow, res, o->metrics_csv,
                                o->metrics_jsonl) != 0)
@@ -586,6 +655,8 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
             if (status != 0 && ++i) break; /* i: the steps done */
         }
     }
+    bg_finish(&bge, tr, o, t0, &lv);
+    nn_eval_bg_free(bge.bg);
     live_clear(&lv, o->progress);
     res->steps = status == 0 ? steps : i;
     res->train_seconds = now_seconds() - t0;
