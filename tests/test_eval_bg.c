@@ -4,7 +4,11 @@
  * also when a run stops and checkpoints at an evaluation step. */
 #include "testutil.h"
 
+#include <jansson.h>
+#include <math.h>
 #include <stdarg.h>
+
+#include "runtime/metrics_fmt.h"
 
 static char tmp[256];
 
@@ -103,6 +107,37 @@ static void test_stop_at_eval_step(void **state)
     free(m1), free(m2);
 }
 
+/* metrics.jsonl's numbers are written without jansson: the bytes must be json_dumps's. */
+static void expect_json_real(double v)
+{
+    json_t *j = json_real(v);
+    char buf[40], *want = json_dumps(j, JSON_ENCODE_ANY | JSON_REAL_PRECISION(9));
+    json_decref(j);
+    int n = nn_fmt_json_real(buf, nn_fmt_g9(buf, v));
+    assert_non_null(want);
+    if (strcmp(buf, want) != 0 || n != (int)strlen(want))
+        fail_msg("%.17g: wrote '%s', jansson '%s'", v, buf, want);
+    free(want);
+}
+
+static void test_json_reals_as_jansson(void **state)
+{
+    (void)state;
+    const double fixed[] = {0,      -0.0,    1,     -1,      0.1f,     2.5,   100000, 1e9,
+                            1e10,   1e20,    1e100, 1e-5,    1.5e-10,  1e-300, 123456789,
+                            1234567891, 3.32386255, 0.00123, -7e-7, 4.9e-324, 1.7976931348623157e308};
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        expect_json_real(fixed[i]);
+    uint64_t x = 88172645463325252u;
+    for (int i = 0; i < 200000; i++) { /* xorshift bits as doubles: every magnitude */
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double v;
+        memcpy(&v, &x, sizeof v);
+        if (isfinite(v)) expect_json_real(v);
+        expect_json_real((double)(float)(i * 0.37 - 5000)); /* float values, as the rows */
+    }
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -123,6 +158,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_threads_same_files_and_lines),
         cmocka_unit_test(test_stop_at_eval_step),
+        cmocka_unit_test(test_json_reals_as_jansson),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

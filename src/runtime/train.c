@@ -6,7 +6,6 @@
  */
 #include "runtime/train.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "runtime/expr_check.h"
 #include "runtime/checkpoint.h"
 #include "runtime/eval_bg.h"
+#include "runtime/metrics_fmt.h"
 #include "runtime/runctl.h"
 #include "runtime/report/stats.h"
 
@@ -392,31 +392,36 @@ static const char metrics_header[] =
 
 /* Writes the row to metrics.csv (empty cells for NaN) and metrics.jsonl (null for NaN,
  * 9 significant digits as the CSV's %.9g, so float values round-trip).  Called outside the
- * step body only. */
+ * step body only.  Each number is printed once for both files, and the JSON line is the
+ * text json_dumpf(JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) writes
+ * (metrics_fmt.h), without an object per row: a lesson-4 run writes 200,000 rows. */
 static void metrics_write(const nn_run_opts *o, const metrics_row *r)
 {
     static const char *keys[8] = {"lr",        "loss",      "train_loss",  "dev_loss",
                                   "test_loss", "elapsed_s", "smooth_loss", "steps_per_s"};
     double v[8] = {r->lr,       r->loss,    r->split[0], r->split[1],
                    r->split[2], r->elapsed, r->smooth,   r->rate};
-    if (o->metrics_csv) {
-        fprintf(o->metrics_csv, "%ld", r->step);
-        for (int k = 0; k < 8; k++)
-            if (isfinite(v[k]))
-                fprintf(o->metrics_csv, k == 5 ? ",%.3f" : k == 7 ? ",%.1f" : ",%.9g", v[k]);
-            else
-                fputc(',', o->metrics_csv);
-        fputc('\n', o->metrics_csv);
+    char csv[320], json[512], num[40];
+    int nc = snprintf(csv, sizeof csv, "%ld", r->step);
+    int nj = snprintf(json, sizeof json, "{\"step\":%ld", r->step);
+    for (int k = 0; k < 8; k++) {
+        if (!isfinite(v[k])) {
+            csv[nc++] = ',';
+            nj += snprintf(json + nj, sizeof json - (size_t)nj, ",\"%s\":null", keys[k]);
+            continue;
+        }
+        int n = nn_fmt_g9(num, v[k]);
+        if (k == 5 || k == 7)
+            nc += snprintf(csv + nc, sizeof csv - (size_t)nc, k == 5 ? ",%.3f" : ",%.1f", v[k]);
+        else
+            nc += snprintf(csv + nc, sizeof csv - (size_t)nc, ",%s", num);
+        nn_fmt_json_real(num, n);
+        nj += snprintf(json + nj, sizeof json - (size_t)nj, ",\"%s\":%s", keys[k], num);
     }
-    FILE *jsonl = o->metrics_jsonl;
-    json_t *j = jsonl ? json_object() : NULL;
-    if (!j) return;
-    json_object_set_new(j, "step", json_integer(r->step));
-    for (int k = 0; k < 8; k++)
-        json_object_set_new(j, keys[k], isfinite(v[k]) ? json_real(v[k]) : json_null());
-    if (json_dumpf(j, jsonl, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) == 0)
-        fputc('\n', jsonl);
-    json_decref(j);
+    csv[nc++] = '\n';
+    json[nj++] = '}', json[nj++] = '\n';
+    if (o->metrics_csv) fwrite(csv, 1, (size_t)nc, o->metrics_csv);
+    if (o->metrics_jsonl) fwrite(json, 1, (size_t)nj, o->metrics_jsonl);
 }
 
 static metrics_row empty_row(long step)
