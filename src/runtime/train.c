@@ -397,26 +397,35 @@ static const char metrics_header[] =
  * (metrics_fmt.h), without an object per row: a lesson-4 run writes 200,000 rows. */
 static void metrics_write(const nn_run_opts *o, const metrics_row *r)
 {
-    static const char *keys[8] = {"lr",        "loss",      "train_loss",  "dev_loss",
-                                  "test_loss", "elapsed_s", "smooth_loss", "steps_per_s"};
+    static const char *keys[8] = {",\"lr\":",        ",\"loss\":",      ",\"train_loss\":",
+                                  ",\"dev_loss\":",  ",\"test_loss\":", ",\"elapsed_s\":",
+                                  ",\"smooth_loss\":", ",\"steps_per_s\":"};
     double v[8] = {r->lr,       r->loss,    r->split[0], r->split[1],
                    r->split[2], r->elapsed, r->smooth,   r->rate};
     char csv[320], json[512], num[40];
     int nc = snprintf(csv, sizeof csv, "%ld", r->step);
     int nj = snprintf(json, sizeof json, "{\"step\":%ld", r->step);
-    for (int k = 0; k < 8; k++) {
+    for (int k = 0; k < 8; k++) { /* appends: at most 8 × (40 + 16) bytes */
+        size_t kl = strlen(keys[k]);
+        memcpy(json + nj, keys[k], kl);
+        nj += (int)kl;
         if (!isfinite(v[k])) {
             csv[nc++] = ',';
-            nj += snprintf(json + nj, sizeof json - (size_t)nj, ",\"%s\":null", keys[k]);
+            memcpy(json + nj, "null", 4);
+            nj += 4;
             continue;
         }
         int n = nn_fmt_g9(num, v[k]);
-        if (k == 5 || k == 7)
+        if (k == 5 || k == 7) {
             nc += snprintf(csv + nc, sizeof csv - (size_t)nc, k == 5 ? ",%.3f" : ",%.1f", v[k]);
-        else
-            nc += snprintf(csv + nc, sizeof csv - (size_t)nc, ",%s", num);
-        nn_fmt_json_real(num, n);
-        nj += snprintf(json + nj, sizeof json - (size_t)nj, ",\"%s\":%s", keys[k], num);
+        } else {
+            csv[nc++] = ',';
+            memcpy(csv + nc, num, (size_t)n);
+            nc += n;
+        }
+        n = nn_fmt_json_real(num, n);
+        memcpy(json + nj, num, (size_t)n);
+        nj += n;
     }
     csv[nc++] = '\n';
     json[nj++] = '}', json[nj++] = '\n';
