@@ -303,6 +303,9 @@ static void load_batch(nn_trainer *tr)
     enum { GROUP = 64 };
     long ix[GROUP];
     size_t xw = ds->kind == NN_DATASET_TABLE ? (size_t)ds->features : (size_t)ds->context;
+    const nn_graph *g = p->g;
+    int text_ids = ds->kind == NN_DATASET_TEXT && g->t[g->y].dtype != NN_F32;
+    int32_t *tx = text_ids ? nn_plan_ptr(p, g->x) : NULL, *ty = text_ids ? nn_plan_ptr(p, g->y) : NULL;
     for (int at = 0; at < tr->batch; at += GROUP) {
         int n = tr->batch - at < GROUP ? tr->batch - at : GROUP;
         for (int i = 0; i < n; i++) {
@@ -311,6 +314,15 @@ static void load_batch(nn_trainer *tr)
                                                             : (const void *)(sp->x + ix[i] * xw));
             __builtin_prefetch(sp->fy ? (const void *)(sp->fy + ix[i])
                                       : (const void *)(sp->y + ix[i]));
+        }
+        if (text_ids) { /* the lessons' case, without load_rows' general dispatch per row */
+            for (int i = 0; i < n; i++) {
+                const int32_t *src = sp->x + ix[i] * (long)xw;
+                for (size_t c = 0; c < xw; c++)
+                    tx[(size_t)(at + i) * xw + c] = src[c];
+                ty[at + i] = sp->y[ix[i]];
+            }
+            continue;
         }
         for (int i = 0; i < n; i++)
             load_rows(ds, sp, p, ix[i], 1, at + i);
@@ -415,7 +427,18 @@ static void metrics_write(const nn_run_opts *o, const metrics_row *r)
             nj += 4;
             continue;
         }
-        int n = nn_fmt_g9(num, v[k]);
+        /* the learning rate repeats row after row: its text is kept (main thread only) */
+        static double last_lr = NAN;
+        static char lr_text[40];
+        static int lr_len;
+        int n;
+        if (k == 0 && memcmp(&v[0], &last_lr, sizeof last_lr) == 0) {
+            memcpy(num, lr_text, (size_t)lr_len + 1);
+            n = lr_len;
+        } else {
+            n = nn_fmt_g9(num, v[k]);
+            if (k == 0) last_lr = v[0], lr_len = n, memcpy(lr_text, num, (size_t)n + 1);
+        }
         if (k == 5 || k == 7) {
             nc += snprintf(csv + nc, sizeof csv - (size_t)nc, k == 5 ? ",%.3f" : ",%.1f", v[k]);
         } else {
