@@ -17,6 +17,8 @@ struct nn_eval_bg {
     pthread_t thread;
     int threaded; /* `thread` runs and must be joined */
     int mask;
+    void (*before)(void *);
+    void *ctx;
     long step; /* −1: nothing pending */
     atomic_int done;
     double loss[NN_SPLIT_COUNT];
@@ -50,6 +52,7 @@ void nn_eval_bg_free(nn_eval_bg *b)
 
 static void evaluate(nn_eval_bg *b)
 {
+    if (b->before) b->before(b->ctx);
     for (int s = 0; s < NN_SPLIT_COUNT; s++) {
         double acc;
         b->loss[s] = b->mask & (1 << s) && b->tr->ds->split[s].n
@@ -66,8 +69,9 @@ static void *run(void *arg)
     return NULL;
 }
 
-void nn_eval_bg_start(nn_eval_bg *b, int mask, long step)
+void nn_eval_bg_start(nn_eval_bg *b, int mask, long step, void (*before)(void *), void *ctx)
 {
+    b->before = before, b->ctx = ctx;
     const nn_params *P = b->tr->P;
     for (int i = 0; i < P->n; i++)
         memcpy(b->snap->p[i].data, P->p[i].data, (size_t)P->p[i].numel * sizeof(float));

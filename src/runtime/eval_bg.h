@@ -19,9 +19,10 @@ typedef struct nn_eval_bg nn_eval_bg;
 nn_eval_bg *nn_eval_bg_new(nn_trainer *tr);
 void nn_eval_bg_free(nn_eval_bg *b);
 /* Snapshots tr->P and starts evaluating the splits in `mask` (bit s: split s) tagged with
- * `step`.  A previous evaluation must have been collected with nn_eval_bg_wait.  When no
- * thread can be started the evaluation runs here, before returning. */
-void nn_eval_bg_start(nn_eval_bg *b, int mask, long step);
+ * `step`; the thread first calls before(ctx) (when not NULL: work that must be done before
+ * the evaluation is collected, off the training thread).  A previous evaluation must have
+ * been collected with nn_eval_bg_wait.  When no thread can be started, both run here. */
+void nn_eval_bg_start(nn_eval_bg *b, int mask, long step, void (*before)(void *), void *ctx);
 /* The step of the running or finished evaluation not yet collected, or −1. */
 long nn_eval_bg_pending(const nn_eval_bg *b);
 /* Whether the pending evaluation has finished (collecting it will not wait). */

@@ -598,8 +598,22 @@ static void live_clear(const live_line *lv, FILE *f)
 /* An evaluation running beside training (eval_bg.h): its row is written when it finishes,
  * and a step's progress line that falls meanwhile waits for it, so files and lines come
  * in the order of a run that evaluates in place. */
+/* The loss rows an evaluation's thread writes before evaluating (the main thread writes
+ * no metrics row until it has joined that thread). */
+typedef struct {
+    loss_log *log;
+    const nn_run_opts *o;
+} rows_job;
+
+static void write_rows(void *ctx)
+{
+    rows_job *j = ctx;
+    flush_losses(j->log, j->o);
+}
+
 typedef struct {
     nn_eval_bg *bg; /* NULL: evaluate in place */
+    rows_job rows;
     double lr;      /* at the pending evaluation's step */
     long line_step; /* a held progress line (−1: none) */
     float line_loss;
@@ -632,7 +646,9 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     const nn_spec *spec = tr->spec;
     long steps = spec->train.steps, every = spec->eval.every;
     long print_every = every > 0 ? every : (steps >= 10 ? steps / 10 : 1);
-    loss_log *log = calloc(1, sizeof *log);
+    /* two buffers: while an evaluation runs beside training, its thread writes the rows
+     * before it from one and training fills the other */
+    loss_log *logs = calloc(2, sizeof *logs), *log = logs;
     if (!log) return -1;
     log->beta_pow = 1;
     long i = o->ctl ? nn_runctl_start(o->ctl, &log->ema, &log->beta_pow, res) : 0;
@@ -640,7 +656,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     if (o->metrics_csv && i == 0) fputs(metrics_header, o->metrics_csv);
     double t0 = now_seconds();
     int status = 0, act;
-    bg_eval bge = {every > 0 ? nn_eval_bg_new(tr) : NULL, 0, -1, 0};
+    bg_eval bge = {every > 0 ? nn_eval_bg_new(tr) : NULL, {NULL, NULL}, 0, -1, 0};
     for (; i < steps; i++) {
         double lr = nn_lr_at(&spec->train.lr, i, steps);
         if (o->ctl) nn_runctl_before_step(o->ctl, i);
@@ -674,9 +690,13 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
             if (lv.on) live_clear(&lv, o->progress);
             if (bge.bg) {
                 bg_finish(&bge, tr, o, t0, &lv);
-                flush_losses(log, o);
+                loss_log *full = log;
+                log = full == logs ? logs + 1 : logs;
+                log->first = full->first + full->n, log->n = 0;
+                log->ema = full->ema, log->beta_pow = full->beta_pow;
+                bge.rows = (rows_job){full, o};
                 bge.lr = nn_lr_at(&spec->train.lr, i + 1, steps);
-                nn_eval_bg_start(bge.bg, spec->eval.splits, i + 1);
+                nn_eval_bg_start(bge.bg, spec->eval.splits, i + 1, write_rows, &bge.rows);
             } else {
                 eval_point(tr, o, i + 1, nn_lr_at(&spec->train.lr, i + 1, steps), t0, log);
             }
@@ -698,7 +718,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     res->steps = status == 0 ? steps : i;
     res->train_seconds = now_seconds() - t0;
     flush_losses(log, o);
-    free(log);
+    free(logs);
     res->wall_seconds = res->train_seconds;
     if (status != 0) return status;
     final_eval(tr, o, res, t0);
