@@ -285,6 +285,21 @@ static void t_tanh_sweep(void **state)
         for (size_t i = 0; i < n; i++)
             worst = fmax(worst, fabs((double)y[i] - tanhf(x[i])));
         if (worst > 1e-6) fail_msg("%s: tanh max abs error %.3g > 1e-6", K->isa, worst);
+        /* odd to the bit and never beyond ±1 (the backward's 1 − y² stays ≥ 0) */
+        for (size_t i = 0; i < n; i++) {
+            float neg = y[n - 1 - i];
+            if (x[n - 1 - i] != -x[i] || -neg != y[i] || fabsf(y[i]) > 1)
+                fail_msg("%s: tanh(%g) = %.9g, tanh(%g) = %.9g", K->isa, x[i], y[i],
+                         x[n - 1 - i], neg);
+        }
+        /* relative accuracy near 0, where an absolute bound says little */
+        float small[64], ys[64];
+        for (int i = 0; i < 64; i++)
+            small[i] = ldexpf(1.37f, -i);
+        K->tanh_fwd(64, small, ys);
+        for (int i = 0; i < 64; i++)
+            if (fabs((double)ys[i] - tanhf(small[i])) > 1e-6 * tanhf(small[i]))
+                fail_msg("%s: tanh(%g) = %.9g, tanhf %.9g", K->isa, small[i], ys[i], tanhf(small[i]));
         const float sp[] = {NAN, INFINITY, -INFINITY, 1e-30f, -1e-10f, 100, -100};
         float t[7];
         K->tanh_fwd(7, sp, t);

@@ -12,3 +12,8 @@ void nn_parallel_run(int ntasks, void (*fn)(void *ctx, int t), void *ctx)
 {
     nn_threads_run(ntasks, fn, ctx);
 }
+
+void nn_parallel_serial_here(void)
+{
+    nn_threads_serial_here();
+}

@@ -9,4 +9,8 @@ int nn_parallel_threads(void);
  * and returns when all are done.  Kernels called inside a task run single-threaded. */
 void nn_parallel_run(int ntasks, void (*fn)(void *ctx, int t), void *ctx);
 
+/* The calling thread never uses the pool from now on (kernels called on it run
+ * single-threaded): for a thread that works beside the one that owns the pool. */
+void nn_parallel_serial_here(void);
+
 #endif

@@ -84,9 +84,17 @@ int nn_threads_count(void)
     return pool.nthreads;
 }
 
+/* Set on a thread that must not take the pool (a background evaluation beside training). */
+static _Thread_local int serial_here;
+
+void nn_threads_serial_here(void)
+{
+    serial_here = 1;
+}
+
 void nn_threads_run(int ntasks, void (*fn)(void *ctx, int t), void *ctx)
 {
-    if (ntasks <= 1 || pthread_mutex_trylock(&pool.busy) != 0) {
+    if (ntasks <= 1 || serial_here || pthread_mutex_trylock(&pool.busy) != 0) {
         for (int t = 0; t < ntasks; t++)
             fn(ctx, t);
         return;

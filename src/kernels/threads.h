@@ -10,4 +10,7 @@ int nn_threads_count(void);
  * from another thread, or from inside a task), runs every task on the calling thread. */
 void nn_threads_run(int ntasks, void (*fn)(void *ctx, int t), void *ctx);
 
+/* From now on, nn_threads_run called on this thread runs every task on it. */
+void nn_threads_serial_here(void);
+
 #endif

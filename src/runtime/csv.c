@@ -197,16 +197,109 @@ int nn_csv_column(const nn_csv *c, const char *name, nn_diag *d)
     return -1;
 }
 
-int nn_csv_number(const nn_csv *c, long row, int col, double *v, nn_diag *d)
+static int cell_number(const char *path, const nn_csv_cell *x, double *v, nn_diag *d)
 {
-    const nn_csv_cell *x = nn_csv_at(c, row, col);
     char *end;
     errno = 0;
     double r = strtod(x->text, &end);
     if (end == x->text || *end != 0 || errno == ERANGE || !isfinite(r)) {
-        nn_diag_error(d, (nn_mark){c->path, x->line, x->col}, "'%s' is not a number", x->text);
+        nn_diag_error(d, (nn_mark){path, x->line, x->col}, "'%s' is not a number", x->text);
         return -1;
     }
     *v = r;
     return 0;
+}
+
+int nn_csv_number(const nn_csv *c, long row, int col, double *v, nn_diag *d)
+{
+    return cell_number(c->path, nn_csv_at(c, row, col), v, d);
+}
+
+/* Index of `name` among the header cells, or −1. */
+static int header_index(const nn_csv_cell *h, int cols, const char *name)
+{
+    for (int j = 0; j < cols; j++)
+        if (strcmp(h[j].text, name) == 0) return j;
+    return -1;
+}
+
+/* One pass over the lines, keeping only the numbers asked for: no cell array, so memory is
+ * the file plus the columns (metrics.csv of a long run has millions of cells). */
+int nn_csv_read_numbers(const char *path, nn_mark at, const char *const *names, int n,
+                        int required, double **cols, long *rows, nn_diag *d)
+{
+    size_t len;
+    char *buf = nn_read_file(path, &len, at, d);
+    if (!buf) return -1;
+    long lines = 1;
+    for (const char *p = buf; (p = memchr(p, '\n', (size_t)(buf + len - p))); p++)
+        lines++;
+    nn_csv_cell *cell = NULL, *head = NULL;
+    int ncols = 0, line = 0, ok = 1, *idx = calloc((size_t)n + 1, sizeof *idx);
+    long used = 0;
+    for (int k = 0; k < n; k++)
+        cols[k] = NULL;
+    ok = idx != NULL;
+    for (char *p = buf; ok && p < buf + len;) {
+        char *nl = memchr(p, '\n', (size_t)(buf + len - p));
+        char *end = nl ? nl : buf + len, *next = nl ? nl + 1 : buf + len;
+        line++;
+        if (end > p && end[-1] == '\r') end--;
+        char *q = p;
+        while (q < end && (*q == ' ' || *q == '\t'))
+            q++;
+        if (q == end) { /* blank line */
+            p = next;
+            continue;
+        }
+        if (!head) {
+            int c = 1; /* room for the header's cells (a quoted comma only overestimates) */
+            for (char *s = p; s < end; s++)
+                c += *s == ',';
+            if (!(head = malloc((size_t)c * sizeof *head)) ||
+                !(cell = malloc(((size_t)c + 1) * sizeof *cell))) {
+                ok = 0;
+                break;
+            }
+            ncols = split_line(p, end, line, p, head, c);
+            for (int k = 0; k < n && ok; k++) {
+                idx[k] = header_index(head, ncols, names[k]);
+                if (idx[k] < 0 && k < required) {
+                    nn_csv hc = {path, NULL, head, 0, ncols};
+                    nn_csv_column(&hc, names[k], d); /* the error, naming the header's columns */
+                    ok = 0;
+                }
+                if (ok && !(cols[k] = malloc((size_t)lines * sizeof **cols))) ok = 0;
+            }
+            p = next;
+            continue;
+        }
+        int c = split_line(p, end, line, p, cell, ncols + 1);
+        if (c != ncols) {
+            nn_mark m = {path, line, c < ncols ? (int)(end - p) + 1 : cell[ncols].col};
+            nn_diag_error(d, m, "this row has %d cells, the header has %d", c, ncols);
+            ok = 0;
+            break;
+        }
+        for (int k = 0; k < n && ok; k++) {
+            const nn_csv_cell *x = idx[k] < 0 ? NULL : &cell[idx[k]];
+            cols[k][used] = NAN;
+            if (!x || !*x->text) continue;
+            if (cell_number(path, x, &cols[k][used], d) < 0) ok = 0;
+        }
+        used++;
+        p = next;
+    }
+    if (ok && !head) {
+        nn_diag_error(d, (nn_mark){path, 1, 1}, "'%s' is empty: a header row is required", path);
+        ok = 0;
+    }
+    free(head), free(cell), free(idx), free(buf);
+    if (!ok)
+        for (int k = 0; k < n; k++) {
+            free(cols[k]);
+            cols[k] = NULL;
+        }
+    *rows = ok ? used : 0;
+    return ok ? 0 : -1;
 }

@@ -42,4 +42,11 @@ static inline const nn_csv_cell *nn_csv_at(const nn_csv *c, long row, int col)
 /* The cell as a number (the whole cell must be one), or −1 with an error at the cell. */
 int nn_csv_number(const nn_csv *c, long row, int col, double *v, nn_diag *d);
 
+/* Reads `path` as nn_csv_read does (same errors), keeping only the columns `names[0..n)` as
+ * numbers: cols[k] gets *rows values (malloc'd; NaN for an empty cell or an absent column).
+ * The first `required` names must be in the header (else nn_csv_column's error).  Memory is
+ * the file and the columns, not a cell per cell: for long files such as metrics.csv. */
+int nn_csv_read_numbers(const char *path, nn_mark at, const char *const *names, int n,
+                        int required, double **cols, long *rows, nn_diag *d);
+
 #endif

@@ -6,7 +6,6 @@
  */
 #include "runtime/train.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +17,14 @@
 #include "runtime/plugin.h"
 #include "runtime/expr_check.h"
 #include "runtime/checkpoint.h"
+#include "runtime/eval_bg.h"
+#include "runtime/metrics_fmt.h"
 #include "runtime/runctl.h"
 #include "runtime/limits.h"
 #include "runtime/nancheck.h"
 #include "runtime/report/stats.h"
 
-#define LOSS_BUFFER  4096
+#define LOSS_BUFFER  16384 /* > the steps a background evaluation takes, so none waits */
 #define NN_MAX_BATCH (1 << 24) /* rows per step: int offsets in the kernels stay in range */
 
 static double now_seconds(void)
@@ -226,6 +227,7 @@ static long count_right(const nn_trainer *tr, const nn_plan *p, int rows)
  * not depend on the thread count. */
 typedef struct {
     nn_trainer *tr;
+    nn_plan *const *plans; /* one per task */
     const nn_split *sp;
     double *sum;
     long *right;
@@ -236,7 +238,7 @@ typedef struct {
 static void eval_chunks(void *ctx, int t)
 {
     eval_job *j = ctx;
-    const nn_plan *p = t == 0 ? j->tr->eval_p : j->tr->eval_more[t - 1];
+    const nn_plan *p = j->plans[t];
     const float *row_loss = nn_plan_ptr(p, p->g->row_loss);
     for (long c = t; c < j->nchunks; c += j->ntasks) {
         long at = c * NN_EVAL_ROWS;
@@ -253,11 +255,20 @@ static void eval_chunks(void *ctx, int t)
 
 double nn_trainer_eval_acc(nn_trainer *tr, nn_split_id s, double *acc)
 {
+    nn_plan *plans[NN_MAX_THREADS] = {tr->eval_p};
+    for (int t = 1; t < tr->neval; t++)
+        plans[t] = tr->eval_more[t - 1];
+    return nn_trainer_eval_plans(tr, plans, tr->neval, s, acc);
+}
+
+double nn_trainer_eval_plans(nn_trainer *tr, nn_plan *const *plans, int nplans, nn_split_id s,
+                             double *acc)
+{
     const nn_split *sp = &tr->ds->split[s];
     *acc = NAN;
     if (tr->ngram) return nn_ngram_eval(tr->ngram, tr->ds, s);
     if (!sp->n) return NAN;
-    eval_job j = {tr, sp, NULL, NULL, (sp->n + NN_EVAL_ROWS - 1) / NN_EVAL_ROWS, tr->neval};
+    eval_job j = {tr, plans, sp, NULL, NULL, (sp->n + NN_EVAL_ROWS - 1) / NN_EVAL_ROWS, nplans};
     j.sum = malloc((size_t)j.nchunks * sizeof *j.sum);
     j.right = malloc((size_t)j.nchunks * sizeof *j.right);
     if (!j.sum || !j.right) {
@@ -302,6 +313,9 @@ static void load_batch(nn_trainer *tr)
     enum { GROUP = 64 };
     long ix[GROUP];
     size_t xw = ds->kind == NN_DATASET_TABLE ? (size_t)ds->features : (size_t)ds->context;
+    const nn_graph *g = p->g;
+    int text_ids = ds->kind == NN_DATASET_TEXT && g->t[g->y].dtype != NN_F32;
+    int32_t *tx = text_ids ? nn_plan_ptr(p, g->x) : NULL, *ty = text_ids ? nn_plan_ptr(p, g->y) : NULL;
     for (int at = 0; at < tr->batch; at += GROUP) {
         int n = tr->batch - at < GROUP ? tr->batch - at : GROUP;
         for (int i = 0; i < n; i++) {
@@ -310,6 +324,15 @@ static void load_batch(nn_trainer *tr)
                                                             : (const void *)(sp->x + ix[i] * xw));
             __builtin_prefetch(sp->fy ? (const void *)(sp->fy + ix[i])
                                       : (const void *)(sp->y + ix[i]));
+        }
+        if (text_ids) { /* the lessons' case, without load_rows' general dispatch per row */
+            for (int i = 0; i < n; i++) {
+                const int32_t *src = sp->x + ix[i] * (long)xw;
+                for (size_t c = 0; c < xw; c++)
+                    tx[(size_t)(at + i) * xw + c] = src[c];
+                ty[at + i] = sp->y[ix[i]];
+            }
+            continue;
         }
         for (int i = 0; i < n; i++)
             load_rows(ds, sp, p, ix[i], 1, at + i);
@@ -392,31 +415,56 @@ static const char metrics_header[] =
 
 /* Writes the row to metrics.csv (empty cells for NaN) and metrics.jsonl (null for NaN,
  * 9 significant digits as the CSV's %.9g, so float values round-trip).  Called outside the
- * step body only. */
+ * step body only.  Each number is printed once for both files, and the JSON line is the
+ * text json_dumpf(JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) writes
+ * (metrics_fmt.h), without an object per row: a lesson-4 run writes 200,000 rows. */
 static void metrics_write(const nn_run_opts *o, const metrics_row *r)
 {
-    static const char *keys[8] = {"lr",        "loss",      "train_loss",  "dev_loss",
-                                  "test_loss", "elapsed_s", "smooth_loss", "steps_per_s"};
+    static const char *keys[8] = {",\"lr\":",        ",\"loss\":",      ",\"train_loss\":",
+                                  ",\"dev_loss\":",  ",\"test_loss\":", ",\"elapsed_s\":",
+                                  ",\"smooth_loss\":", ",\"steps_per_s\":"};
     double v[8] = {r->lr,       r->loss,    r->split[0], r->split[1],
                    r->split[2], r->elapsed, r->smooth,   r->rate};
-    if (o->metrics_csv) {
-        fprintf(o->metrics_csv, "%ld", r->step);
-        for (int k = 0; k < 8; k++)
-            if (isfinite(v[k]))
-                fprintf(o->metrics_csv, k == 5 ? ",%.3f" : k == 7 ? ",%.1f" : ",%.9g", v[k]);
-            else
-                fputc(',', o->metrics_csv);
-        fputc('\n', o->metrics_csv);
+    char csv[320], json[512], num[40];
+    int nc = snprintf(csv, sizeof csv, "%ld", r->step);
+    int nj = snprintf(json, sizeof json, "{\"step\":%ld", r->step);
+    for (int k = 0; k < 8; k++) { /* appends: at most 8 × (40 + 16) bytes */
+        size_t kl = strlen(keys[k]);
+        memcpy(json + nj, keys[k], kl);
+        nj += (int)kl;
+        if (!isfinite(v[k])) {
+            csv[nc++] = ',';
+            memcpy(json + nj, "null", 4);
+            nj += 4;
+            continue;
+        }
+        /* the learning rate repeats row after row: its text is kept (main thread only) */
+        static double last_lr = NAN;
+        static char lr_text[40];
+        static int lr_len;
+        int n;
+        if (k == 0 && memcmp(&v[0], &last_lr, sizeof last_lr) == 0) {
+            memcpy(num, lr_text, (size_t)lr_len + 1);
+            n = lr_len;
+        } else {
+            n = nn_fmt_g9(num, v[k]);
+            if (k == 0) last_lr = v[0], lr_len = n, memcpy(lr_text, num, (size_t)n + 1);
+        }
+        if (k == 5 || k == 7) {
+            nc += snprintf(csv + nc, sizeof csv - (size_t)nc, k == 5 ? ",%.3f" : ",%.1f", v[k]);
+        } else {
+            csv[nc++] = ',';
+            memcpy(csv + nc, num, (size_t)n);
+            nc += n;
+        }
+        n = nn_fmt_json_real(num, n);
+        memcpy(json + nj, num, (size_t)n);
+        nj += n;
     }
-    FILE *jsonl = o->metrics_jsonl;
-    json_t *j = jsonl ? json_object() : NULL;
-    if (!j) return;
-    json_object_set_new(j, "step", json_integer(r->step));
-    for (int k = 0; k < 8; k++)
-        json_object_set_new(j, keys[k], isfinite(v[k]) ? json_real(v[k]) : json_null());
-    if (json_dumpf(j, jsonl, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) == 0)
-        fputc('\n', jsonl);
-    json_decref(j);
+    csv[nc++] = '\n';
+    json[nj++] = '}', json[nj++] = '\n';
+    if (o->metrics_csv) fwrite(csv, 1, (size_t)nc, o->metrics_csv);
+    if (o->metrics_jsonl) fwrite(json, 1, (size_t)nj, o->metrics_jsonl);
 }
 
 static metrics_row empty_row(long step)
@@ -447,6 +495,9 @@ static void flush_losses(loss_log *log, const nn_run_opts *o)
     log->n = 0;
 }
 
+static void eval_row(nn_trainer *tr, const nn_run_opts *o, long step, double lr, double t0,
+                     long start, const double *loss);
+
 /* Evaluation point: the splits of spec->eval, one metrics row, one progress line. */
 static void eval_point(nn_trainer *tr, const nn_run_opts *o, long step, double lr, double t0,
                        loss_log *log)
@@ -455,14 +506,22 @@ static void eval_point(nn_trainer *tr, const nn_run_opts *o, long step, double l
     int mask = tr->spec->eval.splits;
     for (int s = 0; s < NN_SPLIT_COUNT; s++)
         loss[s] = mask & (1 << s) && tr->ds->split[s].n ? nn_trainer_eval(tr, (nn_split_id)s) : NAN;
-    double elapsed = now_seconds() - t0;
     flush_losses(log, o);
+    eval_row(tr, o, step, lr, t0, log->start, loss);
+}
+
+/* The evaluation's metrics row (after the loss rows of the steps before it), the best-model
+ * hook and the progress line. */
+static void eval_row(nn_trainer *tr, const nn_run_opts *o, long step, double lr, double t0,
+                     long start, const double *loss)
+{
+    double elapsed = now_seconds() - t0;
     /* evaluation rows carry the split losses; the minibatch loss cell is empty */
     metrics_row r = empty_row(step);
     r.lr = lr;
     memcpy(r.split, loss, sizeof r.split);
     r.elapsed = elapsed;
-    r.rate = elapsed > 0 ? (double)(step - log->start) / elapsed : NAN; /* this invocation's */
+    r.rate = elapsed > 0 ? (double)(step - start) / elapsed : NAN; /* this invocation's */
     metrics_write(o, &r);
     if (o->metrics_csv) fflush(o->metrics_csv);
     if (o->metrics_jsonl) fflush(o->metrics_jsonl);
@@ -473,7 +532,7 @@ static void eval_point(nn_trainer *tr, const nn_run_opts *o, long step, double l
     for (int s = 0; s < NN_SPLIT_COUNT; s++)
         if (!isnan(loss[s])) fprintf(o->progress, "  %s %.4f", names[s], loss[s]);
     fprintf(o->progress, "  lr %g  %.0f steps/s\n", lr,
-            elapsed > 0 ? (double)(step - log->start) / elapsed : 0);
+            elapsed > 0 ? (double)(step - start) / elapsed : 0);
     fflush(o->progress);
 }
 
@@ -557,6 +616,50 @@ static int output_failed(const nn_run_opts *o)
            (o->metrics_jsonl && ferror(o->metrics_jsonl));
 }
 
+/* An evaluation running beside training (eval_bg.h): its row is written when it finishes,
+ * and a step's progress line that falls meanwhile waits for it, so files and lines come
+ * in the order of a run that evaluates in place. */
+/* The loss rows an evaluation's thread writes before evaluating (the main thread writes
+ * no metrics row until it has joined that thread). */
+typedef struct {
+    loss_log *log;
+    const nn_run_opts *o;
+} rows_job;
+
+static void write_rows(void *ctx)
+{
+    rows_job *j = ctx;
+    flush_losses(j->log, j->o);
+}
+
+typedef struct {
+    nn_eval_bg *bg; /* NULL: evaluate in place */
+    rows_job rows;
+    double lr;      /* at the pending evaluation's step */
+    long line_step; /* a held progress line (−1: none) */
+    float line_loss;
+} bg_eval;
+
+static void step_line(const nn_run_opts *o, long i, long steps, float l)
+{
+    fprintf(o->progress, "%7ld/%7ld: %.4f\n", i, steps, l);
+    fflush(o->progress);
+}
+
+/* Collects the pending evaluation, if any (waiting for it), and writes what waited on it. */
+static void bg_finish(bg_eval *e, nn_trainer *tr, const nn_run_opts *o, double t0,
+                      const live_line *lv)
+{
+    long step = nn_eval_bg_pending(e->bg);
+    if (step < 0) return;
+    double loss[NN_SPLIT_COUNT];
+    nn_eval_bg_wait(e->bg, loss);
+    if (lv->on) live_clear(lv, o->progress);
+    eval_row(tr, o, step, e->lr, t0, e->rows.log->start, loss);
+    if (e->line_step >= 0) step_line(o, e->line_step, tr->spec->train.steps, e->line_loss);
+    e->line_step = -1;
+}
+
 int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
 {
     if (tr->ngram) return run_ngram(tr, o, res);
@@ -564,7 +667,9 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     const nn_spec *spec = tr->spec;
     long steps = spec->train.steps, every = spec->eval.every;
     long print_every = every > 0 ? every : (steps >= 10 ? steps / 10 : 1);
-    loss_log *log = calloc(1, sizeof *log);
+    /* two buffers: while an evaluation runs beside training, its thread writes the rows
+     * before it from one and training fills the other */
+    loss_log *logs = calloc(2, sizeof *logs), *log = logs;
     if (!log) return -1;
     log->beta_pow = 1;
     long i = o->ctl ? nn_runctl_start(o->ctl, &log->ema, &log->beta_pow, res) : 0;
@@ -572,6 +677,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     if (o->metrics_csv && i == 0) fputs(metrics_header, o->metrics_csv);
     double t0 = now_seconds();
     int status = 0, act;
+    bg_eval bge = {every > 0 ? nn_eval_bg_new(tr) : NULL, {NULL, NULL}, 0, -1, 0};
     for (; i < steps; i++) {
         double lr = nn_lr_at(&spec->train.lr, i, steps);
         if (o->ctl) nn_runctl_before_step(o->ctl, i);
@@ -586,17 +692,36 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
             break;
         }
         log_loss(log, l, (float)lr);
-        if (log->n == LOSS_BUFFER) flush_losses(log, o);
+        if (bge.bg && nn_eval_bg_pending(bge.bg) >= 0 && nn_eval_bg_done(bge.bg))
+            bg_finish(&bge, tr, o, t0, &lv);
+        if (log->n == LOSS_BUFFER) {
+            bg_finish(&bge, tr, o, t0, &lv); /* its row goes before these */
+            flush_losses(log, o);
+        }
         if (i % print_every == 0 && !o->quiet && o->progress) {
+            if (bge.line_step >= 0) bg_finish(&bge, tr, o, t0, &lv);
             live_clear(&lv, o->progress);
-            fprintf(o->progress, "%7ld/%7ld: %.4f\n", i, steps, l);
-            fflush(o->progress);
+            if (bge.bg && nn_eval_bg_pending(bge.bg) >= 0)
+                bge.line_step = i, bge.line_loss = l; /* after the evaluation's line */
+            else
+                step_line(o, i, steps, l);
         } else if (lv.on && (i & 255) == 0) {
             live_show(&lv, o->progress, i, steps, l, lr, t0);
         }
         if (every > 0 && (i + 1) % every == 0 && i + 1 < steps) {
             if (lv.on) live_clear(&lv, o->progress);
-            eval_point(tr, o, i + 1, nn_lr_at(&spec->train.lr, i + 1, steps), t0, log);
+            if (bge.bg) {
+                bg_finish(&bge, tr, o, t0, &lv);
+                loss_log *full = log;
+                log = full == logs ? logs + 1 : logs;
+                log->first = full->first + full->n, log->n = 0, log->start = full->start;
+                log->ema = full->ema, log->beta_pow = full->beta_pow;
+                bge.rows = (rows_job){full, o};
+                bge.lr = nn_lr_at(&spec->train.lr, i + 1, steps);
+                nn_eval_bg_start(bge.bg, spec->eval.splits, i + 1, write_rows, &bge.rows);
+            } else {
+                eval_point(tr, o, i + 1, nn_lr_at(&spec->train.lr, i + 1, steps), t0, log);
+            }
             if (output_failed(o)) { /* e.g. the disk is full: stop, keep what was written */
                 status = -2;
                 i++;
@@ -604,6 +729,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
             }
         }
         if (o->ctl && (act = nn_runctl_due(o->ctl, i + 1, steps)) != 0) {
+            bg_finish(&bge, tr, o, t0, &lv); /* the checkpoint sees every row up to here */
             flush_losses(log, o); /* the checkpoint records the metrics files' lengths */
             if (nn_runctl_save(o->ctl, i + 1, log->ema, log->beta_pow, res, o->metrics_csv,
                                o->metrics_jsonl) != 0)
@@ -613,11 +739,13 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
             if (status != 0 && ++i) break; /* i: the steps done */
         }
     }
+    bg_finish(&bge, tr, o, t0, &lv);
+    nn_eval_bg_free(bge.bg);
     live_clear(&lv, o->progress);
     res->steps = status == 0 ? steps : i;
     res->train_seconds = now_seconds() - t0;
     flush_losses(log, o);
-    free(log);
+    free(logs);
     res->wall_seconds = res->train_seconds;
     if (status != 0) return status;
     final_eval(tr, o, res, t0);

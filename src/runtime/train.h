@@ -83,6 +83,10 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res);
 double nn_trainer_eval(nn_trainer *tr, nn_split_id s);
 /* The same, and the accuracy over the split in *acc (NaN when the model is no classifier). */
 double nn_trainer_eval_acc(nn_trainer *tr, nn_split_id s, double *acc);
+/* The same on the given evaluation plans (plans[t] on thread t; nplans == 1: the calling
+ * thread only); the result does not depend on nplans. */
+double nn_trainer_eval_plans(nn_trainer *tr, nn_plan *const *plans, int nplans, nn_split_id s,
+                             double *acc);
 /* Draws `count` items with the spec's sample settings; returns a malloc'd array of
  * malloc'd UTF-8 strings (each ending with '.'), or NULL. */
 char **nn_trainer_sample(nn_trainer *tr, int count, uint64_t seed, double temperature, int max_len);

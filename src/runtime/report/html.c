@@ -184,34 +184,7 @@ static int metrics_read(const char *path, metrics *m, nn_diag *d)
     static const char *const names[M_NCOL] = {"step",       "lr",       "loss",
                                               "train_loss", "dev_loss", "test_loss"};
     memset(m, 0, sizeof *m);
-    nn_csv *c = nn_csv_read(path, (nn_mark){path, 0, 0}, d);
-    if (!c) return -1;
-    int idx[M_NCOL];
-    for (int k = 0; k < M_NCOL; k++)
-        idx[k] = nn_csv_column(c, names[k], NULL);
-    if (idx[M_STEP] < 0) {
-        nn_csv_column(c, "step", d); /* records the error with the header's columns */
-        nn_csv_free(c);
-        return -1;
-    }
-    m->n = c->rows;
-    for (int k = 0; k < M_NCOL; k++) {
-        m->col[k] = malloc(((size_t)c->rows + 1) * sizeof(double));
-        if (!m->col[k]) goto fail;
-        for (long r = 0; r < c->rows; r++) {
-            m->col[k][r] = NAN;
-            if (idx[k] < 0 || !*nn_csv_at(c, r, idx[k])->text) continue;
-            if (nn_csv_number(c, r, idx[k], &m->col[k][r], d) < 0) goto fail;
-        }
-    }
-    nn_csv_free(c);
-    return 0;
-fail:
-    nn_csv_free(c);
-    for (int k = 0; k < M_NCOL; k++)
-        free(m->col[k]);
-    memset(m, 0, sizeof *m);
-    return -1;
+    return nn_csv_read_numbers(path, (nn_mark){path, 0, 0}, names, M_NCOL, 1, m->col, &m->n, d);
 }
 
 static void metrics_free(metrics *m)
