@@ -19,16 +19,13 @@ static char tmp[512];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(tmp, sizeof tmp, "/tmp/nnrun-test-sweep-XXXXXX");
-    return mkdtemp(tmp) ? 0 : -1;
+    return tu_mkdtemp(tmp, sizeof tmp, "/tmp/nnrun-test-sweep-XXXXXX");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-    return system(cmd) == 0 ? 0 : -1;
+    return tu_rmtree(tmp);
 }
 
 /* Writes tmp/NAME with text; returns the path (static buffer). */

@@ -69,6 +69,22 @@ static inline char *tu_captured(const char *dir, const char *which)
     return s;
 }
 
+/* A fresh scratch directory from a mkdtemp template ("/tmp/nnrun-NAME-XXXXXX") into buf:
+ * the suites' setup.  Returns 0 or −1 (cmocka's convention). */
+static inline int tu_mkdtemp(char *buf, size_t len, const char *template)
+{
+    snprintf(buf, len, "%s", template);
+    return mkdtemp(buf) ? 0 : -1;
+}
+
+/* Removes a scratch directory and everything in it: the suites' teardown. */
+static inline int tu_rmtree(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
 /* |a − b| ≤ atol + rtol·|b| */
 static inline int tu_close(double a, double b, double atol, double rtol)
 {
