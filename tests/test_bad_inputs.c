@@ -24,12 +24,7 @@ static int teardown(void **state)
 
 static void write_file(const char *name, const char *text)
 {
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s", tmp, name);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    tu_write_bytes(tmp, name, text, strlen(text));
 }
 
 /* `nnrun ARGS tmp/SPEC`: exit 2 and a first stderr line "tmp/SPEC:LINE:COL: error: ..."

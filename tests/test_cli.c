@@ -10,12 +10,7 @@ static char tmp[256];
 
 static void write_file(const char *name, const char *text)
 {
-    char p[300];
-    snprintf(p, sizeof p, "%s/%s", tmp, name);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    tu_write_bytes(tmp, name, text, strlen(text));
 }
 
 static void test_help_and_version(void **state)

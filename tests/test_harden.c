@@ -14,12 +14,7 @@ static char tmp[256];
 
 static void write_file(const char *name, const char *text, size_t len)
 {
-    char p[300];
-    snprintf(p, sizeof p, "%s/%s", tmp, name);
-    FILE *f = fopen(p, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, len, f), len);
-    fclose(f);
+    tu_write_bytes(tmp, name, text, len);
 }
 
 static int exists(const char *rel)

@@ -30,12 +30,7 @@ static int teardown(void **state)
 
 static void write_file(const char *name, const char *text)
 {
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s", tmp, name);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    tu_write_bytes(tmp, name, text, strlen(text));
 }
 
 /* Compiles tmp/NAME.c into tmp/NAME.so as a user would: cc, -shared -fPIC, the header. */

@@ -85,6 +85,18 @@ static inline int tu_rmtree(const char *dir)
     return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Writes `len` bytes of `data` to DIR/NAME (the test fails if it cannot). */
+static inline void tu_write_bytes(const char *dir, const char *name, const char *data,
+                                  size_t len)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
 /* |a − b| ≤ atol + rtol·|b| */
 static inline int tu_close(double a, double b, double atol, double rtol)
 {

@@ -45,19 +45,6 @@ int nn_sweep_write_atomic(const char *dir, const char *name, const char *text)
     return 0;
 }
 
-static int mkdir_p(const char *path)
-{
-    char buf[4096];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = 0;
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 static int cell_has(const char *base, const char *id, const char *file)
 {
     char p[4400];
@@ -177,7 +164,7 @@ static int run_one(const nn_sweep_opts *o, const nn_matrix *m, const char *base,
         if (done > 0) printf("cell %d (%s, %s): already done\n", p, m->id[p], m->label[p]);
         return done > 0 ? EXIT_OK : EXIT_INPUT;
     }
-    if (mkdir_p(cell) != 0) {
+    if (nn_mkdir_p(cell) != 0) {
         fprintf(stderr, "nnrun: error: cannot create the cell directory '%s': %s\n", cell,
                 strerror(errno));
         return EXIT_INPUT;
@@ -270,7 +257,7 @@ static void report_cell(const char *base, const nn_matrix *m, int p, int st, int
         char why[64];
         snprintf(why, sizeof why, WIFSIGNALED(st) ? "killed by signal %d" : "exit %d",
                  WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-        mkdir_p(cell);
+        nn_mkdir_p(cell);
         write_failed(cell, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), why);
     }
     snprintf(path, sizeof path, "%s/FAILED", cell);
@@ -448,7 +435,7 @@ int nn_sweep_run(const nn_sweep_opts *o, nn_cell_run_fn run, void *ctx)
         rc = EXIT_OK;
         goto out;
     }
-    if (mkdir_p(base) != 0 || write_sweep_json(base, name, m) != 0) {
+    if (nn_mkdir_p(base) != 0 || write_sweep_json(base, name, m) != 0) {
         fprintf(stderr, "nnrun: error: cannot use the sweep directory '%s': %s\n", base,
                 strerror(errno));
         goto out;

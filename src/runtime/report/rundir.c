@@ -15,7 +15,7 @@
 #include "kernels/kernels.h"
 #include "runtime/nancheck.h"
 
-static int mkdir_p(const char *path)
+int nn_mkdir_p(const char *path)
 {
     char buf[4096];
     snprintf(buf, sizeof buf, "%s", path);
@@ -72,7 +72,7 @@ char *nn_rundir_create(const char *name, const char *out, int force, nn_mark at,
             snprintf(path, sizeof path, "runs/%s-%d", name, k);
     }
     struct stat st;
-    if (mkdir_p(path) != 0 || stat(path, &st) != 0 || !S_ISDIR(st.st_mode) ||
+    if (nn_mkdir_p(path) != 0 || stat(path, &st) != 0 || !S_ISDIR(st.st_mode) ||
         check_writable(path) != 0) {
         nn_diag_error(d, at, "cannot use output directory '%s': %s", path,
                       errno ? strerror(errno) : "not a directory");

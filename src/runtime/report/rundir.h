@@ -23,6 +23,8 @@ char *nn_rundir_create(const char *name, const char *out, int force, nn_mark at,
 
 /* Opens DIR/FILE for writing ("w"); NULL on error. */
 FILE *nn_rundir_open(const char *dir, const char *file);
+/* mkdir -p: creates `path` and its missing parents (mode 0777 less the umask).  0 or −1. */
+int nn_mkdir_p(const char *path);
 
 /* summary.json as a string (the contract's keys); malloc'd. */
 char *nn_summary_json(const nn_spec *spec, const nn_dataset *ds, const nn_trainer *tr,
