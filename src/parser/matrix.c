@@ -182,19 +182,33 @@ static void parse_zip(nn_sctx *c, const nn_ynode *z, mx *m)
     }
 }
 
+/* The number of points of the product (one factor per axis or zip group), capped at
+ * NN_MATRIX_MAX_POINTS + 1 so it cannot overflow. */
+static long product_size(const mx *m)
+{
+    long n = 1;
+    for (int a = 0; a < m->norig; a++) {
+        int lead = 1;
+        for (int b = 0; b < a && lead; b++)
+            if (m->ax[a].zip >= 0 && m->ax[b].zip == m->ax[a].zip) lead = 0;
+        if (lead) n *= m->ax[a].vals->n;
+        if (n > NN_MATRIX_MAX_POINTS) return NN_MATRIX_MAX_POINTS + 1;
+    }
+    return n;
+}
+
 /* The product: one dimension per axis or zip group, the last one fastest. */
 static void product(mx *m)
 {
-    int nd = 0, dim[256], size[256];
-    for (int a = 0; a < m->norig && nd < 256; a++) {
+    int nd = 0, *dim = xcalloc((size_t)m->norig, 3 * sizeof *dim);
+    int *size = dim + m->norig, *idx = size + m->norig;
+    for (int a = 0; a < m->norig; a++) {
         int lead = 1;
         for (int b = 0; b < a; b++)
             if (m->ax[a].zip >= 0 && m->ax[b].zip == m->ax[a].zip) lead = 0;
         if (lead) dim[nd] = a, size[nd++] = m->ax[a].vals->n;
     }
-    if (nd == 0) return;
-    int idx[256] = {0};
-    for (;;) {
+    while (nd > 0) {
         const nn_ynode **p = mx_push(m);
         for (int d = 0; d < nd; d++)
             for (int a = 0; a < m->norig; a++)
@@ -203,8 +217,9 @@ static void product(mx *m)
         int d = nd - 1;
         while (d >= 0 && ++idx[d] == size[d])
             idx[d--] = 0;
-        if (d < 0) return;
+        if (d < 0) break;
     }
+    free(dim);
 }
 
 static void unknown_axis(nn_sctx *c, const mx *m, const nn_ynode *k, const char *where)
@@ -356,6 +371,41 @@ static char *point_label(const mx *m, const nn_ynode **p)
     return s;
 }
 
+typedef struct {
+    char id[NN_CELL_ID_LEN + 1];
+    int p;
+} mx_id;
+
+static int by_id(const void *a, const void *b)
+{
+    const mx_id *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->p > y->p) - (x->p < y->p);
+}
+
+/* A point twice is an error naming the first point that repeats an earlier one (sorted
+ * ids: a matrix may have up to NN_MATRIX_MAX_POINTS points). */
+static void duplicates(nn_sctx *c, const nn_ynode *mat, const mx *m)
+{
+    mx_id *ids = xcalloc((size_t)m->np, sizeof *ids);
+    for (int p = 0; p < m->np; p++) {
+        point_id(m, m->pt[p], ids[p].id);
+        ids[p].p = p;
+    }
+    qsort(ids, (size_t)m->np, sizeof *ids, by_id);
+    int q = -1, p = -1;
+    for (int i = 1; i < m->np; i++) /* i − 1 and i: a group's two first points */
+        if (!strcmp(ids[i].id, ids[i - 1].id) && (i < 2 || strcmp(ids[i - 2].id, ids[i].id)) &&
+            (p < 0 || ids[i].p < p))
+            q = ids[i - 1].p, p = ids[i].p;
+    if (p >= 0) {
+        char *l = point_label(m, m->pt[p]);
+        nn_sv_error(c, mat->mark, "the matrix has the point %s twice (points %d and %d)", l, q, p);
+        free(l);
+    }
+    free(ids);
+}
+
 /* The whole matrix: axes, product, exclude, include; duplicate points are errors. */
 static void expand(nn_sctx *c, const nn_ynode *mat, mx *m)
 {
@@ -369,6 +419,13 @@ static void expand(nn_sctx *c, const nn_ynode *mat, mx *m)
     int z = nn_ymap_find(mat, "zip", 3);
     if (z >= 0) parse_zip(c, nn_ymap_value(mat, z), m);
     if (c->nerr > nerr) return;
+    if (product_size(m) > NN_MATRIX_MAX_POINTS) {
+        nn_sv_error(c, mat->mark,
+                    "the matrix has more than %d points: split the sweep, or 'zip' axes that "
+                    "vary together",
+                    NN_MATRIX_MAX_POINTS);
+        return;
+    }
     product(m);
     int x = nn_ymap_find(mat, "exclude", 7);
     if (x >= 0) parse_exclude(c, nn_ymap_value(mat, x), m);
@@ -379,19 +436,7 @@ static void expand(nn_sctx *c, const nn_ynode *mat, mx *m)
         nn_sv_error(c, mat->mark, "the matrix has no points (every point is excluded)");
         return;
     }
-    char(*ids)[NN_CELL_ID_LEN + 1] = xcalloc((size_t)m->np, sizeof *ids);
-    for (int p = 0; p < m->np && c->nerr == nerr; p++) {
-        point_id(m, m->pt[p], ids[p]);
-        for (int q = 0; q < p; q++)
-            if (!strcmp(ids[p], ids[q])) {
-                char *l = point_label(m, m->pt[p]);
-                nn_sv_error(c, mat->mark, "the matrix has the point %s twice (points %d and %d)", l,
-                            q, p);
-                free(l);
-                break;
-            }
-    }
-    free(ids);
+    duplicates(c, mat, m);
 }
 
 /* Expands the matrix of root (if any) and checks the references; 0 or −1 (errors in c). */
