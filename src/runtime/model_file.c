@@ -87,6 +87,8 @@ static void sampling_only(nn_spec *s, const char *prefix)
     s->train.full_batch = 0;
     s->train.batch = 2; /* BatchNorm needs two rows to build; sampling uses the eval plan */
     s->report.plots_all = 0;
+    for (int i = 0; i < s->report.nplots; i++)
+        free(s->report.plots[i]);
     s->report.nplots = 0;
     if (prefix) {
         free(s->sample.prefix);
