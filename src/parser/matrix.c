@@ -200,26 +200,28 @@ static long product_size(const mx *m)
 /* The product: one dimension per axis or zip group, the last one fastest. */
 static void product(mx *m)
 {
-    int nd = 0, *dim = xcalloc((size_t)m->norig, 3 * sizeof *dim);
-    int *size = dim + m->norig, *idx = size + m->norig;
+    /* of_dim[a]: the dimension axis a belongs to (its zip group's first axis's) */
+    int nd = 0, *size = xcalloc((size_t)m->norig, 3 * sizeof *size);
+    int *idx = size + m->norig, *of_dim = idx + m->norig;
     for (int a = 0; a < m->norig; a++) {
-        int lead = 1;
-        for (int b = 0; b < a; b++)
-            if (m->ax[a].zip >= 0 && m->ax[b].zip == m->ax[a].zip) lead = 0;
-        if (lead) dim[nd] = a, size[nd++] = m->ax[a].vals->n;
+        int lead = -1;
+        for (int b = 0; b < a && lead < 0; b++)
+            if (m->ax[a].zip >= 0 && m->ax[b].zip == m->ax[a].zip) lead = b;
+        if (lead >= 0)
+            of_dim[a] = of_dim[lead];
+        else
+            of_dim[a] = nd, size[nd++] = m->ax[a].vals->n;
     }
     while (nd > 0) {
         const nn_ynode **p = mx_push(m);
-        for (int d = 0; d < nd; d++)
-            for (int a = 0; a < m->norig; a++)
-                if (a == dim[d] || (m->ax[dim[d]].zip >= 0 && m->ax[a].zip == m->ax[dim[d]].zip))
-                    p[a] = m->ax[a].vals->items[idx[d]];
+        for (int a = 0; a < m->norig; a++)
+            p[a] = m->ax[a].vals->items[idx[of_dim[a]]];
         int d = nd - 1;
         while (d >= 0 && ++idx[d] == size[d])
             idx[d--] = 0;
         if (d < 0) break;
     }
-    free(dim);
+    free(size);
 }
 
 static void unknown_axis(nn_sctx *c, const mx *m, const nn_ynode *k, const char *where)
@@ -329,24 +331,35 @@ static void parse_include(nn_sctx *c, const nn_ynode *x, mx *m)
     }
 }
 
+typedef struct {
+    const char *name;
+    int i;
+} mx_name;
+
+static int by_name(const void *a, const void *b)
+{
+    const mx_name *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
 const char *nn_matrix_cell_id(const char *const *names, const char *const *values, int n, char *buf)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
-    const char *last = NULL; /* selection by name order: n is small */
-    for (int done = 0; done < n; done++) {
-        int best = -1;
-        for (int i = 0; i < n; i++)
-            if ((!last || strcmp(names[i], last) > 0) &&
-                (best < 0 || strcmp(names[i], names[best]) < 0))
-                best = i;
-        if (best < 0) break;
-        last = names[best];
-        if (!values[best]) continue;
+    /* by name (a name twice: its first entry only); sorted, as a matrix may have many axes */
+    mx_name *order = xcalloc((size_t)n, sizeof *order);
+    for (int i = 0; i < n; i++)
+        order[i] = (mx_name){names[i], i};
+    qsort(order, (size_t)n, sizeof *order, by_name);
+    for (int k = 0; k < n; k++) {
+        int best = order[k].i;
+        if ((k > 0 && !strcmp(order[k - 1].name, order[k].name)) || !values[best]) continue;
         const char *parts[4] = {names[best], "=", values[best], "\n"};
-        for (int k = 0; k < 4; k++)
-            for (const unsigned char *s = (const unsigned char *)parts[k]; *s; s++)
+        for (int j = 0; j < 4; j++)
+            for (const unsigned char *s = (const unsigned char *)parts[j]; *s; s++)
                 h = (h ^ *s) * 0x100000001b3ULL;
     }
+    free(order);
     snprintf(buf, NN_CELL_ID_LEN + 1, "%08x", (unsigned)((h ^ (h >> 32)) & 0xffffffffu));
     return buf;
 }
