@@ -146,6 +146,56 @@ static void test_zip(void **state)
     nn_matrix_free(m);
 }
 
+/* Limits (found by fuzz_matrix): a product over NN_MATRIX_MAX_POINTS is refused before it
+ * is expanded; any number of one-value axes is fine; a point twice is named. */
+static void test_matrix_limits(void **state)
+{
+    (void)state;
+    const char *ten = "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]";
+    char text[12000];
+    snprintf(text, sizeof text,
+             "data: {source: names.txt}\nmodel: [linear]\n"
+             "name: '${matrix.a}${matrix.b}${matrix.c}${matrix.d}'\n"
+             "matrix: {a: &v %s, b: *v, c: *v, d: *v}\n",
+             ten);
+    nn_matrix *m = load(text);
+    assert_int_equal(m->npoints, NN_MATRIX_MAX_POINTS);
+    assert_string_equal(m->label[9999], "a=9, b=9, c=9, d=9");
+    nn_matrix_free(m);
+    snprintf(text, sizeof text,
+             "data: {source: names.txt}\nmodel: [linear]\n"
+             "name: '${matrix.a}${matrix.b}${matrix.c}${matrix.d}${matrix.e}'\n"
+             "matrix: {a: &v %s, b: *v, c: *v, d: *v, e: *v}\n",
+             ten);
+    nn_diag *d = nn_diag_new();
+    assert_null(nn_matrix_load(write_spec("m.yaml", text), NULL, 0, d));
+    assert_non_null(
+        strstr(nn_diag_line(d, 0), ":4:9: error: the matrix has more than 10000 points"));
+    nn_diag_free(d);
+    /* 300 axes of one value: one point with every value (the product had 256 dimensions) */
+    int n = snprintf(text, sizeof text, "data: {source: names.txt}\nmodel: [linear]\nname: '");
+    for (int a = 0; a < 300; a++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "${matrix.a%d}", a);
+    n += snprintf(text + n, sizeof text - (size_t)n, "'\nmatrix:\n");
+    for (int a = 0; a < 300; a++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "  a%d: [%d]\n", a, a);
+    m = load(text);
+    assert_int_equal(m->npoints, 1);
+    assert_int_equal(m->naxes, 300);
+    for (int a = 0; a < 300; a++)
+        assert_non_null(m->value[0][a]);
+    assert_string_equal(m->value[0][299], "299");
+    nn_matrix_free(m);
+    /* two equal new points from include: the first repeat is named */
+    d = nn_diag_new();
+    assert_null(nn_matrix_load(write_spec("m.yaml", HEAD "matrix: {a: [1, 2], include: "
+                                                         "[{a: 4}, {a: 3}, {a: 3}, {a: 4}]}\n"),
+                               NULL, 0, d));
+    assert_non_null(
+        strstr(nn_diag_line(d, 0), "the matrix has the point a=3 twice (points 3 and 4)"));
+    nn_diag_free(d);
+}
+
 /* Cell ids are a contract: FNV-1a over sorted NAME=VALUE lines, halves xor-ed. */
 static void test_cell_id_stable(void **state)
 {
@@ -489,6 +539,7 @@ int main(void)
         cmocka_unit_test(test_include_semantics),
         cmocka_unit_test(test_include_github_example),
         cmocka_unit_test(test_zip),
+        cmocka_unit_test(test_matrix_limits),
         cmocka_unit_test(test_cell_id_stable),
         cmocka_unit_test(test_substitution_typed),
         cmocka_unit_test(test_interrupt_resume),

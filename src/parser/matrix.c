@@ -182,29 +182,46 @@ static void parse_zip(nn_sctx *c, const nn_ynode *z, mx *m)
     }
 }
 
+/* The number of points of the product (one factor per axis or zip group), capped at
+ * NN_MATRIX_MAX_POINTS + 1 so it cannot overflow. */
+static long product_size(const mx *m)
+{
+    long n = 1;
+    for (int a = 0; a < m->norig; a++) {
+        int lead = 1;
+        for (int b = 0; b < a && lead; b++)
+            if (m->ax[a].zip >= 0 && m->ax[b].zip == m->ax[a].zip) lead = 0;
+        if (lead) n *= m->ax[a].vals->n;
+        if (n > NN_MATRIX_MAX_POINTS) return NN_MATRIX_MAX_POINTS + 1;
+    }
+    return n;
+}
+
 /* The product: one dimension per axis or zip group, the last one fastest. */
 static void product(mx *m)
 {
-    int nd = 0, dim[256], size[256];
-    for (int a = 0; a < m->norig && nd < 256; a++) {
-        int lead = 1;
-        for (int b = 0; b < a; b++)
-            if (m->ax[a].zip >= 0 && m->ax[b].zip == m->ax[a].zip) lead = 0;
-        if (lead) dim[nd] = a, size[nd++] = m->ax[a].vals->n;
+    /* of_dim[a]: the dimension axis a belongs to (its zip group's first axis's) */
+    int nd = 0, *size = xcalloc((size_t)m->norig, 3 * sizeof *size);
+    int *idx = size + m->norig, *of_dim = idx + m->norig;
+    for (int a = 0; a < m->norig; a++) {
+        int lead = -1;
+        for (int b = 0; b < a && lead < 0; b++)
+            if (m->ax[a].zip >= 0 && m->ax[b].zip == m->ax[a].zip) lead = b;
+        if (lead >= 0)
+            of_dim[a] = of_dim[lead];
+        else
+            of_dim[a] = nd, size[nd++] = m->ax[a].vals->n;
     }
-    if (nd == 0) return;
-    int idx[256] = {0};
-    for (;;) {
+    while (nd > 0) {
         const nn_ynode **p = mx_push(m);
-        for (int d = 0; d < nd; d++)
-            for (int a = 0; a < m->norig; a++)
-                if (a == dim[d] || (m->ax[dim[d]].zip >= 0 && m->ax[a].zip == m->ax[dim[d]].zip))
-                    p[a] = m->ax[a].vals->items[idx[d]];
+        for (int a = 0; a < m->norig; a++)
+            p[a] = m->ax[a].vals->items[idx[of_dim[a]]];
         int d = nd - 1;
         while (d >= 0 && ++idx[d] == size[d])
             idx[d--] = 0;
-        if (d < 0) return;
+        if (d < 0) break;
     }
+    free(size);
 }
 
 static void unknown_axis(nn_sctx *c, const mx *m, const nn_ynode *k, const char *where)
@@ -314,24 +331,35 @@ static void parse_include(nn_sctx *c, const nn_ynode *x, mx *m)
     }
 }
 
+typedef struct {
+    const char *name;
+    int i;
+} mx_name;
+
+static int by_name(const void *a, const void *b)
+{
+    const mx_name *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
 const char *nn_matrix_cell_id(const char *const *names, const char *const *values, int n, char *buf)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
-    const char *last = NULL; /* selection by name order: n is small */
-    for (int done = 0; done < n; done++) {
-        int best = -1;
-        for (int i = 0; i < n; i++)
-            if ((!last || strcmp(names[i], last) > 0) &&
-                (best < 0 || strcmp(names[i], names[best]) < 0))
-                best = i;
-        if (best < 0) break;
-        last = names[best];
-        if (!values[best]) continue;
+    /* by name (a name twice: its first entry only); sorted, as a matrix may have many axes */
+    mx_name *order = xcalloc((size_t)n, sizeof *order);
+    for (int i = 0; i < n; i++)
+        order[i] = (mx_name){names[i], i};
+    qsort(order, (size_t)n, sizeof *order, by_name);
+    for (int k = 0; k < n; k++) {
+        int best = order[k].i;
+        if ((k > 0 && !strcmp(order[k - 1].name, order[k].name)) || !values[best]) continue;
         const char *parts[4] = {names[best], "=", values[best], "\n"};
-        for (int k = 0; k < 4; k++)
-            for (const unsigned char *s = (const unsigned char *)parts[k]; *s; s++)
+        for (int j = 0; j < 4; j++)
+            for (const unsigned char *s = (const unsigned char *)parts[j]; *s; s++)
                 h = (h ^ *s) * 0x100000001b3ULL;
     }
+    free(order);
     snprintf(buf, NN_CELL_ID_LEN + 1, "%08x", (unsigned)((h ^ (h >> 32)) & 0xffffffffu));
     return buf;
 }
@@ -356,6 +384,41 @@ static char *point_label(const mx *m, const nn_ynode **p)
     return s;
 }
 
+typedef struct {
+    char id[NN_CELL_ID_LEN + 1];
+    int p;
+} mx_id;
+
+static int by_id(const void *a, const void *b)
+{
+    const mx_id *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->p > y->p) - (x->p < y->p);
+}
+
+/* A point twice is an error naming the first point that repeats an earlier one (sorted
+ * ids: a matrix may have up to NN_MATRIX_MAX_POINTS points). */
+static void duplicates(nn_sctx *c, const nn_ynode *mat, const mx *m)
+{
+    mx_id *ids = xcalloc((size_t)m->np, sizeof *ids);
+    for (int p = 0; p < m->np; p++) {
+        point_id(m, m->pt[p], ids[p].id);
+        ids[p].p = p;
+    }
+    qsort(ids, (size_t)m->np, sizeof *ids, by_id);
+    int q = -1, p = -1;
+    for (int i = 1; i < m->np; i++) /* i − 1 and i: a group's two first points */
+        if (!strcmp(ids[i].id, ids[i - 1].id) && (i < 2 || strcmp(ids[i - 2].id, ids[i].id)) &&
+            (p < 0 || ids[i].p < p))
+            q = ids[i - 1].p, p = ids[i].p;
+    if (p >= 0) {
+        char *l = point_label(m, m->pt[p]);
+        nn_sv_error(c, mat->mark, "the matrix has the point %s twice (points %d and %d)", l, q, p);
+        free(l);
+    }
+    free(ids);
+}
+
 /* The whole matrix: axes, product, exclude, include; duplicate points are errors. */
 static void expand(nn_sctx *c, const nn_ynode *mat, mx *m)
 {
@@ -369,6 +432,13 @@ static void expand(nn_sctx *c, const nn_ynode *mat, mx *m)
     int z = nn_ymap_find(mat, "zip", 3);
     if (z >= 0) parse_zip(c, nn_ymap_value(mat, z), m);
     if (c->nerr > nerr) return;
+    if (product_size(m) > NN_MATRIX_MAX_POINTS) {
+        nn_sv_error(c, mat->mark,
+                    "the matrix has more than %d points: split the sweep, or 'zip' axes that "
+                    "vary together",
+                    NN_MATRIX_MAX_POINTS);
+        return;
+    }
     product(m);
     int x = nn_ymap_find(mat, "exclude", 7);
     if (x >= 0) parse_exclude(c, nn_ymap_value(mat, x), m);
@@ -379,19 +449,7 @@ static void expand(nn_sctx *c, const nn_ynode *mat, mx *m)
         nn_sv_error(c, mat->mark, "the matrix has no points (every point is excluded)");
         return;
     }
-    char(*ids)[NN_CELL_ID_LEN + 1] = xcalloc((size_t)m->np, sizeof *ids);
-    for (int p = 0; p < m->np && c->nerr == nerr; p++) {
-        point_id(m, m->pt[p], ids[p]);
-        for (int q = 0; q < p; q++)
-            if (!strcmp(ids[p], ids[q])) {
-                char *l = point_label(m, m->pt[p]);
-                nn_sv_error(c, mat->mark, "the matrix has the point %s twice (points %d and %d)", l,
-                            q, p);
-                free(l);
-                break;
-            }
-    }
-    free(ids);
+    duplicates(c, mat, m);
 }
 
 /* Expands the matrix of root (if any) and checks the references; 0 or −1 (errors in c). */

@@ -12,6 +12,7 @@
 #include "diag.h"
 
 #define NN_CELL_ID_LEN 8 /* hex digits */
+#define NN_MATRIX_MAX_POINTS 10000 /* more is a mistake (and would exhaust memory) */
 
 typedef struct {
     int naxes;
