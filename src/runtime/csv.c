@@ -103,6 +103,20 @@ static int split_line(char *p, char *end, int line, char *linestart, nn_csv_cell
     }
 }
 
+/* The line at *p: its end (before "\r\n" or "\n") in *end, *p moved past it.  Returns
+ * whether it holds anything but spaces and tabs. */
+static int take_line(char **p, char *limit, char **end)
+{
+    char *s = *p, *nl = memchr(s, '\n', (size_t)(limit - s));
+    char *e = nl ? nl : limit;
+    *p = nl ? nl + 1 : limit;
+    if (e > s && e[-1] == '\r') e--;
+    *end = e;
+    while (s < e && (*s == ' ' || *s == '\t'))
+        s++;
+    return s < e;
+}
+
 nn_csv *nn_csv_read(const char *path, nn_mark at, nn_diag *d)
 {
     size_t len;
@@ -117,18 +131,10 @@ nn_csv *nn_csv_read(const char *path, nn_mark at, nn_diag *d)
     c->buf = buf;
     long cap = 0, used = 0;
     int line = 0, ok = 1;
-    for (char *p = buf; ok && p < buf + len;) {
-        char *nl = memchr(p, '\n', (size_t)(buf + len - p));
-        char *end = nl ? nl : buf + len, *next = nl ? nl + 1 : buf + len;
+    for (char *next = buf; ok && next < buf + len;) {
+        char *p = next, *end;
         line++;
-        if (end > p && end[-1] == '\r') end--;
-        char *q = p;
-        while (q < end && (*q == ' ' || *q == '\t'))
-            q++;
-        if (q == end) { /* blank line */
-            p = next;
-            continue;
-        }
+        if (!take_line(&next, buf + len, &end)) continue; /* a blank line */
         if (c->cols == 0) {
             /* the header: room for its cells (a quoted comma only overestimates) */
             int n = 1;
@@ -159,7 +165,6 @@ nn_csv *nn_csv_read(const char *path, nn_mark at, nn_diag *d)
             break;
         }
         used += c->cols;
-        p = next;
     }
     if (ok && used == 0) {
         nn_diag_error(d, (nn_mark){path, 1, 1}, "'%s' is empty: a header row is required", path);
@@ -240,18 +245,10 @@ int nn_csv_read_numbers(const char *path, nn_mark at, const char *const *names, 
     for (int k = 0; k < n; k++)
         cols[k] = NULL;
     ok = idx != NULL;
-    for (char *p = buf; ok && p < buf + len;) {
-        char *nl = memchr(p, '\n', (size_t)(buf + len - p));
-        char *end = nl ? nl : buf + len, *next = nl ? nl + 1 : buf + len;
+    for (char *next = buf; ok && next < buf + len;) {
+        char *p = next, *end;
         line++;
-        if (end > p && end[-1] == '\r') end--;
-        char *q = p;
-        while (q < end && (*q == ' ' || *q == '\t'))
-            q++;
-        if (q == end) { /* blank line */
-            p = next;
-            continue;
-        }
+        if (!take_line(&next, buf + len, &end)) continue; /* a blank line */
         if (!head) {
             int c = 1; /* room for the header's cells (a quoted comma only overestimates) */
             for (char *s = p; s < end; s++)
@@ -271,7 +268,6 @@ int nn_csv_read_numbers(const char *path, nn_mark at, const char *const *names, 
                 }
                 if (ok && !(cols[k] = malloc((size_t)lines * sizeof **cols))) ok = 0;
             }
-            p = next;
             continue;
         }
         int c = split_line(p, end, line, p, cell, ncols + 1);
@@ -288,7 +284,6 @@ int nn_csv_read_numbers(const char *path, nn_mark at, const char *const *names, 
             if (cell_number(path, x, &cols[k][used], d) < 0) ok = 0;
         }
         used++;
-        p = next;
     }
     if (ok && !head) {
         nn_diag_error(d, (nn_mark){path, 1, 1}, "'%s' is empty: a header row is required", path);
