@@ -11,6 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ir/build.h"
+#include "parser/spec.h"
+
 static char fz_dir[256];
 
 /* Removes the scratch directory and the files in it (atexit). */
@@ -50,6 +53,23 @@ static const char *fz_write(const char *name, const uint8_t *data, size_t len)
     FILE *f = fopen(p, "wb");
     if (!f || (len && fwrite(data, 1, len, f) != len) || fclose(f) != 0) abort();
     return p;
+}
+
+/* What follows a successful load in the spec harnesses: the resolved spec is emitted and the
+ * graph built (names.txt's shape: 27 tokens and the spec's context; or 2 features for
+ * tables).  The counting model has no graph (nn_trainer_new does not build one either). */
+static inline void fz_emit_and_build(const nn_spec *spec, nn_diag *d)
+{
+    FILE *null = fopen("/dev/null", "w");
+    if (null) {
+        nn_spec_emit(spec, null);
+        fclose(null);
+    }
+    int text = spec->data.kind == NN_DATA_TEXT;
+    int ctx = spec->data.context > 0 ? spec->data.context : 3;
+    nn_build_opts o = {32, 1, 1, text ? 27 : 2, ctx, text ? 0 : 2};
+    if (spec->nlayers > 0 && spec->layers[0].kind != NN_LAYER_NGRAM)
+        nn_graph_free(nn_build(spec, &o, d));
 }
 
 #endif
