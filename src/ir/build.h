@@ -19,7 +19,7 @@ typedef struct {
  * Shape errors are recorded in `d` at the layer that cannot take its input. */
 nn_graph *nn_build(const nn_spec *spec, const nn_build_opts *o, nn_diag *d);
 /* The same for a spec with activation (plugin) layers: layer_fn[i] is the function of
- * layer i, filled in by the runtime (runtime/plugin.c); nn_build passes NULL. */
+ * layer i, filled in by the runtime (runtime/plugin/plugin.c); nn_build passes NULL. */
 nn_graph *nn_build_fns(const nn_spec *spec, const nn_build_opts *o,
                        const nn_callable *const *layer_fn, nn_diag *d);
 

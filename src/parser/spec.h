@@ -75,7 +75,7 @@ typedef struct {
 #define NN_MAX_PLUGIN_ARGS 16 /* declared arguments per plugin */
 
 /* plugins: {NAME: {...}} — an activation from a user's shared object (spec_plugin.c; loaded
- * and called by runtime/plugin.c) */
+ * and called by runtime/plugin/plugin.c) */
 typedef struct {
     char *name;               /* an identifier, no builtin layer name, not `expr` */
     nn_mark mark;             /* the name key */

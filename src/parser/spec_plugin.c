@@ -6,7 +6,7 @@
  *
  * The parser only types and checks the text (PATH is resolved relative to the file it is
  * written in, like data.source); loading the library, finding the symbols and calling
- * them is the runtime's (runtime/plugin.c).  The activation layers that name a plugin are
+ * them is the runtime's (runtime/plugin/plugin.c).  The activation layers that name a plugin are
  * parsed in spec_model.c; nn_spec_plugins_check ties the two together. */
 #include <math.h>
 #include <stdio.h>

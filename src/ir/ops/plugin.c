@@ -1,5 +1,5 @@
 /* plugin.c — an activation implemented outside nnrun: y = f(x) through node->fn, which the
- * runtime fills in (runtime/plugin.c loads the shared object).  Unlike tanh.c's, the
+ * runtime fills in (runtime/plugin/plugin.c loads the shared object).  Unlike tanh.c's, the
  * backward reads x as well as y (a plugin's derivative is a function of x), so the forward
  * never runs in place: lower.c fuses only the builtin activations. */
 #include "ir/op.h"

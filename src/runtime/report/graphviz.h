@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "runtime/plan.h"
+#include "runtime/exec/plan.h"
 
 /* Writes `g` as graphviz DOT: tensors as records (name, role, shape), ops as ellipses.
  * With a plan `p` that has run forward and backward on `rows` rows, every float tensor

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/csv.h"
+#include "runtime/data/csv.h"
 #include "runtime/report/html_int.h"
 #include "runtime/report/svg.h"
 

@@ -14,7 +14,7 @@
 #ifndef NN_STATS_H
 #define NN_STATS_H
 
-#include "runtime/train.h"
+#include "runtime/train/train.h"
 
 #define NN_HIST_BINS 50
 #define NN_GRID      60 /* decision-boundary grid: NN_GRID × NN_GRID scores */

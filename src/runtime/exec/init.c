@@ -1,0 +1,188 @@
+/* init.c — the model state (parameters, buffers, gradients, optimizer state) and its
+ * initialisation schemes: kaiming, normal, uniform, zeros, ones, each with a scale; and
+ * numbers given outright: values in the spec, or a column of a CSV file (micrograd's demo
+ * parameters), optionally transposed. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runtime/store/checkpoint.h"
+#include "runtime/data/csv.h"
+#include "runtime/exec/plan.h"
+
+nn_params *nn_params_new(const nn_graph *g, int state)
+{
+    nn_params *P = calloc(1, sizeof *P);
+    if (!P) return NULL;
+    P->p = calloc((size_t)g->nt + 1, sizeof *P->p);
+    if (!P->p) goto fail;
+    size_t floats = 0;
+    for (int t = 0; t < g->nt; t++) {
+        const nn_tensor *x = &g->t[t];
+        if (x->role != NN_PARAM && x->role != NN_BUFFER) continue;
+        nn_param *p = &P->p[P->n++];
+        memcpy(p->name, x->name, sizeof p->name);
+        p->ndim = x->ndim;
+        memcpy(p->dim, x->dim, sizeof p->dim);
+        p->numel = nn_tensor_numel(x);
+        p->role = x->role;
+        p->weight = x->weight;
+        p->layer = x->layer;
+        p->init = x->init;
+        int copies = x->role == NN_PARAM ? 2 + state : 1;
+        floats += (size_t)copies * (((size_t)p->numel + 15) / 16 * 16);
+        if (x->role == NN_PARAM) P->count += p->numel;
+    }
+    P->block = aligned_alloc(64, (floats ? floats : 16) * sizeof(float));
+    if (!P->block) goto fail;
+    memset(P->block, 0, floats * sizeof(float));
+    float *cur = P->block;
+    for (int i = 0; i < P->n; i++) {
+        nn_param *p = &P->p[i];
+        size_t padded = ((size_t)p->numel + 15) / 16 * 16;
+        p->data = cur;
+        cur += padded;
+        if (p->role != NN_PARAM) continue;
+        p->grad = cur;
+        cur += padded;
+        if (state >= 1) {
+            p->velocity = cur;
+            cur += padded;
+        }
+        if (state >= 2) {
+            p->sq = cur;
+            cur += padded;
+        }
+    }
+    return P;
+fail:
+    nn_params_free(P);
+    return NULL;
+}
+
+void nn_params_free(nn_params *P)
+{
+    if (!P) return;
+    free(P->block);
+    free(P->p);
+    free(P);
+}
+
+nn_param *nn_params_find(nn_params *P, const char *name)
+{
+    for (int i = 0; i < P->n; i++)
+        if (strcmp(P->p[i].name, name) == 0) return &P->p[i];
+    return NULL;
+}
+
+/* Applies the scheme to values already holding standard normal draws (or none).  The
+ * order of the float operations follows the lectures' `randn(...) * gain / fan_in**0.5`. */
+static void fill(nn_param *p, nn_rng *r)
+{
+    const nn_init *in = p->init;
+    float *v = p->data;
+    long n = p->numel;
+    float scale = (float)in->scale;
+    switch (in->kind) {
+    case NN_INIT_VALUES: /* filled by given_values, before */
+    case NN_INIT_CSV:
+    case NN_INIT_FROM: return;
+    case NN_INIT_ZEROS:
+    case NN_INIT_DEFAULT: memset(v, 0, (size_t)n * sizeof *v); return;
+    case NN_INIT_ONES:
+        for (long i = 0; i < n; i++)
+            v[i] = 1.0f * scale;
+        return;
+    case NN_INIT_UNIFORM:
+        for (long i = 0; i < n; i++)
+            v[i] = (float)(in->a + (in->b - in->a) * nn_rng_double(r)) * scale;
+        return;
+    case NN_INIT_NORMAL:
+        nn_rng_randn(r, v, (size_t)n);
+        if (in->std != 1.0)
+            for (long i = 0; i < n; i++)
+                v[i] *= (float)in->std;
+        break;
+    case NN_INIT_KAIMING: {
+        nn_rng_randn(r, v, (size_t)n);
+        float gain = (float)in->gain, root = (float)sqrt((double)p->dim[0]);
+        for (long i = 0; i < n; i++)
+            v[i] = v[i] * gain / root;
+        break;
+    }
+    }
+    if (in->scale != 1.0)
+        for (long i = 0; i < n; i++)
+            v[i] *= scale;
+}
+
+/* The numbers of a csv init: `column` of the rows where every `where` column's text equals
+ * the given text, in file order.  Returns the count (into a malloc'd *out), or −1. */
+static long csv_values(const nn_init *in, double **out, nn_diag *d)
+{
+    nn_csv *c = nn_csv_read(in->file, in->mark, d);
+    if (!c) return -1;
+    long n = -1;
+    int col = nn_csv_column(c, in->column, d), ok = col >= 0;
+    int *wcol = calloc((size_t)in->nwhere + 1, sizeof *wcol);
+    double *v = malloc((size_t)(c->rows ? c->rows : 1) * sizeof *v);
+    ok = ok && wcol && v;
+    for (int k = 0; ok && k < in->nwhere; k++)
+        ok = (wcol[k] = nn_csv_column(c, in->where[k].column, d)) >= 0;
+    if (ok) n = 0;
+    for (long r = 0; ok && r < c->rows; r++) {
+        int keep = 1;
+        for (int k = 0; keep && k < in->nwhere; k++)
+            keep = strcmp(nn_csv_at(c, r, wcol[k])->text, in->where[k].equals) == 0;
+        if (keep && nn_csv_number(c, r, col, &v[n], d) != 0)
+            n = -1, ok = 0;
+        else if (keep)
+            n++;
+    }
+    free(wcol);
+    nn_csv_free(c);
+    if (n < 0)
+        free(v);
+    else
+        *out = v;
+    return n;
+}
+
+/* values / csv: the count must match; transpose reads the list as [out][in] (micrograd's
+ * neuron-by-neuron order) into a weight stored [in, out]. */
+static int given_values(nn_param *p, nn_diag *d)
+{
+    const nn_init *in = p->init;
+    if (in->kind == NN_INIT_FROM) return nn_ckpt_init_param(p, d);
+    double *v = in->values;
+    long n = in->nvalues;
+    if (in->kind == NN_INIT_CSV && (n = csv_values(in, &v, d)) < 0) return -1;
+    int rc = 0;
+    if (n != p->numel) {
+        nn_diag_error(d, in->mark, "%s needs %ld values, the %s gives %ld", p->name, p->numel,
+                      in->kind == NN_INIT_CSV ? "csv" : "list", n);
+        rc = -1;
+    } else {
+        int rows = p->ndim == 2 ? p->dim[0] : 1, cols = p->ndim == 2 ? p->dim[1] : (int)n;
+        for (long i = 0; i < n; i++) {
+            long src = in->transpose && p->ndim == 2 ? (i % cols) * rows + i / cols : i;
+            p->data[i] = (float)v[src]; /* given, not drawn: no scale */
+        }
+    }
+    if (v != in->values) free(v);
+    return rc;
+}
+
+int nn_params_init(nn_params *P, nn_rng *r, nn_diag *d)
+{
+    int rc = 0;
+    for (int i = 0; i < P->n; i++) {
+        nn_init_kind k = P->p[i].init->kind;
+        if (k == NN_INIT_VALUES || k == NN_INIT_CSV || k == NN_INIT_FROM) {
+            if (given_values(&P->p[i], d) != 0) rc = -1;
+        } else {
+            fill(&P->p[i], r);
+        }
+    }
+    return rc;
+}

@@ -1,0 +1,188 @@
+/* model_file.c — rebuilding a trained model from model.safetensors (see model_file.h). */
+#include "runtime/store/model_file.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "runtime/store/checkpoint.h"
+
+/* The code point of a one-character UTF-8 token, or −1. */
+static long utf8_one(const unsigned char *s)
+{
+    int n = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 : 4;
+    long cp = n == 1 ? s[0] : s[0] & (0x3f >> (n - 1));
+    for (int i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80) return -1;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    return s[n] ? -1 : cp;
+}
+
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A token the vocabulary list holds twice (ids would be ambiguous), or NULL. */
+static const char *repeated(const json_t *v)
+{
+    size_t n = json_array_size(v);
+    const char **t = calloc(n + 1, sizeof *t), *twice = NULL;
+    if (!t) return NULL;
+    for (size_t i = 0; i < n; i++)
+        t[i] = json_string_value(json_array_get(v, i));
+    qsort(t, n, sizeof *t, by_text);
+    for (size_t i = 1; i < n && !twice; i++)
+        if (!strcmp(t[i - 1], t[i])) twice = t[i];
+    free(t);
+    return twice;
+}
+
+/* The vocabulary and context of the training data, from the "vocab" metadata. */
+static nn_dataset *vocab_dataset(const nn_st_file *f, const nn_spec *spec, nn_diag *d)
+{
+    const char *text = nn_st_meta_get(f, "vocab");
+    json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+    nn_mark at = {nn_st_path(f), 0, 0};
+    nn_dataset *ds = calloc(1, sizeof *ds);
+    int n = (int)json_array_size(v), pattern = spec->data.tokens == NN_TOKENS_PATTERN;
+    if (!ds || n < 2 || spec->data.kind != NN_DATA_TEXT) {
+        nn_diag_error(d, at, "no vocabulary in the file: sampling needs a model trained on text");
+        goto fail;
+    }
+    ds->kind = NN_DATASET_TEXT;
+    ds->context = spec->data.context;
+    ds->itos = calloc((size_t)n, sizeof *ds->itos);
+    ds->tokens = pattern ? calloc((size_t)n, sizeof *ds->tokens) : NULL;
+    if (!ds->itos || (pattern && !ds->tokens)) goto fail;
+    for (int i = 0; i < n; i++) {
+        const char *t = json_string_value(json_array_get(v, (size_t)i));
+        long cp = t ? utf8_one((const unsigned char *)t) : -1;
+        if (!t || (!pattern && cp < 0)) {
+            nn_diag_error(d, at, "vocabulary entry %d is not a token", i);
+            goto fail;
+        }
+        if (pattern && !(ds->tokens[i] = strdup(t))) goto fail;
+        ds->itos[i] = (uint32_t)(cp < 0 ? 0 : cp);
+        ds->vocab = i + 1;
+    }
+    const char *twice = repeated(v);
+    if (twice) {
+        nn_diag_error(d, at, "vocabulary token '%s' is listed twice: the file is corrupted", twice);
+        goto fail;
+    }
+    json_decref(v);
+    return ds;
+fail:
+    json_decref(v);
+    nn_dataset_free(ds);
+    return NULL;
+}
+
+/* The counting model's table (written by nn_ckpt_write_model): shape, dtype, counts. */
+static int load_counts(nn_ngram *g, const nn_st_file *f, nn_diag *d)
+{
+    const nn_st_tensor *t = nn_st_find(f, NN_NGRAM_COUNTS);
+    nn_mark at = {nn_st_path(f), 0, 0};
+    if (!t || t->dtype != NN_ST_F32 || t->ndim != 2 || t->dim[0] != g->rows ||
+        t->dim[1] != g->vocab) {
+        nn_diag_error(d, at, "no F32 tensor '%s' [%ld, %d] (the counting model's table)",
+                      NN_NGRAM_COUNTS, g->rows, g->vocab);
+        return -1;
+    }
+    for (long i = 0; i < g->rows * g->vocab; i++) {
+        float c;
+        memcpy(&c, (const char *)t->data + i * (long)sizeof c, sizeof c);
+        if (!(c >= 0 && c < 1e15f) || c != floorf(c)) {
+            nn_diag_error(d, at, "'%s' holds %g at element %ld, not a count", NN_NGRAM_COUNTS, c,
+                          i);
+            return -1;
+        }
+        g->counts[i] = (long)c;
+    }
+    nn_ngram_normalise(g);
+    return 0;
+}
+
+/* The "spec" metadata through the parser (from a temporary file: marks need one). */
+static nn_spec *embedded_spec(const nn_st_file *f, nn_diag *d)
+{
+    const char *yaml = nn_st_meta_get(f, "spec");
+    if (!yaml) {
+        nn_diag_error(d, (nn_mark){nn_st_path(f), 0, 0},
+                      "no 'spec' in the metadata: not a model.safetensors written by nnrun");
+        return NULL;
+    }
+    char tmp[] = "/tmp/nnrun-spec-XXXXXX";
+    int fd = mkstemp(tmp);
+    if (fd < 0) return NULL;
+    size_t len = strlen(yaml);
+    int ok = write(fd, yaml, len) == (ssize_t)len;
+    close(fd);
+    nn_spec *s = ok ? nn_spec_load(tmp, NULL, 0, d) : NULL;
+    unlink(tmp);
+    return s;
+}
+
+/* The weights come from the file: no init reads a file or matters; no statistics. */
+static void sampling_only(nn_spec *s, const char *prefix)
+{
+    for (int i = 0; i < s->nlayers; i++)
+        s->layers[i].init.kind = s->layers[i].bias_init.kind = NN_INIT_ZEROS;
+    free(s->init_from);
+    s->init_from = NULL;
+    s->train.full_batch = 0;
+    s->train.batch = 2; /* BatchNorm needs two rows to build; sampling uses the eval plan */
+    s->report.plots_all = 0;
+    for (int i = 0; i < s->report.nplots; i++)
+        free(s->report.plots[i]);
+    s->report.nplots = 0;
+    if (prefix) {
+        free(s->sample.prefix);
+        s->sample.prefix = strdup(prefix);
+        s->sample.prefix_mark = (nn_mark){"--prefix", 0, 0};
+        if (s->sample.count == 0) s->sample.count = 1; /* the prefix is checked for count > 0 */
+    }
+}
+
+int nn_model_file_load(const char *path, const char *prefix, nn_model_file *m, nn_diag *d)
+{
+    memset(m, 0, sizeof *m);
+    char file[4200];
+    struct stat st;
+    snprintf(file, sizeof file,
+             stat(path, &st) == 0 && S_ISDIR(st.st_mode) ? "%s/model.safetensors" : "%s", path);
+    nn_st_file *f = nn_st_read(file, d);
+    char ctx[4300]; /* errors of the stored spec (its plugins too) are in a temporary file */
+    snprintf(ctx, sizeof ctx, "in the spec stored in '%s'", file);
+    nn_diag_context(d, ctx);
+    int ok = f && (m->spec = embedded_spec(f, d));
+    nn_diag_context(d, NULL);
+    if (!ok || !(m->ds = vocab_dataset(f, m->spec, d))) goto fail;
+    sampling_only(m->spec, prefix);
+    nn_diag_context(d, ctx);
+    m->tr = nn_trainer_new(m->spec, m->ds, d);
+    nn_diag_context(d, NULL);
+    if (!m->tr) goto fail;
+    if (m->tr->ngram ? load_counts(m->tr->ngram, f, d) != 0
+                     : nn_ckpt_load_params(m->tr->P, f, (nn_mark){file, 0, 0}, d) != 0)
+        goto fail;
+    nn_st_free(f);
+    return 0;
+fail:
+    nn_st_free(f);
+    nn_model_file_free(m);
+    return -1;
+}
+
+void nn_model_file_free(nn_model_file *m)
+{
+    nn_trainer_free(m->tr);
+    nn_dataset_free(m->ds);
+    nn_spec_free(m->spec);
+    memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,35 @@
+/* rundir.h — the run directory: runs/NAME/ (or --out DIR) and the files in it. */
+#ifndef NN_RUNDIR_H
+#define NN_RUNDIR_H
+
+#include <stdio.h>
+
+#include "runtime/train/train.h"
+
+typedef struct {
+    int threads;
+    const char *isa;
+} nn_run_info;
+
+/* A short, stable fingerprint of the resolved spec (16 hex digits of FNV-1a 64 over its
+ * YAML): two runs with the same hash ran the same experiment.  buf: ≥ 17 bytes. */
+const char *nn_spec_hash(const nn_spec *spec, char *buf);
+
+/* Picks and creates the run directory before anything is trained: `out` if given (it must
+ * not hold an earlier run unless `force`), else runs/NAME, or runs/NAME-2, -3, ... when
+ * that holds an earlier run.  Checks that it is writable.  Returns a malloc'd path, or
+ * NULL with an error in `d` (blamed on `at`). */
+char *nn_rundir_create(const char *name, const char *out, int force, nn_mark at, nn_diag *d);
+
+/* Opens DIR/FILE for writing ("w"); NULL on error. */
+FILE *nn_rundir_open(const char *dir, const char *file);
+/* mkdir -p: creates `path` and its missing parents (mode 0777 less the umask).  0 or −1. */
+int nn_mkdir_p(const char *path);
+
+/* summary.json as a string (the contract's keys); malloc'd. */
+char *nn_summary_json(const nn_spec *spec, const nn_dataset *ds, const nn_trainer *tr,
+                      const nn_result *r, const nn_run_info *info);
+/* Writes DIR/summary.json and DIR/samples.txt.  Returns 0 or −1 (errno set). */
+int nn_rundir_write_results(const char *dir, const char *summary_json, const nn_result *r);
+
+#endif

@@ -1,0 +1,365 @@
+/* runctl.c — checkpoints, stopping and resuming around the step loop (see runctl.h). */
+#include "runtime/train/runctl.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/store/checkpoint.h"
+#include "runtime/train/dump.h"
+#include "runtime/store/rundir.h"
+#include "runtime/report/stats.h"
+
+struct nn_runctl {
+    nn_trainer *tr;
+    char *dir;
+    long every, stop_after, start;
+    int resume, keep_best;
+    double best_dev;
+    long csv_bytes, jsonl_bytes; /* the metrics files' lengths at the resumed checkpoint */
+    double ema, beta_pow, step0, last;
+    long dump_step; /* −1: none */
+};
+
+static volatile sig_atomic_t caught;
+
+static void on_signal(int sig)
+{
+    if (caught) { /* the second signal: no checkpoint, end now (exit status 128 + sig) */
+        nn_st_abandon();
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    caught = sig;
+}
+
+void nn_runctl_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART; /* progress writes continue: the step in flight finishes */
+    sigemptyset(&sa.sa_mask);
+    static const int sigs[2] = {SIGINT, SIGTERM};
+    for (int i = 0; i < 2; i++) {
+        struct sigaction old;
+        /* a signal the caller ignores (a background job's SIGINT) stays ignored */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+int nn_runctl_signal(void)
+{
+    return caught;
+}
+
+static void path_in(const nn_runctl *c, const char *name, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/%s", c->dir, name);
+}
+
+/* %a keeps every bit of a double; strtod reads it back (and "nan", "inf") */
+static void put_double(char *buf, double v)
+{
+    snprintf(buf, 40, "%a", v);
+}
+
+static int meta_double(const nn_st_file *f, const char *key, double *out)
+{
+    const char *s = nn_st_meta_get(f, key);
+    char *end;
+    if (!s) return -1;
+    *out = strtod(s, &end);
+    return *end ? -1 : 0;
+}
+
+static int meta_long(const nn_st_file *f, const char *key, long *out)
+{
+    const char *s = nn_st_meta_get(f, key);
+    char *end;
+    if (!s) return -1;
+    errno = 0;
+    *out = strtol(s, &end, 10);
+    return *end || errno || *out < 0 ? -1 : 0;
+}
+
+/* --- writing ----------------------------------------------------------------------- */
+
+static int write_state(nn_runctl *c, long done, long csv_bytes, long jsonl_bytes)
+{
+    const nn_params *P = c->tr->P;
+    const nn_rng *r = &c->tr->rng;
+    nn_st_tensor *t = calloc((size_t)P->n * 2 + 2, sizeof *t);
+    char(*names)[64] = calloc((size_t)P->n * 2 + 1, sizeof *names);
+    int n = 0, rc = -1;
+    if (t && names) {
+        for (int i = 0; i < P->n; i++) {
+            const nn_param *p = &P->p[i];
+            const float *arr[2] = {p->velocity, p->sq};
+            static const char *suffix[2] = {"velocity", "sq"};
+            for (int k = 0; k < 2; k++) {
+                if (!arr[k]) continue;
+                snprintf(names[n], 64, "%s.%s", p->name, suffix[k]);
+                t[n] = (nn_st_tensor){names[n], NN_ST_F32, p->ndim, {0}, arr[k]};
+                for (int j = 0; j < p->ndim; j++)
+                    t[n].dim[j] = p->dim[j];
+                n++;
+            }
+        }
+        t[n++] = (nn_st_tensor){"rng.mt", NN_ST_U32, 1, {624}, r->mt.mt};
+        t[n++] = (nn_st_tensor){"rng.xoshiro", NN_ST_U64, 1, {4}, r->s};
+        char v[14][40], hash[17];
+        snprintf(v[0], 40, "%ld", done);
+        snprintf(v[1], 40, "%ld", P->adam_t);
+        snprintf(v[2], 40, "%d", r->mt.mti);
+        snprintf(v[3], 40, "%d", r->torch);
+        snprintf(v[4], 40, "%d", r->has_cached_normal);
+        put_double(v[5], r->cached_normal);
+        put_double(v[6], c->ema);
+        put_double(v[7], c->beta_pow);
+        put_double(v[8], c->step0);
+        snprintf(v[9], 40, "%ld", csv_bytes);
+        snprintf(v[10], 40, "%ld", jsonl_bytes);
+        put_double(v[11], c->best_dev);
+        put_double(v[12], c->last);
+        nn_st_meta m[] = {
+            {"format", "nnrun-training-state"},
+            {"spec_hash", nn_spec_hash(c->tr->spec, hash)},
+            {"step", v[0]},
+            {"adam_t", v[1]},
+            {"rng.mti", v[2]},
+            {"rng.torch", v[3]},
+            {"rng.has_cached_normal", v[4]},
+            {"rng.cached_normal", v[5]},
+            {"smooth.ema", v[6]},
+            {"smooth.beta_pow", v[7]},
+            {"loss.step0", v[8]},
+            {"metrics_csv_bytes", v[9]},
+            {"metrics_jsonl_bytes", v[10]},
+            {"best_dev", v[11]},
+            {"loss.last", v[12]},
+        };
+        char path[4200];
+        path_in(c, "training.safetensors", path, sizeof path);
+        rc = nn_st_write(path, t, n, m, (int)(sizeof m / sizeof *m));
+    }
+    free(t);
+    free(names);
+    return rc;
+}
+
+int nn_runctl_save(nn_runctl *c, long done, double ema, double beta_pow, const nn_result *res,
+                   FILE *metrics_csv, FILE *metrics_jsonl)
+{
+    c->ema = ema, c->beta_pow = beta_pow, c->step0 = res->step0, c->last = res->last;
+    long csv = -1, jsonl = -1;
+    if (metrics_csv && fflush(metrics_csv) == 0) csv = ftell(metrics_csv);
+    if (metrics_jsonl && fflush(metrics_jsonl) == 0) jsonl = ftell(metrics_jsonl);
+    char path[4200];
+    path_in(c, "model.safetensors", path, sizeof path);
+    /* the model first: a crash between the two leaves steps that disagree, which resume
+     * refuses, rather than a state that silently belongs to other weights */
+    if (nn_ckpt_write_model(c->tr, path, done) != 0 || write_state(c, done, csv, jsonl) != 0) {
+        fprintf(stderr, "nnrun: error: cannot write the checkpoint in '%s': %s\n", c->dir,
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int nn_runctl_save_model(nn_runctl *c)
+{
+    char path[4200];
+    path_in(c, "model.safetensors", path, sizeof path);
+    if (nn_ckpt_write_model(c->tr, path, 0) == 0) return 0;
+    fprintf(stderr, "nnrun: error: cannot write '%s': %s\n", path, strerror(errno));
+    return -1;
+}
+
+int nn_runctl_due(const nn_runctl *c, long done, long steps)
+{
+    if (caught || (c->stop_after > 0 && done - c->start >= c->stop_after && done < steps))
+        return NN_RUNCTL_SAVE | NN_RUNCTL_STOP;
+    if (done == steps || (c->every > 0 && done % c->every == 0)) return NN_RUNCTL_SAVE;
+    return 0;
+}
+
+void nn_runctl_eval(nn_runctl *c, long step, double dev)
+{
+    if (!c->keep_best || !isfinite(dev) || (isfinite(c->best_dev) && dev >= c->best_dev)) return;
+    c->best_dev = dev;
+    char path[4200];
+    path_in(c, "model_best.safetensors", path, sizeof path);
+    if (nn_ckpt_write_model(c->tr, path, step) != 0)
+        fprintf(stderr, "nnrun: warning: cannot write '%s': %s\n", path, strerror(errno));
+}
+
+void nn_runctl_dump_at(nn_runctl *c, long step)
+{
+    c->dump_step = step;
+}
+
+void nn_runctl_before_step(nn_runctl *c, long step)
+{
+    if (step != c->dump_step) return;
+    char path[4200];
+    path_in(c, "dump.safetensors", path, sizeof path);
+    if (nn_dump_step(c->tr, path, step) != 0)
+        fprintf(stderr, "nnrun: warning: cannot write '%s': %s\n", path, strerror(errno));
+}
+
+/* --- resuming ---------------------------------------------------------------------- */
+
+static int bad_state(const char *path, const char *what, nn_diag *d)
+{
+    nn_diag_error(d, (nn_mark){path, 0, 0}, "not a usable nnrun training state: %s", what);
+    return -1;
+}
+
+/* Optimizer and RNG state, step and loop state from training.safetensors. */
+static int load_state(nn_runctl *c, const nn_st_file *f, nn_diag *d)
+{
+    const char *path = nn_st_path(f);
+    nn_params *P = c->tr->P;
+    nn_rng *r = &c->tr->rng;
+    long step, adam_t, mti, torch, cached, csv, jsonl;
+    if (meta_long(f, "step", &step) || meta_long(f, "adam_t", &adam_t) ||
+        meta_long(f, "rng.mti", &mti) || meta_long(f, "rng.torch", &torch) ||
+        meta_long(f, "rng.has_cached_normal", &cached) ||
+        meta_double(f, "rng.cached_normal", &r->cached_normal) ||
+        meta_double(f, "smooth.ema", &c->ema) || meta_double(f, "smooth.beta_pow", &c->beta_pow) ||
+        meta_double(f, "loss.step0", &c->step0) || meta_double(f, "loss.last", &c->last) ||
+        meta_double(f, "best_dev", &c->best_dev) || meta_long(f, "metrics_csv_bytes", &csv) ||
+        meta_long(f, "metrics_jsonl_bytes", &jsonl))
+        return bad_state(path, "a metadata entry is missing or not a number", d);
+    if (mti > 624 || torch != r->torch || step > c->tr->spec->train.steps)
+        return bad_state(path, "its RNG kind or step does not fit this spec", d);
+    const nn_st_tensor *mt = nn_st_find(f, "rng.mt"), *xs = nn_st_find(f, "rng.xoshiro");
+    if (!mt || mt->dtype != NN_ST_U32 || mt->ndim != 1 || mt->dim[0] != 624 || !xs ||
+        xs->dtype != NN_ST_U64 || xs->ndim != 1 || xs->dim[0] != 4)
+        return bad_state(path, "rng.mt (U32 [624]) or rng.xoshiro (U64 [4]) is missing", d);
+    memcpy(r->mt.mt, mt->data, sizeof r->mt.mt);
+    memcpy(r->s, xs->data, sizeof r->s);
+    r->mt.mti = (int)mti;
+    r->has_cached_normal = cached != 0;
+    P->adam_t = adam_t;
+    int rc = 0;
+    for (int i = 0; i < P->n; i++) {
+        nn_param *p = &P->p[i];
+        float *arr[2] = {p->velocity, p->sq};
+        static const char *suffix[2] = {"velocity", "sq"};
+        for (int k = 0; k < 2; k++) {
+            if (!arr[k]) continue;
+            char name[64];
+            snprintf(name, sizeof name, "%s.%s", p->name, suffix[k]);
+            nn_param view = *p;
+            view.data = arr[k];
+            size_t l = strlen(name) < sizeof view.name ? strlen(name) : sizeof view.name - 1;
+            memcpy(view.name, name, l); /* the name shown in errors */
+            view.name[l] = 0;
+            if (nn_ckpt_load_tensor(&view, f, name, (nn_mark){path, 0, 0}, d) != 0) rc = -1;
+        }
+    }
+    c->start = step, c->csv_bytes = csv, c->jsonl_bytes = jsonl;
+    return rc;
+}
+
+static int load_checkpoint(nn_runctl *c, nn_diag *d)
+{
+    char mpath[4200], spath[4200], hash[17];
+    path_in(c, "model.safetensors", mpath, sizeof mpath);
+    path_in(c, "training.safetensors", spath, sizeof spath);
+    nn_spec_hash(c->tr->spec, hash);
+    nn_st_file *m = nn_st_read(mpath, d), *s = m ? nn_st_read(spath, d) : NULL;
+    int rc = -1;
+    if (!m || !s) goto done;
+    const char *mh = nn_st_meta_get(m, "spec_hash"), *sh = nn_st_meta_get(s, "spec_hash");
+    const char *ms = nn_st_meta_get(m, "step"), *ss = nn_st_meta_get(s, "step");
+    if (!mh || !sh || strcmp(mh, hash) || strcmp(sh, hash)) {
+        nn_diag_error(d, (nn_mark){mpath, 0, 0},
+                      "the checkpoint was made by another spec (spec_hash %s; this spec's is %s)",
+                      mh ? mh : "missing", hash);
+        nn_diag_note(d, "resume with the run's own spec: %s/spec.resolved.yaml, and the same --set",
+                     c->dir);
+        goto done;
+    }
+    if (!ms || !ss || strcmp(ms, ss)) {
+        nn_diag_error(d, (nn_mark){spath, 0, 0},
+                      "model.safetensors (step %s) and training.safetensors (step %s) are from "
+                      "different checkpoints",
+                      ms ? ms : "?", ss ? ss : "?");
+        goto done;
+    }
+    rc =
+        nn_ckpt_load_params(c->tr->P, m, (nn_mark){mpath, 0, 0}, d) != 0 ? -1 : load_state(c, s, d);
+done:
+    nn_st_free(m);
+    nn_st_free(s);
+    return rc;
+}
+
+nn_runctl *nn_runctl_new(nn_trainer *tr, const char *dir, int resume, long stop_after, nn_diag *d)
+{
+    nn_runctl *c = calloc(1, sizeof *c);
+    if (!c || !(c->dir = strdup(dir))) {
+        free(c);
+        return NULL;
+    }
+    c->tr = tr;
+    c->every = tr->spec->checkpoint.every;
+    c->keep_best = tr->spec->checkpoint.keep_best;
+    c->stop_after = stop_after;
+    c->resume = resume;
+    c->best_dev = NAN;
+    c->beta_pow = 1;
+    c->step0 = NAN;
+    c->dump_step = -1;
+    if (resume && tr->ngram) { /* it counts in one go: no steps, no training state */
+        nn_diag_error(d, (nn_mark){dir, 0, 0},
+                      "the counting model (ngram) takes no steps: there is nothing to resume; "
+                      "run the spec again");
+        nn_runctl_free(c);
+        return NULL;
+    }
+    if (resume && load_checkpoint(c, d) != 0) {
+        nn_runctl_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void nn_runctl_free(nn_runctl *c)
+{
+    if (!c) return;
+    free(c->dir);
+    free(c);
+}
+
+FILE *nn_runctl_open_metrics(nn_runctl *c, const char *name)
+{
+    char path[4200];
+    path_in(c, name, path, sizeof path);
+    if (!c->resume) return fopen(path, "w");
+    long keep = !strcmp(name, "metrics.csv") ? c->csv_bytes : c->jsonl_bytes;
+    /* rows written after the checkpoint (a run killed later) go: they are computed again */
+    if (keep < 0 || truncate(path, keep) != 0) return NULL;
+    return fopen(path, "a");
+}
+
+long nn_runctl_start(nn_runctl *c, double *ema, double *beta_pow, nn_result *res)
+{
+    if (!c->resume) return 0;
+    *ema = c->ema, *beta_pow = c->beta_pow, res->step0 = c->step0, res->last = c->last;
+    struct nn_stats *st = c->tr->stats;
+    /* statistics resume at the next collection step (those before it were this run's) */
+    if (st && st->next >= 0 && st->next < c->start && st->every > 0) {
+        long next = (c->start + st->every - 1) / st->every * st->every;
+        st->next = next < st->steps ? next : c->start < st->steps ? st->steps - 1 : -1;
+    }
+    return c->start;
+}

@@ -1,0 +1,113 @@
+/* train.h — the experiment: model state, a training plan and an evaluation plan over a
+ * data set; the training loop, split evaluation and sampling. */
+#ifndef NN_TRAIN_H
+#define NN_TRAIN_H
+
+#include <stdio.h>
+
+#include "ir/build.h"
+#include "runtime/data/data.h"
+#include "runtime/data/ngram.h"
+#include "runtime/exec/plan.h"
+
+#define NN_MAX_THREADS 16
+#define NN_EVAL_ROWS   4096 /* rows per evaluation chunk (and the most samples at once) */
+
+typedef struct {
+    const nn_spec *spec;
+    const nn_dataset *ds;
+    nn_graph *train_g, *eval_g;
+    nn_plan *train_p, *eval_p;
+    nn_plan *eval_more[NN_MAX_THREADS - 1]; /* one more evaluation plan per extra thread */
+    int neval;                              /* evaluation plans (threads) */
+    nn_params *P;
+    nn_rng rng;      /* init, then minibatches: one stream, as in the lectures */
+    int batch;       /* rows per training step (the whole training split with batch: full) */
+    nn_ngram *ngram; /* the counting model: graphs and plans NULL, P empty (count 0) */
+    int32_t *prefix; /* sample.prefix as token ids (NULL without one) */
+    int nprefix;
+    struct nn_stats *stats;     /* report statistics (report/stats.h); NULL when not collected */
+    struct nn_plugins *plugins; /* activation plugins (plugin.h); NULL when none */
+    int grad_check;         /* stop on a non-finite gradient too (--nan-check; nancheck.c) */
+    int nonfinite;          /* the last step's loss or a gradient was non-finite */
+} nn_trainer;
+
+typedef struct {
+    double step0, last;           /* objective on the first / last training batch */
+    double split[NN_SPLIT_COUNT]; /* data loss over each split after training */
+    int have_split[NN_SPLIT_COUNT];
+    double accuracy[NN_SPLIT_COUNT]; /* classifiers: fraction right per split after training */
+    int have_accuracy; /* hinge (sign agreement), cross_entropy on table data (argmax) */
+    long steps;
+    long first_step; /* where this invocation began (a resumed run: its checkpoint's step);
+                        rates count the steps from there, in train_seconds */
+    double wall_seconds, train_seconds;
+    char **samples;
+    int nsamples;
+    struct nn_nan_report *nan; /* why the run stopped early (nancheck.h), or NULL */
+} nn_result;
+
+typedef struct {
+    int quiet;
+    FILE *progress;    /* where progress lines go (stdout, or stderr with --json) */
+    FILE *metrics_csv; /* NULL: no metrics file */
+    /* metrics.jsonl (NULL: none): one JSON object per metrics.csv row, its columns as keys,
+     * null where the CSV cell is empty */
+    FILE *metrics_jsonl;
+    struct nn_runctl *ctl; /* checkpoints, stopping, resuming (runctl.h); NULL: none */
+} nn_run_opts;
+
+/* Builds the graphs (shape errors are recorded in `d`), lowers them and initialises the
+ * parameters from the spec's seed (init errors are recorded too); or, for the ngram model,
+ * counts.  NULL on error. */
+nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d);
+void nn_trainer_free(nn_trainer *tr);
+/* The statistics collected for the report (activations, gradients, weights, update ratios,
+ * saturation, embedding, n-gram counts, decision boundary): collected when the spec's
+ * report.plots is `all` or a non-empty list (nn_stats_wanted), else NULL.  Complete after
+ * nn_trainer_run returns 0; write them with nn_stats_write (report/stats.h) before
+ * nn_trainer_free, which frees them. */
+const struct nn_stats *nn_trainer_stats(const nn_trainer *tr);
+
+/* Trains for spec->train.steps steps, evaluating on the schedule of spec->eval, then
+ * evaluates every split and draws the samples.  Returns 0; −1 if the loss or (with
+ * grad_check) a gradient became non-finite, or a plugin failed: the run stops within that
+ * step, before its update, with the steps done in res->steps, metrics written up to there,
+ * and where the value appeared in res->nan (no final evaluation, no samples); −2 when
+ * writing a metrics file (ferror, checked at evaluation points: a full disk, a file size
+ * limit) or a checkpoint failed: stopped there; 1 when o->ctl stopped the run
+ * (--stop-after, a signal) after res->steps steps (no final evaluation then).  The ngram
+ * model takes no steps: step0 and last are NaN, steps 0. */
+int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res);
+/* Mean data loss over a whole split, in eval mode (NaN for an empty split). */
+double nn_trainer_eval(nn_trainer *tr, nn_split_id s);
+/* The same, and the accuracy over the split in *acc (NaN when the model is no classifier). */
+double nn_trainer_eval_acc(nn_trainer *tr, nn_split_id s, double *acc);
+/* The same on the given evaluation plans (plans[t] on thread t; nplans == 1: the calling
+ * thread only); the result does not depend on nplans. */
+double nn_trainer_eval_plans(nn_trainer *tr, nn_plan *const *plans, int nplans, nn_split_id s,
+                             double *acc);
+/* Draws `count` items with the spec's sample settings; returns a malloc'd array of
+ * malloc'd UTF-8 strings (each ending with '.'), or NULL. */
+char **nn_trainer_sample(nn_trainer *tr, int count, uint64_t seed, double temperature, int max_len);
+void nn_result_free(nn_result *r);
+/* Times `steps` training steps (after a short warm-up) with no evaluation, logging or
+ * output: `nnrun bench`.  Returns the seconds taken (0 for the counting model). */
+double nn_trainer_bench(nn_trainer *tr, long steps);
+/* One forward/backward pass on the first `rows` training examples (at most the batch and
+ * the split), without an update, in a new plan that keeps every tensor (*plan; the caller
+ * frees it) — what `nnrun graph --values` shows.  Returns the rows used (0 and no plan for
+ * the counting model, which has no graph; −1 when out of memory). */
+int nn_trainer_probe(nn_trainer *tr, int rows, nn_plan **plan);
+
+/* Draws the next minibatch into the training plan's inputs, as a step does (dump.c). */
+void nn_trainer_load_batch(nn_trainer *tr);
+
+/* Learning rate at step `step` of a run of `steps` (schedule.c). */
+double nn_lr_at(const nn_lr_spec *lr, long step, long steps);
+/* One optimizer step over every parameter (optim.c). */
+void nn_optim_step(nn_params *P, const nn_train_spec *t, float lr);
+/* Optimizer state arrays per parameter for nn_params_new (0, 1 momentum, 2 Adam). */
+int nn_optim_state_arrays(const nn_train_spec *t);
+
+#endif
