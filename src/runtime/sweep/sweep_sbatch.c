@@ -48,7 +48,14 @@ int nn_sweep_emit_sbatch(const nn_sweep_opts *o, const char *name, const char *d
     fprintf(out, " --cell \"$SLURM_ARRAY_TASK_ID\" --out ");
     shq(out, base);
     fprintf(out, " --threads %d", cpus > 16 ? 16 : cpus);
-    if (o->isa) fprintf(out, " --isa "), shq(out, o->isa);
+    for (int i = 0; i < o->nrun_args; i++) { /* --isa, --max-memory, --no-nan-check, ... */
+        const char *a = o->run_args[i];
+        fputc(' ', out);
+        if (a[0] == '-' && a[strspn(a, "-abcdefghijklmnopqrstuvwxyz")] == 0)
+            fputs(a, out); /* an option name: no quotes needed */
+        else
+            shq(out, a);
+    }
     for (int i = 0; i < o->nsets; i++)
         fprintf(out, " --set "), shq(out, o->sets[i]);
     fprintf(out, "\n");
