@@ -238,10 +238,12 @@ static void test_sweep_passes_run_options(void **state)
 {
     (void)state;
     assert_int_equal(run("sweep specs/grid.yaml --emit-sbatch --max-memory 512M --no-nan-check "
-                         "--isa scalar --out '%s/sb'",
+                         "--isa scalar --threads 3 --out '%s/sb'",
                          tmp),
                      0);
     char *out = tu_captured(tmp, "out");
+    assert_non_null(strstr(out, " --threads 3"));
+    assert_non_null(strstr(out, "#SBATCH --cpus-per-task=3"));
     assert_non_null(strstr(out, " --max-memory '512M'"));
     assert_non_null(strstr(out, " --no-nan-check"));
     assert_non_null(strstr(out, " --isa 'scalar'"));
