@@ -387,7 +387,8 @@ static int parse_args(int argc, char **argv, nn_cli *c, const subcommand **cmd)
     static char flag[NOPTS][32]; /* "--NAME" */
     const char *given[NOPTS] = {0};
     for (int i = 0; i < NOPTS; i++)
-        snprintf(flag[i], sizeof flag[i], "--%s", OPTS[i].name);
+        snprintf(flag[i], sizeof flag[i], "%s--%s", OPTS[i].set == o_jobs ? "-j/" : "",
+                 OPTS[i].name);
     c->sets = calloc((size_t)argc + 1, sizeof *c->sets);
     c->fwd = calloc(2 * (size_t)argc + 1, sizeof *c->fwd);
     if (!c->sets || !c->fwd) return NN_EXIT_RUN;
@@ -412,14 +413,15 @@ static int parse_args(int argc, char **argv, nn_cli *c, const subcommand **cmd)
         }
         if (ch == 256 + OPT_HELP) return print_help(), NN_EXIT_OK;
         if (ch == 256 + OPT_VERSION) return printf("nnrun %s\n", PACKAGE_VERSION), NN_EXIT_OK;
-        if (ch == ':') return usage_error("option '%s' needs a value", argv[optind - 1]), 2;
+        if (ch == ':')
+            return usage_error("option '%s' needs a value", argv[optind - 1]), NN_EXIT_INPUT;
         if (ch == 'j') ch = 256 + jobs;
         if (ch < 256 || ch >= 256 + NOPTS)
             return usage_error("unknown option '%s'", argv[optind - 1]), NN_EXIT_INPUT;
         int i = ch - 256;
         if (OPTS[i].set(c, optarg) != 0) return NN_EXIT_INPUT;
         given[i] = flag[i];
-        if (OPTS[i].cell) { /* as a cell gets it: --NAME [VALUE] */
+        if (OPTS[i].cell) { /* as a cell gets it: --NAME [VALUE] (no cell option is -j) */
             c->fwd[c->nfwd++] = flag[i];
             if (OPTS[i].arg) c->fwd[c->nfwd++] = optarg;
         }
