@@ -8,8 +8,10 @@
 # model.safetensors, training.safetensors (its tensor bytes, and its header without the
 # byte counts of the metrics files, which hold timing) and dump.safetensors where written.
 # A spec with a matrix runs cells 0 and 1 through `nnrun sweep --cell`.  NNRUN
-# defaults to ./nnrun; run from the source tree after `make` (some specs load the example
-# plugins make builds).  Needs jq.
+# defaults to ./nnrun.  Run both from the same source tree (after `make`: some specs load
+# the example plugins it builds): the spec hash and the spec stored in model.safetensors
+# name the data files by path, so a reference recorded in one checkout is compared there,
+# with NNRUN the new binary.  Needs jq.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:?usage: same-behaviour.sh record|compare DIR [NNRUN]}

@@ -10,9 +10,10 @@
 #include "ir/build.h"
 #include "kernels/kernels.h"
 #include "parser/spec.h"
-#include "runtime/data.h"
-#include "runtime/plan.h"
-#include "runtime/train.h"
+#include "runtime/data/data.h"
+#include "runtime/exec/plan.h"
+#include "runtime/store/checkpoint.h"
+#include "runtime/train/train.h"
 
 #define NEAR(got, want, tol)                                                                       \
     do {                                                                                           \
@@ -227,7 +228,7 @@ static void net_open(net *n, const nn_spec *s, int rows, int vocab, int context,
     assert_non_null(n->p);
     nn_rng r;
     nn_rng_seed(&r, 0, 1);
-    if (nn_params_init(n->P, &r, d) != 0) {
+    if (nn_params_init(n->P, &r, nn_ckpt_init_param, d) != 0) {
         nn_diag_print(d, stderr);
         fail();
     }
@@ -525,7 +526,7 @@ static void test_init_values(void **state)
     nn_params *P = nn_params_new(g, 0);
     nn_rng r;
     nn_rng_seed(&r, 0, 1);
-    assert_int_equal(nn_params_init(P, &r, d), -1);
+    assert_int_equal(nn_params_init(P, &r, nn_ckpt_init_param, d), -1);
     expect_error(d, "spec.yaml:12:5: error: layers.0.weight needs 6 values, the list gives 5", "");
     nn_params_free(P);
     nn_graph_free(g);
@@ -578,7 +579,7 @@ static void test_init_csv(void **state)
     nn_params *P = nn_params_new(g, 0);
     nn_rng r;
     nn_rng_seed(&r, 0, 1);
-    assert_int_equal(nn_params_init(P, &r, d), -1);
+    assert_int_equal(nn_params_init(P, &r, nn_ckpt_init_param, d), -1);
     expect_error(d, "spec.yaml:21:5: error: layers.0.weight needs 32 values, the csv gives 256",
                  "");
     nn_params_free(P);
@@ -592,7 +593,7 @@ static void test_init_csv(void **state)
     d = nn_diag_new();
     g = nn_build(&s, &o, d);
     P = nn_params_new(g, 0);
-    assert_int_equal(nn_params_init(P, &r, d), -1);
+    assert_int_equal(nn_params_init(P, &r, nn_ckpt_init_param, d), -1);
     char want[300];
     snprintf(want, sizeof want, "%s:3:1: error: 'x' is not a number", p);
     expect_error(d, want, "");
@@ -605,7 +606,7 @@ static void test_init_csv(void **state)
     d = nn_diag_new();
     g = nn_build(&s, &o, d);
     P = nn_params_new(g, 0);
-    assert_int_equal(nn_params_init(P, &r, d), -1);
+    assert_int_equal(nn_params_init(P, &r, nn_ckpt_init_param, d), -1);
     expect_error(d, "spec.yaml:6:5: error: cannot read the checkpoint 'w.safetensors'", "");
     nn_params_free(P);
     nn_graph_free(g);
@@ -630,9 +631,9 @@ static void test_bigram_counts(void **state)
     assert_non_null(ds);
     nn_trainer *tr = nn_trainer_new(&s, ds, d);
     assert_non_null(tr);
-    assert_non_null(tr->ngram);
+    assert_non_null(nn_trainer_ngram(tr));
     assert_int_equal(ds->split[0].n, 228146);
-    assert_int_equal(tr->ngram->counts[1 * 27 + 14], 5438); /* ('a', 'n') */
+    assert_int_equal(nn_trainer_ngram(tr)->counts[1 * 27 + 14], 5438); /* ('a', 'n') */
     nn_run_opts o = {.quiet = 1};
     nn_result r;
     memset(&r, 0, sizeof r);
@@ -716,8 +717,8 @@ static void test_micrograd_demo(void **state)
         nn_diag_print(d, stderr);
         fail();
     }
-    assert_int_equal(tr->batch, 100);
-    assert_int_equal(tr->P->count, 337);
+    assert_int_equal(nn_trainer_batch(tr), 100);
+    assert_int_equal(nn_trainer_params(tr)->count, 337);
     double acc;
     nn_trainer_eval_acc(tr, NN_SPLIT_TRAIN, &acc);
     NEAR(acc, 0.5, 0);
