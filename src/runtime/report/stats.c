@@ -1,5 +1,5 @@
-/* stats.c — collecting the report's statistics during training (stats.h) and writing
- * stats.json (docs/stats-json.md). */
+/* stats.c — collecting the report's statistics during training (stats.h), attached to the
+ * step loop as a hook (train/hooks.h); stats_json.c writes them. */
 #include "runtime/report/stats.h"
 
 #include "runtime/train/hooks.h"
