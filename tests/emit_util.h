@@ -241,7 +241,6 @@ static inline char *round_trip(const nn_spec *s)
     return t1;
 }
 
-
 static inline void assert_has(const char *text, const char *want)
 {
     if (strstr(text, want)) return;

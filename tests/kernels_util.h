@@ -61,8 +61,8 @@ static inline float *dup(const float *src, size_t n)
     return p;
 }
 
-static inline void expect_close(const nn_kernels *K, const char *what, const float *got, const float *want,
-                         size_t n, double atol, double rtol)
+static inline void expect_close(const nn_kernels *K, const char *what, const float *got,
+                                const float *want, size_t n, double atol, double rtol)
 {
     for (size_t i = 0; i < n; i++)
         if (!tu_close(got[i], want[i], atol, rtol))

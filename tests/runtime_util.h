@@ -61,7 +61,6 @@ static inline void expect_error(nn_diag *d, const char *prefix, const char *need
         fail_msg("got '%s', want '%s...%s'", msg, prefix, needle);
 }
 
-
 /* a spec built into a graph, parameters initialised from seed 1, and a plan */
 typedef struct {
     nn_graph *g;
@@ -69,7 +68,8 @@ typedef struct {
     nn_plan *p;
 } net;
 
-static inline void net_open(net *n, const nn_spec *s, int rows, int vocab, int context, int features)
+static inline void net_open(net *n, const nn_spec *s, int rows, int vocab, int context,
+                            int features)
 {
     nn_diag *d = nn_diag_new();
     nn_build_opts o = {rows, 1, 1, vocab, context, features};

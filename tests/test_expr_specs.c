@@ -11,9 +11,9 @@
 #include "ir/expr.h"
 #include "kernels/kernels.h"
 #include "parser/expr_parse.h"
+#include "runtime/data/rng.h"
 #include "runtime/exec/expr_check.h"
 #include "runtime/exec/plan.h"
-#include "runtime/data/rng.h"
 
 static char tmp[256];
 

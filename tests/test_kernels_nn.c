@@ -368,7 +368,6 @@ static void t_accumulate(void **state)
 
 /* ---- dispatch ------------------------------------------------------------------------ */
 
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {

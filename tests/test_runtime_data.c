@@ -3,7 +3,6 @@
  * lessons' numbers.  Specs are built in C (runtime_util.h). */
 #include "runtime_util.h"
 
-
 static const char *temp_file(const char *name, const char *text)
 {
     static char path[256];
@@ -419,19 +418,14 @@ static void test_micrograd_demo(void **state)
     nn_diag_free(d);
 }
 
-
 int main(void)
 {
     nn_kernels_select("scalar");
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_moons_xor),
-        cmocka_unit_test(test_csv_data),
-        cmocka_unit_test(test_inline_data),
-        cmocka_unit_test(test_pattern_tokens),
-        cmocka_unit_test(test_init_values),
-        cmocka_unit_test(test_init_csv),
-        cmocka_unit_test(test_bigram_counts),
-        cmocka_unit_test(test_micrograd_demo),
+        cmocka_unit_test(test_moons_xor),     cmocka_unit_test(test_csv_data),
+        cmocka_unit_test(test_inline_data),   cmocka_unit_test(test_pattern_tokens),
+        cmocka_unit_test(test_init_values),   cmocka_unit_test(test_init_csv),
+        cmocka_unit_test(test_bigram_counts), cmocka_unit_test(test_micrograd_demo),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

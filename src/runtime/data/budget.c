@@ -72,8 +72,8 @@ int nn_limits_check_bytes(size_t need, const char *what, nn_mark at, nn_diag *d)
     size_t limit = nn_limits_max_memory();
     if (need <= limit) return 0;
     char b[2][64];
-    nn_diag_error(d, at, "%s needs %s, more than --max-memory %s", what, nn_human_bytes(need, b[0], 64),
-                  nn_human_bytes(limit, b[1], 64));
+    nn_diag_error(d, at, "%s needs %s, more than --max-memory %s", what,
+                  nn_human_bytes(need, b[0], 64), nn_human_bytes(limit, b[1], 64));
     nn_diag_note(d, "raise --max-memory (default: 80%% of physical memory)");
     return -1;
 }

@@ -60,7 +60,8 @@ static json_t *updates_json(const nn_stats *s)
 {
     json_t *names = json_array(), *steps = json_array(), *rows = json_array();
     for (int k = 0; k < s->nweight; k++)
-        json_array_append_new(names, json_string(nn_trainer_params(s->tr)->p[s->weight_param[k]].name));
+        json_array_append_new(names,
+                              json_string(nn_trainer_params(s->tr)->p[s->weight_param[k]].name));
     for (int u = 0; u < s->nupd; u++) {
         json_t *row = json_array();
         for (int k = 0; k < s->nweight; k++)

@@ -35,7 +35,8 @@ char *nn_summary_json(const nn_spec *spec, const nn_dataset *ds, const nn_traine
     json_t *root = json_pack(
         "{s:s, s:s, s:I, s:I, s:o, s:f, s:f, s:s, s:i, s:o, s:s, s:i, s:o, s:o}", "name",
         spec->name, "version", PACKAGE_VERSION, "steps", (json_int_t)r->steps, "params",
-        (json_int_t)nn_trainer_params(tr)->count, "loss", loss, "wall_seconds", r->wall_seconds, "steps_per_second",
+        (json_int_t)nn_trainer_params(tr)->count, "loss", loss, "wall_seconds", r->wall_seconds,
+        "steps_per_second",
         r->train_seconds > 0 ? (double)(r->steps - r->first_step) / r->train_seconds : 0.0, "isa",
         info->isa, "threads", info->threads,
         /* seeds are unsigned 64-bit: a JSON integer where it fits exactly, else a string */

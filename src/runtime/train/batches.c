@@ -68,7 +68,8 @@ void nn_load_batch(nn_trainer *tr)
     size_t xw = ds->kind == NN_DATASET_TABLE ? (size_t)ds->features : (size_t)ds->context;
     const nn_graph *g = p->g;
     int text_ids = ds->kind == NN_DATASET_TEXT && g->t[g->y].dtype != NN_F32;
-    int32_t *tx = text_ids ? nn_plan_ptr(p, g->x) : NULL, *ty = text_ids ? nn_plan_ptr(p, g->y) : NULL;
+    int32_t *tx = text_ids ? nn_plan_ptr(p, g->x) : NULL,
+            *ty = text_ids ? nn_plan_ptr(p, g->y) : NULL;
     for (int at = 0; at < tr->batch; at += GROUP) {
         int n = tr->batch - at < GROUP ? tr->batch - at : GROUP;
         for (int i = 0; i < n; i++) {

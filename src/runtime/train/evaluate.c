@@ -110,4 +110,3 @@ double nn_trainer_eval(nn_trainer *tr, nn_split_id s)
     double acc;
     return nn_trainer_eval_acc(tr, s, &acc);
 }
-

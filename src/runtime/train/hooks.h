@@ -29,10 +29,10 @@
 
 /* What the loop carries from step to step, as a checkpoint needs it. */
 typedef struct {
-    long step;             /* steps done */
-    double ema, beta_pow;  /* the smoothed loss's state (metrics.csv smooth_loss) */
-    nn_result *res;        /* step0 and last so far */
-    FILE *metrics_csv;     /* the metrics files (NULL: none), flushed at `save` */
+    long step;            /* steps done */
+    double ema, beta_pow; /* the smoothed loss's state (metrics.csv smooth_loss) */
+    nn_result *res;       /* step0 and last so far */
+    FILE *metrics_csv;    /* the metrics files (NULL: none), flushed at `save` */
     FILE *metrics_jsonl;
 } nn_train_state;
 

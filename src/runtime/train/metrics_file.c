@@ -16,9 +16,9 @@ const char nn_metrics_header[] =
  * (metrics_fmt.h), without an object per row: a lesson-4 run writes 200,000 rows. */
 void nn_metrics_write(const nn_run_opts *o, const nn_metrics_row *r)
 {
-    static const char *keys[8] = {",\"lr\":",        ",\"loss\":",      ",\"train_loss\":",
-                                  ",\"dev_loss\":",  ",\"test_loss\":", ",\"elapsed_s\":",
-                                  ",\"smooth_loss\":", ",\"steps_per_s\":"};
+    static const char *keys[8] = {
+        ",\"lr\":",        ",\"loss\":",      ",\"train_loss\":",  ",\"dev_loss\":",
+        ",\"test_loss\":", ",\"elapsed_s\":", ",\"smooth_loss\":", ",\"steps_per_s\":"};
     double v[8] = {r->lr,       r->loss,    r->split[0], r->split[1],
                    r->split[2], r->elapsed, r->smooth,   r->rate};
     char csv[320], json[512], num[40];

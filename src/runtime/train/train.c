@@ -70,8 +70,7 @@ static unsigned before_step(const nn_trainer *tr, long step)
     unsigned watching = 0;
     for (int k = 0; k < tr->nhooks; k++)
         if (tr->hook[k]->before_step &&
-            tr->hook[k]->before_step(tr->hook_ctx[k], step) & NN_HOOK_WATCH &&
-            tr->hook[k]->watch)
+            tr->hook[k]->before_step(tr->hook_ctx[k], step) & NN_HOOK_WATCH && tr->hook[k]->watch)
             watching |= 1u << k;
     return watching;
 }
@@ -271,13 +270,13 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     if (o->metrics_csv && i == 0) fputs(nn_metrics_header, o->metrics_csv);
     double t0 = nn_now_seconds();
     int status = 0;
-    unsigned savers;
+    unsigned savers = 0;
     bg_eval bge = {every > 0 ? nn_eval_bg_new(tr) : NULL, {NULL, NULL}, 0, -1, 0};
     for (; i < steps; i++) {
         double lr = nn_lr_at(&spec->train.lr, i, steps);
         unsigned watching = before_step(tr, i);
-        float l = watching ? train_step_watched(tr, (float)lr, i, watching)
-                           : train_step(tr, (float)lr);
+        float l =
+            watching ? train_step_watched(tr, (float)lr, i, watching) : train_step(tr, (float)lr);
         if (i == 0) res->step0 = l;
         res->last = l;
         if (tr->nonfinite || nn_plugins_failure(tr->plugins)) {
@@ -325,7 +324,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
         int act = tr->nhooks ? after_step(tr, i + 1, steps, &savers) : 0;
         if (act) {
             bg_finish(&bge, tr, o, t0, &lv); /* the checkpoint sees every row up to here */
-            nn_loss_log_flush(log, o); /* the checkpoint records the metrics files' lengths */
+            nn_loss_log_flush(log, o);       /* the checkpoint records the metrics files' lengths */
             st.step = i + 1, st.ema = log->ema, st.beta_pow = log->beta_pow;
             if (save(tr, savers, &st) != 0)
                 status = -2;

@@ -103,7 +103,6 @@ fail:
     return NULL;
 }
 
-
 void nn_trainer_free(nn_trainer *tr)
 {
     if (!tr) return;
@@ -122,7 +121,6 @@ void nn_trainer_free(nn_trainer *tr)
     free(tr);
 }
 
-
 int nn_trainer_attach(nn_trainer *tr, const nn_train_hooks *h, void *ctx)
 {
     if (tr->nhooks == NN_MAX_HOOKS) return -1;
@@ -135,7 +133,8 @@ void nn_trainer_detach(nn_trainer *tr, const void *ctx)
 {
     for (int k = 0; k < tr->nhooks; k++)
         if (tr->hook_ctx[k] == ctx) {
-            memmove(tr->hook + k, tr->hook + k + 1, (size_t)(tr->nhooks - k - 1) * sizeof *tr->hook);
+            memmove(tr->hook + k, tr->hook + k + 1,
+                    (size_t)(tr->nhooks - k - 1) * sizeof *tr->hook);
             memmove(tr->hook_ctx + k, tr->hook_ctx + k + 1,
                     (size_t)(tr->nhooks - k - 1) * sizeof *tr->hook_ctx);
             tr->nhooks--;
