@@ -7,7 +7,7 @@
 
 #include "runtime/cli/cli.h"
 #include "runtime/report/html.h"
-#include "runtime/store/model_file.h"
+#include "runtime/train/model_file.h"
 
 /* `nnrun report RUN_DIR`: re-renders report.html from the run directory's files. */
 int nn_cmd_report(nn_cli *c)

@@ -8,7 +8,7 @@
 #include "kernels/kernels.h"
 #include "parser/matrix.h"
 #include "runtime/cli/cli.h"
-#include "runtime/exec/gradcheck.h"
+#include "runtime/train/gradcheck.h"
 #include "runtime/report/graphviz.h"
 
 /* --- check ------------------------------------------------------------------------- */
@@ -17,7 +17,7 @@
 static json_t *model_json(const nn_cli_model *m)
 {
     const nn_dataset *ds = m->ds;
-    return json_pack("{s:I, s:i, s:{s:I, s:I, s:I}}", "params", (json_int_t)m->tr->P->count,
+    return json_pack("{s:I, s:i, s:{s:I, s:I, s:I}}", "params", (json_int_t)nn_trainer_params(m->tr)->count,
                      "vocab", ds->vocab, "examples", "train", (json_int_t)ds->split[0].n, "dev",
                      (json_int_t)ds->split[1].n, "test", (json_int_t)ds->split[2].n);
 }
@@ -30,7 +30,7 @@ static int check_one(const nn_cli *c, nn_diag *d, json_t **info)
     *info = model_json(&m);
     if (!c->json && !c->point)
         printf("%s: ok (%ld parameters, vocabulary %d, examples %ld / %ld / %ld)\n", c->spec,
-               m.tr->P->count, m.ds->vocab, m.ds->split[0].n, m.ds->split[1].n, m.ds->split[2].n);
+               nn_trainer_params(m.tr)->count, m.ds->vocab, m.ds->split[0].n, m.ds->split[1].n, m.ds->split[2].n);
     nn_cli_model_close(&m);
     return NN_EXIT_OK;
 }
@@ -123,35 +123,35 @@ static int with_model(nn_cli *c, model_cmd fn)
 static int graph(nn_cli *c, nn_cli_model *m)
 {
     nn_trainer *tr = m->tr;
-    if (!tr->train_g && c->json)
+    if (!nn_trainer_graph(tr, NN_TRAINING) && c->json)
         return nn_cli_print_json(json_pack("{s:s, s:i, s:[], s:[]}", "spec", c->spec, "ngram",
-                                           tr->spec->layers[0].n, "nodes", "tensors")) == 0
+                                           nn_trainer_spec(tr)->layers[0].n, "nodes", "tensors")) == 0
                    ? NN_EXIT_OK
                    : NN_EXIT_RUN;
-    if (!tr->train_g) {
+    if (!nn_trainer_graph(tr, NN_TRAINING)) {
         printf("%s: the counting model (ngram) has no graph: it counts %d-grams over the "
                "training split\n",
-               c->spec, tr->spec->layers[0].n);
+               c->spec, nn_trainer_spec(tr)->layers[0].n);
         return NN_EXIT_OK;
     }
     if (c->json) {
-        json_t *g = nn_graph_json(tr->train_g);
+        json_t *g = nn_graph_json(nn_trainer_graph(tr, NN_TRAINING));
         json_t *j = g ? json_pack("{s:s}", "spec", c->spec) : NULL;
         if (j) json_object_update(j, g);
         json_decref(g);
         return nn_cli_print_json(j) == 0 ? NN_EXIT_OK : NN_EXIT_RUN;
     }
     if (!c->dot && !c->plan) {
-        nn_graph_print(tr->train_g, stdout);
+        nn_graph_print(nn_trainer_graph(tr, NN_TRAINING), stdout);
         return NN_EXIT_OK;
     }
     if (c->plan) {
-        nn_plan_print(tr->train_p, tr->P, stdout);
+        nn_plan_print(nn_trainer_plan(tr, NN_TRAINING), nn_trainer_params(tr), stdout);
         return NN_EXIT_OK;
     }
     nn_plan *p = NULL;
     int rows = c->values ? nn_trainer_probe(tr, 4, &p) : 0;
-    int rc = rows < 0 ? -1 : nn_graph_dot(tr->train_g, p, rows, stdout);
+    int rc = rows < 0 ? -1 : nn_graph_dot(nn_trainer_graph(tr, NN_TRAINING), p, rows, stdout);
     nn_plan_free(p);
     return rc == 0 ? NN_EXIT_OK : NN_EXIT_RUN;
 }

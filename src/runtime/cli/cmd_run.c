@@ -11,6 +11,7 @@
 #include "runtime/plugin/plugin.h"
 #include "runtime/report/html.h"
 #include "runtime/report/stats.h"
+#include "runtime/report/summary.h"
 #include "runtime/store/rundir.h"
 #include "runtime/train/nancheck.h"
 #include "runtime/train/runctl.h"
@@ -29,7 +30,11 @@ int nn_cli_model_open(const nn_cli *c, nn_cli_model *m, nn_diag *d)
         nn_cli_model_close(m);
         return -1;
     }
-    m->tr->grad_check = !c->no_nan_check;
+    nn_trainer_set_nan_check(m->tr, !c->no_nan_check);
+    if (nn_stats_attach(m->tr, d) != 0) { /* the report's statistics ride on the loop */
+        nn_cli_model_close(m);
+        return -1;
+    }
     return 0;
 }
 
@@ -95,10 +100,10 @@ static int run_experiment(const nn_cli *c, const nn_spec *spec, const nn_dataset
                           nn_trainer *tr, nn_diag *d)
 {
     nn_mark at = {c->out ? "--out" : spec->path, 1, 1};
-    if (c->dump_step >= 0 && (tr->ngram || c->dump_step >= spec->train.steps)) {
+    if (c->dump_step >= 0 && (nn_trainer_ngram(tr) || c->dump_step >= spec->train.steps)) {
         fprintf(stderr, "nnrun: error: --dump-step %ld is no training step of this run (%s)\n",
                 c->dump_step,
-                tr->ngram ? "the counting model takes none" : "they are 0 to steps - 1");
+                nn_trainer_ngram(tr) ? "the counting model takes none" : "they are 0 to steps - 1");
         return NN_EXIT_INPUT;
     }
     char *dir =
@@ -117,14 +122,13 @@ static int run_experiment(const nn_cli *c, const nn_spec *spec, const nn_dataset
         return NN_EXIT_INPUT;
     }
     FILE *progress = c->json ? stderr : stdout;
-    if (!c->quiet) print_data(progress, ds, tr->P->count);
+    if (!c->quiet) print_data(progress, ds, nn_trainer_params(tr)->count);
     nn_run_opts o;
     memset(&o, 0, sizeof o);
     o.quiet = c->quiet;
     o.progress = progress;
     o.metrics_csv = nn_runctl_open_metrics(ctl, "metrics.csv");
     o.metrics_jsonl = nn_runctl_open_metrics(ctl, "metrics.jsonl");
-    o.ctl = ctl;
     if (c->dump_step >= 0) nn_runctl_dump_at(ctl, c->dump_step);
     nn_runctl_catch_signals();
     nn_result r;
@@ -147,9 +151,9 @@ static int run_experiment(const nn_cli *c, const nn_spec *spec, const nn_dataset
     }
     /* a stopped run (a non-finite loss or gradient, a plugin's NaN) still writes what it
      * has: the metrics so far, the summary and the report; then exit 1 */
-    if (rc < 0 && nn_plugins_failure(tr->plugins)) {
+    if (rc < 0 && nn_plugins_failure(nn_trainer_plugins(tr))) {
         fprintf(stderr, "%s at step %ld; stopped (the steps before it are in %s)\n",
-                nn_plugins_failure(tr->plugins), r.steps, dir);
+                nn_plugins_failure(nn_trainer_plugins(tr)), r.steps, dir);
     } else if (rc < 0 && r.nan) {
         nn_nan_diag(r.nan, spec->path, d); /* d holds no error: the spec and data were good */
         nn_diag_print(d, stderr);
