@@ -565,7 +565,10 @@ static void draw_samples(nn_trainer *tr, nn_result *res)
 {
     const nn_sample_spec *ss = &tr->spec->sample;
     if (ss->count > 0 && tr->ds->kind == NN_DATASET_TEXT) {
-        res->samples = nn_trainer_sample(tr, ss->count, ss->seed, ss->temperature, ss->max_len);
+        res->samples =
+            tr->spec->rng_global
+                ? nn_trainer_sample_rng(tr, &tr->rng, ss->count, ss->temperature, ss->max_len)
+                : nn_trainer_sample(tr, ss->count, ss->seed, ss->temperature, ss->max_len);
         res->nsamples = res->samples ? ss->count : 0;
     }
 }

@@ -90,6 +90,10 @@ double nn_trainer_eval_plans(nn_trainer *tr, nn_plan *const *plans, int nplans, 
 /* Draws `count` items with the spec's sample settings; returns a malloc'd array of
  * malloc'd UTF-8 strings (each ending with '.'), or NULL. */
 char **nn_trainer_sample(nn_trainer *tr, int count, uint64_t seed, double temperature, int max_len);
+/* The same, drawing from `rng` (left where the draws end): rng: {torch: global} samples on
+ * the training stream, after the last minibatch, as the lesson-5 notebook does. */
+char **nn_trainer_sample_rng(nn_trainer *tr, nn_rng *rng, int count, double temperature,
+                             int max_len);
 void nn_result_free(nn_result *r);
 /* Times `steps` training steps (after a short warm-up) with no evaluation, logging or
  * output: `nnrun bench`.  Returns the seconds taken (0 for the counting model). */
