@@ -260,6 +260,33 @@ static void test_graph(void **state)
     free(out);
 }
 
+/* The report's statistics of [B, T, C] layers count every position: the first tanh's
+ * histograms hold 32 · 4 · 128 values, the saturation map 4 · 128 columns per row. */
+static void test_report_rank3(void **state)
+{
+    (void)state;
+    json_decref(run_spec("wavenet", "--set train.steps=3 --set eval.every=0 --set sample.count=0 "
+                                    "--set eval.splits=[dev]"));
+    char p[400];
+    snprintf(p, sizeof p, "%s/wavenet/stats.json", tmp);
+    json_error_t e;
+    json_t *j = json_load_file(p, 0, &e);
+    if (!j) fail_msg("%s: %s", p, e.text);
+    for (int k = 0; k < 2; k++) {
+        json_t *a = json_array_get(json_object_get(j, k ? "gradients" : "activations"), 0);
+        assert_string_equal(json_string_value(json_object_get(a, "name")), "layers.4");
+        json_t *counts = json_object_get(json_object_get(a, "hist"), "counts");
+        long total = 0;
+        for (size_t i = 0; i < json_array_size(counts); i++)
+            total += (long)json_integer_value(json_array_get(counts, i));
+        assert_int_equal(total, 32 * 4 * 128);
+    }
+    json_t *sat = json_object_get(j, "saturation");
+    assert_int_equal(json_integer_value(json_object_get(sat, "cols")), 4 * 128);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(j, "updates"), "names")), 5);
+    json_decref(j);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -278,7 +305,7 @@ int main(void)
         cmocka_unit_test(test_specs_check),       cmocka_unit_test(test_wavenet_short),
         cmocka_unit_test(test_ladder_short),      cmocka_unit_test(test_shape_error),
         cmocka_unit_test(test_rank3_activations), cmocka_unit_test(test_rng_and_sample_keys),
-        cmocka_unit_test(test_graph),
+        cmocka_unit_test(test_graph),             cmocka_unit_test(test_report_rank3),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
