@@ -579,7 +579,9 @@ int nn_spec_emit(const nn_spec *s, FILE *out)
     put(&e, "name: "), put_word(&e, s->name ? s->name : "");
     putf(&e, "\nseed: %llu", (unsigned long long)s->seed);
     putf(&e, "\nrng: %s",
-         s->rng != NN_RNG_TORCH ? "native" : s->rng_global ? "{torch: global}" : "torch");
+         s->rng != NN_RNG_TORCH ? "native"
+         : s->rng_global        ? "{torch: global}"
+                                : "torch");
     put_data(&e, &s->data);
     put_plugins(&e, s);
     put(&e, "\nmodel:");

@@ -57,8 +57,8 @@ static void parse_eval(nn_sctx *c, const nn_ynode *n, nn_eval_spec *e)
 /* Returns whether sample.seed was given (else it derives from the top-level seed). */
 static int parse_sample(nn_sctx *c, const nn_ynode *n, nn_sample_spec *sa)
 {
-    static const char *const keys[] = {"count",   "seed",   "temperature", "max_len",
-                                       "prefix",  "replacement", NULL};
+    static const char *const keys[] = {"count",  "seed",        "temperature", "max_len",
+                                       "prefix", "replacement", NULL};
     int has_seed = 0;
     if (!nn_sv_map(c, n, "sample")) return 0;
     for (int i = 0; i < n->n; i++) {
@@ -73,8 +73,7 @@ static int parse_sample(nn_sctx *c, const nn_ynode *n, nn_sample_spec *sa)
             int with = 1;
             nn_sv_bool(c, v, "sample.replacement", &with);
             sa->without_replacement = !with;
-        }
-        else if (nn_sv_key_is(n, i, "max_len"))
+        } else if (nn_sv_key_is(n, i, "max_len"))
             nn_sv_int(c, v, "sample.max_len", 1, 10000, &sa->max_len);
         else if (nn_sv_key_is(n, i, "prefix")) {
             nn_sv_string(c, v, "sample.prefix", &sa->prefix);

@@ -9,9 +9,9 @@
 
 #include "spec_int.h"
 
-static const char *const kind_names[] = {"embedding",  "flatten", "linear",  "batchnorm",
-                                         "tanh",       "relu",    "sigmoid", "onehot",
-                                         "activation", "ngram",   "flatten_consecutive", NULL};
+static const char *const kind_names[] = {
+    "embedding", "flatten",    "linear", "batchnorm",           "tanh", "relu", "sigmoid",
+    "onehot",    "activation", "ngram",  "flatten_consecutive", NULL};
 
 #define NN_MAX_LAYERS 10000
 
@@ -49,15 +49,15 @@ static const char *const *option_keys(nn_layer_kind k)
 {
     static const char *const emb[] = {"dim", "init", NULL}, *const none[] = {NULL};
     static const char *const lin[] = {"out", "bias", "init", "bias_init", NULL};
-    static const char *const bn[] = {"variance", "eps",       "momentum", "running",
-                                     "over",     "init",      "bias_init", NULL};
+    static const char *const bn[] = {"variance", "eps",  "momentum",  "running",
+                                     "over",     "init", "bias_init", NULL};
     static const char *const ngram[] = {"n", "smoothing", NULL}, *const fc[] = {"n", NULL};
-    return k == NN_LAYER_EMBEDDING              ? emb
+    return k == NN_LAYER_EMBEDDING             ? emb
            : k == NN_LAYER_FLATTEN_CONSECUTIVE ? fc
-           : k == NN_LAYER_LINEAR    ? lin
-           : k == NN_LAYER_BATCHNORM ? bn
-           : k == NN_LAYER_NGRAM     ? ngram
-                                     : none;
+           : k == NN_LAYER_LINEAR              ? lin
+           : k == NN_LAYER_BATCHNORM           ? bn
+           : k == NN_LAYER_NGRAM               ? ngram
+                                               : none;
 }
 
 /* One option `key: v` of layer l; returns 0 for a key the layer does not have. */
