@@ -10,6 +10,7 @@ static const nn_op *layer_op(nn_layer_kind k)
     switch (k) {
     case NN_LAYER_EMBEDDING: return &nn_op_embedding;
     case NN_LAYER_FLATTEN: return &nn_op_flatten;
+    case NN_LAYER_FLATTEN_CONSECUTIVE: return &nn_op_flatten_consecutive;
     case NN_LAYER_LINEAR: return &nn_op_linear;
     case NN_LAYER_BATCHNORM: return &nn_op_batchnorm;
     case NN_LAYER_TANH: return &nn_op_tanh;

@@ -31,6 +31,7 @@ typedef struct nn_op {
 
 extern const nn_op nn_op_embedding, nn_op_embedding_grad;
 extern const nn_op nn_op_flatten;
+extern const nn_op nn_op_flatten_consecutive; /* a view: [B, T, C] → [B, T/n, C·n] */
 extern const nn_op nn_op_linear, nn_op_linear_grad;
 extern const nn_op nn_op_batchnorm, nn_op_batchnorm_grad;
 extern const nn_op nn_op_tanh, nn_op_tanh_grad;

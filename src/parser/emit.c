@@ -333,6 +333,7 @@ static void put_layer(em *e, const nn_layer *l)
         nl(e, ind), put(e, "eps: "), put_float(e, l->eps);
         nl(e, ind), put(e, "momentum: "), put_float(e, l->momentum);
         nl(e, ind), putf(e, "running: %s", l->running_std ? "std" : "var");
+        nl(e, ind), putf(e, "over: %s", l->over_batch ? "batch" : "all");
         nl(e, ind), put_init(e, "init", &l->init, ind);
         nl(e, ind), put_init(e, "bias_init", &l->bias_init, ind);
         break;
@@ -352,6 +353,7 @@ static void put_layer(em *e, const nn_layer *l)
         nl(e, ind), putf(e, "n: %d", l->n);
         nl(e, ind), put(e, "smoothing: "), put_float(e, l->smoothing);
         break;
+    case NN_LAYER_FLATTEN_CONSECUTIVE: nl(e, ind), putf(e, "n: %d", l->n); break;
     /* flatten, tanh, relu, sigmoid, onehot: no options */
     default: put(e, " {}"); break;
     }
@@ -514,6 +516,7 @@ static void put_sample(em *e, const nn_sample_spec *sa)
     putf(e, "\nsample:\n  count: %d\n  seed: %llu", sa->count, (unsigned long long)sa->seed);
     put(e, "\n  temperature: "), put_float(e, sa->temperature);
     putf(e, "\n  max_len: %d", sa->max_len);
+    put(e, "\n  replacement: "), put_bool(e, !sa->without_replacement);
     if (sa->prefix) put(e, "\n  prefix: "), put_str(e, sa->prefix);
 }
 
@@ -582,7 +585,10 @@ int nn_spec_emit(const nn_spec *s, FILE *out)
     put_header(&e, s->path);
     put(&e, "name: "), put_word(&e, s->name ? s->name : "");
     putf(&e, "\nseed: %llu", (unsigned long long)s->seed);
-    putf(&e, "\nrng: %s", s->rng == NN_RNG_TORCH ? "torch" : "native");
+    putf(&e, "\nrng: %s",
+         s->rng != NN_RNG_TORCH ? "native"
+         : s->rng_global        ? "{torch: global}"
+                                : "torch");
     put_data(&e, &s->data);
     put_plugins(&e, s);
     put(&e, "\nmodel:");

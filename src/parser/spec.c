@@ -57,7 +57,8 @@ static void parse_eval(nn_sctx *c, const nn_ynode *n, nn_eval_spec *e)
 /* Returns whether sample.seed was given (else it derives from the top-level seed). */
 static int parse_sample(nn_sctx *c, const nn_ynode *n, nn_sample_spec *sa)
 {
-    static const char *const keys[] = {"count", "seed", "temperature", "max_len", "prefix", NULL};
+    static const char *const keys[] = {"count",  "seed",        "temperature", "max_len",
+                                       "prefix", "replacement", NULL};
     int has_seed = 0;
     if (!nn_sv_map(c, n, "sample")) return 0;
     for (int i = 0; i < n->n; i++) {
@@ -68,7 +69,11 @@ static int parse_sample(nn_sctx *c, const nn_ynode *n, nn_sample_spec *sa)
             has_seed = 1, nn_sv_u64(c, v, "sample.seed", &sa->seed);
         else if (nn_sv_key_is(n, i, "temperature"))
             nn_sv_float(c, v, "sample.temperature", R_POS, &sa->temperature);
-        else if (nn_sv_key_is(n, i, "max_len"))
+        else if (nn_sv_key_is(n, i, "replacement")) {
+            int with = 1;
+            nn_sv_bool(c, v, "sample.replacement", &with);
+            sa->without_replacement = !with;
+        } else if (nn_sv_key_is(n, i, "max_len"))
             nn_sv_int(c, v, "sample.max_len", 1, 10000, &sa->max_len);
         else if (nn_sv_key_is(n, i, "prefix")) {
             nn_sv_string(c, v, "sample.prefix", &sa->prefix);
@@ -192,13 +197,40 @@ static void set_defaults(nn_spec *s, nn_mark m)
     s->report.plots_all = 1;
 }
 
+/* rng: native | torch | {torch: generator|global, seed: N}.  Returns whether it set the seed. */
+static int parse_rng(nn_sctx *c, const nn_ynode *v, nn_spec *s)
+{
+    static const char *const rngs[] = {"native", "torch", NULL};
+    static const char *const keys[] = {"torch", "seed", NULL};
+    static const char *const streams[] = {"generator", "global", NULL};
+    int rng, has_seed = 0;
+    if (v->kind != NN_YMAP) {
+        if (nn_sv_enum(c, v, "rng", rngs, &rng)) s->rng = rng ? NN_RNG_TORCH : NN_RNG_NATIVE;
+        s->rng_global = 0;
+        return 0;
+    }
+    if (nn_ymap_find(v, "torch", 5) < 0) nn_sv_missing(c, v, "torch", "rng");
+    for (int i = 0; i < v->n; i++) {
+        const nn_ynode *x = nn_ymap_value(v, i);
+        if (nn_sv_key_is(v, i, "torch") && nn_sv_enum(c, x, "rng.torch", streams, &rng)) {
+            s->rng = NN_RNG_TORCH;
+            s->rng_global = rng;
+        } else if (nn_sv_key_is(v, i, "seed")) {
+            has_seed = nn_sv_u64(c, x, "rng.seed", &s->seed);
+        } else if (!nn_sv_key_is(v, i, "torch")) {
+            nn_sv_unknown_key(c, nn_ymap_key(v, i), "rng", keys);
+        }
+    }
+    return has_seed;
+}
+
 static void parse_top(nn_sctx *c, const nn_ynode *n, nn_spec *s)
 {
     static const char *const keys[] = {"name",    "seed",       "rng",       "data",   "model",
                                        "train",   "eval",       "sample",    "report", "include",
                                        "plugins", "checkpoint", "init_from", NULL};
-    static const char *const rngs[] = {"native", "torch", NULL};
-    int rng, has_sample_seed = 0;
+    int has_sample_seed = 0;
+    const nn_ynode *seed_key = NULL, *rng_seed = NULL;
     for (int i = 0; i < n->n; i++) {
         const nn_ynode *v = nn_ymap_value(n, i);
         if (nn_sv_key_is(n, i, "name")) {
@@ -207,9 +239,10 @@ static void parse_top(nn_sctx *c, const nn_ynode *n, nn_spec *s)
                             "'name' must use only letters, digits, '_', '.' and '-' "
                             "(it names the run directory)");
         } else if (nn_sv_key_is(n, i, "seed")) {
-            nn_sv_u64(c, v, "seed", &s->seed);
+            if (!rng_seed) nn_sv_u64(c, v, "seed", &s->seed);
+            seed_key = nn_ymap_key(n, i);
         } else if (nn_sv_key_is(n, i, "rng")) {
-            if (nn_sv_enum(c, v, "rng", rngs, &rng)) s->rng = rng ? NN_RNG_TORCH : NN_RNG_NATIVE;
+            if (parse_rng(c, v, s)) rng_seed = v;
         } else if (nn_sv_key_is(n, i, "data")) {
             nn_spec_data(c, v, s);
         } else if (nn_sv_key_is(n, i, "model")) {
@@ -239,6 +272,10 @@ static void parse_top(nn_sctx *c, const nn_ynode *n, nn_spec *s)
     }
     if (nn_ymap_find(n, "data", 4) < 0) nn_sv_missing(c, n, "data", "");
     if (nn_ymap_find(n, "model", 5) < 0) nn_sv_missing(c, n, "model", "");
+    if (seed_key && rng_seed) {
+        nn_sv_error(c, seed_key->mark, "the seed is given twice: in 'seed' and in 'rng.seed'");
+        nn_diag_note(c->d, "keep one of them");
+    }
     if (!has_sample_seed) s->sample.seed = s->seed + 10; /* unsigned: wraps around */
     if (!s->name) {
         s->name = default_name(s->path);

@@ -57,9 +57,10 @@ typedef enum {
     NN_LAYER_TANH,
     NN_LAYER_RELU,
     NN_LAYER_SIGMOID,
-    NN_LAYER_ONEHOT,     /* token ids [B, T] → one-hot floats [B, T, vocab] */
-    NN_LAYER_ACTIVATION, /* a plugin's activation (the plugins issue) */
-    NN_LAYER_NGRAM,      /* the counting model: the whole model, alone in the list */
+    NN_LAYER_ONEHOT,              /* token ids [B, T] → one-hot floats [B, T, vocab] */
+    NN_LAYER_ACTIVATION,          /* a plugin's activation (the plugins issue) */
+    NN_LAYER_NGRAM,               /* the counting model: the whole model, alone in the list */
+    NN_LAYER_FLATTEN_CONSECUTIVE, /* [B, T, C] → [B, T/n, C·n] (lesson 5; squeezed when T = n) */
     NN_LAYER_KIND_COUNT
 } nn_layer_kind;
 
@@ -119,6 +120,8 @@ typedef struct {
     double eps;      /* added to the variance */
     double momentum; /* running = (1 − momentum)·running + momentum·batch */
     int running_std; /* 1: keep a running std (lesson 4's first version); 0: running var */
+    int over_batch;  /* over: batch — statistics over the batch axis only, per position (the
+                        lesson-5 bug); 0 (over: all): over every axis but the last */
     /* parameter init: weight / embedding table / BN gain; and bias / BN beta */
     nn_init init, bias_init;
     /* activation: the plugin's name and per-layer argument overrides */
@@ -126,7 +129,7 @@ typedef struct {
     nn_arg *args;
     int nargs;
     nn_expr_spec *expr; /* activation: {expr: ...}: the formula (NULL for a plugin) */
-    /* ngram */
+    /* ngram; flatten_consecutive: positions grouped */
     int n;            /* tokens per n-gram: 2 = bigram (context n − 1) */
     double smoothing; /* added to every count ("+1 smoothing"); ≥ 0 */
 } nn_layer;
@@ -244,6 +247,9 @@ typedef struct {
     double temperature;
     int max_len;
     char *prefix; /* items start with this text (its characters must be in the vocabulary) */
+    int without_replacement; /* replacement: false — torch.multinomial(p, 1)'s draw without
+                                replacement (argmax p / Exp(1)); 0 (the default, replacement:
+                                true): the cumulative-sum draw of replacement=True */
     nn_mark prefix_mark;
 } nn_sample_spec;
 
@@ -264,6 +270,10 @@ typedef struct nn_spec {
     char *name;
     uint64_t seed;
     nn_rng_kind rng;
+    /* rng: {torch: global} — torch's global generator as the lecture of lesson 5 uses it: one
+     * stream for the init, the minibatches and then the samples, which continue it (so
+     * sample.seed only serves `nnrun sample`).  0: `rng: torch`, samples from sample.seed. */
+    int rng_global;
     nn_data_spec data;
     nn_layer *layers;
     int nlayers;

@@ -9,9 +9,9 @@
 
 #include "spec_int.h"
 
-static const char *const kind_names[] = {"embedding",  "flatten", "linear",  "batchnorm",
-                                         "tanh",       "relu",    "sigmoid", "onehot",
-                                         "activation", "ngram",   NULL};
+static const char *const kind_names[] = {
+    "embedding", "flatten",    "linear", "batchnorm",           "tanh", "relu", "sigmoid",
+    "onehot",    "activation", "ngram",  "flatten_consecutive", NULL};
 
 #define NN_MAX_LAYERS 10000
 
@@ -49,14 +49,15 @@ static const char *const *option_keys(nn_layer_kind k)
 {
     static const char *const emb[] = {"dim", "init", NULL}, *const none[] = {NULL};
     static const char *const lin[] = {"out", "bias", "init", "bias_init", NULL};
-    static const char *const bn[] = {"variance", "eps",       "momentum", "running",
-                                     "init",     "bias_init", NULL};
-    static const char *const ngram[] = {"n", "smoothing", NULL};
-    return k == NN_LAYER_EMBEDDING   ? emb
-           : k == NN_LAYER_LINEAR    ? lin
-           : k == NN_LAYER_BATCHNORM ? bn
-           : k == NN_LAYER_NGRAM     ? ngram
-                                     : none;
+    static const char *const bn[] = {"variance", "eps",  "momentum",  "running",
+                                     "over",     "init", "bias_init", NULL};
+    static const char *const ngram[] = {"n", "smoothing", NULL}, *const fc[] = {"n", NULL};
+    return k == NN_LAYER_EMBEDDING             ? emb
+           : k == NN_LAYER_FLATTEN_CONSECUTIVE ? fc
+           : k == NN_LAYER_LINEAR              ? lin
+           : k == NN_LAYER_BATCHNORM           ? bn
+           : k == NN_LAYER_NGRAM               ? ngram
+                                               : none;
 }
 
 /* One option `key: v` of layer l; returns 0 for a key the layer does not have. */
@@ -65,6 +66,7 @@ static int layer_option(nn_sctx *c, nn_layer *l, const nn_ynode *key, const nn_y
 {
     static const char *const variance[] = {"biased", "unbiased", NULL};
     static const char *const running[] = {"var", "std", NULL};
+    static const char *const over[] = {"all", "batch", NULL};
     static const nn_range nonneg = {0, INFINITY, 0, 0}, unit = {0, 1, 0, 0};
     char p[160];
     snprintf(p, sizeof p, "%s.%.*s", path, (int)(key->len > 40 ? 40 : key->len), key->text);
@@ -88,6 +90,10 @@ static int layer_option(nn_sctx *c, nn_layer *l, const nn_ynode *key, const nn_y
         nn_sv_float(c, v, p, unit, &l->momentum);
     else if (bn && nn_yscalar_is(key, "running"))
         nn_sv_enum(c, v, p, running, &l->running_std);
+    else if (bn && nn_yscalar_is(key, "over"))
+        nn_sv_enum(c, v, p, over, &l->over_batch);
+    else if (l->kind == NN_LAYER_FLATTEN_CONSECUTIVE && nn_yscalar_is(key, "n"))
+        nn_sv_int(c, v, p, 1, 65536, &l->n);
     else if (l->kind == NN_LAYER_NGRAM && nn_yscalar_is(key, "n"))
         nn_sv_int(c, v, p, 2, 6, &l->n);
     else if (l->kind == NN_LAYER_NGRAM && nn_yscalar_is(key, "smoothing"))
@@ -122,6 +128,9 @@ static void layer_options(nn_sctx *c, nn_layer *l, const nn_ynode *item, const n
     if (l->kind == NN_LAYER_EMBEDDING &&
         (!opts || opts->kind != NN_YMAP || nn_ymap_find(opts, "dim", 3) < 0))
         nn_sv_missing(c, opts && opts->kind == NN_YMAP ? opts : item, "dim", path);
+    if (l->kind == NN_LAYER_FLATTEN_CONSECUTIVE &&
+        (!opts || opts->kind != NN_YMAP || nn_ymap_find(opts, "n", 1) < 0))
+        nn_sv_missing(c, opts && opts->kind == NN_YMAP ? opts : item, "n", path);
     if (l->kind == NN_LAYER_LINEAR && !l->bias && bias_init)
         nn_sv_error(c, bias_init->mark, "'%s.bias_init' is set but 'bias' is false", path);
 }

@@ -15,10 +15,15 @@ static int infer(nn_graph *g, int node, nn_diag *d)
                       "cross_entropy needs logits [batch, %d] (one per token of the vocabulary), "
                       "but the model's last layer gives %s",
                       g->vocab, nn_tensor_shape_str(&z, sh, sizeof sh));
-        nn_diag_note(d,
-                     "end the model with a 'linear' layer without 'out' (it defaults to the "
-                     "vocabulary size, %d)",
-                     g->vocab);
+        if (z.ndim > 2)
+            nn_diag_note(d, "the positions are still apart: add '- flatten' (or a "
+                            "flatten_consecutive whose groups take the whole time axis) before "
+                            "the last linear layer");
+        else
+            nn_diag_note(d,
+                         "end the model with a 'linear' layer without 'out' (it defaults to the "
+                         "vocabulary size, %d)",
+                         g->vocab);
         return -1;
     }
     int one = 1;

@@ -1,4 +1,7 @@
-/* linear.c — y = x·W (+ b), W stored [in, out] as the lectures write it. */
+/* linear.c — y = x·W (+ b), W stored [in, out] as the lectures write it.  Over the last
+ * axis of any rank: [B, T, C] is the matrix [B·T, C] (torch's matmul does the same). */
+#include <string.h>
+
 #include "ir/op.h"
 #include "kernels/kernels.h"
 
@@ -14,13 +17,12 @@ static int check_input(const nn_graph *g, int node, const nn_tensor *x, nn_diag 
         nn_diag_note(d, "start the model with an 'embedding' layer");
         return -1;
     }
-    if (x->ndim != 2) {
+    if (x->ndim < 2) {
         nn_diag_error(d, g->n[node].mark,
-                      "%s expects a 2-D input [batch, features], but %s gives %s",
+                      "%s expects an input [batch, ..., features], but %s gives %s",
                       nn_layer_label(g, node, lb, sizeof lb),
                       nn_producer_label(g, g->n[node].in[0], from, sizeof from),
                       nn_tensor_shape_str(x, sh, sizeof sh));
-        nn_diag_note(d, "add '- flatten' before this layer");
         return -1;
     }
     return 0;
@@ -32,7 +34,7 @@ static int infer(nn_graph *g, int node, nn_diag *d)
     nn_tensor x = g->t[n->in[0]];
     if (check_input(g, node, &x, d) != 0) return -1;
     int out = n->spec->out > 0 ? n->spec->out : g->vocab;
-    int wdim[2] = {x.dim[1], out};
+    int wdim[2] = {x.dim[x.ndim - 1], out};
     int w = nn_make_param(g, node, "weight", NN_PARAM, 2, wdim, &n->spec->init, &default_weight);
     if (w < 0) return -1;
     g->t[w].weight = 1;
@@ -44,8 +46,10 @@ static int infer(nn_graph *g, int node, nn_diag *d)
     g->n[node].in[1] = w;
     g->n[node].in[2] = b;
     g->n[node].nin = 3;
-    int ydim[2] = {x.dim[0], out};
-    return nn_make_out(g, node, 0, "out", NN_F32, x.batched, 2, ydim) < 0 ? -1 : 0;
+    int ydim[NN_MAX_DIMS];
+    memcpy(ydim, x.dim, sizeof ydim);
+    ydim[x.ndim - 1] = out;
+    return nn_make_out(g, node, 0, "out", NN_F32, x.batched, x.ndim, ydim) < 0 ? -1 : 0;
 }
 
 static int grad(nn_graph *g, int node)
@@ -58,8 +62,17 @@ static int grad(nn_graph *g, int node)
     return nn_make_grad_node(g, node, &nn_op_linear_grad, in, 3, out, 3) < 0 ? -1 : 0;
 }
 
+/* matrix rows of `rows` batch rows: the positions between the batch and the features */
+static int mrows(const nn_tensor *x, int rows)
+{
+    for (int i = 1; i < x->ndim - 1; i++)
+        rows *= x->dim[i];
+    return rows;
+}
+
 static void run(const nn_step *s, int rows)
 {
+    rows = mrows(s->tin[0], rows);
     int k = s->tin[1]->dim[0], n = s->tin[1]->dim[1];
     nn_k->sgemm_nn(rows, n, k, s->in[0], k, s->in[1], n, s->out[0], n, 0);
     if (s->in[2]) nn_k->bias_add(rows, n, s->in[2], s->out[0]);
@@ -68,6 +81,7 @@ static void run(const nn_step *s, int rows)
 /* dx = dy·Wᵀ,  dW = xᵀ·dy,  db = Σ_rows dy */
 static void run_grad(const nn_step *s, int rows)
 {
+    rows = mrows(s->tin[0], rows);
     int k = s->tin[1]->dim[0], n = s->tin[1]->dim[1], acc = s->node->accumulate;
     if (s->out[0]) nn_k->sgemm_nt(rows, k, n, s->in[2], n, s->in[1], n, s->out[0], k, acc & 1);
     nn_k->sgemm_tn(k, n, rows, s->in[0], k, s->in[2], n, s->out[1], n, (acc >> 1) & 1);

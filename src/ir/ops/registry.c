@@ -8,6 +8,7 @@ const nn_op *const nn_ops[] = {
     &nn_op_embedding,
     &nn_op_embedding_grad,
     &nn_op_flatten,
+    &nn_op_flatten_consecutive,
     &nn_op_linear,
     &nn_op_linear_grad,
     &nn_op_batchnorm,

@@ -165,14 +165,15 @@ int nn_cmd_graph(nn_cli *c)
 static int bench(nn_cli *c, nn_cli_model *m)
 {
     long steps = c->bench_steps ? c->bench_steps : 2000;
-    double secs = nn_trainer_bench(m->tr, steps);
+    double median = 0, secs = nn_trainer_bench(m->tr, steps, &median);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    json_t *j =
-        json_pack("{s:f, s:f, s:I, s:s, s:i, s:I, s:s}", "steps_per_second",
-                  secs > 0 ? (double)steps / secs : 0.0, "us_per_step", secs * 1e6 / (double)steps,
-                  "peak_rss_bytes", (json_int_t)ru.ru_maxrss * 1024, "isa", nn_k->isa, "threads",
-                  c->threads, "steps", (json_int_t)steps, "name", m->spec->name);
+    json_t *j = json_pack("{s:f, s:f, s:f, s:I, s:s, s:i, s:I, s:s}", "steps_per_second",
+                          secs > 0 ? (double)steps / secs : 0.0, "us_per_step",
+                          secs * 1e6 / (double)steps, "us_per_step_median", median * 1e6,
+                          "peak_rss_bytes", (json_int_t)ru.ru_maxrss * 1024, "isa", nn_k->isa,
+                          "threads", c->threads, "steps", (json_int_t)steps, "name",
+                          m->spec->name);
     char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     if (text) printf("%s\n", text);
     free(text);

@@ -229,6 +229,18 @@ int nn_rng_multinomial(nn_rng *r, const float *p, int n, float *cum)
     return lo < n ? lo : n - 1;
 }
 
+int nn_rng_multinomial_norep(nn_rng *r, const float *p, int n)
+{
+    int best = 0;
+    float top = -1.0f;
+    for (int j = 0; j < n; j++) {
+        float e = (float)-log1p(-nn_rng_double(r));
+        float q = p[j] / e;
+        if (q > top) top = q, best = j; /* NaN never wins, the first maximum does */
+    }
+    return best;
+}
+
 /* ---- CPython's random.shuffle ------------------------------------------------------- */
 
 static uint32_t py_getrandbits(nn_mt19937 *mt, int k)

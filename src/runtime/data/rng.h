@@ -33,6 +33,9 @@ void nn_rng_randn(nn_rng *r, float *out, size_t n);
 uint32_t nn_rng_randint(nn_rng *r, uint32_t n);
 /* One draw from the unnormalised distribution p[0..n) (torch.multinomial, replacement). */
 int nn_rng_multinomial(nn_rng *r, const float *p, int n, float *cum_scratch);
+/* One draw without replacement, as torch.multinomial(p, 1) does it on the CPU: q_j = p_j / e_j
+ * with e_j ~ Exp(1) (−log1p(−u), u a 53-bit double, rounded to float), the first argmax. */
+int nn_rng_multinomial_norep(nn_rng *r, const float *p, int n);
 
 /* MT19937 itself (shared by the torch and CPython recipes). */
 void nn_mt_init_genrand(nn_mt19937 *mt, uint32_t s);

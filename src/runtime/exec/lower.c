@@ -62,7 +62,9 @@ static void plan_fusion(const nn_graph *g, int *root, int *fuse_next)
         fuse_next[i] = -1;
     for (int i = 0; i + 1 < g->nfwd; i++) {
         const nn_node *a = &g->n[i], *b = &g->n[i + 1];
-        if (!is_activation(b->op) || b->in[0] != a->out[0] || a->op == &nn_op_flatten) continue;
+        if (!is_activation(b->op) || b->in[0] != a->out[0] || a->op == &nn_op_flatten ||
+            a->op == &nn_op_flatten_consecutive)
+            continue;
         int o = a->out[0];
         if (g->t[o].alias >= 0 || readers(g, root, o, 0, g->nn) != 1) continue;
         root[b->out[0]] = root[o]; /* the activation runs in place */
@@ -281,6 +283,11 @@ static int assign_storage(nn_plan *p, nn_params *P, int flags, int *fuse_next)
         m.first[t] = m.last[t] = -1;
     }
     if (flags & NN_LOWER_FUSE) plan_fusion(g, m.root, fuse_next);
+    /* a view of a tensor that fusion moved in place (flatten_consecutive after a fused
+     * tanh) follows it to its new root */
+    for (int t = 0; t < g->nt; t++)
+        while (m.root[m.root[t]] != m.root[t])
+            m.root[t] = m.root[m.root[t]];
     for (int t = 0; t < g->nt; t++)
         if (m.root[t] == t && (p->ptr[t] = param_storage(g, t, P, &missing))) m.external[t] = 1;
     if (missing) goto out;

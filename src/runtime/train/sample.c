@@ -87,7 +87,9 @@ static char *draw_one(nn_trainer *tr, nn_rng *r, double temperature, int max_len
         push(x, T, tr->prefix[k]);
     }
     for (int n = 0; n < max_len; n++) {
-        int ix = nn_rng_multinomial(r, next_probs(tr, x, temperature, buf), V, cum);
+        const float *p = next_probs(tr, x, temperature, buf);
+        int ix = tr->spec->sample.without_replacement ? nn_rng_multinomial_norep(r, p, V)
+                                                      : nn_rng_multinomial(r, p, V, cum);
         if (append(tr->ds, ix, &out, &len, &cap) != 0) {
             free(out);
             return NULL;
@@ -102,6 +104,13 @@ char **nn_trainer_sample(nn_trainer *tr, int count, uint64_t seed, double temper
 {
     nn_rng r;
     nn_rng_seed(&r, tr->spec->rng == NN_RNG_TORCH, seed);
+    return nn_trainer_sample_rng(tr, &r, count, temperature, max_len);
+}
+
+char **nn_trainer_sample_rng(nn_trainer *tr, nn_rng *rng, int count, double temperature,
+                             int max_len)
+{
+    nn_rng r = *rng;
     char **items = calloc((size_t)count + 1, sizeof *items);
     float *buf = malloc((size_t)tr->ds->vocab * 2 * sizeof *buf);
     /* the network samples in its own input buffer; the counting model in a scratch one */
@@ -123,5 +132,6 @@ char **nn_trainer_sample(nn_trainer *tr, int count, uint64_t seed, double temper
         }
     free(buf);
     free(own);
+    *rng = r;
     return items;
 }

@@ -117,16 +117,35 @@ static int at_end(const nn_trainer *tr)
     return rc;
 }
 
-double nn_trainer_bench(nn_trainer *tr, long steps)
+static int cmp_double(const void *a, const void *b)
 {
-    if (!tr->train_p) return 0;
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double nn_trainer_bench(nn_trainer *tr, long steps, double *median)
+{
+    if (median) *median = 0;
+    if (!tr->train_p || steps <= 0) return 0;
     long warm = steps / 10 < 50 ? steps / 10 : 50;
     for (long i = 0; i < warm; i++)
         train_step(tr, (float)nn_lr_at(&tr->spec->train.lr, i, steps));
-    double t0 = nn_now_seconds();
-    for (long i = 0; i < steps; i++)
+    double *each = malloc((size_t)steps * sizeof *each); /* NULL: the total only */
+    double t0 = nn_now_seconds(), t = t0;
+    for (long i = 0; i < steps; i++) {
         train_step(tr, (float)nn_lr_at(&tr->spec->train.lr, i, steps));
-    return nn_now_seconds() - t0;
+        if (!each) continue;
+        double u = nn_now_seconds();
+        each[i] = u - t;
+        t = u;
+    }
+    double total = nn_now_seconds() - t0;
+    if (each && median) { /* the step a busy machine did not interrupt, as torch_ref.py takes */
+        qsort(each, (size_t)steps, sizeof *each, cmp_double);
+        *median = each[steps / 2];
+    }
+    free(each);
+    return total;
 }
 
 static void eval_row(nn_trainer *tr, const nn_run_opts *o, long step, double lr, double t0,
@@ -192,7 +211,10 @@ static void draw_samples(nn_trainer *tr, nn_result *res)
 {
     const nn_sample_spec *ss = &tr->spec->sample;
     if (ss->count > 0 && tr->ds->kind == NN_DATASET_TEXT) {
-        res->samples = nn_trainer_sample(tr, ss->count, ss->seed, ss->temperature, ss->max_len);
+        res->samples =
+            tr->spec->rng_global
+                ? nn_trainer_sample_rng(tr, &tr->rng, ss->count, ss->temperature, ss->max_len)
+                : nn_trainer_sample(tr, ss->count, ss->seed, ss->temperature, ss->max_len);
         res->nsamples = res->samples ? ss->count : 0;
     }
 }
