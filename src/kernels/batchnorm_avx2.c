@@ -119,8 +119,6 @@ INLINE void bn_bwd_strip(const bn_bwd_args *a, size_t j, __m256i mk, int full)
         sb = _mm256_add_ps(sb, g);
         sg = _mm256_fmadd_ps(g, ld(a->xhat + e, mk, full), sg);
     }
-    st(a->dbeta + j, mk, full, sb);
-    st(a->dgamma + j, mk, full, sg);
     /* with g = dy·gamma:  Σ g = gamma·dbeta,  Σ g·xhat = gamma·dgamma */
     __m256 ga = ld(a->gamma + j, mk, full), s = ld(a->std + j, mk, full);
     __m256 mean_g = _mm256_div_ps(_mm256_mul_ps(ga, sb), _mm256_set1_ps((float)m));
@@ -129,40 +127,45 @@ INLINE void bn_bwd_strip(const bn_bwd_args *a, size_t j, __m256i mk, int full)
         size_t e = (size_t)i * n + j;
         __m256 v = _mm256_sub_ps(_mm256_mul_ps(ld(a->dy + e, mk, full), ga), mean_g);
         v = _mm256_div_ps(_mm256_fnmadd_ps(ld(a->xhat + e, mk, full), proj, v), s);
-        if (a->accumulate) v = _mm256_add_ps(ld(a->dx + e, mk, full), v);
+        if (a->accumulate & 1) v = _mm256_add_ps(ld(a->dx + e, mk, full), v);
         st(a->dx + e, mk, full, v);
     }
+    /* after dx, which needs the sums alone: an l2 term may have written dgamma/dbeta first */
+    if (a->accumulate & 2) sg = _mm256_add_ps(ld(a->dgamma + j, mk, full), sg);
+    if (a->accumulate & 4) sb = _mm256_add_ps(ld(a->dbeta + j, mk, full), sb);
+    st(a->dgamma + j, mk, full, sg);
+    st(a->dbeta + j, mk, full, sb);
 }
 
 /* Row-major version of bn_bwd_strip for widths that are a multiple of 8 (same operations,
- * same order, same bits; dgamma/dbeta serve as the accumulators). */
+ * same order, same bits), in blocks of 256 columns: the column sums of a block collect in
+ * sb/sg (registers' reach), then its dx rows, then the sums go to dgamma/dbeta — written,
+ * or added where an l2 term wrote them first (accumulate bits 1 and 2). */
 static void bn_bwd_rows(int m, int n, const float *xhat, const float *std, const float *gamma,
                         const float *dy, int unbiased, float *dx, float *dgamma, float *dbeta,
                         int accumulate)
 {
-    for (int j = 0; j < n; j += 8) {
-        _mm256_storeu_ps(dbeta + j, _mm256_setzero_ps());
-        _mm256_storeu_ps(dgamma + j, _mm256_setzero_ps());
-    }
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j += 8) {
-            size_t e = (size_t)i * n + j;
-            __m256 g = _mm256_loadu_ps(dy + e);
-            _mm256_storeu_ps(dbeta + j, _mm256_add_ps(_mm256_loadu_ps(dbeta + j), g));
-            _mm256_storeu_ps(dgamma + j, _mm256_fmadd_ps(g, _mm256_loadu_ps(xhat + e),
-                                                         _mm256_loadu_ps(dgamma + j)));
-        }
-    /* per-column terms in blocks of 256 columns, so they stay in registers' reach */
     __m256 fm = _mm256_set1_ps((float)m), fd = _mm256_set1_ps((float)(m - !!unbiased));
+    float sb[256] __attribute__((aligned(32))), sg[256] __attribute__((aligned(32)));
     float mg[256] __attribute__((aligned(32))), pj[256] __attribute__((aligned(32)));
     for (int j0 = 0; j0 < n; j0 += 256) {
         int nb = n - j0 < 256 ? n - j0 : 256;
         for (int j = 0; j < nb; j += 8) {
+            _mm256_store_ps(sb + j, _mm256_setzero_ps());
+            _mm256_store_ps(sg + j, _mm256_setzero_ps());
+        }
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < nb; j += 8) {
+                size_t e = (size_t)i * n + j0 + j;
+                __m256 g = _mm256_loadu_ps(dy + e);
+                _mm256_store_ps(sb + j, _mm256_add_ps(_mm256_load_ps(sb + j), g));
+                _mm256_store_ps(sg + j, _mm256_fmadd_ps(g, _mm256_loadu_ps(xhat + e),
+                                                        _mm256_load_ps(sg + j)));
+            }
+        for (int j = 0; j < nb; j += 8) {
             __m256 ga = _mm256_loadu_ps(gamma + j0 + j);
-            _mm256_store_ps(mg + j,
-                            _mm256_div_ps(_mm256_mul_ps(ga, _mm256_loadu_ps(dbeta + j0 + j)), fm));
-            _mm256_store_ps(pj + j,
-                            _mm256_div_ps(_mm256_mul_ps(ga, _mm256_loadu_ps(dgamma + j0 + j)), fd));
+            _mm256_store_ps(mg + j, _mm256_div_ps(_mm256_mul_ps(ga, _mm256_load_ps(sb + j)), fm));
+            _mm256_store_ps(pj + j, _mm256_div_ps(_mm256_mul_ps(ga, _mm256_load_ps(sg + j)), fd));
         }
         for (int i = 0; i < m; i++)
             for (int j = 0; j < nb; j += 8) {
@@ -172,9 +175,16 @@ static void bn_bwd_rows(int m, int n, const float *xhat, const float *std, const
                                          _mm256_load_ps(mg + j));
                 v = _mm256_div_ps(
                     _mm256_fnmadd_ps(_mm256_loadu_ps(xhat + e), _mm256_load_ps(pj + j), v), s);
-                if (accumulate) v = _mm256_add_ps(_mm256_loadu_ps(dx + e), v);
+                if (accumulate & 1) v = _mm256_add_ps(_mm256_loadu_ps(dx + e), v);
                 _mm256_storeu_ps(dx + e, v);
             }
+        for (int j = 0; j < nb; j += 8) {
+            __m256 g = _mm256_load_ps(sg + j), b = _mm256_load_ps(sb + j);
+            if (accumulate & 2) g = _mm256_add_ps(_mm256_loadu_ps(dgamma + j0 + j), g);
+            if (accumulate & 4) b = _mm256_add_ps(_mm256_loadu_ps(dbeta + j0 + j), b);
+            _mm256_storeu_ps(dgamma + j0 + j, g);
+            _mm256_storeu_ps(dbeta + j0 + j, b);
+        }
     }
 }
 

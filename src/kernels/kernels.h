@@ -61,7 +61,9 @@ typedef struct nn_kernels {
     /* BatchNorm backward through the batch statistics (D = m − unbiased):
      *   g = dy·gamma
      *   dx = (g − mean_i(g) − xhat·Σ_i(g·xhat)/D) / std       (dx overwritten, or added)
-     *   dgamma = Σ_i dy·xhat,  dbeta = Σ_i dy                  (overwritten) */
+     *   dgamma = Σ_i dy·xhat,  dbeta = Σ_i dy
+     * `accumulate` is a bit mask: bit 0 adds into dx, bit 1 into dgamma, bit 2 into dbeta
+     * (where an l2 term wrote the parameter gradient first); clear bits overwrite. */
     void (*bn_bwd)(int m, int n, const float *xhat, const float *std, const float *gamma,
                    const float *dy, int unbiased, float *dx, float *dgamma, float *dbeta,
                    int accumulate);

@@ -164,30 +164,30 @@ void nn_ref_bn_eval_fwd(int m, int n, const float *x, const float *mean, const f
         }
 }
 
-/* Σ_i g = gamma·dbeta and Σ_i g·xhat = gamma·dgamma, so the two column sums serve both the
- * parameter gradients and dx. */
+/* Σ_i g = gamma·Σ dy and Σ_i g·xhat = gamma·Σ dy·xhat, so the two column sums serve both the
+ * parameter gradients and dx.  Column by column: the sums stay in locals, so dgamma and dbeta
+ * can be added to (an l2 term wrote them first) without changing dx. */
 void nn_ref_bn_bwd(int m, int n, const float *xhat, const float *std, const float *gamma,
                    const float *dy, int unbiased, float *dx, float *dgamma, float *dbeta,
                    int accumulate)
 {
     float d = (float)(m - (unbiased ? 1 : 0));
-    memset(dgamma, 0, (size_t)n * sizeof *dgamma);
-    memset(dbeta, 0, (size_t)n * sizeof *dbeta);
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) {
+    for (int j = 0; j < n; j++) {
+        float sb = 0, sg = 0;
+        for (int i = 0; i < m; i++) {
             size_t e = (size_t)i * n + j;
-            dbeta[j] += dy[e];
-            dgamma[j] += dy[e] * xhat[e];
+            sb += dy[e];
+            sg += dy[e] * xhat[e];
         }
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) {
+        float mean_g = gamma[j] * sb / (float)m, pj = gamma[j] * sg / d;
+        for (int i = 0; i < m; i++) {
             size_t e = (size_t)i * n + j;
-            float g = dy[e] * gamma[j];
-            float mean_g = gamma[j] * dbeta[j] / (float)m;
-            float proj = xhat[e] * (gamma[j] * dgamma[j]) / d;
-            float v = (g - mean_g - proj) / std[j];
-            dx[e] = accumulate ? dx[e] + v : v;
+            float v = (dy[e] * gamma[j] - mean_g - xhat[e] * pj) / std[j];
+            dx[e] = accumulate & 1 ? dx[e] + v : v;
         }
+        dgamma[j] = accumulate & 2 ? dgamma[j] + sg : sg;
+        dbeta[j] = accumulate & 4 ? dbeta[j] + sb : sb;
+    }
 }
 
 void nn_ref_exp_fwd(size_t n, const float *x, float *y)

@@ -37,7 +37,8 @@ static int infer(nn_graph *g, int node, nn_diag *d)
         return -1;
     }
     nn_node *n = &g->n[node];
-    n->bn.unbiased = L->unbiased;
+    n->bn.unbiased = L->unbiased == 1;
+    n->bn.pytorch = L->unbiased == NN_BN_PYTORCH;
     n->bn.running_std = L->running_std;
     n->bn.eps = (float)L->eps;
     n->bn.momentum = (float)L->momentum;
@@ -70,18 +71,25 @@ static int grad(nn_graph *g, int node)
     return nn_make_grad_node(g, node, &nn_op_batchnorm_grad, in, 4, out, 3) < 0 ? -1 : 0;
 }
 
-/* The running buffers follow the batch statistics: running std directly, or the variance
- * recovered from the normalising std (std² − eps). */
-static void update_running(const nn_bn_attr *a, int f, const float *mean, const float *std,
+/* The running buffers follow the batch statistics: the variance v recovered from the
+ * normalising std (std² − eps), or with `running: std` sqrt(v + eps) — the normalising std
+ * itself.  variance: pytorch normalises with v ÷ m but tracks v·m/(m − 1), as
+ * torch.nn.BatchNorm1d keeps the unbiased variance in running_var. */
+static void update_running(const nn_bn_attr *a, int m, int f, const float *mean, const float *std,
                            float *rmean, float *rstat)
 {
     nn_k->ema((size_t)f, rmean, mean, a->momentum);
-    if (a->running_std) {
+    if (a->running_std && !a->pytorch) {
         nn_k->ema((size_t)f, rstat, std, a->momentum);
         return;
     }
-    for (int j = 0; j < f; j++)
-        rstat[j] = (1.0f - a->momentum) * rstat[j] + a->momentum * (std[j] * std[j] - a->eps);
+    float k = a->pytorch ? (float)m / (float)(m - 1) : 1.0f;
+    for (int j = 0; j < f; j++) {
+        float v = (std[j] * std[j] - a->eps) * k;
+        v = v > 0 ? v : 0; /* a constant column: std² may round just below eps */
+        float s = a->running_std ? sqrtf(v + a->eps) : v;
+        rstat[j] = (1.0f - a->momentum) * rstat[j] + a->momentum * s;
+    }
 }
 
 static void run(const nn_step *s, int rows)
@@ -92,7 +100,7 @@ static void run(const nn_step *s, int rows)
     float *y = s->out[0], *xhat = s->out[1], *mean = s->out[2], *std = s->out[3];
     if (s->node->training) {
         nn_k->bn_train_fwd(rows, f, in[0], in[1], in[2], a->eps, a->unbiased, mean, std, xhat, y);
-        update_running(a, f, mean, std, in[3], in[4]);
+        update_running(a, rows, f, mean, std, in[3], in[4]);
         return;
     }
     for (int j = 0; j < f; j++)
@@ -104,7 +112,7 @@ static void run_grad(const nn_step *s, int rows)
 {
     int f = s->tin[0]->dim[1];
     nn_k->bn_bwd(rows, f, s->in[0], s->in[1], s->in[2], s->in[3], s->node->bn.unbiased, s->out[0],
-                 s->out[1], s->out[2], s->node->accumulate & 1);
+                 s->out[1], s->out[2], s->node->accumulate & 7);
 }
 
 const nn_op nn_op_batchnorm = {"batchnorm", infer, grad, run};
