@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# PyTorch parity (tests/parity/parity.py) when Debian's python3-torch is there; says so and
+# PyTorch parity (tests/parity/parity.py: layers on one step; tests/parity/rules.py: the
+# training rules over whole runs) when Debian's python3-torch is there; says so and
 # succeeds when it is not (the CI installs it when it can).  Run from the source tree after
 # a build: the nnrun binary is ./nnrun.
 set -euo pipefail
@@ -13,4 +14,7 @@ work=$(mktemp -d /tmp/nnrun-parity-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 echo "=== parity: nnrun against PyTorch ==="
 "$py" tests/parity/parity.py ./nnrun "$work"
+echo "=== parity: training rules against PyTorch (tests/parity/rules.py) ==="
+mkdir -p "$work/rules"
+"$py" tests/parity/rules.py ./nnrun "$work/rules"
 echo "=== parity: passed ==="

@@ -227,6 +227,25 @@ static void test_bn_pytorch_variance(void **state)
     }
 }
 
+/* torch.optim.AdamW's scalars are Python doubles rounded once: after one step with g = 1,
+ * exp_avg_sq is (float)(1 − 0.999) = 0.001f and exp_avg (float)(1 − 0.9); computing 1 − b2
+ * from the float b2 gave 0.00099998713, 1.3e-5 off.  p·(1 − lr·wd) is the decay. */
+static void test_adam_coefficients(void **state)
+{
+    (void)state;
+    float data[1] = {2}, grad[1] = {1}, m[1] = {0}, v[1] = {0};
+    nn_param p = {.numel = 1, .role = NN_PARAM, .data = data, .grad = grad, .velocity = m, .sq = v};
+    nn_params P = {.p = &p, .n = 1};
+    nn_train_spec t = {.optimizer = NN_OPT_ADAM, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
+                       .weight_decay = 0.1};
+    nn_optim_step(&P, &t, 0.01f);
+    assert_true(v[0] == (float)(1.0 - 0.999));
+    assert_true(m[0] == (float)(1.0 - 0.9));
+    /* p·(1 − lr·wd) − lr/bc1 · m/(sqrt(v)/sqrt(bc2) + eps): the first step moves by lr */
+    assert_true(tu_close(data[0], 2 * (1 - 0.01f * 0.1) - 0.01, 1e-7, 0));
+    assert_int_equal(P.adam_t, 1);
+}
+
 /* docs/spec.md states the warm-up the code runs, rate·(step + 1)/warmup, and the running
  * std's formulas with eps. */
 static void test_documented_formulas(void **state)
@@ -327,6 +346,7 @@ int main(void)
         cmocka_unit_test(test_l2_reaches_batchnorm),
         cmocka_unit_test(test_l2_weights_include_embedding),
         cmocka_unit_test(test_bn_pytorch_variance),
+        cmocka_unit_test(test_adam_coefficients),
         cmocka_unit_test(test_documented_formulas),
         cmocka_unit_test(test_init_from_vocab),
     };

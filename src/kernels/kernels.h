@@ -17,6 +17,18 @@
 
 #include "kernels/expr_vm.h"
 
+/* Adam's coefficients for one step t ≥ 1, computed in double and rounded to float once, as
+ * PyTorch rounds its Python-side scalars (1 − beta2 from a float beta2 would be 1.3e-5 off
+ * for beta2 = 0.999). */
+typedef struct {
+    float b1, c1;   /* beta1 and 1 − beta1 */
+    float b2, c2;   /* beta2 and 1 − beta2 */
+    float eps;      /* added to sqrt(v) / root_bc2 */
+    float decay;    /* 1 − lr·weight_decay (decoupled weight decay; 1: none) */
+    float step;     /* lr / (1 − beta1^t) */
+    float root_bc2; /* sqrt(1 − beta2^t) */
+} nn_adam_coef;
+
 typedef struct nn_kernels {
     const char *isa; /* "scalar", "avx2", "avx512" */
 
@@ -93,12 +105,10 @@ typedef struct nn_kernels {
     void (*sgd_momentum)(size_t n, float *p, const float *g, float *v, float lr, float mu);
     /* SGD with Nesterov momentum (PyTorch): v = mu·v + g;  p −= lr · (g + mu·v) */
     void (*sgd_nesterov)(size_t n, float *p, const float *g, float *v, float lr, float mu);
-    /* Adam with decoupled weight decay (AdamW, PyTorch's order):
-     *   p −= lr·wd·p;  m = b1·m + (1 − b1)·g;  v = b2·v + (1 − b2)·g²
-     *   p −= (lr / bc1) · m / (sqrt(v) / sqrt(bc2) + eps)
-     * bc1 = 1 − b1^t, bc2 = 1 − b2^t for step t ≥ 1 (the bias corrections). */
-    void (*adam)(size_t n, float *p, const float *g, float *m, float *v, float lr, float b1,
-                 float b2, float eps, float wd, float bc1, float bc2);
+    /* Adam with decoupled weight decay (AdamW, PyTorch's order), coefficients in `c`:
+     *   p = p·decay;  m = b1·m + c1·g;  v = b2·v + c2·g²
+     *   p −= step · m / (sqrt(v) / root_bc2 + eps) */
+    void (*adam)(size_t n, float *p, const float *g, float *m, float *v, const nn_adam_coef *c);
     /* exponential moving average: r = (1 − m)·r + m·x */
     void (*ema)(size_t n, float *r, const float *x, float m);
     /* A formula program (expr_vm.h) over a rows × cols block, 8 lanes per pass. */

@@ -274,15 +274,13 @@ void nn_ref_sgd_nesterov(size_t n, float *p, const float *g, float *v, float lr,
     }
 }
 
-void nn_ref_adam(size_t n, float *p, const float *g, float *m, float *v, float lr, float b1,
-                 float b2, float eps, float wd, float bc1, float bc2)
+void nn_ref_adam(size_t n, float *p, const float *g, float *m, float *v, const nn_adam_coef *c)
 {
-    float step = lr / bc1, root_bc2 = sqrtf(bc2);
     for (size_t i = 0; i < n; i++) {
-        if (wd != 0.0f) p[i] -= lr * wd * p[i];
-        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
-        p[i] -= step * m[i] / (sqrtf(v[i]) / root_bc2 + eps);
+        if (c->decay != 1.0f) p[i] *= c->decay;
+        m[i] = c->b1 * m[i] + c->c1 * g[i];
+        v[i] = c->b2 * v[i] + c->c2 * g[i] * g[i];
+        p[i] -= c->step * m[i] / (sqrtf(v[i]) / c->root_bc2 + c->eps);
     }
 }
 
