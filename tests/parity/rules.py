@@ -15,17 +15,19 @@ torch.randint.  nnrun trains; PyTorch trains the same model in float64.  Compare
 1e-5 * max(1, |torch|): every step's learning rate and objective (metrics.csv), every
 parameter and buffer at the end (model.safetensors), every optimizer moment
 (training.safetensors: NAME.velocity = momentum_buffer / exp_avg, NAME.sq = exp_avg_sq),
-and the train and dev losses of summary.json (evaluation mode, BatchNorm on running
+and the train, dev and test losses of summary.json (evaluation mode, BatchNorm on running
 statistics).  Adam needs no looser tolerance, with one exception the configurations avoid
-(configs.py, NO_BIAS_BEFORE_BN).
+(configs.py, NO_BIAS_BEFORE_BN).  Also: PyTorch's own schedulers against the formulas the
+table pairs them with, and a net trained with torch.nn.BatchNorm1d, loaded with init_from
+and `variance: pytorch`, evaluated by nnrun.  The PyTorch side is torchside.py.
 
 Usage: /usr/bin/python3 tests/parity/rules.py NNRUN_BINARY [WORK_DIR] [CONFIG...]
 """
 import json
 import math
 import os
-import random
 import re
+import struct
 import subprocess
 import sys
 import tempfile
@@ -34,8 +36,9 @@ import numpy as np
 import torch
 import yaml
 
-from configs import CONFIGS, REQUIRED, data_files
-import struct
+from configs import CONFIGS, REQUIRED, TEXT, data_files
+from torchside import (build, csv_examples, l2_term, layer_items, lr_lambda, optimizer,
+                       param_shapes, reduce_sum, row_losses, text_examples)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRCDIR = os.path.dirname(os.path.dirname(HERE))
@@ -67,133 +70,6 @@ def check(what, ours, theirs, tol=TOL):
         failures.append(what)
         print(f"  FAIL {what:<44} max |diff| {worst:.2e}")
     return worst
-
-
-# ---- the data, as docs/spec.md describes it -------------------------------------------
-
-
-def text_examples(d, path):
-    """data.source: one item per line; vocabulary '.' then the characters in code-point order;
-    split counts after CPython's random.seed(seed); random.shuffle(items); contexts padded
-    with '.' (id 0), every item ending with '.'."""
-    with open(path, encoding="utf-8") as f:
-        words = [w for w in f.read().splitlines() if w]
-    itos = ["."] + sorted(set("".join(words)))
-    stoi = {c: i for i, c in enumerate(itos)}
-    random.seed(d["split"]["shuffle"]["seed"])
-    random.shuffle(words)
-    out, at = {}, 0
-    for s in ("train", "dev", "test"):
-        n = d["split"].get(s, 0)
-        X, Y = [], []
-        for w in words[at : at + n]:
-            ctx = [0] * d["context"]
-            for c in w + ".":
-                X.append(ctx)
-                Y.append(stoi[c])
-                ctx = ctx[1:] + [stoi[c]]
-        out[s] = (torch.tensor(X, dtype=torch.long), torch.tensor(Y, dtype=torch.long))
-        at += n
-    return out, itos
-
-
-def csv_examples(d, path, loss):
-    """data.csv: the x columns as features, y as the target (class ids for cross_entropy);
-    split counts in file order (shuffle: false)."""
-    rows = [l.split(",") for l in open(path).read().splitlines()]
-    head, rows = rows[0], rows[1:]
-    xi, yi = [head.index(c) for c in d["x"]], head.index(d["y"])
-    X = torch.tensor([[float(np.float32(r[i])) for i in xi] for r in rows], dtype=torch.float64)
-    Y = torch.tensor([float(np.float32(r[yi])) for r in rows], dtype=torch.float64)
-    if loss == "cross_entropy":
-        Y = Y.long()
-    out, at = {}, 0
-    for s in ("train", "dev", "test"):
-        n = d["split"].get(s, 0)
-        out[s] = (X[at : at + n], Y[at : at + n])
-        at += n
-    return out, None
-
-
-# ---- the model ------------------------------------------------------------------------
-
-
-def layer_items(spec):
-    for i, entry in enumerate(spec["model"]):
-        if isinstance(entry, str):
-            yield i, entry, {}
-        else:
-            ((kind, opts),) = entry.items()
-            yield i, kind, {"plugin": opts} if isinstance(opts, str) else dict(opts or {})
-
-
-class BatchNorm:
-    """docs/spec.md's batchnorm table: normalise by sqrt(v_n + eps); the running variance
-    follows v_r, or the running std sqrt(v_r + eps); evaluation divides by
-    sqrt(running_var + eps), or by running_std as it is."""
-
-    def __init__(self, o, P, pre):
-        self.variance = o.get("variance", "biased")
-        self.eps, self.mom = float(o.get("eps", 1e-5)), float(o.get("momentum", 0.1))
-        self.std = o.get("running", "var") == "std"
-        self.g, self.b = P[pre + "weight"], P[pre + "bias"]
-        self.rm = P[pre + "running_mean"]
-        self.rs = P[pre + ("running_std" if self.std else "running_var")]
-        self.torch_bn = None
-        if self.variance == "pytorch" and not self.std:
-            # torch.nn.BatchNorm1d is this convention exactly: use it, sharing the tensors
-            bn = torch.nn.BatchNorm1d(self.g.shape[0], eps=self.eps, momentum=self.mom).double()
-            bn.weight, bn.bias = self.g, self.b
-            bn.running_mean, bn.running_var = self.rm, self.rs
-            self.torch_bn = bn
-
-    def __call__(self, h, training):
-        if self.torch_bn is not None:
-            return self.torch_bn.train(training)(h)
-        if not training:
-            div = self.rs if self.std else (self.rs + self.eps).sqrt()
-            return self.g * (h - self.rm) / div + self.b
-        m = h.shape[0]
-        mean = h.mean(0)
-        S = ((h - mean) ** 2).sum(0)
-        v_n = S / (m - 1) if self.variance == "unbiased" else S / m
-        v_r = S / m if self.variance == "biased" else S / (m - 1)
-        with torch.no_grad():
-            self.rm.mul_(1 - self.mom).add_(self.mom * mean)
-            new = (v_r + self.eps).sqrt() if self.std else v_r
-            self.rs.mul_(1 - self.mom).add_(self.mom * new)
-        return self.g * (h - mean) / (v_n + self.eps).sqrt() + self.b
-
-
-def param_shapes(spec, vocab, features):
-    """name -> (shape, kind) in model order, as docs/spec.md names and shapes them."""
-    shapes, width = {}, features or None
-    for i, kind, o in layer_items(spec):
-        pre = f"layers.{i}."
-        if kind == "embedding":
-            shapes[pre + "weight"] = ([vocab, o["dim"]], "table")
-            width = ("seq", o["dim"])
-        elif kind == "onehot":
-            width = ("seq", vocab)
-        elif kind == "flatten":
-            width = spec["data"]["context"] * width[1]
-        elif kind == "linear":
-            out = o.get("out", vocab)
-            shapes[pre + "weight"] = ([width, out], "weight")
-            if o.get("bias", True):
-                shapes[pre + "bias"] = ([out], "bias")
-            width = out
-        elif kind == "batchnorm":
-            shapes[pre + "weight"] = ([width], "gain")
-            shapes[pre + "bias"] = ([width], "shift")
-            shapes[pre + "running_mean"] = ([width], "mean")
-            run = "running_std" if o.get("running") == "std" else "running_var"
-            shapes[pre + run] = ([width], "var")
-        elif kind == "activation" and "expr" in o:
-            for name in o.get("learn", []):
-                n = width if o.get("per") == "unit" else 1
-                shapes[pre + name] = ([n], ("learn", float(o["params"][name])))
-    return shapes
 
 
 def initial_tensors(shapes, seed):
@@ -259,118 +135,6 @@ def write_safetensors(path, tensors, meta):
         f.write(len(h).to_bytes(8, "little") + h + b"".join(blobs))
 
 
-def build(spec, P, cfg, vocab):
-    """The forward function f(x, training) of the spec's model over parameters P."""
-    fns = []
-    for i, kind, o in layer_items(spec):
-        pre = f"layers.{i}."
-        if kind == "embedding":
-            fns.append(lambda h, tr, W=P[pre + "weight"]: W[h])
-        elif kind == "onehot":
-            fns.append(lambda h, tr: torch.nn.functional.one_hot(h, vocab).double())
-        elif kind == "flatten":
-            fns.append(lambda h, tr: h.reshape(h.shape[0], -1))
-        elif kind == "linear":  # x·W + b, W stored [in, out]
-            fns.append(lambda h, tr, W=P[pre + "weight"], b=P.get(pre + "bias"): h @ W + (0 if b is None else b))
-        elif kind == "batchnorm":
-            fns.append(lambda h, tr, bn=BatchNorm(o, P, pre): bn(h, tr))
-        elif kind in ("tanh", "relu", "sigmoid"):
-            fns.append({"tanh": lambda h, tr: torch.tanh(h), "relu": lambda h, tr: torch.relu(h),
-                        "sigmoid": lambda h, tr: torch.sigmoid(h)}[kind])
-        elif kind == "activation":  # a formula or a plugin: the config's torch version
-            learned = {n: P[pre + n] for n in o.get("learn", [])} if "expr" in o else {}
-            fns.append(lambda h, tr, f=cfg["torch_act"][i], L=learned: f(h, **L))
-        else:
-            raise SystemExit(f"rules.py: no torch version of layer '{kind}'")
-
-    def forward(x, training):
-        for f in fns:
-            x = f(x, training)
-        return x
-
-    return forward
-
-
-def row_losses(spec, cfg, z, y):
-    loss = spec["train"].get("loss", "cross_entropy")
-    kind = loss if isinstance(loss, str) else ("expr" if "expr" in loss else next(iter(loss)))
-    if kind == "cross_entropy":
-        return torch.nn.functional.cross_entropy(z, y, reduction="none")
-    s = z.reshape(z.shape[0], -1)
-    if kind == "value":
-        return s.sum(1)
-    s = s[:, 0]
-    if kind == "hinge":
-        return torch.relu(1 - y * s)
-    if kind == "mse":
-        return (s - y) ** 2
-    return cfg["torch_loss"](s, y)
-
-
-def reduce_sum(spec):
-    loss = spec["train"].get("loss")
-    if loss == "value":
-        return True
-    if isinstance(loss, dict):
-        opts = loss if "expr" in loss else next(iter(loss.values())) or {}
-        return opts.get("reduce", "mean") == "sum"
-    return False
-
-
-def l2_term(spec, P, shapes):
-    l2 = spec["train"].get("l2", 0)
-    coef, red, which = (l2, "mean", "weights") if not isinstance(l2, dict) else (
-        l2["coef"], l2.get("reduce", "mean"), l2.get("params", "weights"))
-    total = 0.0
-    for name, (shape, _) in shapes.items():
-        p = P[name]
-        if not p.requires_grad or (which == "weights" and len(shape) != 2):
-            continue
-        total = total + ((p**2).sum() if red == "sum" else (p**2).mean())
-    return float(coef) * total
-
-
-def lr_lambda(lr, steps):
-    """docs/spec.md's lr formulas, step counting from 0; warm-up multiplies by (k+1)/W."""
-    if not isinstance(lr, dict):
-        lr = {"constant": lr}
-    warm = lr.get("warmup", 0)
-    kind = next(k for k in lr if k != "warmup")
-    o = lr[kind] if lr[kind] is not None else {}
-
-    def base(k):
-        if kind == "constant":
-            return float(o)
-        if kind == "steps":
-            return float(o["values"][sum(k >= b for b in o["boundaries"])])
-        if kind == "exponential":
-            return o["start"] * o["gamma"] ** k
-        if kind == "cosine":
-            e = o.get("end", 0)
-            return e + (o["start"] - e) * (1 + math.cos(math.pi * k / steps)) / 2
-        if kind == "linear":
-            return o["start"] + (o["end"] - o["start"]) * k / steps
-        if kind == "find":
-            lo, hi = math.log10(o.get("min", 1e-3)), math.log10(o.get("max", 1))
-            return 10 ** (lo + (hi - lo) * k / (steps - 1))
-        raise SystemExit(f"rules.py: no schedule '{kind}'")
-
-    return lambda k: base(k) * ((k + 1) / warm if k < warm else 1.0)
-
-
-def optimizer(spec, params):
-    opt = spec["train"].get("optimizer", "sgd")
-    kind, o = (opt, {}) if isinstance(opt, str) else next(iter(opt.items()))
-    o = o or {}
-    if kind == "sgd":
-        return torch.optim.SGD(params, lr=1.0, momentum=o.get("momentum", 0),
-                               nesterov=o.get("nesterov", False))
-    betas, eps = (o.get("beta1", 0.9), o.get("beta2", 0.999)), o.get("eps", 1e-8)
-    if o.get("weight_decay", 0):
-        return torch.optim.AdamW(params, lr=1.0, betas=betas, eps=eps, weight_decay=o["weight_decay"])
-    return torch.optim.Adam(params, lr=1.0, betas=betas, eps=eps)
-
-
 def run_torch(spec, cfg, T, g, data, vocab, features):
     shapes = param_shapes(spec, vocab, features)
     P = {}
@@ -401,7 +165,7 @@ def run_torch(spec, cfg, T, g, data, vocab, features):
         sched.step()
     with torch.no_grad():
         evals = {s: row_losses(spec, cfg, forward(*data[s][:1], False), data[s][1]).mean().item()
-                 for s in ("train", "dev") if len(data[s][0])}
+                 for s in ("train", "dev", "test") if len(data[s][0])}
     moments = {}
     for name in shapes:
         st = opt.state.get(P[name], {})
@@ -473,8 +237,8 @@ def run_config(nnrun, work, cfg, files):
         failures.append(name + " steps")
         print(f"  FAIL {len(n_lrs)} metrics rows, {len(lrs)} steps")
         return
-    w1 = check(f"{name}: lr per step", n_lrs, torch.tensor(lrs))
-    w2 = check(f"{name}: objective per step", n_losses, torch.tensor(losses))
+    w1 = check(f"{name}: lr per step", n_lrs, torch.tensor(lrs, dtype=torch.float64))
+    w2 = check(f"{name}: objective per step", n_losses, torch.tensor(losses, dtype=torch.float64))
     M, _ = read_safetensors(os.path.join(run, "model.safetensors"))
     S, _ = read_safetensors(os.path.join(run, "training.safetensors"))
     w3 = max(check(f"{name}: {n}", M[n].numpy(), P[n]) for n in shapes)
@@ -484,10 +248,85 @@ def run_config(nnrun, work, cfg, files):
     w4 = max([check(f"{name}: {n}", S[n].numpy(), t) for n, t in moments.items()] or [0])
     with open(os.path.join(run, "summary.json")) as f:
         summ = json.load(f)["loss"]
-    w5 = max(check(f"{name}: eval {s} loss", [summ[s]], torch.tensor([v])) for s, v in evals.items())
+    w5 = max(check(f"{name}: eval {s} loss", [summ.get(s, math.nan)],
+                   torch.tensor([v], dtype=torch.float64)) for s, v in evals.items())
     print(f"  {'ok  ' if not any(f.startswith(name + ':') for f in failures) else 'FAIL'} "
           f"{name:<30} max |diff|: lr {w1:.1e}, loss {w2:.1e}, params {w3:.1e}, "
           f"moments {w4:.1e}, eval {w5:.1e}")
+
+
+def pytorch_trained_batchnorm(nnrun, work, files):
+    """A net trained in PyTorch with its own modules (float32, torch.nn.BatchNorm1d), saved
+    as safetensors with its running_var, loaded by nnrun with `variance: pytorch` and
+    init_from: the dev loss in evaluation mode is PyTorch's.  nnrun takes its one required
+    step with momentum 0 (the running buffers stay) and lr 1e-30 (the weights stay)."""
+    spec = {"data": dict(json.loads(json.dumps(TEXT)), source=files["text"]),
+            "model": [{"embedding": {"dim": 4}}, "flatten", {"linear": {"out": 12, "bias": False}},
+                      {"batchnorm": {"variance": "pytorch", "momentum": 0}}, "tanh", "linear"],
+            "train": {"steps": 1, "batch": "full", "lr": 1e-30},
+            "init_from": "torch.safetensors", "sample": {"count": 0}, "report": {"plots": "none"},
+            "eval": {"every": 0, "splits": ["dev"]}}
+    data, itos = text_examples(spec["data"], files["text"])
+    torch.manual_seed(0)
+    V = len(itos)
+    emb, lin1 = torch.nn.Embedding(V, 4), torch.nn.Linear(12, 12, bias=False)
+    bn, lin2 = torch.nn.BatchNorm1d(12), torch.nn.Linear(12, V)
+    net = torch.nn.Sequential(emb, torch.nn.Flatten(), lin1, bn, torch.nn.Tanh(), lin2)
+    opt = torch.optim.Adam(net.parameters(), lr=0.01)
+    X, Y = data["train"]
+    for _ in range(40):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(X), Y).backward()
+        opt.step()
+    net.eval()
+    with torch.no_grad():
+        want = torch.nn.functional.cross_entropy(net(data["dev"][0]), data["dev"][1]).item()
+    out = os.path.join(work, "pytorch_trained_batchnorm")
+    os.makedirs(out, exist_ok=True)
+    T = {"layers.0.weight": emb.weight, "layers.2.weight": lin1.weight.T, "layers.3.weight": bn.weight,
+         "layers.3.bias": bn.bias, "layers.3.running_mean": bn.running_mean,
+         "layers.3.running_var": bn.running_var, "layers.5.weight": lin2.weight.T,
+         "layers.5.bias": lin2.bias}
+    write_safetensors(os.path.join(out, "torch.safetensors"),
+                      {k: v.detach().numpy() for k, v in T.items()}, {"vocab": json.dumps(itos)})
+    with open(os.path.join(out, "spec.yaml"), "w") as f:
+        yaml.safe_dump(spec, f, sort_keys=False)
+    r = subprocess.run([nnrun, os.path.join(out, "spec.yaml"), "--quiet", "--force", "--out",
+                        os.path.join(out, "run")], cwd=SRCDIR, capture_output=True, text=True)
+    if r.returncode != 0:
+        failures.append("pytorch_trained_batchnorm (nnrun failed)")
+        print(f"  FAIL nnrun exit {r.returncode}: {r.stderr.strip()[:400]}")
+        return
+    with open(os.path.join(out, "run", "summary.json")) as f:
+        got = json.load(f)["loss"]["dev"]
+    w = check("pytorch_trained_batchnorm: dev loss", [got], torch.tensor([want], dtype=torch.float64))
+    print(f"  {'ok  ' if w <= TOL * max(1, abs(want)) else 'FAIL'} {'pytorch_trained_batchnorm':<30} "
+          f"dev loss nnrun {got:.7f}, torch {want:.7f}")
+
+
+def native_schedulers():
+    """docs/spec.md's table names PyTorch's own schedulers for some kinds: they give the
+    formulas' rates (checked here, while the runs use LambdaLR over the formulas)."""
+    S = torch.optim.lr_scheduler
+    steps = 12
+    cases = [({"exponential": {"start": 0.3, "gamma": 0.9}}, 0.3, lambda o: S.ExponentialLR(o, 0.9)),
+             ({"cosine": {"start": 0.3, "end": 0.01}}, 0.3,
+              lambda o: S.CosineAnnealingLR(o, T_max=steps, eta_min=0.01)),
+             ({"linear": {"start": 0.3, "end": 0.05}}, 0.3,
+              lambda o: S.LinearLR(o, 1.0, 0.05 / 0.3, total_iters=steps)),
+             ({"steps": {"boundaries": [4, 8], "values": [0.3, 0.03, 0.003]}}, 0.3,
+              lambda o: S.MultiStepLR(o, milestones=[4, 8], gamma=0.1)),
+             ({"constant": 0.3, "warmup": 5}, 0.3,
+              lambda o: S.LinearLR(o, 1 / 5, 1.0, total_iters=4))]
+    for lr, start, make in cases:
+        opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=start)
+        sched, want, got = make(opt), lr_lambda(lr, steps), []
+        for k in range(steps):
+            got.append(opt.param_groups[0]["lr"])
+            opt.step()
+            sched.step()
+        check(f"scheduler {next(iter(lr))}", got, torch.tensor([want(k) for k in range(steps)], dtype=torch.float64),
+              1e-9)
 
 
 def docs_keys():
@@ -520,7 +359,10 @@ def main():
         if k not in covered:
             failures.append("not covered: " + k)
             print(f"  FAIL no configuration covers {k}")
+    native_schedulers()
     files = data_files(work)
+    if not only:
+        pytorch_trained_batchnorm(nnrun, work, files)
     for cfg in CONFIGS:
         if not only or cfg["name"] in only:
             run_config(nnrun, work, cfg, files)
