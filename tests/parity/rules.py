@@ -352,6 +352,7 @@ def main():
         raise SystemExit(__doc__)
     nnrun = os.path.abspath(sys.argv[1])
     work = sys.argv[2] if len(sys.argv) > 2 else tempfile.mkdtemp(prefix="nnrun-rules-")
+    os.makedirs(work, exist_ok=True)
     only = set(sys.argv[3:])
     torch.set_num_threads(1)
     covered = {k for c in CONFIGS for k in c["covers"]}
