@@ -229,7 +229,7 @@ def lr_lambda(lr, steps):
             return o["start"] + (o["end"] - o["start"]) * k / steps
         if kind == "find":
             lo, hi = math.log10(o.get("min", 1e-3)), math.log10(o.get("max", 1))
-            return 10 ** (lo + (hi - lo) * k / (steps - 1))
+            return 10 ** (lo + (hi - lo) * (k / (steps - 1) if steps > 1 else 0))
         raise SystemExit(f"rules.py: no schedule '{kind}'")
 
     return lambda k: base(k) * ((k + 1) / warm if k < warm else 1.0)
