@@ -63,6 +63,7 @@ typedef struct nn_kernels {
 
     /* BatchNorm, training mode, per column j over the m rows:
      *   mean_j = Σ x / m,  var_j = Σ (x − mean)² / (m − unbiased),  s_j = sqrt(var_j + eps)
+     *   (the sums and s in double, then rounded: mean and s as exact as one float allows)
      *   xhat = (x − mean)/s,  y = gamma·xhat + beta
      * Writes mean[n], std[n] (= s), xhat[m×n] and y[m×n]. */
     void (*bn_train_fwd)(int m, int n, const float *x, const float *gamma, const float *beta,

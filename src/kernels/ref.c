@@ -127,25 +127,23 @@ void nn_ref_sigmoid_bwd(size_t n, const float *y, const float *dy, float *dx, in
     }
 }
 
-/* Statistics are summed row by row into mean[] and std[] so that memory is read in order. */
+/* The statistics are summed in double: a float sum of many same-signed rows loses about
+ * m·2⁻²⁴ of the mean (1e-5 at 150 rows), where PyTorch's pairwise sums do not. */
 void nn_ref_bn_train_fwd(int m, int n, const float *x, const float *gamma, const float *beta,
                          float eps, int unbiased, float *mean, float *std, float *xhat, float *y)
 {
-    float d = (float)(m - (unbiased ? 1 : 0));
-    memset(mean, 0, (size_t)n * sizeof *mean);
-    memset(std, 0, (size_t)n * sizeof *std);
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++)
-            mean[j] += x[(size_t)i * n + j];
-    for (int j = 0; j < n; j++)
-        mean[j] /= (float)m;
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) {
-            float t = x[(size_t)i * n + j] - mean[j];
-            std[j] += t * t;
+    double d = (double)(m - (unbiased ? 1 : 0));
+    for (int j = 0; j < n; j++) {
+        double s = 0, ss = 0;
+        for (int i = 0; i < m; i++)
+            s += x[(size_t)i * n + j];
+        mean[j] = (float)(s / m);
+        for (int i = 0; i < m; i++) {
+            double t = (double)x[(size_t)i * n + j] - mean[j];
+            ss += t * t;
         }
-    for (int j = 0; j < n; j++)
-        std[j] = sqrtf(std[j] / d + eps);
+        std[j] = (float)sqrt(ss / d + eps);
+    }
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
             size_t e = (size_t)i * n + j;
