@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# PyTorch parity (tests/parity/parity.py) when Debian's python3-torch is there; says so and
-# exits 77 (skipped) when it is not, or 1 under CI=true (CI sets it; the CI installs it).  Run from the source tree after
+# PyTorch parity (tests/parity/parity.py: layers on one step; tests/parity/rules.py: the
+# training rules over whole runs) when Debian's python3-torch is there; says so and exits 77
+# (skipped) when it is not, or 1 under CI=true (CI sets it; the CI installs it).  Run from
+# the source tree after
 # a build: the nnrun binary is ./nnrun.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,4 +19,7 @@ work=$(mktemp -d /tmp/nnrun-parity-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 echo "=== parity: nnrun against PyTorch ==="
 "$py" tests/parity/parity.py ./nnrun "$work"
+echo "=== parity: training rules against PyTorch (tests/parity/rules.py) ==="
+mkdir -p "$work/rules"
+"$py" tests/parity/rules.py ./nnrun "$work/rules"
 echo "=== parity: passed ==="

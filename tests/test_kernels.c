@@ -354,8 +354,9 @@ static void t_activations_optimizers(void **state)
         EXPECT(K, "nesterov v", v, 0.5f, -1);
         EXPECT(K, "nesterov p", p, 0.905f, 2.19f);
         p[0] = 1, p[1] = 2, v[0] = v[1] = 0;
-        K->adam(2, p, (const float[]){0.5f, -1}, m, v, 0.1f, 0.9f, 0.999f, 1e-8f, 0.01f, 0.1f,
-                0.001f);
+        /* lr 0.1, weight_decay 0.01, bias corrections 0.1 and 0.001 */
+        nn_adam_coef c = {0.9f, 0.1f, 0.999f, 0.001f, 1e-8f, 0.999f, 1.0f, sqrtf(0.001f)};
+        K->adam(2, p, (const float[]){0.5f, -1}, m, v, &c);
         EXPECT(K, "adam m", m, 0.05f, -0.1f);
         EXPECT(K, "adam v", v, 0.00025f, 0.001f);
         EXPECT(K, "adam p", p, 0.899f, 2.098f);
@@ -385,9 +386,9 @@ static void t_activations_optimizers(void **state)
             R->sgd_nesterov(n, y2 + o, g + o, v2 + o, 0.1f, 0.9f);
             expect_close(K, "nesterov v", v, v2, len, 1e-6, 1e-6);
             expect_close(K, "nesterov p", y1, y2, len, 1e-6, 1e-6);
-            K->adam(n, y1 + o, g + o, v + o, s1 + o, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 0.5f, 0.1f);
-            R->adam(n, y2 + o, g + o, v2 + o, s2 + o, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, 0.5f,
-                    0.1f);
+            nn_adam_coef c = {0.9f, 0.1f, 0.999f, 0.001f, 1e-8f, 0.99999f, 2e-3f, sqrtf(0.1f)};
+            K->adam(n, y1 + o, g + o, v + o, s1 + o, &c);
+            R->adam(n, y2 + o, g + o, v2 + o, s2 + o, &c);
             expect_close(K, "adam p", y1, y2, len, 1e-6, 1e-6);
             expect_close(K, "adam m", v, v2, len, 1e-6, 1e-6);
             expect_close(K, "adam v", s1, s2, len, 1e-6, 1e-6);

@@ -23,12 +23,14 @@ static const nn_op *layer_op(nn_layer_kind k)
 
 /* loss += λ·mean(W²) for every weight matrix (the lessons' "model smoothing"), or
  * λ·Σ p² (l2_reduce: sum), over every parameter with l2_all (micrograd regularises biases
- * too). */
+ * too).  The weight matrices are the 2-D parameters — linear weights and embedding tables,
+ * as nanoGPT's weight-decay groups choose them — not biases, BatchNorm's gain and shift or
+ * a formula's learned parameters. */
 static int add_l2(nn_graph *g, const nn_train_spec *t, nn_mark mark, nn_diag *d)
 {
     int nt = g->nt;
     for (int i = 0; i < nt; i++) {
-        if (g->t[i].role != NN_PARAM || !(g->t[i].weight || t->l2_all)) continue;
+        if (g->t[i].role != NN_PARAM || !(g->t[i].ndim == 2 || t->l2_all)) continue;
         int in[2] = {i, g->loss};
         int n = nn_graph_node(g, &nn_op_l2, in, 2, -1, NULL, mark, d);
         if (n < 0) return -1;

@@ -28,12 +28,14 @@ typedef struct {
     int alias;           /* index of the tensor whose storage this one views, or −1 */
     int layer;           /* spec layer that made it, or −1 */
     const nn_init *init; /* parameters and buffers: how to fill them at start */
-    int weight;          /* a weight matrix (l2 applies; reports show its ratios) */
+    int weight;          /* a linear weight matrix (reports show its ratios) */
     int requires_grad;   /* a parameter, or computed from one */
 } nn_tensor;
 
 typedef struct {
-    int unbiased, running_std;
+    int unbiased;    /* normalise by the batch variance ÷ (m − 1); else ÷ m */
+    int pytorch;     /* the running variance is the unbiased one (variance: pytorch) */
+    int running_std;
     float eps, momentum;
 } nn_bn_attr;
 

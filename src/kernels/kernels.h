@@ -17,6 +17,18 @@
 
 #include "kernels/expr_vm.h"
 
+/* Adam's coefficients for one step t ≥ 1, computed in double and rounded to float once, as
+ * PyTorch rounds its Python-side scalars (1 − beta2 from a float beta2 would be 1.3e-5 off
+ * for beta2 = 0.999). */
+typedef struct {
+    float b1, c1;   /* beta1 and 1 − beta1 */
+    float b2, c2;   /* beta2 and 1 − beta2 */
+    float eps;      /* added to sqrt(v) / root_bc2 */
+    float decay;    /* 1 − lr·weight_decay (decoupled weight decay; 1: none) */
+    float step;     /* lr / (1 − beta1^t) */
+    float root_bc2; /* sqrt(1 − beta2^t) */
+} nn_adam_coef;
+
 typedef struct nn_kernels {
     const char *isa; /* "scalar", "avx2", "avx512" */
 
@@ -51,6 +63,7 @@ typedef struct nn_kernels {
 
     /* BatchNorm, training mode, per column j over the m rows:
      *   mean_j = Σ x / m,  var_j = Σ (x − mean)² / (m − unbiased),  s_j = sqrt(var_j + eps)
+     *   (the sums and s in double, then rounded: mean and s as exact as one float allows)
      *   xhat = (x − mean)/s,  y = gamma·xhat + beta
      * Writes mean[n], std[n] (= s), xhat[m×n] and y[m×n]. */
     void (*bn_train_fwd)(int m, int n, const float *x, const float *gamma, const float *beta,
@@ -61,7 +74,9 @@ typedef struct nn_kernels {
     /* BatchNorm backward through the batch statistics (D = m − unbiased):
      *   g = dy·gamma
      *   dx = (g − mean_i(g) − xhat·Σ_i(g·xhat)/D) / std       (dx overwritten, or added)
-     *   dgamma = Σ_i dy·xhat,  dbeta = Σ_i dy                  (overwritten) */
+     *   dgamma = Σ_i dy·xhat,  dbeta = Σ_i dy
+     * `accumulate` is a bit mask: bit 0 adds into dx, bit 1 into dgamma, bit 2 into dbeta
+     * (where an l2 term wrote the parameter gradient first); clear bits overwrite. */
     void (*bn_bwd)(int m, int n, const float *xhat, const float *std, const float *gamma,
                    const float *dy, int unbiased, float *dx, float *dgamma, float *dbeta,
                    int accumulate);
@@ -91,12 +106,10 @@ typedef struct nn_kernels {
     void (*sgd_momentum)(size_t n, float *p, const float *g, float *v, float lr, float mu);
     /* SGD with Nesterov momentum (PyTorch): v = mu·v + g;  p −= lr · (g + mu·v) */
     void (*sgd_nesterov)(size_t n, float *p, const float *g, float *v, float lr, float mu);
-    /* Adam with decoupled weight decay (AdamW, PyTorch's order):
-     *   p −= lr·wd·p;  m = b1·m + (1 − b1)·g;  v = b2·v + (1 − b2)·g²
-     *   p −= (lr / bc1) · m / (sqrt(v) / sqrt(bc2) + eps)
-     * bc1 = 1 − b1^t, bc2 = 1 − b2^t for step t ≥ 1 (the bias corrections). */
-    void (*adam)(size_t n, float *p, const float *g, float *m, float *v, float lr, float b1,
-                 float b2, float eps, float wd, float bc1, float bc2);
+    /* Adam with decoupled weight decay (AdamW, PyTorch's order), coefficients in `c`:
+     *   p = p·decay;  m = b1·m + c1·g;  v = b2·v + c2·g²
+     *   p −= step · m / (sqrt(v) / root_bc2 + eps) */
+    void (*adam)(size_t n, float *p, const float *g, float *m, float *v, const nn_adam_coef *c);
     /* exponential moving average: r = (1 − m)·r + m·x */
     void (*ema)(size_t n, float *r, const float *x, float m);
     /* A formula program (expr_vm.h) over a rows × cols block, 8 lanes per pass. */

@@ -127,25 +127,23 @@ void nn_ref_sigmoid_bwd(size_t n, const float *y, const float *dy, float *dx, in
     }
 }
 
-/* Statistics are summed row by row into mean[] and std[] so that memory is read in order. */
+/* The statistics are summed in double: a float sum of many same-signed rows loses about
+ * m·2⁻²⁴ of the mean (1e-5 at 150 rows), where PyTorch's pairwise sums do not. */
 void nn_ref_bn_train_fwd(int m, int n, const float *x, const float *gamma, const float *beta,
                          float eps, int unbiased, float *mean, float *std, float *xhat, float *y)
 {
-    float d = (float)(m - (unbiased ? 1 : 0));
-    memset(mean, 0, (size_t)n * sizeof *mean);
-    memset(std, 0, (size_t)n * sizeof *std);
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++)
-            mean[j] += x[(size_t)i * n + j];
-    for (int j = 0; j < n; j++)
-        mean[j] /= (float)m;
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) {
-            float t = x[(size_t)i * n + j] - mean[j];
-            std[j] += t * t;
+    double d = (double)(m - (unbiased ? 1 : 0));
+    for (int j = 0; j < n; j++) {
+        double s = 0, ss = 0;
+        for (int i = 0; i < m; i++)
+            s += x[(size_t)i * n + j];
+        mean[j] = (float)(s / m);
+        for (int i = 0; i < m; i++) {
+            double t = (double)x[(size_t)i * n + j] - mean[j];
+            ss += t * t;
         }
-    for (int j = 0; j < n; j++)
-        std[j] = sqrtf(std[j] / d + eps);
+        std[j] = (float)sqrt(ss / d + eps);
+    }
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++) {
             size_t e = (size_t)i * n + j;
@@ -164,30 +162,30 @@ void nn_ref_bn_eval_fwd(int m, int n, const float *x, const float *mean, const f
         }
 }
 
-/* Σ_i g = gamma·dbeta and Σ_i g·xhat = gamma·dgamma, so the two column sums serve both the
- * parameter gradients and dx. */
+/* Σ_i g = gamma·Σ dy and Σ_i g·xhat = gamma·Σ dy·xhat, so the two column sums serve both the
+ * parameter gradients and dx.  Column by column: the sums stay in locals, so dgamma and dbeta
+ * can be added to (an l2 term wrote them first) without changing dx. */
 void nn_ref_bn_bwd(int m, int n, const float *xhat, const float *std, const float *gamma,
                    const float *dy, int unbiased, float *dx, float *dgamma, float *dbeta,
                    int accumulate)
 {
     float d = (float)(m - (unbiased ? 1 : 0));
-    memset(dgamma, 0, (size_t)n * sizeof *dgamma);
-    memset(dbeta, 0, (size_t)n * sizeof *dbeta);
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) {
+    for (int j = 0; j < n; j++) {
+        float sb = 0, sg = 0;
+        for (int i = 0; i < m; i++) {
             size_t e = (size_t)i * n + j;
-            dbeta[j] += dy[e];
-            dgamma[j] += dy[e] * xhat[e];
+            sb += dy[e];
+            sg += dy[e] * xhat[e];
         }
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) {
+        float mean_g = gamma[j] * sb / (float)m, pj = gamma[j] * sg / d;
+        for (int i = 0; i < m; i++) {
             size_t e = (size_t)i * n + j;
-            float g = dy[e] * gamma[j];
-            float mean_g = gamma[j] * dbeta[j] / (float)m;
-            float proj = xhat[e] * (gamma[j] * dgamma[j]) / d;
-            float v = (g - mean_g - proj) / std[j];
-            dx[e] = accumulate ? dx[e] + v : v;
+            float v = (dy[e] * gamma[j] - mean_g - xhat[e] * pj) / std[j];
+            dx[e] = accumulate & 1 ? dx[e] + v : v;
         }
+        dgamma[j] = accumulate & 2 ? dgamma[j] + sg : sg;
+        dbeta[j] = accumulate & 4 ? dbeta[j] + sb : sb;
+    }
 }
 
 void nn_ref_exp_fwd(size_t n, const float *x, float *y)
@@ -274,15 +272,13 @@ void nn_ref_sgd_nesterov(size_t n, float *p, const float *g, float *v, float lr,
     }
 }
 
-void nn_ref_adam(size_t n, float *p, const float *g, float *m, float *v, float lr, float b1,
-                 float b2, float eps, float wd, float bc1, float bc2)
+void nn_ref_adam(size_t n, float *p, const float *g, float *m, float *v, const nn_adam_coef *c)
 {
-    float step = lr / bc1, root_bc2 = sqrtf(bc2);
     for (size_t i = 0; i < n; i++) {
-        if (wd != 0.0f) p[i] -= lr * wd * p[i];
-        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
-        p[i] -= step * m[i] / (sqrtf(v[i]) / root_bc2 + eps);
+        if (c->decay != 1.0f) p[i] *= c->decay;
+        m[i] = c->b1 * m[i] + c->c1 * g[i];
+        v[i] = c->b2 * v[i] + c->c2 * g[i] * g[i];
+        p[i] -= c->step * m[i] / (sqrtf(v[i]) / c->root_bc2 + c->eps);
     }
 }
 

@@ -50,8 +50,7 @@ void nn_ref_embed_scatter(int rows, int t_len, int d, const int32_t *idx, const 
 void nn_ref_sgd(size_t n, float *p, const float *g, float lr);
 void nn_ref_sgd_momentum(size_t n, float *p, const float *g, float *v, float lr, float mu);
 void nn_ref_sgd_nesterov(size_t n, float *p, const float *g, float *v, float lr, float mu);
-void nn_ref_adam(size_t n, float *p, const float *g, float *m, float *v, float lr, float b1,
-                 float b2, float eps, float wd, float bc1, float bc2);
+void nn_ref_adam(size_t n, float *p, const float *g, float *m, float *v, const nn_adam_coef *c);
 void nn_ref_ema(size_t n, float *r, const float *x, float m);
 
 #endif

@@ -312,6 +312,7 @@ static void put_expr_activation(em *e, const nn_expr_spec *x, int ind)
 /* One `- KIND:` item with a block map of all its options (ind: the options' indent). */
 static void put_layer(em *e, const nn_layer *l)
 {
+    static const char *const variance[] = {"biased", "unbiased", "pytorch"};
     const int ind = 6;
     putf(e, "\n  - %s:", nn_layer_kind_name(l->kind));
     switch (l->kind) {
@@ -329,7 +330,7 @@ static void put_layer(em *e, const nn_layer *l)
         if (l->bias) nl(e, ind), put_init(e, "bias_init", &l->bias_init, ind);
         break;
     case NN_LAYER_BATCHNORM:
-        nl(e, ind), putf(e, "variance: %s", l->unbiased ? "unbiased" : "biased");
+        nl(e, ind), putf(e, "variance: %s", variance[l->unbiased]);
         nl(e, ind), put(e, "eps: "), put_float(e, l->eps);
         nl(e, ind), put(e, "momentum: "), put_float(e, l->momentum);
         nl(e, ind), putf(e, "running: %s", l->running_std ? "std" : "var");

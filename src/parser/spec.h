@@ -107,6 +107,8 @@ typedef struct nn_expr_spec {
     nn_init *learn_init; /* per learned param: its initial value (ones × value) */
 } nn_expr_spec;
 
+#define NN_BN_PYTORCH 2 /* nn_layer.unbiased: PyTorch's BatchNorm convention */
+
 typedef struct {
     nn_layer_kind kind;
     nn_mark mark; /* the layer's name in the model list, e.g. the `l` of `linear:` */
@@ -116,7 +118,8 @@ typedef struct {
     int out;  /* 0 = the vocabulary size */
     int bias; /* 1 = has a bias vector */
     /* batchnorm */
-    int unbiased;    /* variance: unbiased (÷ m−1) or biased (÷ m) */
+    int unbiased;    /* variance: 0 biased (÷ m), 1 unbiased (÷ m−1), or NN_BN_PYTORCH:
+                        normalise ÷ m, the running variance ÷ (m−1) (torch.nn.BatchNorm1d) */
     double eps;      /* added to the variance */
     double momentum; /* running = (1 − momentum)·running + momentum·batch */
     int running_std; /* 1: keep a running std (lesson 4's first version); 0: running var */

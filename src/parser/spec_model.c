@@ -64,7 +64,7 @@ static const char *const *option_keys(nn_layer_kind k)
 static int layer_option(nn_sctx *c, nn_layer *l, const nn_ynode *key, const nn_ynode *v,
                         const char *path)
 {
-    static const char *const variance[] = {"biased", "unbiased", NULL};
+    static const char *const variance[] = {"biased", "unbiased", "pytorch", NULL};
     static const char *const running[] = {"var", "std", NULL};
     static const char *const over[] = {"all", "batch", NULL};
     static const nn_range nonneg = {0, INFINITY, 0, 0}, unit = {0, 1, 0, 0};

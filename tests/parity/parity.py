@@ -100,9 +100,14 @@ class BatchNormLesson:
             var = h.var(dims, unbiased=o["variance"] == "unbiased")
             std = (var + o["eps"]).sqrt()
             m = o["momentum"]
+            if o["variance"] == "pytorch":  # normalise ÷ m, follow the unbiased variance
+                unb = h.var(0, unbiased=True)
+                std_r, var_r = (unb + o["eps"]).sqrt(), unb
+            else:
+                std_r, var_r = std, var
             with torch.no_grad():
                 self.rmean.mul_(1 - m).add_(m * mean)
-                new = std if o["running"] == "std" else var
+                new = std_r if o["running"] == "std" else var_r
                 self.rstat.mul_(1 - m).add_(m * new)
         else:
             mean = self.rmean

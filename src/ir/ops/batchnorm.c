@@ -70,7 +70,8 @@ static int infer(nn_graph *g, int node, nn_diag *d)
     const nn_layer *L = g->n[node].spec;
     if (check_input(g, node, &x, d) != 0) return -1;
     nn_node *n = &g->n[node];
-    n->bn.unbiased = L->unbiased;
+    n->bn.unbiased = L->unbiased == 1;
+    n->bn.pytorch = L->unbiased == NN_BN_PYTORCH;
     n->bn.running_std = L->running_std;
     n->bn.eps = (float)L->eps;
     n->bn.momentum = (float)L->momentum;
@@ -119,18 +120,25 @@ static int grad(nn_graph *g, int node)
                                                                                             : 0;
 }
 
-/* The running buffers follow the batch statistics: running std directly, or the variance
- * recovered from the normalising std (std² − eps). */
-static void update_running(const nn_bn_attr *a, int f, const float *mean, const float *std,
+/* The running buffers follow the batch statistics: the variance v recovered from the
+ * normalising std (std² − eps), or with `running: std` sqrt(v + eps) — the normalising std
+ * itself.  variance: pytorch normalises with v ÷ m but tracks v·m/(m − 1), as
+ * torch.nn.BatchNorm1d keeps the unbiased variance in running_var. */
+static void update_running(const nn_bn_attr *a, int m, int f, const float *mean, const float *std,
                            float *rmean, float *rstat)
 {
     nn_k->ema((size_t)f, rmean, mean, a->momentum);
-    if (a->running_std) {
+    if (a->running_std && !a->pytorch) {
         nn_k->ema((size_t)f, rstat, std, a->momentum);
         return;
     }
-    for (int j = 0; j < f; j++)
-        rstat[j] = (1.0f - a->momentum) * rstat[j] + a->momentum * (std[j] * std[j] - a->eps);
+    float k = a->pytorch ? (float)m / (float)(m - 1) : 1.0f;
+    for (int j = 0; j < f; j++) {
+        float v = (std[j] * std[j] - a->eps) * k;
+        v = v > 0 ? v : 0; /* a constant column: std² may round just below eps */
+        float s = a->running_std ? sqrtf(v + a->eps) : v;
+        rstat[j] = (1.0f - a->momentum) * rstat[j] + a->momentum * s;
+    }
 }
 
 /* gamma and beta repeated over the positions (over: batch on [B, T, C]) */
@@ -155,7 +163,7 @@ static void run(const nn_step *s, int rows)
     }
     if (s->node->training) {
         nn_k->bn_train_fwd(m, f, in[0], gamma, beta, a->eps, a->unbiased, mean, std, xhat, y);
-        update_running(a, f, mean, std, in[3], in[4]);
+        update_running(a, m, f, mean, std, in[3], in[4]);
         return;
     }
     for (int j = 0; j < f; j++)
@@ -175,12 +183,13 @@ static void untile(const float *v, int c, int n, float *out, int accumulate)
 static void run_grad(const nn_step *s, int rows)
 {
     bn_geom q = geom(s->tout[0], s->node->spec->over_batch);
-    int acc = s->node->accumulate;
+    int acc = s->node->accumulate; /* bit 0: dx, 1: dgamma, 2: dbeta add to what is there */
     if (!q.tiled) {
         nn_k->bn_bwd(rows * q.per_row, q.n, s->in[0], s->in[1], s->in[2], s->in[3],
-                     s->node->bn.unbiased, s->out[0], s->out[1], s->out[2], acc & 1);
+                     s->node->bn.unbiased, s->out[0], s->out[1], s->out[2], acc & 7);
         return;
     }
+    /* the per-position gradients are fresh temporaries; only their sums accumulate */
     nn_k->bn_bwd(rows, q.n, s->in[0], s->in[1], s->in[2], s->in[3], s->node->bn.unbiased, s->out[0],
                  s->out[3], s->out[4], acc & 1);
     untile(s->out[3], q.c, q.n, s->out[1], (acc >> 1) & 1);

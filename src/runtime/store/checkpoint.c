@@ -144,18 +144,33 @@ int nn_ckpt_init_param(nn_param *p, nn_diag *d)
 }
 
 /* Embedding rows and output columns are token ids: a model trained on another vocabulary
- * would load without a shape error and mean something else. */
+ * would load without a shape error and mean something else.  The vocabularies compare as
+ * JSON arrays (a file written by Python's json.dumps has spaces after its commas); with
+ * text data a file without one is refused, as nothing says its ids are this data's. */
 static int same_vocab(const nn_st_file *f, const nn_dataset *ds, nn_mark at, nn_diag *d)
 {
+    if (ds->kind != NN_DATASET_TEXT) return 0;
     const char *theirs = nn_st_meta_get(f, "vocab");
+    if (!theirs) {
+        nn_diag_error(d, at, "'%s' has no vocabulary (metadata 'vocab'), but this data is text",
+                      nn_st_path(f));
+        nn_diag_note(d, "token ids index its embedding rows and output columns; add the "
+                        "metadata \"vocab\": the token texts in id order as a JSON array (Python: "
+                        "metadata={\"vocab\": json.dumps(itos)})");
+        return -1;
+    }
     char *ours = vocab_json(ds);
-    int ok = !theirs || !ours || !strcmp(theirs, "[]") || !strcmp(theirs, ours);
+    json_t *a = json_loads(theirs, JSON_DECODE_ANY, NULL);
+    json_t *b = ours ? json_loads(ours, 0, NULL) : NULL;
+    int ok = a && b && json_is_array(a) && json_equal(a, b);
     if (!ok) {
         nn_diag_error(d, at, "'%s' was trained on another vocabulary than this data's",
                       nn_st_path(f));
-        nn_diag_note(d, "its vocabulary: %.200s; this data's: %.200s", theirs, ours);
+        nn_diag_note(d, "its vocabulary: %.200s; this data's: %.200s", theirs, ours ? ours : "?");
         nn_diag_note(d, "load single tensors with init: {from: FILE, tensor: NAME} to override");
     }
+    json_decref(a);
+    json_decref(b);
     free(ours);
     return ok ? 0 : -1;
 }

@@ -14,20 +14,27 @@ int nn_optim_state_arrays(const nn_train_spec *t)
 
 void nn_optim_step(nn_params *P, const nn_train_spec *t, float lr)
 {
-    float bc1 = 1, bc2 = 1;
+    nn_adam_coef c = {0};
     if (t->optimizer == NN_OPT_ADAM) {
-        /* bias corrections in double: b^t underflows gracefully, 1 − b^t stays exact enough */
+        /* in double, rounded once, as torch.optim.Adam(W) computes its scalars in Python */
         P->adam_t++;
-        bc1 = (float)(1.0 - pow(t->beta1, (double)P->adam_t));
-        bc2 = (float)(1.0 - pow(t->beta2, (double)P->adam_t));
+        double bc1 = 1.0 - pow(t->beta1, (double)P->adam_t);
+        double bc2 = 1.0 - pow(t->beta2, (double)P->adam_t);
+        c = (nn_adam_coef){(float)t->beta1,
+                           (float)(1.0 - t->beta1),
+                           (float)t->beta2,
+                           (float)(1.0 - t->beta2),
+                           (float)t->eps,
+                           (float)(1.0 - (double)lr * t->weight_decay),
+                           (float)((double)lr / bc1),
+                           (float)sqrt(bc2)};
     }
     for (int i = 0; i < P->n; i++) {
         nn_param *p = &P->p[i];
         if (p->role != NN_PARAM) continue;
         size_t n = (size_t)p->numel;
         if (t->optimizer == NN_OPT_ADAM)
-            nn_k->adam(n, p->data, p->grad, p->velocity, p->sq, lr, (float)t->beta1,
-                       (float)t->beta2, (float)t->eps, (float)t->weight_decay, bc1, bc2);
+            nn_k->adam(n, p->data, p->grad, p->velocity, p->sq, &c);
         else if (p->velocity && t->nesterov)
             nn_k->sgd_nesterov(n, p->data, p->grad, p->velocity, lr, (float)t->momentum);
         else if (p->velocity)
