@@ -226,7 +226,9 @@ static void parse_top(nn_sctx *c, const nn_ynode *n, nn_spec *s)
 {
     static const char *const keys[] = {"name",    "seed",       "rng",       "data",   "model",
                                        "train",   "eval",       "sample",    "report", "include",
-                                       "plugins", "checkpoint", "init_from", NULL};
+                                       "plugins", "checkpoint", "init_from", "blocks", NULL};
+    int bi = nn_ymap_find(n, "blocks", 6);
+    const nn_ynode *blocks = bi >= 0 ? nn_ymap_value(n, bi) : NULL;
     int has_sample_seed = 0;
     const nn_ynode *seed_key = NULL, *rng_seed = NULL;
     for (int i = 0; i < n->n; i++) {
@@ -244,7 +246,7 @@ static void parse_top(nn_sctx *c, const nn_ynode *n, nn_spec *s)
         } else if (nn_sv_key_is(n, i, "data")) {
             nn_spec_data(c, v, s);
         } else if (nn_sv_key_is(n, i, "model")) {
-            nn_spec_model(c, v, s);
+            nn_spec_model(c, v, blocks, s);
         } else if (nn_sv_key_is(n, i, "train")) {
             nn_spec_train(c, v, &s->train);
         } else if (nn_sv_key_is(n, i, "eval")) {
@@ -261,8 +263,8 @@ static void parse_top(nn_sctx *c, const nn_ynode *n, nn_spec *s)
             free(s->init_from);
             s->init_from = nn_sv_path(c, v, "init_from");
             s->init_from_mark = v->mark;
-        } else if (nn_sv_key_is(n, i, "include")) {
-            continue; /* applied while reading (spec_include.c) */
+        } else if (nn_sv_key_is(n, i, "include") || nn_sv_key_is(n, i, "blocks")) {
+            continue; /* include: applied while reading; blocks: with the model */
         } else if (nn_ymap_key(n, i)->len < 2 || strncmp(nn_ymap_key(n, i)->text, "x-", 2)) {
             nn_sv_unknown_key(c, nn_ymap_key(n, i), "", keys);
         }
@@ -404,7 +406,7 @@ void nn_spec_free(nn_spec *s)
     free(d->y_col);
     free(d->inline_x);
     free(d->inline_y);
-    nn_layers_free(s->layers, s->nlayers);
+    nn_spec_model_free(s);
     nn_plugin_specs_free(s->plugins, s->nplugins);
     free(s->train.lr.boundaries);
     nn_expr_spec_free(s->train.loss_expr);

@@ -61,6 +61,15 @@ typedef enum {
     NN_LAYER_ACTIVATION, /* a plugin's activation (the plugins issue) */
     NN_LAYER_NGRAM,      /* the counting model: the whole model, alone in the list */
     NN_LAYER_FLATTEN_CONSECUTIVE, /* [B, T, C] → [B, T/n, C·n] (lesson 5; squeezed when T = n) */
+    NN_LAYER_LAYERNORM,           /* over the last axis; eps, elementwise affine */
+    NN_LAYER_ATTENTION,   /* multi-head self-attention: qkv linear, core, output linear */
+    NN_LAYER_GELU,        /* exact, or approximate: tanh */
+    NN_LAYER_DROPOUT,     /* training only */
+    NN_LAYER_CAUSAL_MEAN, /* y_t = mean of x_0..x_t over positions (makemore's BoW) */
+    /* Structure of the flattened list (spec_blocks.c); never written by a user as such: */
+    NN_LAYER_RESIDUAL,     /* `- residual: [...]` begins: remember x */
+    NN_LAYER_RESIDUAL_END, /* … ends: x + f(x) */
+    NN_LAYER_ATTN_CORE,    /* the attention's middle: softmax(q·kᵀ/√hs)·v per head */
     NN_LAYER_KIND_COUNT
 } nn_layer_kind;
 
@@ -132,7 +141,46 @@ typedef struct {
     /* ngram; flatten_consecutive: positions grouped */
     int n;            /* tokens per n-gram: 2 = bigram (context n − 1) */
     double smoothing; /* added to every count ("+1 smoothing"); ≥ 0 */
+    /* embedding: a learned position table [positions, dim] added (0: none) */
+    int positions;
+    /* layernorm: elementwise affine (eps above) */
+    int affine;
+    /* attention (and its core): heads, causal mask (bias above: both projections') */
+    int heads, causal;
+    /* linear inside an attention: out = out_mult × the input width (3 for qkv) */
+    int out_mult;
+    /* gelu: 1 = the tanh approximation */
+    int approximate;
+    /* dropout: the probability of dropping */
+    double p;
+    /* Set in the flattened list (spec_blocks.c): the tensor-name prefix ("layers.3",
+     * "blocks.2.attention.qkv"); the `- repeat:` that put the layer here (file NULL: none);
+     * for NN_LAYER_RESIDUAL_END, the index of its NN_LAYER_RESIDUAL. */
+    char name[40];
+    nn_mark use;
+    int begin;
 } nn_layer;
+
+/* The model as written (spec_blocks.c), which emit.c writes back: layers, `- residual:
+ * [...]` and `- repeat: {block, n}`.  The IR builds from the flattened `nn_spec.layers`. */
+typedef enum { NN_ITEM_LAYER = 0, NN_ITEM_RESIDUAL, NN_ITEM_REPEAT } nn_item_kind;
+typedef struct nn_item {
+    nn_item_kind kind;
+    nn_mark mark;          /* the item's key (`residual`, `repeat`, the layer's kind) */
+    nn_layer layer;        /* NN_ITEM_LAYER: the layer (the flattened copies share its inits) */
+    struct nn_item *items; /* NN_ITEM_RESIDUAL: the inner list */
+    int nitems;
+    int block, n;       /* NN_ITEM_REPEAT: index into nn_spec.blocks (−1: unknown), count */
+    nn_mark block_mark; /* NN_ITEM_REPEAT: the block name's value */
+} nn_item;
+
+/* `blocks: {NAME: [items]}`: a named list of items, defined once, used by `repeat`. */
+typedef struct {
+    char *name;
+    nn_mark mark; /* the name's key */
+    nn_item *items;
+    int nitems;
+} nn_block;
 
 typedef enum { NN_SHUFFLE_NATIVE = 0, NN_SHUFFLE_PYTHON } nn_shuffle_compat;
 typedef enum { NN_SPLIT_TRAIN = 0, NN_SPLIT_DEV, NN_SPLIT_TEST, NN_SPLIT_COUNT } nn_split_id;
@@ -274,7 +322,12 @@ typedef struct nn_spec {
      * sample.seed only serves `nnrun sample`).  0: `rng: torch`, samples from sample.seed. */
     int rng_global;
     nn_data_spec data;
-    nn_layer *layers;
+    nn_item *model; /* the model as written (spec_blocks.c) */
+    int nmodel;
+    nn_block *blocks;
+    int nblocks;
+    nn_layer *layers; /* flattened: blocks repeated, residuals as begin/end, attention as
+                         qkv linear, core, output linear; shallow copies of model's layers */
     int nlayers;
     nn_plugin_spec *plugins; /* the `plugins:` section (spec_plugin.c) */
     int nplugins;
