@@ -76,8 +76,8 @@ nn_graph *nn_build_fns(const nn_spec *spec, const nn_build_opts *o,
     g->x = nn_graph_tensor(g, "x", NN_INPUT, o->features > 0 ? NN_F32 : NN_I32, 1, 2, xdim);
     /* class ids for cross_entropy, numbers for hinge and mse (value reads none) */
     nn_loss_kind loss = spec->train.loss;
-    g->y = nn_graph_tensor(g, "y", NN_INPUT, loss == NN_LOSS_CROSS_ENTROPY ? NN_I32 : NN_F32, 1, 1,
-                           xdim);
+    g->y = nn_graph_tensor(g, "y", NN_INPUT, loss == NN_LOSS_CROSS_ENTROPY ? NN_I32 : NN_F32, 1,
+                           o->sequence ? 2 : 1, xdim);
     int cur = g->x;
     nn_mark last = {spec->path, 1, 1};
     /* the input of each open residual, by the index of its NN_LAYER_RESIDUAL */

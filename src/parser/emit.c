@@ -418,7 +418,9 @@ static void put_split(em *e, const nn_data_spec *d)
         return;
     }
     putf(e, "{seed: %llu, compat: %s}", (unsigned long long)d->shuffle_seed,
-         d->shuffle_compat == NN_SHUFFLE_PYTHON ? "python" : "native");
+         d->shuffle_compat == NN_SHUFFLE_PYTHON  ? "python"
+         : d->shuffle_compat == NN_SHUFFLE_TORCH ? "torch"
+                                                 : "native");
 }
 
 static void put_data(em *e, const nn_data_spec *d)
@@ -434,6 +436,7 @@ static void put_data(em *e, const nn_data_spec *d)
         else
             put(e, "chars");
         putf(e, "\n  context: %d", d->context);
+        if (d->sequence) put(e, "\n  examples: sequence");
         break;
     case NN_DATA_GENERATE:
         putf(e, "\n  generate: %s", d->generator == NN_GEN_XOR ? "xor" : "moons");

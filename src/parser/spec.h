@@ -182,7 +182,9 @@ typedef struct {
     int nitems;
 } nn_block;
 
-typedef enum { NN_SHUFFLE_NATIVE = 0, NN_SHUFFLE_PYTHON } nn_shuffle_compat;
+/* torch: torch.randperm(n) after torch.manual_seed(seed) (torch 1.13's CPU randperm: the
+ * forward Fisher-Yates on 32-bit mt19937 draws), the items kept in that order */
+typedef enum { NN_SHUFFLE_NATIVE = 0, NN_SHUFFLE_PYTHON, NN_SHUFFLE_TORCH } nn_shuffle_compat;
 typedef enum { NN_SPLIT_TRAIN = 0, NN_SPLIT_DEV, NN_SPLIT_TEST, NN_SPLIT_COUNT } nn_split_id;
 
 typedef enum {
@@ -207,6 +209,8 @@ typedef struct {
     char *token_pattern; /* tokens: {pattern: PCRE2}: each match is one token */
     nn_mark tokens_mark;
     int context; /* block size: tokens of context per example */
+    int sequence; /* examples: sequence — one example per item, x = [0, w…, 0…], targets
+                     y = [w…, 0, −1…] at every position (−1 ignored; makemore.py) */
     nn_mark context_mark;
     /* generate */
     nn_generator generator;

@@ -95,8 +95,9 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
     /* plugins load (and run their checks) before any graph is built */
     if (nn_plugins_load(spec, &tr->plugins, d) != 0) goto fail;
     const nn_callable *const *fns = nn_plugins_layer_fns(tr->plugins);
-    nn_build_opts to = {tr->batch, 1, 1, ds->vocab, ds->context, ds->features};
-    nn_build_opts eo = {NN_EVAL_ROWS, 0, 0, ds->vocab, ds->context, ds->features};
+    int seq = ds->ytw > 1;
+    nn_build_opts to = {tr->batch, 1, 1, ds->vocab, ds->context, ds->features, seq};
+    nn_build_opts eo = {NN_EVAL_ROWS, 0, 0, ds->vocab, ds->context, ds->features, seq};
     if (!(tr->train_g = nn_build_fns(spec, &to, fns, d)) ||
         !(tr->eval_g = nn_build_fns(spec, &eo, fns, d)) ||
         nn_expr_check_graph(tr->train_g, d) != 0) /* formulas: FD check at load */
@@ -169,9 +170,10 @@ static void load_rows(const nn_dataset *ds, const nn_split *sp, const nn_plan *p
         for (int i = 0; i < rows; i++)
             y[i] = sp->fy[at + i];
     } else {
-        int32_t *y = (int32_t *)nn_plan_ptr(p, g->y) + dst;
-        for (int i = 0; i < rows; i++)
-            y[i] = sp->y[at + i];
+        size_t w = (size_t)ds->ytw; /* targets per example */
+        int32_t *y = (int32_t *)nn_plan_ptr(p, g->y) + (size_t)dst * w;
+        for (size_t i = 0; i < (size_t)rows * w; i++)
+            y[i] = sp->y[(size_t)at * w + i];
     }
 }
 
@@ -288,7 +290,8 @@ double nn_trainer_eval_plans(nn_trainer *tr, nn_plan *const *plans, int nplans, 
     }
     free(j.sum), free(j.right);
     if (right >= 0) *acc = (double)right / (double)sp->n;
-    return sum / (double)sp->n;
+    /* the mean over the targets (sequences: token-weighted, ignored positions left out) */
+    return sum / (double)(sp->targets ? sp->targets : sp->n);
 }
 
 double nn_trainer_eval(nn_trainer *tr, nn_split_id s)
@@ -314,7 +317,7 @@ static void load_batch(nn_trainer *tr)
     long ix[GROUP];
     size_t xw = ds->kind == NN_DATASET_TABLE ? (size_t)ds->features : (size_t)ds->context;
     const nn_graph *g = p->g;
-    int text_ids = ds->kind == NN_DATASET_TEXT && g->t[g->y].dtype != NN_F32;
+    int text_ids = ds->kind == NN_DATASET_TEXT && g->t[g->y].dtype != NN_F32 && ds->ytw == 1;
     int32_t *tx = text_ids ? nn_plan_ptr(p, g->x) : NULL, *ty = text_ids ? nn_plan_ptr(p, g->y) : NULL;
     for (int at = 0; at < tr->batch; at += GROUP) {
         int n = tr->batch - at < GROUP ? tr->batch - at : GROUP;
