@@ -216,7 +216,7 @@ typedef struct {
 static void net_open(net *n, const nn_spec *s, int rows, int vocab, int context, int features)
 {
     nn_diag *d = nn_diag_new();
-    nn_build_opts o = {rows, 1, 1, vocab, context, features};
+    nn_build_opts o = {rows, 1, 1, vocab, context, features, 0};
     n->g = nn_build(s, &o, d);
     if (!n->g) {
         nn_diag_print(d, stderr);
@@ -314,7 +314,7 @@ static void test_score_shape_error(void **state)
     s.layers = L, s.nlayers = 1;
     s.train.loss = NN_LOSS_HINGE;
     nn_diag *d = nn_diag_new();
-    nn_build_opts o = {4, 1, 1, 1, 0, 2};
+    nn_build_opts o = {4, 1, 1, 1, 0, 2, 0};
     assert_null(nn_build(&s, &o, d));
     expect_error(d, "spec.yaml:10:5: error: hinge needs one score per row [batch, 1]", "[4, 2]");
     assert_non_null(strstr(nn_diag_line(d, 0), "targets [4]"));
@@ -520,7 +520,7 @@ static void test_init_values(void **state)
     L[0].init.nvalues = 5;
     L[0].init.mark = M(12);
     nn_diag *d = nn_diag_new();
-    nn_build_opts o = {2, 1, 1, 3, 0, 2};
+    nn_build_opts o = {2, 1, 1, 3, 0, 2, 0};
     nn_graph *g = nn_build(&s, &o, d);
     nn_params *P = nn_params_new(g, 0);
     nn_rng r;
@@ -573,7 +573,7 @@ static void test_init_csv(void **state)
     /* layer 1's weights are 16×16: 256 numbers for a [2, 16] weight */
     L[0].init = micrograd_init(1, 1);
     nn_diag *d = nn_diag_new();
-    nn_build_opts o = {2, 1, 1, 16, 0, 2};
+    nn_build_opts o = {2, 1, 1, 16, 0, 2, 0};
     nn_graph *g = nn_build(&s, &o, d);
     nn_params *P = nn_params_new(g, 0);
     nn_rng r;
