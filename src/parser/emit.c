@@ -213,6 +213,7 @@ static void put_init(em *e, const char *key, const nn_init *in, int ind)
             put(e, ", b: "), put_float(e, in->b), put(e, "}");
             break;
         case NN_INIT_ONES: put(e, "ones: {}"); break;
+        case NN_INIT_TORCH: put(e, "torch: {}"); break;
         default: put(e, "zeros: {}"); break; /* NN_INIT_DEFAULT never survives the parser */
         }
         put(e, ", scale: "), put_float(e, in->scale), put(e, "}");
@@ -552,6 +553,7 @@ static void put_eval(em *e, const nn_eval_spec *ev)
         first = 0;
     }
     put(e, "]");
+    if (ev->start) put(e, "\n  start: true");
 }
 
 static void put_sample(em *e, const nn_sample_spec *sa)

@@ -24,6 +24,9 @@ typedef enum {
     NN_INIT_VALUES, /* values: [numbers] written in the spec */
     NN_INIT_CSV,    /* csv: {file, column, where: {COL: VALUE, ...}, transpose} */
     NN_INIT_FROM,   /* from: FILE.safetensors (tensor: NAME) — the checkpoints issue */
+    NN_INIT_TORCH,  /* torch: the PyTorch module's own default — nn.Linear weight
+                       kaiming_uniform(a=√5) (U(±1/√fan_in)) drawn [out, in], its bias
+                       U(±1/√fan_in); nn.Embedding N(0, 1) */
 } nn_init_kind;
 
 typedef struct {
@@ -291,6 +294,7 @@ typedef struct {
 typedef struct {
     long every; /* evaluate every N steps (0: only at the end) */
     int splits; /* bit mask of 1 << nn_split_id, evaluated at every eval point */
+    int start;  /* also evaluate before the first step (a metrics row at step 0) */
 } nn_eval_spec;
 
 typedef struct {

@@ -445,6 +445,7 @@ static int load_text(const nn_spec *spec, nn_dataset *ds, nn_diag *d)
     }
     if (!(order = malloc((size_t)w.n * sizeof *order))) goto done;
     nn_data_order(spec, order, w.n);
+    if (D->shuffle && D->shuffle_compat == NN_SHUFFLE_TORCH) ds->shuffle_draws = w.n - 1;
     long cut[NN_SPLIT_COUNT + 1];
     if (nn_data_cuts(spec, w.n, cut, d) != 0) goto done;
     ok = 1;

@@ -34,6 +34,7 @@ typedef struct {
     uint32_t *itos; /* tokens: chars — vocab code points; itos[0] = '.' */
     int context;
     int ytw; /* targets per example: 1, or context (examples: sequence) */
+    long shuffle_draws; /* 32-bit draws the torch-compatible shuffle took (randperm: n − 1) */
     long lines, dropped; /* items read, and dropped by the filter or as empty lines */
     nn_split split[NN_SPLIT_COUNT];
     nn_dataset_kind kind;

@@ -113,9 +113,22 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
     for (int t = 1; t < tr->neval; t++)
         if (!(tr->eval_more[t - 1] = nn_plan_lower(tr->eval_g, tr->P, NN_LOWER_FAST))) goto fail;
     nn_rng_seed(&tr->rng, spec->rng == NN_RNG_TORCH, spec->seed);
+    /* makemore.py's one global stream: torch.manual_seed(s); randperm (the split); the init;
+     * then the DataLoader draws its base seed and, at the first batch, the RandomSampler's
+     * seed (each 64 bits, high word first), which seeds the sampler's own mt19937 with its
+     * low 32 bits; batches are draw() mod n from that generator. */
+    int replay = spec->rng == NN_RNG_TORCH && ds->shuffle_draws &&
+                 spec->data.shuffle_seed == spec->seed;
+    for (long i = 0; replay && i < ds->shuffle_draws; i++)
+        nn_rng_u32(&tr->rng);
     if (nn_params_init(tr->P, &tr->rng, d) != 0 || nn_ckpt_init_from(tr->P, spec, ds, d) != 0 ||
         encode_prefix(tr, d) != 0)
         goto fail;
+    if (replay) {
+        for (int k = 0; k < 3; k++) /* the loader's base seed, the sampler seed's high word */
+            nn_rng_u32(&tr->rng);
+        nn_rng_seed(&tr->rng, 1, nn_rng_u32(&tr->rng));
+    }
     /* everything collection needs is allocated here: the step loop never allocates */
     if (nn_stats_wanted(spec) && !(tr->stats = nn_stats_new(tr))) goto fail;
     return tr;
@@ -684,6 +697,8 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     double t0 = now_seconds();
     int status = 0, act;
     bg_eval bge = {every > 0 ? nn_eval_bg_new(tr) : NULL, {NULL, NULL}, 0, -1, 0};
+    if (spec->eval.start && i == 0) /* eval: {start: true} — the model before any step */
+        eval_point(tr, o, 0, nn_lr_at(&spec->train.lr, 0, steps), t0, log);
     for (; i < steps; i++) {
         double lr = nn_lr_at(&spec->train.lr, i, steps);
         if (o->ctl) nn_runctl_before_step(o->ctl, i);
