@@ -13,4 +13,6 @@ work=$(mktemp -d /tmp/nnrun-parity-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 echo "=== parity: nnrun against PyTorch ==="
 "$py" tests/parity/parity.py ./nnrun "$work"
+echo "=== parity: sequence layers and makemore.py (tests/parity/makemore.py) ==="
+"$py" tests/parity/makemore.py ./nnrun "$work"
 echo "=== parity: passed ==="
