@@ -90,6 +90,7 @@ nn_graph *nn_build_fns(const nn_spec *spec, const nn_build_opts *o,
             continue;
         }
         const nn_op *op = layer_op(L->kind);
+        if (L->kind == NN_LAYER_EMBEDDING && L->window) op = &nn_op_embedding_window;
         const nn_callable *fn = L->kind == NN_LAYER_ACTIVATION && layer_fn ? layer_fn[i] : NULL;
         if (fn) op = &nn_op_plugin;
         if (L->kind == NN_LAYER_ACTIVATION && L->expr) op = &nn_op_expr;

@@ -52,6 +52,7 @@ extern const nn_op nn_op_gelu, nn_op_gelu_grad;
 extern const nn_op nn_op_dropout, nn_op_dropout_grad;
 extern const nn_op nn_op_causal_mean, nn_op_causal_mean_grad;
 extern const nn_op nn_op_residual, nn_op_residual_grad; /* x + f(x) */
+extern const nn_op nn_op_embedding_window, nn_op_embedding_window_grad; /* embedding: {window} */
 
 /* Looks an op up by name (NULL if unknown); the registry lists every op. */
 const nn_op *nn_op_find(const char *name);

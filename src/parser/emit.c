@@ -312,6 +312,7 @@ static void put_layer(em *e, const nn_layer *l, int base)
     case NN_LAYER_EMBEDDING:
         nl(e, ind), putf(e, "dim: %d", l->dim);
         if (l->positions) nl(e, ind), putf(e, "positions: %d", l->positions);
+        if (l->window) nl(e, ind), putf(e, "window: %d", l->window);
         nl(e, ind), put_init(e, "init", &l->init, ind);
         break;
     case NN_LAYER_LAYERNORM:

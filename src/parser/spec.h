@@ -144,8 +144,10 @@ typedef struct {
     /* ngram; flatten_consecutive: positions grouped */
     int n;            /* tokens per n-gram: 2 = bigram (context n − 1) */
     double smoothing; /* added to every count ("+1 smoothing"); ≥ 0 */
-    /* embedding: a learned position table [positions, dim] added (0: none) */
-    int positions;
+    /* embedding: a learned position table [positions, dim] added (0: none); window: each
+     * position gets the W latest tokens' embeddings concatenated, a learned blank token
+     * before the start (makemore.py's MLP; 0: none) */
+    int positions, window;
     /* layernorm: elementwise affine (eps above) */
     int affine;
     /* attention (and its core): heads, causal mask (bias above: both projections') */

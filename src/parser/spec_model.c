@@ -66,7 +66,8 @@ static void layer_defaults(nn_layer *l)
 
 static const char *const *option_keys(nn_layer_kind k)
 {
-    static const char *const emb[] = {"dim", "positions", "init", NULL}, *const none[] = {NULL};
+    static const char *const emb[] = {"dim", "positions", "window", "init", NULL};
+    static const char *const none[] = {NULL};
     static const char *const ln[] = {"eps", "affine", "init", "bias_init", NULL};
     static const char *const att[] = {"heads", "causal", "bias", "init", "bias_init", NULL};
     static const char *const gelu[] = {"approximate", NULL}, *const drop[] = {"p", NULL};
@@ -105,6 +106,8 @@ static int layer_option(nn_sctx *c, nn_layer *l, const nn_ynode *key, const nn_y
         nn_sv_int(c, v, p, 1, 65536, &l->dim);
     else if (l->kind == NN_LAYER_EMBEDDING && nn_yscalar_is(key, "positions"))
         nn_sv_int(c, v, p, 1, 65536, &l->positions);
+    else if (l->kind == NN_LAYER_EMBEDDING && nn_yscalar_is(key, "window"))
+        nn_sv_int(c, v, p, 1, 256, &l->window);
     else if (ln && nn_yscalar_is(key, "eps"))
         nn_sv_float(c, v, p, eps, &l->eps);
     else if (ln && nn_yscalar_is(key, "affine"))
@@ -173,6 +176,8 @@ static void layer_options(nn_sctx *c, nn_layer *l, const nn_ynode *item, const n
     if (l->kind == NN_LAYER_EMBEDDING &&
         (!opts || opts->kind != NN_YMAP || nn_ymap_find(opts, "dim", 3) < 0))
         nn_sv_missing(c, opts && opts->kind == NN_YMAP ? opts : item, "dim", path);
+    if (l->kind == NN_LAYER_EMBEDDING && l->window && l->positions)
+        nn_sv_error(c, item->mark, "'%s' has both 'window' and 'positions'; choose one", path);
     if (l->kind == NN_LAYER_FLATTEN_CONSECUTIVE &&
         (!opts || opts->kind != NN_YMAP || nn_ymap_find(opts, "n", 1) < 0))
         nn_sv_missing(c, opts && opts->kind == NN_YMAP ? opts : item, "n", path);

@@ -184,6 +184,29 @@ class Bigram(nn.Module):
         return self.logits[idx]
 
 
+class MLP(nn.Module):
+    def __init__(self, V=27, T=16, c=64, c2=64):
+        super().__init__()
+        self.wte = nn.Embedding(V + 1, c)  # + the blank token
+        self.fc, self.out = nn.Linear(T * c, c2), nn.Linear(c2, V)
+        self.V, self.T = V, T
+
+    def params(self):
+        return {"layers.0.weight": (self.wte.weight, 0), "layers.1.weight": (self.fc.weight, 1),
+                "layers.1.bias": (self.fc.bias, 0), "layers.3.weight": (self.out.weight, 1),
+                "layers.3.bias": (self.out.bias, 0)}
+
+    def forward(self, idx, acts):
+        embs = []
+        for _ in range(self.T):  # makemore.py's roll: newest first, blank before the start
+            embs.append(self.wte(idx))
+            idx = torch.roll(idx, 1, 1)
+            idx[:, 0] = self.V
+        x = torch.cat(embs, -1)
+        acts["layers.0.out"] = x
+        return self.out(torch.tanh(self.fc(x)))
+
+
 class SeqLayers(nn.Module):
     """tests/parity/seq/seq_layers.yaml: the variants makemore does not use."""
 
@@ -212,7 +235,7 @@ class SeqLayers(nn.Module):
         return self.lm_head(m)
 
 
-MODELS = {"transformer": Transformer, "bow": BoW, "bigram": Bigram}
+MODELS = {"transformer": Transformer, "bow": BoW, "bigram": Bigram, "mlp": MLP}
 
 
 def load_weights(model, W):
@@ -310,7 +333,8 @@ def main():
     check_layers(nnrun, work, os.path.join(SRCDIR, "specs/makemore_transformer.yaml"), Transformer())
     check_layers(nnrun, work, os.path.join(SRCDIR, "specs/makemore_bow.yaml"), BoW())
     check_layers(nnrun, work, os.path.join(HERE, "seq/seq_layers.yaml"), SeqLayers())
-    for kind in ("transformer", "bow", "bigram"):
+    check_layers(nnrun, work, os.path.join(SRCDIR, "specs/makemore_mlp.yaml"), MLP())
+    for kind in ("transformer", "bow", "bigram", "mlp"):
         check_replay(nnrun, work, kind)
     if failures:
         print(f"FAILED: {len(failures)} comparisons: {', '.join(failures[:10])}")

@@ -48,6 +48,8 @@ const nn_op *const nn_ops[] = {
     &nn_op_causal_mean_grad,
     &nn_op_residual,
     &nn_op_residual_grad,
+    &nn_op_embedding_window,
+    &nn_op_embedding_window_grad,
     NULL,
 };
 
