@@ -59,8 +59,8 @@ static void parse_eval(nn_sctx *c, const nn_ynode *n, nn_eval_spec *e)
 /* Returns whether sample.seed was given (else it derives from the top-level seed). */
 static int parse_sample(nn_sctx *c, const nn_ynode *n, nn_sample_spec *sa)
 {
-    static const char *const keys[] = {"count",   "seed",   "temperature", "max_len",
-                                       "prefix",  "replacement", NULL};
+    static const char *const keys[] = {"count",  "seed",        "temperature", "max_len",
+                                       "prefix", "replacement", "top_k",       NULL};
     int has_seed = 0;
     if (!nn_sv_map(c, n, "sample")) return 0;
     for (int i = 0; i < n->n; i++) {
@@ -69,6 +69,8 @@ static int parse_sample(nn_sctx *c, const nn_ynode *n, nn_sample_spec *sa)
             nn_sv_int(c, v, "sample.count", 0, 100000, &sa->count);
         else if (nn_sv_key_is(n, i, "seed"))
             has_seed = 1, nn_sv_u64(c, v, "sample.seed", &sa->seed);
+        else if (nn_sv_key_is(n, i, "top_k"))
+            nn_sv_int(c, v, "sample.top_k", 0, 1000000, &sa->top_k);
         else if (nn_sv_key_is(n, i, "temperature"))
             nn_sv_float(c, v, "sample.temperature", R_POS, &sa->temperature);
         else if (nn_sv_key_is(n, i, "replacement"))

@@ -304,6 +304,7 @@ typedef struct {
     uint64_t seed;
     double temperature;
     int max_len;
+    int top_k;    /* keep the k most likely tokens at each draw (0: all; makemore's --top-k) */
     char *prefix; /* items start with this text (its characters must be in the vocabulary) */
     int replacement; /* torch.multinomial's argument: 1 (default) the cumulative-sum draw,
                         0 the one-sample draw without replacement (argmax p / Exp(1)) */
