@@ -2,13 +2,15 @@
 """PyTorch reference for nnrun's benchmarks: the same training step, two styles.
 
   lecture  — the notebook's own loop: manual tensors, F.cross_entropy, p.data += -lr * p.grad
-  module   — idiomatic nn.Sequential + torch.optim.SGD
+             (wavenet: the lesson-5 notebook's classes, tests/parity/wavenet_lecture.py)
+  module   — idiomatic nn.Sequential + torch.optim.SGD (wavenet: nn.BatchNorm1d on the
+             transposed [B, C, T])
 
 Prints one JSON line: {"model", "style", "threads", "us_per_step" (median), "steps"}.
 Run it in the fastest set-up of shared BENCHMARKING.md (bench/run does): OpenBLAS-openmp,
 OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset, glibc malloc tunables.
 """
-import argparse, json, statistics, time
+import argparse, json, os, statistics, sys, time
 
 import torch
 import torch.nn as nn
@@ -18,6 +20,7 @@ SHAPES = {  # vocab, context, embedding, hidden, batch, hidden layers
     "mlp_bn": dict(V=27, T=3, E=10, H=200, B=32, depth=1),
     "deep_bn": dict(V=27, T=3, E=10, H=100, B=32, depth=5),
     "large": dict(V=27, T=8, E=64, H=1024, B=512, depth=1),
+    "wavenet": dict(V=27, T=8, E=24, H=128, B=32, depth=3),  # lesson 5's final model (E)
 }
 
 
@@ -39,8 +42,58 @@ class BatchNorm1d:  # lesson 4's own layer (unbiased variance, as the notebook)
         return [self.gamma, self.beta]
 
 
+class FlattenConsecutive(nn.Module):  # lesson 5's layer as an nn.Module
+    def __init__(self, n):
+        super().__init__()
+        self.n = n
+
+    def forward(self, x):
+        B, T, C = x.shape
+        x = x.reshape(B, T // self.n, C * self.n)
+        return x.squeeze(1) if x.shape[1] == 1 else x
+
+
+class SeqBatchNorm(nn.BatchNorm1d):  # BatchNorm1d wants [B, C, T]: transpose around it
+    def forward(self, x):
+        return super().forward(x.transpose(1, 2)).transpose(1, 2) if x.ndim == 3 else super().forward(x)
+
+
+def wavenet_lecture_step_fn():
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "parity"))
+    import wavenet_lecture as lec
+
+    torch.manual_seed(42)
+    model = lec.make_model("E", 27)
+    with torch.no_grad():
+        model.layers[-1].weight *= 0.1
+    params = model.parameters()
+    for p in params:
+        p.requires_grad = True
+
+    def step(Xb, Yb, lr):  # cell 10's loop body
+        loss = F.cross_entropy(model(Xb), Yb)
+        for p in params:
+            p.grad = None
+        loss.backward()
+        for p in params:
+            p.data += -lr * p.grad
+        return loss
+    return step
+
+
+def wavenet_module(s):
+    E, H, V = s["E"], s["H"], s["V"]
+    mods, width = [nn.Embedding(V, E)], E
+    for _ in range(s["depth"]):
+        mods += [FlattenConsecutive(2), nn.Linear(2 * width, H, bias=False), SeqBatchNorm(H), nn.Tanh()]
+        width = H
+    return mods + [nn.Linear(H, V)]
+
+
 def lecture_step_fn(s, g):
     V, T, E, H, B, depth = s["V"], s["T"], s["E"], s["H"], s["B"], s["depth"]
+    if s is SHAPES["wavenet"]:
+        return wavenet_lecture_step_fn()
     C = torch.randn((V, E), generator=g)
     if depth == 1:  # makemore part 3, the BatchNorm MLP, exactly as the notebook writes it
         W1 = torch.randn((T * E, H), generator=g) * (5 / 3) / (T * E) ** 0.5
@@ -97,6 +150,8 @@ def module_step_fn(s, g):
         mods += [nn.Linear(fan_in, H, bias=False), nn.BatchNorm1d(H), nn.Tanh()]
         fan_in = H
     mods += [nn.Linear(H, V)] if depth == 1 else [nn.Linear(H, V, bias=False), nn.BatchNorm1d(V)]
+    if s is SHAPES["wavenet"]:
+        mods = wavenet_module(s)
     model = nn.Sequential(*mods)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
 

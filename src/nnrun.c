@@ -425,14 +425,15 @@ static void print_result(FILE *f, const nn_result *r, const char *dir)
 static int bench_command(const cli *c, nn_trainer *tr)
 {
     long steps = c->bench_steps ? c->bench_steps : 2000;
-    double secs = nn_trainer_bench(tr, steps);
+    double median = 0, secs = nn_trainer_bench(tr, steps, &median);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    json_t *j =
-        json_pack("{s:f, s:f, s:I, s:s, s:i, s:I, s:s}", "steps_per_second",
-                  secs > 0 ? (double)steps / secs : 0.0, "us_per_step", secs * 1e6 / (double)steps,
-                  "peak_rss_bytes", (json_int_t)ru.ru_maxrss * 1024, "isa", nn_k->isa, "threads",
-                  c->threads, "steps", (json_int_t)steps, "name", tr->spec->name);
+    json_t *j = json_pack("{s:f, s:f, s:f, s:I, s:s, s:i, s:I, s:s}", "steps_per_second",
+                          secs > 0 ? (double)steps / secs : 0.0, "us_per_step",
+                          secs * 1e6 / (double)steps, "us_per_step_median", median * 1e6,
+                          "peak_rss_bytes", (json_int_t)ru.ru_maxrss * 1024, "isa", nn_k->isa,
+                          "threads", c->threads, "steps", (json_int_t)steps, "name",
+                          tr->spec->name);
     char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     if (text) printf("%s\n", text);
     free(text);

@@ -97,7 +97,10 @@ static void test_shape_errors(void **state)
 {
     (void)state;
     nn_layer no_flatten[] = {L_embedding(4), L_linear(5, 1, 12)};
-    expect_shape_error(no_flatten, 2, 12, "layer 2 (linear) expects a 2-D input");
+    /* linear runs over the last axis of [B, T, C]: the logits keep the time axis */
+    expect_shape_error(no_flatten, 2, 12, "cross_entropy needs logits [batch, 7] (one per token "
+                                          "of the vocabulary), but the model's last layer gives "
+                                          "[4, 3, 5]");
     nn_layer no_embedding[] = {L_linear(5, 1, 11)};
     expect_shape_error(no_embedding, 1, 11, "expects float features, but its input is token ids");
     nn_layer wrong_out[] = {L_embedding(4), L_simple(NN_LAYER_FLATTEN, 11), L_linear(5, 1, 12)};

@@ -163,7 +163,9 @@ const char *nn_layer_label(const nn_graph *g, int node, char *buf, int len)
 void nn_graph_print(const nn_graph *g, FILE *out)
 {
     char shape[64];
-    fprintf(out, "%-4s %-22s %-34s %-16s %s\n", "#", "op", "inputs", "output", "params");
+    /* output shape and parameters before the inputs, whose names run long: the forward
+     * part reads as the lecture's `for layer in model.layers: print(layer.out.shape)` */
+    fprintf(out, "%-4s %-20s %-16s %-8s %s\n", "#", "op", "output", "params", "inputs");
     for (int i = 0; i < g->nn; i++) {
         const nn_node *n = &g->n[i];
         char ins[128] = "";
@@ -177,9 +179,9 @@ void nn_graph_print(const nn_graph *g, FILE *out)
             if (t->role == NN_PARAM && i < g->nfwd) params += nn_tensor_numel(t);
         }
         int first_out = n->nout > 0 ? n->out[0] : -1;
-        fprintf(out, "%-4d %-22s %-34s %-16s %ld\n", i, n->op->name, ins,
+        fprintf(out, "%-4d %-20s %-16s %-8ld %s\n", i, n->op->name,
                 first_out >= 0 ? nn_tensor_shape_str(&g->t[first_out], shape, sizeof shape) : "-",
-                params);
+                params, ins);
         if (i + 1 == g->nfwd && g->nfwd < g->nn) fprintf(out, "---- backward ----\n");
     }
     fprintf(out, "parameters: %ld\n", nn_graph_param_count(g));

@@ -98,7 +98,7 @@ int nn_graph_storage(const nn_graph *g, int t);
 
 /* Total element count of all parameters (not buffers). */
 long nn_graph_param_count(const nn_graph *g);
-/* Prints one line per node: op, inputs, output shape, parameter count. */
+/* Prints one line per node: op, output shape, parameter count, inputs. */
 void nn_graph_print(const nn_graph *g, FILE *out);
 
 #endif

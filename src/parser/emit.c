@@ -562,7 +562,7 @@ static void put_sample(em *e, const nn_sample_spec *sa)
     putf(e, "\nsample:\n  count: %d\n  seed: %llu", sa->count, (unsigned long long)sa->seed);
     put(e, "\n  temperature: "), put_float(e, sa->temperature);
     putf(e, "\n  max_len: %d", sa->max_len);
-    put(e, "\n  replacement: "), put_bool(e, sa->replacement);
+    put(e, "\n  replacement: "), put_bool(e, !sa->without_replacement);
     if (sa->top_k) putf(e, "\n  top_k: %d", sa->top_k);
     if (sa->prefix) put(e, "\n  prefix: "), put_str(e, sa->prefix);
 }

@@ -73,8 +73,11 @@ static int parse_sample(nn_sctx *c, const nn_ynode *n, nn_sample_spec *sa)
             nn_sv_int(c, v, "sample.top_k", 0, 1000000, &sa->top_k);
         else if (nn_sv_key_is(n, i, "temperature"))
             nn_sv_float(c, v, "sample.temperature", R_POS, &sa->temperature);
-        else if (nn_sv_key_is(n, i, "replacement"))
-            nn_sv_bool(c, v, "sample.replacement", &sa->replacement);
+        else if (nn_sv_key_is(n, i, "replacement")) {
+            int with = 1;
+            nn_sv_bool(c, v, "sample.replacement", &with);
+            sa->without_replacement = !with;
+        }
         else if (nn_sv_key_is(n, i, "max_len"))
             nn_sv_int(c, v, "sample.max_len", 1, 10000, &sa->max_len);
         else if (nn_sv_key_is(n, i, "prefix")) {
@@ -195,7 +198,7 @@ static void set_defaults(nn_spec *s, nn_mark m)
                                .loss_mark = m,
                                .lr = {.value = 0.1, .mark = m}};
     s->eval.splits = 1 << NN_SPLIT_TRAIN | 1 << NN_SPLIT_DEV;
-    s->sample = (nn_sample_spec){.count = 20, .temperature = 1.0, .max_len = 64, .replacement = 1};
+    s->sample = (nn_sample_spec){.count = 20, .temperature = 1.0, .max_len = 64};
     s->report.plots_all = 1;
 }
 

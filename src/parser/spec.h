@@ -306,8 +306,9 @@ typedef struct {
     int max_len;
     int top_k;    /* keep the k most likely tokens at each draw (0: all; makemore's --top-k) */
     char *prefix; /* items start with this text (its characters must be in the vocabulary) */
-    int replacement; /* torch.multinomial's argument: 1 (default) the cumulative-sum draw,
-                        0 the one-sample draw without replacement (argmax p / Exp(1)) */
+    int without_replacement; /* replacement: false — torch.multinomial(p, 1)'s draw without
+                                replacement (argmax p / Exp(1)); 0 (the default, replacement:
+                                true): the cumulative-sum draw of replacement=True */
     nn_mark prefix_mark;
 } nn_sample_spec;
 

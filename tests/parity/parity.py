@@ -9,7 +9,13 @@ convention, the lesson's formulas where it has not, Tanh, ReLU, F.cross_entropy,
 runs one forward/backward on the same batch, and compares the loss, every activation and
 every gradient: max |nnrun - torch| <= 1e-5 * max(1, |torch|) element-wise.  Then it loads
 model.safetensors after training and computes the dev loss in torch, which must match
-nnrun's summary.json to 1e-5.
+nnrun's summary.json to 1e-5.  Rank-3 layers (lesson 5): flatten_consecutive as the lecture's
+view + squeeze, linear on [B, T, C], BatchNorm over batch and time (torch.nn.BatchNorm1d on the
+transposed [B, C, T] where torch has the convention) and over the batch only (`over: batch`).
+
+Last, lesson 5's first 10 steps: specs/wavenet.yaml against the notebook's own code
+(wavenet_lecture.py, torch's global generator after torch.manual_seed(42)): every minibatch
+loss, then every parameter and BatchNorm buffer after the 10 updates.
 
 Usage: /usr/bin/python3 tests/parity/parity.py NNRUN_BINARY [WORK_DIR]
 Needs Debian's python3-torch (and python3-yaml, python3-numpy).  Exit 0 when every
@@ -88,8 +94,10 @@ class BatchNormLesson:
     def __call__(self, h, training):
         o = self.o
         if training:
-            mean = h.mean(0)
-            var = h.var(0, unbiased=o["variance"] == "unbiased")
+            # every axis but the last, or (over: batch) the batch axis only, per position
+            dims = (0,) if o.get("over") == "batch" else tuple(range(h.ndim - 1))
+            mean = h.mean(dims)
+            var = h.var(dims, unbiased=o["variance"] == "unbiased")
             std = (var + o["eps"]).sqrt()
             m = o["momentum"]
             with torch.no_grad():
@@ -120,6 +128,14 @@ def build(spec, W):
             layers.append((i, lambda h, tr, m=emb: m(h.long())))
         elif kind == "flatten":
             layers.append((i, lambda h, tr: h.reshape(h.shape[0], -1)))
+        elif kind == "flatten_consecutive":  # the lecture's FlattenConsecutive(n)
+
+            def fc(h, tr, n=o["n"]):
+                B, T, C = h.shape
+                h = h.reshape(B, T // n, C * n)  # the view, also of a transposed BN output
+                return h.squeeze(1) if h.shape[1] == 1 else h
+
+            layers.append((i, fc))
         elif kind == "linear":
             n_in, n_out = W[pre + "weight"].shape
             lin = torch.nn.Linear(n_in, n_out, bias=pre + "bias" in W)
@@ -131,7 +147,7 @@ def build(spec, W):
             gain, bias = param(pre + "weight", W[pre + "weight"]), param(pre + "bias", W[pre + "bias"])
             stat = pre + ("running_std" if o["running"] == "std" else "running_var")
             rmean, rstat = W[pre + "running_mean"].clone(), W[stat].clone()
-            if o["variance"] == "biased" and o["running"] == "var":
+            if o["variance"] == "biased" and o["running"] == "var" and o.get("over") != "batch":
                 # torch's own module normalises exactly so in training; its running variance
                 # is unbiased where nnrun's follows `variance`, so the buffers are checked
                 # against the lesson-style reference below
@@ -142,6 +158,8 @@ def build(spec, W):
                 def run(h, tr, bn=bn, ref=ref):
                     if tr:
                         ref(h.detach(), True)  # the running buffers
+                        if h.ndim == 3:  # torch's module wants channels second: [B, C, T]
+                            return bn.train()(h.transpose(1, 2)).transpose(1, 2)
                         return bn.train()(h)
                     return ref(h, False)
 
@@ -259,6 +277,32 @@ def check_dev_loss(run_dir):
         failures.append(run_dir + " dev loss")
 
 
+def check_wavenet_steps(nnrun, work, steps=10):
+    """specs/wavenet.yaml's first steps against the notebook's code, step by step."""
+    sys.path.insert(0, HERE)
+    import wavenet_lecture as lec
+
+    out = os.path.join(work, "wavenet10")
+    subprocess.run([nnrun, "specs/wavenet.yaml", "--quiet", "--force", "--out", out,
+                    "--set", f"train.steps={steps}", "--set", "eval.every=0",
+                    "--set", "eval.splits=[dev]", "--set", "report.plots=none",
+                    "--set", "sample.count=0"], check=True, cwd=SRCDIR)
+    with open(os.path.join(out, "metrics.csv")) as f:
+        rows = [r.split(",") for r in f.read().splitlines()[1:]]
+    ours = [float(r[2]) for r in rows if r[2]]
+    _, (Xtr, Ytr), _ = lec.load(lec.NAMES, 8)
+    model, _, lossi = lec.train("E", steps, Xtr, Ytr, quiet=True)
+    compare(f"wavenet losses, steps 0-{steps - 1}", torch.tensor(ours), torch.tensor(lossi))
+    T, _ = read_safetensors(os.path.join(out, "model.safetensors"))
+    for i, layer in enumerate(model.layers):
+        for attr, name in (("weight", "weight"), ("bias", "bias"), ("gamma", "weight"),
+                           ("beta", "bias"), ("running_mean", "running_mean"),
+                           ("running_var", "running_var")):
+            t = getattr(layer, attr, None)
+            if t is not None:
+                compare(f"wavenet layers.{i}.{name} after {steps}", T[f"layers.{i}.{name}"], t)
+
+
 def main():
     if len(sys.argv) < 2:
         raise SystemExit(__doc__)
@@ -276,6 +320,8 @@ def main():
         with open(spec) as f:
             if "source:" in f.read():
                 check_dev_loss(out)
+    print(f"wavenet (lesson 5), the notebook's first steps:")
+    check_wavenet_steps(nnrun, work)
     if failures:
         print(f"parity: {len(failures)} comparisons FAILED: {', '.join(failures)}")
         return 1

@@ -25,10 +25,15 @@ static int infer(nn_graph *g, int node, nn_diag *d)
                       "cross_entropy needs logits [batch, %s%d] (one per token of the "
                       "vocabulary), but the model's last layer gives %s",
                       seq ? "positions, " : "", g->vocab, nn_tensor_shape_str(&z, sh, sizeof sh));
-        nn_diag_note(d,
-                     "end the model with a 'linear' layer without 'out' (it defaults to the "
-                     "vocabulary size, %d)%s",
-                     g->vocab, seq ? ", and keep the positions (no flatten)" : "");
+        if (z.ndim > 2 && !seq)
+            nn_diag_note(d, "the positions are still apart: add '- flatten' (or a "
+                            "flatten_consecutive whose groups take the whole time axis) before "
+                            "the last linear layer");
+        else
+            nn_diag_note(d,
+                         "end the model with a 'linear' layer without 'out' (it defaults to the "
+                         "vocabulary size, %d)%s",
+                         g->vocab, seq ? ", and keep the positions (no flatten)" : "");
         return -1;
     }
     int one = 1;

@@ -115,8 +115,8 @@ static char *draw_one(nn_trainer *tr, nn_rng *r, double temperature, int max_len
     /* a sequence model reads position pos; as makemore's generate, at most T − 1 tokens */
     for (int n = 0; n < max_len && (!seq || pos < T - 1); n++) {
         const float *p = next_probs(tr, x, temperature, buf, pos);
-        int ix = tr->spec->sample.replacement ? nn_rng_multinomial(r, p, V, cum)
-                                              : nn_rng_multinomial_norep(r, p, V);
+        int ix = tr->spec->sample.without_replacement ? nn_rng_multinomial_norep(r, p, V)
+                                                      : nn_rng_multinomial(r, p, V, cum);
         if (append(tr->ds, ix, &out, &len, &cap) != 0) {
             free(out);
             return NULL;

@@ -397,16 +397,35 @@ const struct nn_stats *nn_trainer_stats(const nn_trainer *tr)
     return tr->stats;
 }
 
-double nn_trainer_bench(nn_trainer *tr, long steps)
+static int cmp_double(const void *a, const void *b)
 {
-    if (!tr->train_p) return 0;
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double nn_trainer_bench(nn_trainer *tr, long steps, double *median)
+{
+    if (median) *median = 0;
+    if (!tr->train_p || steps <= 0) return 0;
     long warm = steps / 10 < 50 ? steps / 10 : 50;
     for (long i = 0; i < warm; i++)
         train_step(tr, (float)nn_lr_at(&tr->spec->train.lr, i, steps));
-    double t0 = now_seconds();
-    for (long i = 0; i < steps; i++)
+    double *each = malloc((size_t)steps * sizeof *each); /* NULL: the total only */
+    double t0 = now_seconds(), t = t0;
+    for (long i = 0; i < steps; i++) {
         train_step(tr, (float)nn_lr_at(&tr->spec->train.lr, i, steps));
-    return now_seconds() - t0;
+        if (!each) continue;
+        double u = now_seconds();
+        each[i] = u - t;
+        t = u;
+    }
+    double total = now_seconds() - t0;
+    if (each && median) { /* the step a busy machine did not interrupt, as torch_ref.py takes */
+        qsort(each, (size_t)steps, sizeof *each, cmp_double);
+        *median = each[steps / 2];
+    }
+    free(each);
+    return total;
 }
 
 typedef struct {

@@ -96,8 +96,10 @@ char **nn_trainer_sample_rng(nn_trainer *tr, nn_rng *rng, int count, double temp
                              int max_len);
 void nn_result_free(nn_result *r);
 /* Times `steps` training steps (after a short warm-up) with no evaluation, logging or
- * output: `nnrun bench`.  Returns the seconds taken (0 for the counting model). */
-double nn_trainer_bench(nn_trainer *tr, long steps);
+ * output: `nnrun bench`.  Returns the seconds taken (0 for the counting model), and the
+ * median seconds of one step in *median (if not NULL): on a shared machine the mean counts
+ * the time other processes held the core, the median hardly. */
+double nn_trainer_bench(nn_trainer *tr, long steps, double *median);
 /* One forward/backward pass on the first `rows` training examples (at most the batch and
  * the split), without an update, in a new plan that keeps every tensor (*plan; the caller
  * frees it) — what `nnrun graph --values` shows.  Returns the rows used (0 and no plan for

@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""lecture.py — makemore part 5 (WaveNet), the notebook's own code (cells 2-15 of
+"""wavenet_lecture.py — makemore part 5 (WaveNet), the notebook's own code (cells 2-15 of
 karpathy/nn-zero-to-hero lectures/makemore/makemore_part5_cnn1.ipynb), parameterised for
 the ladder of cell 14's performance log (A-E, /work/shared/LESSONS-5.md).
 
-    /usr/bin/python3 bench/wavenet/lecture.py [--variant E|A|B|C|D] [--steps N]
-                                              [--names FILE] [--json OUT]
+    /usr/bin/python3 tests/parity/wavenet_lecture.py [--variant E|A|B|C|D] [--steps N]
+                                                     [--names FILE] [--json OUT]
 
 Prints the minibatch loss every 10,000 steps as the notebook does, the train/dev loss in
 evaluation mode, and 20 samples; with --json writes {"params", "losses" (every step),
@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+NAMES = os.path.join(HERE, "..", "..", "examples", "data", "names.txt")
 
 
 class Linear:
@@ -155,44 +156,35 @@ def make_model(variant, vocab_size):
     return Sequential(layers)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--variant", default="E", choices=sorted(VARIANTS))
-    ap.add_argument("--steps", type=int, default=200000)
-    ap.add_argument("--names", default=os.path.join(HERE, "..", "..", "examples", "data", "names.txt"))
-    ap.add_argument("--json")
-    ap.add_argument("--threads", type=int, default=1)
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-
-    words = open(a.names, "r").read().splitlines()
+def load(names, block_size):
+    """Vocabulary and the train/dev examples (cells 2-6)."""
+    words = open(names, "r").read().splitlines()
     chars = sorted(list(set("".join(words))))
     stoi = {s: i + 1 for i, s in enumerate(chars)}
     stoi["."] = 0
     itos = {i: s for s, i in stoi.items()}
-    vocab_size = len(itos)
-    block_size = VARIANTS[a.variant][0]
-
     random.seed(42)
     random.shuffle(words)
     n1 = int(0.8 * len(words))
     n2 = int(0.9 * len(words))
     Xtr, Ytr = build_dataset(words[:n1], block_size, stoi)
     Xdev, Ydev = build_dataset(words[n1:n2], block_size, stoi)
+    return itos, (Xtr, Ytr), (Xdev, Ydev)
 
+
+def train(variant, steps, Xtr, Ytr, vocab_size=27, quiet=False):
+    """Cells 8-10: the model after torch.manual_seed(42), then `steps` SGD steps; returns
+    (model, parameters, the minibatch losses)."""
     torch.manual_seed(42)  # cell 8: seed rng for reproducibility
-    model = make_model(a.variant, vocab_size)
+    model = make_model(variant, vocab_size)
     with torch.no_grad():
         model.layers[-1].weight *= 0.1  # last layer make less confident
     parameters = model.parameters()
-    nparams = sum(p.nelement() for p in parameters)
-    print(nparams)
     for p in parameters:
         p.requires_grad = True
-
     batch_size = 32
     lossi = []
-    for i in range(a.steps):
+    for i in range(steps):
         ix = torch.randint(0, Xtr.shape[0], (batch_size,))
         Xb, Yb = Xtr[ix], Ytr[ix]
         logits = model(Xb)
@@ -203,9 +195,27 @@ def main():
         lr = 0.1 if i < 150000 else 0.01
         for p in parameters:
             p.data += -lr * p.grad
-        if i % 10000 == 0:
+        if i % 10000 == 0 and not quiet:
             print(f"{i:7d}/{200000:7d}: {loss.item():.4f}")
         lossi.append(loss.item())
+    return model, parameters, lossi
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--variant", default="E", choices=sorted(VARIANTS))
+    ap.add_argument("--steps", type=int, default=200000)
+    ap.add_argument("--names", default=NAMES)
+    ap.add_argument("--json")
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+
+    block_size = VARIANTS[a.variant][0]
+    itos, (Xtr, Ytr), (Xdev, Ydev) = load(a.names, block_size)
+    model, parameters, lossi = train(a.variant, a.steps, Xtr, Ytr, len(itos))
+    nparams = sum(p.nelement() for p in parameters)
+    print(nparams)
 
     for layer in model.layers:
         layer.training = False
