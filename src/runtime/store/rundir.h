@@ -1,15 +1,13 @@
-/* rundir.h — the run directory: runs/NAME/ (or --out DIR) and the files in it. */
+/* rundir.h — the run directory: runs/NAME/ (or --out DIR), opening files in it, and the
+ * spec hash that names an experiment.  What goes into the files is written by the
+ * subsystems that own them (train/metrics_file.c, report/summary.c, store/checkpoint.c). */
 #ifndef NN_RUNDIR_H
 #define NN_RUNDIR_H
 
 #include <stdio.h>
 
-#include "runtime/train/train.h"
-
-typedef struct {
-    int threads;
-    const char *isa;
-} nn_run_info;
+#include "parser/diag.h"
+#include "parser/spec.h"
 
 /* A short, stable fingerprint of the resolved spec (16 hex digits of FNV-1a 64 over its
  * YAML): two runs with the same hash ran the same experiment.  buf: ≥ 17 bytes. */
@@ -25,11 +23,5 @@ char *nn_rundir_create(const char *name, const char *out, int force, nn_mark at,
 FILE *nn_rundir_open(const char *dir, const char *file);
 /* mkdir -p: creates `path` and its missing parents (mode 0777 less the umask).  0 or −1. */
 int nn_mkdir_p(const char *path);
-
-/* summary.json as a string (the contract's keys); malloc'd. */
-char *nn_summary_json(const nn_spec *spec, const nn_dataset *ds, const nn_trainer *tr,
-                      const nn_result *r, const nn_run_info *info);
-/* Writes DIR/summary.json and DIR/samples.txt.  Returns 0 or −1 (errno set). */
-int nn_rundir_write_results(const char *dir, const char *summary_json, const nn_result *r);
 
 #endif

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/train/train.h"
+#include "runtime/train/trainer_int.h" /* nn_trainer_sample is the trainer's own */
 
 /* Keeps the k largest of p[0..n) (ties at the k-th all stay), zeroing the others; the
  * multinomial draw renormalises (makemore's top_k on the logits, then softmax). */
