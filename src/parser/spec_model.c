@@ -95,8 +95,8 @@ static int layer_option(nn_sctx *c, nn_layer *l, const nn_ynode *key, const nn_y
     static const char *const running[] = {"var", "std", NULL};
     static const char *const over[] = {"all", "batch", NULL};
     static const nn_range nonneg = {0, INFINITY, 0, 0}, unit = {0, 1, 0, 0};
-    char p[160];
-    snprintf(p, sizeof p, "%s.%.*s", path, (int)(key->len > 40 ? 40 : key->len), key->text);
+    char p[220];
+    snprintf(p, sizeof p, "%.160s.%.*s", path, (int)(key->len > 40 ? 40 : key->len), key->text);
     static const char *const approx[] = {"none", "tanh", NULL};
     static const nn_range eps = {0, 1, 0, 0}, prob = {0, 1, 0, 1};
     int lin = l->kind == NN_LAYER_LINEAR, bn = l->kind == NN_LAYER_BATCHNORM;
