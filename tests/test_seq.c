@@ -96,12 +96,12 @@ static void test_shapes(void **state)
     nn_diag *d = nn_diag_new();
     nn_graph *g = build(&s, 4, 1, d);
     assert_non_null(g);
-    expect_dims(&g->t[g->n[0].out[0]], 3, 4, 8, 3);  /* embedding */
-    expect_dims(&g->t[g->n[1].out[0]], 3, 4, 4, 6);  /* groups of 2 */
-    expect_dims(&g->t[g->n[2].out[0]], 3, 4, 4, 5);  /* linear over the last axis */
-    expect_dims(&g->t[g->n[3].out[0]], 3, 4, 4, 5);  /* batchnorm */
-    expect_dims(&g->t[g->n[5].out[0]], 3, 4, 2, 10); /* groups of 2 again */
-    expect_dims(&g->t[g->n[9].out[0]], 2, 4, 10, 0); /* T/n = 1: squeezed */
+    expect_dims(&g->t[g->n[0].out[0]], 3, 4, 8, 3);               /* embedding */
+    expect_dims(&g->t[g->n[1].out[0]], 3, 4, 4, 6);               /* groups of 2 */
+    expect_dims(&g->t[g->n[2].out[0]], 3, 4, 4, 5);               /* linear over the last axis */
+    expect_dims(&g->t[g->n[3].out[0]], 3, 4, 4, 5);               /* batchnorm */
+    expect_dims(&g->t[g->n[5].out[0]], 3, 4, 2, 10);              /* groups of 2 again */
+    expect_dims(&g->t[g->n[9].out[0]], 2, 4, 10, 0);              /* T/n = 1: squeezed */
     assert_int_equal(g->t[g->n[1].out[0]].alias, g->n[0].out[0]); /* a view */
     /* 7·3 + (6·5 + 2·5) + (10·5 + 2·5) + (10·5 + 2·5) + 5·7 + 7 */
     assert_int_equal(nn_graph_param_count(g), 21 + 40 + 60 + 60 + 42);
@@ -139,8 +139,9 @@ static void test_shape_errors(void **state)
                  "positions, but layer 1 (embedding) gives [4, 8, 3]: 8 positions do not split "
                  "into groups of 3, so there is no [4, 8/3, 3·3]");
     nn_layer flat[] = {L_embedding(3), L_simple(NN_LAYER_FLATTEN, 11), L_fc(2, 12)};
-    expect_error(flat, 3, "model.yaml:12:5: error: layer 3 (flatten_consecutive) expects a float "
-                          "input [batch, time, channels], but layer 2 (flatten) gives [4, 24]");
+    expect_error(flat, 3,
+                 "model.yaml:12:5: error: layer 3 (flatten_consecutive) expects a float "
+                 "input [batch, time, channels], but layer 2 (flatten) gives [4, 24]");
     nn_layer ids[] = {L_fc(2, 11)};
     expect_error(ids, 1, "but the data gives token ids [4, 8]");
     nn_layer rank3_logits[] = {L_embedding(3), L_linear(0, 1, 12)};
@@ -244,8 +245,9 @@ static void test_grad_over_batch(void **state)
 static void test_grad_linear_bias_rank3(void **state)
 {
     (void)state;
-    nn_layer l[] = {L_embedding(3), L_fc(4, 11), L_linear(5, 1, 12), L_simple(NN_LAYER_TANH, 13),
-                    L_fc(2, 14), L_linear(0, 1, 15)};
+    nn_layer l[] = {L_embedding(3),     L_fc(4, 11),
+                    L_linear(5, 1, 12), L_simple(NN_LAYER_TANH, 13),
+                    L_fc(2, 14),        L_linear(0, 1, 15)};
     nn_spec s = make_spec(l, 6);
     check_grads(&s, 5);
 }
@@ -257,8 +259,8 @@ static void test_batchnorm_reductions(void **state)
     (void)state;
     enum { B = 6, TP = 4, C = 5 };
     for (int over_batch = 0; over_batch < 2; over_batch++) {
-        nn_layer l[] = {L_embedding(3), L_fc(2, 11), L_linear(C, 1, 12), L_bn(over_batch, 13),
-                        L_fc(4, 14), L_linear(0, 1, 15)};
+        nn_layer l[] = {L_embedding(3),       L_fc(2, 11), L_linear(C, 1, 12),
+                        L_bn(over_batch, 13), L_fc(4, 14), L_linear(0, 1, 15)};
         l[3].momentum = 1.0;
         nn_spec s = make_spec(l, 6);
         model m;

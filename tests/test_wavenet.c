@@ -109,9 +109,9 @@ static void test_wavenet_short(void **state)
     NEAR("E train after 2000 steps", num(j, "loss", "train"), 2.2389769554138184, STEP);
     NEAR("E dev after 2000 steps", num(j, "loss", "dev"), 2.2481400966644287, STEP);
     static const char *const samples[] = {
-        "madirer.", "kazerbe.", "maqsyn.",   "tpriu.",  "gydann.",  "daralyns.",  "charlin.",
-        "ammiyah.", "joylie.",  "yelasia.",  "dist.",   "ketsthand.", "dowit.",   "shaelon.",
-        "riorll.",  "tteghango.", "kawnnae.", "kozel.", "kynni.",   "gllygyah."};
+        "madirer.", "kazerbe.",   "maqsyn.",  "tpriu.", "gydann.",    "daralyns.", "charlin.",
+        "ammiyah.", "joylie.",    "yelasia.", "dist.",  "ketsthand.", "dowit.",    "shaelon.",
+        "riorll.",  "tteghango.", "kawnnae.", "kozel.", "kynni.",     "gllygyah."};
     json_t *s = json_object_get(j, "samples");
     assert_int_equal(json_array_size(s), 20);
     for (size_t i = 0; i < 20; i++) {
@@ -157,20 +157,22 @@ static void test_ladder_short(void **state)
     }
 }
 
-/* Writes tmp/NAME.yaml: names.txt, context 8, the given model lines; returns its path. */
-static const char *write_spec(const char *name, const char *model)
+/* Writes tmp/NAME.yaml: names.txt, context 8, (with_swish) the example swish plugin that
+ * `make` builds, the given model lines; returns its path. */
+static const char *write_spec(const char *name, int with_swish, const char *model)
 {
     static char p[300];
     snprintf(p, sizeof p, "%s/%s.yaml", tmp, name);
     FILE *f = fopen(p, "w");
     assert_non_null(f);
-    fprintf(f,
-            "data: {source: '%s/examples/data/names.txt', context: 8}\n"
-            "plugins:\n"
-            "  swish: {library: '%s/examples/plugins/swish.so', forward: swish_fwd, "
-            "backward: swish_bwd, args: {beta: 1.0}}\n"
-            "model:\n%s",
-            tu_srcdir(), tu_srcdir(), model);
+    fprintf(f, "data: {source: '%s/examples/data/names.txt', context: 8}\n", tu_srcdir());
+    if (with_swish)
+        fprintf(f,
+                "plugins:\n"
+                "  swish: {library: '%s/examples/plugins/swish.so', forward: swish_fwd, "
+                "backward: swish_bwd, args: {beta: 1.0}}\n",
+                tu_srcdir());
+    fprintf(f, "model:\n%s", model);
     fclose(f);
     return p;
 }
@@ -179,15 +181,16 @@ static const char *write_spec(const char *name, const char *model)
 static void test_shape_error(void **state)
 {
     (void)state;
-    const char *p = write_spec("fc3", "  - embedding: {dim: 10}\n"
-                                      "  - flatten_consecutive: {n: 3}\n"
-                                      "  - linear: {}\n");
+    const char *p = write_spec("fc3", 0,
+                               "  - embedding: {dim: 10}\n"
+                               "  - flatten_consecutive: {n: 3}\n"
+                               "  - linear: {}\n");
     char args[400], want[400];
     snprintf(args, sizeof args, "check '%s'", p);
     assert_int_equal(tu_nnrun(tmp, args), 2);
     char *err = tu_captured(tmp, "err");
     snprintf(want, sizeof want,
-             "%s:6:5: error: layer 2 (flatten_consecutive) groups n = 3 consecutive positions, "
+             "%s:4:5: error: layer 2 (flatten_consecutive) groups n = 3 consecutive positions, "
              "but layer 1 (embedding) gives [32, 8, 10]: 8 positions do not split into groups "
              "of 3, so there is no [32, 8/3, 10·3]",
              p);
@@ -202,24 +205,26 @@ static void test_shape_error(void **state)
 static void test_rank3_activations(void **state)
 {
     (void)state;
-    const char *p = write_spec(
-        "acts", "  - embedding: {dim: 4}\n"
-                "  - flatten_consecutive: {n: 2}\n"
-                "  - linear: {out: 6}\n"
-                "  - activation: {expr: 'x * sigmoid(beta * x)', params: {beta: 1.5}, "
-                "learn: [beta], per: unit}\n"
-                "  - activation: swish\n"
-                "  - batchnorm: {over: batch}\n"
-                "  - relu\n"
-                "  - flatten_consecutive: {n: 2}\n"
-                "  - linear: {out: 5}\n"
-                "  - batchnorm: {}\n"
-                "  - sigmoid\n"
-                "  - flatten_consecutive: {n: 2}\n"
-                "  - linear: {}\n");
+    const char *p =
+        write_spec("acts", 1,
+                   "  - embedding: {dim: 4}\n"
+                   "  - flatten_consecutive: {n: 2}\n"
+                   "  - linear: {out: 6}\n"
+                   "  - activation: {expr: 'x * sigmoid(beta * x)', params: {beta: 1.5}, "
+                   "learn: [beta], per: unit}\n"
+                   "  - activation: swish\n"
+                   "  - batchnorm: {over: batch}\n"
+                   "  - relu\n"
+                   "  - flatten_consecutive: {n: 2}\n"
+                   "  - linear: {out: 5}\n"
+                   "  - batchnorm: {}\n"
+                   "  - sigmoid\n"
+                   "  - flatten_consecutive: {n: 2}\n"
+                   "  - linear: {}\n");
     char args[400];
     snprintf(args, sizeof args, "gradcheck '%s'", p);
-    if (tu_nnrun(tmp, args) != 0) fail_msg("%s\n%s", tu_captured(tmp, "out"), tu_captured(tmp, "err"));
+    if (tu_nnrun(tmp, args) != 0)
+        fail_msg("%s\n%s", tu_captured(tmp, "out"), tu_captured(tmp, "err"));
 }
 
 /* rng: {torch: global, seed: N}; the seed once; sample.replacement; resolved back. */
@@ -252,8 +257,8 @@ static void test_graph(void **state)
     (void)state;
     assert_int_equal(tu_nnrun(tmp, "graph specs/wavenet.yaml"), 0);
     char *out = tu_captured(tmp, "out");
-    static const char *const want[] = {"[32, 8, 24]", "[32, 4, 48]", "[32, 4, 128]",
-                                       "[32, 2, 256]", "[32, 256]", "[32, 27]",
+    static const char *const want[] = {"[32, 8, 24]",      "[32, 4, 48]", "[32, 4, 128]",
+                                       "[32, 2, 256]",     "[32, 256]",   "[32, 27]",
                                        "parameters: 76579"};
     for (size_t i = 0; i < sizeof want / sizeof *want; i++)
         if (!strstr(out, want[i])) fail_msg("graph lacks '%s':\n%s", want[i], out);
@@ -302,10 +307,14 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_specs_check),       cmocka_unit_test(test_wavenet_short),
-        cmocka_unit_test(test_ladder_short),      cmocka_unit_test(test_shape_error),
-        cmocka_unit_test(test_rank3_activations), cmocka_unit_test(test_rng_and_sample_keys),
-        cmocka_unit_test(test_graph),             cmocka_unit_test(test_report_rank3),
+        cmocka_unit_test(test_specs_check),
+        cmocka_unit_test(test_wavenet_short),
+        cmocka_unit_test(test_ladder_short),
+        cmocka_unit_test(test_shape_error),
+        cmocka_unit_test(test_rank3_activations),
+        cmocka_unit_test(test_rng_and_sample_keys),
+        cmocka_unit_test(test_graph),
+        cmocka_unit_test(test_report_rank3),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -60,9 +60,9 @@ typedef enum {
     NN_LAYER_TANH,
     NN_LAYER_RELU,
     NN_LAYER_SIGMOID,
-    NN_LAYER_ONEHOT,     /* token ids [B, T] → one-hot floats [B, T, vocab] */
-    NN_LAYER_ACTIVATION, /* a plugin's activation (the plugins issue) */
-    NN_LAYER_NGRAM,      /* the counting model: the whole model, alone in the list */
+    NN_LAYER_ONEHOT,              /* token ids [B, T] → one-hot floats [B, T, vocab] */
+    NN_LAYER_ACTIVATION,          /* a plugin's activation (the plugins issue) */
+    NN_LAYER_NGRAM,               /* the counting model: the whole model, alone in the list */
     NN_LAYER_FLATTEN_CONSECUTIVE, /* [B, T, C] → [B, T/n, C·n] (lesson 5; squeezed when T = n) */
     NN_LAYER_LAYERNORM,           /* over the last axis; eps, elementwise affine */
     NN_LAYER_ATTENTION,   /* multi-head self-attention: qkv linear, core, output linear */

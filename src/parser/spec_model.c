@@ -72,8 +72,8 @@ static const char *const *option_keys(nn_layer_kind k)
     static const char *const att[] = {"heads", "causal", "bias", "init", "bias_init", NULL};
     static const char *const gelu[] = {"approximate", NULL}, *const drop[] = {"p", NULL};
     static const char *const lin[] = {"out", "bias", "init", "bias_init", NULL};
-    static const char *const bn[] = {"variance", "eps",       "momentum", "running",
-                                     "over",     "init",      "bias_init", NULL};
+    static const char *const bn[] = {"variance", "eps",  "momentum",  "running",
+                                     "over",     "init", "bias_init", NULL};
     static const char *const ngram[] = {"n", "smoothing", NULL}, *const fc[] = {"n", NULL};
     return k == NN_LAYER_EMBEDDING              ? emb
            : k == NN_LAYER_LAYERNORM           ? ln
@@ -81,10 +81,10 @@ static const char *const *option_keys(nn_layer_kind k)
            : k == NN_LAYER_GELU                ? gelu
            : k == NN_LAYER_DROPOUT             ? drop
            : k == NN_LAYER_FLATTEN_CONSECUTIVE ? fc
-           : k == NN_LAYER_LINEAR    ? lin
-           : k == NN_LAYER_BATCHNORM ? bn
-           : k == NN_LAYER_NGRAM     ? ngram
-                                     : none;
+           : k == NN_LAYER_LINEAR              ? lin
+           : k == NN_LAYER_BATCHNORM           ? bn
+           : k == NN_LAYER_NGRAM               ? ngram
+                                               : none;
 }
 
 /* One option `key: v` of layer l; returns 0 for a key the layer does not have. */

@@ -48,7 +48,8 @@ static int check_input(nn_graph *g, int node, const nn_tensor *x, nn_diag *d)
                       "%s expects a float input [batch, ..., features], but %s gives %s%s",
                       nn_layer_label(g, node, lb, sizeof lb),
                       nn_producer_label(g, g->n[node].in[0], from, sizeof from),
-                      x->dtype == NN_I32 ? "token ids " : "", nn_tensor_shape_str(x, sh, sizeof sh));
+                      x->dtype == NN_I32 ? "token ids " : "",
+                      nn_tensor_shape_str(x, sh, sizeof sh));
         nn_diag_note(d, "put batchnorm after a linear layer");
         return -1;
     }
@@ -115,7 +116,7 @@ static int grad(nn_graph *g, int node)
         if (out[3] < 0 || out[4] < 0) return -1;
     }
     return nn_make_grad_node(g, node, &nn_op_batchnorm_grad, in, 4, out, tiled ? 5 : 3) < 0 ? -1
-                                                                                          : 0;
+                                                                                            : 0;
 }
 
 /* The running buffers follow the batch statistics: running std directly, or the variance
@@ -180,8 +181,8 @@ static void run_grad(const nn_step *s, int rows)
                      s->node->bn.unbiased, s->out[0], s->out[1], s->out[2], acc & 1);
         return;
     }
-    nn_k->bn_bwd(rows, q.n, s->in[0], s->in[1], s->in[2], s->in[3], s->node->bn.unbiased,
-                 s->out[0], s->out[3], s->out[4], acc & 1);
+    nn_k->bn_bwd(rows, q.n, s->in[0], s->in[1], s->in[2], s->in[3], s->node->bn.unbiased, s->out[0],
+                 s->out[3], s->out[4], acc & 1);
     untile(s->out[3], q.c, q.n, s->out[1], (acc >> 1) & 1);
     untile(s->out[4], q.c, q.n, s->out[2], (acc >> 2) & 1);
 }

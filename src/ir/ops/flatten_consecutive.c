@@ -13,7 +13,8 @@ static int infer(nn_graph *g, int node, nn_diag *d)
                       "%s expects a float input [batch, time, channels], but %s gives %s%s",
                       nn_layer_label(g, node, lb, sizeof lb),
                       nn_producer_label(g, g->n[node].in[0], from, sizeof from),
-                      x.dtype == NN_I32 ? "token ids " : "", nn_tensor_shape_str(&x, sh, sizeof sh));
+                      x.dtype == NN_I32 ? "token ids " : "",
+                      nn_tensor_shape_str(&x, sh, sizeof sh));
         nn_diag_note(d, "it groups the positions of an embedding's [batch, time, channels] "
                         "output (or of a previous flatten_consecutive)");
         return -1;

@@ -274,8 +274,10 @@ static void loss_figure(FILE *f, const metrics *m)
     }
     nn_svg_legend(&s, labels, col, NULL, nl, NN_LEGEND_INSIDE);
     nn_svg_end(&s);
-    nn_fig_close(f, "log10 of the training loss per step (the minibatch loss, smoothed by a "
-                    "running window; raw steps as faint dots when there are few) and the "
+    nn_fig_close(f, "log10 of the training loss per step (the minibatch loss, averaged over "
+                    "windows of steps/200 steps -- 1000 for 200,000 steps, the lectures' "
+                    "lossi.view(-1, 1000).mean(1); raw steps as faint dots when there are "
+                    "few) and the "
                     "split losses at evaluations as markers. Look for a fast early drop "
                     "(a 'hockey stick' means a bad initial scale), then a slow decline; a "
                     "dev loss well above train means overfitting.");
