@@ -72,7 +72,7 @@ static inline void net_open(net *n, const nn_spec *s, int rows, int vocab, int c
                             int features)
 {
     nn_diag *d = nn_diag_new();
-    nn_build_opts o = {rows, 1, 1, vocab, context, features};
+    nn_build_opts o = {rows, 1, 1, vocab, context, features, 0};
     n->g = nn_build(s, &o, d);
     if (!n->g) {
         nn_diag_print(d, stderr);

@@ -78,7 +78,7 @@ static void check_graph_grads(int per_unit, int sum)
     s.train.loss_sum = sum;
     int rows = 6;
     nn_diag *d = nn_diag_new();
-    nn_build_opts o = {rows, 1, 1, 1, 3, 3};
+    nn_build_opts o = {rows, 1, 1, 1, 3, 3, 0};
     nn_graph *g = nn_build(&s, &o, d);
     if (!g) {
         nn_diag_print(d, stderr);

@@ -58,7 +58,7 @@ static void test_shapes(void **state)
                          L_bn(1, 0, 1, 13), L_simple(NN_LAYER_TANH, 14),    L_linear(0, 1, 15)};
     nn_spec s = make_spec(layers, 6, 0);
     nn_diag *d = nn_diag_new();
-    nn_build_opts o = {32, 1, 1, 27, 3, 0};
+    nn_build_opts o = {32, 1, 1, 27, 3, 0, 0};
     nn_graph *g = nn_build(&s, &o, d);
     assert_non_null(g);
     assert_int_equal(nn_diag_count(d), 0);
@@ -81,7 +81,7 @@ static void expect_shape_error(nn_layer *layers, int n, int line, const char *ne
 {
     nn_spec s = make_spec(layers, n, 0);
     nn_diag *d = nn_diag_new();
-    nn_build_opts o = {4, 1, 1, V, T, 0};
+    nn_build_opts o = {4, 1, 1, V, T, 0, 0};
     nn_graph *g = nn_build(&s, &o, d);
     assert_null(g);
     assert_int_equal(nn_diag_count(d), 1);
@@ -128,7 +128,7 @@ typedef struct {
 static void model_open_f(model *m, nn_spec *s, int rows, int features)
 {
     nn_diag *d = nn_diag_new();
-    nn_build_opts o = {rows, 1, 1, V, T, features};
+    nn_build_opts o = {rows, 1, 1, V, T, features, 0};
     m->g = nn_build(s, &o, d);
     if (!m->g) {
         nn_diag_print(d, stderr);

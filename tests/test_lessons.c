@@ -258,7 +258,7 @@ static void check_value_grads(int out, int rows)
     s.nlayers = 3;
     s.train.loss = NN_LOSS_VALUE;
     nn_diag *d = nn_diag_new();
-    nn_build_opts o = {rows, 1, 1, 7, 3, 3};
+    nn_build_opts o = {rows, 1, 1, 7, 3, 3, 0};
     nn_graph *g = nn_build(&s, &o, d);
     if (!g) {
         nn_diag_print(d, stderr);

@@ -62,7 +62,7 @@ typedef struct {
 static void net_run(net *m, const nn_spec *s, int features, int training)
 {
     nn_diag *d = nn_diag_new();
-    nn_build_opts o = {ROWS, training, training, VOCAB, CTX, features};
+    nn_build_opts o = {ROWS, training, training, VOCAB, CTX, features, 0};
     m->g = nn_build(s, &o, d);
     if (!m->g) nn_diag_print(d, stderr);
     assert_non_null(m->g);

@@ -226,7 +226,7 @@ static void test_score_shape_error(void **state)
     s.layers = L, s.nlayers = 1;
     s.train.loss = NN_LOSS_HINGE;
     nn_diag *d = nn_diag_new();
-    nn_build_opts o = {4, 1, 1, 1, 0, 2};
+    nn_build_opts o = {4, 1, 1, 1, 0, 2, 0};
     assert_null(nn_build(&s, &o, d));
     expect_error(d, "spec.yaml:10:5: error: hinge needs one score per row [batch, 1]", "[4, 2]");
     assert_non_null(strstr(nn_diag_line(d, 0), "targets [4]"));

@@ -200,7 +200,7 @@ static void test_init_values(void **state)
     L[0].init.nvalues = 5;
     L[0].init.mark = M(12);
     nn_diag *d = nn_diag_new();
-    nn_build_opts o = {2, 1, 1, 3, 0, 2};
+    nn_build_opts o = {2, 1, 1, 3, 0, 2, 0};
     nn_graph *g = nn_build(&s, &o, d);
     nn_params *P = nn_params_new(g, 0);
     nn_rng r;
@@ -253,7 +253,7 @@ static void test_init_csv(void **state)
     /* layer 1's weights are 16×16: 256 numbers for a [2, 16] weight */
     L[0].init = micrograd_init(1, 1);
     nn_diag *d = nn_diag_new();
-    nn_build_opts o = {2, 1, 1, 16, 0, 2};
+    nn_build_opts o = {2, 1, 1, 16, 0, 2, 0};
     nn_graph *g = nn_build(&s, &o, d);
     nn_params *P = nn_params_new(g, 0);
     nn_rng r;

@@ -76,7 +76,7 @@ static int wavenet(nn_layer *l, int over_batch, nn_layer_kind act)
 
 static nn_graph *build(nn_spec *s, int rows, int training, nn_diag *d)
 {
-    nn_build_opts o = {rows, training, training, V, T, 0};
+    nn_build_opts o = {rows, training, training, V, T, 0, 0};
     return nn_build(s, &o, d);
 }
 

@@ -524,7 +524,7 @@ static void test_split_forms(void **state)
     assert_fails("data: {source: a, split: {train: 10, dev: -1}}\nmodel: [tanh]\n",
                  "'data.split.dev' must be between 0 and 1000000000000, got -1");
     assert_fails("data: {source: a, split: {shuffle: 3}}\nmodel: [tanh]\n",
-                 "expected {seed: N, compat: native|python} or false for 'data.split.shuffle'");
+                 "expected {seed: N, compat: native|python|torch} or false for 'data.split.shuffle'");
 }
 
 /* More independent errors: all are reported, each at its own place. */

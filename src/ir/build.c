@@ -2,6 +2,7 @@
 #include "ir/build.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "ir/op.h"
 
@@ -17,6 +18,12 @@ static const nn_op *layer_op(nn_layer_kind k)
     case NN_LAYER_RELU: return &nn_op_relu;
     case NN_LAYER_SIGMOID: return &nn_op_sigmoid;
     case NN_LAYER_ONEHOT: return &nn_op_onehot;
+    case NN_LAYER_LAYERNORM: return &nn_op_layernorm;
+    case NN_LAYER_ATTN_CORE: return &nn_op_attention;
+    case NN_LAYER_GELU: return &nn_op_gelu;
+    case NN_LAYER_DROPOUT: return &nn_op_dropout;
+    case NN_LAYER_CAUSAL_MEAN: return &nn_op_causal_mean;
+    case NN_LAYER_RESIDUAL_END: return &nn_op_residual;
     default: return NULL; /* NN_LAYER_ACTIVATION: see nn_build (a formula, or a plugin) */
     }
 }
@@ -71,13 +78,21 @@ nn_graph *nn_build_fns(const nn_spec *spec, const nn_build_opts *o,
     g->x = nn_graph_tensor(g, "x", NN_INPUT, o->features > 0 ? NN_F32 : NN_I32, 1, 2, xdim);
     /* class ids for cross_entropy, numbers for hinge and mse (value reads none) */
     nn_loss_kind loss = spec->train.loss;
-    g->y = nn_graph_tensor(g, "y", NN_INPUT, loss == NN_LOSS_CROSS_ENTROPY ? NN_I32 : NN_F32, 1, 1,
-                           xdim);
+    g->y = nn_graph_tensor(g, "y", NN_INPUT, loss == NN_LOSS_CROSS_ENTROPY ? NN_I32 : NN_F32, 1,
+                           o->sequence ? 2 : 1, xdim);
     int cur = g->x;
     nn_mark last = {spec->path, 1, 1};
+    /* the input of each open residual, by the index of its NN_LAYER_RESIDUAL */
+    int *res_in = calloc((size_t)spec->nlayers + 1, sizeof *res_in);
+    if (!res_in) goto fail;
     for (int i = 0; i < spec->nlayers; i++) {
         const nn_layer *L = &spec->layers[i];
+        if (L->kind == NN_LAYER_RESIDUAL) {
+            res_in[i] = cur;
+            continue;
+        }
         const nn_op *op = layer_op(L->kind);
+        if (L->kind == NN_LAYER_EMBEDDING && L->window) op = &nn_op_embedding_window;
         const nn_callable *fn = L->kind == NN_LAYER_ACTIVATION && layer_fn ? layer_fn[i] : NULL;
         if (fn) op = &nn_op_plugin;
         if (L->kind == NN_LAYER_ACTIVATION && L->expr) op = &nn_op_expr;
@@ -91,12 +106,15 @@ nn_graph *nn_build_fns(const nn_spec *spec, const nn_build_opts *o,
             }
             goto fail;
         }
-        int n = nn_graph_node(g, op, &cur, 1, i, L, L->mark, d);
+        int ins[2] = {cur, L->kind == NN_LAYER_RESIDUAL_END ? res_in[L->begin] : -1};
+        int n = nn_graph_node(g, op, ins, ins[1] >= 0 ? 2 : 1, i, L, L->mark, d);
         if (n < 0) goto fail;
         g->n[n].fn = fn;
         cur = g->n[n].out[0];
         last = L->mark;
     }
+    free(res_in);
+    res_in = NULL;
     g->logits = cur;
     int in[2] = {cur, g->y};
     g->loss_expr = spec->train.loss_expr;
@@ -111,6 +129,7 @@ nn_graph *nn_build_fns(const nn_spec *spec, const nn_build_opts *o,
     if (!o->backward) g->nfwd = g->nn;
     return g;
 fail:
+    free(res_in);
     nn_graph_free(g);
     return NULL;
 }

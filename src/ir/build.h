@@ -11,6 +11,7 @@ typedef struct {
     int vocab;    /* token vocabulary (inputs and the output layer) */
     int context;  /* tokens of context per example */
     int features; /* numeric data: x is float [batch, features]; 0: token ids */
+    int sequence; /* targets y [batch, context] (data examples: sequence), −1 ignored */
 } nn_build_opts;
 
 /* Builds the graph of the spec's model: inputs x [batch, context] (or float [batch,

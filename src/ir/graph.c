@@ -149,7 +149,14 @@ int nn_grad_of(nn_graph *g, int t)
 const char *nn_layer_label(const nn_graph *g, int node, char *buf, int len)
 {
     const nn_node *n = &g->n[node];
-    snprintf(buf, (size_t)len, "layer %d (%s)", n->layer + 1, n->op->name);
+    const char *name = n->spec ? n->spec->name : "";
+    int top = -1, end = 0;
+    /* "layers.P" (a layer of the model's list): "layer P+1"; else the layer's full name */
+    if (!name[0] || (sscanf(name, "layers.%d%n", &top, &end) == 1 && name[end] == 0))
+        snprintf(buf, (size_t)len, "layer %d (%s)", top >= 0 ? top + 1 : n->layer + 1,
+                 n->op->name);
+    else
+        snprintf(buf, (size_t)len, "%s (%s)", name, n->op->name);
     return buf;
 }
 

@@ -46,6 +46,13 @@ extern const nn_op nn_op_value, nn_op_value_grad;
 extern const nn_op nn_op_plugin, nn_op_plugin_grad; /* node->fn: a plugin's activation */
 extern const nn_op nn_op_expr, nn_op_expr_grad;           /* activation: {expr: ...} */
 extern const nn_op nn_op_expr_loss, nn_op_expr_loss_grad; /* loss: {expr: ...} */
+extern const nn_op nn_op_layernorm, nn_op_layernorm_grad;
+extern const nn_op nn_op_attention, nn_op_attention_grad; /* the core, between two linears */
+extern const nn_op nn_op_gelu, nn_op_gelu_grad;
+extern const nn_op nn_op_dropout, nn_op_dropout_grad;
+extern const nn_op nn_op_causal_mean, nn_op_causal_mean_grad;
+extern const nn_op nn_op_residual, nn_op_residual_grad; /* x + f(x) */
+extern const nn_op nn_op_embedding_window, nn_op_embedding_window_grad; /* embedding: {window} */
 
 /* Looks an op up by name (NULL if unknown); the registry lists every op. */
 const nn_op *nn_op_find(const char *name);
@@ -73,6 +80,9 @@ int nn_check_scores(nn_graph *g, int node, const char *loss, nn_diag *d);
  * output of the same shape) and the backward node `grad_op` reading (y, dy), writing dx. */
 int nn_activation_infer(nn_graph *g, int node, nn_diag *d);
 int nn_activation_grad(nn_graph *g, int node, const nn_op *grad_op);
+/* A note "FILE:LINE:COL: the block is used here" when the node's layer came from a
+ * `- repeat:` (errors in blocks point at the block's line and at the use's line). */
+void nn_note_use(const nn_graph *g, int node, nn_diag *d);
 /* Label of what made `tensor`: "layer 1 (embedding)", or "the data" for an input. */
 const char *nn_producer_label(const nn_graph *g, int tensor, char *buf, int len);
 /* Layer label for messages: "layer 3 (linear)". */

@@ -399,6 +399,16 @@ const nn_kernels nn_kernels_avx2 = {
     .adam = nn_ref_adam, /* once per parameter per step: not worth a vector version yet */
     .ema = ema,
     .expr_run = nn_avx2_expr_run,
+    .ln_fwd = nn_avx2_ln_fwd,
+    .ln_bwd = nn_avx2_ln_bwd,
+    .attn_fwd = nn_avx2_attn_fwd,
+    .attn_bwd = nn_avx2_attn_bwd,
+    .gelu_fwd = nn_avx2_gelu_fwd,
+    .gelu_bwd = nn_avx2_gelu_bwd,
+    .dropout_fwd = nn_ref_dropout_fwd, /* once per dropout layer: the hash dominates */
+    .mul_bwd = nn_ref_mul_bwd,
+    .causal_mean_fwd = nn_avx2_causal_mean_fwd,
+    .causal_mean_bwd = nn_avx2_causal_mean_bwd,
 };
 
 /* The vector functions, for the formula machine (expr_vm_avx2.c). */

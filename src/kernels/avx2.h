@@ -21,6 +21,22 @@ void nn_avx2_bn_bwd(int m, int n, const float *xhat, const float *std, const flo
                     const float *dy, int unbiased, float *dx, float *dgamma, float *dbeta,
                     int accumulate);
 
+/* seq_avx2.c: the sequence-model entries of kernels.h (dropout uses the reference). */
+void nn_avx2_ln_fwd(int m, int n, const float *x, const float *gamma, const float *beta, float eps,
+                    float *mean, float *rstd, float *y);
+void nn_avx2_ln_bwd(int m, int n, const float *x, const float *mean, const float *rstd,
+                    const float *gamma, const float *dy, float *dx, float *dgamma, float *dbeta,
+                    int accumulate);
+void nn_avx2_attn_fwd(int b, int t, int nh, int hs, int causal, const float *qkv, float *att,
+                      float *out);
+void nn_avx2_attn_bwd(int b, int t, int nh, int hs, int causal, const float *qkv,
+                      const float *att, const float *dout, float *dqkv, int accumulate);
+void nn_avx2_gelu_fwd(size_t n, int approx, const float *x, float *y);
+void nn_avx2_gelu_bwd(size_t n, int approx, const float *x, const float *dy, float *dx,
+                      int accumulate);
+void nn_avx2_causal_mean_fwd(int b, int t, int c, const float *x, float *y);
+void nn_avx2_causal_mean_bwd(int b, int t, int c, const float *dy, float *dx, int accumulate);
+
 /* avx2.c: the vector exp/log/tanh, for expr_vm_avx2.c (the formula machine). */
 #ifdef __AVX2__
 #include <immintrin.h>

@@ -112,6 +112,44 @@ typedef struct nn_kernels {
     void (*adam)(size_t n, float *p, const float *g, float *m, float *v, const nn_adam_coef *c);
     /* exponential moving average: r = (1 − m)·r + m·x */
     void (*ema)(size_t n, float *r, const float *x, float m);
+
+    /* ---- sequence models (ref_seq.c) ---- */
+    /* LayerNorm over each row of x[m×n] (biased variance):
+     *   mean_i, rstd_i = 1/sqrt(var_i + eps), y = (x − mean)·rstd·gamma + beta
+     * gamma and beta NULL: no affine.  Writes mean[m] and rstd[m] for the backward. */
+    void (*ln_fwd)(int m, int n, const float *x, const float *gamma, const float *beta, float eps,
+                   float *mean, float *rstd, float *y);
+    /* xhat = (x − mean)·rstd, g = dy·gamma:  dx = rstd·(g − mean_j g − xhat·mean_j(g·xhat)),
+     * dgamma = Σ_i dy·xhat, dbeta = Σ_i dy.  accumulate: bit 0 adds into dx, bit 1 into
+     * dgamma, bit 2 into dbeta (else overwritten); dx, dgamma, dbeta may be NULL. */
+    void (*ln_bwd)(int m, int n, const float *x, const float *mean, const float *rstd,
+                   const float *gamma, const float *dy, float *dx, float *dgamma, float *dbeta,
+                   int accumulate);
+    /* Multi-head self-attention core.  qkv[b][t][3c]: q, k, v side by side (torch's
+     * c_attn(x).split(c)), head h in columns h·hs … h·hs + hs − 1 of each, c = nh·hs.
+     *   att[b][h][i][j] = softmax_j(q_i·k_j / √hs) over j ≤ i (causal) or all j; 0 elsewhere
+     *   out[b][i][h·hs + d] = Σ_j att[b][h][i][j]·v_j[h·hs + d]
+     * att [b, nh, t, t] is kept for the backward. */
+    void (*attn_fwd)(int b, int t, int nh, int hs, int causal, const float *qkv, float *att,
+                     float *out);
+    /* dqkv (+)= the gradient of the core through att (softmax) and v. */
+    void (*attn_bwd)(int b, int t, int nh, int hs, int causal, const float *qkv, const float *att,
+                     const float *dout, float *dqkv, int accumulate);
+    /* GELU: approx 0 exact 0.5·x·(1 + erf(x/√2)); 1 tanh approximation
+     * 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).  The backward reads x. */
+    void (*gelu_fwd)(size_t n, int approx, const float *x, float *y);
+    void (*gelu_bwd)(size_t n, int approx, const float *x, const float *dy, float *dx,
+                     int accumulate);
+    /* Inverted dropout: element i is dropped when u_i < p, u_i = splitmix64(seed, i) in [0, 1)
+     * (counter-based: the same mask whatever the split); mask = 0 or 1/(1 − p), y = x·mask. */
+    void (*dropout_fwd)(size_t n, float p, uint64_t seed, const float *x, float *mask, float *y);
+    /* dx (+)= dy·mask   (dropout's backward) */
+    void (*mul_bwd)(size_t n, const float *mask, const float *dy, float *dx, int accumulate);
+    /* Causal running mean over positions: y[b][i][:] = Σ_{j ≤ i} x[b][j][:] / (i + 1);
+     * backward dx[b][j][:] (+)= Σ_{i ≥ j} dy[b][i][:] / (i + 1). */
+    void (*causal_mean_fwd)(int b, int t, int c, const float *x, float *y);
+    void (*causal_mean_bwd)(int b, int t, int c, const float *dy, float *dx, int accumulate);
+
     /* A formula program (expr_vm.h) over a rows × cols block, 8 lanes per pass. */
     void (*expr_run)(const nn_vm_prog *p, int rows, int cols, const nn_vm_in *in,
                      const nn_vm_out *out);

@@ -53,4 +53,22 @@ void nn_ref_sgd_nesterov(size_t n, float *p, const float *g, float *v, float lr,
 void nn_ref_adam(size_t n, float *p, const float *g, float *m, float *v, const nn_adam_coef *c);
 void nn_ref_ema(size_t n, float *r, const float *x, float m);
 
+/* ref_seq.c: the sequence-model kernels */
+void nn_ref_ln_fwd(int m, int n, const float *x, const float *gamma, const float *beta,
+                   float eps, float *mean, float *rstd, float *y);
+void nn_ref_ln_bwd(int m, int n, const float *x, const float *mean, const float *rstd,
+                   const float *gamma, const float *dy, float *dx, float *dgamma, float *dbeta,
+                   int accumulate);
+void nn_ref_attn_fwd(int b, int t, int nh, int hs, int causal, const float *qkv, float *att,
+                     float *out);
+void nn_ref_attn_bwd(int b, int t, int nh, int hs, int causal, const float *qkv, const float *att,
+                     const float *dout, float *dqkv, int accumulate);
+void nn_ref_gelu_fwd(size_t n, int approx, const float *x, float *y);
+void nn_ref_gelu_bwd(size_t n, int approx, const float *x, const float *dy, float *dx,
+                     int accumulate);
+void nn_ref_dropout_fwd(size_t n, float p, uint64_t seed, const float *x, float *mask, float *y);
+void nn_ref_mul_bwd(size_t n, const float *mask, const float *dy, float *dx, int accumulate);
+void nn_ref_causal_mean_fwd(int b, int t, int c, const float *x, float *y);
+void nn_ref_causal_mean_bwd(int b, int t, int c, const float *dy, float *dx, int accumulate);
+
 #endif

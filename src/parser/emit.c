@@ -220,6 +220,7 @@ static void put_init(em *e, const char *key, const nn_init *in, int ind)
             put(e, ", b: "), put_float(e, in->b), put(e, "}");
             break;
         case NN_INIT_ONES: put(e, "ones: {}"); break;
+        case NN_INIT_TORCH: put(e, "torch: {}"); break;
         default: put(e, "zeros: {}"); break; /* NN_INIT_DEFAULT never survives the parser */
         }
         put(e, ", scale: "), put_float(e, in->scale), put(e, "}");
@@ -309,17 +310,38 @@ static void put_expr_activation(em *e, const nn_expr_spec *x, int ind)
     nl(e, ind), putf(e, "per: %s", x->per_unit ? "unit" : "layer");
 }
 
-/* One `- KIND:` item with a block map of all its options (ind: the options' indent). */
-static void put_layer(em *e, const nn_layer *l)
+/* One `- KIND:` item at indent `base` with a block map of all its options. */
+static void put_layer(em *e, const nn_layer *l, int base)
 {
     static const char *const variance[] = {"biased", "unbiased", "pytorch"};
-    const int ind = 6;
-    putf(e, "\n  - %s:", nn_layer_kind_name(l->kind));
+    const int ind = base + 4;
+    nl(e, base), putf(e, "- %s:", nn_layer_kind_name(l->kind));
     switch (l->kind) {
     case NN_LAYER_EMBEDDING:
         nl(e, ind), putf(e, "dim: %d", l->dim);
+        if (l->positions) nl(e, ind), putf(e, "positions: %d", l->positions);
+        if (l->window) nl(e, ind), putf(e, "window: %d", l->window);
         nl(e, ind), put_init(e, "init", &l->init, ind);
         break;
+    case NN_LAYER_LAYERNORM:
+        nl(e, ind), put(e, "eps: "), put_float(e, l->eps);
+        nl(e, ind), put(e, "affine: "), put_bool(e, l->affine);
+        if (l->affine) {
+            nl(e, ind), put_init(e, "init", &l->init, ind);
+            nl(e, ind), put_init(e, "bias_init", &l->bias_init, ind);
+        }
+        break;
+    case NN_LAYER_ATTENTION:
+        nl(e, ind), putf(e, "heads: %d", l->heads);
+        nl(e, ind), put(e, "causal: "), put_bool(e, l->causal);
+        nl(e, ind), put(e, "bias: "), put_bool(e, l->bias);
+        nl(e, ind), put_init(e, "init", &l->init, ind);
+        if (l->bias) nl(e, ind), put_init(e, "bias_init", &l->bias_init, ind);
+        break;
+    case NN_LAYER_GELU:
+        nl(e, ind), putf(e, "approximate: %s", l->approximate ? "tanh" : "none");
+        break;
+    case NN_LAYER_DROPOUT: nl(e, ind), put(e, "p: "), put_float(e, l->p); break;
     case NN_LAYER_LINEAR:
         if (l->out > 0)
             nl(e, ind), putf(e, "out: %d", l->out);
@@ -355,8 +377,35 @@ static void put_layer(em *e, const nn_layer *l)
         nl(e, ind), put(e, "smoothing: "), put_float(e, l->smoothing);
         break;
     case NN_LAYER_FLATTEN_CONSECUTIVE: nl(e, ind), putf(e, "n: %d", l->n); break;
-    /* flatten, tanh, relu, sigmoid, onehot: no options */
+    /* flatten, tanh, relu, sigmoid, onehot, causal_mean: no options */
     default: put(e, " {}"); break;
+    }
+}
+
+/* The model's items as written: layers, `- residual:` lists, `- repeat:` uses. */
+static void put_items(em *e, const nn_spec *s, const nn_item *it, int n, int base)
+{
+    for (int i = 0; i < n; i++) {
+        if (it[i].kind == NN_ITEM_LAYER) {
+            put_layer(e, &it[i].layer, base);
+        } else if (it[i].kind == NN_ITEM_RESIDUAL) {
+            nl(e, base), put(e, "- residual:");
+            put_items(e, s, it[i].items, it[i].nitems, base + 4);
+        } else {
+            nl(e, base), put(e, "- repeat: {block: ");
+            put_word(e, it[i].block >= 0 ? s->blocks[it[i].block].name : "");
+            putf(e, ", n: %d}", it[i].n);
+        }
+    }
+}
+
+static void put_blocks(em *e, const nn_spec *s)
+{
+    if (s->nblocks == 0) return;
+    put(e, "\nblocks:");
+    for (int i = 0; i < s->nblocks; i++) {
+        nl(e, 2), put_word(e, s->blocks[i].name), put(e, ":");
+        put_items(e, s, s->blocks[i].items, s->blocks[i].nitems, 4);
     }
 }
 
@@ -379,7 +428,9 @@ static void put_split(em *e, const nn_data_spec *d)
         return;
     }
     putf(e, "{seed: %llu, compat: %s}", (unsigned long long)d->shuffle_seed,
-         d->shuffle_compat == NN_SHUFFLE_PYTHON ? "python" : "native");
+         d->shuffle_compat == NN_SHUFFLE_PYTHON  ? "python"
+         : d->shuffle_compat == NN_SHUFFLE_TORCH ? "torch"
+                                                 : "native");
 }
 
 static void put_data(em *e, const nn_data_spec *d)
@@ -395,6 +446,7 @@ static void put_data(em *e, const nn_data_spec *d)
         else
             put(e, "chars");
         putf(e, "\n  context: %d", d->context);
+        if (d->sequence) put(e, "\n  examples: sequence");
         break;
     case NN_DATA_GENERATE:
         putf(e, "\n  generate: %s", d->generator == NN_GEN_XOR ? "xor" : "moons");
@@ -510,6 +562,7 @@ static void put_eval(em *e, const nn_eval_spec *ev)
         first = 0;
     }
     put(e, "]");
+    if (ev->start) put(e, "\n  start: true");
 }
 
 static void put_sample(em *e, const nn_sample_spec *sa)
@@ -518,6 +571,7 @@ static void put_sample(em *e, const nn_sample_spec *sa)
     put(e, "\n  temperature: "), put_float(e, sa->temperature);
     putf(e, "\n  max_len: %d", sa->max_len);
     put(e, "\n  replacement: "), put_bool(e, !sa->without_replacement);
+    if (sa->top_k) putf(e, "\n  top_k: %d", sa->top_k);
     if (sa->prefix) put(e, "\n  prefix: "), put_str(e, sa->prefix);
 }
 
@@ -592,9 +646,11 @@ int nn_spec_emit(const nn_spec *s, FILE *out)
                                 : "torch");
     put_data(&e, &s->data);
     put_plugins(&e, s);
+    put_blocks(&e, s);
     put(&e, "\nmodel:");
-    for (int i = 0; i < s->nlayers; i++)
-        put_layer(&e, &s->layers[i]);
+    put_items(&e, s, s->model, s->nmodel, 2);
+    for (int i = 0; !s->nmodel && i < s->nlayers; i++) /* a spec made in code: layers only */
+        put_layer(&e, &s->layers[i], 2);
     put_train(&e, &s->train);
     put_eval(&e, &s->eval);
     if (s->data.kind == NN_DATA_TEXT) put_sample(&e, &s->sample); /* sampling needs tokens */

@@ -41,7 +41,7 @@ static void eval_splits(nn_sctx *c, const nn_ynode *n, nn_eval_spec *e)
 
 static void parse_eval(nn_sctx *c, const nn_ynode *n, nn_eval_spec *e)
 {
-    static const char *const keys[] = {"every", "splits", NULL};
+    static const char *const keys[] = {"every", "splits", "start", NULL};
     if (!nn_sv_map(c, n, "eval")) return;
     for (int i = 0; i < n->n; i++) {
         const nn_ynode *v = nn_ymap_value(n, i);
@@ -49,6 +49,8 @@ static void parse_eval(nn_sctx *c, const nn_ynode *n, nn_eval_spec *e)
             nn_sv_long(c, v, "eval.every", 0, 1000000000000L, &e->every);
         else if (nn_sv_key_is(n, i, "splits"))
             eval_splits(c, v, e);
+        else if (nn_sv_key_is(n, i, "start"))
+            nn_sv_bool(c, v, "eval.start", &e->start);
         else
             nn_sv_unknown_key(c, nn_ymap_key(n, i), "eval", keys);
     }
@@ -58,7 +60,7 @@ static void parse_eval(nn_sctx *c, const nn_ynode *n, nn_eval_spec *e)
 static int parse_sample(nn_sctx *c, const nn_ynode *n, nn_sample_spec *sa)
 {
     static const char *const keys[] = {"count",  "seed",        "temperature", "max_len",
-                                       "prefix", "replacement", NULL};
+                                       "prefix", "replacement", "top_k",       NULL};
     int has_seed = 0;
     if (!nn_sv_map(c, n, "sample")) return 0;
     for (int i = 0; i < n->n; i++) {
@@ -67,6 +69,8 @@ static int parse_sample(nn_sctx *c, const nn_ynode *n, nn_sample_spec *sa)
             nn_sv_int(c, v, "sample.count", 0, 100000, &sa->count);
         else if (nn_sv_key_is(n, i, "seed"))
             has_seed = 1, nn_sv_u64(c, v, "sample.seed", &sa->seed);
+        else if (nn_sv_key_is(n, i, "top_k"))
+            nn_sv_int(c, v, "sample.top_k", 0, 1000000, &sa->top_k);
         else if (nn_sv_key_is(n, i, "temperature"))
             nn_sv_float(c, v, "sample.temperature", R_POS, &sa->temperature);
         else if (nn_sv_key_is(n, i, "replacement")) {
@@ -228,7 +232,9 @@ static void parse_top(nn_sctx *c, const nn_ynode *n, nn_spec *s)
 {
     static const char *const keys[] = {"name",    "seed",       "rng",       "data",   "model",
                                        "train",   "eval",       "sample",    "report", "include",
-                                       "plugins", "checkpoint", "init_from", NULL};
+                                       "plugins", "checkpoint", "init_from", "blocks", NULL};
+    int bi = nn_ymap_find(n, "blocks", 6);
+    const nn_ynode *blocks = bi >= 0 ? nn_ymap_value(n, bi) : NULL;
     int has_sample_seed = 0;
     const nn_ynode *seed_key = NULL, *rng_seed = NULL;
     for (int i = 0; i < n->n; i++) {
@@ -246,7 +252,7 @@ static void parse_top(nn_sctx *c, const nn_ynode *n, nn_spec *s)
         } else if (nn_sv_key_is(n, i, "data")) {
             nn_spec_data(c, v, s);
         } else if (nn_sv_key_is(n, i, "model")) {
-            nn_spec_model(c, v, s);
+            nn_spec_model(c, v, blocks, s);
         } else if (nn_sv_key_is(n, i, "train")) {
             nn_spec_train(c, v, &s->train);
         } else if (nn_sv_key_is(n, i, "eval")) {
@@ -264,8 +270,8 @@ static void parse_top(nn_sctx *c, const nn_ynode *n, nn_spec *s)
             free(s->init_from);
             s->init_from = nn_sv_path(c, v, "init_from");
             s->init_from_mark = v->mark;
-        } else if (nn_sv_key_is(n, i, "include")) {
-            continue; /* applied while reading (spec_include.c) */
+        } else if (nn_sv_key_is(n, i, "include") || nn_sv_key_is(n, i, "blocks")) {
+            continue; /* include: applied while reading; blocks: with the model */
         } else if (nn_ymap_key(n, i)->len < 2 || strncmp(nn_ymap_key(n, i)->text, "x-", 2)) {
             nn_sv_unknown_key(c, nn_ymap_key(n, i), "", keys);
         }
@@ -412,7 +418,7 @@ void nn_spec_free(nn_spec *s)
     free(d->y_col);
     free(d->inline_x);
     free(d->inline_y);
-    nn_layers_free(s->layers, s->nlayers);
+    nn_spec_model_free(s);
     nn_plugin_specs_free(s->plugins, s->nplugins);
     free(s->train.lr.boundaries);
     nn_expr_spec_free(s->train.loss_expr);

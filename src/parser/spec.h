@@ -24,6 +24,9 @@ typedef enum {
     NN_INIT_VALUES, /* values: [numbers] written in the spec */
     NN_INIT_CSV,    /* csv: {file, column, where: {COL: VALUE, ...}, transpose} */
     NN_INIT_FROM,   /* from: FILE.safetensors (tensor: NAME) — the checkpoints issue */
+    NN_INIT_TORCH,  /* torch: the PyTorch module's own default — nn.Linear weight
+                       kaiming_uniform(a=√5) (U(±1/√fan_in)) drawn [out, in], its bias
+                       U(±1/√fan_in); nn.Embedding N(0, 1) */
 } nn_init_kind;
 
 typedef struct {
@@ -61,6 +64,15 @@ typedef enum {
     NN_LAYER_ACTIVATION,          /* a plugin's activation (the plugins issue) */
     NN_LAYER_NGRAM,               /* the counting model: the whole model, alone in the list */
     NN_LAYER_FLATTEN_CONSECUTIVE, /* [B, T, C] → [B, T/n, C·n] (lesson 5; squeezed when T = n) */
+    NN_LAYER_LAYERNORM,           /* over the last axis; eps, elementwise affine */
+    NN_LAYER_ATTENTION,   /* multi-head self-attention: qkv linear, core, output linear */
+    NN_LAYER_GELU,        /* exact, or approximate: tanh */
+    NN_LAYER_DROPOUT,     /* training only */
+    NN_LAYER_CAUSAL_MEAN, /* y_t = mean of x_0..x_t over positions (makemore's BoW) */
+    /* Structure of the flattened list (spec_blocks.c); never written by a user as such: */
+    NN_LAYER_RESIDUAL,     /* `- residual: [...]` begins: remember x */
+    NN_LAYER_RESIDUAL_END, /* … ends: x + f(x) */
+    NN_LAYER_ATTN_CORE,    /* the attention's middle: softmax(q·kᵀ/√hs)·v per head */
     NN_LAYER_KIND_COUNT
 } nn_layer_kind;
 
@@ -135,9 +147,52 @@ typedef struct {
     /* ngram; flatten_consecutive: positions grouped */
     int n;            /* tokens per n-gram: 2 = bigram (context n − 1) */
     double smoothing; /* added to every count ("+1 smoothing"); ≥ 0 */
+    /* embedding: a learned position table [positions, dim] added (0: none); window: each
+     * position gets the W latest tokens' embeddings concatenated, a learned blank token
+     * before the start (makemore.py's MLP; 0: none) */
+    int positions, window;
+    /* layernorm: elementwise affine (eps above) */
+    int affine;
+    /* attention (and its core): heads, causal mask (bias above: both projections') */
+    int heads, causal;
+    /* linear inside an attention: out = out_mult × the input width (3 for qkv) */
+    int out_mult;
+    /* gelu: 1 = the tanh approximation */
+    int approximate;
+    /* dropout: the probability of dropping */
+    double p;
+    /* Set in the flattened list (spec_blocks.c): the tensor-name prefix ("layers.3",
+     * "blocks.2.attention.qkv"); the `- repeat:` that put the layer here (file NULL: none);
+     * for NN_LAYER_RESIDUAL_END, the index of its NN_LAYER_RESIDUAL. */
+    char name[40];
+    nn_mark use;
+    int begin;
 } nn_layer;
 
-typedef enum { NN_SHUFFLE_NATIVE = 0, NN_SHUFFLE_PYTHON } nn_shuffle_compat;
+/* The model as written (spec_blocks.c), which emit.c writes back: layers, `- residual:
+ * [...]` and `- repeat: {block, n}`.  The IR builds from the flattened `nn_spec.layers`. */
+typedef enum { NN_ITEM_LAYER = 0, NN_ITEM_RESIDUAL, NN_ITEM_REPEAT } nn_item_kind;
+typedef struct nn_item {
+    nn_item_kind kind;
+    nn_mark mark;          /* the item's key (`residual`, `repeat`, the layer's kind) */
+    nn_layer layer;        /* NN_ITEM_LAYER: the layer (the flattened copies share its inits) */
+    struct nn_item *items; /* NN_ITEM_RESIDUAL: the inner list */
+    int nitems;
+    int block, n;       /* NN_ITEM_REPEAT: index into nn_spec.blocks (−1: unknown), count */
+    nn_mark block_mark; /* NN_ITEM_REPEAT: the block name's value */
+} nn_item;
+
+/* `blocks: {NAME: [items]}`: a named list of items, defined once, used by `repeat`. */
+typedef struct {
+    char *name;
+    nn_mark mark; /* the name's key */
+    nn_item *items;
+    int nitems;
+} nn_block;
+
+/* torch: torch.randperm(n) after torch.manual_seed(seed) (torch 1.13's CPU randperm: the
+ * forward Fisher-Yates on 32-bit mt19937 draws), the items kept in that order */
+typedef enum { NN_SHUFFLE_NATIVE = 0, NN_SHUFFLE_PYTHON, NN_SHUFFLE_TORCH } nn_shuffle_compat;
 typedef enum { NN_SPLIT_TRAIN = 0, NN_SPLIT_DEV, NN_SPLIT_TEST, NN_SPLIT_COUNT } nn_split_id;
 
 typedef enum {
@@ -162,6 +217,8 @@ typedef struct {
     char *token_pattern; /* tokens: {pattern: PCRE2}: each match is one token */
     nn_mark tokens_mark;
     int context; /* block size: tokens of context per example */
+    int sequence; /* examples: sequence — one example per item, x = [0, w…, 0…], targets
+                     y = [w…, 0, −1…] at every position (−1 ignored; makemore.py) */
     nn_mark context_mark;
     /* generate */
     nn_generator generator;
@@ -242,6 +299,7 @@ typedef struct {
 typedef struct {
     long every; /* evaluate every N steps (0: only at the end) */
     int splits; /* bit mask of 1 << nn_split_id, evaluated at every eval point */
+    int start;  /* also evaluate before the first step (a metrics row at step 0) */
 } nn_eval_spec;
 
 typedef struct {
@@ -249,6 +307,7 @@ typedef struct {
     uint64_t seed;
     double temperature;
     int max_len;
+    int top_k;    /* keep the k most likely tokens at each draw (0: all; makemore's --top-k) */
     char *prefix; /* items start with this text (its characters must be in the vocabulary) */
     int without_replacement; /* replacement: false — torch.multinomial(p, 1)'s draw without
                                 replacement (argmax p / Exp(1)); 0 (the default, replacement:
@@ -278,7 +337,12 @@ typedef struct nn_spec {
      * sample.seed only serves `nnrun sample`).  0: `rng: torch`, samples from sample.seed. */
     int rng_global;
     nn_data_spec data;
-    nn_layer *layers;
+    nn_item *model; /* the model as written (spec_blocks.c) */
+    int nmodel;
+    nn_block *blocks;
+    int nblocks;
+    nn_layer *layers; /* flattened: blocks repeated, residuals as begin/end, attention as
+                         qkv linear, core, output linear; shallow copies of model's layers */
     int nlayers;
     nn_plugin_spec *plugins; /* the `plugins:` section (spec_plugin.c) */
     int nplugins;

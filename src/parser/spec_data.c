@@ -24,7 +24,7 @@ static const struct {
     const char *key;
     int kind; /* -1: any kind */
 } data_keys[] = {{"source", K_TEXT}, {"generate", K_GEN}, {"csv", K_CSV},      {"inline", K_INLINE},
-                 {"filter", K_TEXT}, {"tokens", K_TEXT},  {"context", K_TEXT}, {"n", K_GEN},
+                 {"filter", K_TEXT}, {"tokens", K_TEXT},  {"context", K_TEXT}, {"examples", K_TEXT}, {"n", K_GEN},
                  {"noise", K_GEN},   {"seed", K_GEN},     {"x", K_CSV},        {"y", K_CSV},
                  {"split", -1}};
 #define NKEYS ((int)(sizeof data_keys / sizeof data_keys[0]))
@@ -32,7 +32,7 @@ static const struct {
 static void data_shuffle(nn_sctx *c, const nn_ynode *n, nn_data_spec *d)
 {
     static const char *const keys[] = {"seed", "compat", NULL};
-    static const char *const compat[] = {"native", "python", NULL};
+    static const char *const compat[] = {"native", "python", "torch", NULL};
     char buf[128];
     if (nn_sv_type(n) == NN_VBOOL) {
         d->shuffle = n->text[0] == 't' || n->text[0] == 'T';
@@ -40,7 +40,7 @@ static void data_shuffle(nn_sctx *c, const nn_ynode *n, nn_data_spec *d)
     }
     if (n->kind != NN_YMAP) {
         nn_sv_error(c, n->mark,
-                    "expected {seed: N, compat: native|python} or false for "
+                    "expected {seed: N, compat: native|python|torch} or false for "
                     "'data.split.shuffle', got %s",
                     nn_sv_show(n, buf, sizeof buf));
         return;
@@ -53,7 +53,7 @@ static void data_shuffle(nn_sctx *c, const nn_ynode *n, nn_data_spec *d)
             nn_sv_u64(c, v, "data.split.shuffle.seed", &d->shuffle_seed);
         else if (nn_sv_key_is(n, i, "compat")) {
             if (nn_sv_enum(c, v, "data.split.shuffle.compat", compat, &e))
-                d->shuffle_compat = e ? NN_SHUFFLE_PYTHON : NN_SHUFFLE_NATIVE;
+                d->shuffle_compat = (nn_shuffle_compat)e;
         } else
             nn_sv_unknown_key(c, nn_ymap_key(n, i), "data.split.shuffle", keys);
     }
@@ -287,6 +287,9 @@ static void data_key(nn_sctx *c, const nn_ynode *v, int k, nn_spec *s, int *spli
     } else if (!strcmp(key, "context")) {
         if (nn_sv_int(c, v, path, 1, 256, &d->context)) d->context_mark = v->mark;
         c->context_given = 1;
+    } else if (!strcmp(key, "examples")) {
+        static const char *const ex[] = {"next", "sequence", NULL};
+        nn_sv_enum(c, v, path, ex, &d->sequence);
     } else if (!strcmp(key, "n")) {
         nn_sv_long(c, v, path, 1, 10000000, &d->gen_n);
     } else if (!strcmp(key, "noise")) {

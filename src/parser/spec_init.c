@@ -13,7 +13,7 @@
 #include "spec_int.h"
 
 static const char *const init_kinds[] = {"kaiming", "normal", "uniform", "zeros", "ones",
-                                         "values",  "csv",    "from",    NULL};
+                                         "values",  "csv",    "from",    "torch",  NULL};
 
 /* kaiming: GAIN — a gain name (PyTorch's calculate_gain) or a positive number. */
 static void init_kaiming(nn_sctx *c, const nn_ynode *v, const char *path, nn_init *r)
@@ -186,14 +186,17 @@ void nn_spec_init(nn_sctx *c, const nn_ynode *n, const char *path, nn_init *out)
 {
     static const char *const keys[] = {"kaiming", "normal",    "uniform", "zeros",
                                        "ones",    "values",    "csv",     "from",
-                                       "scale",   "transpose", "tensor",  NULL};
+                                       "torch",   "scale",     "transpose", "tensor", NULL};
     static const nn_range any = {-INFINITY, INFINITY, 0, 0};
     nn_init r = {
         .kind = NN_INIT_DEFAULT, .gain = 1, .std = 1, .a = 0, .b = 1, .scale = 1, .mark = n->mark};
     char buf[128], p[160];
     nn_init_free(out);
-    if (n->kind == NN_YSCALAR && (nn_yscalar_is(n, "zeros") || nn_yscalar_is(n, "ones"))) {
-        r.kind = nn_yscalar_is(n, "zeros") ? NN_INIT_ZEROS : NN_INIT_ONES;
+    if (n->kind == NN_YSCALAR && (nn_yscalar_is(n, "zeros") || nn_yscalar_is(n, "ones") ||
+                                  nn_yscalar_is(n, "torch"))) {
+        r.kind = nn_yscalar_is(n, "zeros")  ? NN_INIT_ZEROS
+                 : nn_yscalar_is(n, "ones") ? NN_INIT_ONES
+                                            : NN_INIT_TORCH;
         *out = r;
         return;
     }
@@ -228,7 +231,7 @@ void nn_spec_init(nn_sctx *c, const nn_ynode *n, const char *path, nn_init *out)
     if (!kind_key)
         nn_sv_error(c, n->mark,
                     "missing init kind in '%s': one of kaiming, normal, uniform, "
-                    "zeros, ones, values, csv, from",
+                    "zeros, ones, values, csv, from, torch",
                     path);
     if (tr && kind_key && r.kind != NN_INIT_VALUES)
         nn_sv_error(c, tr->mark,

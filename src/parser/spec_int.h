@@ -90,9 +90,14 @@ void nn_init_free(nn_init *r);
 nn_ynode *nn_spec_read_tree(nn_sctx *c, nn_files *files, const char *path);
 void nn_files_free(nn_files *f);
 
-/* The model list → s->layers (spec_model.c). */
-void nn_spec_model(nn_sctx *c, const nn_ynode *n, nn_spec *s);
+/* The model list (and the `blocks:` map, NULL when absent) → s->model, s->blocks and the
+ * flattened s->layers (spec_blocks.c); freeing all three. */
+void nn_spec_model(nn_sctx *c, const nn_ynode *n, const nn_ynode *blocks, nn_spec *s);
+void nn_spec_model_free(nn_spec *s);
+/* One layer item (spec_model.c); `where` is its path for messages. */
+void nn_spec_layer(nn_sctx *c, const nn_ynode *item, const char *where, nn_layer *l);
 void nn_layers_free(nn_layer *l, int n);
+void nn_layer_free(nn_layer *l); /* what the layer owns, not l itself */
 /* The `plugins:` section (spec_plugin.c); the check that every activation layer names a
  * declared plugin with declared arguments of the declared types; freeing. */
 void nn_spec_plugins(nn_sctx *c, const nn_ynode *n, nn_spec *s);

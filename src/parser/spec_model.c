@@ -10,8 +10,15 @@
 #include "spec_int.h"
 
 static const char *const kind_names[] = {
-    "embedding", "flatten",    "linear", "batchnorm",           "tanh", "relu", "sigmoid",
-    "onehot",    "activation", "ngram",  "flatten_consecutive", NULL};
+    "embedding", "flatten",   "linear",      "batchnorm", "tanh",         "relu",
+    "sigmoid",   "onehot",    "activation",  "ngram",     "flatten_consecutive",
+    "layernorm", "attention", "gelu",        "dropout",   "causal_mean",  "residual",
+    "residual_end", "attention_core", NULL};
+/* the kinds a user writes as `- KIND` (residual has its own item form: spec_blocks.c) */
+static const char *const user_kinds[] = {
+    "embedding", "flatten",   "linear", "batchnorm", "tanh",         "relu",     "sigmoid",
+    "onehot",    "activation", "ngram", "flatten_consecutive",       "layernorm", "attention",
+    "gelu",      "dropout",   "causal_mean", "residual", "repeat", NULL};
 
 #define NN_MAX_LAYERS 10000
 
@@ -41,18 +48,38 @@ static void layer_defaults(nn_layer *l)
         l->init.kind = NN_INIT_ONES;
         l->bias_init.kind = NN_INIT_ZEROS;
         break;
+    case NN_LAYER_LAYERNORM:
+        l->eps = 1e-5;
+        l->affine = 1;
+        l->init.kind = NN_INIT_ONES;
+        l->bias_init.kind = NN_INIT_ZEROS;
+        break;
+    case NN_LAYER_ATTENTION:
+        l->causal = 1;
+        l->bias = 1;
+        l->init.kind = NN_INIT_KAIMING;
+        l->bias_init.kind = NN_INIT_ZEROS;
+        break;
     default: break;
     }
 }
 
 static const char *const *option_keys(nn_layer_kind k)
 {
-    static const char *const emb[] = {"dim", "init", NULL}, *const none[] = {NULL};
+    static const char *const emb[] = {"dim", "positions", "window", "init", NULL};
+    static const char *const none[] = {NULL};
+    static const char *const ln[] = {"eps", "affine", "init", "bias_init", NULL};
+    static const char *const att[] = {"heads", "causal", "bias", "init", "bias_init", NULL};
+    static const char *const gelu[] = {"approximate", NULL}, *const drop[] = {"p", NULL};
     static const char *const lin[] = {"out", "bias", "init", "bias_init", NULL};
     static const char *const bn[] = {"variance", "eps",  "momentum",  "running",
                                      "over",     "init", "bias_init", NULL};
     static const char *const ngram[] = {"n", "smoothing", NULL}, *const fc[] = {"n", NULL};
-    return k == NN_LAYER_EMBEDDING             ? emb
+    return k == NN_LAYER_EMBEDDING              ? emb
+           : k == NN_LAYER_LAYERNORM           ? ln
+           : k == NN_LAYER_ATTENTION           ? att
+           : k == NN_LAYER_GELU                ? gelu
+           : k == NN_LAYER_DROPOUT             ? drop
            : k == NN_LAYER_FLATTEN_CONSECUTIVE ? fc
            : k == NN_LAYER_LINEAR              ? lin
            : k == NN_LAYER_BATCHNORM           ? bn
@@ -68,19 +95,40 @@ static int layer_option(nn_sctx *c, nn_layer *l, const nn_ynode *key, const nn_y
     static const char *const running[] = {"var", "std", NULL};
     static const char *const over[] = {"all", "batch", NULL};
     static const nn_range nonneg = {0, INFINITY, 0, 0}, unit = {0, 1, 0, 0};
-    char p[160];
-    snprintf(p, sizeof p, "%s.%.*s", path, (int)(key->len > 40 ? 40 : key->len), key->text);
+    char p[220];
+    snprintf(p, sizeof p, "%.160s.%.*s", path, (int)(key->len > 40 ? 40 : key->len), key->text);
+    static const char *const approx[] = {"none", "tanh", NULL};
+    static const nn_range eps = {0, 1, 0, 0}, prob = {0, 1, 0, 1};
     int lin = l->kind == NN_LAYER_LINEAR, bn = l->kind == NN_LAYER_BATCHNORM;
-    int has_init = lin || bn || l->kind == NN_LAYER_EMBEDDING;
+    int ln = l->kind == NN_LAYER_LAYERNORM, att = l->kind == NN_LAYER_ATTENTION;
+    int has_init = lin || bn || ln || att || l->kind == NN_LAYER_EMBEDDING;
     if (l->kind == NN_LAYER_EMBEDDING && nn_yscalar_is(key, "dim"))
         nn_sv_int(c, v, p, 1, 65536, &l->dim);
+    else if (l->kind == NN_LAYER_EMBEDDING && nn_yscalar_is(key, "positions"))
+        nn_sv_int(c, v, p, 1, 65536, &l->positions);
+    else if (l->kind == NN_LAYER_EMBEDDING && nn_yscalar_is(key, "window"))
+        nn_sv_int(c, v, p, 1, 256, &l->window);
+    else if (ln && nn_yscalar_is(key, "eps"))
+        nn_sv_float(c, v, p, eps, &l->eps);
+    else if (ln && nn_yscalar_is(key, "affine"))
+        nn_sv_bool(c, v, p, &l->affine);
+    else if (att && nn_yscalar_is(key, "heads"))
+        nn_sv_int(c, v, p, 1, 4096, &l->heads);
+    else if (att && nn_yscalar_is(key, "causal"))
+        nn_sv_bool(c, v, p, &l->causal);
+    else if (att && nn_yscalar_is(key, "bias"))
+        nn_sv_bool(c, v, p, &l->bias);
+    else if (l->kind == NN_LAYER_GELU && nn_yscalar_is(key, "approximate"))
+        nn_sv_enum(c, v, p, approx, &l->approximate);
+    else if (l->kind == NN_LAYER_DROPOUT && nn_yscalar_is(key, "p"))
+        nn_sv_float(c, v, p, prob, &l->p);
     else if (lin && nn_yscalar_is(key, "out"))
         nn_sv_int(c, v, p, 1, 1048576, &l->out);
     else if (lin && nn_yscalar_is(key, "bias"))
         nn_sv_bool(c, v, p, &l->bias);
     else if (has_init && nn_yscalar_is(key, "init"))
         nn_spec_init(c, v, p, &l->init);
-    else if ((lin || bn) && nn_yscalar_is(key, "bias_init"))
+    else if ((lin || bn || ln || att) && nn_yscalar_is(key, "bias_init"))
         nn_spec_init(c, v, p, &l->bias_init);
     else if (bn && nn_yscalar_is(key, "variance"))
         nn_sv_enum(c, v, p, variance, &l->unbiased);
@@ -128,11 +176,19 @@ static void layer_options(nn_sctx *c, nn_layer *l, const nn_ynode *item, const n
     if (l->kind == NN_LAYER_EMBEDDING &&
         (!opts || opts->kind != NN_YMAP || nn_ymap_find(opts, "dim", 3) < 0))
         nn_sv_missing(c, opts && opts->kind == NN_YMAP ? opts : item, "dim", path);
+    if (l->kind == NN_LAYER_EMBEDDING && l->window && l->positions)
+        nn_sv_error(c, item->mark, "'%s' has both 'window' and 'positions'; choose one", path);
     if (l->kind == NN_LAYER_FLATTEN_CONSECUTIVE &&
         (!opts || opts->kind != NN_YMAP || nn_ymap_find(opts, "n", 1) < 0))
         nn_sv_missing(c, opts && opts->kind == NN_YMAP ? opts : item, "n", path);
-    if (l->kind == NN_LAYER_LINEAR && !l->bias && bias_init)
+    if ((l->kind == NN_LAYER_LINEAR || l->kind == NN_LAYER_ATTENTION) && !l->bias && bias_init)
         nn_sv_error(c, bias_init->mark, "'%s.bias_init' is set but 'bias' is false", path);
+    if (l->kind == NN_LAYER_ATTENTION &&
+        (!opts || opts->kind != NN_YMAP || nn_ymap_find(opts, "heads", 5) < 0))
+        nn_sv_missing(c, opts && opts->kind == NN_YMAP ? opts : item, "heads", path);
+    if (l->kind == NN_LAYER_DROPOUT &&
+        (!opts || opts->kind != NN_YMAP || nn_ymap_find(opts, "p", 1) < 0))
+        nn_sv_missing(c, opts && opts->kind == NN_YMAP ? opts : item, "p", path);
 }
 
 /* An identifier: [A-Za-z_][A-Za-z0-9_]*, as plugin and argument names are. */
@@ -225,12 +281,13 @@ static void layer_activation(nn_sctx *c, nn_layer *l, const nn_ynode *item, cons
     }
 }
 
-/* A model item: `- KIND`, `- KIND: null|{}` or `- KIND: {options}`. */
-static void parse_layer(nn_sctx *c, const nn_ynode *item, int idx, nn_layer *l)
+/* A model item: `- KIND`, `- KIND: null|{}` or `- KIND: {options}`; `where` is its path
+ * ("model.3", "blocks.gpt.0.residual.1"). */
+void nn_spec_layer(nn_sctx *c, const nn_ynode *item, const char *where, nn_layer *l)
 {
-    char path[96], buf[128], list[256];
+    char path[160], buf[128], list[320];
     const nn_ynode *kind = item, *opts = NULL;
-    snprintf(path, sizeof path, "model.%d", idx);
+    snprintf(path, sizeof path, "%.120s", where);
     if (item->kind == NN_YMAP && item->n != 1) {
         nn_sv_error(c, item->mark, "'%s' has %d keys; a layer item has exactly one, its kind", path,
                     item->n);
@@ -249,15 +306,15 @@ static void parse_layer(nn_sctx *c, const nn_ynode *item, int idx, nn_layer *l)
         return;
     }
     int k = -1;
-    for (int i = 0; kind_names[i]; i++)
+    for (int i = 0; i < NN_LAYER_RESIDUAL; i++)
         if (nn_yscalar_is(kind, kind_names[i])) k = i;
     if (k < 0) {
         const char *s =
-            memchr(kind->text, 0, kind->len) ? NULL : nn_suggest(kind->text, kind_names);
+            memchr(kind->text, 0, kind->len) ? NULL : nn_suggest(kind->text, user_kinds);
         char dym[64] = "";
         if (s) snprintf(dym, sizeof dym, " (did you mean '%s'?)", s);
         nn_sv_error(c, kind->mark, "unknown layer %s%s", nn_sv_show(kind, buf, sizeof buf), dym);
-        nn_diag_note(c->d, "valid layers: %s", nn_sv_join(kind_names, list, sizeof list));
+        nn_diag_note(c->d, "valid layers: %s", nn_sv_join(user_kinds, list, sizeof list));
         return;
     }
     l->kind = (nn_layer_kind)k;
@@ -270,43 +327,20 @@ static void parse_layer(nn_sctx *c, const nn_ynode *item, int idx, nn_layer *l)
         layer_options(c, l, item, opts, path);
 }
 
-void nn_layers_free(nn_layer *l, int n)
+void nn_layer_free(nn_layer *l)
 {
-    for (int i = 0; l && i < n; i++) {
-        nn_init_free(&l[i].init);
-        nn_init_free(&l[i].bias_init);
-        free(l[i].activation);
-        for (int j = 0; j < l[i].nargs; j++)
-            free(l[i].args[j].name);
-        free(l[i].args);
-        nn_expr_spec_free(l[i].expr);
-    }
-    free(l);
+    nn_init_free(&l->init);
+    nn_init_free(&l->bias_init);
+    free(l->activation);
+    for (int j = 0; j < l->nargs; j++)
+        free(l->args[j].name);
+    free(l->args);
+    nn_expr_spec_free(l->expr);
 }
 
-void nn_spec_model(nn_sctx *c, const nn_ynode *n, nn_spec *s)
+void nn_layers_free(nn_layer *l, int n)
 {
-    if (!nn_sv_seq(c, n, "model")) return;
-    if (n->n == 0 || n->n > NN_MAX_LAYERS) {
-        if (n->n)
-            nn_sv_error(c, n->mark, "'model' has %d layers; at most %d are supported", n->n,
-                        NN_MAX_LAYERS);
-        else
-            nn_sv_error(c, n->mark, "'model' must list at least one layer");
-        return;
-    }
-    nn_layers_free(s->layers, s->nlayers);
-    s->layers = calloc((size_t)n->n, sizeof *s->layers);
-    if (!s->layers) abort();
-    s->nlayers = n->n;
-    for (int i = 0; i < n->n; i++)
-        parse_layer(c, n->items[i], i, &s->layers[i]);
-    for (int i = 0; i < n->n; i++) {
-        if (s->layers[i].kind != NN_LAYER_NGRAM || !s->layers[i].mark.file || n->n == 1) continue;
-        nn_sv_error(c, s->layers[i].mark,
-                    "'ngram' is a whole model (a table of counts): it must be the only layer "
-                    "in 'model', which has %d",
-                    n->n);
-        break;
-    }
+    for (int i = 0; l && i < n; i++)
+        nn_layer_free(&l[i]);
+    free(l);
 }

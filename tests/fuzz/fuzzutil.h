@@ -67,7 +67,7 @@ static inline void fz_emit_and_build(const nn_spec *spec, nn_diag *d)
     }
     int text = spec->data.kind == NN_DATA_TEXT;
     int ctx = spec->data.context > 0 ? spec->data.context : 3;
-    nn_build_opts o = {32, 1, 1, text ? 27 : 2, ctx, text ? 0 : 2};
+    nn_build_opts o = {32, 1, 1, text ? 27 : 2, ctx, text ? 0 : 2, 0};
     if (spec->nlayers > 0 && spec->layers[0].kind != NN_LAYER_NGRAM)
         nn_graph_free(nn_build(spec, &o, d));
 }

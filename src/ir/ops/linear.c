@@ -33,7 +33,10 @@ static int infer(nn_graph *g, int node, nn_diag *d)
     const nn_node *n = &g->n[node];
     nn_tensor x = g->t[n->in[0]];
     if (check_input(g, node, &x, d) != 0) return -1;
-    int out = n->spec->out > 0 ? n->spec->out : g->vocab;
+    /* out_mult: an attention's projections, sized by the width (spec_blocks.c) */
+    int out = n->spec->out_mult > 0   ? n->spec->out_mult * x.dim[x.ndim - 1]
+              : n->spec->out > 0 ? n->spec->out
+                                 : g->vocab;
     int wdim[2] = {x.dim[x.ndim - 1], out};
     int w = nn_make_param(g, node, "weight", NN_PARAM, 2, wdim, &n->spec->init, &default_weight);
     if (w < 0) return -1;

@@ -36,6 +36,20 @@ const nn_op *const nn_ops[] = {
     &nn_op_expr_grad,
     &nn_op_expr_loss,
     &nn_op_expr_loss_grad,
+    &nn_op_layernorm,
+    &nn_op_layernorm_grad,
+    &nn_op_attention,
+    &nn_op_attention_grad,
+    &nn_op_gelu,
+    &nn_op_gelu_grad,
+    &nn_op_dropout,
+    &nn_op_dropout_grad,
+    &nn_op_causal_mean,
+    &nn_op_causal_mean_grad,
+    &nn_op_residual,
+    &nn_op_residual_grad,
+    &nn_op_embedding_window,
+    &nn_op_embedding_window_grad,
     NULL,
 };
 
@@ -49,7 +63,10 @@ const nn_op *nn_op_find(const char *name)
 static void layer_name(const nn_graph *g, int node, const char *suffix, char *buf, size_t len)
 {
     int layer = g->n[node].layer;
-    if (layer >= 0)
+    const nn_layer *L = g->n[node].spec;
+    if (layer >= 0 && L && L->name[0])
+        snprintf(buf, len, "%s.%s", L->name, suffix);
+    else if (layer >= 0)
         snprintf(buf, len, "layers.%d.%s", layer, suffix);
     else
         snprintf(buf, len, "%s", suffix);
@@ -104,6 +121,14 @@ int nn_make_grad_node(nn_graph *g, int fwd, const nn_op *op, const int *in, int 
         n.out[i] = i < nout ? out[i] : -1;
     }
     return nn_graph_append(g, &n);
+}
+
+void nn_note_use(const nn_graph *g, int node, nn_diag *d)
+{
+    const nn_layer *L = g->n[node].spec;
+    if (L && L->use.file)
+        nn_diag_note(d, "%s:%d:%d: the block is used here (%s)", L->use.file, L->use.line,
+                     L->use.col, L->name);
 }
 
 const char *nn_producer_label(const nn_graph *g, int tensor, char *buf, int len)

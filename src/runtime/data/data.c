@@ -276,9 +276,37 @@ static int32_t token_id(const nn_dataset *ds, uint32_t cp)
 
 /* Each word w gives len(w)+1 examples: context (padded with '.') → next character,
  * the last one predicting '.'. */
+/* examples: sequence — one example per word w (makemore.py): x = [0, w…, 0…],
+ * y = [w…, 0, −1…], both of the context's length (longer words are refused before). */
+static int build_seq_split(const word_list *w, const long *order, long from, long to,
+                           nn_dataset *ds, nn_split *s)
+{
+    long n = to - from;
+    int T = ds->context;
+    s->x = calloc((size_t)(n ? n : 1) * (size_t)T, sizeof *s->x);
+    s->y = malloc((size_t)(n ? n : 1) * (size_t)T * sizeof *s->y);
+    if (!s->x || !s->y) return -1;
+    s->n = s->words = n;
+    s->targets = 0;
+    for (long i = 0; i < n; i++) {
+        long a = w->start[order[from + i]], b = w->start[order[from + i] + 1];
+        int32_t *x = s->x + i * T, *y = s->y + i * T;
+        for (int t = 0; t < T; t++)
+            y[t] = -1;
+        for (long c = a; c < b; c++) {
+            int32_t ix = ds->tokens ? (int32_t)w->cp[c] : token_id(ds, w->cp[c]);
+            x[c - a + 1] = y[c - a] = ix;
+        }
+        y[b - a] = 0;
+        s->targets += b - a + 1;
+    }
+    return 0;
+}
+
 static int build_split(const word_list *w, const long *order, long from, long to, nn_dataset *ds,
                        nn_split *s)
 {
+    if (ds->ytw > 1) return build_seq_split(w, order, from, to, ds, s);
     long n = 0;
     for (long i = from; i < to; i++)
         n += w->start[order[i] + 1] - w->start[order[i]] + 1;
@@ -286,7 +314,7 @@ static int build_split(const word_list *w, const long *order, long from, long to
     s->x = malloc((size_t)(n ? n : 1) * (size_t)T * sizeof *s->x);
     s->y = malloc((size_t)(n ? n : 1) * sizeof *s->y);
     if (!s->x || !s->y) return -1;
-    s->n = n;
+    s->n = s->targets = n;
     s->words = to - from;
     long e = 0;
     for (long i = from; i < to; i++) {
@@ -324,6 +352,16 @@ void nn_data_order(const nn_spec *spec, long *order, long n)
     if (!spec->data.shuffle) return;
     if (spec->data.shuffle_compat == NN_SHUFFLE_PYTHON) {
         nn_python_shuffle(spec->data.shuffle_seed, order, n);
+        return;
+    }
+    if (spec->data.shuffle_compat == NN_SHUFFLE_TORCH) { /* torch.randperm (makemore.py) */
+        nn_mt19937 mt;
+        nn_mt_init_genrand(&mt, (uint32_t)spec->data.shuffle_seed);
+        for (long i = 0; i + 1 < n; i++) {
+            long z = (long)(nn_mt_next(&mt) % (uint32_t)(n - i)), t = order[i];
+            order[i] = order[i + z];
+            order[i + z] = t;
+        }
         return;
     }
     nn_rng r;
@@ -393,8 +431,21 @@ static int load_text(const nn_spec *spec, nn_dataset *ds, nn_diag *d)
         goto done;
     }
     if ((tre ? build_pattern_vocab(&w, buf, ds) : build_vocab(&w, ds)) != 0) goto done;
+    ds->ytw = D->sequence ? D->context : 1;
+    for (long i = 0; D->sequence && i < w.n; i++) {
+        long len = w.start[i + 1] - w.start[i];
+        if (len + 1 > D->context) {
+            nn_diag_error(d, D->context_mark,
+                          "'data.context' is %d, but with 'examples: sequence' every item needs "
+                          "its length + 1 positions, and item %ld has %ld tokens",
+                          D->context, i + 1, len);
+            nn_diag_note(d, "set 'context' to at least %ld", len + 1);
+            goto done;
+        }
+    }
     if (!(order = malloc((size_t)w.n * sizeof *order))) goto done;
     nn_data_order(spec, order, w.n);
+    if (D->shuffle && D->shuffle_compat == NN_SHUFFLE_TORCH) ds->shuffle_draws = w.n - 1;
     long cut[NN_SPLIT_COUNT + 1];
     if (nn_data_cuts(spec, w.n, cut, d) != 0) goto done;
     ok = 1;
@@ -415,6 +466,7 @@ nn_dataset *nn_dataset_load(const nn_spec *spec, nn_diag *d)
 {
     nn_dataset *ds = calloc(1, sizeof *ds);
     if (!ds) return NULL;
+    ds->ytw = 1;
     int rc = spec->data.kind == NN_DATA_TEXT ? load_text(spec, ds, d) : nn_table_load(spec, ds, d);
     if (rc != 0) {
         nn_dataset_free(ds);

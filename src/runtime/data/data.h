@@ -24,6 +24,7 @@ typedef struct {
     int32_t *y; /* n next-token ids, or class ids (table data with cross_entropy) */
     long n;     /* examples */
     long words; /* text: items; table: rows (= n) */
+    long targets; /* targets not ignored (sequences: Σ (len + 1); else n) */
     float *fx;  /* table: n × features */
     float *fy;  /* table with hinge / mse: n targets (NULL otherwise) */
 } nn_split;
@@ -32,6 +33,8 @@ typedef struct {
     int vocab;      /* tokens, or classes (table with cross_entropy), or 1 (float targets) */
     uint32_t *itos; /* tokens: chars — vocab code points; itos[0] = '.' */
     int context;
+    int ytw; /* targets per example: 1, or context (examples: sequence) */
+    long shuffle_draws; /* 32-bit draws the torch-compatible shuffle took (randperm: n − 1) */
     long lines, dropped; /* items read, and dropped by the filter or as empty lines */
     nn_split split[NN_SPLIT_COUNT];
     nn_dataset_kind kind;

@@ -74,6 +74,42 @@ nn_param *nn_params_find(nn_params *P, const char *name)
     return NULL;
 }
 
+/* torch.Tensor.uniform_(lo, hi) on floats: one 32-bit draw per element,
+ * u = (draw & 0xFFFFFF)·2⁻²⁴, value = u·(hi − lo) + lo contracted to one FMA (as torch's
+ * build does; a separate multiply and add is 1 ulp off in about half the entries). */
+static float torch_uniform(nn_rng *r, float lo, float hi)
+{
+    float u = (float)(nn_rng_u32(r) & 0xFFFFFFu) * 0x1p-24f;
+    return fmaf(u, hi - lo, lo);
+}
+
+/* init: torch — the module's own default.  A weight matrix (stored [in, out]) is nn.Linear's
+ * kaiming_uniform_(a = √5): bound = √3·gain/√fan_in with gain = √(2/(1 + a²)), computed in
+ * double as torch.nn.init does, drawn in torch's [out, in] order; a vector is a Linear bias,
+ * bound 1/√fan_in of the layer's weight (fan_in); any other matrix (an embedding table) is
+ * N(0, 1). */
+static void fill_torch(nn_param *p, nn_rng *r, int fan_in)
+{
+    float *v = p->data;
+    if (p->ndim == 2 && p->weight) {
+        int in = p->dim[0], out = p->dim[1];
+        double a = sqrt(5.0), gain = sqrt(2.0 / (1.0 + a * a));
+        double bound = sqrt(3.0) * (gain / sqrt((double)in));
+        for (int o = 0; o < out; o++)
+            for (int i = 0; i < in; i++)
+                v[(size_t)i * out + o] = torch_uniform(r, (float)-bound, (float)bound);
+    } else if (p->ndim == 2) {
+        nn_rng_randn(r, v, (size_t)p->numel);
+    } else {
+        double bound = fan_in > 0 ? 1.0 / sqrt((double)fan_in) : 0.0;
+        for (long i = 0; i < p->numel; i++)
+            v[i] = torch_uniform(r, (float)-bound, (float)bound);
+    }
+    if (p->init->scale != 1.0)
+        for (long i = 0; i < p->numel; i++)
+            v[i] *= (float)p->init->scale;
+}
+
 /* Applies the scheme to values already holding standard normal draws (or none).  The
  * order of the float operations follows the lectures' `randn(...) * gain / fan_in**0.5`. */
 static void fill(nn_param *p, nn_rng *r)
@@ -85,7 +121,8 @@ static void fill(nn_param *p, nn_rng *r)
     switch (in->kind) {
     case NN_INIT_VALUES: /* filled by given_values, before */
     case NN_INIT_CSV:
-    case NN_INIT_FROM: return;
+    case NN_INIT_FROM:
+    case NN_INIT_TORCH: return; /* fill_torch */
     case NN_INIT_ZEROS:
     case NN_INIT_DEFAULT: memset(v, 0, (size_t)n * sizeof *v); return;
     case NN_INIT_ONES:
@@ -174,10 +211,13 @@ static int given_values(nn_param *p, nn_param_loader from, nn_diag *d)
 
 int nn_params_init(nn_params *P, nn_rng *r, nn_param_loader from, nn_diag *d)
 {
-    int rc = 0;
+    int rc = 0, fan_in = 0;
     for (int i = 0; i < P->n; i++) {
         nn_init_kind k = P->p[i].init->kind;
-        if (k == NN_INIT_VALUES || k == NN_INIT_CSV || k == NN_INIT_FROM) {
+        if (P->p[i].weight && P->p[i].ndim == 2) fan_in = P->p[i].dim[0]; /* for its bias */
+        if (k == NN_INIT_TORCH) {
+            fill_torch(&P->p[i], r, fan_in);
+        } else if (k == NN_INIT_VALUES || k == NN_INIT_CSV || k == NN_INIT_FROM) {
             if (given_values(&P->p[i], from, d) != 0) rc = -1;
         } else {
             fill(&P->p[i], r);

@@ -27,9 +27,10 @@ void nn_load_rows(const nn_dataset *ds, const nn_split *sp, const nn_plan *p, lo
         for (int i = 0; i < rows; i++)
             y[i] = sp->fy[at + i];
     } else {
-        int32_t *y = (int32_t *)nn_plan_ptr(p, g->y) + dst;
-        for (int i = 0; i < rows; i++)
-            y[i] = sp->y[at + i];
+        size_t w = (size_t)ds->ytw; /* targets per example */
+        int32_t *y = (int32_t *)nn_plan_ptr(p, g->y) + (size_t)dst * w;
+        for (size_t i = 0; i < (size_t)rows * w; i++)
+            y[i] = sp->y[(size_t)at * w + i];
     }
 }
 
@@ -67,7 +68,7 @@ void nn_load_batch(nn_trainer *tr)
     long ix[GROUP];
     size_t xw = ds->kind == NN_DATASET_TABLE ? (size_t)ds->features : (size_t)ds->context;
     const nn_graph *g = p->g;
-    int text_ids = ds->kind == NN_DATASET_TEXT && g->t[g->y].dtype != NN_F32;
+    int text_ids = ds->kind == NN_DATASET_TEXT && g->t[g->y].dtype != NN_F32 && ds->ytw == 1;
     int32_t *tx = text_ids ? nn_plan_ptr(p, g->x) : NULL,
             *ty = text_ids ? nn_plan_ptr(p, g->y) : NULL;
     for (int at = 0; at < tr->batch; at += GROUP) {

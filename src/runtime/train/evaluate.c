@@ -102,7 +102,8 @@ double nn_trainer_eval_plans(nn_trainer *tr, nn_plan *const *plans, int nplans, 
     }
     free(j.sum), free(j.right);
     if (right >= 0) *acc = (double)right / (double)sp->n;
-    return sum / (double)sp->n;
+    /* the mean over the targets (sequences: token-weighted, ignored positions left out) */
+    return sum / (double)(sp->targets ? sp->targets : sp->n);
 }
 
 double nn_trainer_eval(nn_trainer *tr, nn_split_id s)

@@ -57,6 +57,7 @@ static nn_dataset *vocab_dataset(const nn_st_file *f, const nn_spec *spec, nn_di
     }
     ds->kind = NN_DATASET_TEXT;
     ds->context = spec->data.context;
+    ds->ytw = spec->data.sequence ? spec->data.context : 1;
     ds->itos = calloc((size_t)n, sizeof *ds->itos);
     ds->tokens = pattern ? calloc((size_t)n, sizeof *ds->tokens) : NULL;
     if (!ds->itos || (pattern && !ds->tokens)) goto fail;

@@ -11,15 +11,34 @@
 
 #include "runtime/train/trainer_int.h" /* nn_trainer_sample is the trainer's own */
 
-/* Softmax of logits/temperature into p (the plan's own softmax when temperature is 1). */
-static const float *next_distribution(const nn_plan *p, int vocab, double temperature, float *buf)
+/* Keeps the k largest of p[0..n) (ties at the k-th all stay), zeroing the others; the
+ * multinomial draw renormalises (makemore's top_k on the logits, then softmax). */
+static const float *top_k(const float *p, int n, int k, float *buf)
+{
+    if (k <= 0 || k >= n) return p;
+    float kth = INFINITY;
+    for (int r = 0; r < k; r++) { /* the k-th largest value, by k passes (n is a vocabulary) */
+        float best = -INFINITY;
+        for (int j = 0; j < n; j++)
+            if (p[j] < kth && p[j] > best) best = p[j];
+        kth = best;
+    }
+    for (int j = 0; j < n; j++)
+        buf[j] = p[j] >= kth ? p[j] : 0.0f;
+    return buf;
+}
+
+/* Softmax of logits/temperature into p (the plan's own softmax when temperature is 1), at
+ * position `pos` of a sequence model's [1, T, V] output (0 otherwise). */
+static const float *next_distribution(const nn_plan *p, int vocab, double temperature, float *buf,
+                                      int pos)
 {
     const nn_graph *g = p->g;
     int prob = -1;
     for (int i = 0; i < g->nn; i++)
         if (g->n[i].op == &nn_op_cross_entropy) prob = g->n[i].out[1];
-    if (temperature == 1.0 && prob >= 0) return nn_plan_ptr(p, prob);
-    const float *z = nn_plan_ptr(p, g->logits);
+    if (temperature == 1.0 && prob >= 0) return (const float *)nn_plan_ptr(p, prob) + pos * vocab;
+    const float *z = (const float *)nn_plan_ptr(p, g->logits) + pos * vocab;
     double mx = z[0], sum = 0;
     for (int j = 1; j < vocab; j++)
         mx = z[j] > mx ? z[j] : mx;
@@ -56,12 +75,14 @@ static void push(int32_t *x, int T, int32_t ix)
 }
 
 /* The next token's distribution: the counting model's row, or the network's softmax. */
-static const float *next_probs(nn_trainer *tr, const int32_t *x, double temperature, float *buf)
+static const float *next_probs(nn_trainer *tr, const int32_t *x, double temperature, float *buf,
+                               int pos)
 {
     int T = tr->ds->context, V = tr->ds->vocab;
     if (!tr->ngram) {
         nn_plan_forward(tr->eval_p, 1);
-        return next_distribution(tr->eval_p, V, temperature, buf);
+        const float *p = next_distribution(tr->eval_p, V, temperature, buf, pos);
+        return top_k(p, V, tr->spec->sample.top_k, buf + V);
     }
     const float *p = tr->ngram->prob + nn_ngram_row(tr->ngram, x, T) * V;
     if (temperature == 1.0) return p;
@@ -80,14 +101,20 @@ static char *draw_one(nn_trainer *tr, nn_rng *r, double temperature, int max_len
     if (!out) return NULL;
     out[0] = 0;
     memset(x, 0, (size_t)T * sizeof *x);
-    if (!tr->ngram) ((int32_t *)nn_plan_ptr(tr->eval_p, tr->eval_p->g->y))[0] = 0;
+    int seq = tr->ds->ytw > 1, pos = 0; /* a sequence model: x = [0, tokens so far, 0 …] */
+    if (!tr->ngram)
+        memset(nn_plan_ptr(tr->eval_p, tr->eval_p->g->y), 0, (size_t)tr->ds->ytw * sizeof *x);
     /* the prefix is given, not drawn: it only fills the context */
-    for (int k = 0; k < tr->nprefix; k++) {
+    for (int k = 0; k < tr->nprefix && (!seq || pos + 1 < T - 1); k++) {
         if (append(tr->ds, tr->prefix[k], &out, &len, &cap) != 0) break;
-        push(x, T, tr->prefix[k]);
+        if (seq)
+            x[++pos] = tr->prefix[k];
+        else
+            push(x, T, tr->prefix[k]);
     }
-    for (int n = 0; n < max_len; n++) {
-        const float *p = next_probs(tr, x, temperature, buf);
+    /* a sequence model reads position pos; as makemore's generate, at most T − 1 tokens */
+    for (int n = 0; n < max_len && (!seq || pos < T - 1); n++) {
+        const float *p = next_probs(tr, x, temperature, buf, pos);
         int ix = tr->spec->sample.without_replacement ? nn_rng_multinomial_norep(r, p, V)
                                                       : nn_rng_multinomial(r, p, V, cum);
         if (append(tr->ds, ix, &out, &len, &cap) != 0) {
@@ -95,7 +122,10 @@ static char *draw_one(nn_trainer *tr, nn_rng *r, double temperature, int max_len
             return NULL;
         }
         if (ix == 0) break;
-        push(x, T, ix);
+        if (seq)
+            x[++pos] = ix;
+        else
+            push(x, T, ix);
     }
     return out;
 }
@@ -112,7 +142,7 @@ char **nn_trainer_sample_rng(nn_trainer *tr, nn_rng *rng, int count, double temp
 {
     nn_rng r = *rng;
     char **items = calloc((size_t)count + 1, sizeof *items);
-    float *buf = malloc((size_t)tr->ds->vocab * 2 * sizeof *buf);
+    float *buf = malloc((size_t)tr->ds->vocab * 3 * sizeof *buf);
     /* the network samples in its own input buffer; the counting model in a scratch one */
     int32_t *own = tr->ngram ? calloc((size_t)tr->ds->context + 1, sizeof *own) : NULL;
     int32_t *x = tr->ngram ? own : nn_plan_ptr(tr->eval_p, tr->eval_p->g->x);
@@ -123,7 +153,7 @@ char **nn_trainer_sample_rng(nn_trainer *tr, nn_rng *rng, int count, double temp
         return NULL;
     }
     for (int i = 0; i < count; i++)
-        if (!(items[i] = draw_one(tr, &r, temperature, max_len, buf, buf + tr->ds->vocab, x))) {
+        if (!(items[i] = draw_one(tr, &r, temperature, max_len, buf, buf + 2 * tr->ds->vocab, x))) {
             for (int k = 0; k < i; k++)
                 free(items[k]);
             free(items);

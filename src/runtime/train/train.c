@@ -212,7 +212,7 @@ static void draw_samples(nn_trainer *tr, nn_result *res)
     const nn_sample_spec *ss = &tr->spec->sample;
     if (ss->count > 0 && tr->ds->kind == NN_DATASET_TEXT) {
         res->samples =
-            tr->spec->rng_global
+            tr->spec->rng_global /* rng: {torch: global} — the trainer's stream goes on */
                 ? nn_trainer_sample_rng(tr, &tr->rng, ss->count, ss->temperature, ss->max_len)
                 : nn_trainer_sample(tr, ss->count, ss->seed, ss->temperature, ss->max_len);
         res->nsamples = res->samples ? ss->count : 0;
@@ -294,6 +294,8 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     int status = 0;
     unsigned savers = 0;
     bg_eval bge = {every > 0 ? nn_eval_bg_new(tr) : NULL, {NULL, NULL}, 0, -1, 0};
+    if (spec->eval.start && i == 0) /* eval: {start: true} — the model before any step */
+        eval_point(tr, o, 0, nn_lr_at(&spec->train.lr, 0, steps), t0, log);
     for (; i < steps; i++) {
         double lr = nn_lr_at(&spec->train.lr, i, steps);
         unsigned watching = before_step(tr, i);

@@ -73,8 +73,9 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
     /* plugins load (and run their checks) before any graph is built */
     if (nn_plugins_load(spec, &tr->plugins, d) != 0) goto fail;
     const nn_callable *const *fns = nn_plugins_layer_fns(tr->plugins);
-    nn_build_opts to = {tr->batch, 1, 1, ds->vocab, ds->context, ds->features};
-    nn_build_opts eo = {NN_EVAL_ROWS, 0, 0, ds->vocab, ds->context, ds->features};
+    int seq = ds->ytw > 1;
+    nn_build_opts to = {tr->batch, 1, 1, ds->vocab, ds->context, ds->features, seq};
+    nn_build_opts eo = {NN_EVAL_ROWS, 0, 0, ds->vocab, ds->context, ds->features, seq};
     if (!(tr->train_g = nn_build_fns(spec, &to, fns, d)) ||
         !(tr->eval_g = nn_build_fns(spec, &eo, fns, d)) ||
         nn_expr_check_graph(tr->train_g, d) != 0) /* formulas: FD check at load */
@@ -90,9 +91,22 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
     for (int t = 1; t < tr->neval; t++)
         if (!(tr->eval_more[t - 1] = nn_plan_lower(tr->eval_g, tr->P, NN_LOWER_FAST))) goto fail;
     nn_rng_seed(&tr->rng, spec->rng == NN_RNG_TORCH, spec->seed);
+    /* makemore.py's one global stream: torch.manual_seed(s); randperm (the split); the init;
+     * then the DataLoader draws its base seed and, at the first batch, the RandomSampler's
+     * seed (each 64 bits, high word first), which seeds the sampler's own mt19937 with its
+     * low 32 bits; batches are draw() mod n from that generator. */
+    int replay = spec->rng == NN_RNG_TORCH && ds->shuffle_draws &&
+                 spec->data.shuffle_seed == spec->seed;
+    for (long i = 0; replay && i < ds->shuffle_draws; i++)
+        nn_rng_u32(&tr->rng);
     if (nn_params_init(tr->P, &tr->rng, nn_ckpt_init_param, d) != 0 ||
         nn_ckpt_init_from(tr->P, spec, ds, d) != 0 || encode_prefix(tr, d) != 0)
         goto fail;
+    if (replay) {
+        for (int k = 0; k < 3; k++) /* the loader's base seed, the sampler seed's high word */
+            nn_rng_u32(&tr->rng);
+        nn_rng_seed(&tr->rng, 1, nn_rng_u32(&tr->rng));
+    }
     return tr;
 fail:
     if (nn_diag_count(d) == errors) {
