@@ -6,7 +6,7 @@
 #include <jansson.h>
 #include <math.h>
 
-#include "runtime/safetensors.h"
+#include "runtime/store/safetensors.h"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -8,7 +8,7 @@
 #include <math.h>
 #include <stdarg.h>
 
-#include "runtime/metrics_fmt.h"
+#include "runtime/train/metrics_fmt.h"
 
 static char tmp[256];
 

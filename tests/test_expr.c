@@ -14,10 +14,10 @@
 #include "ir/expr.h"
 #include "kernels/kernels.h"
 #include "parser/expr_parse.h"
-#include "runtime/expr_check.h"
-#include "runtime/gradcheck_fd.h"
-#include "runtime/plan.h"
-#include "runtime/rng.h"
+#include "runtime/exec/expr_check.h"
+#include "runtime/exec/gradcheck_fd.h"
+#include "runtime/exec/plan.h"
+#include "runtime/data/rng.h"
 
 static char tmp[256];
 

@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "runtime/limits.h"
-#include "runtime/nancheck.h"
+#include "runtime/exec/limits.h"
+#include "runtime/train/nancheck.h"
 
 static char tmp[256];
 

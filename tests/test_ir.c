@@ -6,7 +6,7 @@
 
 #include "ir/build.h"
 #include "kernels/kernels.h"
-#include "runtime/plan.h"
+#include "runtime/exec/plan.h"
 
 #define V 7
 #define T 3

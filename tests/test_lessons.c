@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include "ir/build.h"
-#include "runtime/plan.h"
-#include "runtime/rng.h"
+#include "runtime/exec/plan.h"
+#include "runtime/data/rng.h"
 
 static char tmp[256];
 

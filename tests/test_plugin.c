@@ -12,7 +12,7 @@
 #include "testutil.h"
 
 #include "parser/spec.h"
-#include "runtime/plugin.h"
+#include "runtime/plugin/plugin.h"
 
 static char tmp[256];
 

@@ -10,9 +10,9 @@
 #include "ir/build.h"
 #include "kernels/kernels.h"
 #include "parser/spec.h"
-#include "runtime/data.h"
-#include "runtime/plan.h"
-#include "runtime/train.h"
+#include "runtime/data/data.h"
+#include "runtime/exec/plan.h"
+#include "runtime/train/train.h"
 
 #define NEAR(got, want, tol)                                                                       \
     do {                                                                                           \

@@ -8,9 +8,9 @@
 #include <unistd.h>
 
 #include "parser/spec.h"
-#include "runtime/data.h"
+#include "runtime/data/data.h"
 #include "runtime/report/stats.h"
-#include "runtime/train.h"
+#include "runtime/train/train.h"
 
 typedef struct {
     nn_spec *spec;

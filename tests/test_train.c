@@ -7,9 +7,9 @@
 
 #include "kernels/kernels.h"
 #include "parser/spec.h"
-#include "runtime/data.h"
-#include "runtime/rng.h"
-#include "runtime/train.h"
+#include "runtime/data/data.h"
+#include "runtime/data/rng.h"
+#include "runtime/train/train.h"
 
 typedef struct {
     nn_spec *spec;

@@ -7,7 +7,7 @@
 #include "fuzzutil.h"
 #include "parser/diag.h"
 #include "parser/spec.h"
-#include "runtime/data.h"
+#include "runtime/data/data.h"
 
 static const char *const specs[] = {
     "data: {source: data.txt, tokens: chars, context: 3}\nmodel: [linear]\n",

@@ -8,9 +8,9 @@
 
 #include "fuzzutil.h"
 #include "parser/diag.h"
-#include "runtime/limits.h"
-#include "runtime/model_file.h"
-#include "runtime/safetensors.h"
+#include "runtime/exec/limits.h"
+#include "runtime/store/model_file.h"
+#include "runtime/store/safetensors.h"
 
 static const size_t elem_size[NN_ST_DTYPE_COUNT] = {4, 4, 8, 4};
 
