@@ -21,6 +21,7 @@
 #include "runtime/data/data.h"
 #include "runtime/plugin/plugin.h"
 #include "runtime/exec/gradcheck.h"
+#include "runtime/store/dirlock.h"
 #include "runtime/store/model_file.h"
 #include "runtime/exec/limits.h"
 #include "runtime/train/nancheck.h"
@@ -55,6 +56,7 @@ typedef struct {
     double tolerance; /* gradcheck --tolerance X */
     size_t max_memory;               /* --max-memory BYTES (0: the default) */
     int no_nan_check;                /* --no-nan-check */
+    int allow_plugins;               /* sample --allow-plugins: a model file's plugins load */
 } cli;
 
 static const char usage_text[] =
@@ -84,7 +86,9 @@ static const char usage_text[] =
     "                                              checkpoint (model.safetensors, "
     "training.safetensors)\n"
     "       nnrun sample RUN_DIR|FILE.safetensors [--count N] [--seed S] [--temperature T]\n"
-    "                    [--prefix TEXT]           draw items from a trained model (no spec)\n"
+    "                    [--prefix TEXT] [--allow-plugins]  draw items from a trained model (no\n"
+    "                                              spec); a plugin the file's stored spec names\n"
+    "                                              is refused unless --allow-plugins\n"
     "\n"
     "options:\n"
     "  --set KEY=VALUE   override a spec value (typed and checked like the file), e.g.\n"
@@ -226,6 +230,7 @@ static int parse_args(int argc, char **argv, cli *c)
         {"max-memory", required_argument, 0, 'M'},
         {"nan-check", no_argument, 0, 1100},
         {"no-nan-check", no_argument, 0, 1101},
+        {"allow-plugins", no_argument, 0, 1102},
         {0, 0, 0, 0},
     };
     c->sets = calloc((size_t)argc + 1, sizeof *c->sets);
@@ -348,6 +353,7 @@ static int parse_args(int argc, char **argv, cli *c)
             break;
         case 1100: c->no_nan_check = 0; break;
         case 1101: c->no_nan_check = 1; break;
+        case 1102: c->allow_plugins = 1; break;
         case 'h': fputs(usage_text, stdout); return EXIT_OK;
         case 'V': printf("nnrun %s\n", PACKAGE_VERSION); return EXIT_OK;
         case ':': return usage_error("option '%s' needs a value", argv[optind - 1]);
@@ -367,9 +373,10 @@ static int parse_args(int argc, char **argv, cli *c)
     if (c->values && !c->dot) return usage_error("%s", "--values needs --dot");
     if (c->bench_steps && strcmp(c->cmd, "bench") != 0)
         return usage_error("%s", "--steps is an option of 'nnrun bench' (use --set train.steps=N)");
-    if ((c->count || c->has_seed || c->temperature > 0 || c->prefix) && strcmp(c->cmd, "sample"))
-        return usage_error("%s", "--count, --seed, --temperature and --prefix are options of "
-                                 "'nnrun sample'");
+    if ((c->count || c->has_seed || c->temperature > 0 || c->prefix || c->allow_plugins) &&
+        strcmp(c->cmd, "sample"))
+        return usage_error("%s", "--count, --seed, --temperature, --prefix and --allow-plugins "
+                                 "are options of 'nnrun sample'");
     if (!strcmp(c->cmd, "sample") && (c->nsets || c->out || c->force || c->json))
         return usage_error("%s", "--set, --out, --force and --json are no options of 'nnrun "
                                  "sample' (it reads no spec and writes no run directory)");
@@ -474,16 +481,63 @@ static int graph_command(const cli *c, nn_trainer *tr)
     return rc == 0 ? EXIT_OK : EXIT_RUN;
 }
 
-/* Closes a metrics file; on a write error (ENOSPC, EFBIG, ...) says so and returns 1. */
-static int close_output(FILE *f, const char *dir, const char *name)
+/* Closes a metrics file; on a write error (ENOSPC, EFBIG, ...) says so (`err`: the failed
+ * write's errno, 0 when not known) and returns 1.  The file then ends at its last whole
+ * row: a row cut short by the fault is taken off. */
+static int close_output(FILE *f, const char *dir, const char *name, int err)
 {
     if (!f) return 0;
-    int bad = ferror(f), err = errno;
-    if (fclose(f) != 0) bad = 1, err = errno;
-    if (bad)
-        fprintf(stderr, "nnrun: error: cannot write '%s/%s': %s\n", dir, name,
-                err ? strerror(err) : "write error");
-    return bad;
+    int bad = ferror(f);
+    errno = 0;
+    if (fclose(f) != 0) bad = 1, err = err ? err : errno;
+    if (!bad) return 0;
+    fprintf(stderr, "nnrun: error: cannot write '%s/%s': %s\n", dir, name,
+            err ? strerror(err) : "a write failed");
+    nn_rundir_trim_partial_line(dir, name);
+    return 1;
+}
+
+/* " (matrix point LABEL)" for a sweep cell's messages, or "". */
+static const char *point_of(const cli *c, char *buf, size_t len)
+{
+    if (!c->point_label) return "";
+    snprintf(buf, len, " (matrix point %s)", c->point_label);
+    return buf;
+}
+
+/* The run directory, locked for this process (dirlock.h): --resume's, a new one, or — for
+ * a sweep cell stopped earlier — the cell's, continued from its checkpoint (*resume set). */
+static char *claim_run_dir(const cli *c, const nn_spec *spec, nn_mark at, int *resume, nn_diag *d)
+{
+    const char *cont = c->resume;
+    long step = 0;
+    if (!cont && c->point && nn_runctl_checkpoint_step(c->out, spec, &step) == 0) cont = c->out;
+    *resume = cont != NULL;
+    if (!cont) return nn_rundir_create(spec->name, c->out, c->force, at, d);
+    /* (no directory, no checkpoint: nn_runctl_new says so) */
+    if (access(cont, F_OK) == 0 && nn_dirlock_claim(cont, 0, "run directory", at, d) != 0)
+        return NULL;
+    if (!c->resume)
+        fprintf(stderr, "nnrun: matrix point %s continues from its checkpoint at step %ld\n",
+                c->point_label ? c->point_label : "?", step);
+    return strdup(cont);
+}
+
+/* DIR/spec.resolved.yaml; 0, or −1 with a message. */
+static int write_resolved(const nn_spec *spec, const char *dir)
+{
+    FILE *f = nn_rundir_open(dir, "spec.resolved.yaml");
+    int err = f ? 0 : errno;
+    if (f) {
+        errno = 0;
+        int bad = nn_spec_emit(spec, f) != 0 || ferror(f);
+        err = bad ? errno : 0;
+        if (fclose(f) != 0 && !bad) bad = 1, err = errno;
+        if (!bad) return 0;
+    }
+    fprintf(stderr, "nnrun: error: cannot write '%s/spec.resolved.yaml': %s\n", dir,
+            err ? strerror(err) : "a write failed");
+    return -1;
 }
 
 /* Trains, evaluates, samples, and writes the run directory. */
@@ -491,34 +545,34 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
                           nn_diag *d)
 {
     nn_mark at = {c->out ? "--out" : spec->path, 1, 1};
+    char pt[1100];
     if (c->dump_step >= 0 && (tr->ngram || c->dump_step >= spec->train.steps)) {
         fprintf(stderr, "nnrun: error: --dump-step %ld is no training step of this run (%s)\n",
                 c->dump_step, tr->ngram ? "the counting model takes none" : "they are 0 to steps - 1");
         return EXIT_INPUT;
     }
-    char *dir =
-        c->resume ? strdup(c->resume) : nn_rundir_create(spec->name, c->out, c->force, at, d);
+    int resume = 0;
+    char *dir = claim_run_dir(c, spec, at, &resume, d);
     if (!dir) return fail_input(d);
-    nn_runctl *ctl = nn_runctl_new(tr, dir, c->resume != NULL, c->stop_after, d);
+    nn_runctl *ctl = nn_runctl_new(tr, dir, resume, c->stop_after, d);
     if (!ctl) {
         free(dir);
         return fail_input(d);
     }
-    FILE *resolved = nn_rundir_open(dir, "spec.resolved.yaml");
-    if (!resolved || nn_spec_emit(spec, resolved) != 0 || fclose(resolved) != 0) {
-        fprintf(stderr, "nnrun: error: cannot write '%s/spec.resolved.yaml'\n", dir);
+    nn_run_opts o;
+    memset(&o, 0, sizeof o);
+    if (write_resolved(spec, dir) != 0 ||
+        !(o.metrics_csv = nn_runctl_open_metrics(ctl, "metrics.csv")) ||
+        !(o.metrics_jsonl = nn_runctl_open_metrics(ctl, "metrics.jsonl"))) {
+        if (o.metrics_csv) fclose(o.metrics_csv); /* the message is nn_runctl_open_metrics' */
         nn_runctl_free(ctl);
         free(dir);
         return EXIT_INPUT;
     }
     FILE *progress = c->json ? stderr : stdout;
     if (!c->quiet) print_data(progress, ds, tr->P->count);
-    nn_run_opts o;
-    memset(&o, 0, sizeof o);
     o.quiet = c->quiet;
     o.progress = progress;
-    o.metrics_csv = nn_runctl_open_metrics(ctl, "metrics.csv");
-    o.metrics_jsonl = nn_runctl_open_metrics(ctl, "metrics.jsonl");
     o.ctl = ctl;
     if (c->dump_step >= 0) nn_runctl_dump_at(ctl, c->dump_step);
     nn_runctl_catch_signals();
@@ -526,16 +580,16 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
     memset(&r, 0, sizeof r);
     int rc = nn_trainer_run(tr, &o, &r);
     nn_runctl_free(ctl);
-    if ((close_output(o.metrics_csv, dir, "metrics.csv") |
-         close_output(o.metrics_jsonl, dir, "metrics.jsonl")) &&
+    if ((close_output(o.metrics_csv, dir, "metrics.csv", r.out_errno) |
+         close_output(o.metrics_jsonl, dir, "metrics.jsonl", r.out_errno)) &&
         rc == 0)
         rc = -2;
     int stopped = rc == 1, sig = nn_runctl_signal();
     if (rc == -2) { /* the output filled up: what was written stays, nothing more is tried */
         fprintf(stderr,
-                "nnrun: error: the run stopped at step %ld: its output could not be "
+                "nnrun: error: the run stopped at step %ld%s: its output could not be "
                 "written (spec.resolved.yaml and metrics up to there are in '%s')\n",
-                r.steps, dir);
+                r.steps, point_of(c, pt, sizeof pt), dir);
         nn_result_free(&r);
         free(dir);
         return EXIT_RUN;
@@ -543,14 +597,14 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
     /* a stopped run (a non-finite loss or gradient, a plugin's NaN) still writes what it
      * has: the metrics so far, the summary and the report; then exit 1 */
     if (rc < 0 && nn_plugins_failure(tr->plugins)) {
-        fprintf(stderr, "%s at step %ld; stopped (the steps before it are in %s)\n",
-                nn_plugins_failure(tr->plugins), r.steps, dir);
+        fprintf(stderr, "%s at step %ld%s; stopped (the steps before it are in %s)\n",
+                nn_plugins_failure(tr->plugins), r.steps, point_of(c, pt, sizeof pt), dir);
     } else if (rc < 0 && r.nan) {
         nn_nan_diag(r.nan, spec->path, d); /* d holds no error: the spec and data were good */
         nn_diag_print(d, stderr);
     } else if (rc < 0) {
-        fprintf(stderr, "%s: error: the run stopped at step %ld (out of memory)\n", spec->path,
-                r.steps);
+        fprintf(stderr, "%s: error: the run stopped at step %ld%s (out of memory)\n",
+                spec->path, r.steps, point_of(c, pt, sizeof pt));
     }
     nn_run_info info = {c->threads, nn_k->isa};
     char *json = nn_summary_json(spec, ds, tr, &r, &info);
@@ -588,6 +642,11 @@ static int report_command(const cli *c)
     }
     nn_diag *d = nn_diag_new();
     if (!d) return EXIT_RUN;
+    if (nn_dirlock_claim(c->spec, 0, "run directory", (nn_mark){c->spec, 0, 0}, d) != 0) {
+        nn_diag_print(d, stderr); /* a run still writing it renders its own report */
+        nn_diag_free(d);
+        return EXIT_INPUT;
+    }
     int rc = nn_report_render(c->spec, d) == 0 ? EXIT_OK : EXIT_INPUT;
     if (rc == EXIT_OK)
         printf("%s/report.html\n", c->spec);
@@ -630,7 +689,7 @@ static int sample_command(const cli *c)
     nn_diag *d = nn_diag_new();
     nn_model_file m;
     if (!d) return EXIT_RUN;
-    if (nn_model_file_load(c->spec, c->prefix, &m, d) != 0) {
+    if (nn_model_file_load(c->spec, c->prefix, c->allow_plugins, &m, d) != 0) {
         int rc = fail_input(d);
         nn_diag_free(d);
         return rc;
@@ -723,6 +782,7 @@ int main(int argc, char **argv)
         } else {
             nn_kernels_set_threads(c.threads);
             nn_limits_set_max_memory(c.max_memory);
+            nn_limits_expect_dump(c.dump_step >= 0);
             rc = run_command(&c);
             nn_kernels_set_threads(1); /* back to the calling thread (workers idle) */
         }

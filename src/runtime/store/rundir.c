@@ -2,6 +2,7 @@
 #include "runtime/store/rundir.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdint.h>
@@ -13,6 +14,7 @@
 
 #include "config.h"
 #include "kernels/kernels.h"
+#include "runtime/store/dirlock.h"
 #include "runtime/train/nancheck.h"
 
 int nn_mkdir_p(const char *path)
@@ -56,6 +58,24 @@ static int check_writable(const char *dir)
     return unlink(f);
 }
 
+/* Creates `path` and takes its lock (dirlock.h) before anything in it is written; 0, 1 when
+ * another process holds the lock (an error in `d` unless `quiet`), −1 after an error. */
+static int make_and_lock(const char *path, int quiet, nn_mark at, nn_diag *d)
+{
+    struct stat st;
+    long pid = 0;
+    int lk = -1;
+    errno = 0;
+    if (nn_mkdir_p(path) != 0 || stat(path, &st) != 0 || !S_ISDIR(st.st_mode) ||
+        (lk = nn_dirlock(path, 0, &pid)) < 0 || (lk == 0 && check_writable(path) != 0)) {
+        nn_diag_error(d, at, "cannot use output directory '%s': %s", path,
+                      errno ? strerror(errno) : "not a directory");
+        return -1;
+    }
+    if (lk > 0 && !quiet) return nn_dirlock_claim(path, 0, "output directory", at, d);
+    return lk;
+}
+
 char *nn_rundir_create(const char *name, const char *out, int force, nn_mark at, nn_diag *d)
 {
     char path[4096];
@@ -66,19 +86,20 @@ char *nn_rundir_create(const char *name, const char *out, int force, nn_mark at,
             nn_diag_note(d, "choose another --out, or add --force to overwrite it");
             return NULL;
         }
-    } else {
-        snprintf(path, sizeof path, "runs/%s", name);
-        for (int k = 2; !force && holds_run(path) && k < 100000; k++)
+        return make_and_lock(path, 0, at, d) == 0 ? strdup(path) : NULL;
+    }
+    /* runs/NAME, or the first runs/NAME-K that holds no earlier run and no run in progress */
+    for (int k = 1; k < 100000; k++) {
+        if (k == 1)
+            snprintf(path, sizeof path, "runs/%s", name);
+        else
             snprintf(path, sizeof path, "runs/%s-%d", name, k);
+        if (!force && holds_run(path)) continue;
+        int rc = make_and_lock(path, 1, at, d);
+        if (rc == 0) return strdup(path);
+        if (rc < 0) return NULL;
     }
-    struct stat st;
-    if (nn_mkdir_p(path) != 0 || stat(path, &st) != 0 || !S_ISDIR(st.st_mode) ||
-        check_writable(path) != 0) {
-        nn_diag_error(d, at, "cannot use output directory '%s': %s", path,
-                      errno ? strerror(errno) : "not a directory");
-        return NULL;
-    }
-    return strdup(path);
+    return make_and_lock(path, 0, at, d) == 0 ? strdup(path) : NULL;
 }
 
 FILE *nn_rundir_open(const char *dir, const char *file)
@@ -167,4 +188,33 @@ int nn_rundir_write_results(const char *dir, const char *summary_json, const nn_
         bad |= fprintf(f, "%s\n", r->samples[i]) < 0;
     bad |= fclose(f) != 0;
     return bad ? -1 : 0;
+}
+
+void nn_rundir_trim_partial_line(const char *dir, const char *file)
+{
+    char path[4200], buf[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        if (fd >= 0) close(fd);
+        return;
+    }
+    off_t end = st.st_size; /* scan back for the last newline; keep everything up to it */
+    while (end > 0) {
+        off_t from = end > (off_t)sizeof buf ? end - (off_t)sizeof buf : 0;
+        ssize_t n = pread(fd, buf, (size_t)(end - from), from);
+        if (n <= 0) break;
+        while (n > 0 && buf[n - 1] != '\n')
+            n--;
+        if (n > 0) {
+            end = from + n;
+            break;
+        }
+        end = from;
+    }
+    close(fd);
+    if (end < st.st_size && truncate(path, end) != 0) {
+        /* nothing more to do: the file stays as the failed write left it */
+    }
 }

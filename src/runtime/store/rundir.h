@@ -17,14 +17,19 @@ const char *nn_spec_hash(const nn_spec *spec, char *buf);
 
 /* Picks and creates the run directory before anything is trained: `out` if given (it must
  * not hold an earlier run unless `force`), else runs/NAME, or runs/NAME-2, -3, ... when
- * that holds an earlier run.  Checks that it is writable.  Returns a malloc'd path, or
- * NULL with an error in `d` (blamed on `at`). */
+ * that holds an earlier run or is in use.  Takes its lock (dirlock.h: one writer per
+ * directory; `out` in use by another process is an error naming its pid) before it writes
+ * anything there, then checks that it is writable.  Returns a malloc'd path, or NULL with
+ * an error in `d` (blamed on `at`). */
 char *nn_rundir_create(const char *name, const char *out, int force, nn_mark at, nn_diag *d);
 
 /* Opens DIR/FILE for writing ("w"); NULL on error. */
 FILE *nn_rundir_open(const char *dir, const char *file);
 /* mkdir -p: creates `path` and its missing parents (mode 0777 less the umask).  0 or −1. */
 int nn_mkdir_p(const char *path);
+
+/* Cuts DIR/FILE back to its last whole line (after a write that failed part way). */
+void nn_rundir_trim_partial_line(const char *dir, const char *file);
 
 /* summary.json as a string (the contract's keys); malloc'd. */
 char *nn_summary_json(const nn_spec *spec, const nn_dataset *ds, const nn_trainer *tr,

@@ -6,6 +6,7 @@
  */
 #include "runtime/train/train.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,8 +103,13 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
         nn_expr_check_graph(tr->train_g, d) != 0) /* formulas: FD check at load */
         goto fail;
     int nev = nn_parallel_threads() < NN_MAX_THREADS ? nn_parallel_threads() : NN_MAX_THREADS;
+    /* every allocation of the run, those made later too (as nn_eval_bg_new decides) */
+    nn_limits_extra extra = {nn_stats_wanted(spec),
+                             spec->eval.every > 0 && nev >= 2 && !tr->plugins &&
+                                 !spec->checkpoint.keep_best,
+                             nn_limits_dump_expected()};
     if (nn_limits_check(tr->train_g, tr->eval_g, nev, nn_optim_state_arrays(&spec->train),
-                        spec->layers[0].mark, d) != 0)
+                        &extra, spec->layers[0].mark, d) != 0)
         goto fail; /* before any of it is allocated */
     if (!(tr->P = nn_params_new(tr->train_g, nn_optim_state_arrays(&spec->train)))) goto fail;
     if (!(tr->train_p = nn_plan_lower(tr->train_g, tr->P, NN_LOWER_FAST))) goto fail;
@@ -610,10 +616,19 @@ static void live_clear(const live_line *lv, FILE *f)
     if (lv->on) fputs("\r\033[K", f);
 }
 
-static int output_failed(const nn_run_opts *o)
+/* Flushes the metrics files; 1 when a write failed (the disk is full, a file size limit),
+ * with its errno in res->out_errno: the run stops there, at the first flush that fails. */
+static int output_failed(const nn_run_opts *o, nn_result *res)
 {
-    return (o->metrics_csv && ferror(o->metrics_csv)) ||
-           (o->metrics_jsonl && ferror(o->metrics_jsonl));
+    FILE *f[2] = {o->metrics_csv, o->metrics_jsonl};
+    for (int k = 0; k < 2; k++) {
+        errno = 0;
+        if (f[k] && (fflush(f[k]) != 0 || ferror(f[k]))) {
+            if (!res->out_errno) res->out_errno = errno;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* An evaluation running beside training (eval_bg.h): its row is written when it finishes,
@@ -697,6 +712,11 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
         if (log->n == LOSS_BUFFER) {
             bg_finish(&bge, tr, o, t0, &lv); /* its row goes before these */
             flush_losses(log, o);
+            if (output_failed(o, res)) { /* not only at evaluation points: eval.every 0 */
+                status = -2;
+                i++;
+                break;
+            }
         }
         if (i % print_every == 0 && !o->quiet && o->progress) {
             if (bge.line_step >= 0) bg_finish(&bge, tr, o, t0, &lv);
@@ -722,7 +742,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
             } else {
                 eval_point(tr, o, i + 1, nn_lr_at(&spec->train.lr, i + 1, steps), t0, log);
             }
-            if (output_failed(o)) { /* e.g. the disk is full: stop, keep what was written */
+            if (output_failed(o, res)) { /* e.g. the disk is full: stop, keep what was written */
                 status = -2;
                 i++;
                 break;
