@@ -235,6 +235,65 @@ static void test_run_dir_in_use(void **state)
     assert_true(exists("busy/spec.resolved.yaml"));
 }
 
+/* Two real runs: the first frozen mid-training (SIGSTOP from its plugin at a fixed call:
+ * no timing), a second `--out D --force` exits 2 naming it and changes none of its files;
+ * the first then ends as its own signal says (143), its metrics whole. */
+static void test_second_run_refused(void **state)
+{
+    (void)state;
+    char spec[4096], dir[700], args[2048], pid_text[64], csv[800];
+    snprintf(spec, sizeof spec,
+             "name: first\ndata: {source: %s/examples/data/names.txt}\n"
+             "plugins:\n  act: {library: %s/tests/plugins/trap.so, forward: stopper, "
+             "backward: trap_grad, form: scalar, check: false}\n"
+             "model:\n  - embedding: {dim: 2}\n  - flatten\n  - linear: {out: 6}\n"
+             "  - activation: act\n  - linear\n"
+             "train: {steps: 2000, batch: 8}\neval: {every: 0}\nsample: {count: 0}\n"
+             "report: {plots: none}\n",
+             tu_srcdir(), builddir());
+    tu_write_bytes(tmp, "first.yaml", spec, strlen(spec));
+    snprintf(dir, sizeof dir, "%s/first", tmp);
+    snprintf(spec, sizeof spec, "%s/first.yaml", tmp);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("NNRUN_PAUSE_AT_CALL", "24001", 1); /* 48 calls a step: in step 500 */
+        int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1), dup2(null, 2);
+        execl(getenv("NNRUN_BIN") ? getenv("NNRUN_BIN") : "./nnrun", "nnrun", spec, "--threads",
+              "1", "--quiet", "--out", dir, (char *)NULL);
+        _exit(127);
+    }
+    int st, stopped = waitpid(pid, &st, WUNTRACED) == pid && WIFSTOPPED(st);
+    /* frozen in training, its directory locked: the second run, then the first goes on
+     * (the asserts come after, so a failure leaves no frozen process behind) */
+    snprintf(csv, sizeof csv, "%s/spec.resolved.yaml", dir);
+    char *before = tu_read_file(csv);
+    snprintf(args, sizeof args, "'%s' --set train.steps=5 --quiet --out '%s' --force", spec, dir);
+    int second = tu_nnrun(tmp, args);
+    char *after = tu_read_file(csv);
+    kill(pid, SIGTERM); /* pending until it runs again */
+    kill(pid, SIGCONT);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(stopped);
+    assert_int_equal(second, 2);
+    snprintf(pid_text, sizeof pid_text, "pid %ld", (long)pid);
+    assert_err_has(pid_text);
+    assert_non_null(before);
+    assert_non_null(after);
+    assert_string_equal(after, before);
+    free(before);
+    free(after);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 143); /* its own stop: checkpoint written */
+    assert_true(exists("first/training.safetensors"));
+    snprintf(csv, sizeof csv, "%s/metrics.csv", dir);
+    char *text = tu_read_file(csv);
+    assert_non_null(text);
+    assert_int_equal(text[strlen(text) - 1], '\n');
+    assert_non_null(strstr(text, "\n499,"));
+    free(text);
+}
+
 /* A lock whose holder died (killed, its pid still in the lock file) blocks nobody. */
 static void test_dead_holder(void **state)
 {
@@ -327,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_stored_plugin_refused),
         cmocka_unit_test(test_stored_include_refused),
         cmocka_unit_test(test_run_dir_in_use),
+        cmocka_unit_test(test_second_run_refused),
         cmocka_unit_test(test_dead_holder),
         cmocka_unit_test(test_sweep_in_use),
     };

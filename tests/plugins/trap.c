@@ -4,8 +4,9 @@
  *   named in the spec stored inside a model file, it shows whether `nnrun sample` ran code
  *   the file named.
  * - `stopper` raises SIGTERM at its $NNRUN_STOP_AT_CALL-th call (as a Ctrl-C would, at a
- *   point that does not depend on timing); `nanner` returns NaN from its
- *   $NNRUN_NAN_AT_CALL-th call on.
+ *   point that does not depend on timing), and SIGSTOP at its $NNRUN_PAUSE_AT_CALL-th (the
+ *   run freezes mid-training, its directory in use, until SIGCONT); `nanner` returns NaN
+ *   from its $NNRUN_NAN_AT_CALL-th call on.
  * Each activation is otherwise softsign, in the scalar form. */
 #include <fcntl.h>
 #include <math.h>
@@ -52,8 +53,10 @@ static atomic_long stopper_calls, nanner_calls;
 
 float stopper(float x)
 {
-    long at = env_long("NNRUN_STOP_AT_CALL");
-    if (atomic_fetch_add(&stopper_calls, 1) + 1 == at) raise(SIGTERM);
+    long at = env_long("NNRUN_STOP_AT_CALL"), pause = env_long("NNRUN_PAUSE_AT_CALL");
+    long call = atomic_fetch_add(&stopper_calls, 1) + 1;
+    if (call == at) raise(SIGTERM);
+    if (call == pause) raise(SIGSTOP);
     return softsign(x);
 }
 
