@@ -241,7 +241,7 @@ static void test_run_dir_in_use(void **state)
 static void test_second_run_refused(void **state)
 {
     (void)state;
-    char spec[4096], dir[700], args[2048], pid_text[64], csv[800];
+    char spec[4096], dir[700], args[6000], pid_text[64], csv[800];
     snprintf(spec, sizeof spec,
              "name: first\ndata: {source: %s/examples/data/names.txt}\n"
              "plugins:\n  act: {library: %s/tests/plugins/trap.so, forward: stopper, "

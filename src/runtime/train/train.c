@@ -424,6 +424,8 @@ static const char metrics_header[] =
  * step body only.  Each number is printed once for both files, and the JSON line is the
  * text json_dumpf(JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) writes
  * (metrics_fmt.h), without an object per row: a lesson-4 run writes 200,000 rows. */
+static _Atomic int metrics_errno; /* written by one thread at a time (eval_bg.h) */
+
 static void metrics_write(const nn_run_opts *o, const metrics_row *r)
 {
     static const char *keys[8] = {",\"lr\":",        ",\"loss\":",      ",\"train_loss\":",
@@ -469,8 +471,11 @@ static void metrics_write(const nn_run_opts *o, const metrics_row *r)
     }
     csv[nc++] = '\n';
     json[nj++] = '}', json[nj++] = '\n';
-    if (o->metrics_csv) fwrite(csv, 1, (size_t)nc, o->metrics_csv);
-    if (o->metrics_jsonl) fwrite(json, 1, (size_t)nj, o->metrics_jsonl);
+    /* the first failed write's errno: a later flush of a stream in error has none */
+    errno = 0;
+    if ((o->metrics_csv && fwrite(csv, 1, (size_t)nc, o->metrics_csv) != (size_t)nc) ||
+        (o->metrics_jsonl && fwrite(json, 1, (size_t)nj, o->metrics_jsonl) != (size_t)nj))
+        if (!metrics_errno) metrics_errno = errno;
 }
 
 static metrics_row empty_row(long step)
@@ -624,7 +629,7 @@ static int output_failed(const nn_run_opts *o, nn_result *res)
     for (int k = 0; k < 2; k++) {
         errno = 0;
         if (f[k] && (fflush(f[k]) != 0 || ferror(f[k]))) {
-            if (!res->out_errno) res->out_errno = errno;
+            if (!res->out_errno) res->out_errno = metrics_errno ? metrics_errno : errno;
             return 1;
         }
     }
@@ -677,6 +682,7 @@ static void bg_finish(bg_eval *e, nn_trainer *tr, const nn_run_opts *o, double t
 
 int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
 {
+    metrics_errno = 0;
     if (tr->ngram) return run_ngram(tr, o, res);
     live_line lv = {!o->quiet && o->progress && isatty(fileno(o->progress)), 0, 0};
     const nn_spec *spec = tr->spec;
@@ -767,11 +773,13 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     flush_losses(log, o);
     free(logs);
     res->wall_seconds = res->train_seconds;
+    if (!res->out_errno) res->out_errno = metrics_errno;
     if (status != 0) return status;
     final_eval(tr, o, res, t0);
     if (tr->stats) nn_stats_finish(tr->stats);
     draw_samples(tr, res);
     res->wall_seconds = now_seconds() - t0;
+    if (!res->out_errno) res->out_errno = metrics_errno; /* the final rows' too */
     return 0;
 }
 
