@@ -481,22 +481,6 @@ static int graph_command(const cli *c, nn_trainer *tr)
     return rc == 0 ? EXIT_OK : EXIT_RUN;
 }
 
-/* Closes a metrics file; on a write error (ENOSPC, EFBIG, ...) says so (`err`: the failed
- * write's errno, 0 when not known) and returns 1.  The file then ends at its last whole
- * row: a row cut short by the fault is taken off. */
-static int close_output(FILE *f, const char *dir, const char *name, int err)
-{
-    if (!f) return 0;
-    int bad = ferror(f);
-    errno = 0;
-    if (fclose(f) != 0) bad = 1, err = err ? err : errno;
-    if (!bad) return 0;
-    fprintf(stderr, "nnrun: error: cannot write '%s/%s': %s\n", dir, name,
-            err ? strerror(err) : "a write failed");
-    nn_rundir_trim_partial_line(dir, name);
-    return 1;
-}
-
 /* " (matrix point LABEL)" for a sweep cell's messages, or "". */
 static const char *point_of(const cli *c, char *buf, size_t len)
 {
@@ -523,23 +507,6 @@ static char *claim_run_dir(const cli *c, const nn_spec *spec, nn_mark at, int *r
     return strdup(cont);
 }
 
-/* DIR/spec.resolved.yaml; 0, or −1 with a message. */
-static int write_resolved(const nn_spec *spec, const char *dir)
-{
-    FILE *f = nn_rundir_open(dir, "spec.resolved.yaml");
-    int err = f ? 0 : errno;
-    if (f) {
-        errno = 0;
-        int bad = nn_spec_emit(spec, f) != 0 || ferror(f);
-        err = bad ? errno : 0;
-        if (fclose(f) != 0 && !bad) bad = 1, err = errno;
-        if (!bad) return 0;
-    }
-    fprintf(stderr, "nnrun: error: cannot write '%s/spec.resolved.yaml': %s\n", dir,
-            err ? strerror(err) : "a write failed");
-    return -1;
-}
-
 /* Trains, evaluates, samples, and writes the run directory. */
 static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *ds, nn_trainer *tr,
                           nn_diag *d)
@@ -561,7 +528,7 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
     }
     nn_run_opts o;
     memset(&o, 0, sizeof o);
-    if (write_resolved(spec, dir) != 0 ||
+    if (nn_rundir_write_resolved(dir, spec) != 0 ||
         !(o.metrics_csv = nn_runctl_open_metrics(ctl, "metrics.csv")) ||
         !(o.metrics_jsonl = nn_runctl_open_metrics(ctl, "metrics.jsonl"))) {
         if (o.metrics_csv) fclose(o.metrics_csv); /* the message is nn_runctl_open_metrics' */
@@ -580,8 +547,8 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
     memset(&r, 0, sizeof r);
     int rc = nn_trainer_run(tr, &o, &r);
     nn_runctl_free(ctl);
-    if ((close_output(o.metrics_csv, dir, "metrics.csv", r.out_errno) |
-         close_output(o.metrics_jsonl, dir, "metrics.jsonl", r.out_errno)) &&
+    if ((nn_rundir_close_metrics(o.metrics_csv, dir, "metrics.csv", r.out_errno) |
+         nn_rundir_close_metrics(o.metrics_jsonl, dir, "metrics.jsonl", r.out_errno)) &&
         rc == 0)
         rc = -2;
     int stopped = rc == 1, sig = nn_runctl_signal();

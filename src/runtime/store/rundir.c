@@ -190,6 +190,35 @@ int nn_rundir_write_results(const char *dir, const char *summary_json, const nn_
     return bad ? -1 : 0;
 }
 
+int nn_rundir_write_resolved(const char *dir, const nn_spec *spec)
+{
+    FILE *f = nn_rundir_open(dir, "spec.resolved.yaml");
+    int err = f ? 0 : errno;
+    if (f) {
+        errno = 0;
+        int bad = nn_spec_emit(spec, f) != 0 || ferror(f);
+        err = bad ? errno : 0;
+        if (fclose(f) != 0 && !bad) bad = 1, err = errno; /* closed in any case */
+        if (!bad) return 0;
+    }
+    fprintf(stderr, "nnrun: error: cannot write '%s/spec.resolved.yaml': %s\n", dir,
+            err ? strerror(err) : "a write failed");
+    return -1;
+}
+
+int nn_rundir_close_metrics(FILE *f, const char *dir, const char *name, int err)
+{
+    if (!f) return 0;
+    int bad = ferror(f);
+    errno = 0;
+    if (fclose(f) != 0) bad = 1, err = err ? err : errno;
+    if (!bad) return 0;
+    fprintf(stderr, "nnrun: error: cannot write '%s/%s': %s\n", dir, name,
+            err ? strerror(err) : "a write failed");
+    nn_rundir_trim_partial_line(dir, name);
+    return 1;
+}
+
 void nn_rundir_trim_partial_line(const char *dir, const char *file)
 {
     char path[4200], buf[4096];

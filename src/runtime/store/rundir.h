@@ -28,6 +28,11 @@ FILE *nn_rundir_open(const char *dir, const char *file);
 /* mkdir -p: creates `path` and its missing parents (mode 0777 less the umask).  0 or −1. */
 int nn_mkdir_p(const char *path);
 
+/* Writes DIR/spec.resolved.yaml; 0, or −1 with a message on stderr naming the cause. */
+int nn_rundir_write_resolved(const char *dir, const nn_spec *spec);
+/* Closes a metrics file; on a write error (ENOSPC, EFBIG, ...) says so (`err`: the failed
+ * write's errno, 0 when not known), cuts off a row the fault cut short, returns 1. */
+int nn_rundir_close_metrics(FILE *f, const char *dir, const char *name, int err);
 /* Cuts DIR/FILE back to its last whole line (after a write that failed part way). */
 void nn_rundir_trim_partial_line(const char *dir, const char *file);
 

@@ -28,6 +28,8 @@
 
 enum { EXIT_OK = 0, EXIT_RUN = 1, EXIT_INPUT = 2 };
 
+#define NN_SWEEP_LOCKED_ENV "NNRUN_SWEEP_LOCKED" /* set for workers: the parent holds it */
+
 int nn_sweep_write_atomic(const char *dir, const char *name, const char *text)
 {
     char tmp[4400], path[4400];
@@ -227,6 +229,24 @@ static void on_signal(int sig)
         if (workers[i] > 0) kill(workers[i], SIGTERM);
 }
 
+/* The environment of a worker: this one, and NNRUN_SWEEP_LOCKED=BASE (this process holds
+ * the sweep directory's lock; the worker locks only its cell).  malloc'd array, its
+ * strings borrowed. */
+static char **worker_env(const char *base)
+{
+    static char locked[4200 + 32];
+    extern char **environ;
+    snprintf(locked, sizeof locked, NN_SWEEP_LOCKED_ENV "=%s", base);
+    size_t ne = 0, k = 0, len = strlen(NN_SWEEP_LOCKED_ENV "=");
+    while (environ[ne])
+        ne++;
+    char **env = calloc(ne + 2, sizeof *env);
+    for (size_t i = 0; env && i < ne; i++)
+        if (strncmp(environ[i], NN_SWEEP_LOCKED_ENV "=", len) != 0) env[k++] = environ[i];
+    if (env) env[k] = locked;
+    return env;
+}
+
 static pid_t launch(const nn_sweep_opts *o, const char *base, const char *id, int threads)
 {
     const char *argv[64 + 2 * 256];
@@ -240,21 +260,8 @@ static pid_t launch(const nn_sweep_opts *o, const char *base, const char *id, in
     for (int i = 0; i < o->nsets && i < 256; i++)
         argv[n++] = "--set", argv[n++] = o->sets[i];
     argv[n] = NULL;
-    static char locked[4200 + 32];
-    snprintf(locked, sizeof locked, "NNRUN_SWEEP_LOCKED=%s", base);
-    extern char **environ;
-    int ne = 0;
-    while (environ[ne])
-        ne++;
-    char **env = calloc((size_t)ne + 2, sizeof *env);
+    char **env = worker_env(base);
     if (!env) return -1;
-    for (int i = 0, k = 0; i < ne; i++)
-        if (strncmp(environ[i], "NNRUN_SWEEP_LOCKED=", 19) != 0) env[k++] = environ[i];
-    for (int k = 0;; k++)
-        if (!env[k]) {
-            env[k] = locked;
-            break;
-        }
     pid_t pid = fork();
     if (pid != 0) free(env);
     if (pid != 0) return pid;
@@ -479,7 +486,7 @@ int nn_sweep_run(const nn_sweep_opts *o, nn_cell_run_fn run, void *ctx)
     }
     /* one sweep per directory: a whole sweep holds it alone; single cells (Slurm array
      * tasks, this sweep's own workers) share it and lock their cells */
-    const char *parent = getenv("NNRUN_SWEEP_LOCKED");
+    const char *parent = getenv(NN_SWEEP_LOCKED_ENV);
     int single = o->cell >= 0 || o->cell_id != NULL;
     if (!(single && parent && !strcmp(parent, base)) &&
         claim(base, single || o->emit_sbatch, "sweep directory") != 0)
