@@ -1,4 +1,4 @@
-/* test_eval_bg.c — evaluation beside training (runtime/eval_bg.c): with two threads the
+/* test_eval_bg.c — evaluation beside training (runtime/train/eval_bg.c): with two threads the
  * evaluation points run on a snapshot while training goes on; the metrics files and the
  * progress lines must be those of one thread (in place), bit for bit but for timings,
  * also when a run stops and checkpoints at an evaluation step. */
