@@ -570,8 +570,8 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
         nn_nan_diag(r.nan, spec->path, d); /* d holds no error: the spec and data were good */
         nn_diag_print(d, stderr);
     } else if (rc < 0) {
-        fprintf(stderr, "%s: error: the run stopped at step %ld%s (out of memory)\n",
-                spec->path, r.steps, point_of(c, pt, sizeof pt));
+        fprintf(stderr, "%s: error: the run stopped at step %ld%s (out of memory)\n", spec->path,
+                r.steps, point_of(c, pt, sizeof pt));
     }
     nn_run_info info = {c->threads, nn_k->isa};
     char *json = nn_summary_json(spec, ds, tr, &r, &info);

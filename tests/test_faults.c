@@ -93,8 +93,9 @@ static const char *failing_alloc(size_t bytes)
              "ASAN_OPTIONS='%s%sallocator_may_return_null=1:max_allocation_size_mb=%zu'",
              asan ? asan : "", asan && *asan ? ":" : "", bytes >> 20);
 #else
-    snprintf(env, sizeof env, "LD_PRELOAD='%s/tests/plugins/failalloc.so' NNRUN_FAIL_ALLOC_BYTES=%zu",
-             builddir(), bytes);
+    snprintf(env, sizeof env,
+             "LD_PRELOAD='%s/tests/plugins/failalloc.so' NNRUN_FAIL_ALLOC_BYTES=%zu", builddir(),
+             bytes);
 #endif
     return env;
 }
@@ -185,8 +186,8 @@ static void test_resolved_unwritable(void **state)
 {
     (void)state;
     char cmd[2048];
-    snprintf(cmd, sizeof cmd,
-             "exec '%s' specs/mlp.yaml --set train.steps=5 --quiet --out '%s/z'", bin(), tmp);
+    snprintf(cmd, sizeof cmd, "exec '%s' specs/mlp.yaml --set train.steps=5 --quiet --out '%s/z'",
+             bin(), tmp);
     assert_int_equal(run_sh(512, cmd), 2);
     assert_err_has("cannot write '");
     assert_err_has("spec.resolved.yaml': File too large");
@@ -220,9 +221,12 @@ static void test_max_memory_parts(void **state)
     const char *eol = strchr(parts, '\n');
     char note[2048];
     snprintf(note, sizeof note, "%.*s", (int)(eol ? eol - parts : (long)strlen(parts)), parts);
-    static const char *want[] = {"parameters, gradients and optimizer state", "training arena",
-                                 "2 evaluation arenas", "statistics plan",
-                                 "background evaluation", "NaN search plan"};
+    static const char *want[] = {"parameters, gradients and optimizer state",
+                                 "training arena",
+                                 "2 evaluation arenas",
+                                 "statistics plan",
+                                 "background evaluation",
+                                 "NaN search plan"};
     for (size_t i = 0; i < sizeof want / sizeof *want; i++)
         if (!strstr(note, want[i])) fail_msg("no part '%s' in: %s", want[i], note);
     long sum = 0, prev = -1;
@@ -280,8 +284,8 @@ static void test_oom_reading(void **state)
     (void)state;
     char cmd[4096];
     big_data("pipe.yaml", "/dev/stdin");
-    snprintf(cmd, sizeof cmd, "cat '%s/big.txt' | %s '%s' check '%s/pipe.yaml' --threads 1",
-             tmp, failing_alloc(1 << 20), bin(), tmp);
+    snprintf(cmd, sizeof cmd, "cat '%s/big.txt' | %s '%s' check '%s/pipe.yaml' --threads 1", tmp,
+             failing_alloc(1 << 20), bin(), tmp);
     assert_int_equal(run_sh(-1, cmd), 2);
     assert_err_has("out of memory reading data file '/dev/stdin'");
     /* the same without the fault reads the whole: 320,330 items */

@@ -322,10 +322,10 @@ static void test_dead_holder(void **state)
     assert_true(exists("dead/summary.json"));
 }
 
-#define SWEEP_SPEC                                                                              \
-    "name: locked\ndata: {source: %s/examples/data/names.txt}\nmatrix: {h: [4, 6]}\n"          \
-    "train: {steps: 5}\nsample: {count: 0}\nreport: {plots: none}\n"                           \
-    "model:\n  - embedding: {dim: 2}\n  - flatten\n  - linear: {out: '${matrix.h}'}\n"        \
+#define SWEEP_SPEC                                                                                 \
+    "name: locked\ndata: {source: %s/examples/data/names.txt}\nmatrix: {h: [4, 6]}\n"              \
+    "train: {steps: 5}\nsample: {count: 0}\nreport: {plots: none}\n"                               \
+    "model:\n  - embedding: {dim: 2}\n  - flatten\n  - linear: {out: '${matrix.h}'}\n"             \
     "  - linear\n"
 
 /* A sweep locks its directory, and each cell: a second sweep into either exits 2 naming
@@ -383,12 +383,9 @@ static void test_sweep_in_use(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stored_plugin_refused),
-        cmocka_unit_test(test_stored_include_refused),
-        cmocka_unit_test(test_run_dir_in_use),
-        cmocka_unit_test(test_second_run_refused),
-        cmocka_unit_test(test_dead_holder),
-        cmocka_unit_test(test_sweep_in_use),
+        cmocka_unit_test(test_stored_plugin_refused), cmocka_unit_test(test_stored_include_refused),
+        cmocka_unit_test(test_run_dir_in_use),        cmocka_unit_test(test_second_run_refused),
+        cmocka_unit_test(test_dead_holder),           cmocka_unit_test(test_sweep_in_use),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -47,8 +47,8 @@ char *nn_read_file(const char *path, size_t *len, nn_mark at, nn_diag *d)
             if (!nb) { /* never the part read so far as if it were the whole file */
                 free(buf);
                 fclose(f);
-                nn_diag_error(d, at, "out of memory reading data file '%s' (%zu bytes read)",
-                              path, n);
+                nn_diag_error(d, at, "out of memory reading data file '%s' (%zu bytes read)", path,
+                              n);
                 return NULL;
             }
             buf = nb;

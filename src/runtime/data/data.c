@@ -415,7 +415,7 @@ nn_dataset *nn_dataset_load(const nn_spec *spec, nn_diag *d)
 {
     int errors = nn_diag_count(d);
     nn_dataset *ds = calloc(1, sizeof *ds);
-    int rc = !ds                              ? -1
+    int rc = !ds                               ? -1
              : spec->data.kind == NN_DATA_TEXT ? load_text(spec, ds, d)
                                                : nn_table_load(spec, ds, d);
     if (rc != 0 && nn_diag_count(d) == errors) { /* a failed allocation: say so */

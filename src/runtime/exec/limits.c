@@ -14,7 +14,7 @@
 #include "runtime/exec/plan.h"
 
 static size_t max_memory; /* 0: the default */
-static int dump_expected;  /* --dump-step given */
+static int dump_expected; /* --dump-step given */
 
 void nn_limits_expect_dump(int on)
 {

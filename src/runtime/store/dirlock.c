@@ -94,10 +94,14 @@ int nn_dirlock_claim(const char *dir, int shared, const char *what, nn_mark at, 
     if (rc > 0) {
         char who[48] = "another process";
         if (pid > 0) snprintf(who, sizeof who, "pid %ld", pid);
-        nn_diag_error(d, at, "%s '%s' is in use by another nnrun (%s): a directory has one "
-                      "writer at a time", what, dir, who);
-        nn_diag_note(d, "wait for that run to end, or choose another directory; nothing in "
-                        "'%s' was changed", dir);
+        nn_diag_error(d, at,
+                      "%s '%s' is in use by another nnrun (%s): a directory has one "
+                      "writer at a time",
+                      what, dir, who);
+        nn_diag_note(d,
+                     "wait for that run to end, or choose another directory; nothing in "
+                     "'%s' was changed",
+                     dir);
     } else {
         nn_diag_error(d, at, "cannot lock %s '%s' (%s/%s): %s", what, dir, dir, NN_DIRLOCK_FILE,
                       strerror(errno));

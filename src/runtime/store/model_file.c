@@ -3,8 +3,8 @@
 
 #include <errno.h>
 #include <jansson.h>
-#include <stdio.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

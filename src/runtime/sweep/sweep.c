@@ -292,8 +292,8 @@ static void report_cell(const char *base, const nn_matrix *m, int p, int st, int
     }
     long holder = 0;
     if (nn_dirlock(cell, 0, &holder) == 1) { /* another nnrun's cell: leave it alone */
-        printf("[%d/%d] %s %s: not run: the cell is in use by another nnrun (pid %ld)\n", ndone,
-               n, m->id[p], m->label[p], holder);
+        printf("[%d/%d] %s %s: not run: the cell is in use by another nnrun (pid %ld)\n", ndone, n,
+               m->id[p], m->label[p], holder);
         return;
     }
     nn_dirlock_release(cell);

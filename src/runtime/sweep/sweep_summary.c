@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/sweep/sweep.h"
 #include "runtime/store/dirlock.h"
+#include "runtime/sweep/sweep.h"
 #include "runtime/sweep/sweep_int.h"
 
 static const char *const split_names[3] = {"train", "dev", "test"};

@@ -362,18 +362,24 @@ FILE *nn_runctl_open_metrics(nn_runctl *c, const char *name)
     }
     /* rows written after the checkpoint (a run killed later) go: they are computed again */
     if (keep < 0) {
-        fprintf(stderr, "nnrun: error: cannot resume: the checkpoint in '%s' records no length "
-                        "of %s (it could not be written then)\n", c->dir, name);
+        fprintf(stderr,
+                "nnrun: error: cannot resume: the checkpoint in '%s' records no length "
+                "of %s (it could not be written then)\n",
+                c->dir, name);
         return NULL;
     }
     if (stat(path, &st) == 0 && st.st_size < keep) {
-        fprintf(stderr, "nnrun: error: cannot resume: '%s' holds %lld bytes, fewer than the %ld "
-                        "of the checkpoint\n", path, (long long)st.st_size, keep);
+        fprintf(stderr,
+                "nnrun: error: cannot resume: '%s' holds %lld bytes, fewer than the %ld "
+                "of the checkpoint\n",
+                path, (long long)st.st_size, keep);
         return NULL;
     }
     if (truncate(path, keep) == 0 && (f = fopen(path, "a"))) return f;
-    fprintf(stderr, "nnrun: error: cannot resume: '%s' cannot be cut back to the checkpoint's "
-                    "%ld bytes and appended to: %s\n", path, keep, strerror(errno));
+    fprintf(stderr,
+            "nnrun: error: cannot resume: '%s' cannot be cut back to the checkpoint's "
+            "%ld bytes and appended to: %s\n",
+            path, keep, strerror(errno));
     return NULL;
 }
 
@@ -386,7 +392,8 @@ int nn_runctl_checkpoint_step(const char *dir, const nn_spec *spec, long *step)
     nn_diag *d = nn_diag_new(); /* a damaged checkpoint is no checkpoint: start afresh */
     nn_st_file *s = d ? nn_st_read(spath, d) : NULL;
     const char *sh = s ? nn_st_meta_get(s, "spec_hash") : NULL;
-    int rc = sh && !strcmp(sh, nn_spec_hash(spec, hash)) && meta_long(s, "step", step) == 0 ? 0 : -1;
+    int rc =
+        sh && !strcmp(sh, nn_spec_hash(spec, hash)) && meta_long(s, "step", step) == 0 ? 0 : -1;
     nn_st_free(s);
     nn_diag_free(d);
     return rc;

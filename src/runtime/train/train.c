@@ -108,8 +108,8 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
                              spec->eval.every > 0 && nev >= 2 && !tr->plugins &&
                                  !spec->checkpoint.keep_best,
                              nn_limits_dump_expected()};
-    if (nn_limits_check(tr->train_g, tr->eval_g, nev, nn_optim_state_arrays(&spec->train),
-                        &extra, spec->layers[0].mark, d) != 0)
+    if (nn_limits_check(tr->train_g, tr->eval_g, nev, nn_optim_state_arrays(&spec->train), &extra,
+                        spec->layers[0].mark, d) != 0)
         goto fail; /* before any of it is allocated */
     if (!(tr->P = nn_params_new(tr->train_g, nn_optim_state_arrays(&spec->train)))) goto fail;
     if (!(tr->train_p = nn_plan_lower(tr->train_g, tr->P, NN_LOWER_FAST))) goto fail;
