@@ -758,7 +758,8 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
             bg_finish(&bge, tr, o, t0, &lv); /* the checkpoint sees every row up to here */
             flush_losses(log, o); /* the checkpoint records the metrics files' lengths */
             if (nn_runctl_save(o->ctl, i + 1, log->ema, log->beta_pow, res, o->metrics_csv,
-                               o->metrics_jsonl) != 0)
+                               o->metrics_jsonl) != 0 ||
+                output_failed(o, res)) /* the checkpoint flushed the metrics: a fault shows */
                 status = -2;
             else if (act & NN_RUNCTL_STOP)
                 status = 1;
