@@ -127,8 +127,9 @@ static void test_stored_plugin_refused(void **state)
     unsetenv("NNRUN_TRAP_FILE");
 }
 
-/* Rewrites the stored spec of tmp/plug/model.safetensors as `prefix` + spec into tmp/NAME. */
-static void craft(const char *name, const char *prefix)
+/* Rewrites the stored spec of tmp/plug/model.safetensors as `prefix` + spec into tmp/NAME,
+ * with the trap library's path written `lib` when given. */
+static void craft_lib(const char *name, const char *prefix, const char *lib)
 {
     char in[700], out[700];
     snprintf(in, sizeof in, "%s/plug/model.safetensors", tmp);
@@ -139,10 +140,17 @@ static void craft(const char *name, const char *prefix)
     const char *spec = nn_st_meta_get(f, "spec"), *vocab = nn_st_meta_get(f, "vocab");
     assert_non_null(spec);
     assert_non_null(vocab);
-    size_t n = strlen(prefix) + strlen(spec) + 1;
+    size_t n = strlen(prefix) + strlen(spec) + (lib ? strlen(lib) : 0) + 1;
     char *text = malloc(n);
     assert_non_null(text);
     snprintf(text, n, "%s%s", prefix, spec);
+    char *at = lib ? strstr(text, "library: ") : NULL, *end = at ? strchr(at, '\n') : NULL;
+    if (lib) { /* library: /abs/.../trap.so (a line of its own) → library: LIB */
+        assert_non_null(end);
+        at += strlen("library: ");
+        memmove(at + strlen(lib), end, strlen(end) + 1);
+        memcpy(at, lib, strlen(lib));
+    }
     int nt = nn_st_count(f);
     nn_st_tensor *t = calloc((size_t)nt + 1, sizeof *t);
     assert_non_null(t);
@@ -154,6 +162,36 @@ static void craft(const char *name, const char *prefix)
     free(text);
     nn_st_free(f);
     nn_diag_free(d);
+}
+
+static void craft(const char *name, const char *prefix)
+{
+    craft_lib(name, prefix, NULL);
+}
+
+/* A crafted file naming a library beside it, by a relative path: refused as well; with
+ * --allow-plugins the path is taken relative to the model file (not to where nnrun is). */
+static void test_crafted_relative_plugin(void **state)
+{
+    (void)state;
+    if (!exists("plug/model.safetensors")) train_with_plugin();
+    char dir[700], cmd[2400], trap[700], args[2048];
+    snprintf(dir, sizeof dir, "%s/downloads", tmp);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(cmd, sizeof cmd, "cp '%s/tests/plugins/trap.so' '%s/evil.so'", builddir(), dir);
+    assert_int_equal(system(cmd), 0);
+    craft_lib("downloads/model.safetensors", "", "evil.so");
+    snprintf(trap, sizeof trap, "%s/trapped2", tmp);
+    setenv("NNRUN_TRAP_FILE", trap, 1);
+    snprintf(args, sizeof args, "sample '%s/downloads/model.safetensors' --count 2", tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 2);
+    assert_err_has("plugin 'trap'");
+    assert_err_has("downloads/evil.so");
+    assert_false(exists("trapped2"));
+    snprintf(args, sizeof args, "sample '%s/downloads' --count 2 --allow-plugins", tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 0);
+    assert_true(exists("trapped2"));
+    unsetenv("NNRUN_TRAP_FILE");
 }
 
 /* A stored include: refused, the file it names never read (its text never shown). */
@@ -383,9 +421,13 @@ static void test_sweep_in_use(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stored_plugin_refused), cmocka_unit_test(test_stored_include_refused),
-        cmocka_unit_test(test_run_dir_in_use),        cmocka_unit_test(test_second_run_refused),
-        cmocka_unit_test(test_dead_holder),           cmocka_unit_test(test_sweep_in_use),
+        cmocka_unit_test(test_stored_plugin_refused),
+        cmocka_unit_test(test_stored_include_refused),
+        cmocka_unit_test(test_crafted_relative_plugin),
+        cmocka_unit_test(test_run_dir_in_use),
+        cmocka_unit_test(test_second_run_refused),
+        cmocka_unit_test(test_dead_holder),
+        cmocka_unit_test(test_sweep_in_use),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -17,6 +17,7 @@ typedef struct {
     int context_given;     /* data.context was written (ngram checks it against n − 1) */
     int data_kind_known;   /* data names its one source kind (the checks across sections) */
     int stored;            /* a spec stored in a file nnrun read: no include is opened */
+    const char *rel_base;  /* relative paths resolve beside this file (NULL: where written) */
 } nn_sctx;
 
 /* The file names that marks point into (included files): owned by the spec. */

@@ -140,7 +140,7 @@ static nn_spec *embedded_spec(const nn_st_file *f, nn_diag *d)
         unlink(tmp);
         return NULL;
     }
-    nn_spec *s = nn_spec_load_stored(tmp, d);
+    nn_spec *s = nn_spec_load_stored(tmp, nn_st_path(f), d);
     unlink(tmp);
     return s;
 }
