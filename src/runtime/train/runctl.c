@@ -389,11 +389,16 @@ int nn_runctl_checkpoint_step(const char *dir, const nn_spec *spec, long *step)
     snprintf(mpath, sizeof mpath, "%s/model.safetensors", dir);
     snprintf(spath, sizeof spath, "%s/training.safetensors", dir);
     if (access(mpath, F_OK) != 0 || access(spath, F_OK) != 0) return -1;
-    nn_diag *d = nn_diag_new(); /* a damaged checkpoint is no checkpoint: start afresh */
-    nn_st_file *s = d ? nn_st_read(spath, d) : NULL;
+    /* a damaged checkpoint, or one whose two files disagree (killed between them), is no
+     * checkpoint: the cell starts afresh */
+    nn_diag *d = nn_diag_new();
+    nn_st_file *s = d ? nn_st_read(spath, d) : NULL, *m = s ? nn_st_read(mpath, d) : NULL;
     const char *sh = s ? nn_st_meta_get(s, "spec_hash") : NULL;
-    int rc =
-        sh && !strcmp(sh, nn_spec_hash(spec, hash)) && meta_long(s, "step", step) == 0 ? 0 : -1;
+    const char *ss = s ? nn_st_meta_get(s, "step") : NULL;
+    const char *ms = m ? nn_st_meta_get(m, "step") : NULL;
+    int same = sh && ss && ms && !strcmp(ss, ms) && !strcmp(sh, nn_spec_hash(spec, hash));
+    int rc = same && meta_long(s, "step", step) == 0 ? 0 : -1;
+    nn_st_free(m);
     nn_st_free(s);
     nn_diag_free(d);
     return rc;
