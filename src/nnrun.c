@@ -20,15 +20,16 @@
 #include "parser/spec.h"
 #include "runtime/data/data.h"
 #include "runtime/plugin/plugin.h"
-#include "runtime/exec/gradcheck.h"
+#include "runtime/train/gradcheck.h"
 #include "runtime/store/dirlock.h"
-#include "runtime/store/model_file.h"
+#include "runtime/train/model_file.h"
 #include "runtime/exec/limits.h"
 #include "runtime/train/nancheck.h"
 #include "runtime/report/graphviz.h"
 #include "runtime/report/html.h"
 #include "runtime/store/rundir.h"
 #include "runtime/report/stats.h"
+#include "runtime/report/summary.h"
 #include "runtime/sweep/sweep.h"
 #include "runtime/train/runctl.h"
 #include "runtime/train/train.h"
@@ -439,7 +440,7 @@ static int bench_command(const cli *c, nn_trainer *tr)
         json_pack("{s:f, s:f, s:I, s:s, s:i, s:I, s:s}", "steps_per_second",
                   secs > 0 ? (double)steps / secs : 0.0, "us_per_step", secs * 1e6 / (double)steps,
                   "peak_rss_bytes", (json_int_t)ru.ru_maxrss * 1024, "isa", nn_k->isa, "threads",
-                  c->threads, "steps", (json_int_t)steps, "name", tr->spec->name);
+                  c->threads, "steps", (json_int_t)steps, "name", nn_trainer_spec(tr)->name);
     char *text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     if (text) printf("%s\n", text);
     free(text);
@@ -453,30 +454,30 @@ static int check_command(const cli *c, const nn_spec *spec, const nn_dataset *ds
 {
     if (c->resolved) return nn_spec_emit(spec, stdout) == 0 ? EXIT_OK : EXIT_RUN;
     printf("%s: ok (%ld parameters, vocabulary %d, examples %ld / %ld / %ld)\n", c->spec,
-           tr->P->count, ds->vocab, ds->split[0].n, ds->split[1].n, ds->split[2].n);
+           nn_trainer_params(tr)->count, ds->vocab, ds->split[0].n, ds->split[1].n, ds->split[2].n);
     return EXIT_OK;
 }
 
 /* `nnrun graph`: text, DOT, or DOT with values after one forward/backward. */
 static int graph_command(const cli *c, nn_trainer *tr)
 {
-    if (!tr->train_g) {
+    if (!nn_trainer_graph(tr, NN_TRAINING)) {
         printf("%s: the counting model (ngram) has no graph: it counts %d-grams over the "
                "training split\n",
-               c->spec, tr->spec->layers[0].n);
+               c->spec, nn_trainer_spec(tr)->layers[0].n);
         return EXIT_OK;
     }
     if (!c->dot && !c->plan) {
-        nn_graph_print(tr->train_g, stdout);
+        nn_graph_print(nn_trainer_graph(tr, NN_TRAINING), stdout);
         return EXIT_OK;
     }
     if (c->plan) {
-        nn_plan_print(tr->train_p, tr->P, stdout);
+        nn_plan_print(nn_trainer_plan(tr, NN_TRAINING), nn_trainer_params(tr), stdout);
         return EXIT_OK;
     }
     nn_plan *p = NULL;
     int rows = c->values ? nn_trainer_probe(tr, 4, &p) : 0;
-    int rc = rows < 0 ? -1 : nn_graph_dot(tr->train_g, p, rows, stdout);
+    int rc = rows < 0 ? -1 : nn_graph_dot(nn_trainer_graph(tr, NN_TRAINING), p, rows, stdout);
     nn_plan_free(p);
     return rc == 0 ? EXIT_OK : EXIT_RUN;
 }
@@ -513,9 +514,9 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
 {
     nn_mark at = {c->out ? "--out" : spec->path, 1, 1};
     char pt[1100];
-    if (c->dump_step >= 0 && (tr->ngram || c->dump_step >= spec->train.steps)) {
+    if (c->dump_step >= 0 && (nn_trainer_ngram(tr) || c->dump_step >= spec->train.steps)) {
         fprintf(stderr, "nnrun: error: --dump-step %ld is no training step of this run (%s)\n",
-                c->dump_step, tr->ngram ? "the counting model takes none" : "they are 0 to steps - 1");
+                c->dump_step, nn_trainer_ngram(tr) ? "the counting model takes none" : "they are 0 to steps - 1");
         return EXIT_INPUT;
     }
     int resume = 0;
@@ -537,10 +538,9 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
         return EXIT_INPUT;
     }
     FILE *progress = c->json ? stderr : stdout;
-    if (!c->quiet) print_data(progress, ds, tr->P->count);
+    if (!c->quiet) print_data(progress, ds, nn_trainer_params(tr)->count);
     o.quiet = c->quiet;
     o.progress = progress;
-    o.ctl = ctl;
     if (c->dump_step >= 0) nn_runctl_dump_at(ctl, c->dump_step);
     nn_runctl_catch_signals();
     nn_result r;
@@ -563,9 +563,9 @@ static int run_experiment(const cli *c, const nn_spec *spec, const nn_dataset *d
     }
     /* a stopped run (a non-finite loss or gradient, a plugin's NaN) still writes what it
      * has: the metrics so far, the summary and the report; then exit 1 */
-    if (rc < 0 && nn_plugins_failure(tr->plugins)) {
+    if (rc < 0 && nn_plugins_failure(nn_trainer_plugins(tr))) {
         fprintf(stderr, "%s at step %ld%s; stopped (the steps before it are in %s)\n",
-                nn_plugins_failure(tr->plugins), r.steps, point_of(c, pt, sizeof pt), dir);
+                nn_plugins_failure(nn_trainer_plugins(tr)), r.steps, point_of(c, pt, sizeof pt), dir);
     } else if (rc < 0 && r.nan) {
         nn_nan_diag(r.nan, spec->path, d); /* d holds no error: the spec and data were good */
         nn_diag_print(d, stderr);
@@ -680,7 +680,11 @@ static int sample_command(const cli *c)
 static nn_trainer *new_trainer(const cli *c, const nn_spec *spec, const nn_dataset *ds, nn_diag *d)
 {
     nn_trainer *tr = nn_trainer_new(spec, ds, d);
-    if (tr) tr->grad_check = !c->no_nan_check;
+    if (tr) nn_trainer_set_nan_check(tr, !c->no_nan_check);
+    if (tr && nn_stats_attach(tr, d) != 0) { /* the report's statistics ride on the loop */
+        nn_trainer_free(tr);
+        return NULL;
+    }
     return tr;
 }
 

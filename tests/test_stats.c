@@ -28,6 +28,7 @@ static void open_spec(experiment *e, const char *spec, const char *const *sets, 
     if (e->spec && !collect) e->spec->report.plots_all = 0, e->spec->report.nplots = 0;
     if (e->spec) e->ds = nn_dataset_load(e->spec, d);
     if (e->ds) e->tr = nn_trainer_new(e->spec, e->ds, d);
+    if (e->tr && nn_stats_attach(e->tr, d) != 0) nn_trainer_free(e->tr), e->tr = NULL;
     if (!e->tr) {
         nn_diag_print(d, stderr);
         fail();
@@ -104,7 +105,7 @@ static void test_deep_bn_collection(void **state)
     assert_int_equal(s->nweight, 7);
     for (int k = 0; k < s->nweight; k++) {
         const nn_weight_stat *ws = &s->weights[k];
-        const nn_param *p = &e.tr->P->p[s->weight_param[k]];
+        const nn_param *p = &nn_trainer_params(e.tr)->p[s->weight_param[k]];
         assert_true(ws->valid);
         assert_true(isfinite(ws->grad_data_ratio) && ws->grad_data_ratio > 0);
         assert_int_equal(hist_total(&ws->hist), p->numel);
@@ -170,7 +171,7 @@ static void test_collection_changes_nothing(void **state)
     assert_string_equal(a, b);
     free(a), free(b);
     /* parameters and running buffers bit for bit */
-    const nn_params *P = on.tr->P, *Q = off.tr->P;
+    const nn_params *P = nn_trainer_params(on.tr), *Q = nn_trainer_params(off.tr);
     assert_int_equal(P->n, Q->n);
     for (int i = 0; i < P->n; i++)
         assert_memory_equal(P->p[i].data, Q->p[i].data, (size_t)P->p[i].numel * sizeof(float));

@@ -9,7 +9,7 @@
 #include "fuzzutil.h"
 #include "parser/diag.h"
 #include "runtime/exec/limits.h"
-#include "runtime/store/model_file.h"
+#include "runtime/train/model_file.h"
 #include "runtime/store/safetensors.h"
 
 static const size_t elem_size[NN_ST_DTYPE_COUNT] = {4, 4, 8, 4};

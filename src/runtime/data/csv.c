@@ -8,7 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "runtime/exec/limits.h"
+#include "runtime/data/budget.h"
 
 char *nn_read_file(const char *path, size_t *len, nn_mark at, nn_diag *d)
 {

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/store/checkpoint.h"
 #include "runtime/data/csv.h"
 #include "runtime/exec/plan.h"
 
@@ -150,10 +149,10 @@ static long csv_values(const nn_init *in, double **out, nn_diag *d)
 
 /* values / csv: the count must match; transpose reads the list as [out][in] (micrograd's
  * neuron-by-neuron order) into a weight stored [in, out]. */
-static int given_values(nn_param *p, nn_diag *d)
+static int given_values(nn_param *p, nn_param_loader from, nn_diag *d)
 {
     const nn_init *in = p->init;
-    if (in->kind == NN_INIT_FROM) return nn_ckpt_init_param(p, d);
+    if (in->kind == NN_INIT_FROM) return from(p, d);
     double *v = in->values;
     long n = in->nvalues;
     if (in->kind == NN_INIT_CSV && (n = csv_values(in, &v, d)) < 0) return -1;
@@ -173,13 +172,13 @@ static int given_values(nn_param *p, nn_diag *d)
     return rc;
 }
 
-int nn_params_init(nn_params *P, nn_rng *r, nn_diag *d)
+int nn_params_init(nn_params *P, nn_rng *r, nn_param_loader from, nn_diag *d)
 {
     int rc = 0;
     for (int i = 0; i < P->n; i++) {
         nn_init_kind k = P->p[i].init->kind;
         if (k == NN_INIT_VALUES || k == NN_INIT_CSV || k == NN_INIT_FROM) {
-            if (given_values(&P->p[i], d) != 0) rc = -1;
+            if (given_values(&P->p[i], from, d) != 0) rc = -1;
         } else {
             fill(&P->p[i], r);
         }

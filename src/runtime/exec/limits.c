@@ -1,19 +1,15 @@
 /* limits.c — --max-memory: a model too large for the machine is refused with a clear error
  * before its plans are allocated, instead of being killed by the OOM killer (or swapping
- * for hours) once training has started. */
+ * for hours) once training has started.  The budget itself is data/budget.c. */
 #include "runtime/exec/limits.h"
 
-#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <unistd.h>
 
 #include "runtime/exec/plan.h"
 
-static size_t max_memory; /* 0: the default */
 static int dump_expected; /* --dump-step given */
 
 void nn_limits_expect_dump(int on)
@@ -26,46 +22,6 @@ int nn_limits_dump_expected(void)
     return dump_expected;
 }
 
-int nn_parse_bytes(const char *s, size_t *out)
-{
-    char *end;
-    if (!s || !isdigit((unsigned char)*s)) return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    unsigned shift = 0;
-    if (*end) {
-        switch (toupper((unsigned char)*end)) {
-        case 'K': shift = 10; break;
-        case 'M': shift = 20; break;
-        case 'G': shift = 30; break;
-        case 'T': shift = 40; break;
-        default: return -1;
-        }
-        end++;
-        if (!strcasecmp(end, "iB") || !strcasecmp(end, "B")) end += strlen(end);
-        if (*end) return -1;
-    }
-    if (v == 0 || v > (SIZE_MAX >> shift)) return -1;
-    *out = (size_t)(v << shift);
-    return 0;
-}
-
-size_t nn_max_memory_default(void)
-{
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
-    if (pages <= 0 || page <= 0) return SIZE_MAX;
-    return (size_t)((double)pages * (double)page * 0.8);
-}
-
-void nn_limits_set_max_memory(size_t bytes)
-{
-    max_memory = bytes;
-}
-
-size_t nn_limits_max_memory(void)
-{
-    return max_memory ? max_memory : nn_max_memory_default();
-}
-
 /* Adds a and b, saturating (sizes of absurd specs must not wrap around). */
 static size_t add_sat(size_t a, size_t b)
 {
@@ -76,21 +32,6 @@ static size_t tensor_bytes(const nn_tensor *t)
 {
     long n = nn_tensor_numel(t);
     return n <= 0 ? 0 : (size_t)n * 4;
-}
-
-/* "1.5 GiB (1610612736 bytes)" */
-static const char *human(size_t n, char *buf, size_t len)
-{
-    static const char *unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
-    double v = (double)n;
-    int u = 0;
-    while (v >= 1024 && u < 4)
-        v /= 1024, u++;
-    if (u == 0)
-        snprintf(buf, len, "%zu bytes", n);
-    else
-        snprintf(buf, len, "%.1f %s (%zu bytes)", v, unit[u], n);
-    return buf;
 }
 
 static size_t mul_sat(size_t a, size_t n)
@@ -166,29 +107,18 @@ int nn_limits_check(const nn_graph *train_g, const nn_graph *eval_g, int neval, 
                 lg = gs[k], lt = t;
             }
     char b[3][64], shape[64], list[1024] = "";
-    nn_diag_error(d, at, "the model needs %s, more than --max-memory %s", human(need, b[0], 64),
-                  human(limit, b[1], 64));
+    nn_diag_error(d, at, "the model needs %s, more than --max-memory %s", nn_human_bytes(need, b[0], 64),
+                  nn_human_bytes(limit, b[1], 64));
     qsort(p, (size_t)n, sizeof *p, by_size); /* the biggest parts first */
     for (int i = 0; i < n; i++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s %s", i ? "; " : "",
-                 p[i].what, human(p[i].bytes, b[2], 64));
+                 p[i].what, nn_human_bytes(p[i].bytes, b[2], 64));
     nn_diag_note(d, "the parts, biggest first: %s", list);
     if (lt >= 0)
         nn_diag_note(d, "the largest tensor is '%s' %s, %s", lg->t[lt].name,
                      nn_tensor_shape_str(&lg->t[lt], shape, sizeof shape),
-                     human(largest, b[1], 64));
+                     nn_human_bytes(largest, b[1], 64));
     nn_diag_note(d, "use a smaller train.batch or smaller layers, or raise --max-memory "
                     "(default: 80%% of physical memory)");
-    return -1;
-}
-
-int nn_limits_check_bytes(size_t need, const char *what, nn_mark at, nn_diag *d)
-{
-    size_t limit = nn_limits_max_memory();
-    if (need <= limit) return 0;
-    char b[2][64];
-    nn_diag_error(d, at, "%s needs %s, more than --max-memory %s", what, human(need, b[0], 64),
-                  human(limit, b[1], 64));
-    nn_diag_note(d, "raise --max-memory (default: 80%% of physical memory)");
     return -1;
 }

@@ -7,15 +7,7 @@
 
 #include "ir/graph.h"
 #include "parser/diag.h"
-
-/* Parses BYTES with an optional suffix K, M or G (powers of 1024; "KB", "MiB" etc. too);
- * returns 0, or −1 when it is no positive size. */
-int nn_parse_bytes(const char *s, size_t *out);
-/* The default limit: 80% of physical memory. */
-size_t nn_max_memory_default(void);
-/* The limit nn_limits_check applies (0: the default), for the whole process. */
-void nn_limits_set_max_memory(size_t bytes);
-size_t nn_limits_max_memory(void);
+#include "runtime/data/budget.h" /* the budget it checks against */
 
 /* What a run allocates beside the parameters and the plans every run has. */
 typedef struct {
@@ -35,7 +27,4 @@ int nn_limits_check(const nn_graph *train_g, const nn_graph *eval_g, int neval, 
 /* --dump-step was given: nn_limits_check counts its plan (for the whole process). */
 void nn_limits_expect_dump(int on);
 int nn_limits_dump_expected(void);
-/* The same for one allocation of `need` bytes: "WHAT needs N bytes, more than ...". */
-int nn_limits_check_bytes(size_t need, const char *what, nn_mark at, nn_diag *d);
-
 #endif

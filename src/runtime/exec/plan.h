@@ -41,12 +41,15 @@ typedef struct {
 nn_params *nn_params_new(const nn_graph *g, int state);
 void nn_params_free(nn_params *P);
 nn_param *nn_params_find(nn_params *P, const char *name);
+/* Reads one parameter's init: {from: FILE} (store/checkpoint.h nn_ckpt_init_param): 0 or
+ * −1 with an error in `d`.  Passed in, so that exec/ reads no checkpoint files itself. */
+typedef int (*nn_param_loader)(nn_param *p, nn_diag *d);
 /* Fills every parameter and buffer from its init, in model order, drawing from `r`
- * (init.c).  A scale-0 init still draws, so random streams stay aligned with PyTorch.
- * values / csv inits that do not fit (a count mismatch, a bad cell, a missing file) and
- * `from` files that are missing, damaged or of another shape are errors in `d`: returns 0
- * or −1. */
-int nn_params_init(nn_params *P, nn_rng *r, nn_diag *d);
+ * (init.c); `from` init with the loader `from`.  A scale-0 init still draws, so random
+ * streams stay aligned with PyTorch.  values / csv inits that do not fit (a count mismatch,
+ * a bad cell, a missing file) and `from` files that are missing, damaged or of another
+ * shape are errors in `d`: returns 0 or −1. */
+int nn_params_init(nn_params *P, nn_rng *r, nn_param_loader from, nn_diag *d);
 
 typedef struct nn_plan {
     const nn_graph *g;

@@ -1,8 +1,9 @@
-/* stats.c — collecting the report's statistics during training (stats.h) and writing
- * stats.json (docs/stats-json.md). */
+/* stats.c — collecting the report's statistics during training (stats.h), attached to the
+ * step loop as a hook (train/hooks.h); stats_json.c writes them. */
 #include "runtime/report/stats.h"
 
-#include <jansson.h>
+#include "runtime/train/hooks.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@ int nn_stats_wanted(const nn_spec *spec)
 
 /* Whether the report draws plot `name`: only what is drawn is collected (the keep-all plan
  * of a full-batch model can be large). */
-static int wants(const nn_spec *spec, const char *name)
+int nn_stats_wants(const nn_spec *spec, const char *name)
 {
     for (int i = 0; i < spec->report.nplots; i++)
         if (!strcmp(spec->report.plots[i], name)) return 1;
@@ -42,21 +43,21 @@ static int count_collections(long steps, long every)
  * (hinge / mse) or classes (cross_entropy). */
 static int boundary_applies(const nn_trainer *tr)
 {
-    const nn_graph *g = tr->eval_g;
-    if (tr->ds->kind != NN_DATASET_TABLE || tr->ds->features != 2 || g->logits < 0) return 0;
+    const nn_graph *g = nn_trainer_graph(tr, NN_EVALUATION);
+    if (nn_trainer_data(tr)->kind != NN_DATASET_TABLE || nn_trainer_data(tr)->features != 2 || g->logits < 0) return 0;
     int outs = g->t[g->logits].dim[1];
-    nn_loss_kind l = tr->spec->train.loss;
+    nn_loss_kind l = nn_trainer_spec(tr)->train.loss;
     if (l == NN_LOSS_HINGE || l == NN_LOSS_MSE || l == NN_LOSS_EXPR) return outs == 1;
     return l == NN_LOSS_CROSS_ENTROPY && outs >= 2;
 }
 
 static int setup_graph_stats(nn_stats *s, const nn_trainer *tr)
 {
-    const nn_graph *g = tr->train_g;
-    const nn_params *P = tr->P;
-    const nn_spec *spec = tr->spec;
-    if ((wants(spec, "activations") || wants(spec, "gradients") || wants(spec, "saturation")) &&
-        !(s->plan = nn_plan_lower(g, tr->P, NN_LOWER_KEEP_ALL)))
+    const nn_graph *g = nn_trainer_graph(tr, NN_TRAINING);
+    const nn_params *P = nn_trainer_params(tr);
+    const nn_spec *spec = nn_trainer_spec(tr);
+    if ((nn_stats_wants(spec, "activations") || nn_stats_wants(spec, "gradients") || nn_stats_wants(spec, "saturation")) &&
+        !(s->plan = nn_plan_lower(g, nn_trainer_params(tr), NN_LOWER_KEEP_ALL)))
         return -1;
     for (int i = 0; i < g->nfwd; i++)
         if (is_nonlinearity(g->n[i].op)) s->nact++;
@@ -91,8 +92,8 @@ static int setup_graph_stats(nn_stats *s, const nn_trainer *tr)
     s->before = malloc((size_t)(nw > 0 ? nw : 1) * sizeof(float));
     s->weight_param = calloc((size_t)(s->nweight + 1), sizeof *s->weight_param);
     s->weights = calloc((size_t)(s->nweight + 1), sizeof *s->weights);
-    s->cap_upd = wants(spec, "updates") ? count_collections(s->steps, s->every) : 0;
-    s->want_ratios = wants(spec, "ratios");
+    s->cap_upd = nn_stats_wants(spec, "updates") ? count_collections(s->steps, s->every) : 0;
+    s->want_ratios = nn_stats_wants(spec, "ratios");
     if (!s->plan && !s->cap_upd && !s->want_ratios) s->next = -1; /* no collection steps */
     s->upd_step = calloc((size_t)s->cap_upd + 1, sizeof *s->upd_step);
     s->upd = calloc(((size_t)s->cap_upd + 1) * (size_t)(s->nweight + 1), sizeof *s->upd);
@@ -103,9 +104,9 @@ static int setup_graph_stats(nn_stats *s, const nn_trainer *tr)
         if (P->p[i].role == NN_PARAM && P->p[i].ndim == 2) s->weight_param[k++] = i;
     /* the first embedding table, for the 2-D projection */
     s->emb_param = -1;
-    for (int i = 0; i < g->nfwd && wants(spec, "embedding"); i++)
+    for (int i = 0; i < g->nfwd && nn_stats_wants(spec, "embedding"); i++)
         if (g->n[i].op == &nn_op_embedding) {
-            const nn_param *q = nn_params_find(tr->P, g->t[g->n[i].in[1]].name);
+            const nn_param *q = nn_params_find(nn_trainer_params(tr), g->t[g->n[i].in[1]].name);
             if (q && q->ndim == 2 && q->dim[1] >= 2) s->emb_param = (int)(q - P->p);
             break;
         }
@@ -115,7 +116,7 @@ static int setup_graph_stats(nn_stats *s, const nn_trainer *tr)
         s->emb_pts = malloc(V * 2 * sizeof *s->emb_pts);
         if (!s->emb_cov || !s->emb_pts) return -1;
     }
-    if ((s->boundary = wants(spec, "boundary") && boundary_applies(tr)) &&
+    if ((s->boundary = nn_stats_wants(spec, "boundary") && boundary_applies(tr)) &&
         !(s->grid = malloc((size_t)NN_GRID * NN_GRID * sizeof *s->grid)))
         return -1;
     return 0;
@@ -126,13 +127,13 @@ nn_stats *nn_stats_new(const nn_trainer *tr)
     nn_stats *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     s->tr = tr;
-    s->steps = tr->spec->train.steps;
-    s->every = tr->spec->report.every;
+    s->steps = nn_trainer_spec(tr)->train.steps;
+    s->every = nn_trainer_spec(tr)->report.every;
     if (s->every <= 0) s->every = s->steps / 100 > 1 ? s->steps / 100 : 1;
     s->next = s->steps > 0 ? 0 : -1;
     s->act_step[0] = s->act_step[1] = -1;
     s->emb_param = s->sat_act = -1;
-    if (tr->ngram) {
+    if (nn_trainer_ngram(tr)) {
         s->next = -1; /* the counting model takes no steps: counts only */
         return s;
     }
@@ -211,7 +212,7 @@ static void tensor_stat(const float *x, long n, const char *kind, int is_grad, n
 
 static void save_buffers(nn_stats *s, int restore)
 {
-    const nn_params *P = s->tr->P;
+    const nn_params *P = nn_trainer_params(s->tr);
     float *at = s->saved_buffers;
     for (int i = 0; i < P->n; i++) {
         if (P->p[i].role != NN_BUFFER) continue;
@@ -229,16 +230,16 @@ void nn_stats_probe(nn_stats *s, long step)
     int init = step == 0, final = step == s->steps - 1;
     if ((!init && !final) || !s->plan) return;
     const nn_trainer *tr = s->tr;
-    const nn_graph *g = tr->train_g;
-    const nn_plan *tp = tr->train_p, *p = s->plan;
+    const nn_graph *g = nn_trainer_graph(tr, NN_TRAINING);
+    const nn_plan *tp = nn_trainer_plan(tr, NN_TRAINING), *p = s->plan;
     /* the same minibatch: x and y are 4-byte elements in both plans */
     memcpy(nn_plan_ptr(p, g->x), nn_plan_ptr(tp, g->x), (size_t)nn_tensor_numel(&g->t[g->x]) * 4);
     memcpy(nn_plan_ptr(p, g->y), nn_plan_ptr(tp, g->y), (size_t)nn_tensor_numel(&g->t[g->y]) * 4);
     /* this pass updates BatchNorm's running buffers and writes the parameter gradients; the
      * buffers are restored below and the training pass rewrites every gradient */
     save_buffers(s, 0);
-    nn_plan_forward(p, tr->batch);
-    nn_plan_backward(p, tr->batch);
+    nn_plan_forward(p, nn_trainer_batch(tr));
+    nn_plan_backward(p, nn_trainer_batch(tr));
     save_buffers(s, 1);
     for (int w = 0; w < 2; w++) {
         if (!(w == NN_STATS_INIT ? init : final)) continue;
@@ -264,7 +265,7 @@ void nn_stats_probe(nn_stats *s, long step)
 void nn_stats_before_update(nn_stats *s, long step)
 {
     (void)step; /* every collection step saves them */
-    const nn_params *P = s->tr->P;
+    const nn_params *P = nn_trainer_params(s->tr);
     float *at = s->before;
     for (int k = 0; k < s->nweight; k++) {
         const nn_param *p = &P->p[s->weight_param[k]];
@@ -275,7 +276,7 @@ void nn_stats_before_update(nn_stats *s, long step)
 
 void nn_stats_after_update(nn_stats *s, long step)
 {
-    const nn_params *P = s->tr->P;
+    const nn_params *P = nn_trainer_params(s->tr);
     const float *at = s->before;
     if (s->nupd < s->cap_upd) {
         double *row = s->upd + (size_t)s->nupd * (size_t)s->nweight;
@@ -313,7 +314,7 @@ void nn_stats_after_update(nn_stats *s, long step)
 /* Top-2 principal components of the embedding rows by power iteration with deflation. */
 static void embedding_pca(nn_stats *s)
 {
-    const nn_param *p = &s->tr->P->p[s->emb_param];
+    const nn_param *p = &nn_trainer_params(s->tr)->p[s->emb_param];
     int V = p->dim[0], D = p->dim[1];
     double *C = s->emb_cov, *mean = C + (size_t)D * D, *v = mean + D;
     if (D == 2) {
@@ -378,8 +379,8 @@ static void embedding_pca(nn_stats *s)
 static void decision_boundary(nn_stats *s)
 {
     const nn_trainer *tr = s->tr;
-    const nn_dataset *ds = tr->ds;
-    const nn_plan *p = tr->eval_p;
+    const nn_dataset *ds = nn_trainer_data(tr);
+    const nn_plan *p = nn_trainer_plan(tr, NN_EVALUATION);
     const nn_graph *g = p->g;
     double lo[2] = {INFINITY, INFINITY}, hi[2] = {-INFINITY, -INFINITY};
     for (int sp = 0; sp < NN_SPLIT_COUNT; sp++)
@@ -421,194 +422,63 @@ static void decision_boundary(nn_stats *s)
 void nn_stats_finish(nn_stats *s)
 {
     if (s->emb_param >= 0) embedding_pca(s);
-    if (s->boundary && NN_GRID * NN_GRID <= s->tr->eval_g->batch) decision_boundary(s);
+    if (s->boundary && NN_GRID * NN_GRID <= nn_trainer_graph(s->tr, NN_EVALUATION)->batch) decision_boundary(s);
 }
 
-/* --- stats.json ----------------------------------------------------------------------------- */
+/* --- attaching to the step loop (train/hooks.h) ------------------------------------------ */
 
-static json_t *num(double v)
+/* before_step: a collection step is watched.  A resumed run's first step may lie past the
+ * next collection step: collection resumes at the next one after it (those before were the
+ * first invocation's). */
+static int stats_before_step(void *ctx, long step)
 {
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
-static json_t *hist_json(const nn_hist *h)
-{
-    json_t *c = json_array();
-    for (int b = 0; b < NN_HIST_BINS; b++)
-        json_array_append_new(c, json_integer(h->counts[b]));
-    return json_pack("{s:o, s:o, s:o}", "lo", num(h->lo), "hi", num(h->hi), "counts", c);
-}
-
-static json_t *tensor_stats_json(const nn_stats *s, const nn_tensor_stat *all, int with_sat)
-{
-    json_t *a = json_array();
-    char name[32];
-    for (int w = 0; w < 2; w++)
-        for (int k = 0; k < s->nact; k++) {
-            const nn_tensor_stat *st = &all[w * s->nact + k];
-            if (!st->valid) continue;
-            snprintf(name, sizeof name, "layers.%d", s->act_layer[k]);
-            json_t *o =
-                json_pack("{s:s, s:s, s:s, s:I, s:o, s:o}", "name", name, "kind", s->act_kind[k],
-                          "when", w == NN_STATS_INIT ? "init" : "final", "step",
-                          (json_int_t)s->act_step[w], "mean", num(st->mean), "std", num(st->std));
-            if (with_sat) json_object_set_new(o, "saturated", num(st->saturated));
-            json_object_set_new(o, "hist", hist_json(&st->hist));
-            json_array_append_new(a, o);
-        }
-    return a;
-}
-
-static json_t *weights_json(const nn_stats *s)
-{
-    json_t *a = json_array();
-    for (int k = 0; k < s->nweight; k++) {
-        const nn_weight_stat *ws = &s->weights[k];
-        const nn_param *p = &s->tr->P->p[s->weight_param[k]];
-        if (!ws->valid) continue;
-        json_array_append_new(a, json_pack("{s:s, s:[i,i], s:o, s:o, s:o, s:o, s:o}", "name",
-                                           p->name, "shape", p->dim[0], p->dim[1], "data_std",
-                                           num(ws->data_std), "grad_mean", num(ws->grad_mean),
-                                           "grad_std", num(ws->grad_std), "grad_data_ratio",
-                                           num(ws->grad_data_ratio), "hist", hist_json(&ws->hist)));
+    nn_stats *s = ctx;
+    if (s->next >= 0 && s->next < step && s->every > 0) {
+        long next = (step + s->every - 1) / s->every * s->every;
+        s->next = next < s->steps ? next : step < s->steps ? s->steps - 1 : -1;
     }
-    return a;
+    return step == s->next ? NN_HOOK_WATCH : 0;
 }
 
-static json_t *updates_json(const nn_stats *s)
+static void stats_watch(void *ctx, nn_watch_point at, long step)
 {
-    json_t *names = json_array(), *steps = json_array(), *rows = json_array();
-    for (int k = 0; k < s->nweight; k++)
-        json_array_append_new(names, json_string(s->tr->P->p[s->weight_param[k]].name));
-    for (int u = 0; u < s->nupd; u++) {
-        json_t *row = json_array();
-        for (int k = 0; k < s->nweight; k++)
-            json_array_append_new(row, num(s->upd[(size_t)u * s->nweight + k]));
-        json_array_append_new(steps, json_integer(s->upd_step[u]));
-        json_array_append_new(rows, row);
-    }
-    return json_pack("{s:o, s:o, s:o}", "names", names, "steps", steps, "log10_ratio", rows);
+    if (at == NN_WATCH_BATCH) nn_stats_probe(ctx, step);
+    if (at == NN_WATCH_BEFORE_UPDATE) nn_stats_before_update(ctx, step);
+    if (at == NN_WATCH_AFTER_UPDATE) nn_stats_after_update(ctx, step);
 }
 
-static json_t *saturation_json(const nn_stats *s)
+static int stats_at_end(void *ctx)
 {
-    json_t *cells = json_array();
-    char *line = malloc((size_t)s->sat_cols + 1);
-    for (int r = 0; line && r < s->sat_rows; r++) {
-        memcpy(line, s->sat + (size_t)r * s->sat_cols, (size_t)s->sat_cols);
-        line[s->sat_cols] = 0;
-        json_array_append_new(cells, json_string(line));
-    }
-    free(line);
-    char name[32];
-    snprintf(name, sizeof name, "layers.%d", s->act_layer[s->sat_act]);
-    return json_pack("{s:s, s:i, s:i, s:i, s:o}", "name", name, "step", 0, "rows", s->sat_rows,
-                     "cols", s->sat_cols, "cells", cells);
+    nn_stats *s = ctx;
+    if (!nn_trainer_ngram(s->tr)) nn_stats_finish(s); /* the counting model: counts only */
+    return 0;
 }
 
-static json_t *embedding_json(const nn_stats *s)
+static void stats_free(void *ctx)
 {
-    const nn_param *p = &s->tr->P->p[s->emb_param];
-    json_t *labels = json_array(), *pts = json_array();
-    for (int r = 0; r < p->dim[0]; r++) {
-        json_array_append_new(labels, json_string(nn_dataset_token(s->tr->ds, r)));
-        json_array_append_new(
-            pts, json_pack("[o,o]", num(s->emb_pts[r * 2]), num(s->emb_pts[r * 2 + 1])));
-    }
-    return json_pack("{s:s, s:s, s:o, s:o}", "name", p->name, "method",
-                     p->dim[1] == 2 ? "raw" : "pca", "labels", labels, "points", pts);
+    nn_stats_free(ctx);
 }
 
-/* The n-gram counts: every context row for the bigram, the rows with any count beyond;
- * a context's label is its tokens, oldest first. */
-static json_t *counts_json(const nn_stats *s)
+static const nn_train_hooks stats_hooks = {
+    .before_step = stats_before_step,
+    .watch = stats_watch,
+    .at_end = stats_at_end,
+    .free = stats_free,
+};
+
+int nn_stats_attach(nn_trainer *tr, nn_diag *d)
 {
-    const nn_ngram *m = s->tr->ngram;
-    const nn_dataset *ds = s->tr->ds;
-    json_t *rows = json_array(), *cols = json_array(), *matrix = json_array();
-    for (int j = 0; j < m->vocab; j++)
-        json_array_append_new(cols, json_string(nn_dataset_token(ds, j)));
-    for (long r = 0; r < m->rows; r++) {
-        const long *c = m->counts + r * m->vocab;
-        long any = 0;
-        for (int j = 0; j < m->vocab && !any; j++)
-            any = c[j];
-        if (!any && m->n != 2) continue;
-        char label[256] = "";
-        size_t len = 0;
-        for (int i = m->n - 2; i >= 0; i--) {
-            long id = r;
-            for (int k = 0; k < i; k++)
-                id /= m->vocab;
-            len += (size_t)snprintf(label + len, len < sizeof label ? sizeof label - len : 0, "%s",
-                                    nn_dataset_token(ds, (int)(id % m->vocab)));
-            if (len >= sizeof label) len = sizeof label - 1;
-        }
-        json_t *row = json_array();
-        for (int j = 0; j < m->vocab; j++)
-            json_array_append_new(row, json_integer(c[j]));
-        json_array_append_new(rows, json_string(label));
-        json_array_append_new(matrix, row);
-    }
-    return json_pack("{s:i, s:o, s:o, s:o}", "n", m->n, "rows", rows, "cols", cols, "matrix",
-                     matrix);
+    const nn_spec *spec = nn_trainer_spec(tr);
+    if (!nn_stats_wanted(spec)) return 0;
+    nn_stats *s = nn_stats_new(tr);
+    if (s && nn_trainer_attach(tr, &stats_hooks, s) == 0) return 0;
+    nn_stats_free(s);
+    nn_mark m = spec->nlayers > 0 ? spec->layers[0].mark : (nn_mark){spec->path, 1, 1};
+    nn_diag_error(d, m, "out of memory building the model");
+    return -1;
 }
 
-static json_t *boundary_json(const nn_stats *s)
+const nn_stats *nn_trainer_stats(const nn_trainer *tr)
 {
-    const nn_dataset *ds = s->tr->ds;
-    const nn_split *sp = &ds->split[NN_SPLIT_TRAIN];
-    json_t *grid = json_array(), *pts = json_array();
-    for (int j = 0; j < NN_GRID; j++) {
-        json_t *row = json_array();
-        for (int i = 0; i < NN_GRID; i++)
-            json_array_append_new(row, num(s->grid[j * NN_GRID + i]));
-        json_array_append_new(grid, row);
-    }
-    for (long i = 0; i < sp->n; i++) {
-        /* labels: class ids, or the float targets (±1 for hinge) as integers when whole */
-        double label = sp->fy ? sp->fy[i] : sp->y[i];
-        int whole = fabs(label) < 1e9 && label == floor(label);
-        json_array_append_new(pts, json_pack("[o,o,o]", num(sp->fx[i * 2]), num(sp->fx[i * 2 + 1]),
-                                             whole ? json_integer((json_int_t)label) : num(label)));
-    }
-    return json_pack("{s:[o,o], s:[o,o], s:i, s:o, s:o}", "x0", num(s->bx0[0]), num(s->bx0[1]),
-                     "x1", num(s->bx1[0]), num(s->bx1[1]), "steps", NN_GRID, "grid", grid, "points",
-                     pts);
-}
-
-static json_t *stats_doc(const nn_stats *s)
-{
-    const nn_dataset *ds = s->tr->ds;
-    json_t *root = json_pack("{s:i}", "version", 1);
-    if (!root) return NULL;
-    if (ds->kind == NN_DATASET_TEXT) {
-        json_t *tok = json_array();
-        for (int i = 0; i < ds->vocab; i++)
-            json_array_append_new(tok, json_string(nn_dataset_token(ds, i)));
-        json_object_set_new(root, "tokens", tok);
-    }
-    if (s->act_step[0] >= 0 || s->act_step[1] >= 0) {
-        json_object_set_new(root, "activations", tensor_stats_json(s, s->act, 1));
-        json_object_set_new(root, "gradients", tensor_stats_json(s, s->grad, 0));
-    }
-    if (s->act_step[1] >= 0 && s->nweight > 0)
-        json_object_set_new(root, "weights", weights_json(s));
-    if (s->nupd > 0 && s->nweight > 0) json_object_set_new(root, "updates", updates_json(s));
-    if (s->sat_done) json_object_set_new(root, "saturation", saturation_json(s));
-    if (s->emb_done) json_object_set_new(root, "embedding", embedding_json(s));
-    if (s->tr->ngram && wants(s->tr->spec, "counts"))
-        json_object_set_new(root, "counts", counts_json(s));
-    if (s->grid_done) json_object_set_new(root, "boundary", boundary_json(s));
-    return root;
-}
-
-int nn_stats_write(const nn_stats *s, const char *dir)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/stats.json", dir);
-    json_t *root = stats_doc(s);
-    int rc = root ? json_dump_file(root, path, JSON_COMPACT | JSON_REAL_PRECISION(7)) : -1;
-    json_decref(root);
-    return rc == 0 ? 0 : -1;
+    return nn_trainer_hook_ctx(tr, &stats_hooks);
 }

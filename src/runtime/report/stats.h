@@ -1,10 +1,11 @@
 /* stats.h — the statistics a run records for its report, written as stats.json
  * (docs/stats-json.md is the contract with the renderer).
  *
- * Collection is a side path of the training loop: the trainer owns an nn_stats when the
- * spec asks for plots, and calls the hooks below only on collection steps — step 0
- * ("init"), every `report.every` steps (the update:data series) and the last step
- * ("final").  Everything is allocated in nn_stats_new; the hooks never allocate.
+ * Collection is a side path of the training loop: nn_stats_attach hangs an nn_stats on the
+ * trainer (train/hooks.h) when the spec asks for plots, and the loop calls it only on
+ * collection steps — step 0 ("init"), every `report.every` steps (the update:data series)
+ * and the last step ("final").  Everything is allocated in nn_stats_new; the hooks never
+ * allocate.  Collecting: stats.c; writing stats.json: stats_json.c.
  *
  * Activations and their gradients come from a second plan lowered with NN_LOWER_KEEP_ALL
  * from the training graph (the training plan shares memory between tensors), run on the
@@ -83,6 +84,17 @@ typedef struct nn_stats {
  * parts the listed plots draw are collected (activations, gradients, saturation: the
  * statistics pass; ratios: weights; updates; embedding; counts; boundary). */
 int nn_stats_wanted(const nn_spec *spec);
+/* Whether the report draws plot `name`: only what is drawn is collected (the keep-all plan
+ * of a full-batch model can be large). */
+int nn_stats_wants(const nn_spec *spec, const char *name);
+/* When the spec asks for statistics: a new nn_stats attached to tr, which owns it (freed
+ * by nn_trainer_free).  Returns 0, or −1 with an error in `d` (out of memory). */
+int nn_stats_attach(nn_trainer *tr, nn_diag *d);
+/* The statistics attached to tr (activations, gradients, weights, update ratios,
+ * saturation, embedding, n-gram counts, decision boundary), or NULL when none were wanted.
+ * Complete after nn_trainer_run returns 0; write them with nn_stats_write before
+ * nn_trainer_free. */
+const nn_stats *nn_trainer_stats(const nn_trainer *tr);
 /* Allocates everything collection needs for this trainer (after its plans and parameters
  * exist).  NULL when out of memory. */
 nn_stats *nn_stats_new(const nn_trainer *tr);

@@ -38,9 +38,8 @@ static char *vocab_json(const nn_dataset *ds)
 }
 
 /* The counting model's table as F32 (counts are exact below 2^24). */
-static float *ngram_counts(const nn_trainer *tr, nn_st_tensor *t)
+static float *ngram_counts(const nn_ngram *g, nn_st_tensor *t)
 {
-    const nn_ngram *g = tr->ngram;
     float *c = malloc((size_t)(g->rows * g->vocab) * sizeof *c + 1);
     if (!c) return NULL;
     for (long i = 0; i < g->rows * g->vocab; i++)
@@ -49,13 +48,13 @@ static float *ngram_counts(const nn_trainer *tr, nn_st_tensor *t)
     return c;
 }
 
-int nn_ckpt_write_model(const nn_trainer *tr, const char *path, long step)
+int nn_ckpt_write_model(const nn_model_ref *mr, const char *path, long step)
 {
-    const nn_params *P = tr->P;
+    const nn_params *P = mr->P;
     nn_st_tensor *t = calloc((size_t)P->n + 1, sizeof *t);
-    float *counts = t && tr->ngram ? ngram_counts(tr, &t[P->n]) : NULL;
+    float *counts = t && mr->ngram ? ngram_counts(mr->ngram, &t[P->n]) : NULL;
     int n = P->n + (counts != NULL);
-    char *yaml = spec_yaml(tr->spec), *vocab = vocab_json(tr->ds), hash[17], steps[32];
+    char *yaml = spec_yaml(mr->spec), *vocab = vocab_json(mr->ds), hash[17], steps[32];
     snprintf(steps, sizeof steps, "%ld", step);
     int rc = -1;
     if (t && yaml) {
@@ -67,11 +66,11 @@ int nn_ckpt_write_model(const nn_trainer *tr, const char *path, long step)
         }
         nn_st_meta m[] = {{"format", "nnrun"},
                           {"nnrun_version", PACKAGE_VERSION},
-                          {"spec_hash", nn_spec_hash(tr->spec, hash)},
+                          {"spec_hash", nn_spec_hash(mr->spec, hash)},
                           {"step", steps},
                           {"spec", yaml},
                           {"vocab", vocab ? vocab : "[]"}};
-        rc = !tr->ngram || counts ? nn_st_write(path, t, n, m, (int)(sizeof m / sizeof *m)) : -1;
+        rc = !mr->ngram || counts ? nn_st_write(path, t, n, m, (int)(sizeof m / sizeof *m)) : -1;
     }
     free(counts);
     free(t);

@@ -1,4 +1,4 @@
-/* rundir.c — creating the run directory, and writing summary.json and samples.txt. */
+/* rundir.c — creating the run directory and opening files in it; the spec hash. */
 #include "runtime/store/rundir.h"
 
 #include <errno.h>
@@ -15,7 +15,6 @@
 #include "config.h"
 #include "kernels/kernels.h"
 #include "runtime/store/dirlock.h"
-#include "runtime/train/nancheck.h"
 
 int nn_mkdir_p(const char *path)
 {
@@ -125,69 +124,6 @@ const char *nn_spec_hash(const nn_spec *spec, char *buf)
     free(text);
     snprintf(buf, 17, "%016llx", (unsigned long long)h);
     return buf;
-}
-
-static json_t *num_or_null(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
-char *nn_summary_json(const nn_spec *spec, const nn_dataset *ds, const nn_trainer *tr,
-                      const nn_result *r, const nn_run_info *info)
-{
-    static const char *split_names[NN_SPLIT_COUNT] = {"train", "dev", "test"};
-    json_t *loss = json_object(), *examples = json_object(), *samples = json_array();
-    json_object_set_new(loss, "step0", num_or_null(r->step0));
-    json_object_set_new(loss, "last", num_or_null(r->last));
-    for (int s = 0; s < NN_SPLIT_COUNT; s++) {
-        json_object_set_new(loss, split_names[s],
-                            r->have_split[s] ? num_or_null(r->split[s]) : json_null());
-        json_object_set_new(examples, split_names[s], json_integer(ds->split[s].n));
-    }
-    for (int i = 0; i < r->nsamples; i++)
-        json_array_append_new(samples, json_string(r->samples[i]));
-    char seed[32];
-    snprintf(seed, sizeof seed, "%llu", (unsigned long long)spec->seed);
-    json_t *root = json_pack(
-        "{s:s, s:s, s:I, s:I, s:o, s:f, s:f, s:s, s:i, s:o, s:s, s:i, s:o, s:o}", "name",
-        spec->name, "version", PACKAGE_VERSION, "steps", (json_int_t)r->steps, "params",
-        (json_int_t)tr->P->count, "loss", loss, "wall_seconds", r->wall_seconds, "steps_per_second",
-        r->train_seconds > 0 ? (double)(r->steps - r->first_step) / r->train_seconds : 0.0, "isa",
-        info->isa, "threads", info->threads,
-        /* seeds are unsigned 64-bit: a JSON integer where it fits exactly, else a string */
-        "seed",
-        spec->seed <= (1ull << 53) ? json_integer((json_int_t)spec->seed) : json_string(seed),
-        "rng", spec->rng == NN_RNG_TORCH ? "torch" : "native", "vocab", ds->vocab, "examples",
-        examples, "samples", samples);
-    char hash[17];
-    if (root) json_object_set_new(root, "spec_hash", json_string(nn_spec_hash(spec, hash)));
-    if (root && r->have_accuracy) { /* classifiers only, keys as in `loss` */
-        json_t *acc = json_object();
-        for (int s = 0; s < NN_SPLIT_COUNT; s++)
-            json_object_set_new(acc, split_names[s],
-                                r->have_split[s] ? num_or_null(r->accuracy[s]) : json_null());
-        json_object_set_new(root, "accuracy", acc);
-    }
-    if (root && r->nan) { /* stopped early (nancheck.h): why, in the CLI's words */
-        char why[512];
-        json_object_set_new(root, "stopped", json_string(nn_nan_describe(r->nan, why, sizeof why)));
-    }
-    char *s = root ? json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) : NULL;
-    json_decref(root);
-    return s;
-}
-
-int nn_rundir_write_results(const char *dir, const char *summary_json, const nn_result *r)
-{
-    FILE *f = nn_rundir_open(dir, "summary.json");
-    if (!f) return -1;
-    int bad = fputs(summary_json, f) < 0 || fputc('\n', f) == EOF;
-    bad |= fclose(f) != 0;
-    if (bad || !(f = nn_rundir_open(dir, "samples.txt"))) return -1;
-    for (int i = 0; i < r->nsamples; i++)
-        bad |= fprintf(f, "%s\n", r->samples[i]) < 0;
-    bad |= fclose(f) != 0;
-    return bad ? -1 : 0;
 }
 
 int nn_rundir_write_resolved(const char *dir, const nn_spec *spec)

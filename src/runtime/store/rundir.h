@@ -1,15 +1,13 @@
-/* rundir.h — the run directory: runs/NAME/ (or --out DIR) and the files in it. */
+/* rundir.h — the run directory: runs/NAME/ (or --out DIR), opening files in it, and the
+ * spec hash that names an experiment.  What goes into the files is written by the
+ * subsystems that own them (train/metrics_file.c, report/summary.c, store/checkpoint.c). */
 #ifndef NN_RUNDIR_H
 #define NN_RUNDIR_H
 
 #include <stdio.h>
 
-#include "runtime/train/train.h"
-
-typedef struct {
-    int threads;
-    const char *isa;
-} nn_run_info;
+#include "parser/diag.h"
+#include "parser/spec.h"
 
 /* A short, stable fingerprint of the resolved spec (16 hex digits of FNV-1a 64 over its
  * YAML): two runs with the same hash ran the same experiment.  buf: ≥ 17 bytes. */
@@ -35,11 +33,5 @@ int nn_rundir_write_resolved(const char *dir, const nn_spec *spec);
 int nn_rundir_close_metrics(FILE *f, const char *dir, const char *name, int err);
 /* Cuts DIR/FILE back to its last whole line (after a write that failed part way). */
 void nn_rundir_trim_partial_line(const char *dir, const char *file);
-
-/* summary.json as a string (the contract's keys); malloc'd. */
-char *nn_summary_json(const nn_spec *spec, const nn_dataset *ds, const nn_trainer *tr,
-                      const nn_result *r, const nn_run_info *info);
-/* Writes DIR/summary.json and DIR/samples.txt.  Returns 0 or −1 (errno set). */
-int nn_rundir_write_results(const char *dir, const char *summary_json, const nn_result *r);
 
 #endif

@@ -537,7 +537,7 @@ int nn_sweep_check(const char *spec, const char *const *sets, int nsets)
         nn_trainer *tr = ds ? nn_trainer_new(s, ds, dp) : NULL;
         if (tr)
             printf("%s: cell %d %s (%s): ok (%ld parameters)\n", spec, p, m->id[p], m->label[p],
-                   tr->P->count);
+                   nn_trainer_params(tr)->count);
         else
             nn_diag_print(dp, stderr), bad++;
         nn_trainer_free(tr);

@@ -14,14 +14,14 @@ static int write_plan(const nn_trainer *tr, const nn_plan *p, const float *befor
                       const char *path, long step)
 {
     const nn_graph *g = p->g;
-    const nn_params *P = tr->P;
+    const nn_params *P = nn_trainer_params(tr);
     nn_st_tensor *t = calloc((size_t)(g->nt + P->n) + 1, sizeof *t);
     char(*after)[64] = calloc((size_t)P->n + 1, sizeof *after);
     char *yaml = NULL, meta[3][40];
     size_t len = 0;
     FILE *mem = open_memstream(&yaml, &len);
     int rc = -1, n = 0;
-    if (mem && nn_spec_emit(tr->spec, mem) == 0 && fclose(mem) == 0 && t && after) {
+    if (mem && nn_spec_emit(nn_trainer_spec(tr), mem) == 0 && fclose(mem) == 0 && t && after) {
         mem = NULL;
         for (int i = 0; i < g->nt; i++) {
             const nn_tensor *x = &g->t[i];
@@ -66,9 +66,10 @@ static int write_plan(const nn_trainer *tr, const nn_plan *p, const float *befor
 
 int nn_dump_step(nn_trainer *tr, const char *path, long step)
 {
-    if (!tr->train_g) return 0; /* the counting model takes no steps */
-    nn_plan *p = nn_plan_lower(tr->train_g, tr->P, NN_LOWER_KEEP_ALL);
-    nn_params *P = tr->P;
+    const nn_graph *g = nn_trainer_graph(tr, NN_TRAINING);
+    if (!g) return 0; /* the counting model takes no steps */
+    nn_params *P = nn_trainer_params(tr);
+    nn_plan *p = nn_plan_lower(g, P, NN_LOWER_KEEP_ALL);
     size_t floats = 0;
     for (int i = 0; i < P->n; i++)
         floats += P->p[i].role == NN_BUFFER ? (size_t)P->p[i].numel : 0;
@@ -80,13 +81,10 @@ int nn_dump_step(nn_trainer *tr, const char *path, long step)
         return -1;
     }
     /* the step's own minibatch, drawn into the training plan, then copied over */
-    nn_rng rng = tr->rng;
-    nn_trainer_load_batch(tr);
-    tr->rng = rng;
-    const nn_graph *g = tr->train_g;
+    nn_trainer_peek_batch(tr);
     for (int k = 0; k < 2; k++) {
         int x = k ? g->y : g->x;
-        memcpy(nn_plan_ptr(p, x), nn_plan_ptr(tr->train_p, x),
+        memcpy(nn_plan_ptr(p, x), nn_plan_ptr(nn_trainer_plan(tr, NN_TRAINING), x),
                (size_t)nn_tensor_numel(&g->t[x]) * 4);
     }
     /* the training-mode forward moves BatchNorm's running buffers: put them back after */
@@ -94,8 +92,8 @@ int nn_dump_step(nn_trainer *tr, const char *path, long step)
     for (int i = 0; i < P->n; i++)
         if (P->p[i].role == NN_BUFFER)
             memcpy(at, P->p[i].data, (size_t)P->p[i].numel * sizeof *at), at += P->p[i].numel;
-    nn_plan_forward(p, tr->batch);
-    nn_plan_backward(p, tr->batch);
+    nn_plan_forward(p, nn_trainer_batch(tr));
+    nn_plan_backward(p, nn_trainer_batch(tr));
     int rc = write_plan(tr, p, saved, path, step);
     int err = errno;
     at = saved;

@@ -12,7 +12,7 @@
 
 struct nn_eval_bg {
     nn_trainer *tr;
-    nn_params *snap; /* what the plan reads: a copy of tr->P at the evaluated step */
+    nn_params *snap; /* what the plan reads: a copy of the parameters at the evaluated step */
     nn_plan *plan;
     pthread_t thread;
     int threaded; /* `thread` runs and must be joined */
@@ -26,15 +26,16 @@ struct nn_eval_bg {
 
 nn_eval_bg *nn_eval_bg_new(nn_trainer *tr)
 {
-    if (tr->neval < 2 || tr->ngram || !tr->train_g || tr->plugins ||
-        tr->spec->checkpoint.keep_best)
+    const nn_graph *train_g = nn_trainer_graph(tr, NN_TRAINING);
+    if (nn_trainer_eval_threads(tr) < 2 || nn_trainer_ngram(tr) || !train_g ||
+        nn_trainer_plugins(tr) || nn_trainer_spec(tr)->checkpoint.keep_best)
         return NULL;
     nn_eval_bg *b = calloc(1, sizeof *b);
     if (!b) return NULL;
     b->tr = tr;
     b->step = -1;
-    if (!(b->snap = nn_params_new(tr->train_g, 0)) || b->snap->n != tr->P->n ||
-        !(b->plan = nn_plan_lower(tr->eval_g, b->snap, NN_LOWER_FAST))) {
+    if (!(b->snap = nn_params_new(train_g, 0)) || b->snap->n != nn_trainer_params(tr)->n ||
+        !(b->plan = nn_plan_lower(nn_trainer_graph(tr, NN_EVALUATION), b->snap, NN_LOWER_FAST))) {
         nn_eval_bg_free(b);
         return NULL;
     }
@@ -55,7 +56,7 @@ static void evaluate(nn_eval_bg *b)
     if (b->before) b->before(b->ctx);
     for (int s = 0; s < NN_SPLIT_COUNT; s++) {
         double acc;
-        b->loss[s] = b->mask & (1 << s) && b->tr->ds->split[s].n
+        b->loss[s] = b->mask & (1 << s) && nn_trainer_data(b->tr)->split[s].n
                          ? nn_trainer_eval_plans(b->tr, &b->plan, 1, (nn_split_id)s, &acc)
                          : NAN;
     }
@@ -72,7 +73,7 @@ static void *run(void *arg)
 void nn_eval_bg_start(nn_eval_bg *b, int mask, long step, void (*before)(void *), void *ctx)
 {
     b->before = before, b->ctx = ctx;
-    const nn_params *P = b->tr->P;
+    const nn_params *P = nn_trainer_params(b->tr);
     for (int i = 0; i < P->n; i++)
         memcpy(b->snap->p[i].data, P->p[i].data, (size_t)P->p[i].numel * sizeof(float));
     b->mask = mask;

@@ -50,14 +50,11 @@ static int buffers_finite(const nn_params *P)
     return 1;
 }
 
-int nn_step_finite(nn_trainer *tr, float loss)
+int nn_step_nonfinite(const nn_params *P, float loss, int check_all)
 {
-    tr->nonfinite = 0;
-    if (!isfinite(loss) || (tr->grad_check && !nn_grads_finite(tr->P)))
-        tr->nonfinite = NN_NONFINITE_STEP;
-    else if (tr->grad_check && !buffers_finite(tr->P))
-        tr->nonfinite = NN_NONFINITE_BUFFER;
-    return !tr->nonfinite;
+    if (!isfinite(loss) || (check_all && !nn_grads_finite(P))) return NN_NONFINITE_STEP;
+    if (check_all && !buffers_finite(P)) return NN_NONFINITE_BUFFER;
+    return 0;
 }
 
 /* The first output of node `i` holding a non-finite value with `rows` active rows. */
@@ -116,9 +113,10 @@ static void describe_node(const nn_graph *g, int node, int t, nn_nan_report *r)
  * update overflowed, or this step's forward pass a running buffer.  0 when none. */
 static int locate_param(const nn_trainer *tr, nn_nan_report *r)
 {
-    const nn_graph *g = tr->train_g;
-    for (int i = 0; i < tr->P->n; i++) {
-        const nn_param *p = &tr->P->p[i];
+    const nn_graph *g = nn_trainer_graph(tr, NN_TRAINING);
+    const nn_params *P = nn_trainer_params(tr);
+    for (int i = 0; i < P->n; i++) {
+        const nn_param *p = &P->p[i];
         if (all_finite(p->data, p->numel)) continue;
         for (int t = 0; t < g->nt; t++)
             if (!strcmp(g->t[t].name, p->name))
@@ -140,23 +138,25 @@ nn_nan_report *nn_nan_locate(const nn_trainer *tr, long step, double loss)
     if (!r) return NULL;
     r->step = step;
     r->loss = loss;
-    const nn_graph *g = tr->train_g;
+    const nn_graph *g = nn_trainer_graph(tr, NN_TRAINING);
+    nn_params *P = nn_trainer_params(tr);
+    int batch = nn_trainer_batch(tr);
     if (!g || locate_param(tr, r)) return r;
-    nn_plan *p = g ? nn_plan_lower(g, tr->P, NN_LOWER_KEEP_ALL) : NULL;
-    float *saved = p ? save_buffers(tr->P) : NULL;
+    nn_plan *p = g ? nn_plan_lower(g, P, NN_LOWER_KEEP_ALL) : NULL;
+    float *saved = p ? save_buffers(P) : NULL;
     if (!saved) {
         nn_plan_free(p);
         return r; /* out of memory: the step is still named */
     }
     /* the same minibatch: x and y are 4-byte elements in both plans */
-    const nn_plan *tp = tr->train_p;
+    const nn_plan *tp = nn_trainer_plan(tr, NN_TRAINING);
     memcpy(nn_plan_ptr(p, g->x), nn_plan_ptr(tp, g->x), (size_t)nn_tensor_numel(&g->t[g->x]) * 4);
     memcpy(nn_plan_ptr(p, g->y), nn_plan_ptr(tp, g->y), (size_t)nn_tensor_numel(&g->t[g->y]) * 4);
-    nn_plan_forward(p, tr->batch);
-    nn_plan_backward(p, tr->batch);
-    restore_buffers(tr->P, saved);
+    nn_plan_forward(p, batch);
+    nn_plan_backward(p, batch);
+    restore_buffers(P, saved);
     for (int i = 0; i < g->nn; i++) {
-        int t = bad_output(p, i, tr->batch);
+        int t = bad_output(p, i, batch);
         if (t >= 0) {
             describe_node(g, i, t, r);
             break;

@@ -26,11 +26,11 @@ typedef struct nn_nan_report {
 
 /* 1 when every parameter gradient is finite. */
 int nn_grads_finite(const nn_params *P);
-/* The step's verdict, after forward and backward and before the update: sets
- * tr->nonfinite and returns 1 when the update may run (the loss is finite and, with
- * tr->grad_check, every gradient and running buffer). */
-int nn_step_finite(nn_trainer *tr, float loss);
-enum { NN_NONFINITE_STEP = 1, NN_NONFINITE_BUFFER = 2 }; /* values of tr->nonfinite */
+/* The step's verdict, after forward and backward and before the update: 0 when the update
+ * may run (the loss is finite and, with check_all — --nan-check —, every gradient and
+ * running buffer), else NN_NONFINITE_STEP or NN_NONFINITE_BUFFER. */
+int nn_step_nonfinite(const nn_params *P, float loss, int check_all);
+enum { NN_NONFINITE_STEP = 1, NN_NONFINITE_BUFFER = 2 };
 /* After a failed step (parameters not updated, the batch still in the training plan's
  * inputs): a non-finite parameter (an earlier update overflowed, and this forward pass
  * failed) or running buffer is named first; else forward and backward are re-run in a

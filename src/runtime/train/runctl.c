@@ -3,16 +3,15 @@
 
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/store/checkpoint.h"
-#include "runtime/train/dump.h"
 #include "runtime/store/rundir.h"
-#include "runtime/report/stats.h"
+#include "runtime/train/dump.h"
+#include "runtime/train/hooks.h"
 
 struct nn_runctl {
     nn_trainer *tr;
@@ -23,40 +22,14 @@ struct nn_runctl {
     long csv_bytes, jsonl_bytes; /* the metrics files' lengths at the resumed checkpoint */
     double ema, beta_pow, step0, last;
     long dump_step; /* −1: none */
+    int attached;   /* to tr, as a hook (hooks.h) */
 };
 
-static volatile sig_atomic_t caught;
-
-static void on_signal(int sig)
+/* model.safetensors (or model_best) of the trainer's model after `step` steps */
+static int write_model(const nn_runctl *c, const char *path, long step)
 {
-    if (caught) { /* the second signal: no checkpoint, end now (exit status 128 + sig) */
-        nn_st_abandon();
-        signal(sig, SIG_DFL);
-        raise(sig);
-        return;
-    }
-    caught = sig;
-}
-
-void nn_runctl_catch_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESTART; /* progress writes continue: the step in flight finishes */
-    sigemptyset(&sa.sa_mask);
-    static const int sigs[2] = {SIGINT, SIGTERM};
-    for (int i = 0; i < 2; i++) {
-        struct sigaction old;
-        /* a signal the caller ignores (a background job's SIGINT) stays ignored */
-        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
-        sigaction(sigs[i], &sa, NULL);
-    }
-}
-
-int nn_runctl_signal(void)
-{
-    return caught;
+    nn_model_ref m = nn_trainer_model(c->tr);
+    return nn_ckpt_write_model(&m, path, step);
 }
 
 static void path_in(const nn_runctl *c, const char *name, char *buf, size_t size)
@@ -93,8 +66,8 @@ static int meta_long(const nn_st_file *f, const char *key, long *out)
 
 static int write_state(nn_runctl *c, long done, long csv_bytes, long jsonl_bytes)
 {
-    const nn_params *P = c->tr->P;
-    const nn_rng *r = &c->tr->rng;
+    const nn_params *P = nn_trainer_params(c->tr);
+    const nn_rng *r = nn_trainer_rng(c->tr);
     nn_st_tensor *t = calloc((size_t)P->n * 2 + 2, sizeof *t);
     char(*names)[64] = calloc((size_t)P->n * 2 + 1, sizeof *names);
     int n = 0, rc = -1;
@@ -130,7 +103,7 @@ static int write_state(nn_runctl *c, long done, long csv_bytes, long jsonl_bytes
         put_double(v[12], c->last);
         nn_st_meta m[] = {
             {"format", "nnrun-training-state"},
-            {"spec_hash", nn_spec_hash(c->tr->spec, hash)},
+            {"spec_hash", nn_spec_hash(nn_trainer_spec(c->tr), hash)},
             {"step", v[0]},
             {"adam_t", v[1]},
             {"rng.mti", v[2]},
@@ -154,19 +127,22 @@ static int write_state(nn_runctl *c, long done, long csv_bytes, long jsonl_bytes
     return rc;
 }
 
-int nn_runctl_save(nn_runctl *c, long done, double ema, double beta_pow, const nn_result *res,
-                   FILE *metrics_csv, FILE *metrics_jsonl)
+/* hook save: writes the checkpoint after st->step steps (the metrics rows so far written) */
+static int save(void *ctx, const nn_train_state *st)
 {
-    c->ema = ema, c->beta_pow = beta_pow, c->step0 = res->step0, c->last = res->last;
+    nn_runctl *c = ctx;
+    long done = st->step;
+    c->ema = st->ema, c->beta_pow = st->beta_pow, c->step0 = st->res->step0,
+    c->last = st->res->last;
     long csv = -1, jsonl = -1;
-    if (metrics_csv && fflush(metrics_csv) == 0) csv = ftell(metrics_csv);
-    if (metrics_jsonl && fflush(metrics_jsonl) == 0) jsonl = ftell(metrics_jsonl);
+    if (st->metrics_csv && fflush(st->metrics_csv) == 0) csv = ftell(st->metrics_csv);
+    if (st->metrics_jsonl && fflush(st->metrics_jsonl) == 0) jsonl = ftell(st->metrics_jsonl);
     char path[4200];
     path_in(c, "model.safetensors", path, sizeof path);
     errno = 0;
     /* the model first: a crash between the two leaves steps that disagree, which resume
      * refuses, rather than a state that silently belongs to other weights */
-    if (nn_ckpt_write_model(c->tr, path, done) != 0 || write_state(c, done, csv, jsonl) != 0) {
+    if (write_model(c, path, done) != 0 || write_state(c, done, csv, jsonl) != 0) {
         fprintf(stderr, "nnrun: error: cannot write the checkpoint in '%s': %s\n", c->dir,
                 errno ? strerror(errno) : "out of memory");
         return -1;
@@ -174,33 +150,43 @@ int nn_runctl_save(nn_runctl *c, long done, double ema, double beta_pow, const n
     return 0;
 }
 
-int nn_runctl_save_model(nn_runctl *c)
+/* hook at_end: the counting model (no steps, no training state) writes model.safetensors
+ * with its counts; a model that steps wrote its last checkpoint after its last step */
+static int at_end(void *ctx)
 {
+    nn_runctl *c = ctx;
+    if (!nn_trainer_ngram(c->tr)) return 0;
     char path[4200];
     path_in(c, "model.safetensors", path, sizeof path);
     errno = 0;
-    if (nn_ckpt_write_model(c->tr, path, 0) == 0) return 0;
+    if (write_model(c, path, 0) == 0) return 0;
     fprintf(stderr, "nnrun: error: cannot write '%s': %s\n", path,
             errno ? strerror(errno) : "out of memory");
     return -1;
 }
 
-int nn_runctl_due(const nn_runctl *c, long done, long steps)
+/* hook after_step: a checkpoint every checkpoint.every steps and after the last; with a
+ * stop (a signal, --stop-after) one now */
+static int after_step(void *ctx, long done, long steps)
 {
-    if (caught || (c->stop_after > 0 && done - c->start >= c->stop_after && done < steps))
-        return NN_RUNCTL_SAVE | NN_RUNCTL_STOP;
-    if (done == steps || (c->every > 0 && done % c->every == 0)) return NN_RUNCTL_SAVE;
+    const nn_runctl *c = ctx;
+    if (nn_runctl_signal() || (c->stop_after > 0 && done - c->start >= c->stop_after && done < steps))
+        return NN_HOOK_SAVE | NN_HOOK_STOP;
+    if (done == steps || (c->every > 0 && done % c->every == 0)) return NN_HOOK_SAVE;
     return 0;
 }
 
-void nn_runctl_eval(nn_runctl *c, long step, double dev)
+/* hook at_eval: with checkpoint.keep: best, a better dev loss saves model_best */
+static void at_eval(void *ctx, long step, const double loss[NN_SPLIT_COUNT])
 {
+    nn_runctl *c = ctx;
+    double dev = loss[NN_SPLIT_DEV];
     if (!c->keep_best || !isfinite(dev) || (isfinite(c->best_dev) && dev >= c->best_dev)) return;
     c->best_dev = dev;
     char path[4200];
     path_in(c, "model_best.safetensors", path, sizeof path);
     errno = 0;
-    if (nn_ckpt_write_model(c->tr, path, step) != 0)
+    if (write_model(c, path, step) != 0)
         fprintf(stderr, "nnrun: warning: cannot write '%s': %s\n", path,
                 errno ? strerror(errno) : "out of memory");
 }
@@ -210,15 +196,18 @@ void nn_runctl_dump_at(nn_runctl *c, long step)
     c->dump_step = step;
 }
 
-void nn_runctl_before_step(nn_runctl *c, long step)
+/* hook before_step: --dump-step K writes dump.safetensors before step K */
+static int before_step(void *ctx, long step)
 {
-    if (step != c->dump_step) return;
+    nn_runctl *c = ctx;
+    if (step != c->dump_step) return 0;
     char path[4200];
     path_in(c, "dump.safetensors", path, sizeof path);
     errno = 0;
     if (nn_dump_step(c->tr, path, step) != 0)
         fprintf(stderr, "nnrun: warning: cannot write '%s': %s\n", path,
                 errno ? strerror(errno) : "out of memory");
+    return 0;
 }
 
 /* --- resuming ---------------------------------------------------------------------- */
@@ -233,8 +222,8 @@ static int bad_state(const char *path, const char *what, nn_diag *d)
 static int load_state(nn_runctl *c, const nn_st_file *f, nn_diag *d)
 {
     const char *path = nn_st_path(f);
-    nn_params *P = c->tr->P;
-    nn_rng *r = &c->tr->rng;
+    nn_params *P = nn_trainer_params(c->tr);
+    nn_rng *r = nn_trainer_rng(c->tr);
     long step, adam_t, mti, torch, cached, csv, jsonl;
     if (meta_long(f, "step", &step) || meta_long(f, "adam_t", &adam_t) ||
         meta_long(f, "rng.mti", &mti) || meta_long(f, "rng.torch", &torch) ||
@@ -245,7 +234,7 @@ static int load_state(nn_runctl *c, const nn_st_file *f, nn_diag *d)
         meta_double(f, "best_dev", &c->best_dev) || meta_long(f, "metrics_csv_bytes", &csv) ||
         meta_long(f, "metrics_jsonl_bytes", &jsonl))
         return bad_state(path, "a metadata entry is missing or not a number", d);
-    if (mti > 624 || torch != r->torch || step > c->tr->spec->train.steps)
+    if (mti > 624 || torch != r->torch || step > nn_trainer_spec(c->tr)->train.steps)
         return bad_state(path, "its RNG kind or step does not fit this spec", d);
     const nn_st_tensor *mt = nn_st_find(f, "rng.mt"), *xs = nn_st_find(f, "rng.xoshiro");
     if (!mt || mt->dtype != NN_ST_U32 || mt->ndim != 1 || mt->dim[0] != 624 || !xs ||
@@ -282,7 +271,7 @@ static int load_checkpoint(nn_runctl *c, nn_diag *d)
     char mpath[4200], spath[4200], hash[17];
     path_in(c, "model.safetensors", mpath, sizeof mpath);
     path_in(c, "training.safetensors", spath, sizeof spath);
-    nn_spec_hash(c->tr->spec, hash);
+    nn_spec_hash(nn_trainer_spec(c->tr), hash);
     nn_st_file *m = nn_st_read(mpath, d), *s = m ? nn_st_read(spath, d) : NULL;
     int rc = -1;
     if (!m || !s) goto done;
@@ -304,12 +293,31 @@ static int load_checkpoint(nn_runctl *c, nn_diag *d)
         goto done;
     }
     rc =
-        nn_ckpt_load_params(c->tr->P, m, (nn_mark){mpath, 0, 0}, d) != 0 ? -1 : load_state(c, s, d);
+        nn_ckpt_load_params(nn_trainer_params(c->tr), m, (nn_mark){mpath, 0, 0}, d) != 0 ? -1 : load_state(c, s, d);
 done:
     nn_st_free(m);
     nn_st_free(s);
     return rc;
 }
+
+/* hook start: a resumed run continues from its checkpoint's step and state */
+static void start(void *ctx, nn_train_state *st)
+{
+    nn_runctl *c = ctx;
+    if (!c->resume) return;
+    st->step = c->start;
+    st->ema = c->ema, st->beta_pow = c->beta_pow;
+    st->res->step0 = c->step0, st->res->last = c->last;
+}
+
+static const nn_train_hooks runctl_hooks = {
+    .start = start,
+    .before_step = before_step,
+    .at_eval = at_eval,
+    .after_step = after_step,
+    .save = save,
+    .at_end = at_end,
+};
 
 nn_runctl *nn_runctl_new(nn_trainer *tr, const char *dir, int resume, long stop_after, nn_diag *d)
 {
@@ -319,31 +327,33 @@ nn_runctl *nn_runctl_new(nn_trainer *tr, const char *dir, int resume, long stop_
         return NULL;
     }
     c->tr = tr;
-    c->every = tr->spec->checkpoint.every;
-    c->keep_best = tr->spec->checkpoint.keep_best;
+    c->every = nn_trainer_spec(tr)->checkpoint.every;
+    c->keep_best = nn_trainer_spec(tr)->checkpoint.keep_best;
     c->stop_after = stop_after;
     c->resume = resume;
     c->best_dev = NAN;
     c->beta_pow = 1;
     c->step0 = NAN;
     c->dump_step = -1;
-    if (resume && tr->ngram) { /* it counts in one go: no steps, no training state */
+    if (resume && nn_trainer_ngram(tr)) { /* it counts in one go: no steps, no training state */
         nn_diag_error(d, (nn_mark){dir, 0, 0},
                       "the counting model (ngram) takes no steps: there is nothing to resume; "
                       "run the spec again");
         nn_runctl_free(c);
         return NULL;
     }
-    if (resume && load_checkpoint(c, d) != 0) {
+    if ((resume && load_checkpoint(c, d) != 0) || nn_trainer_attach(tr, &runctl_hooks, c) != 0) {
         nn_runctl_free(c);
         return NULL;
     }
+    c->attached = 1;
     return c;
 }
 
 void nn_runctl_free(nn_runctl *c)
 {
     if (!c) return;
+    if (c->attached) nn_trainer_detach(c->tr, c);
     free(c->dir);
     free(c);
 }
@@ -402,17 +412,4 @@ int nn_runctl_checkpoint_step(const char *dir, const nn_spec *spec, long *step)
     nn_st_free(s);
     nn_diag_free(d);
     return rc;
-}
-
-long nn_runctl_start(nn_runctl *c, double *ema, double *beta_pow, nn_result *res)
-{
-    if (!c->resume) return 0;
-    *ema = c->ema, *beta_pow = c->beta_pow, res->step0 = c->step0, res->last = c->last;
-    struct nn_stats *st = c->tr->stats;
-    /* statistics resume at the next collection step (those before it were this run's) */
-    if (st && st->next >= 0 && st->next < c->start && st->every > 0) {
-        long next = (c->start + st->every - 1) / st->every * st->every;
-        st->next = next < st->steps ? next : c->start < st->steps ? st->steps - 1 : -1;
-    }
-    return c->start;
 }

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/train/train.h"
+#include "runtime/train/trainer_int.h" /* nn_trainer_sample is the trainer's own */
 
 /* Softmax of logits/temperature into p (the plan's own softmax when temperature is 1). */
 static const float *next_distribution(const nn_plan *p, int vocab, double temperature, float *buf)

@@ -1,5 +1,6 @@
 /* train.h — the experiment: model state, a training plan and an evaluation plan over a
- * data set; the training loop, split evaluation and sampling. */
+ * data set; the training loop, split evaluation and sampling.  Where each part lives:
+ * train/README.md. */
 #ifndef NN_TRAIN_H
 #define NN_TRAIN_H
 
@@ -7,30 +8,17 @@
 
 #include "ir/build.h"
 #include "runtime/data/data.h"
-#include "runtime/data/ngram.h"
+#include "runtime/exec/ngram.h"
 #include "runtime/exec/plan.h"
+#include "runtime/store/checkpoint.h"
 
 #define NN_MAX_THREADS 16
 #define NN_EVAL_ROWS   4096 /* rows per evaluation chunk (and the most samples at once) */
 
-typedef struct {
-    const nn_spec *spec;
-    const nn_dataset *ds;
-    nn_graph *train_g, *eval_g;
-    nn_plan *train_p, *eval_p;
-    nn_plan *eval_more[NN_MAX_THREADS - 1]; /* one more evaluation plan per extra thread */
-    int neval;                              /* evaluation plans (threads) */
-    nn_params *P;
-    nn_rng rng;      /* init, then minibatches: one stream, as in the lectures */
-    int batch;       /* rows per training step (the whole training split with batch: full) */
-    nn_ngram *ngram; /* the counting model: graphs and plans NULL, P empty (count 0) */
-    int32_t *prefix; /* sample.prefix as token ids (NULL without one) */
-    int nprefix;
-    struct nn_stats *stats;     /* report statistics (report/stats.h); NULL when not collected */
-    struct nn_plugins *plugins; /* activation plugins (plugin.h); NULL when none */
-    int grad_check;         /* stop on a non-finite gradient too (--nan-check; nancheck.c) */
-    int nonfinite;          /* the last step's loss or a gradient was non-finite */
-} nn_trainer;
+/* The experiment being trained: its graphs, plans, parameters and random stream.  Opaque
+ * outside train/ (its fields: train/trainer_int.h); modules around the step loop read it
+ * through the accessors below and attach at the loop's fixed points (train/hooks.h). */
+typedef struct nn_trainer nn_trainer;
 
 typedef struct {
     double step0, last;           /* objective on the first / last training batch */
@@ -55,7 +43,6 @@ typedef struct {
     /* metrics.jsonl (NULL: none): one JSON object per metrics.csv row, its columns as keys,
      * null where the CSV cell is empty */
     FILE *metrics_jsonl;
-    struct nn_runctl *ctl; /* checkpoints, stopping, resuming (runctl.h); NULL: none */
 } nn_run_opts;
 
 /* Builds the graphs (shape errors are recorded in `d`), lowers them and initialises the
@@ -63,12 +50,30 @@ typedef struct {
  * counts.  NULL on error. */
 nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d);
 void nn_trainer_free(nn_trainer *tr);
-/* The statistics collected for the report (activations, gradients, weights, update ratios,
- * saturation, embedding, n-gram counts, decision boundary): collected when the spec's
- * report.plots is `all` or a non-empty list (nn_stats_wanted), else NULL.  Complete after
- * nn_trainer_run returns 0; write them with nn_stats_write (report/stats.h) before
- * nn_trainer_free, which frees them. */
-const struct nn_stats *nn_trainer_stats(const nn_trainer *tr);
+
+/* --- what the modules around the loop read (no field of nn_trainer is public) --- */
+enum { NN_TRAINING = 0, NN_EVALUATION = 1 }; /* which graph / plan */
+const nn_spec *nn_trainer_spec(const nn_trainer *tr);
+const nn_dataset *nn_trainer_data(const nn_trainer *tr);
+/* The model state: parameters, buffers, gradients, optimizer state (empty for ngram). */
+nn_params *nn_trainer_params(const nn_trainer *tr);
+/* The training (batch rows) or evaluation (NN_EVAL_ROWS rows) graph and its plan; NULL for
+ * the counting model. */
+const nn_graph *nn_trainer_graph(const nn_trainer *tr, int which);
+nn_plan *nn_trainer_plan(const nn_trainer *tr, int which);
+/* The counting model, or NULL. */
+const nn_ngram *nn_trainer_ngram(const nn_trainer *tr);
+/* Rows per training step. */
+int nn_trainer_batch(const nn_trainer *tr);
+/* Evaluation plans, one per thread (1: evaluation runs on the calling thread only). */
+int nn_trainer_eval_threads(const nn_trainer *tr);
+/* The random stream that draws the minibatches (a checkpoint saves and restores it). */
+nn_rng *nn_trainer_rng(nn_trainer *tr);
+/* The activation plugins (plugin.h), or NULL when the spec loads none. */
+struct nn_plugins *nn_trainer_plugins(const nn_trainer *tr);
+/* --nan-check (the default, on) or --no-nan-check: whether a step also checks every
+ * gradient and running buffer, not only the loss (nancheck.h). */
+void nn_trainer_set_nan_check(nn_trainer *tr, int on);
 
 /* Trains for spec->train.steps steps, evaluating on the schedule of spec->eval, then
  * evaluates every split and draws the samples.  Returns 0; −1 if the loss or (with
@@ -76,8 +81,9 @@ const struct nn_stats *nn_trainer_stats(const nn_trainer *tr);
  * step, before its update, with the steps done in res->steps, metrics written up to there,
  * and where the value appeared in res->nan (no final evaluation, no samples); −2 when
  * writing a metrics file (ferror, checked at evaluation points: a full disk, a file size
- * limit) or a checkpoint failed: stopped there; 1 when o->ctl stopped the run
- * (--stop-after, a signal) after res->steps steps (no final evaluation then).  The ngram
+ * limit) or a checkpoint (an attached hook's save or at_end, hooks.h) failed: stopped there;
+ * 1 when a hook stopped the run (runctl.h: --stop-after, a signal) after res->steps steps
+ * (no final evaluation then).  The ngram
  * model takes no steps: step0 and last are NaN, steps 0. */
 int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res);
 /* Mean data loss over a whole split, in eval mode (NaN for an empty split). */
@@ -101,8 +107,12 @@ double nn_trainer_bench(nn_trainer *tr, long steps);
  * the counting model, which has no graph; −1 when out of memory). */
 int nn_trainer_probe(nn_trainer *tr, int rows, nn_plan **plan);
 
-/* Draws the next minibatch into the training plan's inputs, as a step does (dump.c). */
-void nn_trainer_load_batch(nn_trainer *tr);
+/* Draws the next step's minibatch into the training plan's inputs without using up the
+ * random stream: the step then draws the same rows (dump.c). */
+void nn_trainer_peek_batch(nn_trainer *tr);
+
+/* The model as model.safetensors stores it (store/checkpoint.h). */
+nn_model_ref nn_trainer_model(const nn_trainer *tr);
 
 /* Learning rate at step `step` of a run of `steps` (schedule.c). */
 double nn_lr_at(const nn_lr_spec *lr, long step, long steps);

@@ -6,7 +6,7 @@
  * |analytic| + |numeric|, but at least FLOOR (scaled with the objective): gradients far
  * below the objective's float resolution cannot be checked by differences.  Large
  * tensors are checked at up to MAX_CHECKED elements spread evenly over them. */
-#include "runtime/exec/gradcheck.h"
+#include "runtime/train/gradcheck.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -44,7 +44,7 @@ int nn_gradcheck(nn_trainer *tr, double tol, FILE *out)
         fprintf(out, "the counting model (ngram) has no gradients to check\n");
         return 0;
     }
-    nn_params *P = tr->P;
+    nn_params *P = nn_trainer_params(tr);
     float *grad = malloc(((size_t)P->count + 1) * sizeof *grad);
     if (!grad) {
         nn_plan_free(p);

@@ -6,13 +6,13 @@
  * distribution; it is given the uniform one (1/vocab), so sampling and evaluation stay
  * defined — such a context never occurs in the training split, by construction.
  */
-#include "runtime/data/ngram.h"
+#include "runtime/exec/ngram.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "runtime/exec/limits.h"
+#include "runtime/data/budget.h"
 
 #define MAX_CELLS (1L << 27) /* 128M cells: a 5-gram over 42 tokens; beyond, say so */
 

@@ -1,5 +1,5 @@
 /* model_file.c — rebuilding a trained model from model.safetensors (see model_file.h). */
-#include "runtime/store/model_file.h"
+#include "runtime/train/model_file.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "runtime/store/checkpoint.h"
+#include "runtime/train/trainer_int.h" /* fills a new trainer's counting model */
 
 /* The code point of a one-character UTF-8 token, or −1. */
 static long utf8_one(const unsigned char *s)

@@ -1,0 +1,196 @@
+/* stats_json.c — writing the collected statistics as stats.json (docs/stats-json.md is
+ * the contract with the renderer). */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "runtime/report/stats.h"
+
+static json_t *num(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *hist_json(const nn_hist *h)
+{
+    json_t *c = json_array();
+    for (int b = 0; b < NN_HIST_BINS; b++)
+        json_array_append_new(c, json_integer(h->counts[b]));
+    return json_pack("{s:o, s:o, s:o}", "lo", num(h->lo), "hi", num(h->hi), "counts", c);
+}
+
+static json_t *tensor_stats_json(const nn_stats *s, const nn_tensor_stat *all, int with_sat)
+{
+    json_t *a = json_array();
+    char name[32];
+    for (int w = 0; w < 2; w++)
+        for (int k = 0; k < s->nact; k++) {
+            const nn_tensor_stat *st = &all[w * s->nact + k];
+            if (!st->valid) continue;
+            snprintf(name, sizeof name, "layers.%d", s->act_layer[k]);
+            json_t *o =
+                json_pack("{s:s, s:s, s:s, s:I, s:o, s:o}", "name", name, "kind", s->act_kind[k],
+                          "when", w == NN_STATS_INIT ? "init" : "final", "step",
+                          (json_int_t)s->act_step[w], "mean", num(st->mean), "std", num(st->std));
+            if (with_sat) json_object_set_new(o, "saturated", num(st->saturated));
+            json_object_set_new(o, "hist", hist_json(&st->hist));
+            json_array_append_new(a, o);
+        }
+    return a;
+}
+
+static json_t *weights_json(const nn_stats *s)
+{
+    json_t *a = json_array();
+    for (int k = 0; k < s->nweight; k++) {
+        const nn_weight_stat *ws = &s->weights[k];
+        const nn_param *p = &nn_trainer_params(s->tr)->p[s->weight_param[k]];
+        if (!ws->valid) continue;
+        json_array_append_new(a, json_pack("{s:s, s:[i,i], s:o, s:o, s:o, s:o, s:o}", "name",
+                                           p->name, "shape", p->dim[0], p->dim[1], "data_std",
+                                           num(ws->data_std), "grad_mean", num(ws->grad_mean),
+                                           "grad_std", num(ws->grad_std), "grad_data_ratio",
+                                           num(ws->grad_data_ratio), "hist", hist_json(&ws->hist)));
+    }
+    return a;
+}
+
+static json_t *updates_json(const nn_stats *s)
+{
+    json_t *names = json_array(), *steps = json_array(), *rows = json_array();
+    for (int k = 0; k < s->nweight; k++)
+        json_array_append_new(names,
+                              json_string(nn_trainer_params(s->tr)->p[s->weight_param[k]].name));
+    for (int u = 0; u < s->nupd; u++) {
+        json_t *row = json_array();
+        for (int k = 0; k < s->nweight; k++)
+            json_array_append_new(row, num(s->upd[(size_t)u * s->nweight + k]));
+        json_array_append_new(steps, json_integer(s->upd_step[u]));
+        json_array_append_new(rows, row);
+    }
+    return json_pack("{s:o, s:o, s:o}", "names", names, "steps", steps, "log10_ratio", rows);
+}
+
+static json_t *saturation_json(const nn_stats *s)
+{
+    json_t *cells = json_array();
+    char *line = malloc((size_t)s->sat_cols + 1);
+    for (int r = 0; line && r < s->sat_rows; r++) {
+        memcpy(line, s->sat + (size_t)r * s->sat_cols, (size_t)s->sat_cols);
+        line[s->sat_cols] = 0;
+        json_array_append_new(cells, json_string(line));
+    }
+    free(line);
+    char name[32];
+    snprintf(name, sizeof name, "layers.%d", s->act_layer[s->sat_act]);
+    return json_pack("{s:s, s:i, s:i, s:i, s:o}", "name", name, "step", 0, "rows", s->sat_rows,
+                     "cols", s->sat_cols, "cells", cells);
+}
+
+static json_t *embedding_json(const nn_stats *s)
+{
+    const nn_param *p = &nn_trainer_params(s->tr)->p[s->emb_param];
+    json_t *labels = json_array(), *pts = json_array();
+    for (int r = 0; r < p->dim[0]; r++) {
+        json_array_append_new(labels, json_string(nn_dataset_token(nn_trainer_data(s->tr), r)));
+        json_array_append_new(
+            pts, json_pack("[o,o]", num(s->emb_pts[r * 2]), num(s->emb_pts[r * 2 + 1])));
+    }
+    return json_pack("{s:s, s:s, s:o, s:o}", "name", p->name, "method",
+                     p->dim[1] == 2 ? "raw" : "pca", "labels", labels, "points", pts);
+}
+
+/* The n-gram counts: every context row for the bigram, the rows with any count beyond;
+ * a context's label is its tokens, oldest first. */
+static json_t *counts_json(const nn_stats *s)
+{
+    const nn_ngram *m = nn_trainer_ngram(s->tr);
+    const nn_dataset *ds = nn_trainer_data(s->tr);
+    json_t *rows = json_array(), *cols = json_array(), *matrix = json_array();
+    for (int j = 0; j < m->vocab; j++)
+        json_array_append_new(cols, json_string(nn_dataset_token(ds, j)));
+    for (long r = 0; r < m->rows; r++) {
+        const long *c = m->counts + r * m->vocab;
+        long any = 0;
+        for (int j = 0; j < m->vocab && !any; j++)
+            any = c[j];
+        if (!any && m->n != 2) continue;
+        char label[256] = "";
+        size_t len = 0;
+        for (int i = m->n - 2; i >= 0; i--) {
+            long id = r;
+            for (int k = 0; k < i; k++)
+                id /= m->vocab;
+            len += (size_t)snprintf(label + len, len < sizeof label ? sizeof label - len : 0, "%s",
+                                    nn_dataset_token(ds, (int)(id % m->vocab)));
+            if (len >= sizeof label) len = sizeof label - 1;
+        }
+        json_t *row = json_array();
+        for (int j = 0; j < m->vocab; j++)
+            json_array_append_new(row, json_integer(c[j]));
+        json_array_append_new(rows, json_string(label));
+        json_array_append_new(matrix, row);
+    }
+    return json_pack("{s:i, s:o, s:o, s:o}", "n", m->n, "rows", rows, "cols", cols, "matrix",
+                     matrix);
+}
+
+static json_t *boundary_json(const nn_stats *s)
+{
+    const nn_dataset *ds = nn_trainer_data(s->tr);
+    const nn_split *sp = &ds->split[NN_SPLIT_TRAIN];
+    json_t *grid = json_array(), *pts = json_array();
+    for (int j = 0; j < NN_GRID; j++) {
+        json_t *row = json_array();
+        for (int i = 0; i < NN_GRID; i++)
+            json_array_append_new(row, num(s->grid[j * NN_GRID + i]));
+        json_array_append_new(grid, row);
+    }
+    for (long i = 0; i < sp->n; i++) {
+        /* labels: class ids, or the float targets (±1 for hinge) as integers when whole */
+        double label = sp->fy ? sp->fy[i] : sp->y[i];
+        int whole = fabs(label) < 1e9 && label == floor(label);
+        json_array_append_new(pts, json_pack("[o,o,o]", num(sp->fx[i * 2]), num(sp->fx[i * 2 + 1]),
+                                             whole ? json_integer((json_int_t)label) : num(label)));
+    }
+    return json_pack("{s:[o,o], s:[o,o], s:i, s:o, s:o}", "x0", num(s->bx0[0]), num(s->bx0[1]),
+                     "x1", num(s->bx1[0]), num(s->bx1[1]), "steps", NN_GRID, "grid", grid, "points",
+                     pts);
+}
+
+static json_t *stats_doc(const nn_stats *s)
+{
+    const nn_dataset *ds = nn_trainer_data(s->tr);
+    json_t *root = json_pack("{s:i}", "version", 1);
+    if (!root) return NULL;
+    if (ds->kind == NN_DATASET_TEXT) {
+        json_t *tok = json_array();
+        for (int i = 0; i < ds->vocab; i++)
+            json_array_append_new(tok, json_string(nn_dataset_token(ds, i)));
+        json_object_set_new(root, "tokens", tok);
+    }
+    if (s->act_step[0] >= 0 || s->act_step[1] >= 0) {
+        json_object_set_new(root, "activations", tensor_stats_json(s, s->act, 1));
+        json_object_set_new(root, "gradients", tensor_stats_json(s, s->grad, 0));
+    }
+    if (s->act_step[1] >= 0 && s->nweight > 0)
+        json_object_set_new(root, "weights", weights_json(s));
+    if (s->nupd > 0 && s->nweight > 0) json_object_set_new(root, "updates", updates_json(s));
+    if (s->sat_done) json_object_set_new(root, "saturation", saturation_json(s));
+    if (s->emb_done) json_object_set_new(root, "embedding", embedding_json(s));
+    if (nn_trainer_ngram(s->tr) && nn_stats_wants(nn_trainer_spec(s->tr), "counts"))
+        json_object_set_new(root, "counts", counts_json(s));
+    if (s->grid_done) json_object_set_new(root, "boundary", boundary_json(s));
+    return root;
+}
+
+int nn_stats_write(const nn_stats *s, const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/stats.json", dir);
+    json_t *root = stats_doc(s);
+    int rc = root ? json_dump_file(root, path, JSON_COMPACT | JSON_REAL_PRECISION(7)) : -1;
+    json_decref(root);
+    return rc == 0 ? 0 : -1;
+}

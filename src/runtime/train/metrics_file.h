@@ -1,0 +1,49 @@
+/* metrics_file.h — metrics.csv and metrics.jsonl: a row per training step (its minibatch
+ * loss, the smoothed loss, the learning rate), a row per evaluation point (the split losses,
+ * elapsed seconds, steps per second) and the final row.  Step rows collect in a fixed
+ * buffer (nn_loss_log) and are written at evaluation points, never inside the step body.
+ * The columns are the contract in DESIGN.md. */
+#ifndef NN_METRICS_FILE_H
+#define NN_METRICS_FILE_H
+
+#include "runtime/train/train.h"
+
+#define NN_LOSS_BUFFER 16384 /* > the steps a background evaluation takes, so none waits */
+#define NN_SMOOTH_BETA 0.99  /* the smoothed loss averages over about the last 100 steps */
+
+typedef struct {
+    float loss[NN_LOSS_BUFFER], lr[NN_LOSS_BUFFER], smooth[NN_LOSS_BUFFER];
+    long first; /* step of loss[0] */
+    long start; /* the step this invocation began at (rates count from there) */
+    int n;
+    double ema;      /* exponential moving average of the loss */
+    double beta_pow; /* NN_SMOOTH_BETA^(losses so far): the EMA's bias correction */
+} nn_loss_log;
+
+/* One row of metrics.csv and metrics.jsonl; NaN (or a step < 0) where a cell is empty. */
+typedef struct {
+    long step;
+    double lr, loss, smooth, split[NN_SPLIT_COUNT], elapsed, rate;
+} nn_metrics_row;
+
+/* The header line of metrics.csv (a new run writes it first). */
+extern const char nn_metrics_header[];
+
+/* Writes one row to both files (those of `o` that are open).  Main thread, or the thread
+ * that owns the files at that moment (a background evaluation's row writer). */
+void nn_metrics_write(const nn_run_opts *o, const nn_metrics_row *r);
+/* A row with every cell empty but the step. */
+nn_metrics_row nn_metrics_empty_row(long step);
+/* Flushes both files (evaluation points: a row is on disk when its progress line shows). */
+void nn_metrics_flush(const nn_run_opts *o);
+/* Flushes both files; 1 when writing either failed (a full disk, a file size limit): the run
+ * stops at the first flush that fails, not only at evaluation points. */
+int nn_metrics_failed(const nn_run_opts *o);
+/* The errno of the first failed write or flush (0: none), then 0 again when `reset`. */
+int nn_metrics_errno(int reset);
+/* Records a step's loss (and the smoothed loss after it) in the buffer. */
+void nn_loss_log_add(nn_loss_log *log, float loss, float lr);
+/* Writes the buffered step rows and empties the buffer. */
+void nn_loss_log_flush(nn_loss_log *log, const nn_run_opts *o);
+
+#endif
