@@ -8,7 +8,12 @@
 #include <math.h>
 #include <stdarg.h>
 
+#include "kernels/kernels.h"
+#include "parser/spec.h"
+#include "runtime/data/data.h"
+#include "runtime/train/eval_bg.h"
 #include "runtime/train/metrics_fmt.h"
+#include "runtime/train/train.h"
 
 static char tmp[256];
 
@@ -86,6 +91,35 @@ static void test_two_threads_same_files_and_lines(void **state)
     free(lines1), free(lines2), free(m1), free(m2);
 }
 
+/* With two threads the evaluation points really run beside training (not the in-place
+ * fallback the comparisons above would also pass with): one per evaluation point before the
+ * last, in this process. */
+static void test_background_path_runs(void **state)
+{
+    (void)state;
+    const char *sets[] = {"train.steps=1200", "eval.every=400"};
+    nn_diag *d = nn_diag_new();
+    nn_spec *spec = nn_spec_load(tu_path("specs/mlp_bn.yaml"), sets, 2, d);
+    nn_dataset *ds = spec ? nn_dataset_load(spec, d) : NULL;
+    nn_kernels_set_threads(2);
+    nn_trainer *tr = ds ? nn_trainer_new(spec, ds, d) : NULL;
+    if (!tr) nn_diag_print(d, stderr);
+    assert_non_null(tr);
+    nn_run_opts o = {.quiet = 1};
+    nn_result r;
+    memset(&r, 0, sizeof r);
+    long before = nn_eval_bg_threaded_runs();
+    assert_int_equal(nn_trainer_run(tr, &o, &r), 0);
+    long ran = nn_eval_bg_threaded_runs() - before;
+    nn_kernels_set_threads(1);
+    if (ran < 2) fail_msg("%ld evaluations ran beside training, want the points 400 and 800", ran);
+    nn_result_free(&r);
+    nn_trainer_free(tr);
+    nn_dataset_free(ds);
+    nn_spec_free(spec);
+    nn_diag_free(d);
+}
+
 /* --stop-after at an evaluation step (the checkpoint waits for the evaluation's row), then
  * resumed: the files are those of an uninterrupted one-thread run. */
 static void test_stop_at_eval_step(void **state)
@@ -155,6 +189,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_two_threads_same_files_and_lines),
         cmocka_unit_test(test_stop_at_eval_step),
+        cmocka_unit_test(test_background_path_runs),
         cmocka_unit_test(test_json_reals_as_jansson),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

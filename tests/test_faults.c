@@ -211,7 +211,7 @@ static void test_max_memory_parts(void **state)
 {
     (void)state;
     char args[1024];
-    assert_int_equal(tu_nnrun(tmp, "check specs/mlp_bn.yaml --threads 2 --max-memory 1M"), 2);
+    assert_int_equal(tu_nnrun(tmp, "bench specs/mlp_bn.yaml --steps 1 --threads 2 --max-memory 1M"), 2);
     char *err = err_text();
     const char *need = strstr(err, "the model needs ");
     assert_non_null(need);
@@ -241,9 +241,9 @@ static void test_max_memory_parts(void **state)
     }
     free(err);
     assert_int_equal(sum, total);
-    snprintf(args, sizeof args, "check specs/mlp_bn.yaml --threads 2 --max-memory %ld", total);
+    snprintf(args, sizeof args, "bench specs/mlp_bn.yaml --steps 1 --threads 2 --max-memory %ld", total);
     assert_int_equal(tu_nnrun(tmp, args), 0);
-    snprintf(args, sizeof args, "check specs/mlp_bn.yaml --threads 2 --max-memory %ld", total - 1);
+    snprintf(args, sizeof args, "bench specs/mlp_bn.yaml --steps 1 --threads 2 --max-memory %ld", total - 1);
     assert_int_equal(tu_nnrun(tmp, args), 2);
     /* --dump-step adds its plan */
     snprintf(args, sizeof args,
@@ -284,12 +284,12 @@ static void test_oom_reading(void **state)
     (void)state;
     char cmd[4096];
     big_data("pipe.yaml", "/dev/stdin");
-    snprintf(cmd, sizeof cmd, "cat '%s/big.txt' | %s '%s' check '%s/pipe.yaml' --threads 1", tmp,
+    snprintf(cmd, sizeof cmd, "cat '%s/big.txt' | %s '%s' check '%s/pipe.yaml'", tmp,
              failing_alloc(1 << 20), bin(), tmp);
     assert_int_equal(run_sh(-1, cmd), 2);
     assert_err_has("out of memory reading data file '/dev/stdin'");
     /* the same without the fault reads the whole: 320,330 items */
-    snprintf(cmd, sizeof cmd, "cat '%s/big.txt' | '%s' check '%s/pipe.yaml' --threads 1", tmp,
+    snprintf(cmd, sizeof cmd, "cat '%s/big.txt' | '%s' check '%s/pipe.yaml'", tmp,
              bin(), tmp);
     assert_int_equal(run_sh(-1, cmd), 0);
 }
@@ -301,7 +301,7 @@ static void test_oom_loading(void **state)
     char cmd[4096], path[800];
     snprintf(path, sizeof path, "%s/big.txt", tmp);
     big_data("file.yaml", path);
-    snprintf(cmd, sizeof cmd, "%s '%s' check '%s/file.yaml' --threads 1", failing_alloc(4 << 20),
+    snprintf(cmd, sizeof cmd, "%s '%s' check '%s/file.yaml'", failing_alloc(4 << 20),
              bin(), tmp);
     assert_int_equal(run_sh(-1, cmd), 2);
     assert_err_has("file.yaml:2:16: error: out of memory loading the data of '");

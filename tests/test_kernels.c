@@ -4,6 +4,7 @@
  * the scalar reference on random shapes.  BatchNorm, cross-entropy, embedding and the
  * backward kernels' finite differences: test_kernels_nn.c. */
 #include "kernels_util.h"
+#include "kernels/threads.h"
 
 
 
@@ -123,36 +124,41 @@ static void t_gemm_paths(void **state)
 }
 
 /* Threaded gemm: the same bits as single-threaded, for splits by rows and by columns, with
- * thread counts that do and do not divide the tiles. */
+ * thread counts that do and do not divide the tiles.  Only the avx2 gemm splits (the scalar
+ * one is the single-threaded reference): the pool's workers must have run part of each
+ * product, or the comparison would compare a path with itself. */
 static void t_gemm_threads(void **state)
 {
     (void)state;
     static const int shapes[][3] = {
         {512, 512, 1024}, {301, 97, 100}, {200, 300, 70}, {64, 2000, 33}, {512, 1024, 512}};
-    FOR_EACH_ISA(K)
-    {
-        for (int layout = NN; layout <= TN; layout++)
-            for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
-                int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2], acc = (int)s & 1;
-                if (K == &nn_kernels_scalar && (size_t)m * n * k > 1u << 23) continue;
-                int lda = layout == TN ? m : k, ldb = layout == NT ? k : n;
-                float *a = rnd((size_t)m * k, -1, 1), *b = rnd((size_t)k * n, -1, 1);
-                float *c1 = rnd((size_t)m * n, -1, 1), *c2 = dup(c1, (size_t)m * n);
-                nn_kernels_set_threads(1);
-                gemm_of(K, layout)(m, n, k, a, lda, b, ldb, c1, n, acc);
-                for (int t = 2; t <= 3; t++) {
-                    float *c = dup(c2, (size_t)m * n);
-                    nn_kernels_set_threads(t);
-                    gemm_of(K, layout)(m, n, k, a, lda, b, ldb, c, n, acc);
-                    if (memcmp(c, c1, (size_t)m * n * sizeof *c) != 0)
-                        fail_msg("%s: %s %dx%dx%d: %d threads differ from 1", K->isa,
-                                 LAYOUT[layout], m, n, k, t);
-                    free(c);
-                }
-                nn_kernels_set_threads(1);
-                free(a), free(b), free(c1), free(c2);
+    const nn_kernels *K = nn_kernels_get("avx2");
+    if (tu_cpu_has_avx2()) assert_non_null(K); /* a CPU with AVX2 must get the avx2 path */
+    if (!K) tu_cannot_run("no kernel path with a threaded gemm on this CPU (AVX2 needed)\n");
+    for (int layout = NN; layout <= TN; layout++)
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+            int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2], acc = (int)s & 1;
+            int lda = layout == TN ? m : k, ldb = layout == NT ? k : n;
+            float *a = rnd((size_t)m * k, -1, 1), *b = rnd((size_t)k * n, -1, 1);
+            float *c1 = rnd((size_t)m * n, -1, 1), *c2 = dup(c1, (size_t)m * n);
+            nn_kernels_set_threads(1);
+            gemm_of(K, layout)(m, n, k, a, lda, b, ldb, c1, n, acc);
+            for (int t = 2; t <= 3; t++) {
+                float *c = dup(c2, (size_t)m * n);
+                nn_kernels_set_threads(t);
+                unsigned long before = nn_threads_worker_tasks();
+                gemm_of(K, layout)(m, n, k, a, lda, b, ldb, c, n, acc);
+                if (nn_threads_worker_tasks() < before + 1)
+                    fail_msg("%s %dx%dx%d on %d threads: no worker ran a part", LAYOUT[layout], m,
+                             n, k, t);
+                if (memcmp(c, c1, (size_t)m * n * sizeof *c) != 0)
+                    fail_msg("%s: %s %dx%dx%d: %d threads differ from 1", K->isa, LAYOUT[layout],
+                             m, n, k, t);
+                free(c);
             }
-    }
+            nn_kernels_set_threads(1);
+            free(a), free(b), free(c1), free(c2);
+        }
 }
 
 /* ---- elementwise, bias, optimisers ----------------------------------------------------- */

@@ -138,6 +138,32 @@ static void test_out_of_tree_plugin(void **state)
     assert_int_equal(tu_nnrun(tmp, cmd), 0);
 }
 
+/* A library that is not where the spec says is looked for by name in $NNRUN_PLUGIN_PATH (a
+ * VPATH build's examples/plugins); without it, the spec's path is an error. */
+static void test_plugin_path(void **state)
+{
+    (void)state;
+    compile("sw", swish_src);
+    write_spec("away.yaml",
+               "  sw: {library: elsewhere/sw.so, forward: sw_fwd, backward: sw_bwd, "
+               "args: {beta: 1.0}}",
+               "sw", 5);
+    char cmd[4096], keep[4096] = "";
+    snprintf(cmd, sizeof cmd, "check '%s/away.yaml'", tmp);
+    if (getenv("NNRUN_PLUGIN_PATH")) snprintf(keep, sizeof keep, "%s", getenv("NNRUN_PLUGIN_PATH"));
+    unsetenv("NNRUN_PLUGIN_PATH");
+    assert_int_equal(tu_nnrun(tmp, cmd), 2);
+    char *err = tu_captured(tmp, "err");
+    assert_non_null(strstr(err, "NNRUN_PLUGIN_PATH"));
+    free(err);
+    char dirs[600];
+    snprintf(dirs, sizeof dirs, "/nonexistent:%s", tmp);
+    setenv("NNRUN_PLUGIN_PATH", dirs, 1);
+    int rc = tu_nnrun(tmp, cmd);
+    setenv("NNRUN_PLUGIN_PATH", keep, 1);
+    if (rc != 0) fail_msg("%s", tu_captured(tmp, "err"));
+}
+
 /* The load-time errors: each at its spec line, exit 2, before anything is trained. */
 static void test_load_errors(void **state)
 {
@@ -517,6 +543,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_out_of_tree_plugin),
         cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_plugin_path),
         cmocka_unit_test(test_spec_errors),
         cmocka_unit_test(test_nan_during_training),
         cmocka_unit_test(test_scalar_without_backward),

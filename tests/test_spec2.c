@@ -552,6 +552,7 @@ static void test_new_errors(void **state)
         ":10:18: error: 'sample.prefix' must be a non-empty string",
         ":6:5: error: 'embedding' needs token ids from text data",
         ":7:5: error: 'ngram' needs token ids from text data",
+        ":10:1: error: 'sample' is only for text data (source: FILE), not for generated data",
     };
     int n = (int)(sizeof want / sizeof want[0]);
     if (nn_diag_count(d) != n) nn_diag_print(d, stderr);

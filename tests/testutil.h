@@ -13,6 +13,27 @@
 
 #include <cmocka.h>
 
+/* A test part that cannot run on this machine: skipped, but a failure under CI=true (CI
+ * sets it), where every part must run. */
+#define tu_cannot_run(...)                                                                         \
+    do {                                                                                           \
+        const char *ci_ = getenv("CI");                                                            \
+        print_message(__VA_ARGS__);                                                                \
+        if (ci_ && !strcmp(ci_, "true")) fail_msg("CI=true: a test part that cannot run fails");  \
+        skip();                                                                                    \
+    } while (0)
+
+/* Whether the CPU runs AVX2 and FMA (the avx2 kernel path's needs). */
+static inline int tu_cpu_has_avx2(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
 /* The source tree (tests read specs and data from it): $NNRUN_SRCDIR, set by make check. */
 static inline const char *tu_srcdir(void)
 {

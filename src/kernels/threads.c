@@ -21,6 +21,7 @@ static struct {
     int nthreads;         /* workers + 1 */
     unsigned long gen;    /* job number */
     int ntasks, finished;
+    unsigned long worker_tasks; /* tasks run on workers so far (tests: a split happened) */
     void (*fn)(void *, int);
     void *ctx;
 } pool = {PTHREAD_MUTEX_INITIALIZER,
@@ -28,6 +29,7 @@ static struct {
           PTHREAD_COND_INITIALIZER,
           PTHREAD_MUTEX_INITIALIZER,
           1,
+          0,
           0,
           0,
           0,
@@ -53,6 +55,7 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&pool.mu);
         fn(ctx, id);
         pthread_mutex_lock(&pool.mu);
+        pool.worker_tasks++;
         if (++pool.finished == pool.ntasks - 1) pthread_cond_signal(&pool.done);
     }
     return NULL;
@@ -82,6 +85,14 @@ void nn_kernels_set_threads(int n)
 int nn_threads_count(void)
 {
     return pool.nthreads;
+}
+
+unsigned long nn_threads_worker_tasks(void)
+{
+    pthread_mutex_lock(&pool.mu);
+    unsigned long n = pool.worker_tasks;
+    pthread_mutex_unlock(&pool.mu);
+    return n;
 }
 
 /* Set on a thread that must not take the pool (a background evaluation beside training). */

@@ -10,6 +10,10 @@ int nn_threads_count(void);
  * from another thread, or from inside a task), runs every task on the calling thread. */
 void nn_threads_run(int ntasks, void (*fn)(void *ctx, int t), void *ctx);
 
+/* Tasks the workers (not the calling threads) have run since the start: a test's proof
+ * that a job was really split. */
+unsigned long nn_threads_worker_tasks(void);
+
 /* From now on, nn_threads_run called on this thread runs every task on it. */
 void nn_threads_serial_here(void);
 

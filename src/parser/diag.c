@@ -18,6 +18,9 @@ typedef struct {
 
 typedef struct {
     char *first;   /* "FILE:LINE:COL: error: MESSAGE" */
+    char *file;    /* its parts, for nn_diag_entry_at (file NULL: no position) */
+    char *msg;
+    int line;
     char *srcline; /* the offending line, or NULL */
     int col;
     char **notes;
@@ -90,6 +93,8 @@ void nn_diag_free(nn_diag *d)
     free(d->context);
     for (int i = 0; i < d->n; i++) {
         free(d->err[i].first);
+        free(d->err[i].file);
+        free(d->err[i].msg);
         free(d->err[i].srcline);
         for (int j = 0; j < d->err[i].nnotes; j++)
             free(d->err[i].notes[j]);
@@ -157,6 +162,9 @@ void nn_diag_error(nn_diag *d, nn_mark m, const char *fmt, ...)
     }
     nn_error *e = &d->err[d->n++];
     memset(e, 0, sizeof *e);
+    e->file = m.file ? xstrndup(m.file, strlen(m.file)) : NULL;
+    e->line = m.file ? m.line : 0;
+    e->msg = xstrndup(msg, strlen(msg));
     if (!m.file)
         e->first = format("error: %s", msg);
     else if (m.line <= 0)
@@ -200,6 +208,15 @@ int nn_diag_count(const nn_diag *d)
 const char *nn_diag_line(const nn_diag *d, int i)
 {
     return i >= 0 && i < d->n ? d->err[i].first : NULL;
+}
+
+int nn_diag_entry_at(const nn_diag *d, int i, nn_diag_entry *out)
+{
+    if (i < 0 || i >= d->n) return -1;
+    const nn_error *e = &d->err[i];
+    *out = (nn_diag_entry){e->file, e->line, e->line > 0 ? e->col : 0, e->msg, (const char *const *)e->notes,
+                           e->nnotes};
+    return 0;
 }
 
 /* Spaces under the characters before column `col` (tabs kept, so the caret lines up);

@@ -38,6 +38,17 @@ void nn_diag_context(nn_diag *d, const char *context);
 int nn_diag_count(const nn_diag *d);
 /* The first line of error i: "FILE:LINE:COL: error: MESSAGE" (no newline). */
 const char *nn_diag_line(const nn_diag *d, int i);
+/* Error i in parts (for machine-readable output): file NULL when it has no position,
+ * line 0 when only the file is known; the strings live as long as d.  0, or −1 when there
+ * is no error i. */
+typedef struct {
+    const char *file;
+    int line, col;
+    const char *message; /* without "FILE:LINE:COL: error: " */
+    const char *const *notes;
+    int nnotes;
+} nn_diag_entry;
+int nn_diag_entry_at(const nn_diag *d, int i, nn_diag_entry *out);
 /* Prints every error with its source line, caret and notes. */
 void nn_diag_print(const nn_diag *d, FILE *out);
 

@@ -53,7 +53,9 @@ static void nl(em *e, int ind)
 /* --- scalars ------------------------------------------------------------------------ */
 
 /* The shortest %.{6..16}g that reads back to v exactly, else %.17g; always float-looking
- * under the YAML 1.2 core schema ("1.0", "1e-05", ".inf"), never an int. */
+ * under the YAML 1.2 core schema and under YAML 1.1 too ("1.0", "1.0e-05", ".inf"): YAML 1.1
+ * readers (PyYAML) take a float only with a '.' in its mantissa, so "1e-05" would be a
+ * string there.  Never an int. */
 static const char *fmt_float(double v, char buf[40])
 {
     if (isnan(v)) return strcpy(buf, ".nan");
@@ -64,7 +66,12 @@ static const char *fmt_float(double v, char buf[40])
         if (strtod(buf, NULL) == v) break;
     }
     if (p > 16) snprintf(buf, 40, "%.17g", v);
-    if (!strpbrk(buf, ".e")) strcat(buf, ".0");
+    char *e = strchr(buf, 'e');
+    if (!strchr(buf, '.')) { /* "1e-05" → "1.0e-05", "3" → "3.0" */
+        size_t at = e ? (size_t)(e - buf) : strlen(buf);
+        memmove(buf + at + 2, buf + at, strlen(buf + at) + 1);
+        memcpy(buf + at, ".0", 2);
+    }
     return buf;
 }
 

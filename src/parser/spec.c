@@ -220,6 +220,7 @@ static void parse_top(nn_sctx *c, const nn_ynode *n, nn_spec *s)
             parse_eval(c, v, &s->eval);
         } else if (nn_sv_key_is(n, i, "sample")) {
             has_sample_seed = parse_sample(c, v, &s->sample);
+            c->sample_mark = nn_ymap_key(n, i)->mark;
         } else if (nn_sv_key_is(n, i, "report")) {
             parse_report(c, v, &s->report);
         } else if (nn_sv_key_is(n, i, "plugins")) {
@@ -278,6 +279,11 @@ static void cross_checks(nn_sctx *c, nn_spec *s, int has_data)
             }
         }
     }
+    if (c->sample_mark.file && !text) /* a key of another kind is an error (spec.md) */
+        nn_sv_error(c, c->sample_mark,
+                    "'sample' is only for text data (source: FILE), not for %s data: a model "
+                    "of %s data generates no items; leave 'sample' out",
+                    data_kinds[d->kind], data_kinds[d->kind]);
     if (s->train.loss == NN_LOSS_VALUE && text)
         nn_sv_error(c, s->train.loss_mark,
                     "'value' makes the model's output itself the objective; it is for numeric "

@@ -18,6 +18,7 @@ typedef struct {
     int data_kind_known;   /* data names its one source kind (the checks across sections) */
     int stored;            /* a spec stored in a file nnrun read: no include is opened */
     const char *rel_base;  /* relative paths resolve beside this file (NULL: where written) */
+    nn_mark sample_mark;   /* the `sample` key, when written (text data only) */
 } nn_sctx;
 
 /* The file names that marks point into (included files): owned by the spec. */

@@ -8,12 +8,17 @@
 #
 # Needs root (the daemons).  Installs Debian's slurm-wlm and munge when they are missing.
 # Exit 0 pass, 1 fail, 77 skipped (packages not installable or daemons not starting; the
-# reason is printed).  Usage: tests/integration/slurm.sh [NNRUN_BINARY]   (run from the
+# reason is printed; under CI=true that is a failure, exit 1).  Usage: tests/integration/slurm.sh [NNRUN_BINARY]   (run from the
 # source tree; default binary ./nnrun, or $NNRUN_BIN)
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$(realpath "${1:-${NNRUN_BIN:-$SRC/nnrun}}")
-skip() { echo "SKIP slurm.sh: $*" >&2; exit 77; }
+# under CI=true (CI sets it) a part that cannot run is a failure, never a skip
+skip() {
+    if [ "${CI:-}" = true ]; then echo "FAIL slurm.sh (CI=true, cannot run): $*" >&2; exit 1; fi
+    echo "SKIP slurm.sh: $*" >&2
+    exit 77
+}
 fail() { echo "FAIL slurm.sh: $*" >&2; exit 1; }
 
 [ -x "$BIN" ] || fail "no nnrun binary at $BIN (build first)"

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nnrun/plugin.h"
 #include "runtime/plugin/plugin_int.h"
@@ -68,12 +69,33 @@ static int is_code(const void *addr)
     return p.code;
 }
 
+/* The library's file: where the spec says (relative to the spec file), else the first
+ * DIR/NAME.so that exists for DIR in $NNRUN_PLUGIN_PATH (colon-separated), e.g. the build
+ * tree's examples/plugins in a VPATH build.  Never a bare name: dlopen would search the
+ * system's library path. */
+static void library_path(const char *library, char *path, size_t size)
+{
+    snprintf(path, size, "%s%s", strchr(library, '/') ? "" : "./", library);
+    const char *dirs = getenv("NNRUN_PLUGIN_PATH"), *base = strrchr(library, '/');
+    base = base ? base + 1 : library;
+    if (access(path, F_OK) == 0 || !dirs) return;
+    for (const char *d = dirs; *d;) {
+        size_t n = strcspn(d, ":");
+        char cand[4200];
+        snprintf(cand, sizeof cand, "%.*s%s%s", (int)n, d, n ? "/" : "./", base);
+        if (access(cand, F_OK) == 0) {
+            snprintf(path, size, "%s", cand);
+            return;
+        }
+        d += n + (d[n] == ':');
+    }
+}
+
 static int open_library(nn_plugin *p, nn_diag *d)
 {
     const nn_plugin_spec *s = p->spec;
     char path[4200];
-    /* a bare file name would make dlopen search the system's library path */
-    snprintf(path, sizeof path, "%s%s", strchr(s->library, '/') ? "" : "./", s->library);
+    library_path(s->library, path, sizeof path);
     dlerror();
     p->lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!p->lib) {
@@ -81,7 +103,8 @@ static int open_library(nn_plugin *p, nn_diag *d)
         nn_diag_error(d, s->library_mark, "cannot load the library of plugin '%s': %s", s->name,
                       why ? why : "unknown reason");
         nn_diag_note(d, "'library' is a shared object (cc -shared -fPIC x.c -o x.so), its "
-                        "path relative to the spec file");
+                        "path relative to the spec file (when it is not there: looked for by "
+                        "name in each directory of $NNRUN_PLUGIN_PATH)");
         return -1;
     }
     const int *abi = symbol(p->lib, "nnrun_plugin_abi");

@@ -249,14 +249,15 @@ static char **worker_env(const char *base)
 
 static pid_t launch(const nn_sweep_opts *o, const char *base, const char *id, int threads)
 {
-    const char *argv[64 + 2 * 256];
+    const char *argv[64 + 2 * 256 + 64];
     char th[16];
     int n = 0;
     snprintf(th, sizeof th, "%d", threads);
     argv[n++] = "nnrun", argv[n++] = "sweep", argv[n++] = o->spec;
     argv[n++] = "--cell-id", argv[n++] = id, argv[n++] = "--out", argv[n++] = base;
     argv[n++] = "--threads", argv[n++] = th, argv[n++] = "--quiet";
-    if (o->isa) argv[n++] = "--isa", argv[n++] = o->isa;
+    for (int i = 0; i < o->nrun_args && i < 64; i++) /* --isa, --max-memory, ... */
+        argv[n++] = o->run_args[i];
     for (int i = 0; i < o->nsets && i < 256; i++)
         argv[n++] = "--set", argv[n++] = o->sets[i];
     argv[n] = NULL;
@@ -450,7 +451,7 @@ static int sweep_cells(const nn_sweep_opts *o, const nn_matrix *m, const char *b
                 sig, ndone, m->npoints);
         return 128 + sig;
     }
-    int rc = nn_sweep_summarize(base, o->quiet ? NULL : stdout);
+    int rc = nn_sweep_summarize(base, o->quiet ? NULL : stdout, 0);
     if (rc != EXIT_OK) return rc;
     return nfail ? EXIT_RUN : EXIT_OK;
 }
@@ -512,41 +513,4 @@ out:
     nn_matrix_free(m);
     nn_diag_free(d);
     return rc;
-}
-
-int nn_sweep_check(const char *spec, const char *const *sets, int nsets)
-{
-    nn_diag *d = nn_diag_new();
-    nn_matrix *m = nn_matrix_load(spec, sets, nsets, d);
-    int rc = EXIT_OK;
-    if (!m || m->npoints == 0) {
-        rc = m ? -1 : EXIT_INPUT;
-        if (!m) nn_diag_print(d, stderr);
-        nn_matrix_free(m);
-        nn_diag_free(d);
-        return rc;
-    }
-    int bad = 0;
-    for (int p = 0; p < m->npoints; p++) {
-        nn_diag *dp = nn_diag_new();
-        char ctx[1024];
-        snprintf(ctx, sizeof ctx, "matrix point %s", m->label[p]);
-        nn_diag_context(dp, ctx);
-        nn_spec *s = nn_spec_load_point(spec, sets, nsets, p, dp);
-        nn_dataset *ds = s ? nn_dataset_load(s, dp) : NULL;
-        nn_trainer *tr = ds ? nn_trainer_new(s, ds, dp) : NULL;
-        if (tr)
-            printf("%s: cell %d %s (%s): ok (%ld parameters)\n", spec, p, m->id[p], m->label[p],
-                   nn_trainer_params(tr)->count);
-        else
-            nn_diag_print(dp, stderr), bad++;
-        nn_trainer_free(tr);
-        nn_dataset_free(ds);
-        nn_spec_free(s);
-        nn_diag_free(dp);
-    }
-    if (!bad) printf("%s: ok (%d cells)\n", spec, m->npoints);
-    nn_matrix_free(m);
-    nn_diag_free(d);
-    return bad ? EXIT_INPUT : EXIT_OK;
 }

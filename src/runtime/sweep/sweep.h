@@ -19,7 +19,9 @@ typedef struct {
     int threads;                  /* per cell; 0: the cores shared among the workers */
     int jobs;                     /* worker processes; 0: one per core */
     int quiet;                    /* no per-cell lines or table */
-    const char *isa;              /* passed on to the workers (NULL: their default) */
+    const char *const *run_args;  /* the run options every cell gets (--isa NAME,
+                                     --max-memory N, --no-nan-check, ...), as argv */
+    int nrun_args;
     long cell;                    /* run only this point (0-based, --list order); −1: all */
     const char *cell_id;          /* run only the cell with this id */
     int shard_k, shard_n;         /* shard_n > 0: only points with index % shard_n == shard_k */
@@ -38,14 +40,11 @@ typedef int (*nn_cell_run_fn)(void *ctx, int point, const char *label, const cha
  * 0 every selected cell done, 1 some failed, 2 bad input, 128+N stopped by signal N. */
 int nn_sweep_run(const nn_sweep_opts *o, nn_cell_run_fn run, void *ctx);
 
-/* `nnrun check` of a spec with a matrix: loads every cell's spec, data and model.  Returns
- * 0 (all fine), 2 (errors printed), or −1 when the spec has no matrix. */
-int nn_sweep_check(const char *spec, const char *const *sets, int nsets);
-
 /* `nnrun summarize DIR` (sweep_summary.c): reads sweep.json and every cell that is DONE or
  * FAILED, writes DIR/summary.csv, DIR/summary_by_seed.csv (with a seed axis) and
- * DIR/report.html, and prints the table to `table` (NULL: nothing).  Returns an exit code. */
-int nn_sweep_summarize(const char *dir, FILE *table);
+ * DIR/report.html, and prints the table to `table` (NULL: nothing), or with `json` the
+ * ranked rows as one JSON document on stdout.  Returns an exit code. */
+int nn_sweep_summarize(const char *dir, FILE *table, int json);
 
 /* Writes DIR/NAME with `text` through a temporary file and rename: it appears whole or not
  * at all.  Returns 0 or −1. */

@@ -31,7 +31,9 @@ int nn_sweep_emit_sbatch(const nn_sweep_opts *o, const char *name, const char *d
         return 2;
     }
     exe[n] = 0;
-    int cpus = o->cpus > 0 ? o->cpus : 1;
+    /* --threads given to the sweep is every cell's, and the task's CPUs unless --cpus */
+    int cpus = o->cpus > 0 ? o->cpus : o->threads > 0 ? o->threads : 1;
+    int threads = o->threads > 0 ? o->threads : cpus > 16 ? 16 : cpus;
     fprintf(out, "#!/bin/sh\n");
     fprintf(out, "# nnrun sweep %s: %d cells as a Slurm job array (submit with sbatch)\n", name,
             ncells);
@@ -47,8 +49,15 @@ int nn_sweep_emit_sbatch(const nn_sweep_opts *o, const char *name, const char *d
     shq(out, spec);
     fprintf(out, " --cell \"$SLURM_ARRAY_TASK_ID\" --out ");
     shq(out, base);
-    fprintf(out, " --threads %d", cpus > 16 ? 16 : cpus);
-    if (o->isa) fprintf(out, " --isa "), shq(out, o->isa);
+    fprintf(out, " --threads %d", threads);
+    for (int i = 0; i < o->nrun_args; i++) { /* --isa, --max-memory, --no-nan-check, ... */
+        const char *a = o->run_args[i];
+        fputc(' ', out);
+        if (a[0] == '-' && a[strspn(a, "-abcdefghijklmnopqrstuvwxyz")] == 0)
+            fputs(a, out); /* an option name: no quotes needed */
+        else
+            shq(out, a);
+    }
     for (int i = 0; i < o->nsets; i++)
         fprintf(out, " --set "), shq(out, o->sets[i]);
     fprintf(out, "\n");

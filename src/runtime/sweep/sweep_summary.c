@@ -323,7 +323,34 @@ static void print_tables(FILE *out, const nn_sweep *s)
         fprintf(out, "%d of %d cells not finished yet\n", s->ncells - s->nrows, s->ncells);
 }
 
-int nn_sweep_summarize(const char *dir, FILE *table)
+/* The ranked rows as JSON (summarize --json): the same cells and numbers as summary.csv. */
+static json_t *rows_json(const nn_sweep *s)
+{
+    static const char *const status[] = {"pending", "done", "failed"};
+    json_t *rows = json_array();
+    for (int i = 0; rows && i < s->nrows; i++) {
+        const nn_sweep_row *r = &s->rows[i];
+        json_t *vals = json_object(), *loss = json_object();
+        for (int a = 0; vals && a < s->naxes; a++)
+            json_object_set_new(vals, s->axes[a],
+                                r->values[a] ? json_string(r->values[a]) : json_null());
+        for (int k = 0; loss && k < 3; k++)
+            if (r->has[k] && isfinite(r->loss[k]))
+                json_object_set_new(loss, split_names[k], json_real(r->loss[k]));
+        json_t *row = json_pack("{s:i, s:s, s:s, s:o, s:o}", "index", r->index, "id", r->id,
+                                "status", status[r->status], "values", vals ? vals : json_null(),
+                                "loss", loss ? loss : json_null());
+        if (r->status == NN_CELL_DONE) {
+            json_object_set_new(row, "steps", json_integer(r->steps));
+            json_object_set_new(row, "wall_seconds", json_real(r->wall));
+        }
+        if (r->error) json_object_set_new(row, "error", json_string(r->error));
+        json_array_append_new(rows, row);
+    }
+    return rows;
+}
+
+int nn_sweep_summarize(const char *dir, FILE *table, int json)
 {
     nn_sweep s;
     if (nn_sweep_read(dir, &s) != 0) return 2;
@@ -341,7 +368,19 @@ int nn_sweep_summarize(const char *dir, FILE *table)
         fprintf(stderr, "nnrun: error: cannot write the summary files in '%s'\n", dir);
         rc = 1;
     }
-    if (table) {
+    if (json) {
+        json_t *axes = json_array();
+        for (int a = 0; axes && a < s.naxes; a++)
+            json_array_append_new(axes, json_string(s.axes[a]));
+        json_t *j = json_pack("{s:s, s:s, s:o, s:i, s:s, s:o}", "dir", dir, "name", s.name, "axes",
+                              axes ? axes : json_array(), "cells", s.ncells, "ranked_by",
+                              split_names[s.key], "rows", rows_json(&s));
+        char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+        if (text) printf("%s\n", text);
+        if (!text) rc = 1;
+        free(text);
+        json_decref(j);
+    } else if (table) {
         print_tables(table, &s);
         fprintf(table, "summary: %s/summary.csv, %s/report.html\n", dir, dir);
     }

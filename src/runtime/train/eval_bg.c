@@ -63,10 +63,19 @@ static void evaluate(nn_eval_bg *b)
     atomic_store_explicit(&b->done, 1, memory_order_release);
 }
 
+/* Evaluations finished on a thread of their own, over the process (tests assert it). */
+static atomic_long threaded_runs;
+
+long nn_eval_bg_threaded_runs(void)
+{
+    return atomic_load(&threaded_runs);
+}
+
 static void *run(void *arg)
 {
     nn_parallel_serial_here(); /* the pool belongs to the training thread */
     evaluate(arg);
+    atomic_fetch_add(&threaded_runs, 1);
     return NULL;
 }
 

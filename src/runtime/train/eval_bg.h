@@ -30,5 +30,8 @@ int nn_eval_bg_done(nn_eval_bg *b);
 /* Waits for the pending evaluation; loss[s] gets split s's loss (NaN for splits not in
  * the mask or empty). */
 void nn_eval_bg_wait(nn_eval_bg *b, double loss[NN_SPLIT_COUNT]);
+/* How many evaluations have run on a thread of their own in this process (tests: the
+ * background path really ran, not the in-place fallback). */
+long nn_eval_bg_threaded_runs(void);
 
 #endif

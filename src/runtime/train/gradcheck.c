@@ -35,23 +35,26 @@ static double numeric(const nn_plan *p, int rows, float *w, float step)
     return (up - down) / (2.0 * (double)h);
 }
 
-int nn_gradcheck(nn_trainer *tr, double tol, FILE *out)
+int nn_gradcheck_run(nn_trainer *tr, double tol, nn_gradcheck_result *res)
 {
+    memset(res, 0, sizeof *res);
+    res->tol = tol;
     nn_plan *p = NULL;
     int rows = nn_trainer_probe(tr, ROWS, &p);
     if (rows < 0) return -1;
-    if (!p) {
-        fprintf(out, "the counting model (ngram) has no gradients to check\n");
+    res->rows = rows;
+    if (!p) { /* the counting model */
+        res->counting = 1;
         return 0;
     }
     nn_params *P = nn_trainer_params(tr);
     float *grad = malloc(((size_t)P->count + 1) * sizeof *grad);
-    if (!grad) {
+    res->row = calloc((size_t)P->n + 1, sizeof *res->row);
+    if (!grad || !res->row) {
+        free(grad);
         nn_plan_free(p);
         return -1;
     }
-    fprintf(out, "gradcheck: %d rows, central differences, tolerance %g\n", rows, tol);
-    int bad = 0;
     /* the forward pass's rounding grows with the objective: so does the floor */
     double f0 = fabs(objective(p, rows)), floor_ = FLOOR * (f0 > 10 ? f0 / 10 : 1);
     for (int i = 0; i < P->n; i++) {
@@ -69,18 +72,50 @@ int nn_gradcheck(nn_trainer *tr, double tol, FILE *out)
             }
             if (err > worst || checked == 0) worst = err, wa = a, wn = num;
         }
+        nn_gradcheck_row *r = &res->row[res->nrows++];
+        *r = (nn_gradcheck_row){w->name, w->ndim, {0}, checked, w->numel, worst, wa, wn,
+                                worst <= tol};
+        memcpy(r->dim, w->dim, sizeof r->dim);
+        res->bad += !r->ok;
+    }
+    free(grad);
+    nn_plan_free(p);
+    return 0;
+}
+
+void nn_gradcheck_print(const nn_gradcheck_result *res, FILE *out)
+{
+    if (res->counting) {
+        fprintf(out, "the counting model (ngram) has no gradients to check\n");
+        return;
+    }
+    fprintf(out, "gradcheck: %d rows, central differences, tolerance %g\n", res->rows, res->tol);
+    for (int i = 0; i < res->nrows; i++) {
+        const nn_gradcheck_row *r = &res->row[i];
         char shape[64] = "";
-        for (int k = 0, at = 0; k < w->ndim; k++)
-            at += snprintf(shape + at, sizeof shape - (size_t)at, "%s%d", k ? ", " : "", w->dim[k]);
-        int ok = worst <= tol;
-        bad += !ok;
+        for (int k = 0, at = 0; k < r->ndim; k++)
+            at += snprintf(shape + at, sizeof shape - (size_t)at, "%s%d", k ? ", " : "", r->dim[k]);
         fprintf(out,
                 "  %-24s [%s]  %ld/%ld checked  worst relative error %.2e  (analytic %.6g, "
                 "numeric %.6g)%s\n",
-                w->name, shape, checked, w->numel, worst, wa, wn, ok ? "" : "  ABOVE TOLERANCE");
+                r->name, shape, r->checked, r->numel, r->worst, r->analytic, r->numeric,
+                r->ok ? "" : "  ABOVE TOLERANCE");
     }
-    fprintf(out, bad ? "FAILED: %d tensors above the tolerance\n" : "ok\n", bad);
-    free(grad);
-    nn_plan_free(p);
-    return bad ? 1 : 0;
+    fprintf(out, res->bad ? "FAILED: %d tensors above the tolerance\n" : "ok\n", res->bad);
+}
+
+void nn_gradcheck_result_free(nn_gradcheck_result *res)
+{
+    free(res->row);
+    memset(res, 0, sizeof *res);
+}
+
+int nn_gradcheck(nn_trainer *tr, double tol, FILE *out)
+{
+    nn_gradcheck_result res;
+    if (nn_gradcheck_run(tr, tol, &res) != 0) return -1;
+    nn_gradcheck_print(&res, out);
+    int rc = res.bad ? 1 : 0;
+    nn_gradcheck_result_free(&res);
+    return rc;
 }

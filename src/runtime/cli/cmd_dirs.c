@@ -1,0 +1,69 @@
+/* cmd_dirs.c — the subcommands that read what runs left, with no spec: report (a run
+ * directory's report.html again), summarize (a sweep directory's tables), sample (items
+ * from a trained model file). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "runtime/cli/cli.h"
+#include "runtime/report/html.h"
+#include "runtime/store/dirlock.h"
+#include "runtime/train/model_file.h"
+
+/* `nnrun report RUN_DIR`: re-renders report.html from the run directory's files. */
+int nn_cmd_report(nn_cli *c)
+{
+    char summary[4200];
+    snprintf(summary, sizeof summary, "%s/summary.json", c->spec);
+    if (access(summary, R_OK) != 0) {
+        fprintf(stderr, "%s: error: not a run directory (no readable summary.json)\n", c->spec);
+        return NN_EXIT_INPUT;
+    }
+    nn_diag *d = nn_diag_new();
+    if (!d) return NN_EXIT_RUN;
+    if (nn_dirlock_claim(c->spec, 0, "run directory", (nn_mark){c->spec, 0, 0}, d) != 0) {
+        nn_diag_print(d, stderr); /* a run still writing it renders its own report */
+        nn_diag_free(d);
+        return NN_EXIT_INPUT;
+    }
+    int rc = nn_report_render(c->spec, d) == 0 ? NN_EXIT_OK : NN_EXIT_INPUT;
+    if (rc == NN_EXIT_OK)
+        printf("%s/report.html\n", c->spec);
+    else
+        nn_diag_print(d, stderr);
+    nn_diag_free(d);
+    return rc;
+}
+
+/* `nnrun summarize SWEEP_DIR [--json]`. */
+int nn_cmd_summarize(nn_cli *c)
+{
+    return nn_sweep_summarize(c->spec, stdout, c->json);
+}
+
+/* `nnrun sample RUN_DIR|FILE`: items from a trained model, no spec file. */
+int nn_cmd_sample(nn_cli *c)
+{
+    nn_diag *d = nn_diag_new();
+    nn_model_file m;
+    if (!d) return NN_EXIT_RUN;
+    if (nn_model_file_load(c->spec, c->prefix, c->allow_plugins, &m, d) != 0) {
+        int rc = nn_cli_fail_input(d);
+        nn_diag_free(d);
+        return rc;
+    }
+    const nn_sample_spec *ss = &m.spec->sample;
+    int count = c->count ? c->count : ss->count > 0 ? ss->count : 20;
+    char **items =
+        nn_trainer_sample(m.tr, count, c->has_seed ? c->seed : ss->seed,
+                          c->temperature > 0 ? c->temperature : ss->temperature, ss->max_len);
+    int rc = items ? NN_EXIT_OK : NN_EXIT_RUN;
+    for (int i = 0; items && i < count; i++) {
+        printf("%s\n", items[i]);
+        free(items[i]);
+    }
+    free(items);
+    nn_model_file_free(&m);
+    nn_diag_free(d);
+    return rc;
+}
