@@ -457,6 +457,7 @@ int main(int argc, char **argv)
     } else if (rc < 0) {
         nn_kernels_set_threads(c.threads);
         nn_limits_set_max_memory(c.max_memory);
+        nn_limits_expect_dump(c.dump_step >= 0);
         rc = cmd->fn(&c);
         nn_kernels_set_threads(1); /* back to the calling thread (workers idle) */
     }

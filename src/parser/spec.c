@@ -370,9 +370,10 @@ static void load(nn_sctx *c, spec_box *box, const char *const *sets, int point)
 }
 
 static nn_spec *load_spec(const char *path, const char *const *sets, int nsets, int point,
-                          nn_diag *d)
+                          const char *stored_in, nn_diag *d)
 {
-    nn_sctx c = {.d = d, .nerr = 0, .spec_path = path};
+    nn_sctx c = {.d = d, .nerr = 0, .spec_path = path, .stored = stored_in != NULL,
+                 .rel_base = stored_in};
     spec_box *box = calloc(1, sizeof *box);
     if (!box) abort();
     nn_spec *s = &box->pub;
@@ -389,13 +390,18 @@ static nn_spec *load_spec(const char *path, const char *const *sets, int nsets, 
 
 nn_spec *nn_spec_load(const char *path, const char *const *sets, int nsets, nn_diag *d)
 {
-    return load_spec(path, sets, nsets, -1, d);
+    return load_spec(path, sets, nsets, -1, NULL, d);
+}
+
+nn_spec *nn_spec_load_stored(const char *path, const char *stored_in, nn_diag *d)
+{
+    return load_spec(path, NULL, 0, -1, stored_in, d);
 }
 
 nn_spec *nn_spec_load_point(const char *path, const char *const *sets, int nsets, int point,
                             nn_diag *d)
 {
-    return load_spec(path, sets, nsets, point, d);
+    return load_spec(path, sets, nsets, point, NULL, d);
 }
 
 void nn_spec_free(nn_spec *s)

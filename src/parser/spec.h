@@ -360,6 +360,11 @@ typedef struct nn_spec {
  * with every error (up to 20) recorded in `d`. */
 nn_spec *nn_spec_load(const char *path, const char *const *sets, int nsets, nn_diag *d);
 void nn_spec_free(nn_spec *s);
+/* A spec stored inside the file `stored_in` (model.safetensors' "spec" metadata), written
+ * out to `path`: data, not the user's word.  Its `include:` is refused without opening the
+ * file it names; relative paths resolve beside `stored_in`; loading its plugins is the
+ * caller's decision (nn_model_file_load: --allow-plugins). */
+nn_spec *nn_spec_load_stored(const char *path, const char *stored_in, nn_diag *d);
 /* The same for point `point` (0-based) of the spec's matrix (matrix.h): its values stand
  * where ${matrix.NAME} is written.  nn_spec_load refuses a spec with a matrix. */
 nn_spec *nn_spec_load_point(const char *path, const char *const *sets, int nsets, int point,

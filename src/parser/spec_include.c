@@ -181,6 +181,17 @@ static nn_ynode *read_tree(nn_sctx *c, nn_files *files, const char *path, nn_mar
     c->nerr += merr;
     int at = root->kind == NN_YMAP ? nn_ymap_find(root, "include", 7) : -1;
     if (at < 0) return root;
+    if (c->stored) { /* a downloaded model file must not make nnrun read the user's files */
+        const nn_ynode *inc = nn_ymap_value(root, at);
+        const nn_ynode *first = inc->kind == NN_YSEQ && inc->n > 0 ? inc->items[0] : inc;
+        char buf[128];
+        nn_sv_error(c, first->mark,
+                    "the stored spec includes %s: a spec stored in a model file may not "
+                    "include other files (nothing was opened)",
+                    nn_sv_show(first, buf, sizeof buf));
+        nn_ynode_unref(root);
+        return NULL;
+    }
     ch->real[ch->depth++] = realpath(path, NULL);
     if (!ch->real[ch->depth - 1]) ch->real[ch->depth - 1] = nn_sv_strdup(path);
     nn_ynode *base = NULL, *inc = nn_ymap_value(root, at);

@@ -16,6 +16,8 @@ typedef struct {
     const char *spec_path; /* the spec file; --set values resolve paths relative to it */
     int context_given;     /* data.context was written (ngram checks it against n − 1) */
     int data_kind_known;   /* data names its one source kind (the checks across sections) */
+    int stored;            /* a spec stored in a file nnrun read: no include is opened */
+    const char *rel_base;  /* relative paths resolve beside this file (NULL: where written) */
     nn_mark sample_mark;   /* the `sample` key, when written (text data only) */
 } nn_sctx;
 

@@ -385,7 +385,9 @@ char *nn_sv_path(nn_sctx *c, const nn_ynode *n, const char *path)
 {
     char *rel = NULL;
     if (!nn_sv_string(c, n, path, &rel)) return NULL;
-    const char *base = n->mark.file && strcmp(n->mark.file, "--set") ? n->mark.file : c->spec_path;
+    const char *base = c->rel_base                                     ? c->rel_base
+                       : n->mark.file && strcmp(n->mark.file, "--set") ? n->mark.file
+                                                                       : c->spec_path;
     const char *slash = base ? strrchr(base, '/') : NULL;
     if (rel[0] == '/' || !slash) return rel;
     size_t dn = (size_t)(slash - base) + 1;

@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         sink += touch(f);
         nn_st_free(f);
         nn_model_file m;
-        if (nn_model_file_load(path, NULL, &m, d) == 0) {
+        if (nn_model_file_load(path, NULL, 0, &m, d) == 0) {
             int len = m.spec->sample.max_len;
             char **items = nn_trainer_sample(m.tr, 1, 1, 1.0, len > 0 && len < 32 ? len : 32);
             if (items) free(items[0]);

@@ -7,6 +7,7 @@
 
 #include "runtime/cli/cli.h"
 #include "runtime/report/html.h"
+#include "runtime/store/dirlock.h"
 #include "runtime/train/model_file.h"
 
 /* `nnrun report RUN_DIR`: re-renders report.html from the run directory's files. */
@@ -20,6 +21,11 @@ int nn_cmd_report(nn_cli *c)
     }
     nn_diag *d = nn_diag_new();
     if (!d) return NN_EXIT_RUN;
+    if (nn_dirlock_claim(c->spec, 0, "run directory", (nn_mark){c->spec, 0, 0}, d) != 0) {
+        nn_diag_print(d, stderr); /* a run still writing it renders its own report */
+        nn_diag_free(d);
+        return NN_EXIT_INPUT;
+    }
     int rc = nn_report_render(c->spec, d) == 0 ? NN_EXIT_OK : NN_EXIT_INPUT;
     if (rc == NN_EXIT_OK)
         printf("%s/report.html\n", c->spec);
@@ -41,7 +47,7 @@ int nn_cmd_sample(nn_cli *c)
     nn_diag *d = nn_diag_new();
     nn_model_file m;
     if (!d) return NN_EXIT_RUN;
-    if (nn_model_file_load(c->spec, c->prefix, &m, d) != 0) {
+    if (nn_model_file_load(c->spec, c->prefix, c->allow_plugins, &m, d) != 0) {
         int rc = nn_cli_fail_input(d);
         nn_diag_free(d);
         return rc;

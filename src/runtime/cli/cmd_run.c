@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kernels/kernels.h"
 #include "runtime/cli/cli.h"
@@ -12,6 +13,7 @@
 #include "runtime/report/html.h"
 #include "runtime/report/stats.h"
 #include "runtime/report/summary.h"
+#include "runtime/store/dirlock.h"
 #include "runtime/store/rundir.h"
 #include "runtime/train/nancheck.h"
 #include "runtime/train/runctl.h"
@@ -83,16 +85,31 @@ static void print_summary_json(const char *summary, const char *dir)
     json_decref(j);
 }
 
-/* Closes a metrics file; on a write error (ENOSPC, EFBIG, ...) says so and returns 1. */
-static int close_output(FILE *f, const char *dir, const char *name)
+/* " (matrix point LABEL)" for a sweep cell's messages, or "". */
+static const char *point_of(const nn_cli *c, char *buf, size_t len)
 {
-    if (!f) return 0;
-    int bad = ferror(f), err = errno;
-    if (fclose(f) != 0) bad = 1, err = errno;
-    if (bad)
-        fprintf(stderr, "nnrun: error: cannot write '%s/%s': %s\n", dir, name,
-                err ? strerror(err) : "write error");
-    return bad;
+    if (!c->point_label) return "";
+    snprintf(buf, len, " (matrix point %s)", c->point_label);
+    return buf;
+}
+
+/* The run directory, locked for this process (dirlock.h): --resume's, a new one, or — for
+ * a sweep cell stopped earlier — the cell's, continued from its checkpoint (*resume set). */
+static char *claim_run_dir(const nn_cli *c, const nn_spec *spec, nn_mark at, int *resume,
+                           nn_diag *d)
+{
+    const char *cont = c->resume;
+    long step = 0;
+    if (!cont && c->point && nn_runctl_checkpoint_step(c->out, spec, &step) == 0) cont = c->out;
+    *resume = cont != NULL;
+    if (!cont) return nn_rundir_create(spec->name, c->out, c->force, at, d);
+    /* (no directory, no checkpoint: nn_runctl_new says so) */
+    if (access(cont, F_OK) == 0 && nn_dirlock_claim(cont, 0, "run directory", at, d) != 0)
+        return NULL;
+    if (!c->resume)
+        fprintf(stderr, "nnrun: matrix point %s continues from its checkpoint at step %ld\n",
+                c->point_label ? c->point_label : "?", step);
+    return strdup(cont);
 }
 
 /* Trains, evaluates, samples, and writes the run directory. */
@@ -100,51 +117,51 @@ static int run_experiment(const nn_cli *c, const nn_spec *spec, const nn_dataset
                           nn_trainer *tr, nn_diag *d)
 {
     nn_mark at = {c->out ? "--out" : spec->path, 1, 1};
+    char pt[1100];
     if (c->dump_step >= 0 && (nn_trainer_ngram(tr) || c->dump_step >= spec->train.steps)) {
         fprintf(stderr, "nnrun: error: --dump-step %ld is no training step of this run (%s)\n",
                 c->dump_step,
                 nn_trainer_ngram(tr) ? "the counting model takes none" : "they are 0 to steps - 1");
         return NN_EXIT_INPUT;
     }
-    char *dir =
-        c->resume ? strdup(c->resume) : nn_rundir_create(spec->name, c->out, c->force, at, d);
+    int resume = 0;
+    char *dir = claim_run_dir(c, spec, at, &resume, d);
     if (!dir) return nn_cli_fail_input(d);
-    nn_runctl *ctl = nn_runctl_new(tr, dir, c->resume != NULL, c->stop_after, d);
+    nn_runctl *ctl = nn_runctl_new(tr, dir, resume, c->stop_after, d);
     if (!ctl) {
         free(dir);
         return nn_cli_fail_input(d);
     }
-    FILE *resolved = nn_rundir_open(dir, "spec.resolved.yaml");
-    if (!resolved || nn_spec_emit(spec, resolved) != 0 || fclose(resolved) != 0) {
-        fprintf(stderr, "nnrun: error: cannot write '%s/spec.resolved.yaml'\n", dir);
+    nn_run_opts o;
+    memset(&o, 0, sizeof o);
+    if (nn_rundir_write_resolved(dir, spec) != 0 ||
+        !(o.metrics_csv = nn_runctl_open_metrics(ctl, "metrics.csv")) ||
+        !(o.metrics_jsonl = nn_runctl_open_metrics(ctl, "metrics.jsonl"))) {
+        if (o.metrics_csv) fclose(o.metrics_csv); /* the message is nn_runctl_open_metrics' */
         nn_runctl_free(ctl);
         free(dir);
         return NN_EXIT_INPUT;
     }
     FILE *progress = c->json ? stderr : stdout;
     if (!c->quiet) print_data(progress, ds, nn_trainer_params(tr)->count);
-    nn_run_opts o;
-    memset(&o, 0, sizeof o);
     o.quiet = c->quiet;
     o.progress = progress;
-    o.metrics_csv = nn_runctl_open_metrics(ctl, "metrics.csv");
-    o.metrics_jsonl = nn_runctl_open_metrics(ctl, "metrics.jsonl");
     if (c->dump_step >= 0) nn_runctl_dump_at(ctl, c->dump_step);
     nn_runctl_catch_signals();
     nn_result r;
     memset(&r, 0, sizeof r);
     int rc = nn_trainer_run(tr, &o, &r);
     nn_runctl_free(ctl);
-    if ((close_output(o.metrics_csv, dir, "metrics.csv") |
-         close_output(o.metrics_jsonl, dir, "metrics.jsonl")) &&
+    if ((nn_rundir_close_metrics(o.metrics_csv, dir, "metrics.csv", r.out_errno) |
+         nn_rundir_close_metrics(o.metrics_jsonl, dir, "metrics.jsonl", r.out_errno)) &&
         rc == 0)
         rc = -2;
     int stopped = rc == 1, sig = nn_runctl_signal();
     if (rc == -2) { /* the output filled up: what was written stays, nothing more is tried */
         fprintf(stderr,
-                "nnrun: error: the run stopped at step %ld: its output could not be "
+                "nnrun: error: the run stopped at step %ld%s: its output could not be "
                 "written (spec.resolved.yaml and metrics up to there are in '%s')\n",
-                r.steps, dir);
+                r.steps, point_of(c, pt, sizeof pt), dir);
         nn_result_free(&r);
         free(dir);
         return NN_EXIT_RUN;
@@ -152,14 +169,15 @@ static int run_experiment(const nn_cli *c, const nn_spec *spec, const nn_dataset
     /* a stopped run (a non-finite loss or gradient, a plugin's NaN) still writes what it
      * has: the metrics so far, the summary and the report; then exit 1 */
     if (rc < 0 && nn_plugins_failure(nn_trainer_plugins(tr))) {
-        fprintf(stderr, "%s at step %ld; stopped (the steps before it are in %s)\n",
-                nn_plugins_failure(nn_trainer_plugins(tr)), r.steps, dir);
+        fprintf(stderr, "%s at step %ld%s; stopped (the steps before it are in %s)\n",
+                nn_plugins_failure(nn_trainer_plugins(tr)), r.steps, point_of(c, pt, sizeof pt),
+                dir);
     } else if (rc < 0 && r.nan) {
         nn_nan_diag(r.nan, spec->path, d); /* d holds no error: the spec and data were good */
         nn_diag_print(d, stderr);
     } else if (rc < 0) {
-        fprintf(stderr, "%s: error: the run stopped at step %ld (out of memory)\n", spec->path,
-                r.steps);
+        fprintf(stderr, "%s: error: the run stopped at step %ld%s (out of memory)\n",
+                spec->path, r.steps, point_of(c, pt, sizeof pt));
     }
     nn_run_info info = {c->threads, nn_k->isa};
     char *json = nn_summary_json(spec, ds, tr, &r, &info);

@@ -44,16 +44,26 @@ char *nn_read_file(const char *path, size_t *len, nn_mark at, nn_diag *d)
         }
         if (n == cap - 1) {
             char *nb = realloc(buf, cap * 2);
-            if (!nb) break;
+            if (!nb) { /* never the part read so far as if it were the whole file */
+                free(buf);
+                fclose(f);
+                nn_diag_error(d, at, "out of memory reading data file '%s' (%zu bytes read)", path,
+                              n);
+                return NULL;
+            }
             buf = nb;
             cap *= 2;
         }
     }
-    int err = ferror(f);
+    int err = ferror(f) ? errno : 0, bad = !buf || ferror(f);
     fclose(f);
-    if (!buf || err) {
+    if (bad) {
         free(buf);
-        nn_diag_error(d, at, "cannot read data file '%s'", path);
+        if (buf)
+            nn_diag_error(d, at, "cannot read data file '%s': %s", path,
+                          err ? strerror(err) : "a read failed");
+        else
+            nn_diag_error(d, at, "out of memory reading data file '%s' (%zu bytes)", path, cap);
         return NULL;
     }
     buf[n] = 0;

@@ -464,10 +464,20 @@ done:
 
 nn_dataset *nn_dataset_load(const nn_spec *spec, nn_diag *d)
 {
+    int errors = nn_diag_count(d);
     nn_dataset *ds = calloc(1, sizeof *ds);
-    if (!ds) return NULL;
-    ds->ytw = 1;
-    int rc = spec->data.kind == NN_DATA_TEXT ? load_text(spec, ds, d) : nn_table_load(spec, ds, d);
+    if (ds) ds->ytw = 1;
+    int rc = !ds                               ? -1
+             : spec->data.kind == NN_DATA_TEXT ? load_text(spec, ds, d)
+                                               : nn_table_load(spec, ds, d);
+    if (rc != 0 && nn_diag_count(d) == errors) { /* a failed allocation: say so */
+        const nn_data_spec *D = &spec->data;
+        nn_mark at = D->source ? D->source_mark : D->kind_mark;
+        nn_diag_error(d, at.file ? at : (nn_mark){spec->path, 1, 1},
+                      "out of memory loading the data%s%s%s", D->source ? " of '" : "",
+                      D->source ? D->source : "", D->source ? "'" : "");
+        nn_diag_note(d, "a smaller data file, or a machine with more memory");
+    }
     if (rc != 0) {
         nn_dataset_free(ds);
         return NULL;

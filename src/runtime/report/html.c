@@ -473,10 +473,13 @@ int nn_report_render(const char *run_dir, nn_diag *d)
         return -1;
     }
     int rc = render(f, run_dir, d);
-    int werr = ferror(f);
-    if (fclose(f) != 0 || werr) {
+    errno = 0; /* a flush that fails now says why; an earlier failed write is not known */
+    int werr = fflush(f) != 0 || ferror(f), err = errno;
+    if (fclose(f) != 0 && !err) err = errno;
+    if (werr || err) {
         if (rc == 0)
-            nn_diag_error(d, (nn_mark){out, 0, 0}, "cannot write '%s': %s", tmp, strerror(errno));
+            nn_diag_error(d, (nn_mark){out, 0, 0}, "cannot write '%s': %s", tmp,
+                          err ? strerror(err) : "a write failed");
         rc = -1;
     }
     if (rc == 0 && rename(tmp, out) != 0) {

@@ -259,8 +259,10 @@ nn_st_file *nn_st_read(const char *path, nn_diag *d)
         return NULL;
     }
     long size = 0;
+    errno = 0; /* a short read (the file shrank) sets none */
     if (!(f->buf = slurp(path, &size)))
-        return fail(f, d, path, "cannot read the checkpoint: %s%s", strerror(errno), NULL);
+        return fail(f, d, path, "cannot read the checkpoint: %s%s",
+                    errno ? strerror(errno) : "it was shorter than its size", NULL);
     if (size < 8) return fail(f, d, path, "not a safetensors file: shorter than 8 bytes%s%s", 0, 0);
     uint64_t hlen = 0;
     for (int i = 7; i >= 0; i--)

@@ -22,10 +22,13 @@
 #include "parser/matrix.h"
 #include "parser/spec.h"
 #include "runtime/data/data.h"
+#include "runtime/store/dirlock.h"
 #include "runtime/store/rundir.h"
 #include "runtime/train/train.h"
 
 enum { EXIT_OK = 0, EXIT_RUN = 1, EXIT_INPUT = 2 };
+
+#define NN_SWEEP_LOCKED_ENV "NNRUN_SWEEP_LOCKED" /* set for workers: the parent holds it */
 
 int nn_sweep_write_atomic(const char *dir, const char *name, const char *text)
 {
@@ -153,6 +156,16 @@ static int done_for(const nn_sweep_opts *o, const nn_matrix *m, const char *base
     return -1;
 }
 
+/* nn_dirlock_claim with the error printed. */
+static int claim(const char *dir, int shared, const char *what)
+{
+    nn_diag *d = nn_diag_new();
+    int rc = d ? nn_dirlock_claim(dir, shared, what, (nn_mark){dir, 0, 0}, d) : -1;
+    if (rc != 0 && d) nn_diag_print(d, stderr);
+    nn_diag_free(d);
+    return rc;
+}
+
 /* Runs point p in this process with stderr captured in CELL/stderr.txt (then echoed). */
 static int run_one(const nn_sweep_opts *o, const nn_matrix *m, const char *base, int p,
                    nn_cell_run_fn run, void *ctx)
@@ -169,6 +182,7 @@ static int run_one(const nn_sweep_opts *o, const nn_matrix *m, const char *base,
                 strerror(errno));
         return EXIT_INPUT;
     }
+    if (claim(cell, 0, "cell directory") != 0) return EXIT_INPUT; /* before its files change */
     snprintf(failed, sizeof failed, "%s/FAILED", cell);
     unlink(failed);
     snprintf(log, sizeof log, "%s/stderr.txt", cell);
@@ -188,8 +202,10 @@ static int run_one(const nn_sweep_opts *o, const nn_matrix *m, const char *base,
         char text[1024], hash[17];
         point_hash(o, p, hash);
         snprintf(text, sizeof text, "%s\nspec_hash %s\n", m->label[p], hash);
+        errno = 0;
         if (nn_sweep_write_atomic(cell, "DONE", text) != 0) {
-            fprintf(stderr, "nnrun: error: cannot write '%s/DONE': %s\n", cell, strerror(errno));
+            fprintf(stderr, "nnrun: error: cannot write '%s/DONE': %s\n", cell,
+                    errno ? strerror(errno) : "a write failed");
             return EXIT_RUN;
         }
         printf("cell %d (%s, %s): done\n", p, m->id[p], m->label[p]);
@@ -213,6 +229,24 @@ static void on_signal(int sig)
         if (workers[i] > 0) kill(workers[i], SIGTERM);
 }
 
+/* The environment of a worker: this one, and NNRUN_SWEEP_LOCKED=BASE (this process holds
+ * the sweep directory's lock; the worker locks only its cell).  malloc'd array, its
+ * strings borrowed. */
+static char **worker_env(const char *base)
+{
+    static char locked[4200 + 32];
+    extern char **environ;
+    snprintf(locked, sizeof locked, NN_SWEEP_LOCKED_ENV "=%s", base);
+    size_t ne = 0, k = 0, len = strlen(NN_SWEEP_LOCKED_ENV "=");
+    while (environ[ne])
+        ne++;
+    char **env = calloc(ne + 2, sizeof *env);
+    for (size_t i = 0; env && i < ne; i++)
+        if (strncmp(environ[i], NN_SWEEP_LOCKED_ENV "=", len) != 0) env[k++] = environ[i];
+    if (env) env[k] = locked;
+    return env;
+}
+
 static pid_t launch(const nn_sweep_opts *o, const char *base, const char *id, int threads)
 {
     const char *argv[64 + 2 * 256 + 64];
@@ -227,14 +261,17 @@ static pid_t launch(const nn_sweep_opts *o, const char *base, const char *id, in
     for (int i = 0; i < o->nsets && i < 256; i++)
         argv[n++] = "--set", argv[n++] = o->sets[i];
     argv[n] = NULL;
+    char **env = worker_env(base);
+    if (!env) return -1;
     pid_t pid = fork();
+    if (pid != 0) free(env);
     if (pid != 0) return pid;
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     int null = open("/dev/null", O_RDWR);
     if (null >= 0) dup2(null, 1), dup2(null, 2); /* the worker keeps its stderr in the cell */
-    execv("/proc/self/exe", (char *const *)argv);
+    execve("/proc/self/exe", (char *const *)argv, env);
     _exit(127);
 }
 
@@ -254,6 +291,13 @@ static void report_cell(const char *base, const nn_matrix *m, int p, int st, int
         json_decref(j);
         return;
     }
+    long holder = 0;
+    if (nn_dirlock(cell, 0, &holder) == 1) { /* another nnrun's cell: leave it alone */
+        printf("[%d/%d] %s %s: not run: the cell is in use by another nnrun (pid %ld)\n", ndone, n,
+               m->id[p], m->label[p], holder);
+        return;
+    }
+    nn_dirlock_release(cell);
     if (!cell_has(base, m->id[p], "FAILED")) { /* crashed before it could say why */
         char why[64];
         snprintf(why, sizeof why, WIFSIGNALED(st) ? "killed by signal %d" : "exit %d",
@@ -436,9 +480,22 @@ int nn_sweep_run(const nn_sweep_opts *o, nn_cell_run_fn run, void *ctx)
         rc = EXIT_OK;
         goto out;
     }
-    if (nn_mkdir_p(base) != 0 || write_sweep_json(base, name, m) != 0) {
+    if (nn_mkdir_p(base) != 0) {
         fprintf(stderr, "nnrun: error: cannot use the sweep directory '%s': %s\n", base,
                 strerror(errno));
+        goto out;
+    }
+    /* one sweep per directory: a whole sweep holds it alone; single cells (Slurm array
+     * tasks, this sweep's own workers) share it and lock their cells */
+    const char *parent = getenv(NN_SWEEP_LOCKED_ENV);
+    int single = o->cell >= 0 || o->cell_id != NULL;
+    if (!(single && parent && !strcmp(parent, base)) &&
+        claim(base, single || o->emit_sbatch, "sweep directory") != 0)
+        goto out;
+    errno = 0;
+    if (write_sweep_json(base, name, m) != 0) {
+        fprintf(stderr, "nnrun: error: cannot write '%s/sweep.json': %s\n", base,
+                errno ? strerror(errno) : "out of memory");
         goto out;
     }
     if (o->emit_sbatch) {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runtime/store/dirlock.h"
 #include "runtime/sweep/sweep.h"
 #include "runtime/sweep/sweep_int.h"
 
@@ -353,6 +354,14 @@ int nn_sweep_summarize(const char *dir, FILE *table, int json)
 {
     nn_sweep s;
     if (nn_sweep_read(dir, &s) != 0) return 2;
+    nn_diag *d = nn_diag_new(); /* not beside a sweep still writing there */
+    if (!d || nn_dirlock_claim(dir, 0, "sweep directory", (nn_mark){dir, 0, 0}, d) != 0) {
+        if (d) nn_diag_print(d, stderr);
+        nn_diag_free(d);
+        nn_sweep_free(&s);
+        return 2;
+    }
+    nn_diag_free(d);
     int rc = 0;
     if (write_summary_csv(dir, &s) != 0 || write_by_seed_csv(dir, &s) != 0 ||
         nn_sweep_report(dir, &s) != 0) {

@@ -1,6 +1,7 @@
 /* metrics_file.c — writing metrics.csv and metrics.jsonl (see metrics_file.h). */
 #include "runtime/train/metrics_file.h"
 
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 
@@ -14,6 +15,8 @@ const char nn_metrics_header[] =
  * step body only.  Each number is printed once for both files, and the JSON line is the
  * text json_dumpf(JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(9)) writes
  * (metrics_fmt.h), without an object per row: a lesson-4 run writes 200,000 rows. */
+static _Atomic int write_errno; /* the first failed write's (one writer at a time) */
+
 void nn_metrics_write(const nn_run_opts *o, const nn_metrics_row *r)
 {
     static const char *keys[8] = {
@@ -59,8 +62,11 @@ void nn_metrics_write(const nn_run_opts *o, const nn_metrics_row *r)
     }
     csv[nc++] = '\n';
     json[nj++] = '}', json[nj++] = '\n';
-    if (o->metrics_csv) fwrite(csv, 1, (size_t)nc, o->metrics_csv);
-    if (o->metrics_jsonl) fwrite(json, 1, (size_t)nj, o->metrics_jsonl);
+    /* the errno is kept here: a later flush of a stream in error has none */
+    errno = 0;
+    if ((o->metrics_csv && fwrite(csv, 1, (size_t)nc, o->metrics_csv) != (size_t)nc) ||
+        (o->metrics_jsonl && fwrite(json, 1, (size_t)nj, o->metrics_jsonl) != (size_t)nj))
+        if (!write_errno) write_errno = errno;
 }
 
 nn_metrics_row nn_metrics_empty_row(long step)
@@ -99,6 +105,20 @@ void nn_metrics_flush(const nn_run_opts *o)
 
 int nn_metrics_failed(const nn_run_opts *o)
 {
-    return (o->metrics_csv && ferror(o->metrics_csv)) ||
-           (o->metrics_jsonl && ferror(o->metrics_jsonl));
+    FILE *f[2] = {o->metrics_csv, o->metrics_jsonl};
+    for (int k = 0; k < 2; k++) {
+        errno = 0;
+        if (f[k] && (fflush(f[k]) != 0 || ferror(f[k]))) {
+            if (!write_errno) write_errno = errno;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int nn_metrics_errno(int reset)
+{
+    int e = write_errno;
+    if (reset) write_errno = 0;
+    return e;
 }

@@ -36,8 +36,11 @@ void nn_metrics_write(const nn_run_opts *o, const nn_metrics_row *r);
 nn_metrics_row nn_metrics_empty_row(long step);
 /* Flushes both files (evaluation points: a row is on disk when its progress line shows). */
 void nn_metrics_flush(const nn_run_opts *o);
-/* 1 when writing either file failed (ferror: a full disk, a file size limit). */
+/* Flushes both files; 1 when writing either failed (a full disk, a file size limit): the run
+ * stops at the first flush that fails, not only at evaluation points. */
 int nn_metrics_failed(const nn_run_opts *o);
+/* The errno of the first failed write or flush (0: none), then 0 again when `reset`. */
+int nn_metrics_errno(int reset);
 /* Records a step's loss (and the smoothed loss after it) in the buffer. */
 void nn_loss_log_add(nn_loss_log *log, float loss, float lr);
 /* Writes the buffered step rows and empties the buffer. */

@@ -1,8 +1,10 @@
 /* model_file.c — rebuilding a trained model from model.safetensors (see model_file.h). */
 #include "runtime/train/model_file.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -110,24 +112,53 @@ static int load_counts(nn_ngram *g, const nn_st_file *f, nn_diag *d)
     return 0;
 }
 
-/* The "spec" metadata through the parser (from a temporary file: marks need one). */
+/* The "spec" metadata through the parser (from a temporary file: marks need one).  The
+ * stored spec is data: nn_spec_load_stored opens no file it names. */
 static nn_spec *embedded_spec(const nn_st_file *f, nn_diag *d)
 {
+    nn_mark at = {nn_st_path(f), 0, 0};
     const char *yaml = nn_st_meta_get(f, "spec");
     if (!yaml) {
-        nn_diag_error(d, (nn_mark){nn_st_path(f), 0, 0},
-                      "no 'spec' in the metadata: not a model.safetensors written by nnrun");
+        nn_diag_error(d, at, "no 'spec' in the metadata: not a model.safetensors written by nnrun");
         return NULL;
     }
-    char tmp[] = "/tmp/nnrun-spec-XXXXXX";
+    const char *dir = getenv("TMPDIR");
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s/nnrun-spec-XXXXXX", dir && *dir ? dir : "/tmp");
     int fd = mkstemp(tmp);
-    if (fd < 0) return NULL;
+    if (fd < 0) {
+        nn_diag_error(d, at, "cannot write the stored spec to a temporary file '%s': %s", tmp,
+                      strerror(errno));
+        nn_diag_note(d, "set TMPDIR to a writable directory");
+        return NULL;
+    }
     size_t len = strlen(yaml);
-    int ok = write(fd, yaml, len) == (ssize_t)len;
-    close(fd);
-    nn_spec *s = ok ? nn_spec_load(tmp, NULL, 0, d) : NULL;
+    ssize_t w = write(fd, yaml, len);
+    int err = w < 0 ? errno : ENOSPC; /* a short write: the file system is full */
+    if (close(fd) != 0 && w == (ssize_t)len) w = -1, err = errno;
+    if (w != (ssize_t)len) {
+        nn_diag_error(d, at, "cannot write the stored spec to a temporary file '%s': %s", tmp,
+                      strerror(err));
+        unlink(tmp);
+        return NULL;
+    }
+    nn_spec *s = nn_spec_load_stored(tmp, nn_st_path(f), d);
     unlink(tmp);
     return s;
+}
+
+/* A stored spec's plugins are code a model file would run (dlopen runs a library's
+ * constructors): refused unless the user said --allow-plugins. */
+static int refuse_plugins(const nn_spec *s, const char *file, nn_diag *d)
+{
+    if (s->nplugins == 0) return 0;
+    const nn_plugin_spec *p = &s->plugins[0];
+    nn_diag_error(d, (nn_mark){file, 0, 0},
+                  "the stored spec names plugin '%s' (library '%s'): a model file is data, and "
+                  "nnrun loads no code it names",
+                  p->name ? p->name : "?", p->library ? p->library : "?");
+    nn_diag_note(d, "if you trust this file and that library, add --allow-plugins");
+    return -1;
 }
 
 /* The weights come from the file: no init reads a file or matters; no statistics. */
@@ -151,7 +182,8 @@ static void sampling_only(nn_spec *s, const char *prefix)
     }
 }
 
-int nn_model_file_load(const char *path, const char *prefix, nn_model_file *m, nn_diag *d)
+int nn_model_file_load(const char *path, const char *prefix, int allow_plugins, nn_model_file *m,
+                       nn_diag *d)
 {
     memset(m, 0, sizeof *m);
     char file[4200];
@@ -164,7 +196,9 @@ int nn_model_file_load(const char *path, const char *prefix, nn_model_file *m, n
     nn_diag_context(d, ctx);
     int ok = f && (m->spec = embedded_spec(f, d));
     nn_diag_context(d, NULL);
-    if (!ok || !(m->ds = vocab_dataset(f, m->spec, d))) goto fail;
+    if (!ok || (!allow_plugins && refuse_plugins(m->spec, file, d) != 0) ||
+        !(m->ds = vocab_dataset(f, m->spec, d)))
+        goto fail;
     sampling_only(m->spec, prefix);
     nn_diag_context(d, ctx);
     m->tr = nn_trainer_new(m->spec, m->ds, d);

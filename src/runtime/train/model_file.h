@@ -13,9 +13,11 @@ typedef struct {
 } nn_model_file;
 
 /* Loads PATH (a model.safetensors, or a run directory holding one).  `prefix` (or NULL)
- * becomes the spec's sample.prefix, checked against the vocabulary.  Returns 0, or −1 with
- * errors in `d`. */
-int nn_model_file_load(const char *path, const char *prefix, nn_model_file *m, nn_diag *d);
+ * becomes the spec's sample.prefix, checked against the vocabulary.  The file is data: a
+ * stored spec's include is refused, and its plugins are refused (nothing loaded) unless
+ * `allow_plugins` (--allow-plugins).  Returns 0, or −1 with errors in `d`. */
+int nn_model_file_load(const char *path, const char *prefix, int allow_plugins, nn_model_file *m,
+                       nn_diag *d);
 void nn_model_file_free(nn_model_file *m);
 
 #endif

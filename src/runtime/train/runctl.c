@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/store/checkpoint.h"
@@ -138,11 +139,12 @@ static int save(void *ctx, const nn_train_state *st)
     if (st->metrics_jsonl && fflush(st->metrics_jsonl) == 0) jsonl = ftell(st->metrics_jsonl);
     char path[4200];
     path_in(c, "model.safetensors", path, sizeof path);
+    errno = 0;
     /* the model first: a crash between the two leaves steps that disagree, which resume
      * refuses, rather than a state that silently belongs to other weights */
     if (write_model(c, path, done) != 0 || write_state(c, done, csv, jsonl) != 0) {
         fprintf(stderr, "nnrun: error: cannot write the checkpoint in '%s': %s\n", c->dir,
-                strerror(errno));
+                errno ? strerror(errno) : "out of memory");
         return -1;
     }
     return 0;
@@ -156,8 +158,10 @@ static int at_end(void *ctx)
     if (!nn_trainer_ngram(c->tr)) return 0;
     char path[4200];
     path_in(c, "model.safetensors", path, sizeof path);
+    errno = 0;
     if (write_model(c, path, 0) == 0) return 0;
-    fprintf(stderr, "nnrun: error: cannot write '%s': %s\n", path, strerror(errno));
+    fprintf(stderr, "nnrun: error: cannot write '%s': %s\n", path,
+            errno ? strerror(errno) : "out of memory");
     return -1;
 }
 
@@ -181,8 +185,10 @@ static void at_eval(void *ctx, long step, const double loss[NN_SPLIT_COUNT])
     c->best_dev = dev;
     char path[4200];
     path_in(c, "model_best.safetensors", path, sizeof path);
+    errno = 0;
     if (write_model(c, path, step) != 0)
-        fprintf(stderr, "nnrun: warning: cannot write '%s': %s\n", path, strerror(errno));
+        fprintf(stderr, "nnrun: warning: cannot write '%s': %s\n", path,
+                errno ? strerror(errno) : "out of memory");
 }
 
 void nn_runctl_dump_at(nn_runctl *c, long step)
@@ -197,8 +203,10 @@ static int before_step(void *ctx, long step)
     if (step != c->dump_step) return 0;
     char path[4200];
     path_in(c, "dump.safetensors", path, sizeof path);
+    errno = 0;
     if (nn_dump_step(c->tr, path, step) != 0)
-        fprintf(stderr, "nnrun: warning: cannot write '%s': %s\n", path, strerror(errno));
+        fprintf(stderr, "nnrun: warning: cannot write '%s': %s\n", path,
+                errno ? strerror(errno) : "out of memory");
     return 0;
 }
 
@@ -354,9 +362,54 @@ FILE *nn_runctl_open_metrics(nn_runctl *c, const char *name)
 {
     char path[4200];
     path_in(c, name, path, sizeof path);
-    if (!c->resume) return fopen(path, "w");
+    FILE *f = NULL;
+    struct stat st;
     long keep = !strcmp(name, "metrics.csv") ? c->csv_bytes : c->jsonl_bytes;
+    if (!c->resume) {
+        if ((f = fopen(path, "w"))) return f;
+        fprintf(stderr, "nnrun: error: cannot open '%s' for writing: %s\n", path, strerror(errno));
+        return NULL;
+    }
     /* rows written after the checkpoint (a run killed later) go: they are computed again */
-    if (keep < 0 || truncate(path, keep) != 0) return NULL;
-    return fopen(path, "a");
+    if (keep < 0) {
+        fprintf(stderr,
+                "nnrun: error: cannot resume: the checkpoint in '%s' records no length "
+                "of %s (it could not be written then)\n",
+                c->dir, name);
+        return NULL;
+    }
+    if (stat(path, &st) == 0 && st.st_size < keep) {
+        fprintf(stderr,
+                "nnrun: error: cannot resume: '%s' holds %lld bytes, fewer than the %ld "
+                "of the checkpoint\n",
+                path, (long long)st.st_size, keep);
+        return NULL;
+    }
+    if (truncate(path, keep) == 0 && (f = fopen(path, "a"))) return f;
+    fprintf(stderr,
+            "nnrun: error: cannot resume: '%s' cannot be cut back to the checkpoint's "
+            "%ld bytes and appended to: %s\n",
+            path, keep, strerror(errno));
+    return NULL;
+}
+
+int nn_runctl_checkpoint_step(const char *dir, const nn_spec *spec, long *step)
+{
+    char mpath[4200], spath[4200], hash[17];
+    snprintf(mpath, sizeof mpath, "%s/model.safetensors", dir);
+    snprintf(spath, sizeof spath, "%s/training.safetensors", dir);
+    if (access(mpath, F_OK) != 0 || access(spath, F_OK) != 0) return -1;
+    /* a damaged checkpoint, or one whose two files disagree (killed between them), is no
+     * checkpoint: the cell starts afresh */
+    nn_diag *d = nn_diag_new();
+    nn_st_file *s = d ? nn_st_read(spath, d) : NULL, *m = s ? nn_st_read(mpath, d) : NULL;
+    const char *sh = s ? nn_st_meta_get(s, "spec_hash") : NULL;
+    const char *ss = s ? nn_st_meta_get(s, "step") : NULL;
+    const char *ms = m ? nn_st_meta_get(m, "step") : NULL;
+    int same = sh && ss && ms && !strcmp(ss, ms) && !strcmp(sh, nn_spec_hash(spec, hash));
+    int rc = same && meta_long(s, "step", step) == 0 ? 0 : -1;
+    nn_st_free(m);
+    nn_st_free(s);
+    nn_diag_free(d);
+    return rc;
 }

@@ -22,8 +22,13 @@ typedef struct nn_runctl nn_runctl;
  * that many steps of this invocation. */
 nn_runctl *nn_runctl_new(nn_trainer *tr, const char *dir, int resume, long stop_after, nn_diag *d);
 void nn_runctl_free(nn_runctl *c);
+/* 0 with the step in *step when DIR holds a checkpoint (model.safetensors and
+ * training.safetensors) of this very spec (its spec_hash), else −1: a sweep cell stopped
+ * by a signal continues from there. */
+int nn_runctl_checkpoint_step(const char *dir, const nn_spec *spec, long *step);
 /* DIR/NAME for the metrics rows: a new file, or on resume the file cut back to its
- * length at the checkpoint and opened for appending.  NULL on error. */
+ * length at the checkpoint and opened for appending.  NULL after an error, which is
+ * printed (the run must not go on without its metrics). */
 FILE *nn_runctl_open_metrics(nn_runctl *c, const char *name);
 /* Catches SIGINT and SIGTERM (signals.c): the loop stops after the current step with a
  * checkpoint; a second signal ends the process at once. */

@@ -284,6 +284,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     nn_loss_log *logs = calloc(2, sizeof *logs), *log = logs;
     if (!log) return -1;
     log->beta_pow = 1;
+    nn_metrics_errno(1);
     nn_train_state st = {0, 0, 1, res, o->metrics_csv, o->metrics_jsonl};
     start(tr, &st); /* a resumed run: its checkpoint's step and state */
     long i = st.step;
@@ -314,6 +315,11 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
         if (log->n == NN_LOSS_BUFFER) {
             bg_finish(&bge, tr, o, t0, &lv); /* its row goes before these */
             nn_loss_log_flush(log, o);
+            if (nn_metrics_failed(o)) { /* not only at evaluation points: eval.every 0 */
+                status = -2;
+                i++;
+                break;
+            }
         }
         if (i % print_every == 0 && !o->quiet && o->progress) {
             if (bge.line_step >= 0) bg_finish(&bge, tr, o, t0, &lv);
@@ -350,7 +356,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
             bg_finish(&bge, tr, o, t0, &lv); /* the checkpoint sees every row up to here */
             nn_loss_log_flush(log, o);       /* the checkpoint records the metrics files' lengths */
             st.step = i + 1, st.ema = log->ema, st.beta_pow = log->beta_pow;
-            if (save(tr, savers, &st) != 0)
+            if (save(tr, savers, &st) != 0 || nn_metrics_failed(o)) /* its flush failed */
                 status = -2;
             else if (act & NN_HOOK_STOP)
                 status = 1;
@@ -365,8 +371,10 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     nn_loss_log_flush(log, o);
     free(logs);
     res->wall_seconds = res->train_seconds;
+    res->out_errno = nn_metrics_errno(0);
     if (status != 0) return status;
     final_eval(tr, o, res, t0);
+    res->out_errno = nn_metrics_errno(0); /* the final rows' too */
     if (at_end(tr) != 0) return -2;
     draw_samples(tr, res);
     res->wall_seconds = nn_now_seconds() - t0;

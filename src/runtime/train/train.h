@@ -33,6 +33,7 @@ typedef struct {
     char **samples;
     int nsamples;
     struct nn_nan_report *nan; /* why the run stopped early (nancheck.h), or NULL */
+    int out_errno; /* a metrics file could not be written (status −2): the write's errno */
 } nn_result;
 
 typedef struct {

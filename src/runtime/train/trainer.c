@@ -81,8 +81,15 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
         nn_expr_check_graph(tr->train_g, d) != 0) /* formulas: FD check at load */
         goto fail;
     int nev = nn_parallel_threads() < NN_MAX_THREADS ? nn_parallel_threads() : NN_MAX_THREADS;
+    /* every allocation of the run, those made later too: the report's statistics when the
+     * spec asks for plots (nn_stats_wanted; the CLI attaches them), an evaluation beside
+     * training (as nn_eval_bg_new decides), --dump-step's plan */
+    nn_limits_extra extra = {spec->report.plots_all || spec->report.nplots > 0,
+                             spec->eval.every > 0 && nev >= 2 && !tr->plugins &&
+                                 !spec->checkpoint.keep_best,
+                             nn_limits_dump_expected()};
     if (nn_limits_check(tr->train_g, tr->eval_g, nev, nn_optim_state_arrays(&spec->train),
-                        spec->layers[0].mark, d) != 0)
+                        &extra, spec->layers[0].mark, d) != 0)
         goto fail; /* before any of it is allocated */
     if (!(tr->P = nn_params_new(tr->train_g, nn_optim_state_arrays(&spec->train)))) goto fail;
     if (!(tr->train_p = nn_plan_lower(tr->train_g, tr->P, NN_LOWER_FAST))) goto fail;
