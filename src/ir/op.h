@@ -72,6 +72,9 @@ int nn_make_param(nn_graph *g, int node, const char *suffix, nn_role role, int n
 /* Appends a backward node for forward node `fwd`: op, inputs and outputs as given. */
 int nn_make_grad_node(nn_graph *g, int fwd, const nn_op *op, const int *in, int nin, const int *out,
                       int nout);
+/* The backward of a view op (flatten, flatten_consecutive): the gradient of the view is a
+ * view of the input's gradient, so no node is appended. */
+int nn_view_grad(nn_graph *g, int node);
 /* Shape rule of the score losses (hinge, mse; in hinge.c): in[0] scores [B, 1], in[1]
  * float targets [B]; makes out[0] the loss and out[2] the row losses, or records an error
  * naming both shapes at the node's mark. */

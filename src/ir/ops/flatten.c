@@ -14,15 +14,4 @@ static int infer(nn_graph *g, int node, nn_diag *d)
     return 0;
 }
 
-/* The gradient of the view is a view of the gradient. */
-static int grad(nn_graph *g, int node)
-{
-    int x = g->n[node].in[0], y = g->n[node].out[0];
-    if (!g->t[x].requires_grad) return 0;
-    int dx = nn_grad_of(g, x), dy = nn_grad_of(g, y);
-    if (dx < 0 || dy < 0) return -1;
-    g->t[dy].alias = dx;
-    return 0;
-}
-
-const nn_op nn_op_flatten = {"flatten", infer, grad, NULL};
+const nn_op nn_op_flatten = {"flatten", infer, nn_view_grad, NULL};

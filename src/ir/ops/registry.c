@@ -98,6 +98,16 @@ int nn_make_param(nn_graph *g, int node, const char *suffix, nn_role role, int n
     return t;
 }
 
+int nn_view_grad(nn_graph *g, int node)
+{
+    int x = g->n[node].in[0], y = g->n[node].out[0];
+    if (!g->t[x].requires_grad) return 0;
+    int dx = nn_grad_of(g, x), dy = nn_grad_of(g, y);
+    if (dx < 0 || dy < 0) return -1;
+    g->t[dy].alias = dx;
+    return 0;
+}
+
 int nn_make_grad_node(nn_graph *g, int fwd, const nn_op *op, const int *in, int nin, const int *out,
                       int nout)
 {
