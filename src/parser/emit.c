@@ -361,7 +361,9 @@ static void put_train(em *e, const nn_train_spec *t)
         nn_em_put(e, "\n  optimizer:\n    adam: {beta1: "), nn_em_float(e, t->beta1);
         nn_em_put(e, ", beta2: "), nn_em_float(e, t->beta2);
         nn_em_put(e, ", eps: "), nn_em_float(e, t->eps);
-        nn_em_put(e, ", weight_decay: "), nn_em_float(e, t->weight_decay), nn_em_put(e, "}");
+        nn_em_put(e, ", weight_decay: "), nn_em_float(e, t->weight_decay);
+        if (t->decay_matrices) nn_em_put(e, ", decay: matrices"); /* else the default, all */
+        nn_em_put(e, "}");
     } else {
         nn_em_put(e, "\n  optimizer:\n    sgd: {momentum: "), nn_em_float(e, t->momentum);
         if (t->momentum > 0)
@@ -369,6 +371,8 @@ static void put_train(em *e, const nn_train_spec *t)
         nn_em_put(e, "}");
     }
     put_lr(e, &t->lr);
+    if (t->clip_norm > 0)
+        nn_em_put(e, "\n  clip: {norm: "), nn_em_float(e, t->clip_norm), nn_em_put(e, "}");
     /* no term at all: the plain 0 (reduce and params mean nothing then) */
     if (t->l2 == 0 && t->l2_reduce == NN_L2_MEAN && !t->l2_all) {
         nn_em_put(e, "\n  l2: "), nn_em_float(e, t->l2);

@@ -290,6 +290,9 @@ typedef struct {
     double momentum; /* sgd momentum; 0 = plain SGD */
     int nesterov;
     double beta1, beta2, eps, weight_decay; /* adam (weight_decay: decoupled, AdamW) */
+    int decay_matrices; /* adam's decay: matrices — weight decay on parameters of 2 or more
+                           dimensions only (nanoGPT's groups); 0: on every parameter */
+    double clip_norm;   /* clip: {norm: X} — clip_grad_norm_ to X before the update; 0: none */
     nn_lr_spec lr;
     double l2;              /* coefficient; 0 = none */
     nn_l2_reduce l2_reduce; /* mean(W²) per tensor (lesson 2) or Σ p² (micrograd) */

@@ -1,5 +1,6 @@
 /* spec_train.c — the `train:` section → nn_train_spec: steps, batch, the loss, the
- * optimizer, the learning-rate schedule (with an optional warm-up) and the L2 term. */
+ * optimizer, the learning-rate schedule (with an optional warm-up), the L2 term and
+ * gradient clipping. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,37 +83,67 @@ static void opt_sgd(nn_sctx *c, const nn_ynode *o, nn_train_spec *t)
                     "e.g. {sgd: {momentum: 0.9, nesterov: true}}");
 }
 
-static void opt_adam(nn_sctx *c, const nn_ynode *o, nn_train_spec *t)
+/* adam and adamw: the same update (decoupled weight decay, as torch.optim.AdamW); `name`
+ * is the key the user wrote, for the messages. */
+static void opt_adam(nn_sctx *c, const nn_ynode *o, const char *name, nn_train_spec *t)
 {
-    static const char *const keys[] = {"beta1", "beta2", "eps", "weight_decay", NULL};
+    static const char *const keys[] = {"beta1", "beta2", "eps", "weight_decay", "decay", NULL};
+    static const char *const decay[] = {"all", "matrices", NULL};
     double *field[] = {&t->beta1, &t->beta2, &t->eps, &t->weight_decay};
     const nn_range ranges[] = {R_BETA, R_BETA, R_POS, R_NONNEG};
     for (int i = 0; i < o->n; i++) {
         int k = -1;
         for (int j = 0; keys[j]; j++)
             if (nn_sv_key_is(o, i, keys[j])) k = j;
-        char path[64];
-        snprintf(path, sizeof path, "train.optimizer.adam.%s", k >= 0 ? keys[k] : "");
-        if (k >= 0)
+        char path[64], base[32];
+        snprintf(base, sizeof base, "train.optimizer.%s", name);
+        snprintf(path, sizeof path, "%s.%s", base, k >= 0 ? keys[k] : "");
+        if (k == 4)
+            nn_sv_enum(c, nn_ymap_value(o, i), path, decay, &t->decay_matrices);
+        else if (k >= 0)
             nn_sv_float(c, nn_ymap_value(o, i), path, ranges[k], field[k]);
         else
-            nn_sv_unknown_key(c, nn_ymap_key(o, i), "train.optimizer.adam", keys);
+            nn_sv_unknown_key(c, nn_ymap_key(o, i), base, keys);
     }
 }
 
 static void train_optimizer(nn_sctx *c, const nn_ynode *n, nn_train_spec *t)
 {
-    static const char *const kinds[] = {"sgd", "adam", NULL};
+    static const char *const kinds[] = {"sgd", "adam", "adamw", NULL};
     const nn_ynode *o;
     int k;
     if (!nn_sv_variant(c, n, "train.optimizer", kinds, "{sgd: {momentum: 0.9}}", &k, &o)) return;
     t->optimizer = k ? NN_OPT_ADAM : NN_OPT_SGD;
+    if (k == 2) t->weight_decay = 0.01; /* torch.optim.AdamW's default */
     if (!o || nn_sv_type(o) == NN_VNULL) return;
-    if (!nn_sv_map(c, o, k ? "train.optimizer.adam" : "train.optimizer.sgd")) return;
+    char path[32];
+    snprintf(path, sizeof path, "train.optimizer.%s", kinds[k]);
+    if (!nn_sv_map(c, o, path)) return;
     if (k)
-        opt_adam(c, o, t);
+        opt_adam(c, o, kinds[k], t);
     else
         opt_sgd(c, o, t);
+}
+
+/* {norm: X}: torch.nn.utils.clip_grad_norm_(parameters, X) before every update. */
+static void train_clip(nn_sctx *c, const nn_ynode *n, nn_train_spec *t)
+{
+    static const char *const keys[] = {"norm", NULL};
+    char buf[128];
+    if (n->kind != NN_YMAP) {
+        nn_sv_error(c, n->mark,
+                    "'train.clip' takes a map {norm: MAX} (the largest global norm of the "
+                    "gradients, e.g. clip: {norm: 1.0}), got %s",
+                    n->kind == NN_YSCALAR ? nn_sv_show(n, buf, sizeof buf) : "a sequence");
+        return;
+    }
+    for (int i = 0; i < n->n; i++) {
+        if (nn_sv_key_is(n, i, "norm"))
+            nn_sv_float(c, nn_ymap_value(n, i), "train.clip.norm", R_POS, &t->clip_norm);
+        else
+            nn_sv_unknown_key(c, nn_ymap_key(n, i), "train.clip", keys);
+    }
+    if (nn_ymap_find(n, "norm", 4) < 0) nn_sv_missing(c, n, "norm", "train.clip");
 }
 
 /* {boundaries: [...], values: [...]}: a piecewise-constant schedule. */
@@ -289,7 +320,8 @@ static void train_l2(nn_sctx *c, const nn_ynode *n, nn_train_spec *t)
 
 void nn_spec_train(nn_sctx *c, const nn_ynode *n, nn_train_spec *t)
 {
-    static const char *const keys[] = {"steps", "batch", "loss", "optimizer", "lr", "l2", NULL};
+    static const char *const keys[] = {"steps", "batch", "loss", "optimizer",
+                                       "lr",    "l2",    "clip", NULL};
     if (!nn_sv_map(c, n, "train")) return;
     t->lr.mark = t->loss_mark = n->mark;
     for (int i = 0; i < n->n; i++) {
@@ -306,6 +338,8 @@ void nn_spec_train(nn_sctx *c, const nn_ynode *n, nn_train_spec *t)
             train_lr(c, v, &t->lr);
         else if (nn_sv_key_is(n, i, "l2"))
             train_l2(c, v, t);
+        else if (nn_sv_key_is(n, i, "clip"))
+            train_clip(c, v, t);
         else
             nn_sv_unknown_key(c, nn_ymap_key(n, i), "train", keys);
     }

@@ -13,7 +13,8 @@ import torch
 # Rule variants every run of the suite must cover (besides every key of the two tables).
 REQUIRED = [
     "optimizer: sgd", "optimizer: momentum", "optimizer: nesterov", "optimizer: adam",
-    "optimizer: adam weight_decay",
+    "optimizer: adam weight_decay", "optimizer: adamw", "optimizer: adamw decay matrices",
+    "clip: triggered",
     *[f"lr: {k}{w}" for k in ("constant", "steps", "exponential", "cosine", "linear", "find")
       for w in ("", " + warmup")],
     "lr: a number",
@@ -272,4 +273,31 @@ CONFIGS = [
                         {"batchnorm": {"over": "batch", "variance": "pytorch", "eps": 1e-3}},
                         "tanh", "flatten", {"linear": ZB}],
               "train": {"steps": 20, "batch": 9, "lr": 0.3}}},
+    # gradient clipping (clip_grad_norm_) that scales most steps, under SGD and under AdamW
+    # with nanoGPT's two groups (decay on the matrices, not on biases or BatchNorm)
+    {"name": "text_clip_sgd",
+     "covers": ["train.clip", "clip: triggered"],
+     "clips": True,
+     "spec": {"seed": 41, "rng": "torch", "data": TEXT,
+              "model": [{"embedding": {"dim": 5, **Z}}, "flatten",
+                        {"linear": {"out": 16, **ZB}}, "tanh", {"linear": ZB}],
+              "train": {"steps": 25, "batch": 10, "optimizer": {"sgd": {"momentum": 0.9}},
+                        "lr": 0.5, "clip": {"norm": 0.5}}}},
+    {"name": "text_adamw_matrices_clip",
+     "covers": ["optimizer: adamw", "optimizer: adamw decay matrices", "clip: triggered"],
+     "clips": True,
+     "spec": {"seed": 43, "rng": "torch", "data": TEXT,
+              "model": [{"embedding": {"dim": 6, **Z}}, "flatten",
+                        {"linear": {"out": 12, "bias": False, **Z}},
+                        {"batchnorm": {"variance": "pytorch"}}, "relu", {"linear": ZB}],
+              "train": {"steps": 30, "batch": 12,
+                        "optimizer": {"adamw": {"beta2": 0.99, "weight_decay": 0.5,
+                                                "decay": "matrices"}},
+                        "lr": 0.02, "clip": {"norm": 0.3}}}},
+    {"name": "num_adamw_default_decay",
+     "covers": ["optimizer: adamw"],
+     "spec": {"seed": 47, "rng": "torch", "data": csv_data("yreal"),
+              "model": [{"linear": {"out": 6, **ZB}}, "tanh", {"linear": {"out": 1, **ZB}}],
+              "train": {"steps": 20, "batch": 8, "loss": "mse", "optimizer": "adamw",
+                        "lr": 0.05}}},
 ]

@@ -37,7 +37,7 @@ import torch
 import yaml
 
 from configs import CONFIGS, REQUIRED, TEXT, data_files
-from torchside import (build, csv_examples, l2_term, layer_items, lr_lambda, optimizer,
+from torchside import (build, clip, csv_examples, l2_term, layer_items, lr_lambda, optimizer,
                        param_shapes, reduce_sum, row_losses, text_examples)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -148,7 +148,7 @@ def run_torch(spec, cfg, T, g, data, vocab, features):
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(spec["train"]["lr"], steps))
     X, Y = data["train"]
     batch = spec["train"]["batch"]
-    lrs, losses = [], []
+    lrs, losses, clipped = [], [], []
     for k in range(steps):
         if batch == "full":
             xb, yb = X, Y
@@ -161,6 +161,7 @@ def run_torch(spec, cfg, T, g, data, vocab, features):
         obj = (rows.sum() if reduce_sum(spec) else rows.mean()) + l2_term(spec, P, shapes)
         losses.append(obj.item())
         obj.backward()
+        clip(spec, trainable, clipped)
         opt.step()
         sched.step()
     with torch.no_grad():
@@ -172,6 +173,9 @@ def run_torch(spec, cfg, T, g, data, vocab, features):
         for ours, theirs in (("velocity", "momentum_buffer"), ("velocity", "exp_avg"), ("sq", "exp_avg_sq")):
             if st.get(theirs) is not None:
                 moments[f"{name}.{ours}"] = st[theirs]
+    if cfg.get("clips") and not any(clipped):
+        failures.append(cfg["name"] + ": clipping never triggered")
+        print("  FAIL clipping never triggered")
     return lrs, losses, P, moments, evals
 
 

@@ -254,6 +254,20 @@ def optimizer(spec, params):
         return torch.optim.SGD(params, lr=1.0, momentum=o.get("momentum", 0),
                                nesterov=o.get("nesterov", False))
     betas, eps = (o.get("beta1", 0.9), o.get("beta2", 0.999)), o.get("eps", 1e-8)
-    if o.get("weight_decay", 0):
-        return torch.optim.AdamW(params, lr=1.0, betas=betas, eps=eps, weight_decay=o["weight_decay"])
+    wd = o.get("weight_decay", 0.01 if kind == "adamw" else 0)
+    if o.get("decay") == "matrices":  # nanoGPT's configure_optimizers: p.dim() >= 2 decays
+        groups = [{"params": [p for p in params if p.dim() >= 2], "weight_decay": wd},
+                  {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0}]
+        return torch.optim.AdamW(groups, lr=1.0, betas=betas, eps=eps)
+    if wd:
+        return torch.optim.AdamW(params, lr=1.0, betas=betas, eps=eps, weight_decay=wd)
     return torch.optim.Adam(params, lr=1.0, betas=betas, eps=eps)
+
+
+def clip(spec, params, clipped):
+    """train.clip: torch.nn.utils.clip_grad_norm_ before the step; counts the steps it
+    scaled (so a configuration can show that clipping happened)."""
+    c = spec["train"].get("clip")
+    if c:
+        norm = torch.nn.utils.clip_grad_norm_(params, c["norm"])
+        clipped.append(norm.item() > c["norm"])

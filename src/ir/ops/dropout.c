@@ -1,7 +1,9 @@
 /* dropout.c — inverted dropout in training (mask kept: output 1), the identity in
  * evaluation.  Its random stream is its own: a counter-based hash of a per-layer 64-bit
- * counter (a buffer, "layers.L.stream", so a checkpoint carries it) and the element index,
- * advanced once per training step — the other streams (init, batches) never see it. */
+ * counter (a buffer, "layers.L.stream", so a checkpoint carries it; the trainer starts it
+ * at a value derived from the run's seed, exec/init.c nn_params_seed_streams) and the
+ * element index, advanced once per training step — the other streams (init, batches)
+ * never see it, and the mask does not depend on the thread count. */
 #include <string.h>
 
 #include "ir/op.h"
@@ -39,7 +41,8 @@ static void run(const nn_step *s, int rows)
     }
     uint64_t counter;
     memcpy(&counter, s->in[1], sizeof counter); /* two floats of bits, not numbers */
-    uint64_t seed = counter * 0x9e3779b97f4a7c15ull + (uint64_t)s->node->layer * 0xd1b54a32d192ed03ull;
+    uint64_t seed =
+        counter * 0x9e3779b97f4a7c15ull + (uint64_t)s->node->layer * 0xd1b54a32d192ed03ull;
     counter++;
     memcpy(s->in[1], &counter, sizeof counter);
     nn_k->dropout_fwd(n, (float)s->node->spec->p, seed, s->in[0], s->out[1], s->out[0]);

@@ -225,3 +225,24 @@ int nn_params_init(nn_params *P, nn_rng *r, nn_param_loader from, nn_diag *d)
     }
     return rc;
 }
+
+/* splitmix64's finaliser: a run seed to a well-mixed 64-bit start. */
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void nn_params_seed_streams(nn_params *P, uint64_t seed)
+{
+    uint64_t start = mix64(seed + 0x9e3779b97f4a7c15ull);
+    for (int i = 0; i < P->n; i++) {
+        nn_param *p = &P->p[i];
+        size_t len = strlen(p->name);
+        if (p->role != NN_BUFFER || p->numel != 2 || len < 7 ||
+            strcmp(p->name + len - 7, ".stream") != 0)
+            continue;
+        memcpy(p->data, &start, sizeof start); /* two floats of bits, not numbers */
+    }
+}

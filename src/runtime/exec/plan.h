@@ -50,6 +50,11 @@ typedef int (*nn_param_loader)(nn_param *p, nn_diag *d);
  * a bad cell, a missing file) and `from` files that are missing, damaged or of another
  * shape are errors in `d`: returns 0 or −1. */
 int nn_params_init(nn_params *P, nn_rng *r, nn_param_loader from, nn_diag *d);
+/* Sets every random-stream buffer (dropout's "….stream": a 64-bit counter in two floats) to
+ * a start derived from the run's seed, without drawing from any other stream: the same
+ * seed gives the same masks, another seed others.  A resumed run's checkpoint then
+ * restores the counters it had. */
+void nn_params_seed_streams(nn_params *P, uint64_t seed);
 
 typedef struct nn_plan {
     const nn_graph *g;

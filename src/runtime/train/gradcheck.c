@@ -17,20 +17,43 @@
 static const float STEPS[4] = {3e-2f, 1e-2f, 1e-3f, 1e-4f};
 #define FLOOR 1e-2 /* gradients below FLOOR · max(1, objective / 10) compare absolutely */
 
-static double objective(const nn_plan *p, int rows)
+/* The random-stream buffers (dropout's counters) as they were before the first pass: every
+ * evaluation restores them, so each draws the same masks and f(w ± h) differ by w alone. */
+typedef struct {
+    float *at[64];
+    float was[64][2];
+    int n;
+} streams;
+
+static void hold_streams(nn_params *P, streams *held)
 {
+    held->n = 0;
+    for (int i = 0; i < P->n && held->n < 64; i++) {
+        size_t len = strlen(P->p[i].name);
+        if (P->p[i].role == NN_BUFFER && P->p[i].numel == 2 && len >= 7 &&
+            strcmp(P->p[i].name + len - 7, ".stream") == 0) {
+            held->at[held->n] = P->p[i].data;
+            memcpy(held->was[held->n++], P->p[i].data, 2 * sizeof(float));
+        }
+    }
+}
+
+static double objective(const nn_plan *p, int rows, const streams *held)
+{
+    for (int k = 0; k < held->n; k++)
+        memcpy(held->at[k], held->was[k], 2 * sizeof(float));
     nn_plan_forward(p, rows);
     return *(const float *)nn_plan_ptr(p, p->g->loss);
 }
 
 /* (f(w + h) − f(w − h)) / 2h with h = step · max(1, |w|), w restored. */
-static double numeric(const nn_plan *p, int rows, float *w, float step)
+static double numeric(const nn_plan *p, int rows, const streams *held, float *w, float step)
 {
     float orig = *w, h = step * (fabsf(orig) > 1 ? fabsf(orig) : 1);
     *w = orig + h;
-    double up = objective(p, rows);
+    double up = objective(p, rows, held);
     *w = orig - h;
-    double down = objective(p, rows);
+    double down = objective(p, rows, held);
     *w = orig;
     return (up - down) / (2.0 * (double)h);
 }
@@ -40,6 +63,8 @@ int nn_gradcheck_run(nn_trainer *tr, double tol, nn_gradcheck_result *res)
     memset(res, 0, sizeof *res);
     res->tol = tol;
     nn_plan *p = NULL;
+    streams held;
+    hold_streams(nn_trainer_params(tr), &held); /* before the probe's pass: its masks are kept */
     int rows = nn_trainer_probe(tr, ROWS, &p);
     if (rows < 0) return -1;
     res->rows = rows;
@@ -56,7 +81,7 @@ int nn_gradcheck_run(nn_trainer *tr, double tol, nn_gradcheck_result *res)
         return -1;
     }
     /* the forward pass's rounding grows with the objective: so does the floor */
-    double f0 = fabs(objective(p, rows)), floor_ = FLOOR * (f0 > 10 ? f0 / 10 : 1);
+    double f0 = fabs(objective(p, rows, &held)), floor_ = FLOOR * (f0 > 10 ? f0 / 10 : 1);
     for (int i = 0; i < P->n; i++) {
         nn_param *w = &P->p[i];
         if (w->role != NN_PARAM) continue;
@@ -66,15 +91,15 @@ int nn_gradcheck_run(nn_trainer *tr, double tol, nn_gradcheck_result *res)
         for (long j = 0; j < w->numel; j += stride, checked++) {
             double a = grad[j], num = 0, err = INFINITY;
             for (int k = 0; k < 4; k++) { /* the best of four steps: see above */
-                double n = numeric(p, rows, &w->data[j], STEPS[k]);
+                double n = numeric(p, rows, &held, &w->data[j], STEPS[k]);
                 double den = fabs(a) + fabs(n) > floor_ ? fabs(a) + fabs(n) : floor_;
                 if (fabs(a - n) / den < err) err = fabs(a - n) / den, num = n;
             }
             if (err > worst || checked == 0) worst = err, wa = a, wn = num;
         }
         nn_gradcheck_row *r = &res->row[res->nrows++];
-        *r = (nn_gradcheck_row){w->name, w->ndim, {0}, checked, w->numel, worst, wa, wn,
-                                worst <= tol};
+        *r = (nn_gradcheck_row){w->name, w->ndim, {0}, checked,     w->numel,
+                                worst,   wa,      wn,  worst <= tol};
         memcpy(r->dim, w->dim, sizeof r->dim);
         res->bad += !r->ok;
     }

@@ -124,6 +124,10 @@ nn_model_ref nn_trainer_model(const nn_trainer *tr);
 double nn_lr_at(const nn_lr_spec *lr, long step, long steps);
 /* One optimizer step over every parameter (optim.c). */
 void nn_optim_step(nn_params *P, const nn_train_spec *t, float lr);
+/* The global L2 norm of every parameter's gradient (optim.c). */
+double nn_grad_norm(const nn_params *P);
+/* clip_grad_norm_(max_norm) on every parameter's gradient; returns the norm before. */
+double nn_clip_grad_norm(nn_params *P, double max_norm);
 /* Optimizer state arrays per parameter for nn_params_new (0, 1 momentum, 2 Adam). */
 int nn_optim_state_arrays(const nn_train_spec *t);
 

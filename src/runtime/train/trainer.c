@@ -88,8 +88,8 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
                              spec->eval.every > 0 && nev >= 2 && !tr->plugins &&
                                  !spec->checkpoint.keep_best,
                              nn_limits_dump_expected()};
-    if (nn_limits_check(tr->train_g, tr->eval_g, nev, nn_optim_state_arrays(&spec->train),
-                        &extra, spec->layers[0].mark, d) != 0)
+    if (nn_limits_check(tr->train_g, tr->eval_g, nev, nn_optim_state_arrays(&spec->train), &extra,
+                        spec->layers[0].mark, d) != 0)
         goto fail; /* before any of it is allocated */
     if (!(tr->P = nn_params_new(tr->train_g, nn_optim_state_arrays(&spec->train)))) goto fail;
     if (!(tr->train_p = nn_plan_lower(tr->train_g, tr->P, NN_LOWER_FAST))) goto fail;
@@ -102,13 +102,14 @@ nn_trainer *nn_trainer_new(const nn_spec *spec, const nn_dataset *ds, nn_diag *d
      * then the DataLoader draws its base seed and, at the first batch, the RandomSampler's
      * seed (each 64 bits, high word first), which seeds the sampler's own mt19937 with its
      * low 32 bits; batches are draw() mod n from that generator. */
-    int replay = spec->rng == NN_RNG_TORCH && ds->shuffle_draws &&
-                 spec->data.shuffle_seed == spec->seed;
+    int replay =
+        spec->rng == NN_RNG_TORCH && ds->shuffle_draws && spec->data.shuffle_seed == spec->seed;
     for (long i = 0; replay && i < ds->shuffle_draws; i++)
         nn_rng_u32(&tr->rng);
     if (nn_params_init(tr->P, &tr->rng, nn_ckpt_init_param, d) != 0 ||
         nn_ckpt_init_from(tr->P, spec, ds, d) != 0 || encode_prefix(tr, d) != 0)
         goto fail;
+    nn_params_seed_streams(tr->P, spec->seed); /* dropout's own stream of the run's seed */
     if (replay) {
         for (int k = 0; k < 3; k++) /* the loader's base seed, the sampler seed's high word */
             nn_rng_u32(&tr->rng);
