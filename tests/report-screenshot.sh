@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Renders mlp_bn's report.html in headless Chromium and checks what it shows: the page
+# Renders mlp_bn's and makemore_transformer's report.html in headless Chromium and checks what it shows: the page
 # paints (a PNG of some size), and every <svg> plot is laid out inside the page (a copy of
 # the page with a script that measures each plot's box, read back with --dump-dom: width and
 # height > 0, left ≥ 0 and right ≤ the 1200-pixel window).  Without Chromium (Debian package:
@@ -17,25 +17,32 @@ if [ -z "$browser" ]; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-./nnrun specs/mlp_bn.yaml --set train.steps=3000 --set eval.every=1000 --out "$tmp/run" --quiet
-svgs=$(grep -o '<svg' "$tmp/run/report.html" | wc -l)
-[ "$svgs" -gt 0 ] || { echo "FAIL: report.html has no <svg> plot"; exit 1; }
-for fig in fig-loss fig-lr fig-act- fig-grad- fig-updates fig-saturation fig-embedding; do
-    grep -q "id=\"$fig" "$tmp/run/report.html" || { echo "FAIL: report.html has no $fig"; exit 1; }
-done
 chrome=("$browser" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run
     --disable-background-networking --disable-component-update --disable-sync
     --user-data-dir="$tmp/profile" --window-size=1200,6000)
-timeout 120 "${chrome[@]}" --screenshot="$tmp/shot.png" "file://$tmp/run/report.html" \
-    >/dev/null 2>&1 || true
-size=$(stat -c %s "$tmp/shot.png" 2>/dev/null || echo 0)
-# a blank 1200×6000 page compresses to a few kB; the plots make it hundreds
-if [ "$size" -lt 100000 ]; then
-    echo "FAIL: report screenshot is missing or blank ($size bytes)"
-    exit 1
-fi
-# every plot inside the page: the measuring script writes its verdict into the DOM
-sed 's|</body>|<script>(function () {\
+
+# check NAME MIN_PNG_BYTES FIGURE_IDS -- NNRUN_ARGS...: runs nnrun into $tmp/NAME, then the
+# figures' ids are in report.html, the screenshot is not blank, every plot is inside the page
+check() {
+    local name=$1 min=$2 figs=$3 dir=$tmp/$1
+    shift 4
+    ./nnrun "$@" --out "$dir" --quiet
+    local svgs size verdict
+    svgs=$(grep -o '<svg' "$dir/report.html" | wc -l)
+    [ "$svgs" -gt 0 ] || { echo "FAIL: $name: report.html has no <svg> plot"; exit 1; }
+    for fig in $figs; do
+        grep -q "id=\"$fig" "$dir/report.html" || { echo "FAIL: $name: report.html has no $fig"; exit 1; }
+    done
+    timeout 120 "${chrome[@]}" --screenshot="$dir/shot.png" "file://$dir/report.html" \
+        >/dev/null 2>&1 || true
+    size=$(stat -c %s "$dir/shot.png" 2>/dev/null || echo 0)
+    # a blank 1200×6000 page compresses to a few kB; the plots make it far more
+    if [ "$size" -lt "$min" ]; then
+        echo "FAIL: $name: report screenshot is missing or blank ($size bytes)"
+        exit 1
+    fi
+    # every plot inside the page: the measuring script writes its verdict into the DOM
+    sed 's|</body>|<script>(function () {\
   var bad = [], all = document.querySelectorAll("svg"), w = window.innerWidth;\
   for (var i = 0; i < all.length; i++) {\
     var r = all[i].getBoundingClientRect();\
@@ -46,13 +53,22 @@ sed 's|</body>|<script>(function () {\
   var p = document.createElement("pre"); p.id = "svgcheck";\
   p.textContent = "svgcheck " + all.length + " plots, " + bad.length + " outside: " + bad.join("; ");\
   document.body.appendChild(p);\
-})();</script></body>|' "$tmp/run/report.html" >"$tmp/run/measure.html"
-verdict=$(timeout 120 "${chrome[@]}" --dump-dom "file://$tmp/run/measure.html" 2>/dev/null |
-    grep -o 'svgcheck [0-9]* plots, [0-9]* outside:[^<]*' || true)
-case "$verdict" in
-"svgcheck $svgs plots, 0 outside: ") ;;
-"") echo "FAIL: the plots could not be measured in chromium (no verdict in the DOM)"; exit 1 ;;
-*) echo "FAIL: report.html: $verdict ($svgs <svg> in the file)"; exit 1 ;;
-esac
-mkdir -p tests/artifacts && cp "$tmp/shot.png" tests/artifacts/report-mlp_bn.png
-echo "report screenshot: 1 passed, 0 failed ($svgs inline svg plots all inside the page, $size-byte PNG in tests/artifacts/)"
+})();</script></body>|' "$dir/report.html" >"$dir/measure.html"
+    verdict=$(timeout 120 "${chrome[@]}" --dump-dom "file://$dir/measure.html" 2>/dev/null |
+        grep -o 'svgcheck [0-9]* plots, [0-9]* outside:[^<]*' || true)
+    case "$verdict" in
+    "svgcheck $svgs plots, 0 outside: ") ;;
+    "") echo "FAIL: $name: the plots could not be measured in chromium (no verdict in the DOM)"; exit 1 ;;
+    *) echo "FAIL: $name: report.html: $verdict ($svgs <svg> in the file)"; exit 1 ;;
+    esac
+    mkdir -p tests/artifacts && cp "$dir/shot.png" "tests/artifacts/report-$name.png"
+    echo "report screenshot $name: $svgs inline svg plots all inside the page, $size-byte PNG in tests/artifacts/"
+}
+
+check mlp_bn 100000 "fig-loss fig-lr fig-act- fig-grad- fig-updates fig-saturation fig-embedding" -- \
+    specs/mlp_bn.yaml --set train.steps=3000 --set eval.every=1000
+# a sequence model: loss per position, attention maps per head, the residual stream
+check makemore_transformer 60000 "fig-loss fig-positions fig-attention fig-stream" -- \
+    specs/makemore_transformer.yaml --set train.steps=200 --set eval.every=100 \
+    --set 'report.plots=[loss, positions, attention, stream]'
+echo "report screenshot: 2 passed, 0 failed"

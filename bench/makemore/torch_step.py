@@ -1,12 +1,17 @@
 #!/usr/bin/python3
 """torch_step.py — one PyTorch training step of makemore.py's models (plain nn.Module, the
-classes of tests/parity/makemore.py, + torch.optim.AdamW), one thread, batch 32: the
-median µs per step over N steps after a warm-up, as one JSON line per model.
+classes of tests/parity/makemore.py, + torch.optim.AdamW with makemore's settings), batch
+32 of 16 positions drawn each step from a pool of 31033 examples (makemore's training
+split's size; the last positions ignored, as in padded names): the median µs per step
+after a warm-up, one JSON line per model.  bench/run runs it interleaved with `nnrun bench`
+on specs/makemore_*.yaml (`bench/run --only makemore`).
 
-Usage: /usr/bin/python3 bench/makemore/torch_step.py [MODEL ...] [--steps N]
+Usage: /usr/bin/python3 bench/makemore/torch_step.py [MODEL ...] [--steps N] [--warmup N]
+       [--threads N]
 """
 import json
 import os
+import statistics
 import sys
 import time
 
@@ -16,38 +21,52 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "parity"))
 import makemore as mm  # noqa: E402
 
-torch.set_num_threads(1)
 
-
-def bench(kind, steps):
+def bench(kind, steps, warmup):
     torch.manual_seed(0)
     model = mm.MODELS[kind]()
     opt = torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=0.01, betas=(0.9, 0.99), eps=1e-8)
-    x = torch.randint(1, 27, (32, 16))
-    y = torch.randint(0, 27, (32, 16))
-    y[:, 10:] = -1
+    n = 31033
+    X = torch.randint(1, 27, (n, 16))
+    Y = torch.randint(0, 27, (n, 16))
+    Y[:, 10:] = -1
     times = []
-    for i in range(steps + 20):
+    for i in range(warmup + steps):
         t = time.perf_counter()
+        ix = torch.randint(0, n, (32,))
+        x, y = X[ix], Y[ix]
         logits = model(x, {})
         loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), y.view(-1), ignore_index=-1)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if i >= 20:
+        if i >= warmup:
             times.append(time.perf_counter() - t)
-    times.sort()
-    return {"name": kind, "us_per_step_median": times[len(times) // 2] * 1e6, "steps": steps}
+    return {"model": kind, "style": "module", "threads": torch.get_num_threads(),
+            "us_per_step": statistics.median(times) * 1e6, "steps": steps,
+            "torch": torch.__version__, "blas": blas_in_use()}
+
+
+def blas_in_use():
+    """The BLAS library mapped into this process (the baseline wants openblas-openmp)."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "blas" in line.rsplit("/", 1)[-1]}
+        return ",".join(sorted({lib.rsplit("/", 1)[0] for lib in libs})) or "unknown"
+    except OSError:
+        return "unknown"
 
 
 def main():
     args = sys.argv[1:]
-    steps = 200
-    if "--steps" in args:
-        steps = int(args[args.index("--steps") + 1])
-        del args[args.index("--steps") : args.index("--steps") + 2]
+    opts = {"--steps": 200, "--warmup": 20, "--threads": 1}
+    for k in list(opts):
+        if k in args:
+            opts[k] = int(args[args.index(k) + 1])
+            del args[args.index(k) : args.index(k) + 2]
+    torch.set_num_threads(opts["--threads"])
     for kind in args or ["transformer", "bow", "mlp", "bigram"]:
-        print(json.dumps(bench(kind, steps)))
+        print(json.dumps(bench(kind, opts["--steps"], opts["--warmup"])))
 
 
 if __name__ == "__main__":

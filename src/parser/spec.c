@@ -90,7 +90,8 @@ static int parse_sample(nn_sctx *c, const nn_ynode *n, nn_sample_spec *sa)
 
 static const char *const plot_names[] = {"loss",      "lr",     "lr_find",  "activations",
                                          "gradients", "ratios", "updates",  "saturation",
-                                         "embedding", "counts", "boundary", NULL};
+                                         "embedding", "counts", "boundary", "positions",
+                                         "attention", "stream", NULL};
 
 /* plots: all | none | [names] */
 static void report_plots(nn_sctx *c, const nn_ynode *n, nn_report_spec *r)
@@ -372,8 +373,8 @@ static void load(nn_sctx *c, spec_box *box, const char *const *sets, int point)
 static nn_spec *load_spec(const char *path, const char *const *sets, int nsets, int point,
                           const char *stored_in, nn_diag *d)
 {
-    nn_sctx c = {.d = d, .nerr = 0, .spec_path = path, .stored = stored_in != NULL,
-                 .rel_base = stored_in};
+    nn_sctx c = {
+        .d = d, .nerr = 0, .spec_path = path, .stored = stored_in != NULL, .rel_base = stored_in};
     spec_box *box = calloc(1, sizeof *box);
     if (!box) abort();
     nn_spec *s = &box->pub;

@@ -57,7 +57,11 @@ static const char *const CSS =
     "figure.half{width:470px}figure.half figcaption{max-width:460px}"
     "svg.plot{display:block;max-width:100%;height:auto}"
     "pre{background:#f6f6f6;padding:.6em;overflow-x:auto}"
-    ".note{color:#555}";
+    ".note{color:#555}"
+    ".att-row{display:flex;flex-wrap:wrap;align-items:flex-end;gap:6px;margin:.3em 0}"
+    ".att-label{width:210px;font-size:.85em;align-self:center}"
+    ".att-head{display:inline-flex;flex-direction:column;align-items:center;font-size:.75em}"
+    ".att-item{border-bottom:1px solid #eee;padding-bottom:.3em}";
 
 /* --- summary.json ------------------------------------------------------------------ */
 

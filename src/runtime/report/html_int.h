@@ -46,6 +46,10 @@ void nn_fig_close(FILE *f, const char *caption);
 int nn_report_counts(FILE *f, const nn_jdoc *stats);
 int nn_report_boundary(FILE *f, const nn_jdoc *stats);
 
+/* html_seq.c: sequence models' figures (stats.json `sequence`): loss per position,
+ * attention maps, residual stream; 0 when absent, −1 on malformed data. */
+int nn_report_sequence(FILE *f, const nn_jdoc *stats);
+
 /* All stats.json figures, in the report's order; −1 with an error on malformed data. */
 int nn_report_stats(FILE *f, const nn_jdoc *stats);
 

@@ -510,5 +510,5 @@ int nn_report_stats(FILE *f, const nn_jdoc *j)
     nn_fig_section("Model");
     if (embedding_section(f, j) < 0 || nn_report_counts(f, j) < 0 || nn_report_boundary(f, j) < 0)
         return -1;
-    return 0;
+    return nn_report_sequence(f, j);
 }

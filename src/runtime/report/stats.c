@@ -44,7 +44,9 @@ static int count_collections(long steps, long every)
 static int boundary_applies(const nn_trainer *tr)
 {
     const nn_graph *g = nn_trainer_graph(tr, NN_EVALUATION);
-    if (nn_trainer_data(tr)->kind != NN_DATASET_TABLE || nn_trainer_data(tr)->features != 2 || g->logits < 0) return 0;
+    if (nn_trainer_data(tr)->kind != NN_DATASET_TABLE || nn_trainer_data(tr)->features != 2 ||
+        g->logits < 0)
+        return 0;
     int outs = g->t[g->logits].dim[1];
     nn_loss_kind l = nn_trainer_spec(tr)->train.loss;
     if (l == NN_LOSS_HINGE || l == NN_LOSS_MSE || l == NN_LOSS_EXPR) return outs == 1;
@@ -56,7 +58,8 @@ static int setup_graph_stats(nn_stats *s, const nn_trainer *tr)
     const nn_graph *g = nn_trainer_graph(tr, NN_TRAINING);
     const nn_params *P = nn_trainer_params(tr);
     const nn_spec *spec = nn_trainer_spec(tr);
-    if ((nn_stats_wants(spec, "activations") || nn_stats_wants(spec, "gradients") || nn_stats_wants(spec, "saturation")) &&
+    if ((nn_stats_wants(spec, "activations") || nn_stats_wants(spec, "gradients") ||
+         nn_stats_wants(spec, "saturation")) &&
         !(s->plan = nn_plan_lower(g, nn_trainer_params(tr), NN_LOWER_KEEP_ALL)))
         return -1;
     for (int i = 0; i < g->nfwd; i++)
@@ -141,6 +144,10 @@ nn_stats *nn_stats_new(const nn_trainer *tr)
         nn_stats_free(s);
         return NULL;
     }
+    const nn_spec *spec = nn_trainer_spec(tr);
+    int pos = nn_stats_wants(spec, "positions"), att = nn_stats_wants(spec, "attention"),
+        str = nn_stats_wants(spec, "stream");
+    if (pos || att || str) s->seq = nn_seq_stats_new(tr, pos, att, str);
     return s;
 }
 
@@ -152,6 +159,7 @@ void nn_stats_free(nn_stats *s)
     free(s->saved_buffers), free(s->before), free(s->weight_param), free(s->weights);
     free(s->upd_step), free(s->upd), free(s->sat), free(s->emb_cov), free(s->emb_pts);
     free(s->grid);
+    nn_seq_stats_free(s->seq);
     free(s);
 }
 
@@ -422,7 +430,9 @@ static void decision_boundary(nn_stats *s)
 void nn_stats_finish(nn_stats *s)
 {
     if (s->emb_param >= 0) embedding_pca(s);
-    if (s->boundary && NN_GRID * NN_GRID <= nn_trainer_graph(s->tr, NN_EVALUATION)->batch) decision_boundary(s);
+    if (s->seq) nn_seq_stats_run(s->seq, s->tr);
+    if (s->boundary && NN_GRID * NN_GRID <= nn_trainer_graph(s->tr, NN_EVALUATION)->batch)
+        decision_boundary(s);
 }
 
 /* --- attaching to the step loop (train/hooks.h) ------------------------------------------ */

@@ -43,6 +43,35 @@ typedef struct {
 
 enum { NN_STATS_INIT = 0, NN_STATS_FINAL = 1 };
 
+/* Sequence models (stats_seq.c): loss per position, attention maps, the residual stream. */
+#define NN_SEQ_NAMES 3 /* items whose attention maps are kept */
+typedef struct {
+    double mean, std; /* over the non-ignored positions, every feature (std unbiased) */
+    long n;
+} nn_seq_moment;
+
+typedef struct nn_seq_stats {
+    int want_pos, want_att, want_stream; /* the plots asked for */
+    int split;                           /* nn_split_id evaluated: test, else dev, else train */
+    int T;
+    struct nn_graph *g;            /* the model for SEQ_ROWS rows, evaluation mode */
+    nn_plan *plan;                 /* g lowered keeping every tensor */
+    double *pos_sum;               /* [T] Σ cross-entropy at position t */
+    long *pos_n;                   /* [T] targets at position t */
+    double loss;                   /* Σ pos_sum / Σ pos_n: the split's loss */
+    int att_node[2], natt, heads;  /* first and last attention node (natt of them) */
+    int nnames, len[NN_SEQ_NAMES]; /* items kept, positions of each (its length + 1) */
+    float *att; /* [NN_SEQ_NAMES][2][heads][T][T] softmax weights, row = query position */
+    int nstream, *stream_t; /* residual-add and LayerNorm outputs, in graph order */
+    nn_seq_moment *stream;
+    int done;
+} nn_seq_stats;
+
+/* NULL when the model is not a sequence model (or out of memory). */
+nn_seq_stats *nn_seq_stats_new(const nn_trainer *tr, int positions, int attention, int stream);
+void nn_seq_stats_run(nn_seq_stats *q, const nn_trainer *tr);
+void nn_seq_stats_free(nn_seq_stats *q);
+
 typedef struct nn_stats {
     const nn_trainer *tr;
     long steps, every; /* the run's steps; update series every `every` steps (and the last) */
@@ -78,6 +107,7 @@ typedef struct nn_stats {
     double bx0[2], bx1[2];
     float *grid; /* NN_GRID × NN_GRID: grid[j * NN_GRID + i] at (x0[i], x1[j]) */
     int grid_done;
+    nn_seq_stats *seq; /* sequence models: positions, attention, stream (or NULL) */
 } nn_stats;
 
 /* Whether the spec asks for statistics: report.plots is `all` or a non-empty list.  Only the

@@ -159,6 +159,81 @@ static json_t *boundary_json(const nn_stats *s)
                      pts);
 }
 
+/* The name of tensor t without its ".out": "blocks.0.residual". */
+static json_t *tensor_label(const nn_graph *g, int t)
+{
+    const char *name = g->t[t].name;
+    size_t n = strlen(name);
+    if (n > 4 && !strcmp(name + n - 4, ".out")) n -= 4;
+    return json_stringn(name, n);
+}
+
+/* stats.json "sequence" (docs/stats-json.md). */
+static json_t *sequence_json(const nn_seq_stats *q, const nn_dataset *ds)
+{
+    static const char *const split[] = {"train", "dev", "test"};
+    json_t *o = json_pack("{s:s}", "split", split[q->split]);
+    if (q->want_pos) {
+        json_t *loss = json_array(), *count = json_array();
+        for (int t = 0; t < q->T; t++) {
+            json_array_append_new(loss,
+                                  num(q->pos_n[t] ? q->pos_sum[t] / (double)q->pos_n[t] : NAN));
+            json_array_append_new(count, json_integer(q->pos_n[t]));
+        }
+        json_object_set_new(
+            o, "positions",
+            json_pack("{s:o, s:o, s:o}", "loss", loss, "count", count, "mean", num(q->loss)));
+    }
+    if (q->want_att && q->natt > 0 && q->nnames > 0) {
+        json_t *layers = json_array(), *items = json_array();
+        for (int a = 0; a < q->natt; a++)
+            json_array_append_new(layers, tensor_label(q->g, q->g->n[q->att_node[a]].out[0]));
+        const nn_split *sp = &ds->split[q->split];
+        size_t map = (size_t)q->T * q->T;
+        for (int w = 0; w < q->nnames; w++) {
+            int L = q->len[w];
+            json_t *tokens = json_array(), *maps = json_array();
+            for (int t = 0; t < L; t++)
+                json_array_append_new(
+                    tokens, json_string(nn_dataset_token(ds, sp->x[(size_t)w * q->T + t])));
+            for (int a = 0; a < q->natt; a++) {
+                json_t *heads = json_array();
+                for (int h = 0; h < q->heads; h++) {
+                    const float *m = q->att + (((size_t)w * 2 + a) * q->heads + h) * map;
+                    json_t *rows = json_array();
+                    for (int i = 0; i < L; i++) {
+                        json_t *row = json_array();
+                        for (int j = 0; j < L; j++)
+                            json_array_append_new(row, num(m[i * q->T + j]));
+                        json_array_append_new(rows, row);
+                    }
+                    json_array_append_new(heads, rows);
+                }
+                json_array_append_new(maps, heads);
+            }
+            json_array_append_new(items, json_pack("{s:o, s:o}", "tokens", tokens, "maps", maps));
+        }
+        json_object_set_new(
+            o, "attention",
+            json_pack("{s:o, s:i, s:o}", "layers", layers, "heads", q->heads, "items", items));
+    }
+    if (q->want_stream && q->nstream > 0) {
+        json_t *st = json_array();
+        for (int k = 0; k < q->nstream; k++) {
+            int t = q->stream_t[k];
+            const char *kind = "residual";
+            for (int i = 0; i < q->g->nn; i++)
+                if (q->g->n[i].out[0] == t && q->g->n[i].op != &nn_op_residual)
+                    kind = q->g->n[i].op == &nn_op_layernorm ? "layernorm" : "embedding";
+            json_array_append_new(
+                st, json_pack("{s:o, s:s, s:o, s:o}", "name", tensor_label(q->g, t), "kind", kind,
+                              "mean", num(q->stream[k].mean), "std", num(q->stream[k].std)));
+        }
+        json_object_set_new(o, "stream", st);
+    }
+    return o;
+}
+
 static json_t *stats_doc(const nn_stats *s)
 {
     const nn_dataset *ds = nn_trainer_data(s->tr);
@@ -182,6 +257,7 @@ static json_t *stats_doc(const nn_stats *s)
     if (nn_trainer_ngram(s->tr) && nn_stats_wants(nn_trainer_spec(s->tr), "counts"))
         json_object_set_new(root, "counts", counts_json(s));
     if (s->grid_done) json_object_set_new(root, "boundary", boundary_json(s));
+    if (s->seq && s->seq->done) json_object_set_new(root, "sequence", sequence_json(s->seq, ds));
     return root;
 }
 
