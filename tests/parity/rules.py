@@ -173,9 +173,11 @@ def run_torch(spec, cfg, T, g, data, vocab, features):
         for ours, theirs in (("velocity", "momentum_buffer"), ("velocity", "exp_avg"), ("sq", "exp_avg_sq")):
             if st.get(theirs) is not None:
                 moments[f"{name}.{ours}"] = st[theirs]
-    if cfg.get("clips") and not any(clipped):
-        failures.append(cfg["name"] + ": clipping never triggered")
-        print("  FAIL clipping never triggered")
+    if cfg.get("clips"):
+        print(f"  {'ok  ' if any(clipped) else 'FAIL'} {cfg['name']}: clipping scaled "
+              f"{sum(clipped)} of {len(clipped)} steps")
+        if not any(clipped):
+            failures.append(cfg["name"] + ": clipping never triggered")
     return lrs, losses, P, moments, evals
 
 
