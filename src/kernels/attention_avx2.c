@@ -1,0 +1,185 @@
+/* attention_avx2.c — the attention core (kernels.h attn_fwd/attn_bwd) for short blocks:
+ * t ≤ 16 positions and heads of hs = 8·r ≤ 64 features (makemore: t = 16, hs = 16).
+ *
+ * One (batch, head) at a time.  A row of scores over the ≤ 16 key positions is two 8-float
+ * vectors, built as Σ_d q_i[d]·Kᵀ[d][:] from a transposed copy of the head's keys, so the
+ * scaling, the causal mask, the softmax and its backward all run on whole rows in
+ * registers; no dot product ends in a horizontal sum.  The backward keeps dS (t × t) in a
+ * stack block and forms dK = dSᵀ·Q and dV = Pᵀ·dO one key row at a time with the row's
+ * accumulators in registers.  Other shapes go to the general loops of seq_avx2.c.
+ * Each (batch, head) is independent, so a split over the batch changes no result. */
+#include <math.h>
+#include <string.h>
+
+#include "kernels/avx2.h"
+#include "kernels/avx2_strip.h"
+
+enum { TMAX = 16, HMAX = 64, HV = HMAX / 8 };
+
+static int fits(int t, int hs)
+{
+    return t <= TMAX && hs % 8 == 0 && hs <= HMAX;
+}
+
+/* xt[d][j] = x_j[d] for j < t, 0 for t ≤ j < 16 (x rows ld apart) */
+static void transpose(int t, int hs, const float *x, size_t ld, float xt[][TMAX])
+{
+    for (int d = 0; d < hs; d++)
+        for (int j = 0; j < TMAX; j++)
+            xt[d][j] = j < t ? x[(size_t)j * ld + d] : 0.0f;
+}
+
+/* s[0..1] = Σ_d a[d]·xt[d][0..15], four chains so the FMAs do not wait on each other */
+static inline __attribute__((always_inline)) void
+row_times(int hs, const float *a, const float xt[][TMAX], __m256 *lo, __m256 *hi)
+{
+    __m256 l0 = _mm256_setzero_ps(), h0 = l0, l1 = l0, h1 = l0;
+    for (int d = 0; d < hs; d += 2) {
+        __m256 a0 = _mm256_broadcast_ss(a + d), a1 = _mm256_broadcast_ss(a + d + 1);
+        l0 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(xt[d]), l0);
+        h0 = _mm256_fmadd_ps(a0, _mm256_loadu_ps(xt[d] + 8), h0);
+        l1 = _mm256_fmadd_ps(a1, _mm256_loadu_ps(xt[d + 1]), l1);
+        h1 = _mm256_fmadd_ps(a1, _mm256_loadu_ps(xt[d + 1] + 8), h1);
+    }
+    *lo = _mm256_add_ps(l0, l1);
+    *hi = _mm256_add_ps(h0, h1);
+}
+
+static inline float hsum(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline float hmax(__m256 v)
+{
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* o[0..hs) (+)= Σ_{j<len} w[j]·x_j  (x rows ld apart), two chains per 8 features */
+static inline __attribute__((always_inline)) void
+weighted_rows(int hs, int len, const float *w, const float *x, size_t ld, float *o, int add)
+{
+    for (int d = 0; d < hs; d += 8) {
+        __m256 s0 = add ? _mm256_loadu_ps(o + d) : _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+        int j = 0;
+        for (; j + 2 <= len; j += 2) {
+            s0 = _mm256_fmadd_ps(_mm256_broadcast_ss(w + j), _mm256_loadu_ps(x + j * ld + d), s0);
+            s1 = _mm256_fmadd_ps(_mm256_broadcast_ss(w + j + 1),
+                                 _mm256_loadu_ps(x + (j + 1) * ld + d), s1);
+        }
+        if (j < len)
+            s0 = _mm256_fmadd_ps(_mm256_broadcast_ss(w + j), _mm256_loadu_ps(x + j * ld + d), s0);
+        _mm256_storeu_ps(o + d, _mm256_add_ps(s0, s1));
+    }
+}
+
+/* the key positions row i may see: j < t, and j ≤ i when causal */
+static inline void row_mask(int t, int i, int causal, __m256 *lo, __m256 *hi)
+{
+    int lim = causal && i + 1 < t ? i + 1 : t;
+    __m256i n = _mm256_set1_epi32(lim), j0 = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i j1 = _mm256_add_epi32(j0, _mm256_set1_epi32(8));
+    *lo = _mm256_castsi256_ps(_mm256_cmpgt_epi32(n, j0));
+    *hi = _mm256_castsi256_ps(_mm256_cmpgt_epi32(n, j1));
+}
+
+static void head_fwd(int t, int hs, int causal, float scale, const float *q0, size_t ld, float *a,
+                     float *out, size_t ldo)
+{
+    float kt[HMAX][TMAX], p[TMAX];
+    const float *k0 = q0 + ld / 3, *v0 = k0 + ld / 3;
+    transpose(t, hs, k0, ld, kt);
+    __m256 sc = _mm256_set1_ps(scale), lowest = _mm256_set1_ps(-INFINITY);
+    for (int i = 0; i < t; i++) {
+        __m256 lo, hi, mlo, mhi;
+        row_times(hs, q0 + i * ld, kt, &lo, &hi);
+        row_mask(t, i, causal, &mlo, &mhi);
+        lo = _mm256_blendv_ps(lowest, _mm256_mul_ps(lo, sc), mlo);
+        hi = _mm256_blendv_ps(lowest, _mm256_mul_ps(hi, sc), mhi);
+        __m256 mx = _mm256_set1_ps(hmax(_mm256_max_ps(lo, hi)));
+        lo = _mm256_and_ps(nn_avx2_exp(_mm256_sub_ps(lo, mx)), mlo);
+        hi = _mm256_and_ps(nn_avx2_exp(_mm256_sub_ps(hi, mx)), mhi);
+        __m256 inv = _mm256_set1_ps(1.0f / hsum(_mm256_add_ps(lo, hi)));
+        _mm256_storeu_ps(p, _mm256_mul_ps(lo, inv));
+        _mm256_storeu_ps(p + 8, _mm256_mul_ps(hi, inv));
+        memcpy(a + (size_t)i * t, p, (size_t)t * sizeof *p);
+        weighted_rows(hs, causal ? i + 1 : t, p, v0, ld, out + (size_t)i * ldo, 0);
+    }
+}
+
+void nn_avx2_attn_fwd_short(int b, int t, int nh, int hs, int causal, const float *qkv, float *att,
+                            float *out)
+{
+    if (!fits(t, hs)) {
+        nn_avx2_attn_fwd(b, t, nh, hs, causal, qkv, att, out);
+        return;
+    }
+    int c = nh * hs;
+    size_t ld = 3 * (size_t)c;
+    float scale = 1.0f / sqrtf((float)hs);
+    for (int bi = 0; bi < b; bi++)
+        for (int h = 0; h < nh; h++)
+            head_fwd(t, hs, causal, scale, qkv + (size_t)bi * t * ld + h * hs, ld,
+                     att + ((size_t)bi * nh + h) * t * t, out + (size_t)bi * t * c + h * hs,
+                     (size_t)c);
+}
+
+/* dK row j = Σ_i w[i][j]·x_i over the rows i that see j (x rows ld apart) into o */
+static void column_rows(int t, int hs, int causal, int j, const float w[][TMAX], const float *x,
+                        size_t ld, float *o, int add)
+{
+    float col[TMAX];
+    int i0 = causal ? j : 0;
+    for (int i = i0; i < t; i++)
+        col[i - i0] = w[i][j];
+    weighted_rows(hs, t - i0, col, x + (size_t)i0 * ld, ld, o, add);
+}
+
+static void head_bwd(int t, int hs, int causal, float scale, const float *q0, size_t ld,
+                     const float *a, const float *dout, size_t ldo, float *dq0, int add)
+{
+    float vt[HMAX][TMAX], ds[TMAX][TMAX], p[TMAX][TMAX];
+    const float *k0 = q0 + ld / 3, *v0 = k0 + ld / 3;
+    float *dk0 = dq0 + ld / 3, *dv0 = dk0 + ld / 3;
+    transpose(t, hs, v0, ld, vt);
+    __m256 sc = _mm256_set1_ps(scale);
+    for (int i = 0; i < t; i++) {
+        /* dP_i[j] = dO_i·v_j;  dS_i = P_i ⊙ (dP_i − P_i·dP_i)·scale */
+        memset(p[i], 0, sizeof p[i]);
+        memcpy(p[i], a + (size_t)i * t, (size_t)t * sizeof **p);
+        __m256 lo, hi, plo = _mm256_loadu_ps(p[i]), phi = _mm256_loadu_ps(p[i] + 8);
+        row_times(hs, dout + (size_t)i * ldo, vt, &lo, &hi);
+        __m256 sum = _mm256_set1_ps(hsum(_mm256_fmadd_ps(plo, lo, _mm256_mul_ps(phi, hi))));
+        _mm256_storeu_ps(ds[i], _mm256_mul_ps(_mm256_mul_ps(plo, _mm256_sub_ps(lo, sum)), sc));
+        _mm256_storeu_ps(ds[i] + 8, _mm256_mul_ps(_mm256_mul_ps(phi, _mm256_sub_ps(hi, sum)), sc));
+        weighted_rows(hs, causal ? i + 1 : t, ds[i], k0, ld, dq0 + i * ld, add);
+    }
+    for (int j = 0; j < t; j++) {
+        column_rows(t, hs, causal, j, (const float(*)[TMAX])ds, q0, ld, dk0 + j * ld, add);
+        column_rows(t, hs, causal, j, (const float(*)[TMAX])p, dout, ldo, dv0 + j * ld, add);
+    }
+}
+
+void nn_avx2_attn_bwd_short(int b, int t, int nh, int hs, int causal, const float *qkv,
+                            const float *att, const float *dout, float *dqkv, int accumulate)
+{
+    if (!fits(t, hs)) {
+        nn_avx2_attn_bwd(b, t, nh, hs, causal, qkv, att, dout, dqkv, accumulate);
+        return;
+    }
+    int c = nh * hs;
+    size_t ld = 3 * (size_t)c;
+    float scale = 1.0f / sqrtf((float)hs);
+    for (int bi = 0; bi < b; bi++)
+        for (int h = 0; h < nh; h++) {
+            size_t o = (size_t)bi * t * ld + h * hs;
+            head_bwd(t, hs, causal, scale, qkv + o, ld, att + ((size_t)bi * nh + h) * t * t,
+                     dout + (size_t)bi * t * c + h * hs, (size_t)c, dqkv + o, accumulate);
+        }
+}

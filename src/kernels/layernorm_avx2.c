@@ -1,0 +1,126 @@
+/* layernorm_avx2.c — LayerNorm forward and backward (kernels.h ln_fwd/ln_bwd) for rows of
+ * n = 8·r ≤ 64 features (makemore: 64), one pass over memory each.
+ *
+ * A row is loaded once into r vector registers; the mean, the centred variance (two-pass
+ * in registers, as the reference), x̂ and the output come from them.  The backward loads x
+ * and dy once, gathers Σg and Σg·x̂ and the row's dgamma/dbeta terms, and writes dx; dgamma
+ * and dbeta are summed over the rows in row order (in a stack block, stored once), as the
+ * reference adds them.  Other widths go to the masked loops of seq_avx2.c. */
+#include <math.h>
+#include <string.h>
+
+#include "kernels/avx2.h"
+#include "kernels/avx2_strip.h"
+
+enum { NV_MAX = 8 };
+
+static inline float hsum(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* Σ of nv vectors as a tree (short dependency chains; the order is fixed by nv alone) */
+INLINE __m256 vsum(int nv, const __m256 *v)
+{
+    __m256 t[NV_MAX];
+    for (int k = 0; k < nv; k++)
+        t[k] = v[k];
+    for (int w = nv; w > 1; w /= 2)
+        for (int k = 0; k < w / 2; k++)
+            t[k] = _mm256_add_ps(t[k], t[k + w / 2]);
+    return t[0];
+}
+
+INLINE void fwd_rows(int nv, int m, const float *x, const float *gamma, const float *beta,
+                     float eps, float *mean, float *rstd, float *y)
+{
+    int n = 8 * nv;
+    for (int i = 0; i < m; i++) {
+        const float *xi = x + (size_t)i * n;
+        float *yi = y + (size_t)i * n;
+        __m256 v[NV_MAX], d2[NV_MAX];
+        for (int k = 0; k < nv; k++)
+            v[k] = _mm256_loadu_ps(xi + 8 * k);
+        float mu = hsum(vsum(nv, v)) / (float)n;
+        __m256 mv = _mm256_set1_ps(mu);
+        for (int k = 0; k < nv; k++) {
+            v[k] = _mm256_sub_ps(v[k], mv);
+            d2[k] = _mm256_mul_ps(v[k], v[k]);
+        }
+        float r = 1.0f / sqrtf(hsum(vsum(nv, d2)) / (float)n + eps);
+        mean[i] = mu;
+        rstd[i] = r;
+        __m256 rv = _mm256_set1_ps(r);
+        for (int k = 0; k < nv; k++) {
+            __m256 h = _mm256_mul_ps(v[k], rv);
+            if (gamma)
+                h = _mm256_fmadd_ps(h, _mm256_loadu_ps(gamma + 8 * k),
+                                    _mm256_loadu_ps(beta + 8 * k));
+            _mm256_storeu_ps(yi + 8 * k, h);
+        }
+    }
+}
+
+void nn_avx2_ln_fwd_rows(int m, int n, const float *x, const float *gamma, const float *beta,
+                         float eps, float *mean, float *rstd, float *y)
+{
+    switch (n) {
+    case 8: fwd_rows(1, m, x, gamma, beta, eps, mean, rstd, y); return;
+    case 16: fwd_rows(2, m, x, gamma, beta, eps, mean, rstd, y); return;
+    case 32: fwd_rows(4, m, x, gamma, beta, eps, mean, rstd, y); return;
+    case 64: fwd_rows(8, m, x, gamma, beta, eps, mean, rstd, y); return;
+    default: nn_avx2_ln_fwd(m, n, x, gamma, beta, eps, mean, rstd, y); return;
+    }
+}
+
+INLINE void bwd_rows(int nv, int m, const float *x, const float *mean, const float *rstd,
+                     const float *gamma, const float *dy, float *dx, float *dgamma, float *dbeta,
+                     int accumulate)
+{
+    int n = 8 * nv;
+    float dg[8 * NV_MAX], db[8 * NV_MAX];
+    memset(dg, 0, sizeof dg);
+    memset(db, 0, sizeof db);
+    if (dgamma && (accumulate & 2)) memcpy(dg, dgamma, (size_t)n * sizeof *dg);
+    if (dbeta && (accumulate & 4)) memcpy(db, dbeta, (size_t)n * sizeof *db);
+    for (int i = 0; i < m; i++) {
+        const float *xi = x + (size_t)i * n, *dyi = dy + (size_t)i * n;
+        __m256 mv = _mm256_set1_ps(mean[i]), rv = _mm256_set1_ps(rstd[i]);
+        __m256 h[NV_MAX], g[NV_MAX], gh[NV_MAX];
+        for (int k = 0; k < nv; k++) {
+            __m256 d = _mm256_loadu_ps(dyi + 8 * k);
+            h[k] = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xi + 8 * k), mv), rv);
+            g[k] = gamma ? _mm256_mul_ps(d, _mm256_loadu_ps(gamma + 8 * k)) : d;
+            gh[k] = _mm256_mul_ps(g[k], h[k]);
+            _mm256_storeu_ps(dg + 8 * k, _mm256_fmadd_ps(d, h[k], _mm256_loadu_ps(dg + 8 * k)));
+            _mm256_storeu_ps(db + 8 * k, _mm256_add_ps(d, _mm256_loadu_ps(db + 8 * k)));
+        }
+        if (!dx) continue;
+        __m256 a = _mm256_set1_ps(hsum(vsum(nv, g)) / (float)n);
+        __m256 b = _mm256_set1_ps(hsum(vsum(nv, gh)) / (float)n);
+        float *dxi = dx + (size_t)i * n;
+        for (int k = 0; k < nv; k++) {
+            __m256 r = _mm256_mul_ps(rv, _mm256_fnmadd_ps(h[k], b, _mm256_sub_ps(g[k], a)));
+            if (accumulate & 1) r = _mm256_add_ps(r, _mm256_loadu_ps(dxi + 8 * k));
+            _mm256_storeu_ps(dxi + 8 * k, r);
+        }
+    }
+    if (dgamma) memcpy(dgamma, dg, (size_t)n * sizeof *dg);
+    if (dbeta) memcpy(dbeta, db, (size_t)n * sizeof *db);
+}
+
+void nn_avx2_ln_bwd_rows(int m, int n, const float *x, const float *mean, const float *rstd,
+                         const float *gamma, const float *dy, float *dx, float *dgamma,
+                         float *dbeta, int accumulate)
+{
+    switch (n) {
+    case 8: bwd_rows(1, m, x, mean, rstd, gamma, dy, dx, dgamma, dbeta, accumulate); return;
+    case 16: bwd_rows(2, m, x, mean, rstd, gamma, dy, dx, dgamma, dbeta, accumulate); return;
+    case 32: bwd_rows(4, m, x, mean, rstd, gamma, dy, dx, dgamma, dbeta, accumulate); return;
+    case 64: bwd_rows(8, m, x, mean, rstd, gamma, dy, dx, dgamma, dbeta, accumulate); return;
+    default: nn_avx2_ln_bwd(m, n, x, mean, rstd, gamma, dy, dx, dgamma, dbeta, accumulate); return;
+    }
+}
