@@ -45,7 +45,6 @@ void nn_avx2_attn_fwd_short(int b, int t, int nh, int hs, int causal, const floa
                             float *att, float *out);
 void nn_avx2_attn_bwd_short(int b, int t, int nh, int hs, int causal, const float *qkv,
                             const float *att, const float *dout, float *dqkv, int accumulate);
-void nn_avx2_adam(size_t n, float *p, const float *g, float *m, float *v, const nn_adam_coef *c);
 void nn_avx2_causal_mean_fwd(int b, int t, int c, const float *x, float *y);
 void nn_avx2_causal_mean_bwd(int b, int t, int c, const float *dy, float *dx, int accumulate);
 
