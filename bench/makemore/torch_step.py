@@ -3,7 +3,8 @@
 classes of tests/parity/makemore.py, + torch.optim.AdamW), one thread, batch 32: the
 median µs per step over N steps after a warm-up, as one JSON line per model.
 
-Usage: /usr/bin/python3 bench/makemore/torch_step.py [MODEL ...] [--steps N]
+Usage: /usr/bin/python3 bench/makemore/torch_step.py [MODEL ...] [--steps N] [--threads T]
+(--threads: torch.set_num_threads(T), default 1)
 """
 import json
 import os
@@ -37,7 +38,8 @@ def bench(kind, steps):
         if i >= 20:
             times.append(time.perf_counter() - t)
     times.sort()
-    return {"name": kind, "us_per_step_median": times[len(times) // 2] * 1e6, "steps": steps}
+    return {"name": kind, "us_per_step_median": times[len(times) // 2] * 1e6, "steps": steps,
+            "threads": torch.get_num_threads()}
 
 
 def main():
@@ -46,6 +48,9 @@ def main():
     if "--steps" in args:
         steps = int(args[args.index("--steps") + 1])
         del args[args.index("--steps") : args.index("--steps") + 2]
+    if "--threads" in args:
+        torch.set_num_threads(int(args[args.index("--threads") + 1]))
+        del args[args.index("--threads") : args.index("--threads") + 2]
     for kind in args or ["transformer", "bow", "mlp", "bigram"]:
         print(json.dumps(bench(kind, steps)))
 

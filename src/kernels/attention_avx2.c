@@ -13,6 +13,7 @@
 
 #include "kernels/avx2.h"
 #include "kernels/avx2_strip.h"
+#include "kernels/split.h"
 
 enum { TMAX = 16, HMAX = 64, HV = HMAX / 8 };
 
@@ -113,6 +114,24 @@ static void head_fwd(int t, int hs, int causal, float scale, const float *q0, si
     }
 }
 
+typedef struct {
+    int t, nh, hs, causal, accumulate;
+    const float *qkv, *att, *dout;
+    float *att_out, *out, *dqkv;
+} attn_job;
+
+static void fwd_batches(void *ctx, size_t lo, size_t hi)
+{
+    const attn_job *j = ctx;
+    int t = j->t, nh = j->nh, hs = j->hs, c = nh * hs;
+    size_t ld = 3 * (size_t)c;
+    float scale = 1.0f / sqrtf((float)hs);
+    for (size_t bi = lo; bi < hi; bi++)
+        for (int h = 0; h < nh; h++)
+            head_fwd(t, hs, j->causal, scale, j->qkv + bi * t * ld + h * hs, ld,
+                     j->att_out + (bi * nh + h) * t * t, j->out + bi * t * c + h * hs, (size_t)c);
+}
+
 void nn_avx2_attn_fwd_short(int b, int t, int nh, int hs, int causal, const float *qkv, float *att,
                             float *out)
 {
@@ -120,14 +139,8 @@ void nn_avx2_attn_fwd_short(int b, int t, int nh, int hs, int causal, const floa
         nn_avx2_attn_fwd(b, t, nh, hs, causal, qkv, att, out);
         return;
     }
-    int c = nh * hs;
-    size_t ld = 3 * (size_t)c;
-    float scale = 1.0f / sqrtf((float)hs);
-    for (int bi = 0; bi < b; bi++)
-        for (int h = 0; h < nh; h++)
-            head_fwd(t, hs, causal, scale, qkv + (size_t)bi * t * ld + h * hs, ld,
-                     att + ((size_t)bi * nh + h) * t * t, out + (size_t)bi * t * c + h * hs,
-                     (size_t)c);
+    attn_job j = {t, nh, hs, causal, 0, qkv, NULL, NULL, att, out, NULL};
+    nn_split_range((size_t)b, 1, 2.0 * b * nh * t * t * hs, fwd_batches, &j);
 }
 
 /* dK row j = Σ_i w[i][j]·x_i over the rows i that see j (x rows ld apart) into o */
@@ -166,6 +179,20 @@ static void head_bwd(int t, int hs, int causal, float scale, const float *q0, si
     }
 }
 
+static void bwd_batches(void *ctx, size_t lo, size_t hi)
+{
+    const attn_job *j = ctx;
+    int t = j->t, nh = j->nh, hs = j->hs, c = nh * hs;
+    size_t ld = 3 * (size_t)c;
+    float scale = 1.0f / sqrtf((float)hs);
+    for (size_t bi = lo; bi < hi; bi++)
+        for (int h = 0; h < nh; h++) {
+            size_t o = bi * t * ld + h * hs;
+            head_bwd(t, hs, j->causal, scale, j->qkv + o, ld, j->att + (bi * nh + h) * t * t,
+                     j->dout + bi * t * c + h * hs, (size_t)c, j->dqkv + o, j->accumulate);
+        }
+}
+
 void nn_avx2_attn_bwd_short(int b, int t, int nh, int hs, int causal, const float *qkv,
                             const float *att, const float *dout, float *dqkv, int accumulate)
 {
@@ -173,13 +200,6 @@ void nn_avx2_attn_bwd_short(int b, int t, int nh, int hs, int causal, const floa
         nn_avx2_attn_bwd(b, t, nh, hs, causal, qkv, att, dout, dqkv, accumulate);
         return;
     }
-    int c = nh * hs;
-    size_t ld = 3 * (size_t)c;
-    float scale = 1.0f / sqrtf((float)hs);
-    for (int bi = 0; bi < b; bi++)
-        for (int h = 0; h < nh; h++) {
-            size_t o = (size_t)bi * t * ld + h * hs;
-            head_bwd(t, hs, causal, scale, qkv + o, ld, att + ((size_t)bi * nh + h) * t * t,
-                     dout + (size_t)bi * t * c + h * hs, (size_t)c, dqkv + o, accumulate);
-        }
+    attn_job j = {t, nh, hs, causal, accumulate, qkv, att, dout, NULL, NULL, dqkv};
+    nn_split_range((size_t)b, 1, 4.0 * b * nh * t * t * hs, bwd_batches, &j);
 }

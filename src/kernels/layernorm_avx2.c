@@ -11,6 +11,7 @@
 
 #include "kernels/avx2.h"
 #include "kernels/avx2_strip.h"
+#include "kernels/split.h"
 
 enum { NV_MAX = 8 };
 
@@ -64,16 +65,33 @@ INLINE void fwd_rows(int nv, int m, const float *x, const float *gamma, const fl
     }
 }
 
+typedef struct {
+    int n;
+    const float *x, *gamma, *beta;
+    float eps, *mean, *rstd, *y;
+} ln_job;
+
+static void fwd_part(void *ctx, size_t lo, size_t hi)
+{
+    const ln_job *j = ctx;
+    int m = (int)(hi - lo), n = j->n;
+    const float *x = j->x + lo * n;
+    float *mean = j->mean + lo, *rstd = j->rstd + lo, *y = j->y + lo * n;
+    switch (n) {
+    case 8: fwd_rows(1, m, x, j->gamma, j->beta, j->eps, mean, rstd, y); return;
+    case 16: fwd_rows(2, m, x, j->gamma, j->beta, j->eps, mean, rstd, y); return;
+    case 32: fwd_rows(4, m, x, j->gamma, j->beta, j->eps, mean, rstd, y); return;
+    case 64: fwd_rows(8, m, x, j->gamma, j->beta, j->eps, mean, rstd, y); return;
+    default: nn_avx2_ln_fwd(m, n, x, j->gamma, j->beta, j->eps, mean, rstd, y); return;
+    }
+}
+
+/* rows are independent: split over the pool's threads when large */
 void nn_avx2_ln_fwd_rows(int m, int n, const float *x, const float *gamma, const float *beta,
                          float eps, float *mean, float *rstd, float *y)
 {
-    switch (n) {
-    case 8: fwd_rows(1, m, x, gamma, beta, eps, mean, rstd, y); return;
-    case 16: fwd_rows(2, m, x, gamma, beta, eps, mean, rstd, y); return;
-    case 32: fwd_rows(4, m, x, gamma, beta, eps, mean, rstd, y); return;
-    case 64: fwd_rows(8, m, x, gamma, beta, eps, mean, rstd, y); return;
-    default: nn_avx2_ln_fwd(m, n, x, gamma, beta, eps, mean, rstd, y); return;
-    }
+    ln_job j = {n, x, gamma, beta, eps, mean, rstd, y};
+    nn_split_range((size_t)m, 1, 4.0 * m * n, fwd_part, &j);
 }
 
 INLINE void bwd_rows(int nv, int m, const float *x, const float *mean, const float *rstd,
