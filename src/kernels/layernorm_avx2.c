@@ -35,32 +35,64 @@ INLINE __m256 vsum(int nv, const __m256 *v)
     return t[0];
 }
 
+/* [Σ v[0], …, Σ v[7]]: the eight rows' sums side by side, the same order for every lane */
+INLINE __m256 hsum8(const __m256 *v)
+{
+    __m256 a = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(v[2], v[3]));
+    __m256 b = _mm256_hadd_ps(_mm256_hadd_ps(v[4], v[5]), _mm256_hadd_ps(v[6], v[7]));
+    return _mm256_add_ps(_mm256_permute2f128_ps(a, b, 0x20), _mm256_permute2f128_ps(a, b, 0x31));
+}
+
+/* Rows in blocks of eight (the last block's missing rows are zeros, never loaded or
+ * stored): the block's means, variances and 1/sqrt come out as one vector each, so the
+ * horizontal sums and the sqrt and divide are shared, and no row waits on its own chain.
+ * Each row's result depends on its own values only, whatever m or the split. */
 INLINE void fwd_rows(int nv, int m, const float *x, const float *gamma, const float *beta,
                      float eps, float *mean, float *rstd, float *y)
 {
     int n = 8 * nv;
-    for (int i = 0; i < m; i++) {
-        const float *xi = x + (size_t)i * n;
-        float *yi = y + (size_t)i * n;
-        __m256 v[NV_MAX], d2[NV_MAX];
-        for (int k = 0; k < nv; k++)
-            v[k] = _mm256_loadu_ps(xi + 8 * k);
-        float mu = hsum(vsum(nv, v)) / (float)n;
-        __m256 mv = _mm256_set1_ps(mu);
-        for (int k = 0; k < nv; k++) {
-            v[k] = _mm256_sub_ps(v[k], mv);
-            d2[k] = _mm256_mul_ps(v[k], v[k]);
+    __m256 nf = _mm256_set1_ps((float)n), ev = _mm256_set1_ps(eps), one = _mm256_set1_ps(1.0f);
+    for (int i0 = 0; i0 < m; i0 += 8) {
+        int rows = m - i0 < 8 ? m - i0 : 8;
+        __m256 s[8], v[NV_MAX];
+        float mu[8], r[8];
+        for (int i = 0; i < 8; i++) {
+            if (i >= rows) {
+                s[i] = _mm256_setzero_ps();
+                continue;
+            }
+            for (int k = 0; k < nv; k++)
+                v[k] = _mm256_loadu_ps(x + (size_t)(i0 + i) * n + 8 * k);
+            s[i] = vsum(nv, v);
         }
-        float r = 1.0f / sqrtf(hsum(vsum(nv, d2)) / (float)n + eps);
-        mean[i] = mu;
-        rstd[i] = r;
-        __m256 rv = _mm256_set1_ps(r);
-        for (int k = 0; k < nv; k++) {
-            __m256 h = _mm256_mul_ps(v[k], rv);
-            if (gamma)
-                h = _mm256_fmadd_ps(h, _mm256_loadu_ps(gamma + 8 * k),
-                                    _mm256_loadu_ps(beta + 8 * k));
-            _mm256_storeu_ps(yi + 8 * k, h);
+        _mm256_storeu_ps(mu, _mm256_div_ps(hsum8(s), nf));
+        for (int i = 0; i < 8; i++) {
+            if (i >= rows) {
+                s[i] = _mm256_setzero_ps();
+                continue;
+            }
+            __m256 mv = _mm256_set1_ps(mu[i]);
+            for (int k = 0; k < nv; k++) {
+                __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + (size_t)(i0 + i) * n + 8 * k), mv);
+                v[k] = _mm256_mul_ps(d, d);
+            }
+            s[i] = vsum(nv, v);
+        }
+        __m256 var = _mm256_add_ps(_mm256_div_ps(hsum8(s), nf), ev);
+        _mm256_storeu_ps(r, _mm256_div_ps(one, _mm256_sqrt_ps(var)));
+        for (int i = 0; i < rows; i++) {
+            const float *xi = x + (size_t)(i0 + i) * n;
+            float *yi = y + (size_t)(i0 + i) * n;
+            __m256 mv = _mm256_set1_ps(mu[i]), rv = _mm256_set1_ps(r[i]);
+            mean[i0 + i] = mu[i];
+            rstd[i0 + i] = r[i];
+            for (int k = 0; k < nv; k++) {
+                __m256 h = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xi + 8 * k), mv), rv);
+                if (gamma)
+                    h = _mm256_fmadd_ps(h, _mm256_loadu_ps(gamma + 8 * k),
+                                        _mm256_loadu_ps(beta + 8 * k));
+                _mm256_storeu_ps(yi + 8 * k, h);
+            }
         }
     }
 }
