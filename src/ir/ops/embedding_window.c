@@ -56,6 +56,7 @@ static void run(const nn_step *s, int rows)
     const float *tab = s->in[1];
     int t_len = s->tin[0]->dim[1], dim = s->tin[1]->dim[1], blank = s->tin[1]->dim[0] - 1;
     int w = s->node->spec->window, step = w < SLOTS ? w : 1;
+    float *y = s->out[0];
     int32_t ids[SLOTS];
     for (int r = 0; r < rows; r++)
         for (int t = 0; t < t_len; t++)
@@ -65,7 +66,7 @@ static void run(const nn_step *s, int rows)
                 else
                     slot_rows(idx, t_len, r, t, w, blank, ids);
                 nn_k->embed_gather(1, step, dim, ids, tab,
-                                   s->out[0] + (((size_t)r * t_len + t) * w + k0) * dim);
+                                   y + (((size_t)r * t_len + t) * w + k0) * dim);
             }
 }
 
