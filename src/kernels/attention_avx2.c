@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "kernels/avx2.h"
+#include "kernels/avx2_math.h"
 #include "kernels/avx2_strip.h"
 #include "kernels/split.h"
 
@@ -144,9 +145,9 @@ static inline __attribute__((always_inline)) void head_fwd(int t, int hs, int ca
         lo = _mm256_blendv_ps(lowest, _mm256_mul_ps(lo, sc), mlo);
         hi = _mm256_blendv_ps(lowest, _mm256_mul_ps(hi, sc), mhi);
         __m256 mx = _mm256_set1_ps(hmax(_mm256_max_ps(lo, hi)));
-        lo = _mm256_and_ps(nn_avx2_exp(_mm256_sub_ps(lo, mx)), mlo);
+        lo = _mm256_and_ps(exp256(_mm256_sub_ps(lo, mx)), mlo);
         if (t > 8 && (!causal || i >= 8)) /* else every key of the upper half is masked */
-            hi = _mm256_and_ps(nn_avx2_exp(_mm256_sub_ps(hi, mx)), mhi);
+            hi = _mm256_and_ps(exp256(_mm256_sub_ps(hi, mx)), mhi);
         else
             hi = _mm256_setzero_ps();
         __m256 inv = _mm256_set1_ps(1.0f / hsum(_mm256_add_ps(lo, hi)));

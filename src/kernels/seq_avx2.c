@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kernels/avx2.h"
+#include "kernels/avx2_math.h"
 #include "kernels/avx2_strip.h"
 #include "kernels/ref.h"
 #include "kernels/split.h"
@@ -227,7 +228,7 @@ INLINE __m256 gelu_inner(__m256 x)
 INLINE void gelu_strip(const float *x, float *y, size_t i, __m256i mk, int full)
 {
     __m256 v = ld(x + i, mk, full), half = _mm256_set1_ps(0.5f);
-    __m256 th = nn_avx2_tanh(gelu_inner(v));
+    __m256 th = tanh256(gelu_inner(v));
     st(y + i, mk, full,
        _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(_mm256_set1_ps(1), th)));
 }
@@ -258,7 +259,7 @@ INLINE void gelu_bwd_strip(const float *x, const float *dy, float *dx, int accum
                            __m256i mk, int full)
 {
     __m256 v = ld(x + i, mk, full), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1);
-    __m256 th = nn_avx2_tanh(gelu_inner(v));
+    __m256 th = tanh256(gelu_inner(v));
     /* d = 0.5(1 + th) + 0.5·x·(1 − th²)·k·(1 + 3c·x²) */
     __m256 inner = _mm256_fmadd_ps(_mm256_set1_ps(3 * 0.044715f), _mm256_mul_ps(v, v), one);
     __m256 sech2 = _mm256_fnmadd_ps(th, th, one);
