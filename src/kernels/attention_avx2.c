@@ -29,18 +29,22 @@ static inline __attribute__((always_inline)) void transpose8(const float *x, siz
                                                              float *y, size_t ldy)
 {
     __m256 r[8], u[8], w[8];
+#pragma GCC unroll 8
     for (int k = 0; k < 8; k++)
         r[k] = k < valid ? _mm256_loadu_ps(x + k * ld) : _mm256_setzero_ps();
+#pragma GCC unroll 8
     for (int k = 0; k < 8; k += 2) {
         u[k] = _mm256_unpacklo_ps(r[k], r[k + 1]);
         u[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);
     }
+#pragma GCC unroll 8
     for (int k = 0; k < 8; k += 4) {
         w[k] = _mm256_shuffle_ps(u[k], u[k + 2], 0x44);
         w[k + 1] = _mm256_shuffle_ps(u[k], u[k + 2], 0xEE);
         w[k + 2] = _mm256_shuffle_ps(u[k + 1], u[k + 3], 0x44);
         w[k + 3] = _mm256_shuffle_ps(u[k + 1], u[k + 3], 0xEE);
     }
+#pragma GCC unroll 8
     for (int k = 0; k < 4; k++) {
         _mm256_storeu_ps(y + k * ldy, _mm256_permute2f128_ps(w[k], w[k + 4], 0x20));
         _mm256_storeu_ps(y + (k + 4) * ldy, _mm256_permute2f128_ps(w[k], w[k + 4], 0x31));
@@ -55,6 +59,7 @@ static void transpose(int t, int cols, const float *x, size_t ld, float xt[][TMA
         if (t > 8)
             transpose8(x + 8 * ld + d, ld, t - 8, xt[d] + 8, TMAX);
         else
+#pragma GCC unroll 8
             for (int k = 0; k < 8; k++)
                 _mm256_storeu_ps(xt[d + k] + 8, _mm256_setzero_ps());
     }
@@ -98,14 +103,17 @@ static inline __attribute__((always_inline)) void
 weighted_rows(int hs, int len, const float *w, const float *x, size_t ld, float *o, int add)
 {
     __m256 s0[HV], s1[HV];
-    for (int c = 0; c < hs / 8; c++) {
-        s0[c] = add ? _mm256_loadu_ps(o + 8 * c) : _mm256_setzero_ps();
-        s1[c] = _mm256_setzero_ps();
-    }
+#pragma GCC unroll 8
+    for (int c = 0; c < HV; c++) /* all of them: the compiler cannot see hs/8 ≤ HV */
+        s0[c] = s1[c] = _mm256_setzero_ps();
+#pragma GCC unroll 8
+    for (int c = 0; c < hs / 8; c++)
+        if (add) s0[c] = _mm256_loadu_ps(o + 8 * c);
     int j = 0;
     for (; j + 2 <= len; j += 2) {
         __m256 w0 = _mm256_broadcast_ss(w + j), w1 = _mm256_broadcast_ss(w + j + 1);
         const float *x0 = x + j * ld, *x1 = x0 + ld;
+#pragma GCC unroll 8
         for (int c = 0; c < hs / 8; c++) {
             s0[c] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x0 + 8 * c), s0[c]);
             s1[c] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x1 + 8 * c), s1[c]);
@@ -113,9 +121,11 @@ weighted_rows(int hs, int len, const float *w, const float *x, size_t ld, float 
     }
     if (j < len) {
         __m256 w0 = _mm256_broadcast_ss(w + j);
+#pragma GCC unroll 8
         for (int c = 0; c < hs / 8; c++)
             s0[c] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + j * ld + 8 * c), s0[c]);
     }
+#pragma GCC unroll 8
     for (int c = 0; c < hs / 8; c++)
         _mm256_storeu_ps(o + 8 * c, _mm256_add_ps(s0[c], s1[c]));
 }

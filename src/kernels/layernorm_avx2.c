@@ -27,9 +27,12 @@ static inline float hsum(__m256 v)
 INLINE __m256 vsum(int nv, const __m256 *v)
 {
     __m256 t[NV_MAX];
+#pragma GCC unroll 8
     for (int k = 0; k < nv; k++)
         t[k] = v[k];
+#pragma GCC unroll 8
     for (int w = nv; w > 1; w /= 2)
+#pragma GCC unroll 8
         for (int k = 0; k < w / 2; k++)
             t[k] = _mm256_add_ps(t[k], t[k + w / 2]);
     return t[0];
@@ -56,22 +59,26 @@ INLINE void fwd_rows(int nv, int m, const float *x, const float *gamma, const fl
         int rows = m - i0 < 8 ? m - i0 : 8;
         __m256 s[8], v[NV_MAX];
         float mu[8], r[8];
+#pragma GCC unroll 8
         for (int i = 0; i < 8; i++) {
             if (i >= rows) {
                 s[i] = _mm256_setzero_ps();
                 continue;
             }
+#pragma GCC unroll 8
             for (int k = 0; k < nv; k++)
                 v[k] = _mm256_loadu_ps(x + (size_t)(i0 + i) * n + 8 * k);
             s[i] = vsum(nv, v);
         }
         _mm256_storeu_ps(mu, _mm256_div_ps(hsum8(s), nf));
+#pragma GCC unroll 8
         for (int i = 0; i < 8; i++) {
             if (i >= rows) {
                 s[i] = _mm256_setzero_ps();
                 continue;
             }
             __m256 mv = _mm256_set1_ps(mu[i]);
+#pragma GCC unroll 8
             for (int k = 0; k < nv; k++) {
                 __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + (size_t)(i0 + i) * n + 8 * k), mv);
                 v[k] = _mm256_mul_ps(d, d);
@@ -86,6 +93,7 @@ INLINE void fwd_rows(int nv, int m, const float *x, const float *gamma, const fl
             __m256 mv = _mm256_set1_ps(mu[i]), rv = _mm256_set1_ps(r[i]);
             mean[i0 + i] = mu[i];
             rstd[i0 + i] = r[i];
+#pragma GCC unroll 8
             for (int k = 0; k < nv; k++) {
                 __m256 h = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xi + 8 * k), mv), rv);
                 if (gamma)
@@ -140,6 +148,7 @@ INLINE void bwd_rows(int nv, int m, const float *x, const float *mean, const flo
         const float *xi = x + (size_t)i * n, *dyi = dy + (size_t)i * n;
         __m256 mv = _mm256_set1_ps(mean[i]), rv = _mm256_set1_ps(rstd[i]);
         __m256 h[NV_MAX], g[NV_MAX], gh[NV_MAX];
+#pragma GCC unroll 8
         for (int k = 0; k < nv; k++) {
             __m256 d = _mm256_loadu_ps(dyi + 8 * k);
             h[k] = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(xi + 8 * k), mv), rv);
@@ -152,6 +161,7 @@ INLINE void bwd_rows(int nv, int m, const float *x, const float *mean, const flo
         __m256 a = _mm256_set1_ps(hsum(vsum(nv, g)) / (float)n);
         __m256 b = _mm256_set1_ps(hsum(vsum(nv, gh)) / (float)n);
         float *dxi = dx + (size_t)i * n;
+#pragma GCC unroll 8
         for (int k = 0; k < nv; k++) {
             __m256 r = _mm256_mul_ps(rv, _mm256_fnmadd_ps(h[k], b, _mm256_sub_ps(g[k], a)));
             if (accumulate & 1) r = _mm256_add_ps(r, _mm256_loadu_ps(dxi + 8 * k));
