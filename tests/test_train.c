@@ -17,13 +17,13 @@ typedef struct {
     nn_trainer *tr;
 } experiment;
 
-static void open_spec(experiment *e, const char *spec, const char *steps)
+static void open_mlp_bn(experiment *e, const char *steps)
 {
     char set_steps[64];
     snprintf(set_steps, sizeof set_steps, "train.steps=%s", steps);
     const char *sets[] = {set_steps, "sample.count=5"};
     nn_diag *d = nn_diag_new();
-    e->spec = nn_spec_load(tu_path(spec), sets, 2, d);
+    e->spec = nn_spec_load(tu_path("specs/mlp_bn.yaml"), sets, 2, d);
     if (e->spec) e->ds = nn_dataset_load(e->spec, d);
     if (e->ds) e->tr = nn_trainer_new(e->spec, e->ds, d);
     if (!e->tr) {
@@ -31,11 +31,6 @@ static void open_spec(experiment *e, const char *spec, const char *steps)
         fail();
     }
     nn_diag_free(d);
-}
-
-static void open_mlp_bn(experiment *e, const char *steps)
-{
-    open_spec(e, "specs/mlp_bn.yaml", steps);
 }
 
 static void close_experiment(experiment *e)
@@ -120,10 +115,10 @@ static void test_step0_loss_and_short_run(void **state)
     close_experiment(&e);
 }
 
-static nn_result run_spec_steps(const char *spec, const char *steps)
+static nn_result run_steps(const char *steps)
 {
     experiment e;
-    open_spec(&e, spec, steps);
+    open_mlp_bn(&e, steps);
     nn_run_opts o = {.quiet = 1};
     nn_result r;
     memset(&r, 0, sizeof r);
@@ -132,28 +127,21 @@ static nn_result run_spec_steps(const char *spec, const char *steps)
     return r;
 }
 
-/* The thread count never changes a result: split work is reduced in a fixed order (mlp_bn;
- * makemore's transformer, whose attention, LayerNorm and GELU kernels split too, and its
- * MLP, whose window gemm does). */
+/* The thread count never changes a result: split work is reduced in a fixed order. */
 static void test_threads_bit_identical(void **state)
 {
     (void)state;
-    const char *specs[][2] = {{"specs/mlp_bn.yaml", "300"},
-                              {"specs/makemore_transformer.yaml", "20"},
-                              {"specs/makemore_mlp.yaml", "20"}};
-    for (size_t k = 0; k < sizeof specs / sizeof *specs; k++) {
-        nn_kernels_set_threads(1);
-        nn_result one = run_spec_steps(specs[k][0], specs[k][1]);
-        nn_kernels_set_threads(2);
-        nn_result two = run_spec_steps(specs[k][0], specs[k][1]);
-        nn_kernels_set_threads(1);
-        assert_memory_equal(&one.last, &two.last, sizeof one.last);
-        assert_memory_equal(one.split, two.split, sizeof one.split);
-        for (int i = 0; i < one.nsamples; i++)
-            assert_string_equal(one.samples[i], two.samples[i]);
-        nn_result_free(&one);
-        nn_result_free(&two);
-    }
+    nn_kernels_set_threads(1);
+    nn_result one = run_steps("300");
+    nn_kernels_set_threads(2);
+    nn_result two = run_steps("300");
+    nn_kernels_set_threads(1);
+    assert_memory_equal(&one.last, &two.last, sizeof one.last);
+    assert_memory_equal(one.split, two.split, sizeof one.split);
+    for (int i = 0; i < one.nsamples; i++)
+        assert_string_equal(one.samples[i], two.samples[i]);
+    nn_result_free(&one);
+    nn_result_free(&two);
 }
 
 /* Kernel paths differ in summation order and in their exp/tanh approximations; after 300
@@ -169,7 +157,7 @@ static void test_isa_paths_agree(void **state)
     for (int i = 0; i < 3; i++) {
         if (!nn_kernels_supported(isas[i])) continue;
         assert_int_equal(nn_kernels_select(isas[i]), 0);
-        nn_result r = run_spec_steps("specs/mlp_bn.yaml", "300");
+        nn_result r = run_steps("300");
         for (int s = 0; s < NN_SPLIT_COUNT; s++) {
             if (have && !tu_close(r.split[s], ref[s], 2e-3, 0))
                 fail_msg("%s: split %d loss %.6f, scalar %.6f", isas[i], s, r.split[s], ref[s]);
