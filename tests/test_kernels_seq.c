@@ -111,7 +111,8 @@ static void t_hand(void **state)
 static void t_random(void **state)
 {
     (void)state;
-    const int shapes[][4] = {{3, 5, 2, 8}, {2, 16, 4, 16}, {1, 7, 3, 5}, {4, 1, 1, 3}};
+    const int shapes[][4] = {{3, 5, 2, 8},  {2, 16, 4, 16}, {1, 7, 3, 5},  {4, 1, 1, 3},
+                             {2, 9, 2, 24}, {1, 12, 1, 32}, {2, 16, 1, 64}};
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         int b = shapes[s][0], t = shapes[s][1], nh = shapes[s][2], hs = shapes[s][3], c = nh * hs;
         size_t nq = (size_t)b * t * 3 * c, no = (size_t)b * t * c, na = (size_t)b * nh * t * t;

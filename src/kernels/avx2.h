@@ -34,6 +34,17 @@ void nn_avx2_attn_bwd(int b, int t, int nh, int hs, int causal, const float *qkv
 void nn_avx2_gelu_fwd(size_t n, int approx, const float *x, float *y);
 void nn_avx2_gelu_bwd(size_t n, int approx, const float *x, const float *dy, float *dx,
                       int accumulate);
+/* layernorm_avx2.c: rows of 8, 16, 32 or 64 features in registers; others go to the above */
+void nn_avx2_ln_fwd_rows(int m, int n, const float *x, const float *gamma, const float *beta,
+                         float eps, float *mean, float *rstd, float *y);
+void nn_avx2_ln_bwd_rows(int m, int n, const float *x, const float *mean, const float *rstd,
+                         const float *gamma, const float *dy, float *dx, float *dgamma,
+                         float *dbeta, int accumulate);
+/* attention_avx2.c: t ≤ 16, hs = 8·r ≤ 64 in registers; other shapes fall back to the above */
+void nn_avx2_attn_fwd_short(int b, int t, int nh, int hs, int causal, const float *qkv,
+                            float *att, float *out);
+void nn_avx2_attn_bwd_short(int b, int t, int nh, int hs, int causal, const float *qkv,
+                            const float *att, const float *dout, float *dqkv, int accumulate);
 void nn_avx2_causal_mean_fwd(int b, int t, int c, const float *x, float *y);
 void nn_avx2_causal_mean_bwd(int b, int t, int c, const float *dy, float *dx, int accumulate);
 

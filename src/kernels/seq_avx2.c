@@ -9,8 +9,10 @@
 #include <string.h>
 
 #include "kernels/avx2.h"
+#include "kernels/avx2_math.h"
 #include "kernels/avx2_strip.h"
 #include "kernels/ref.h"
+#include "kernels/split.h"
 
 static inline float hsum(__m256 v)
 {
@@ -40,10 +42,12 @@ static inline void vaxpy(int n, float s, const float *x, float *y)
     __m256 sv = _mm256_set1_ps(s);
     int j = 0;
     for (; j + 8 <= n; j += 8)
-        _mm256_storeu_ps(y + j, _mm256_fmadd_ps(sv, _mm256_loadu_ps(x + j), _mm256_loadu_ps(y + j)));
+        _mm256_storeu_ps(y + j,
+                         _mm256_fmadd_ps(sv, _mm256_loadu_ps(x + j), _mm256_loadu_ps(y + j)));
     if (j < n) {
         __m256i mk = lanes((size_t)(n - j));
-        __m256 r = _mm256_fmadd_ps(sv, _mm256_maskload_ps(x + j, mk), _mm256_maskload_ps(y + j, mk));
+        __m256 r =
+            _mm256_fmadd_ps(sv, _mm256_maskload_ps(x + j, mk), _mm256_maskload_ps(y + j, mk));
         _mm256_maskstore_ps(y + j, mk, r);
     }
 }
@@ -51,7 +55,7 @@ static inline void vaxpy(int n, float s, const float *x, float *y)
 /* ---- LayerNorm ------------------------------------------------------------------------ */
 
 void nn_avx2_ln_fwd(int m, int n, const float *x, const float *gamma, const float *beta, float eps,
-                   float *mean, float *rstd, float *y)
+                    float *mean, float *rstd, float *y)
 {
     for (int i = 0; i < m; i++) {
         const float *xi = x + (size_t)i * n;
@@ -85,8 +89,8 @@ void nn_avx2_ln_fwd(int m, int n, const float *x, const float *gamma, const floa
 }
 
 void nn_avx2_ln_bwd(int m, int n, const float *x, const float *mean, const float *rstd,
-                   const float *gamma, const float *dy, float *dx, float *dgamma, float *dbeta,
-                   int accumulate)
+                    const float *gamma, const float *dy, float *dx, float *dgamma, float *dbeta,
+                    int accumulate)
 {
     if (dgamma && !(accumulate & 2)) memset(dgamma, 0, (size_t)n * sizeof *dgamma);
     if (dbeta && !(accumulate & 4)) memset(dbeta, 0, (size_t)n * sizeof *dbeta);
@@ -147,7 +151,7 @@ static void softmax_row(int len, float *a)
 }
 
 void nn_avx2_attn_fwd(int b, int t, int nh, int hs, int causal, const float *qkv, float *att,
-                     float *out)
+                      float *out)
 {
     int c = nh * hs;
     size_t ld = 3 * (size_t)c;
@@ -175,7 +179,7 @@ void nn_avx2_attn_fwd(int b, int t, int nh, int hs, int causal, const float *qkv
 }
 
 void nn_avx2_attn_bwd(int b, int t, int nh, int hs, int causal, const float *qkv, const float *att,
-                     const float *dout, float *dqkv, int accumulate)
+                      const float *dout, float *dqkv, int accumulate)
 {
     int c = nh * hs;
     size_t ld = 3 * (size_t)c;
@@ -224,24 +228,38 @@ INLINE __m256 gelu_inner(__m256 x)
 INLINE void gelu_strip(const float *x, float *y, size_t i, __m256i mk, int full)
 {
     __m256 v = ld(x + i, mk, full), half = _mm256_set1_ps(0.5f);
-    __m256 th = nn_avx2_tanh(gelu_inner(v));
-    st(y + i, mk, full, _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(_mm256_set1_ps(1), th)));
+    __m256 th = tanh256(gelu_inner(v));
+    st(y + i, mk, full,
+       _mm256_mul_ps(_mm256_mul_ps(half, v), _mm256_add_ps(_mm256_set1_ps(1), th)));
 }
 
+typedef struct {
+    int approx, accumulate;
+    const float *x, *dy;
+    float *y, *dx;
+} gelu_job;
+
+static void gelu_part(void *ctx, size_t lo, size_t hi)
+{
+    const gelu_job *j = ctx;
+    if (!j->approx)
+        nn_ref_gelu_fwd(hi - lo, 0, j->x + lo, j->y + lo);
+    else
+        STRIPS(hi - lo, gelu_strip, j->x + lo, j->y + lo);
+}
+
+/* elementwise: split over the pool's threads when large (8-float aligned parts) */
 void nn_avx2_gelu_fwd(size_t n, int approx, const float *x, float *y)
 {
-    if (!approx) {
-        nn_ref_gelu_fwd(n, approx, x, y);
-        return;
-    }
-    STRIPS(n, gelu_strip, x, y);
+    gelu_job j = {approx, 0, x, NULL, y, NULL};
+    nn_split_range(n, 8, 16.0 * (double)n, gelu_part, &j);
 }
 
 INLINE void gelu_bwd_strip(const float *x, const float *dy, float *dx, int accumulate, size_t i,
                            __m256i mk, int full)
 {
     __m256 v = ld(x + i, mk, full), half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1);
-    __m256 th = nn_avx2_tanh(gelu_inner(v));
+    __m256 th = tanh256(gelu_inner(v));
     /* d = 0.5(1 + th) + 0.5·x·(1 − th²)·k·(1 + 3c·x²) */
     __m256 inner = _mm256_fmadd_ps(_mm256_set1_ps(3 * 0.044715f), _mm256_mul_ps(v, v), one);
     __m256 sech2 = _mm256_fnmadd_ps(th, th, one);
@@ -253,14 +271,20 @@ INLINE void gelu_bwd_strip(const float *x, const float *dy, float *dx, int accum
     st(dx + i, mk, full, g);
 }
 
-void nn_avx2_gelu_bwd(size_t n, int approx, const float *x, const float *dy, float *dx,
-                     int accumulate)
+static void gelu_bwd_part(void *ctx, size_t lo, size_t hi)
 {
-    if (!approx) {
-        nn_ref_gelu_bwd(n, approx, x, dy, dx, accumulate);
-        return;
-    }
-    STRIPS(n, gelu_bwd_strip, x, dy, dx, accumulate);
+    const gelu_job *j = ctx;
+    if (!j->approx)
+        nn_ref_gelu_bwd(hi - lo, 0, j->x + lo, j->dy + lo, j->dx + lo, j->accumulate);
+    else
+        STRIPS(hi - lo, gelu_bwd_strip, j->x + lo, j->dy + lo, j->dx + lo, j->accumulate);
+}
+
+void nn_avx2_gelu_bwd(size_t n, int approx, const float *x, const float *dy, float *dx,
+                      int accumulate)
+{
+    gelu_job j = {approx, accumulate, x, dy, NULL, dx};
+    nn_split_range(n, 8, 20.0 * (double)n, gelu_bwd_part, &j);
 }
 
 /* ---- causal mean: running sums, O(T) per channel instead of the reference's O(T²) -------- */
@@ -274,7 +298,8 @@ void nn_avx2_causal_mean_fwd(int b, int t, int c, const float *x, float *y)
             for (int i = 0; i < t; i++) {
                 size_t o = ((size_t)bi * t + i) * c + d;
                 s = _mm256_add_ps(s, _mm256_maskload_ps(x + o, mk));
-                _mm256_maskstore_ps(y + o, mk, _mm256_mul_ps(s, _mm256_set1_ps(1.0f / (float)(i + 1))));
+                _mm256_maskstore_ps(y + o, mk,
+                                    _mm256_mul_ps(s, _mm256_set1_ps(1.0f / (float)(i + 1))));
             }
         }
 }

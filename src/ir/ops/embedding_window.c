@@ -16,7 +16,8 @@ static int infer(nn_graph *g, int node, nn_diag *d)
     if (x.dtype != NN_I32 || x.ndim != 2) {
         char lb[64], sh[64];
         nn_diag_error(d, n->mark, "%s expects token ids [batch, context], but its input is %s",
-                      nn_layer_label(g, node, lb, sizeof lb), nn_tensor_shape_str(&x, sh, sizeof sh));
+                      nn_layer_label(g, node, lb, sizeof lb),
+                      nn_tensor_shape_str(&x, sh, sizeof sh));
         nn_diag_note(d, "an embedding must be the first layer of the model");
         return -1;
     }
@@ -37,25 +38,36 @@ static int grad(nn_graph *g, int node)
     return nn_make_grad_node(g, node, &nn_op_embedding_window_grad, in, 2, out, 1) < 0 ? -1 : 0;
 }
 
-/* the table row of slot k at position t of row r */
-static int row_of(const int32_t *idx, int t_len, int r, int t, int k, int blank)
+/* ids[k] = the table row of slot k at position t of row r (before the start: the blank) */
+static void slot_rows(const int32_t *idx, int t_len, int r, int t, int w, int blank, int32_t *ids)
 {
-    return t - k >= 0 ? idx[(size_t)r * t_len + t - k] : blank;
+    for (int k = 0; k < w; k++)
+        ids[k] = t - k >= 0 ? idx[(size_t)r * t_len + t - k] : blank;
 }
+
+/* The W slots of one position are consecutive in y, so each position is one gather (or
+ * scatter) of W table rows by the embedding kernels; positions of a longer window than the
+ * id block go slot by slot. */
+enum { SLOTS = 256 };
 
 static void run(const nn_step *s, int rows)
 {
     const int32_t *idx = s->in[0];
     const float *tab = s->in[1];
     int t_len = s->tin[0]->dim[1], dim = s->tin[1]->dim[1], blank = s->tin[1]->dim[0] - 1;
-    int w = s->node->spec->window;
+    int w = s->node->spec->window, step = w < SLOTS ? w : 1;
     float *y = s->out[0];
+    int32_t ids[SLOTS];
     for (int r = 0; r < rows; r++)
         for (int t = 0; t < t_len; t++)
-            for (int k = 0; k < w; k++)
-                memcpy(y + (((size_t)r * t_len + t) * w + k) * dim,
-                       tab + (size_t)row_of(idx, t_len, r, t, k, blank) * dim,
-                       (size_t)dim * sizeof *y);
+            for (int k0 = 0; k0 < w; k0 += step) {
+                if (step == 1)
+                    ids[0] = t - k0 >= 0 ? idx[(size_t)r * t_len + t - k0] : blank;
+                else
+                    slot_rows(idx, t_len, r, t, w, blank, ids);
+                nn_k->embed_gather(1, step, dim, ids, tab,
+                                   y + (((size_t)r * t_len + t) * w + k0) * dim);
+            }
 }
 
 static void run_grad(const nn_step *s, int rows)
@@ -63,16 +75,19 @@ static void run_grad(const nn_step *s, int rows)
     const int32_t *idx = s->in[0];
     const float *dy = s->in[1];
     int t_len = s->tin[0]->dim[1], dim = s->tout[0]->dim[1], blank = s->tout[0]->dim[0] - 1;
-    int w = s->node->spec->window;
+    int w = s->node->spec->window, step = w < SLOTS ? w : 1;
     float *dt = s->out[0];
+    int32_t ids[SLOTS];
     if (!(s->node->accumulate & 1)) memset(dt, 0, (size_t)(blank + 1) * (size_t)dim * sizeof *dt);
     for (int r = 0; r < rows; r++)
         for (int t = 0; t < t_len; t++)
-            for (int k = 0; k < w; k++) {
-                float *dst = dt + (size_t)row_of(idx, t_len, r, t, k, blank) * dim;
-                const float *src = dy + (((size_t)r * t_len + t) * w + k) * dim;
-                for (int j = 0; j < dim; j++)
-                    dst[j] += src[j];
+            for (int k0 = 0; k0 < w; k0 += step) {
+                if (step == 1)
+                    ids[0] = t - k0 >= 0 ? idx[(size_t)r * t_len + t - k0] : blank;
+                else
+                    slot_rows(idx, t_len, r, t, w, blank, ids);
+                nn_k->embed_scatter(1, step, dim, ids,
+                                    dy + (((size_t)r * t_len + t) * w + k0) * dim, dt);
             }
 }
 
