@@ -31,7 +31,7 @@ static int infer(nn_graph *g, int node, nn_diag *d)
                       nn_producer_label(g, g->n[node].in[0], from, sizeof from),
                       x.dtype == NN_I32 ? "token ids " : "", nn_tensor_shape_str(&x, sh, sizeof sh));
         nn_diag_note(d, "a recurrent layer reads one feature vector per position: put an "
-                        "'embedding' (without 'window') before it, and no 'flatten'");
+                        "'embedding' before it, and no 'flatten' between them");
         nn_note_use(g, node, d);
         return -1;
     }
