@@ -43,6 +43,11 @@ typedef struct {
 size_t nn_rnn_state_floats(int t, int e, int h, int gru);
 size_t nn_rnn_work_floats(int t, int e, int h, int gru);
 size_t nn_rnn_pack_floats(int e, int h, int gru);
+/* For the reports, after rnn_bwd on b rows: [t][b][h], slot s = ∂L/∂h_{s−1} through the
+ * cells at positions s … t−1 (so ∂L/∂h_s in all = slot s+1 + dy_s; slot t is not stored:
+ * 0).  After a GRU's rnn_fwd: its gates [t][b][3h], z, r, h̄ side by side. */
+const float *nn_rnn_work_dh(const float *work, int b, int t, int e, int h, int gru);
+const float *nn_rnn_state_gates(const float *state, int b, int t, int e, int h);
 
 typedef struct nn_kernels {
     const char *isa; /* "scalar", "avx2", "avx512" */
@@ -177,7 +182,7 @@ typedef struct nn_kernels {
     void (*rnn_fwd)(int b, int t, int e, int h, int gru, const float *x, const float *start,
                     const nn_rnn_weights *w, float *pack, float *state, float *y);
     /* Backward through time: dx (+)= ∂L/∂x (NULL: not needed), the parameter gradients in
-     * `d` (start, w, bias) written or added (accumulate bit 0: dx, bit 1: the parameters);
+     * `d` written or added: accumulate bit 0 dx, bit 1 start, bit 2 + 2q w[q], 3 + 2q bias[q];
      * `work` is scratch (nn_rnn_work_floats per row).  Reads fwd's pack and state. */
     void (*rnn_bwd)(int b, int t, int e, int h, int gru, const nn_rnn_weights *w,
                     const float *pack, const float *state, const float *y, const float *dy,

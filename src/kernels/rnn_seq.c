@@ -5,7 +5,8 @@
  *   state: xh [t][b][e+h] = [x_s, h_{s−1}]; gru also xhr [t][b][e+h] = [x_s, r⊙h_{s−1}] and
  *          g [t][b][3h] = the gates z, r, h̄ after their nonlinearities
  *   work:  dg [t][b][G·h] (gate pre-activation gradients, G = 1 or 3), dxh [b][e+h],
- *          dh [b][h], dhp [b][h], bsum [3h]
+ *          dh [t][b][h] (slot s: ∂L/∂h_{s−1} through the cell at s and later; slot 0 is the
+ *          start's, and the reports read them: nn_rnn_work_dh), dhp [b][h], bsum [3h]
  * Per step the forward is one gemm over [x, h] (the GRU's z and r together, on the packed
  * [Wz | Wr]) and one fused pass, plus the GRU's candidate gemm over [x, r⊙h] and its update
  * pass.  The weight gradients are summed over time at the end, as one gemm over all t·b rows
@@ -23,8 +24,18 @@ size_t nn_rnn_state_floats(int t, int e, int h, int gru)
 size_t nn_rnn_work_floats(int t, int e, int h, int gru)
 {
     /* + 3h for bsum, kept per row so that the total is a per-row size (b ≥ 1) */
-    return (size_t)t * (size_t)(gru ? 3 : 1) * (size_t)h + (size_t)(e + h) + 2 * (size_t)h +
-           3 * (size_t)h;
+    return (size_t)t * (size_t)(gru ? 3 : 1) * (size_t)h + (size_t)(e + h) + (size_t)t * h +
+           (size_t)h + 3 * (size_t)h;
+}
+
+const float *nn_rnn_work_dh(const float *work, int b, int t, int e, int h, int gru)
+{
+    return work + (size_t)t * b * (size_t)(gru ? 3 : 1) * h + (size_t)b * (e + h);
+}
+
+const float *nn_rnn_state_gates(const float *state, int b, int t, int e, int h)
+{
+    return state + 2 * (size_t)t * b * (size_t)(e + h);
 }
 
 size_t nn_rnn_pack_floats(int e, int h, int gru)
@@ -78,11 +89,12 @@ void nn_rnn_seq_bwd(const nn_rnn_prims *k, int b, int t, int e, int h, int gru,
 {
     size_t n = (size_t)(e + h), bn = (size_t)b * n, G = gru ? 3 : 1, tb = (size_t)t * b;
     const float *xh = state, *xhr = state + t * bn, *g = xhr + t * bn;
-    float *dg = work, *dxh = dg + tb * G * h, *dh = dxh + bn, *dhp = dh + (size_t)b * h;
+    float *dg = work, *dxh = dg + tb * G * h, *dhs = dxh + bn, *dhp = dhs + tb * h;
     float *bsum = dhp + (size_t)b * h;
     int ldy = t * h, ldx = t * e, accx = accumulate & 1;
     for (int s = t - 1; s >= 0; s--) {
-        const float *dys = dy + (size_t)s * h, *dhin = s == t - 1 ? NULL : dh;
+        float *dh = dhs + (size_t)s * b * h; /* written here: ∂L/∂h_{s−1} */
+        const float *dys = dy + (size_t)s * h, *dhin = s == t - 1 ? NULL : dh + (size_t)b * h;
         float *dxs = dx ? dx + (size_t)s * e : NULL, *dgs = dg + (size_t)s * b * G * h;
         if (!gru) {
             k->rnn_dact(b, h, dhin, dys, y + (size_t)s * h, ldy, dgs);
@@ -97,8 +109,8 @@ void nn_rnn_seq_bwd(const nn_rnn_prims *k, int b, int t, int e, int h, int gru,
         k->sgemm_nt(b, (int)n, 2 * h, dgs, 3 * h, pack, 2 * h, dxh, (int)n, 0);
         k->split(b, e, h, dxh, dxs, ldx, 1, dhp, dh);
     }
-    /* dh is now ∂L/∂h_{−1}: the start state is shared by every row */
-    k->col_sum(b, h, dh, d->start, (accumulate >> 1) & 1);
+    /* slot 0 is ∂L/∂h_{−1}: the start state is shared by every row */
+    k->col_sum(b, h, dhs, d->start, (accumulate >> 1) & 1);
     int ldg = (int)G * h;
     for (int q = 0; q < (int)G; q++) {
         const float *in = q == 2 ? xhr : xh;

@@ -48,5 +48,7 @@ int nn_report_boundary(FILE *f, const nn_jdoc *stats);
 
 /* All stats.json figures, in the report's order; −1 with an error on malformed data. */
 int nn_report_stats(FILE *f, const nn_jdoc *stats);
+/* html_rnn.c: the recurrent layer's figures (stats.json `recurrent`). */
+int nn_report_recurrent(FILE *f, const nn_jdoc *stats);
 
 #endif

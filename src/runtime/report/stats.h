@@ -43,6 +43,15 @@ typedef struct {
 
 enum { NN_STATS_INIT = 0, NN_STATS_FINAL = 1 };
 
+/* The model's first recurrent layer, per position, at init and final (stats_rnn.c). */
+typedef struct {
+    int fwd, bwd; /* its nodes in the training graph; −1: the model has no recurrent layer */
+    int layer, t, e, h, gru;
+    double *sat, *gnorm, *z, *r; /* [2 × t] by NN_STATS_INIT / FINAL; z, r: the GRU's gates */
+    float *map;                  /* [2 × t × h]: fraction of rows with |h| > 0.97 */
+    long step[2];                /* −1: not collected */
+} nn_rnn_stat;
+
 typedef struct nn_stats {
     const nn_trainer *tr;
     long steps, every; /* the run's steps; update series every `every` steps (and the last) */
@@ -78,6 +87,7 @@ typedef struct nn_stats {
     double bx0[2], bx1[2];
     float *grid; /* NN_GRID × NN_GRID: grid[j * NN_GRID + i] at (x0[i], x1[j]) */
     int grid_done;
+    nn_rnn_stat rnn; /* report.plots `recurrent` */
 } nn_stats;
 
 /* Whether the spec asks for statistics: report.plots is `all` or a non-empty list.  Only the
@@ -112,6 +122,15 @@ void nn_stats_before_update(nn_stats *s, long step);
 void nn_stats_after_update(nn_stats *s, long step);
 /* after training: the embedding projection and the decision boundary */
 void nn_stats_finish(nn_stats *s);
+
+/* stats_rnn.c: finds the recurrent layer and allocates (0, or −1 out of memory); collects
+ * at `w` (NN_STATS_INIT / FINAL) after the keep-all plan p ran forward and backward on `rows`
+ * rows; its stats.json value (NULL when nothing was collected). */
+int nn_rnn_stat_setup(nn_rnn_stat *r, const nn_graph *g);
+void nn_rnn_stat_probe(nn_rnn_stat *r, const nn_graph *g, const nn_plan *p, int rows, int w,
+                       long step);
+struct json_t *nn_rnn_stat_json(const nn_rnn_stat *r);
+void nn_rnn_stat_free(nn_rnn_stat *r);
 
 /* Writes DIR/stats.json (docs/stats-json.md).  Reads the trainer's data set, parameters and
  * counts: call it before nn_trainer_free.  Returns 0 or −1. */
