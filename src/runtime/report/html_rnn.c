@@ -93,11 +93,14 @@ static void saturation_maps(FILE *f, const char *name, const point *pt, int np, 
     fputs(NN_SVG_CELLS_OPEN, f);
     for (int k = 0; k < np; k++) {
         double x0 = k * (H + gap);
+        /* black under all, then only the cells with some saturation: no seams */
+        nn_svg_rect(&s, x0, 0, x0 + H, (double)T, 0x000000, 1);
+        if (k > 0) nn_svg_rect(&s, x0 - gap, 0, x0, (double)T, 0xeeeeee, 1);
         for (long t = 0; t < T; t++)
             for (long u = 0; u < H; u++) {
                 double v = pt[k].map[t * H + u];
                 unsigned g = (unsigned)lround(255 * fmin(1, fmax(0, isfinite(v) ? v : 0)));
-                nn_svg_rect(&s, x0 + u, (double)t, x0 + u + 1, t + 1.0, g << 16 | g << 8 | g, 1);
+                if (g) nn_svg_rect(&s, x0 + u, (double)t, x0 + u + 1, t + 1.0, g << 16 | g << 8 | g, 1);
             }
     }
     fputs("</g>\n", f);
@@ -107,7 +110,7 @@ static void saturation_maps(FILE *f, const char *name, const point *pt, int np, 
         nn_svg_text(&s, k * (H + gap) + H / 2.0, -0.9 * (30 / cell) / 2, label, 11, 0x333333,
                     "middle");
     }
-    nn_svg_axes(&s, "unit", "position");
+    nn_svg_axes(&s, np > 1 ? "unit (init left, final right)" : "unit", "position");
     nn_svg_end(&s);
     nn_fig_close(f, "One cell per hidden unit (column) and position (row, the first on top): the "
                     "fraction of the batch's rows where |h| > 0.97, black none, white all. A "
@@ -192,8 +195,9 @@ int nn_report_recurrent(FILE *f, const nn_jdoc *j)
                     pt, np, (long)T, 0,
                     "The gradient of the loss with respect to the hidden state at each position: "
                     "the head's own gradient there plus all that comes back through the cells "
-                    "after it. A steep fall towards position 0 is the vanishing gradient: early "
-                    "positions learn little from later ones.");
+                    "after it (0, not drawn, where every row's target is ignored). A steep fall "
+                    "towards position 0 is the vanishing gradient: early positions learn little "
+                    "from later ones.");
         if (gates)
             series_plot(f, "fig-gru-gates", "GRU gate activity", "mean gate value", 0, pt, np,
                         (long)T, 1,
