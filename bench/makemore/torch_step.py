@@ -46,7 +46,7 @@ def main():
     if "--steps" in args:
         steps = int(args[args.index("--steps") + 1])
         del args[args.index("--steps") : args.index("--steps") + 2]
-    for kind in args or ["transformer", "bow", "mlp", "bigram"]:
+    for kind in args or ["transformer", "bow", "mlp", "bigram", "rnn", "gru"]:
         print(json.dumps(bench(kind, steps)))
 
 
