@@ -3,7 +3,8 @@
 classes of tests/parity/makemore.py, + torch.optim.AdamW), one thread, batch 32: the
 median µs per step over N steps after a warm-up, as one JSON line per model.
 
-Usage: /usr/bin/python3 bench/makemore/torch_step.py [MODEL ...] [--steps N]
+MODEL: transformer, bow, mlp, bigram, rnn, gru (rnn and gru: makemore.py's cells in a Python
+loop over the 16 positions).  Usage: /usr/bin/python3 bench/makemore/torch_step.py [MODEL ...] [--steps N]
 """
 import json
 import os

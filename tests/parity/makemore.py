@@ -1,11 +1,15 @@
 #!/usr/bin/python3
 """makemore.py — nnrun's sequence layers and makemore specs against PyTorch.
 
-1. Layers: for specs/makemore_transformer.yaml, specs/makemore_bow.yaml and
+1. Layers: for specs/makemore_rnn.yaml and makemore_gru.yaml (backpropagation through
+   16 positions, the padded ones ignored; and through 1 and 2 positions,
+   tests/parity/seq/recurrent_short.yaml, at step 1 where the start state is not 0),
+   specs/makemore_transformer.yaml, specs/makemore_bow.yaml and
    tests/parity/seq/seq_layers.yaml (the variants makemore does not use: exact GELU,
    attention without bias and without the causal mask, LayerNorm without affine), nnrun
    writes every tensor of step 0 (--dump-step 0); the same model in torch (nn.Embedding,
-   nn.Linear, nn.LayerNorm, F.gelu, softmax attention, F.cross_entropy with ignore_index=-1)
+   nn.Linear, nn.LayerNorm, F.gelu, softmax attention, makemore.py's RNNCell and GRUCell in a
+   Python loop, F.cross_entropy with ignore_index=-1)
    gets nnrun's weights and batch, and every activation, the loss and every parameter
    gradient must agree: max |nnrun - torch| <= 1e-5 * max(1, |torch|) element-wise.
 2. makemore.py's procedure in torch (manual_seed(3407), randperm, the model, a DataLoader
