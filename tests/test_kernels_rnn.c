@@ -71,8 +71,8 @@ static grads_t backward(const nn_kernels *K, const case_t *c, int acc)
     float *work = rnd(B * nn_rnn_work_floats(T, E, H, c->gru), 0, 0);
     float *y = rnd((size_t)B * T * H, 0, 0);
     float one = acc ? 1.0f : 0.0f;
-    grads_t g = {filled((size_t)B * T * E, one), filled(H, one), {NULL, NULL, NULL},
-                 {NULL, NULL, NULL}};
+    grads_t g = {
+        filled((size_t)B * T * E, one), filled(H, one), {NULL, NULL, NULL}, {NULL, NULL, NULL}};
     for (int q = 0; q < c->G; q++) {
         g.dw[q] = filled((size_t)(E + H) * H, one);
         g.db[q] = filled(H, one);
@@ -139,10 +139,10 @@ static void t_vs_ref(void **state)
             /* accumulate: every gradient added onto 1 */
             g = backward(K, &c, 1);
             grads_t shifted = backward(&nn_kernels_scalar, &c, 0);
-            float *all[8] = {shifted.dx, shifted.dstart, shifted.dw[0], shifted.db[0],
-                             shifted.dw[1], shifted.db[1], shifted.dw[2], shifted.db[2]};
-            size_t len[8] = {(size_t)B * T * E, H, (size_t)(E + H) * H, H, (size_t)(E + H) * H, H,
-                             (size_t)(E + H) * H, H};
+            float *all[8] = {shifted.dx,    shifted.dstart, shifted.dw[0], shifted.db[0],
+                             shifted.dw[1], shifted.db[1],  shifted.dw[2], shifted.db[2]};
+            size_t len[8] = {(size_t)B * T * E,   H, (size_t)(E + H) * H, H,
+                             (size_t)(E + H) * H, H, (size_t)(E + H) * H, H};
             for (int k = 0; k < 2 + 2 * c.G; k++)
                 for (size_t i = 0; i < len[k]; i++)
                     all[k][i] += 1.0f;

@@ -262,8 +262,10 @@ static void test_recurrent(void **state)
         "{\"when\": \"%s\", \"step\": %d, \"saturated\": [0, 0.5, 1],"
         " \"grad_norm\": [0.001, 0.01, 0], \"map\": [[0, 1], [0.5, 0.5], [1, 1]]%s}";
     char init[512], fin[512], st[2048];
-    snprintf(init, sizeof init, pt, "init", 0, ", \"z_mean\": [0.5, 0.5, 0.5], \"r_mean\": [0.4, 0.5, 0.6]");
-    snprintf(fin, sizeof fin, pt, "final", 6, ", \"z_mean\": [0.2, 0.3, 0.9], \"r_mean\": [0.7, 0.5, 0.1]");
+    snprintf(init, sizeof init, pt, "init", 0,
+             ", \"z_mean\": [0.5, 0.5, 0.5], \"r_mean\": [0.4, 0.5, 0.6]");
+    snprintf(fin, sizeof fin, pt, "final", 6,
+             ", \"z_mean\": [0.2, 0.3, 0.9], \"r_mean\": [0.7, 0.5, 0.1]");
     snprintf(st, sizeof st,
              "{\"recurrent\": {\"name\": \"layers.1\", \"cell\": \"gru\", \"positions\": 3,"
              " \"hidden\": 2, \"points\": [%s, %s]}}\n",

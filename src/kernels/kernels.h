@@ -184,9 +184,9 @@ typedef struct nn_kernels {
     /* Backward through time: dx (+)= ∂L/∂x (NULL: not needed), the parameter gradients in
      * `d` written or added: accumulate bit 0 dx, bit 1 start, bit 2 + 2q w[q], 3 + 2q bias[q];
      * `work` is scratch (nn_rnn_work_floats per row).  Reads fwd's pack and state. */
-    void (*rnn_bwd)(int b, int t, int e, int h, int gru, const nn_rnn_weights *w,
-                    const float *pack, const float *state, const float *y, const float *dy,
-                    float *work, float *dx, const nn_rnn_grads *d, int accumulate);
+    void (*rnn_bwd)(int b, int t, int e, int h, int gru, const nn_rnn_weights *w, const float *pack,
+                    const float *state, const float *y, const float *dy, float *work, float *dx,
+                    const nn_rnn_grads *d, int accumulate);
 
     /* A formula program (expr_vm.h) over a rows × cols block, 8 lanes per pass. */
     void (*expr_run)(const nn_vm_prog *p, int rows, int cols, const nn_vm_in *in,

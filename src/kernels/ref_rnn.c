@@ -3,8 +3,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "kernels/rnn.h"
 #include "kernels/ref.h"
+#include "kernels/rnn.h"
 
 /* two branches so that exp never overflows (as nn_ref_sigmoid_fwd) */
 static float sigm(float x)
@@ -142,9 +142,9 @@ void nn_ref_rnn_fwd(int b, int t, int e, int h, int gru, const float *x, const f
     nn_rnn_seq_fwd(&prims, b, t, e, h, gru, x, start, w, pack, state, y);
 }
 
-void nn_ref_rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_weights *w,
-                    const float *pack, const float *state, const float *y, const float *dy,
-                    float *work, float *dx, const nn_rnn_grads *d, int accumulate)
+void nn_ref_rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_weights *w, const float *pack,
+                    const float *state, const float *y, const float *dy, float *work, float *dx,
+                    const nn_rnn_grads *d, int accumulate)
 {
     nn_rnn_seq_bwd(&prims, b, t, e, h, gru, w, pack, state, y, dy, work, dx, d, accumulate);
 }

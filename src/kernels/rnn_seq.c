@@ -84,8 +84,7 @@ static void put(float *d, const float *src, int h, int accumulate)
 
 void nn_rnn_seq_bwd(const nn_rnn_prims *k, int b, int t, int e, int h, int gru,
                     const nn_rnn_weights *w, const float *pack, const float *state, const float *y,
-                    const float *dy, float *work, float *dx, const nn_rnn_grads *d,
-                    int accumulate)
+                    const float *dy, float *work, float *dx, const nn_rnn_grads *d, int accumulate)
 {
     size_t n = (size_t)(e + h), bn = (size_t)b * n, G = gru ? 3 : 1, tb = (size_t)t * b;
     const float *xh = state, *xhr = state + t * bn, *g = xhr + t * bn;

@@ -29,7 +29,8 @@ static int infer(nn_graph *g, int node, nn_diag *d)
                       "%s expects a sequence [batch, positions, features], but %s gives %s%s",
                       nn_layer_label(g, node, lb, sizeof lb),
                       nn_producer_label(g, g->n[node].in[0], from, sizeof from),
-                      x.dtype == NN_I32 ? "token ids " : "", nn_tensor_shape_str(&x, sh, sizeof sh));
+                      x.dtype == NN_I32 ? "token ids " : "",
+                      nn_tensor_shape_str(&x, sh, sizeof sh));
         nn_diag_note(d, "a recurrent layer reads one feature vector per position: put an "
                         "'embedding' before it, and no 'flatten' between them");
         nn_note_use(g, node, d);

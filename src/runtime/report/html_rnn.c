@@ -100,7 +100,9 @@ static void saturation_maps(FILE *f, const char *name, const point *pt, int np, 
             for (long u = 0; u < H; u++) {
                 double v = pt[k].map[t * H + u];
                 unsigned g = (unsigned)lround(255 * fmin(1, fmax(0, isfinite(v) ? v : 0)));
-                if (g) nn_svg_rect(&s, x0 + u, (double)t, x0 + u + 1, t + 1.0, g << 16 | g << 8 | g, 1);
+                if (g)
+                    nn_svg_rect(&s, x0 + u, (double)t, x0 + u + 1, t + 1.0, g << 16 | g << 8 | g,
+                                1);
             }
     }
     fputs("</g>\n", f);
@@ -118,8 +120,8 @@ static void saturation_maps(FILE *f, const char *name, const point *pt, int np, 
                     "position is dead.");
 }
 
-static void series_plot(FILE *f, const char *id, const char *heading, const char *ylabel,
-                        int log, const point *pt, int np, long T, int gates, const char *caption)
+static void series_plot(FILE *f, const char *id, const char *heading, const char *ylabel, int log,
+                        const point *pt, int np, long T, int gates, const char *caption)
 {
     double *x = malloc((size_t)T * sizeof *x);
     if (!x) return;
@@ -191,8 +193,8 @@ int nn_report_recurrent(FILE *f, const nn_jdoc *j)
     }
     if (rc == 0 && np > 0) {
         saturation_maps(f, name, pt, np, (long)T, (long)H);
-        series_plot(f, "fig-rnn-grad", "Gradient through time", "|dL/dh_t| (rms over rows)", 1,
-                    pt, np, (long)T, 0,
+        series_plot(f, "fig-rnn-grad", "Gradient through time", "|dL/dh_t| (rms over rows)", 1, pt,
+                    np, (long)T, 0,
                     "The gradient of the loss with respect to the hidden state at each position: "
                     "the head's own gradient there plus all that comes back through the cells "
                     "after it (0, not drawn, where every row's target is ignored). A steep fall "

@@ -53,8 +53,8 @@ void nn_rnn_stat_probe(nn_rnn_stat *r, const nn_graph *g, const nn_plan *p, int 
     const float *work = nn_plan_ptr(p, b->out[b->nout - 1]);
     if (!y || !dy || !work) return;
     const float *dh = nn_rnn_work_dh(work, rows, T, r->e, H, r->gru);
-    const float *gates = r->gru ? nn_rnn_state_gates(nn_plan_ptr(p, f->out[1]), rows, T, r->e, H)
-                                : NULL;
+    const float *gates =
+        r->gru ? nn_rnn_state_gates(nn_plan_ptr(p, f->out[1]), rows, T, r->e, H) : NULL;
     for (int t = 0; t < T; t++) {
         double sat = 0, g2 = 0, zs = 0, rs = 0;
         float *map = r->map + ((size_t)w * T + t) * H;
