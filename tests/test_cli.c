@@ -255,6 +255,9 @@ static void test_report_plots_per_spec(void **state)
         /* report: {plots: [loss, boundary]} — only what the spec lists is collected */
         {"micrograd_moons", "fig-loss fig-boundary", "fig-counts fig-embedding fig-act-"},
         {"bigram_nn", "fig-loss", "fig-counts fig-act- fig-saturation"},
+        {"makemore_gru", "fig-loss fig-rnn-saturation fig-rnn-grad fig-gru-gates",
+         "fig-counts fig-boundary fig-saturation"},
+        {"makemore_rnn", "fig-rnn-saturation fig-rnn-grad", "fig-gru-gates fig-counts"},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
         char args[1200], path[600];

@@ -40,6 +40,14 @@ static nn_layer L_bn(int unbiased, double eps, int running_std, int line)
     return l;
 }
 
+static nn_layer L_rnn(int gru, int hidden, int line)
+{
+    nn_layer l = L_simple(NN_LAYER_RECURRENT, line);
+    l.cell = gru ? NN_CELL_GRU : NN_CELL_RNN;
+    l.hidden = hidden;
+    return l;
+}
+
 static nn_spec make_spec(nn_layer *layers, int n, double l2)
 {
     nn_spec s;
@@ -108,6 +116,10 @@ static void test_shape_errors(void **state)
     nn_layer late_embedding[] = {L_embedding(4), L_simple(NN_LAYER_FLATTEN, 11), L_embedding(3)};
     late_embedding[2].mark.line = 13;
     expect_shape_error(late_embedding, 3, 13, "layer 3 (embedding) expects token ids");
+    nn_layer flat_rnn[] = {L_embedding(4), L_simple(NN_LAYER_FLATTEN, 11), L_rnn(1, 6, 12)};
+    expect_shape_error(flat_rnn, 3, 12,
+                       "layer 3 (recurrent) expects a sequence [batch, positions, features], but "
+                       "layer 2 (flatten) gives [4, 12]");
 }
 
 /* ---- gradient check ------------------------------------------------------------------ */
@@ -223,6 +235,20 @@ static void test_grad_embedding_linear(void **state)
     nn_layer layers[] = {L_embedding(4), L_simple(NN_LAYER_FLATTEN, 11), L_linear(0, 1, 12)};
     nn_spec s = make_spec(layers, 3, 0);
     check_grads(&s, 8);
+}
+
+/* backpropagation through time over T positions, both cells; with l2 the weights'
+ * gradients are added onto the l2 term's (the accumulate bits) */
+static void test_grad_recurrent(void **state)
+{
+    (void)state;
+    for (int gru = 0; gru < 2; gru++)
+        for (int l2 = 0; l2 < 2; l2++) {
+            nn_layer layers[] = {L_embedding(4), L_rnn(gru, 5, 11), L_simple(NN_LAYER_FLATTEN, 12),
+                                 L_linear(0, 1, 13)};
+            nn_spec s = make_spec(layers, 4, l2 ? 0.1 : 0);
+            check_grads(&s, 8);
+        }
 }
 
 static void test_grad_tanh_mlp(void **state)
@@ -390,6 +416,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_shape_errors),
+        cmocka_unit_test(test_grad_recurrent),
         cmocka_unit_test(test_grad_embedding_linear),
         cmocka_unit_test(test_grad_tanh_mlp),
         cmocka_unit_test(test_grad_batchnorm_unbiased_std),

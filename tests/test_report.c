@@ -251,6 +251,54 @@ static void test_absent_sections(void **state)
     rm_dir(dir);
 }
 
+/* stats.json `recurrent`: the GRU's three figures from two points; an rnn has no gates */
+static void test_recurrent(void **state)
+{
+    (void)state;
+    char *dir = new_dir();
+    put(dir, "summary.json", SUMMARY);
+    put(dir, "metrics.csv", METRICS);
+    static const char *const pt =
+        "{\"when\": \"%s\", \"step\": %d, \"saturated\": [0, 0.5, 1],"
+        " \"grad_norm\": [0.001, 0.01, 0], \"map\": [[0, 1], [0.5, 0.5], [1, 1]]%s}";
+    char init[512], fin[512], st[2048];
+    snprintf(init, sizeof init, pt, "init", 0,
+             ", \"z_mean\": [0.5, 0.5, 0.5], \"r_mean\": [0.4, 0.5, 0.6]");
+    snprintf(fin, sizeof fin, pt, "final", 6,
+             ", \"z_mean\": [0.2, 0.3, 0.9], \"r_mean\": [0.7, 0.5, 0.1]");
+    snprintf(st, sizeof st,
+             "{\"recurrent\": {\"name\": \"layers.1\", \"cell\": \"gru\", \"positions\": 3,"
+             " \"hidden\": 2, \"points\": [%s, %s]}}\n",
+             init, fin);
+    put(dir, "stats.json", st);
+    char *html = render_ok(dir);
+    has_fig(html, "fig-rnn-saturation", 1);
+    has_fig(html, "fig-rnn-grad", 1);
+    has_fig(html, "fig-gru-gates", 1);
+    assert_non_null(strstr(html, "final (step 6)"));
+    free(html);
+    snprintf(init, sizeof init, pt, "init", 0, "");
+    snprintf(st, sizeof st,
+             "{\"recurrent\": {\"name\": \"layers.1\", \"cell\": \"rnn\", \"positions\": 3,"
+             " \"hidden\": 2, \"points\": [%s]}}\n",
+             init);
+    put(dir, "stats.json", st);
+    html = render_ok(dir);
+    has_fig(html, "fig-rnn-saturation", 1);
+    has_fig(html, "fig-gru-gates", 0);
+    free(html);
+    /* a map row of the wrong width: its line and place */
+    char p[512];
+    snprintf(p, sizeof p, "%s/report.html", dir);
+    unlink(p); /* from the renders above */
+    put(dir, "stats.json",
+        "{\"recurrent\": {\"name\": \"l\", \"cell\": \"rnn\", \"positions\": 1, \"hidden\": 2,\n"
+        " \"points\": [{\"when\": \"init\", \"step\": 0, \"saturated\": [0], \"grad_norm\": [1],\n"
+        " \"map\": [[0, 1, 1]]}]}}\n");
+    render_fails(dir, "stats.json", ":3:");
+    rm_dir(dir);
+}
+
 static void test_malformed(void **state)
 {
     (void)state;
@@ -297,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_full),
         cmocka_unit_test(test_absent_sections),
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_recurrent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

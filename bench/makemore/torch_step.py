@@ -6,6 +6,8 @@ split's size; the last positions ignored, as in padded names): the median µs pe
 after a warm-up, one JSON line per model.  bench/run runs it interleaved with `nnrun bench`
 on specs/makemore_*.yaml (`bench/run --only makemore`).
 
+MODEL: transformer, bow, mlp, bigram, rnn, gru (rnn and gru: makemore.py's cells in a Python
+loop over the 16 positions).
 Usage: /usr/bin/python3 bench/makemore/torch_step.py [MODEL ...] [--steps N] [--warmup N]
        [--threads N]
 """
@@ -65,7 +67,7 @@ def main():
             opts[k] = int(args[args.index(k) + 1])
             del args[args.index(k) : args.index(k) + 2]
     torch.set_num_threads(opts["--threads"])
-    for kind in args or ["transformer", "bow", "mlp", "bigram"]:
+    for kind in args or ["transformer", "bow", "mlp", "bigram", "rnn", "gru"]:
         print(json.dumps(bench(kind, opts["--steps"], opts["--warmup"])))
 
 

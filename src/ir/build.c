@@ -24,6 +24,7 @@ static const nn_op *layer_op(nn_layer_kind k)
     case NN_LAYER_DROPOUT: return &nn_op_dropout;
     case NN_LAYER_CAUSAL_MEAN: return &nn_op_causal_mean;
     case NN_LAYER_RESIDUAL_END: return &nn_op_residual;
+    case NN_LAYER_RECURRENT: return &nn_op_recurrent;
     default: return NULL; /* NN_LAYER_ACTIVATION: see nn_build (a formula, or a plugin) */
     }
 }

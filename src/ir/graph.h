@@ -13,7 +13,7 @@
 #include "parser/spec.h"
 
 #define NN_MAX_DIMS 4
-#define NN_MAX_IO   6
+#define NN_MAX_IO   12 /* the GRU's backward: 11 inputs, 9 outputs */
 
 typedef enum { NN_F32 = 0, NN_I32 } nn_dtype;
 typedef enum { NN_INPUT = 0, NN_PARAM, NN_ACT, NN_GRAD, NN_BUFFER } nn_role;

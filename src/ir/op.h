@@ -53,6 +53,7 @@ extern const nn_op nn_op_dropout, nn_op_dropout_grad;
 extern const nn_op nn_op_causal_mean, nn_op_causal_mean_grad;
 extern const nn_op nn_op_residual, nn_op_residual_grad; /* x + f(x) */
 extern const nn_op nn_op_embedding_window, nn_op_embedding_window_grad; /* embedding: {window} */
+extern const nn_op nn_op_recurrent, nn_op_recurrent_grad; /* makemore's RNN / GRU over positions */
 
 /* Looks an op up by name (NULL if unknown); the registry lists every op. */
 const nn_op *nn_op_find(const char *name);

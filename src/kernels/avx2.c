@@ -10,6 +10,7 @@
 
 #include "kernels/avx2.h"
 #include "kernels/ref.h"
+#include "kernels/rnn.h"
 
 #include "kernels/avx2_strip.h"
 
@@ -354,6 +355,8 @@ const nn_kernels nn_kernels_avx2 = {
     .mul_bwd = nn_ref_mul_bwd,
     .causal_mean_fwd = nn_avx2_causal_mean_fwd,
     .causal_mean_bwd = nn_avx2_causal_mean_bwd,
+    .rnn_fwd = nn_avx2_rnn_fwd,
+    .rnn_bwd = nn_avx2_rnn_bwd,
 };
 
 /* The vector functions, for the formula machine (expr_vm_avx2.c). */

@@ -29,6 +29,26 @@ typedef struct {
     float root_bc2; /* sqrt(1 − beta2^t) */
 } nn_adam_coef;
 
+/* The recurrent cell's parameters: gate g's weight [e+h, h] and bias [h] (rnn: gate 0;
+ * gru: 0 = z, 1 = r, 2 = h̄, makemore.py's construction order). */
+typedef struct {
+    const float *w[3], *bias[3];
+} nn_rnn_weights;
+typedef struct {
+    float *start, *w[3], *bias[3];
+} nn_rnn_grads;
+
+/* Scratch sizes of the recurrent kernels, in floats: per batch row (state, work), and once
+ * (pack). */
+size_t nn_rnn_state_floats(int t, int e, int h, int gru);
+size_t nn_rnn_work_floats(int t, int e, int h, int gru);
+size_t nn_rnn_pack_floats(int e, int h, int gru);
+/* For the reports, after rnn_bwd on b rows: [t][b][h], slot s = ∂L/∂h_{s−1} through the
+ * cells at positions s … t−1 (so ∂L/∂h_s in all = slot s+1 + dy_s; slot t is not stored:
+ * 0).  After a GRU's rnn_fwd: its gates [t][b][3h], z, r, h̄ side by side. */
+const float *nn_rnn_work_dh(const float *work, int b, int t, int e, int h, int gru);
+const float *nn_rnn_state_gates(const float *state, int b, int t, int e, int h);
+
 typedef struct nn_kernels {
     const char *isa; /* "scalar", "avx2", "avx512" */
 
@@ -149,6 +169,24 @@ typedef struct nn_kernels {
      * backward dx[b][j][:] (+)= Σ_{i ≥ j} dy[b][i][:] / (i + 1). */
     void (*causal_mean_fwd)(int b, int t, int c, const float *x, float *y);
     void (*causal_mean_bwd)(int b, int t, int c, const float *dy, float *dx, int accumulate);
+
+    /* ---- recurrent cells (rnn_seq.c; makemore.py's RNNCell and GRUCell) ---- */
+    /* Forward over all t positions of b rows: x [b, t, e] → y [b, t, h] (y_t = h_t), from
+     * the start state h_{−1} = start [h] (every row).  The cell's input is [x_t, h_{t−1}]:
+     *   rnn  h_t = tanh([x_t, h_{t−1}]·W + b)                            (w[0]: W [e+h, h])
+     *   gru  z = σ([x, h]·Wz + bz), r = σ([x, h]·Wr + br),
+     *        h̄ = tanh([x, r⊙h]·Wh + bh), h_t = (1 − z)⊙h + z⊙h̄     (w[0..2]: z, r, h̄)
+     * Weights are stored [in, out] as linear's.  `state` (nn_rnn_state_floats per row,
+     * laid out for `b` rows) keeps what the backward reads; `pack` (nn_rnn_pack_floats) holds
+     * the GRU's [Wz | Wr] side by side so that both gates are one gemm per step. */
+    void (*rnn_fwd)(int b, int t, int e, int h, int gru, const float *x, const float *start,
+                    const nn_rnn_weights *w, float *pack, float *state, float *y);
+    /* Backward through time: dx (+)= ∂L/∂x (NULL: not needed), the parameter gradients in
+     * `d` written or added: accumulate bit 0 dx, bit 1 start, bit 2 + 2q w[q], 3 + 2q bias[q];
+     * `work` is scratch (nn_rnn_work_floats per row).  Reads fwd's pack and state. */
+    void (*rnn_bwd)(int b, int t, int e, int h, int gru, const nn_rnn_weights *w, const float *pack,
+                    const float *state, const float *y, const float *dy, float *work, float *dx,
+                    const nn_rnn_grads *d, int accumulate);
 
     /* A formula program (expr_vm.h) over a rows × cols block, 8 lanes per pass. */
     void (*expr_run)(const nn_vm_prog *p, int rows, int cols, const nn_vm_in *in,

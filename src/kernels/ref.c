@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kernels/ref.h"
+#include "kernels/rnn.h"
 
 /* y[0..n) += s·x[0..n).  Fixed 8-wide blocks: -O2 vectorises these but not a plain loop. */
 static void axpy(int n, float s, const float *restrict x, float *restrict y)
@@ -326,4 +327,6 @@ const nn_kernels nn_kernels_scalar = {
     .mul_bwd = nn_ref_mul_bwd,
     .causal_mean_fwd = nn_ref_causal_mean_fwd,
     .causal_mean_bwd = nn_ref_causal_mean_bwd,
+    .rnn_fwd = nn_ref_rnn_fwd,
+    .rnn_bwd = nn_ref_rnn_bwd,
 };

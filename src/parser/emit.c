@@ -201,6 +201,12 @@ static void put_layer(em *e, const nn_layer *l, int base)
         nn_em_nl(e, ind), nn_em_put(e, "smoothing: "), nn_em_float(e, l->smoothing);
         break;
     case NN_LAYER_FLATTEN_CONSECUTIVE: nn_em_nl(e, ind), nn_em_putf(e, "n: %d", l->n); break;
+    case NN_LAYER_RECURRENT:
+        nn_em_nl(e, ind), nn_em_putf(e, "cell: %s", l->cell == NN_CELL_GRU ? "gru" : "rnn");
+        nn_em_nl(e, ind), nn_em_putf(e, "hidden: %d", l->hidden);
+        nn_em_nl(e, ind), put_init(e, "init", &l->init, ind);
+        nn_em_nl(e, ind), put_init(e, "bias_init", &l->bias_init, ind);
+        break;
     /* flatten, tanh, relu, sigmoid, onehot, causal_mean: no options */
     default: nn_em_put(e, " {}"); break;
     }

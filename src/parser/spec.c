@@ -91,7 +91,7 @@ static int parse_sample(nn_sctx *c, const nn_ynode *n, nn_sample_spec *sa)
 static const char *const plot_names[] = {"loss",      "lr",     "lr_find",  "activations",
                                          "gradients", "ratios", "updates",  "saturation",
                                          "embedding", "counts", "boundary", "positions",
-                                         "attention", "stream", NULL};
+                                         "attention", "stream", "recurrent", NULL};
 
 /* plots: all | none | [names] */
 static void report_plots(nn_sctx *c, const nn_ynode *n, nn_report_spec *r)

@@ -69,12 +69,15 @@ typedef enum {
     NN_LAYER_GELU,        /* exact, or approximate: tanh */
     NN_LAYER_DROPOUT,     /* training only */
     NN_LAYER_CAUSAL_MEAN, /* y_t = mean of x_0..x_t over positions (makemore's BoW) */
+    NN_LAYER_RECURRENT,   /* makemore's RNN / GRU cell over the positions, a learned start */
     /* Structure of the flattened list (spec_blocks.c); never written by a user as such: */
     NN_LAYER_RESIDUAL,     /* `- residual: [...]` begins: remember x */
     NN_LAYER_RESIDUAL_END, /* … ends: x + f(x) */
     NN_LAYER_ATTN_CORE,    /* the attention's middle: softmax(q·kᵀ/√hs)·v per head */
     NN_LAYER_KIND_COUNT
 } nn_layer_kind;
+
+typedef enum { NN_CELL_RNN = 0, NN_CELL_GRU } nn_cell_kind;
 
 typedef enum { NN_ARG_FLOAT = 0, NN_ARG_DOUBLE, NN_ARG_INT } nn_arg_type;
 
@@ -159,6 +162,8 @@ typedef struct {
     int out_mult;
     /* gelu: 1 = the tanh approximation */
     int approximate;
+    /* recurrent: the cell (NN_CELL_*) and the hidden state's width */
+    int cell, hidden;
     /* dropout: the probability of dropping */
     double p;
     /* Set in the flattened list (spec_blocks.c): the tensor-name prefix ("layers.3",

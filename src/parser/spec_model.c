@@ -12,13 +12,13 @@
 static const char *const kind_names[] = {
     "embedding", "flatten",   "linear",      "batchnorm", "tanh",         "relu",
     "sigmoid",   "onehot",    "activation",  "ngram",     "flatten_consecutive",
-    "layernorm", "attention", "gelu",        "dropout",   "causal_mean",  "residual",
-    "residual_end", "attention_core", NULL};
+    "layernorm", "attention", "gelu",        "dropout",   "causal_mean",  "recurrent",
+    "residual",  "residual_end", "attention_core", NULL};
 /* the kinds a user writes as `- KIND` (residual has its own item form: spec_blocks.c) */
 static const char *const user_kinds[] = {
     "embedding", "flatten",   "linear", "batchnorm", "tanh",         "relu",     "sigmoid",
     "onehot",    "activation", "ngram", "flatten_consecutive",       "layernorm", "attention",
-    "gelu",      "dropout",   "causal_mean", "residual", "repeat", NULL};
+    "gelu",      "dropout",   "causal_mean", "recurrent", "residual", "repeat", NULL};
 
 #define NN_MAX_LAYERS 10000
 
@@ -60,6 +60,10 @@ static void layer_defaults(nn_layer *l)
         l->init.kind = NN_INIT_KAIMING;
         l->bias_init.kind = NN_INIT_ZEROS;
         break;
+    case NN_LAYER_RECURRENT: /* nn.Linear's defaults, as makemore.py's cells have them */
+        l->init.kind = NN_INIT_TORCH;
+        l->bias_init.kind = NN_INIT_TORCH;
+        break;
     default: break;
     }
 }
@@ -75,6 +79,7 @@ static const char *const *option_keys(nn_layer_kind k)
     static const char *const bn[] = {"variance", "eps",  "momentum",  "running",
                                      "over",     "init", "bias_init", NULL};
     static const char *const ngram[] = {"n", "smoothing", NULL}, *const fc[] = {"n", NULL};
+    static const char *const rec[] = {"cell", "hidden", "init", "bias_init", NULL};
     return k == NN_LAYER_EMBEDDING              ? emb
            : k == NN_LAYER_LAYERNORM           ? ln
            : k == NN_LAYER_ATTENTION           ? att
@@ -84,6 +89,7 @@ static const char *const *option_keys(nn_layer_kind k)
            : k == NN_LAYER_LINEAR              ? lin
            : k == NN_LAYER_BATCHNORM           ? bn
            : k == NN_LAYER_NGRAM               ? ngram
+           : k == NN_LAYER_RECURRENT           ? rec
                                                : none;
 }
 
@@ -98,10 +104,12 @@ static int layer_option(nn_sctx *c, nn_layer *l, const nn_ynode *key, const nn_y
     char p[220];
     snprintf(p, sizeof p, "%.160s.%.*s", path, (int)(key->len > 40 ? 40 : key->len), key->text);
     static const char *const approx[] = {"none", "tanh", NULL};
+    static const char *const cells[] = {"rnn", "gru", NULL};
     static const nn_range eps = {0, 1, 0, 0}, prob = {0, 1, 0, 1};
     int lin = l->kind == NN_LAYER_LINEAR, bn = l->kind == NN_LAYER_BATCHNORM;
     int ln = l->kind == NN_LAYER_LAYERNORM, att = l->kind == NN_LAYER_ATTENTION;
-    int has_init = lin || bn || ln || att || l->kind == NN_LAYER_EMBEDDING;
+    int rec = l->kind == NN_LAYER_RECURRENT;
+    int has_init = lin || bn || ln || att || rec || l->kind == NN_LAYER_EMBEDDING;
     if (l->kind == NN_LAYER_EMBEDDING && nn_yscalar_is(key, "dim"))
         nn_sv_int(c, v, p, 1, 65536, &l->dim);
     else if (l->kind == NN_LAYER_EMBEDDING && nn_yscalar_is(key, "positions"))
@@ -128,7 +136,11 @@ static int layer_option(nn_sctx *c, nn_layer *l, const nn_ynode *key, const nn_y
         nn_sv_bool(c, v, p, &l->bias);
     else if (has_init && nn_yscalar_is(key, "init"))
         nn_spec_init(c, v, p, &l->init);
-    else if ((lin || bn || ln || att) && nn_yscalar_is(key, "bias_init"))
+    else if (rec && nn_yscalar_is(key, "cell"))
+        nn_sv_enum(c, v, p, cells, &l->cell);
+    else if (rec && nn_yscalar_is(key, "hidden"))
+        nn_sv_int(c, v, p, 1, 65536, &l->hidden);
+    else if ((lin || bn || ln || att || rec) && nn_yscalar_is(key, "bias_init"))
         nn_spec_init(c, v, p, &l->bias_init);
     else if (bn && nn_yscalar_is(key, "variance"))
         nn_sv_enum(c, v, p, variance, &l->unbiased);
@@ -186,6 +198,11 @@ static void layer_options(nn_sctx *c, nn_layer *l, const nn_ynode *item, const n
     if (l->kind == NN_LAYER_ATTENTION &&
         (!opts || opts->kind != NN_YMAP || nn_ymap_find(opts, "heads", 5) < 0))
         nn_sv_missing(c, opts && opts->kind == NN_YMAP ? opts : item, "heads", path);
+    static const char *const rec_needs[] = {"cell", "hidden"};
+    for (int k = 0; l->kind == NN_LAYER_RECURRENT && k < 2; k++)
+        if (!opts || opts->kind != NN_YMAP ||
+            nn_ymap_find(opts, rec_needs[k], strlen(rec_needs[k])) < 0)
+            nn_sv_missing(c, opts && opts->kind == NN_YMAP ? opts : item, rec_needs[k], path);
     if (l->kind == NN_LAYER_DROPOUT &&
         (!opts || opts->kind != NN_YMAP || nn_ymap_find(opts, "p", 1) < 0))
         nn_sv_missing(c, opts && opts->kind == NN_YMAP ? opts : item, "p", path);

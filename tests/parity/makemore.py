@@ -1,11 +1,15 @@
 #!/usr/bin/python3
 """makemore.py — nnrun's sequence layers and makemore specs against PyTorch.
 
-1. Layers: for specs/makemore_transformer.yaml, specs/makemore_bow.yaml and
+1. Layers: for specs/makemore_rnn.yaml and makemore_gru.yaml (backpropagation through
+   16 positions, the padded ones ignored; and through 1 and 2 positions,
+   tests/parity/seq/recurrent_short.yaml, at step 1 where the start state is not 0),
+   specs/makemore_transformer.yaml, specs/makemore_bow.yaml and
    tests/parity/seq/seq_layers.yaml (the variants makemore does not use: exact GELU,
    attention without bias and without the causal mask, LayerNorm without affine), nnrun
    writes every tensor of step 0 (--dump-step 0); the same model in torch (nn.Embedding,
-   nn.Linear, nn.LayerNorm, F.gelu, softmax attention, F.cross_entropy with ignore_index=-1)
+   nn.Linear, nn.LayerNorm, F.gelu, softmax attention, makemore.py's RNNCell and GRUCell in a
+   Python loop, F.cross_entropy with ignore_index=-1)
    gets nnrun's weights and batch, and every activation, the loss and every parameter
    gradient must agree: max |nnrun - torch| <= 1e-5 * max(1, |torch|) element-wise.
 2. makemore.py's procedure in torch (manual_seed(3407), randperm, the model, a DataLoader
@@ -238,7 +242,74 @@ class SeqLayers(nn.Module):
         return self.lm_head(m)
 
 
-MODELS = {"transformer": Transformer, "bow": BoW, "bigram": Bigram, "mlp": MLP}
+class RNNCell(nn.Module):  # makemore.py's
+    def __init__(self, e, h):
+        super().__init__()
+        self.xh_to_h = nn.Linear(e + h, h)
+
+    def forward(self, xt, hprev):
+        return torch.tanh(self.xh_to_h(torch.cat([xt, hprev], dim=1)))
+
+
+class GRUCell(nn.Module):  # makemore.py's, its Linears built in its order: z, r, hbar
+    def __init__(self, e, h):
+        super().__init__()
+        self.xh_to_z = nn.Linear(e + h, h)
+        self.xh_to_r = nn.Linear(e + h, h)
+        self.xh_to_hbar = nn.Linear(e + h, h)
+
+    def forward(self, xt, hprev):
+        xh = torch.cat([xt, hprev], dim=1)
+        r = torch.sigmoid(self.xh_to_r(xh))
+        xhr = torch.cat([xt, r * hprev], dim=1)
+        hbar = torch.tanh(self.xh_to_hbar(xhr))
+        z = torch.sigmoid(self.xh_to_z(xh))
+        return (1 - z) * hprev + z * hbar
+
+
+class RNN(nn.Module):
+    """makemore.py's RNN (cell rnn or gru): a learned start state, the cell at every
+    position, the head on every state; `flatten`: the states of all T positions side by
+    side into one head (tests/parity/seq/recurrent_short.yaml, head at layers.3)."""
+
+    def __init__(self, cell="rnn", V=27, c=64, c2=64, flatten=0):
+        super().__init__()
+        self.start = nn.Parameter(torch.zeros(1, c2))
+        self.wte = nn.Embedding(V, c)
+        self.cell = (GRUCell if cell == "gru" else RNNCell)(c, c2)
+        self.lm_head = nn.Linear(c2 * (flatten or 1), V)
+        self.kind, self.flatten = cell, flatten
+
+    def params(self):
+        head = "layers.3." if self.flatten else "layers.2."
+        m = {"layers.0.weight": (self.wte.weight, 0), "layers.1.start": (self.start, 0),
+             head + "weight": (self.lm_head.weight, 1), head + "bias": (self.lm_head.bias, 0)}
+        if self.kind == "gru":
+            for g, lin in (("z", self.cell.xh_to_z), ("r", self.cell.xh_to_r), ("hbar", self.cell.xh_to_hbar)):
+                m[f"layers.1.{g}.weight"] = (lin.weight, 1)
+                m[f"layers.1.{g}.bias"] = (lin.bias, 0)
+        else:
+            m["layers.1.weight"] = (self.cell.xh_to_h.weight, 1)
+            m["layers.1.bias"] = (self.cell.xh_to_h.bias, 0)
+        return m
+
+    def forward(self, idx, acts):
+        emb = self.wte(idx)
+        acts["layers.0.out"] = emb
+        hprev = self.start.expand((idx.shape[0], -1))
+        hiddens = []
+        for i in range(idx.shape[1]):
+            hprev = self.cell(emb[:, i, :], hprev)
+            hiddens.append(hprev)
+        hidden = torch.stack(hiddens, 1)
+        acts["layers.1.out"] = hidden
+        if self.flatten:
+            hidden = hidden.reshape(idx.shape[0], -1)
+        return self.lm_head(hidden)
+
+
+MODELS = {"transformer": Transformer, "bow": BoW, "bigram": Bigram, "mlp": MLP,
+          "rnn": lambda: RNN("rnn"), "gru": lambda: RNN("gru")}
 
 
 def load_weights(model, W):
@@ -250,12 +321,19 @@ def load_weights(model, W):
 # ---- 1. one step, layer by layer ----------------------------------------------------------
 
 
-def check_layers(nnrun, work, spec, model):
-    out = os.path.join(work, os.path.basename(spec)[:-5])
-    subprocess.run([nnrun, spec, "--set", "train.steps=1", "--dump-step", "0", "--threads", "1",
-                    "--out", out, "--quiet", "--force"], check=True)
+def check_layers(nnrun, work, spec, model, sets=(), what="", step=0):
+    out = os.path.join(work, os.path.basename(spec)[:-5] + what.replace(" ", "_"))
+    sets = [a for kv in sets for a in ("--set", kv)]
+    subprocess.run([nnrun, spec, "--set", f"train.steps={step + 1}", *sets, "--dump-step", str(step),
+                    "--threads", "1", "--out", out, "--quiet", "--force"], check=True)
     D = read_safetensors(os.path.join(out, "dump.safetensors"))
-    print(f"{os.path.relpath(spec, SRCDIR)}: step 0, layer by layer")
+    print(f"{os.path.relpath(spec, SRCDIR)}{what}: step {step}, layer by layer")
+    if isinstance(model, RNN):
+        T = D["x"].shape[1]
+        ignored = int((D["y"] == -1).sum())
+        if T != model.flatten and T != 16 or (T == 16 and ignored == 0):
+            failures.append(f"{spec}{what}: sequence length {T}, {ignored} ignored positions")
+        print(f"  sequence length {T}, {ignored} ignored positions")
     load_weights(model, D)
     acts = {}
     logits = model(D["x"].long(), acts)
@@ -339,7 +417,14 @@ def main():
     check_layers(nnrun, work, os.path.join(SRCDIR, "specs/makemore_bow.yaml"), BoW())
     check_layers(nnrun, work, os.path.join(HERE, "seq/seq_layers.yaml"), SeqLayers())
     check_layers(nnrun, work, os.path.join(SRCDIR, "specs/makemore_mlp.yaml"), MLP())
-    for kind in ("transformer", "bow", "bigram", "mlp"):
+    for kind in ("rnn", "gru"):  # backpropagation through time: 16 positions, some ignored
+        check_layers(nnrun, work, os.path.join(SRCDIR, f"specs/makemore_{kind}.yaml"), RNN(kind))
+        for T in (1, 2):
+            check_layers(nnrun, work, os.path.join(HERE, "seq/recurrent_short.yaml"),
+                         RNN(kind, c=10, c2=12, flatten=T),
+                         (f"data.context={T}", f"model.1.recurrent.cell={kind}"), f" {kind} T={T}",
+                         step=1)  # after one step the start state is no longer 0
+    for kind in ("transformer", "bow", "bigram", "mlp", "rnn", "gru"):
         check_replay(nnrun, work, kind)
     check_replay(nnrun, work, "transformer", layers=1)  # one block of the spec against torch's
     if failures:

@@ -50,6 +50,8 @@ const nn_op *const nn_ops[] = {
     &nn_op_residual_grad,
     &nn_op_embedding_window,
     &nn_op_embedding_window_grad,
+    &nn_op_recurrent,
+    &nn_op_recurrent_grad,
     NULL,
 };
 

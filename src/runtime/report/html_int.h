@@ -52,5 +52,7 @@ int nn_report_sequence(FILE *f, const nn_jdoc *stats);
 
 /* All stats.json figures, in the report's order; −1 with an error on malformed data. */
 int nn_report_stats(FILE *f, const nn_jdoc *stats);
+/* html_rnn.c: the recurrent layer's figures (stats.json `recurrent`). */
+int nn_report_recurrent(FILE *f, const nn_jdoc *stats);
 
 #endif

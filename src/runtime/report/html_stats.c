@@ -505,7 +505,7 @@ int nn_report_stats(FILE *f, const nn_jdoc *j)
 {
     nn_fig_section("Layers");
     if (layers_section(f, j) < 0 || weights_section(f, j) < 0 || updates_section(f, j) < 0 ||
-        saturation_section(f, j) < 0)
+        saturation_section(f, j) < 0 || nn_report_recurrent(f, j) < 0)
         return -1;
     nn_fig_section("Model");
     if (embedding_section(f, j) < 0 || nn_report_counts(f, j) < 0 || nn_report_boundary(f, j) < 0)

@@ -58,8 +58,10 @@ static int setup_graph_stats(nn_stats *s, const nn_trainer *tr)
     const nn_graph *g = nn_trainer_graph(tr, NN_TRAINING);
     const nn_params *P = nn_trainer_params(tr);
     const nn_spec *spec = nn_trainer_spec(tr);
+    int want_rnn = nn_stats_wants(spec, "recurrent");
+    if (want_rnn && nn_rnn_stat_setup(&s->rnn, g) != 0) return -1;
     if ((nn_stats_wants(spec, "activations") || nn_stats_wants(spec, "gradients") ||
-         nn_stats_wants(spec, "saturation")) &&
+         nn_stats_wants(spec, "saturation") || (want_rnn && s->rnn.fwd >= 0)) &&
         !(s->plan = nn_plan_lower(g, nn_trainer_params(tr), NN_LOWER_KEEP_ALL)))
         return -1;
     for (int i = 0; i < g->nfwd; i++)
@@ -136,6 +138,8 @@ nn_stats *nn_stats_new(const nn_trainer *tr)
     s->next = s->steps > 0 ? 0 : -1;
     s->act_step[0] = s->act_step[1] = -1;
     s->emb_param = s->sat_act = -1;
+    s->rnn.fwd = s->rnn.bwd = -1;
+    s->rnn.step[0] = s->rnn.step[1] = -1;
     if (nn_trainer_ngram(tr)) {
         s->next = -1; /* the counting model takes no steps: counts only */
         return s;
@@ -160,6 +164,7 @@ void nn_stats_free(nn_stats *s)
     free(s->upd_step), free(s->upd), free(s->sat), free(s->emb_cov), free(s->emb_pts);
     free(s->grid);
     nn_seq_stats_free(s->seq);
+    nn_rnn_stat_free(&s->rnn);
     free(s);
 }
 
@@ -262,6 +267,8 @@ void nn_stats_probe(nn_stats *s, long step)
                             &s->grad[w * s->nact + k]);
         }
     }
+    nn_rnn_stat_probe(&s->rnn, g, p, nn_trainer_batch(tr), init ? NN_STATS_INIT : NN_STATS_FINAL,
+                      init ? 0 : s->steps);
     if (init && s->sat_act >= 0) {
         const float *t = nn_plan_ptr(p, s->act_tensor[s->sat_act]);
         for (long i = 0; i < (long)s->sat_rows * s->sat_cols; i++)

@@ -71,6 +71,14 @@ typedef struct nn_seq_stats {
 nn_seq_stats *nn_seq_stats_new(const nn_trainer *tr, int positions, int attention, int stream);
 void nn_seq_stats_run(nn_seq_stats *q, const nn_trainer *tr);
 void nn_seq_stats_free(nn_seq_stats *q);
+/* The model's first recurrent layer, per position, at init and final (stats_rnn.c). */
+typedef struct {
+    int fwd, bwd; /* its nodes in the training graph; −1: the model has no recurrent layer */
+    int layer, t, e, h, gru;
+    double *sat, *gnorm, *z, *r; /* [2 × t] by NN_STATS_INIT / FINAL; z, r: the GRU's gates */
+    float *map;                  /* [2 × t × h]: fraction of rows with |h| > 0.97 */
+    long step[2];                /* −1: not collected */
+} nn_rnn_stat;
 
 typedef struct nn_stats {
     const nn_trainer *tr;
@@ -108,6 +116,7 @@ typedef struct nn_stats {
     float *grid; /* NN_GRID × NN_GRID: grid[j * NN_GRID + i] at (x0[i], x1[j]) */
     int grid_done;
     nn_seq_stats *seq; /* sequence models: positions, attention, stream (or NULL) */
+    nn_rnn_stat rnn; /* report.plots `recurrent` */
 } nn_stats;
 
 /* Whether the spec asks for statistics: report.plots is `all` or a non-empty list.  Only the
@@ -142,6 +151,15 @@ void nn_stats_before_update(nn_stats *s, long step);
 void nn_stats_after_update(nn_stats *s, long step);
 /* after training: the embedding projection and the decision boundary */
 void nn_stats_finish(nn_stats *s);
+
+/* stats_rnn.c: finds the recurrent layer and allocates (0, or −1 out of memory); collects
+ * at `w` (NN_STATS_INIT / FINAL) after the keep-all plan p ran forward and backward on `rows`
+ * rows; its stats.json value (NULL when nothing was collected). */
+int nn_rnn_stat_setup(nn_rnn_stat *r, const nn_graph *g);
+void nn_rnn_stat_probe(nn_rnn_stat *r, const nn_graph *g, const nn_plan *p, int rows, int w,
+                       long step);
+struct json_t *nn_rnn_stat_json(const nn_rnn_stat *r);
+void nn_rnn_stat_free(nn_rnn_stat *r);
 
 /* Writes DIR/stats.json (docs/stats-json.md).  Reads the trainer's data set, parameters and
  * counts: call it before nn_trainer_free.  Returns 0 or −1. */

@@ -258,6 +258,8 @@ static json_t *stats_doc(const nn_stats *s)
         json_object_set_new(root, "counts", counts_json(s));
     if (s->grid_done) json_object_set_new(root, "boundary", boundary_json(s));
     if (s->seq && s->seq->done) json_object_set_new(root, "sequence", sequence_json(s->seq, ds));
+    json_t *rnn = nn_rnn_stat_json(&s->rnn);
+    if (rnn) json_object_set_new(root, "recurrent", rnn);
     return root;
 }
 

@@ -1,0 +1,122 @@
+/* rnn_seq.c — the recurrent cells over a whole sequence (kernels.h rnn_fwd / rnn_bwd): the
+ * schedule over time, shared by every kernel table (rnn.h).
+ *
+ * Storage is time-major so that one time step's b rows are contiguous:
+ *   state: xh [t][b][e+h] = [x_s, h_{s−1}]; gru also xhr [t][b][e+h] = [x_s, r⊙h_{s−1}] and
+ *          g [t][b][3h] = the gates z, r, h̄ after their nonlinearities
+ *   work:  dg [t][b][G·h] (gate pre-activation gradients, G = 1 or 3), dxh [b][e+h],
+ *          dh [t][b][h] (slot s: ∂L/∂h_{s−1} through the cell at s and later; slot 0 is the
+ *          start's, and the reports read them: nn_rnn_work_dh), dhp [b][h], bsum [3h]
+ * Per step the forward is one gemm over [x, h] (the GRU's z and r together, on the packed
+ * [Wz | Wr]) and one fused pass, plus the GRU's candidate gemm over [x, r⊙h] and its update
+ * pass.  The weight gradients are summed over time at the end, as one gemm over all t·b rows
+ * (xhᵀ·dg), instead of t small ones. */
+#include <string.h>
+
+#include "kernels/rnn.h"
+
+size_t nn_rnn_state_floats(int t, int e, int h, int gru)
+{
+    size_t n = (size_t)t * (size_t)(e + h);
+    return gru ? 2 * n + (size_t)t * 3 * (size_t)h : n;
+}
+
+size_t nn_rnn_work_floats(int t, int e, int h, int gru)
+{
+    /* + 3h for bsum, kept per row so that the total is a per-row size (b ≥ 1) */
+    return (size_t)t * (size_t)(gru ? 3 : 1) * (size_t)h + (size_t)(e + h) + (size_t)t * h +
+           (size_t)h + 3 * (size_t)h;
+}
+
+const float *nn_rnn_work_dh(const float *work, int b, int t, int e, int h, int gru)
+{
+    return work + (size_t)t * b * (size_t)(gru ? 3 : 1) * h + (size_t)b * (e + h);
+}
+
+const float *nn_rnn_state_gates(const float *state, int b, int t, int e, int h)
+{
+    return state + 2 * (size_t)t * b * (size_t)(e + h);
+}
+
+size_t nn_rnn_pack_floats(int e, int h, int gru)
+{
+    return gru ? (size_t)(e + h) * 2 * (size_t)h : 1;
+}
+
+void nn_rnn_seq_fwd(const nn_rnn_prims *k, int b, int t, int e, int h, int gru, const float *x,
+                    const float *start, const nn_rnn_weights *w, float *pack, float *state,
+                    float *y)
+{
+    size_t n = (size_t)(e + h), bn = (size_t)b * n;
+    float *xh = state, *xhr = state + (size_t)t * bn, *g = xhr + (size_t)t * bn;
+    for (int s = 0; s < t; s++)
+        for (int i = 0; i < b; i++)
+            memcpy(xh + s * bn + i * n, x + ((size_t)i * t + s) * e, (size_t)e * sizeof *x);
+    for (int i = 0; i < b; i++)
+        memcpy(xh + i * n + e, start, (size_t)h * sizeof *start);
+    if (gru) /* [Wz | Wr]: both gates in one gemm per step */
+        for (size_t r = 0; r < n; r++) {
+            memcpy(pack + r * 2 * h, w->w[0] + r * h, (size_t)h * sizeof *pack);
+            memcpy(pack + r * 2 * h + h, w->w[1] + r * h, (size_t)h * sizeof *pack);
+        }
+    int ldy = t * h;
+    for (int s = 0; s < t; s++) {
+        float *xs = xh + s * bn, *next = s + 1 < t ? xh + (s + 1) * bn + e : NULL;
+        if (!gru) {
+            k->sgemm_nn(b, h, (int)n, xs, (int)n, w->w[0], h, y + (size_t)s * h, ldy, 0);
+            k->rnn_act(b, e, h, w->bias[0], y + (size_t)s * h, ldy, next);
+            continue;
+        }
+        float *gs = g + (size_t)s * b * 3 * h, *xrs = xhr + s * bn;
+        k->sgemm_nn(b, 2 * h, (int)n, xs, (int)n, pack, 2 * h, gs, 3 * h, 0);
+        k->gru_gates(b, e, h, w->bias[0], w->bias[1], gs, xs, xrs);
+        k->sgemm_nn(b, h, (int)n, xrs, (int)n, w->w[2], h, gs + 2 * h, 3 * h, 0);
+        k->gru_update(b, e, h, w->bias[2], gs, xs, y + (size_t)s * h, ldy, next);
+    }
+}
+
+/* d (+)= src, h floats (accumulate: add) */
+static void put(float *d, const float *src, int h, int accumulate)
+{
+    for (int i = 0; i < h; i++)
+        d[i] = accumulate ? d[i] + src[i] : src[i];
+}
+
+void nn_rnn_seq_bwd(const nn_rnn_prims *k, int b, int t, int e, int h, int gru,
+                    const nn_rnn_weights *w, const float *pack, const float *state, const float *y,
+                    const float *dy, float *work, float *dx, const nn_rnn_grads *d, int accumulate)
+{
+    size_t n = (size_t)(e + h), bn = (size_t)b * n, G = gru ? 3 : 1, tb = (size_t)t * b;
+    const float *xh = state, *xhr = state + t * bn, *g = xhr + t * bn;
+    float *dg = work, *dxh = dg + tb * G * h, *dhs = dxh + bn, *dhp = dhs + tb * h;
+    float *bsum = dhp + (size_t)b * h;
+    int ldy = t * h, ldx = t * e, accx = accumulate & 1;
+    for (int s = t - 1; s >= 0; s--) {
+        float *dh = dhs + (size_t)s * b * h; /* written here: ∂L/∂h_{s−1} */
+        const float *dys = dy + (size_t)s * h, *dhin = s == t - 1 ? NULL : dh + (size_t)b * h;
+        float *dxs = dx ? dx + (size_t)s * e : NULL, *dgs = dg + (size_t)s * b * G * h;
+        if (!gru) {
+            k->rnn_dact(b, h, dhin, dys, y + (size_t)s * h, ldy, dgs);
+            k->sgemm_nt(b, (int)n, h, dgs, h, w->w[0], h, dxh, (int)n, 0);
+            k->split(b, e, h, dxh, dxs, ldx, accx, NULL, dh);
+            continue;
+        }
+        const float *gs = g + (size_t)s * b * 3 * h, *xs = xh + s * bn;
+        k->gru_da(b, e, h, dhin, dys, ldy, gs, xs, dgs, dhp);
+        k->sgemm_nt(b, (int)n, h, dgs + 2 * h, 3 * h, w->w[2], h, dxh, (int)n, 0);
+        k->gru_db(b, e, h, dxh, gs, xs, dgs, dhp, dxs, ldx, accx);
+        k->sgemm_nt(b, (int)n, 2 * h, dgs, 3 * h, pack, 2 * h, dxh, (int)n, 0);
+        k->split(b, e, h, dxh, dxs, ldx, 1, dhp, dh);
+    }
+    /* slot 0 is ∂L/∂h_{−1}: the start state is shared by every row */
+    k->col_sum(b, h, dhs, d->start, (accumulate >> 1) & 1);
+    int ldg = (int)G * h;
+    for (int q = 0; q < (int)G; q++) {
+        const float *in = q == 2 ? xhr : xh;
+        k->sgemm_tn((int)n, h, (int)tb, in, (int)n, dg + (size_t)q * h, ldg, d->w[q], h,
+                    (accumulate >> (2 + 2 * q)) & 1);
+    }
+    k->col_sum((int)tb, ldg, dg, bsum, 0);
+    for (int q = 0; q < (int)G; q++)
+        put(d->bias[q], bsum + (size_t)q * h, h, (accumulate >> (3 + 2 * q)) & 1);
+}
