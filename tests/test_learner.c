@@ -1,0 +1,116 @@
+/* What a learner sees (issue 21), through the command line: the 3-class decision boundary,
+ * accuracy at every evaluation, messages that blame the right place, divergence said,
+ * progress for short runs, log_every, one layer numbering, the report's wording. */
+#include "testutil.h"
+
+#include <jansson.h>
+#include <math.h>
+
+static char tmp[256];
+
+static json_t *load_json(const char *path)
+{
+    json_error_t e;
+    json_t *j = json_load_file(path, 0, &e);
+    if (!j) fail_msg("%s: %s", path, e.text);
+    return j;
+}
+
+static char *read_in(const char *name)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", tmp, name);
+    char *s = tu_read_file(p);
+    if (!s) fail_msg("%s: cannot read", p);
+    return s;
+}
+
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* A 3-class CSV: the boundary grid is the argmax class (all three present), every training
+ * point carries the predicted class, which agrees with the grid cell it sits in; the axes
+ * carry the CSV's column names and the page one region colour per class. */
+static void test_three_class_boundary(void **state)
+{
+    (void)state;
+    char args[800];
+    snprintf(args, sizeof args, "tests/specs/good/blobs3.yaml --out '%s/b3' --force --quiet", tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 0);
+    char path[600];
+    snprintf(path, sizeof path, "%s/b3/stats.json", tmp);
+    json_t *root = load_json(path), *b = json_object_get(root, "boundary");
+    assert_int_equal(json_integer_value(json_object_get(b, "classes")), 3);
+    assert_string_equal(json_string_value(json_array_get(json_object_get(b, "names"), 0)), "petal");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(b, "names"), 1)), "sepal");
+    json_t *grid = json_object_get(b, "grid"), *pts = json_object_get(b, "points");
+    int seen[3] = {0, 0, 0};
+    for (size_t j = 0; j < json_array_size(grid); j++)
+        for (size_t i = 0; i < json_array_size(json_array_get(grid, j)); i++) {
+            json_int_t c = json_integer_value(json_array_get(json_array_get(grid, j), i));
+            assert_true(c >= 0 && c < 3);
+            seen[c]++;
+        }
+    assert_true(seen[0] > 0 && seen[1] > 0 && seen[2] > 0);
+    double x0lo = json_number_value(json_array_get(json_object_get(b, "x0"), 0));
+    double x0hi = json_number_value(json_array_get(json_object_get(b, "x0"), 1));
+    double x1lo = json_number_value(json_array_get(json_object_get(b, "x1"), 0));
+    double x1hi = json_number_value(json_array_get(json_object_get(b, "x1"), 1));
+    size_t n = json_array_size(pts), right = 0, agree = 0;
+    assert_int_equal(n, 240);
+    for (size_t k = 0; k < n; k++) {
+        json_t *p = json_array_get(pts, k);
+        assert_int_equal(json_array_size(p), 4);
+        double x0 = json_number_value(json_array_get(p, 0)),
+               x1 = json_number_value(json_array_get(p, 1));
+        json_int_t label = json_integer_value(json_array_get(p, 2)),
+                   pred = json_integer_value(json_array_get(p, 3));
+        int i = (int)lround((x0 - x0lo) / (x0hi - x0lo) * 59),
+            j = (int)lround((x1 - x1lo) / (x1hi - x1lo) * 59);
+        json_int_t cell =
+            json_integer_value(json_array_get(json_array_get(grid, (size_t)j), (size_t)i));
+        right += label == pred;
+        agree += cell == pred;
+    }
+    assert_true(right >= n * 9 / 10);   /* a 3-class model right on ≥ 90%, not a third wrong */
+    assert_true(agree >= n * 95 / 100); /* the regions are the model's predictions */
+    json_decref(root);
+    char *html = read_in("b3/report.html");
+    char *fig = strstr(html, "id=\"fig-boundary");
+    assert_non_null(fig);
+    assert_non_null(strstr(fig, ">petal</text>"));
+    assert_non_null(strstr(fig, ">sepal</text>"));
+    assert_non_null(strstr(fig, "class 2"));
+    /* three region colours (the palette's first three, lightened), no score colours */
+    assert_true(count(fig, "fill=\"#a9cbe2\"") > 0);
+    assert_true(count(fig, "fill=\"#ffcea3\"") > 0);
+    assert_true(count(fig, "fill=\"#aedaae\"") > 0);
+    assert_null(strstr(fig, "score &gt; 0"));
+    assert_null(strstr(fig, "score > 0"));
+    free(html);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return tu_mkdtemp(tmp, sizeof tmp, "/tmp/nnrun-learner-XXXXXX");
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return tu_rmtree(tmp);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_three_class_boundary),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
