@@ -3,6 +3,9 @@
  * progress for short runs, log_every, one layer numbering, the report's wording. */
 #include "testutil.h"
 
+#include <limits.h>
+#include <stdlib.h>
+
 #include <jansson.h>
 #include <math.h>
 
@@ -95,6 +98,93 @@ static void test_three_class_boundary(void **state)
     free(html);
 }
 
+/* Accuracy at every evaluation point: in the progress lines, in metrics.csv and
+ * metrics.jsonl (train_acc, dev_acc, test_acc), and as the report's accuracy curve. */
+static void test_accuracy_everywhere(void **state)
+{
+    (void)state;
+    char args[800];
+    snprintf(args, sizeof args, "tests/specs/good/blobs3.yaml --out '%s/acc' --force", tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 0);
+    char *out = tu_captured(tmp, "out");
+    /* "    100/    300  eval  train 0.1021 (97.1%)  dev 0.0706 (98.3%) ..." */
+    char *line = strstr(out, "100/    300  eval");
+    assert_non_null(line);
+    assert_non_null(strstr(line, "%)  dev "));
+    free(out);
+    char *csv = read_in("acc/metrics.csv");
+    assert_non_null(strstr(csv, "steps_per_s,train_acc,dev_acc,test_acc\n"));
+    assert_non_null(strstr(csv, "\n100,"));
+    free(csv);
+    char path[600];
+    snprintf(path, sizeof path, "%s/acc/metrics.jsonl", tmp);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char row[2048];
+    int evals = 0;
+    while (fgets(row, sizeof row, f)) {
+        json_error_t e;
+        json_t *j = json_loads(row, 0, &e);
+        assert_non_null(j);
+        if (json_is_number(json_object_get(j, "dev_loss"))) {
+            double a = json_number_value(json_object_get(j, "dev_acc"));
+            assert_true(json_is_number(json_object_get(j, "dev_acc")) && a > 0.5 && a <= 1);
+            assert_true(json_is_number(json_object_get(j, "train_acc")));
+            evals++;
+        } else {
+            assert_true(json_is_null(json_object_get(j, "dev_acc")));
+        }
+        json_decref(j);
+    }
+    fclose(f);
+    assert_int_equal(evals, 3); /* steps 100, 200 and the final row */
+    char *html = read_in("acc/report.html");
+    char *fig = strstr(html, "id=\"fig-accuracy");
+    assert_non_null(fig);
+    assert_non_null(strstr(fig, "accuracy (%)"));
+    free(html);
+}
+
+/* A sweep says when each cell starts and how far it is (running cells, ETA), and its
+ * summary.csv and finish lines carry the accuracy of classifiers. */
+static void test_sweep_progress_and_accuracy(void **state)
+{
+    (void)state;
+    char spec[8192], args[800], data[4096];
+    assert_non_null(realpath(tu_path("examples/data/blobs3.csv"), data));
+    snprintf(spec, sizeof spec,
+             "name: blobsweep\nseed: 1\nmatrix:\n  lr: [0.05, 0.1]\n"
+             "data: {csv: '%s', x: [petal, sepal], y: species, split: {train: 0.8, dev: 0.2}}\n"
+             "model: [{linear: {out: 8}}, tanh, {linear: {}}]\n"
+             "train: {steps: 50, batch: 32, lr: '${matrix.lr}'}\n"
+             "eval: {splits: [train, dev]}\nreport: {plots: none}\n",
+             data);
+    tu_write_bytes(tmp, "sweep.yaml", spec, strlen(spec));
+    snprintf(args, sizeof args, "sweep '%s/sweep.yaml' -j 1 --out '%s/sw'", tmp, tmp);
+    if (tu_nnrun(tmp, args) != 0) fail_msg("%s", tu_captured(tmp, "out"));
+    char *out = tu_captured(tmp, "out");
+    assert_int_equal(count(out, "\n  start "), 2);
+    assert_non_null(strstr(out, "(1 running, 0 of 2 done)"));
+    assert_non_null(strstr(out, "ETA "));
+    assert_int_equal(count(out, ": done, dev loss "), 2);
+    assert_int_equal(count(out, ", dev accuracy "), 2);
+    free(out);
+    char *csv = read_in("sw/summary.csv");
+    assert_non_null(strstr(csv, ",acc_train,acc_dev,acc_test\n"));
+    /* rank 1's row: its dev accuracy is a fraction */
+    char *row = strstr(csv, "\n1,");
+    assert_non_null(row);
+    char *last = strchr(row + 1, '\n');
+    assert_non_null(last);
+    *last = 0;
+    char *cell = strrchr(row, ','); /* test: empty */
+    assert_string_equal(cell, ",");
+    *cell = 0;
+    double dev = atof(strrchr(row, ',') + 1);
+    assert_true(dev > 0.5 && dev <= 1);
+    free(csv);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -111,6 +201,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_three_class_boundary),
+        cmocka_unit_test(test_accuracy_everywhere),
+        cmocka_unit_test(test_sweep_progress_and_accuracy),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -442,6 +442,10 @@ static int render(FILE *f, const char *run_dir, nn_diag *d)
         if (metrics_read(path, &m, d) < 0) return -1;
         nn_fig_section("Training");
         loss_figure(f, &m);
+        if (nn_report_accuracy(f, path, d) < 0) {
+            metrics_free(&m);
+            return -1;
+        }
         lr_figure(f, &m);
         if (is_lr_find(run_dir)) lrfind_figure(f, &m);
         metrics_free(&m);

@@ -8,7 +8,8 @@
 #include "runtime/train/metrics_fmt.h"
 
 const char nn_metrics_header[] =
-    "step,lr,loss,train_loss,dev_loss,test_loss,elapsed_s,smooth_loss,steps_per_s\n";
+    "step,lr,loss,train_loss,dev_loss,test_loss,elapsed_s,smooth_loss,steps_per_s,train_acc,"
+    "dev_acc,test_acc\n";
 
 /* Writes the row to metrics.csv (empty cells for NaN) and metrics.jsonl (null for NaN,
  * 9 significant digits as the CSV's %.9g, so float values round-trip).  Called outside the
@@ -19,15 +20,17 @@ static _Atomic int write_errno; /* the first failed write's (one writer at a tim
 
 void nn_metrics_write(const nn_run_opts *o, const nn_metrics_row *r)
 {
-    static const char *keys[8] = {
+    enum { NK = 11 };
+    static const char *keys[NK] = {
         ",\"lr\":",        ",\"loss\":",      ",\"train_loss\":",  ",\"dev_loss\":",
-        ",\"test_loss\":", ",\"elapsed_s\":", ",\"smooth_loss\":", ",\"steps_per_s\":"};
-    double v[8] = {r->lr,       r->loss,    r->split[0], r->split[1],
-                   r->split[2], r->elapsed, r->smooth,   r->rate};
-    char csv[320], json[512], num[40];
+        ",\"test_loss\":", ",\"elapsed_s\":", ",\"smooth_loss\":", ",\"steps_per_s\":",
+        ",\"train_acc\":", ",\"dev_acc\":",   ",\"test_acc\":"};
+    double v[NK] = {r->lr,     r->loss, r->split[0], r->split[1], r->split[2], r->elapsed,
+                    r->smooth, r->rate, r->acc[0],   r->acc[1],   r->acc[2]};
+    char csv[480], json[768], num[40];
     int nc = snprintf(csv, sizeof csv, "%ld", r->step);
     int nj = snprintf(json, sizeof json, "{\"step\":%ld", r->step);
-    for (int k = 0; k < 8; k++) { /* appends: at most 8 × (40 + 16) bytes */
+    for (int k = 0; k < NK; k++) { /* appends: at most NK × (40 + 16) bytes */
         size_t kl = strlen(keys[k]);
         memcpy(json + nj, keys[k], kl);
         nj += (int)kl;
@@ -71,7 +74,7 @@ void nn_metrics_write(const nn_run_opts *o, const nn_metrics_row *r)
 
 nn_metrics_row nn_metrics_empty_row(long step)
 {
-    nn_metrics_row r = {step, NAN, NAN, NAN, {NAN, NAN, NAN}, NAN, NAN};
+    nn_metrics_row r = {step, NAN, NAN, NAN, {NAN, NAN, NAN}, NAN, NAN, {NAN, NAN, NAN}};
     return r;
 }
 

@@ -1,6 +1,6 @@
 /* metrics_file.h — metrics.csv and metrics.jsonl: a row per training step (its minibatch
- * loss, the smoothed loss, the learning rate), a row per evaluation point (the split losses,
- * elapsed seconds, steps per second) and the final row.  Step rows collect in a fixed
+ * loss, the smoothed loss, the learning rate), a row per evaluation point (the split losses and
+ * accuracies, elapsed seconds, steps per second) and the final row.  Step rows collect in a fixed
  * buffer (nn_loss_log) and are written at evaluation points, never inside the step body.
  * The columns are the contract in DESIGN.md. */
 #ifndef NN_METRICS_FILE_H
@@ -24,6 +24,7 @@ typedef struct {
 typedef struct {
     long step;
     double lr, loss, smooth, split[NN_SPLIT_COUNT], elapsed, rate;
+    double acc[NN_SPLIT_COUNT]; /* classifiers: the fraction right per split at evaluations */
 } nn_metrics_row;
 
 /* The header line of metrics.csv (a new run writes it first). */

@@ -33,13 +33,16 @@ void nn_progress_step(const nn_run_opts *o, long i, long steps, float l)
     fflush(o->progress);
 }
 
-void nn_progress_eval(const nn_run_opts *o, long step, long steps, const double *loss, double lr,
-                      double rate)
+void nn_progress_eval(const nn_run_opts *o, long step, long steps, const double *loss,
+                      const double *acc, double lr, double rate)
 {
     fprintf(o->progress, "%7ld/%7ld  eval", step, steps);
     static const char *names[] = {"train", "dev", "test"};
-    for (int s = 0; s < NN_SPLIT_COUNT; s++)
-        if (!isnan(loss[s])) fprintf(o->progress, "  %s %.4f", names[s], loss[s]);
+    for (int s = 0; s < NN_SPLIT_COUNT; s++) {
+        if (isnan(loss[s])) continue;
+        fprintf(o->progress, "  %s %.4f", names[s], loss[s]);
+        if (acc && isfinite(acc[s])) fprintf(o->progress, " (%.1f%%)", 100 * acc[s]);
+    }
     fprintf(o->progress, "  lr %g  %.0f steps/s\n", lr, rate);
     fflush(o->progress);
 }
