@@ -185,6 +185,56 @@ static void test_sweep_progress_and_accuracy(void **state)
     free(csv);
 }
 
+/* `check SPEC --set ARG`: the exit status, and stderr in *err (malloc'd). */
+static int check_set(const char *spec, const char *set, char **err)
+{
+    char args[1200];
+    snprintf(args, sizeof args, "check '%s' --set '%s'", spec, set);
+    int rc = tu_nnrun(tmp, args);
+    *err = tu_captured(tmp, "err");
+    return rc;
+}
+
+/* --set mistakes are blamed on the --set argument, with the argument that was meant; a
+ * layer written in the short form (`- batchnorm`) takes options through --set. */
+static void test_set_blames_the_argument(void **state)
+{
+    (void)state;
+    char *err;
+    assert_int_equal(check_set("specs/mlp_bn.yaml", "model.2.linaer.out=300", &err), 2);
+    assert_non_null(strstr(err, "--set:1:9: error: 'model.2' is a 'linear' layer, not 'linaer'"));
+    assert_non_null(strstr(err, "did you mean --set model.2.linear.out=300"));
+    assert_null(strstr(err, "mlp_bn.yaml"));
+    free(err);
+    assert_int_equal(check_set("specs/mlp_bn.yaml", "model.2.out=300", &err), 2);
+    assert_non_null(strstr(err, "--set:1:9: error:"));
+    assert_non_null(strstr(err, "--set model.2.linear.out=300"));
+    free(err);
+    const char *spec = "name: short\n"
+                       "data: {generate: xor}\n"
+                       "model:\n  - linear: {out: 8}\n  - batchnorm\n  - tanh\n  - linear: {}\n"
+                       "train: {steps: 10}\n";
+    tu_write_bytes(tmp, "short.yaml", spec, strlen(spec));
+    char path[600];
+    snprintf(path, sizeof path, "%s/short.yaml", tmp);
+    assert_int_equal(check_set(path, "model.1.momentum=0.01", &err), 2);
+    assert_non_null(strstr(err, "--set model.1.batchnorm.momentum=0.01"));
+    free(err);
+    /* the short form expands: the option is set, the rest keeps its defaults */
+    char args[1200];
+    snprintf(args, sizeof args, "check '%s' --set model.1.batchnorm.momentum=0.01 --resolved", path);
+    assert_int_equal(tu_nnrun(tmp, args), 0);
+    char *out = tu_captured(tmp, "out");
+    char *bn = strstr(out, "- batchnorm:");
+    assert_non_null(bn);
+    assert_non_null(strstr(bn, "momentum: 0.01"));
+    assert_non_null(strstr(bn, "eps:"));
+    free(out);
+    /* a kind of its own still replaces an item */
+    snprintf(args, sizeof args, "check '%s' --set model.2=relu --resolved", path);
+    assert_int_equal(tu_nnrun(tmp, args), 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -203,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_three_class_boundary),
         cmocka_unit_test(test_accuracy_everywhere),
         cmocka_unit_test(test_sweep_progress_and_accuracy),
+        cmocka_unit_test(test_set_blames_the_argument),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
