@@ -171,8 +171,8 @@ static int write_summary_csv(const char *dir, const nn_sweep *s)
     fputs("rank,cell,status", f);
     for (int a = 0; a < s->naxes; a++)
         fputc(',', f), csv_field(f, s->axes[a]);
-    /* columns are only ever added at the end: scripts may read them by position */
-    fputs(",steps,loss_train,loss_dev,loss_test,error,wall_seconds,acc_train,acc_dev,acc_test\n",
+    /* wall_seconds stays last (the one column that differs between equal runs) */
+    fputs(",steps,loss_train,loss_dev,loss_test,acc_train,acc_dev,acc_test,error,wall_seconds\n",
           f);
     for (int i = 0; i < s->nrows; i++) {
         const nn_sweep_row *r = &s->rows[i];
@@ -184,11 +184,11 @@ static int write_summary_csv(const char *dir, const nn_sweep *s)
         if (done) fprintf(f, "%ld", r->steps);
         for (int k = 0; k < 3; k++)
             csv_num(f, done && r->has[k], r->loss[k]);
+        for (int k = 0; k < 3; k++)
+            csv_num(f, done, r->acc[k]);
         fputc(',', f);
         csv_field(f, r->error);
         csv_num(f, done, r->wall);
-        for (int k = 0; k < 3; k++)
-            csv_num(f, done, r->acc[k]);
         fputc('\n', f);
     }
     return fclose(f) == 0 ? 0 : -1;
