@@ -108,6 +108,7 @@ static void test_accuracy_everywhere(void **state)
     assert_int_equal(tu_nnrun(tmp, args), 0);
     char *out = tu_captured(tmp, "out");
     /* "    100/    300  eval  train 0.1021 (97.1%)  dev 0.0706 (98.3%) ..." */
+    assert_non_null(strstr(out, "(0 dropped), 3 classes, examples")); /* no "vocabulary" */
     char *line = strstr(out, "100/    300  eval");
     assert_non_null(line);
     assert_non_null(strstr(line, "%)  dev "));
@@ -223,7 +224,8 @@ static void test_set_blames_the_argument(void **state)
     free(err);
     /* the short form expands: the option is set, the rest keeps its defaults */
     char args[1200];
-    snprintf(args, sizeof args, "check '%s' --set model.1.batchnorm.momentum=0.01 --resolved", path);
+    snprintf(args, sizeof args, "check '%s' --set model.1.batchnorm.momentum=0.01 --resolved",
+             path);
     assert_int_equal(tu_nnrun(tmp, args), 0);
     char *out = tu_captured(tmp, "out");
     char *bn = strstr(out, "- batchnorm:");
@@ -234,6 +236,68 @@ static void test_set_blames_the_argument(void **state)
     /* a kind of its own still replaces an item */
     snprintf(args, sizeof args, "check '%s' --set model.2=relu --resolved", path);
     assert_int_equal(tu_nnrun(tmp, args), 0);
+}
+
+/* A run whose loss ends far above its start says so: a warning on stderr (even with
+ * --quiet), "diverged" in summary.json, a box at the top of the report; a run that
+ * learns says nothing of the kind. */
+static void test_divergence_said(void **state)
+{
+    (void)state;
+    char args[800];
+    snprintf(args, sizeof args,
+             "tests/specs/good/blobs3.yaml --set train.lr=1000 --out '%s/div' --force --quiet",
+             tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 0);
+    char *err = tu_captured(tmp, "err");
+    assert_non_null(strstr(err, "warning: the training diverged: train loss"));
+    assert_non_null(strstr(err, "a smaller train.lr"));
+    free(err);
+    char path[600];
+    snprintf(path, sizeof path, "%s/div/summary.json", tmp);
+    json_t *j = load_json(path);
+    assert_true(json_is_string(json_object_get(j, "diverged")));
+    json_decref(j);
+    char *html = read_in("div/report.html");
+    assert_non_null(strstr(html, "<p class=\"warn\" id=\"diverged\"><b>Diverged:</b>"));
+    free(html);
+    snprintf(args, sizeof args, "tests/specs/good/blobs3.yaml --out '%s/ok' --force --quiet", tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 0);
+    err = tu_captured(tmp, "err");
+    assert_null(strstr(err, "diverged"));
+    free(err);
+    snprintf(path, sizeof path, "%s/ok/summary.json", tmp);
+    j = load_json(path);
+    assert_null(json_object_get(j, "diverged"));
+    json_decref(j);
+}
+
+/* The report of a classifier on a table: classes, not a vocabulary; the loss axis names
+ * the loss and its scale; the legend draws markers where the plot does. */
+static void test_report_words(void **state)
+{
+    (void)state;
+    char args[800];
+    snprintf(args, sizeof args, "tests/specs/good/blobs3.yaml --out '%s/words' --force --quiet",
+             tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 0);
+    char *html = read_in("words/report.html");
+    assert_non_null(strstr(html, "uniform prediction over 3 classes"));
+    assert_null(strstr(html, "tokens"));
+    assert_null(strstr(html, "vocabulary 3"));
+    char *fig = strstr(html, "id=\"fig-loss");
+    assert_non_null(fig);
+    char *end = strstr(fig, "</figure>");
+    assert_non_null(end);
+    *end = 0;
+    assert_non_null(strstr(fig, ">cross-entropy loss (log scale)</text>"));
+    assert_null(strstr(fig, "log10(loss)</text>"));
+    /* the legend: a line for the minibatch curve, a circle (train) and a square (dev) */
+    char *legend = strstr(fig, ">minibatch</text>");
+    assert_non_null(legend);
+    assert_non_null(strstr(legend, "<circle"));
+    assert_non_null(strstr(legend, "<rect x="));
+    free(html);
 }
 
 static int setup(void **state)
@@ -255,6 +319,8 @@ int main(void)
         cmocka_unit_test(test_accuracy_everywhere),
         cmocka_unit_test(test_sweep_progress_and_accuracy),
         cmocka_unit_test(test_set_blames_the_argument),
+        cmocka_unit_test(test_divergence_said),
+        cmocka_unit_test(test_report_words),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -57,7 +57,8 @@ static const char *const CSS =
     "figure.half{width:470px}figure.half figcaption{max-width:460px}"
     "svg.plot{display:block;max-width:100%;height:auto}"
     "pre{background:#f6f6f6;padding:.6em;overflow-x:auto}"
-    ".note{color:#555}";
+    ".note{color:#555}"
+    ".warn{border:2px solid #d62728;background:#fdecea;padding:.5em .8em;margin:.8em 0}";
 
 /* --- summary.json ------------------------------------------------------------------ */
 
@@ -121,7 +122,19 @@ static int summary_section(FILE *f, const nn_jdoc *j, const char *run_dir)
         fputs(", nnrun ", f);
         nn_html_esc(f, version);
     }
-    fputs("</p>\n<h2>Results</h2>\n<table><tr><th></th><th>train</th><th>dev</th>"
+    fputs("</p>\n", f);
+    /* a run that diverged or stopped says so before any number */
+    static const char *const warn_keys[] = {"diverged", "stopped"};
+    for (int k = 0; k < 2; k++) {
+        const char *w = NULL;
+        if (nn_jget_str(j, r, "", warn_keys[k], &w) < 0) return -1;
+        if (!w) continue;
+        fprintf(f, "<p class=\"warn\" id=\"%s\"><b>%s:</b> ", warn_keys[k],
+                k ? "Stopped" : "Diverged");
+        nn_html_esc(f, w);
+        fputs("</p>\n", f);
+    }
+    fputs("<h2>Results</h2>\n<table><tr><th></th><th>train</th><th>dev</th>"
           "<th>test</th></tr>\n",
           f);
     if (split_row(f, j, "loss", "loss", "%.4f", 1) < 0 ||
@@ -159,12 +172,16 @@ static int summary_section(FILE *f, const nn_jdoc *j, const char *run_dir)
     /* a softmax over V classes at init should be uniform: loss −ln(1/V) */
     if (isfinite(step0)) {
         fprintf(f, "<p>Initial loss (step 0, before any update): <b>%.4f</b>", step0);
-        if (isfinite(vocab) && vocab > 1)
+        const char *data = json_string_value(json_object_get(r, "data")),
+                   *obj = json_string_value(json_object_get(r, "objective"));
+        /* a table's classes are no vocabulary; the bound is cross-entropy's only */
+        if (isfinite(vocab) && vocab > 1 && (!obj || !strcmp(obj, "cross_entropy")))
             fprintf(f,
-                    "; expected for a uniform prediction over %.0f tokens: "
+                    "; expected for a uniform prediction over %.0f %s: "
                     "\xe2\x88\x92ln(1/%.0f) = <b>%.4f</b>. A much larger initial loss means "
                     "confidently wrong logits at init.",
-                    vocab, vocab, log(vocab));
+                    vocab, data && !strcmp(data, "table") ? "classes" : "tokens", vocab,
+                    log(vocab));
         fputs("</p>\n", f);
     }
     return 0;
@@ -215,7 +232,22 @@ static long smooth(const double *x, const double *y, long n, long w, double *ox,
     return k;
 }
 
-static void loss_figure(FILE *f, const metrics *m)
+/* The y-axis label of the loss plot: which loss, on a log scale. */
+static const char *loss_axis_label(const char *objective)
+{
+    static const struct {
+        const char *key, *label;
+    } t[] = {{"cross_entropy", "cross-entropy loss (log scale)"},
+             {"hinge", "hinge loss (log scale)"},
+             {"mse", "mean squared error (log scale)"},
+             {"value", "objective (log scale)"},
+             {"expr", "loss formula (log scale)"}};
+    for (size_t i = 0; objective && i < sizeof t / sizeof *t; i++)
+        if (!strcmp(objective, t[i].key)) return t[i].label;
+    return "loss (log scale)";
+}
+
+static void loss_figure(FILE *f, const metrics *m, const char *objective)
 {
     long n = 0;
     double *x = malloc(((size_t)m->n + 1) * 4 * sizeof(double));
@@ -232,56 +264,61 @@ static void loss_figure(FILE *f, const metrics *m)
         return;
     }
     long w = n / 200 > 1 ? n / 200 : 1, k = smooth(x, y, n, w, sx, sy);
+    /* the lectures' curve is the mean of log10(loss) per window; the axis is a log axis
+     * labelled with the loss itself, so those means are drawn as 10^mean */
+    for (long i = 0; i < n; i++)
+        y[i] = pow(10, y[i]);
+    for (long i = 0; i < k; i++)
+        sy[i] = pow(10, sy[i]);
     nn_svg s;
     nn_svg_init(&s, f, "fig-loss", 760, 320);
     s.x = nn_svg_empty_axis(0);
-    s.y = nn_svg_empty_axis(0);
+    s.y = nn_svg_empty_axis(1);
     nn_svg_fit(&s.x, m->col[M_STEP], m->n);
     nn_svg_fit(&s.y, sy, k);
-    double *lv = malloc(((size_t)m->n + 1) * sizeof *lv);
-    for (int sp = M_TRAIN; lv && sp <= M_TEST; sp++) {
-        for (long r = 0; r < m->n; r++)
-            lv[r] = m->col[sp][r] > 0 ? log10(m->col[sp][r]) : NAN;
-        nn_svg_fit(&s.y, lv, m->n);
-    }
+    for (int sp = M_TRAIN; sp <= M_TEST; sp++)
+        nn_svg_fit(&s.y, m->col[sp], m->n);
     nn_svg_pad(&s.y, 0.05);
     nn_svg_pad(&s.x, 0.015); /* markers at the last step stay whole */
     nn_fig_open(f, "fig-loss", "Loss", 1);
-    nn_svg_begin(&s, "log10 loss against step");
-    nn_svg_axes(&s, "step", "log10(loss)");
+    nn_svg_begin(&s, "loss against step, log scale");
+    nn_svg_axes(&s, "step", loss_axis_label(objective));
     if (n <= 2000) nn_svg_points(&s, x, y, n, nn_svg_palette(0), 1.3, 0.25, 'o');
     nn_svg_line(&s, sx, sy, k, nn_svg_palette(0), 1.6, NULL, 1);
     const char *labels[4];
     unsigned col[4];
-    char mb[64];
+    char marks[4], mb[64];
     int nl = 0;
     if (k > 0) {
         snprintf(mb, sizeof mb, w > 1 ? "minibatch (mean of %ld steps)" : "minibatch", w);
         labels[nl] = mb;
+        marks[nl] = '-';
         col[nl++] = nn_svg_palette(0);
     }
     static const char *const spn[] = {"train", "dev", "test"};
     static const char shapes[] = {'o', 's', '^'};
-    for (int sp = M_TRAIN; lv && sp <= M_TEST; sp++) {
+    /* drawn largest first: a test marker on a dev marker at the same step stays visible */
+    static const double radius[] = {4.5, 3.6, 2.8};
+    for (int sp = M_TRAIN; sp <= M_TEST; sp++) {
         long c = 0;
         for (long r = 0; r < m->n; r++)
-            c += isfinite(lv[r] = m->col[sp][r] > 0 ? log10(m->col[sp][r]) : NAN);
+            c += isfinite(m->col[sp][r]) && m->col[sp][r] > 0;
         if (!c) continue;
-        nn_svg_points(&s, m->col[M_STEP], lv, m->n, nn_svg_palette(sp), 4.5, 1,
-                      shapes[sp - M_TRAIN]);
+        nn_svg_points(&s, m->col[M_STEP], m->col[sp], m->n, nn_svg_palette(sp),
+                      radius[sp - M_TRAIN], 1, shapes[sp - M_TRAIN]);
         labels[nl] = spn[sp - M_TRAIN];
+        marks[nl] = shapes[sp - M_TRAIN];
         col[nl++] = nn_svg_palette(sp);
     }
-    nn_svg_legend(&s, labels, col, NULL, nl, NN_LEGEND_INSIDE);
+    nn_svg_legend_marks(&s, labels, col, NULL, marks, nl, NN_LEGEND_INSIDE);
     nn_svg_end(&s);
-    nn_fig_close(f, "log10 of the training loss per step (the minibatch loss, averaged over "
-                    "windows of steps/200 steps -- 1000 for 200,000 steps, the lectures' "
-                    "lossi.view(-1, 1000).mean(1); raw steps as faint dots when there are "
-                    "few) and the "
-                    "split losses at evaluations as markers. Look for a fast early drop "
-                    "(a 'hockey stick' means a bad initial scale), then a slow decline; a "
-                    "dev loss well above train means overfitting.");
-    free(lv);
+    nn_fig_close(f, "The training loss per step on a log scale (the minibatch loss: the mean "
+                    "of log10(loss) over windows of steps/200 steps -- 1000 for 200,000 "
+                    "steps, the lectures' lossi.view(-1, 1000).mean(1); raw steps as faint "
+                    "dots when there are few) and the split losses at evaluations as "
+                    "markers. Look for a fast early drop (a 'hockey stick' means a bad "
+                    "initial scale), then a slow decline; a dev loss well above train means "
+                    "overfitting.");
     free(x);
 }
 
@@ -290,9 +327,14 @@ static void lr_figure(FILE *f, const metrics *m)
     double *x = malloc(((size_t)m->n + 1) * 2 * sizeof(double)), lo = INFINITY, hi = -INFINITY;
     if (!x) return;
     double *y = x + m->n + 1;
-    long n = 0, k = 0;
+    long n = 0, k = 0, steprows = 0;
+    /* the step rows' lr (a float) only, when there are any: an evaluation row's lr is the
+     * schedule's double (0.1 beside 0.100000001), which would draw as a jump */
     for (long r = 0; r < m->n; r++)
-        if (isfinite(m->col[M_LR][r]) && isfinite(m->col[M_STEP][r])) {
+        steprows += isfinite(m->col[M_LOSS][r]);
+    for (long r = 0; r < m->n; r++)
+        if (isfinite(m->col[M_LR][r]) && isfinite(m->col[M_STEP][r]) &&
+            (!steprows || isfinite(m->col[M_LOSS][r]))) {
             lo = fmin(lo, m->col[M_LR][r]);
             hi = fmax(hi, m->col[M_LR][r]);
             n++;
@@ -303,7 +345,7 @@ static void lr_figure(FILE *f, const metrics *m)
     double prev = NAN, jump = (hi - lo) * 0.01;
     for (long r = 0; r < m->n; r++) {
         double v = m->col[M_LR][r], t = m->col[M_STEP][r];
-        if (!isfinite(v) || !isfinite(t)) continue;
+        if (!isfinite(v) || !isfinite(t) || (steprows && !isfinite(m->col[M_LOSS][r]))) continue;
         int is_jump = isfinite(prev) && fabs(v - prev) > jump && stride > 1;
         if (is_jump && k > 0 && y[k - 1] != prev) { /* the level just before the jump */
             x[k] = t;
@@ -431,8 +473,12 @@ static int render(FILE *f, const char *run_dir, nn_diag *d)
     nn_jdoc sum, st = {0};
     nn_fig_section(NULL);
     snprintf(path, sizeof path, "%s/summary.json", run_dir);
+    char objective[32] = "";
     int rc = nn_jdoc_load(&sum, path, d);
     if (rc == 0) rc = summary_section(f, &sum, run_dir);
+    if (rc == 0 && json_is_string(json_object_get(sum.root, "objective")))
+        snprintf(objective, sizeof objective, "%s",
+                 json_string_value(json_object_get(sum.root, "objective")));
     nn_jdoc_free(&sum);
     if (rc < 0) return -1;
 
@@ -441,7 +487,7 @@ static int render(FILE *f, const char *run_dir, nn_diag *d)
         metrics m;
         if (metrics_read(path, &m, d) < 0) return -1;
         nn_fig_section("Training");
-        loss_figure(f, &m);
+        loss_figure(f, &m, objective[0] ? objective : NULL);
         if (nn_report_accuracy(f, path, d) < 0) {
             metrics_free(&m);
             return -1;

@@ -297,6 +297,7 @@ static void report_cell(const char *base, const nn_matrix *m, int p, int st, int
         printf("[%d/%d] %s %s: done", ndone, n, m->id[p], m->label[p]);
         if (json_is_number(dev)) printf(", dev loss %.4f", json_number_value(dev));
         if (json_is_number(acc)) printf(", dev accuracy %.1f%%", 100 * json_number_value(acc));
+        if (json_object_get(j, "diverged")) printf(", DIVERGED");
         printf("%s\n", tail);
         json_decref(j);
         return;
