@@ -300,6 +300,22 @@ static void test_report_words(void **state)
     free(html);
 }
 
+/* A run shorter than its evaluation interval still prints about ten progress lines. */
+static void test_short_run_progress(void **state)
+{
+    (void)state;
+    char args[800];
+    snprintf(args, sizeof args,
+             "tests/specs/good/blobs3.yaml --set eval.every=10000 --set train.steps=200 --out "
+             "'%s/short' --force",
+             tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 0);
+    char *out = tu_captured(tmp, "out");
+    assert_int_equal(count(out, "/    200: "), 10); /* steps 0, 20, ..., 180 */
+    assert_non_null(strstr(out, "    100/    200: "));
+    free(out);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -321,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_set_blames_the_argument),
         cmocka_unit_test(test_divergence_said),
         cmocka_unit_test(test_report_words),
+        cmocka_unit_test(test_short_run_progress),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

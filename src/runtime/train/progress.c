@@ -2,7 +2,9 @@
 #include "runtime/train/progress.h"
 
 #include <math.h>
+#include <sys/ioctl.h>
 #include <time.h>
+#include <unistd.h>
 
 double nn_now_seconds(void)
 {
@@ -17,8 +19,16 @@ void nn_live_show(nn_live_line *lv, FILE *f, long i, long steps, float loss, dou
     if (now - lv->shown < 0.2) return;
     lv->shown = now;
     double eta = rate > 0 ? (double)(steps - i) / rate : 0;
-    fprintf(f, "\r\033[K%7ld/%ld %5.1f%%  %.0f steps/s  loss %.4f  lr %g  ETA %.0fs", i, steps,
-            100.0 * (double)i / (double)steps, rate, loss, lr, eta);
+    char line[256];
+    int n =
+        snprintf(line, sizeof line, "%7ld/%ld %5.1f%%  %.0f steps/s  loss %.4f  lr %g  ETA %.0fs",
+                 i, steps, 100.0 * (double)i / (double)steps, rate, loss, lr, eta);
+    /* cut to the terminal's width: a line that wraps cannot be cleared by \r and leaves a
+     * trail of copies in a narrow terminal */
+    struct winsize ws;
+    if (ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 && n >= ws.ws_col)
+        n = ws.ws_col - 1;
+    fprintf(f, "\r\033[K%.*s", n < 0 ? 0 : n, line);
     fflush(f);
 }
 

@@ -283,7 +283,10 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     nn_live_line lv = {!o->quiet && o->progress && isatty(fileno(o->progress)), 0, 0};
     const nn_spec *spec = tr->spec;
     long steps = spec->train.steps, every = spec->eval.every;
-    long print_every = every > 0 ? every : (steps >= 10 ? steps / 10 : 1);
+    /* a line at every evaluation, and at least about ten in a run: a short run of a spec
+     * that evaluates every 10,000 steps (--set train.steps=2000) is not silent */
+    long tenth = steps >= 10 ? steps / 10 : 1;
+    long print_every = every > 0 && every <= tenth ? every : tenth;
     /* two buffers: while an evaluation runs beside training, its thread writes the rows
      * before it from one and training fills the other */
     nn_loss_log *logs = calloc(2, sizeof *logs), *log = logs;
