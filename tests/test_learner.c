@@ -7,6 +7,8 @@
 #include <stdlib.h>
 
 #include <jansson.h>
+
+#include "runtime/train/metrics_file.h"
 #include <math.h>
 
 static char tmp[256];
@@ -114,7 +116,7 @@ static void test_accuracy_everywhere(void **state)
     assert_non_null(strstr(line, "%)  dev "));
     free(out);
     char *csv = read_in("acc/metrics.csv");
-    assert_non_null(strstr(csv, "steps_per_s,train_acc,dev_acc,test_acc\n"));
+    assert_non_null(strstr(csv, "steps_per_s,train_acc,dev_acc,test_acc,loss_log10_mean\n"));
     assert_non_null(strstr(csv, "\n100,"));
     free(csv);
     char path[600];
@@ -316,6 +318,53 @@ static void test_short_run_progress(void **state)
     free(out);
 }
 
+/* The minibatch curve's points (the report's polyline in fig-loss), malloc'd. */
+static char *loss_curve(const char *rel)
+{
+    char *html = read_in(rel);
+    char *fig = strstr(html, "id=\"fig-loss");
+    assert_non_null(fig);
+    char *p = strstr(fig, "stroke-width=\"1.6\"");
+    assert_non_null(p);
+    p = strstr(p, "points=\"");
+    assert_non_null(p);
+    p += 8;
+    char *end = strchr(p, '"');
+    assert_non_null(end);
+    char *out = strndup(p, (size_t)(end - p));
+    free(html);
+    return out;
+}
+
+/* eval.log_every: a tenth of the step rows, the report's curve unchanged to the pixel
+ * (rows carry the mean log10 loss of the steps they cover); the default keeps a lecture
+ * run (200,000 steps) at 20,000 rows with exact windows of 1000 steps. */
+static void test_log_every(void **state)
+{
+    (void)state;
+    char args[800];
+    for (int k = 1; k <= 10; k += 9) {
+        snprintf(args, sizeof args,
+                 "tests/specs/good/blobs3.yaml --set train.steps=4000 --set eval.log_every=%d "
+                 "--out '%s/le%d' --force --quiet",
+                 k, tmp, k);
+        assert_int_equal(tu_nnrun(tmp, args), 0);
+    }
+    char *a = read_in("le1/metrics.csv"), *b = read_in("le10/metrics.csv");
+    assert_int_equal(count(a, "\n"), 1 + 4000 + 39 + 1); /* header, steps, evals, final */
+    assert_int_equal(count(b, "\n"), 1 + 400 + 39 + 1);
+    assert_non_null(strstr(b, "\n9,0.1")); /* the first row: step 9, covering 0..9 */
+    free(a), free(b);
+    char *c1 = loss_curve("le1/report.html"), *c10 = loss_curve("le10/report.html");
+    assert_true(strlen(c1) > 1000);
+    assert_string_equal(c1, c10);
+    free(c1), free(c10);
+    assert_int_equal(nn_log_every(200000), 10);
+    assert_int_equal(nn_log_every(20000), 1);
+    assert_int_equal(1000 % nn_log_every(200000), 0);
+    assert_int_equal((300000 / 200) % nn_log_every(300000), 0);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -338,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_divergence_said),
         cmocka_unit_test(test_report_words),
         cmocka_unit_test(test_short_run_progress),
+        cmocka_unit_test(test_log_every),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -392,6 +392,9 @@ static void put_eval(em *e, const nn_eval_spec *ev)
     }
     nn_em_put(e, "]");
     if (ev->start) nn_em_put(e, "\n  start: true");
+    /* only when given: the default follows train.steps (and every resolved spec before
+     * this key keeps its text and hash) */
+    if (ev->log_every > 0) nn_em_putf(e, "\n  log_every: %ld", ev->log_every);
 }
 
 static void put_sample(em *e, const nn_sample_spec *sa)

@@ -41,7 +41,7 @@ static void eval_splits(nn_sctx *c, const nn_ynode *n, nn_eval_spec *e)
 
 static void parse_eval(nn_sctx *c, const nn_ynode *n, nn_eval_spec *e)
 {
-    static const char *const keys[] = {"every", "splits", "start", NULL};
+    static const char *const keys[] = {"every", "splits", "start", "log_every", NULL};
     if (!nn_sv_map(c, n, "eval")) return;
     for (int i = 0; i < n->n; i++) {
         const nn_ynode *v = nn_ymap_value(n, i);
@@ -51,6 +51,8 @@ static void parse_eval(nn_sctx *c, const nn_ynode *n, nn_eval_spec *e)
             eval_splits(c, v, e);
         else if (nn_sv_key_is(n, i, "start"))
             nn_sv_bool(c, v, "eval.start", &e->start);
+        else if (nn_sv_key_is(n, i, "log_every"))
+            nn_sv_long(c, v, "eval.log_every", 1, 1000000000000L, &e->log_every);
         else
             nn_sv_unknown_key(c, nn_ymap_key(n, i), "eval", keys);
     }

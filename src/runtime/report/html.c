@@ -189,7 +189,7 @@ static int summary_section(FILE *f, const nn_jdoc *j, const char *run_dir)
 
 /* --- metrics.csv ------------------------------------------------------------------- */
 
-enum { M_STEP, M_LR, M_LOSS, M_TRAIN, M_DEV, M_TEST, M_NCOL };
+enum { M_STEP, M_LR, M_LOSS, M_TRAIN, M_DEV, M_TEST, M_LMEAN, M_NCOL };
 
 typedef struct {
     long n;
@@ -198,8 +198,10 @@ typedef struct {
 
 static int metrics_read(const char *path, metrics *m, nn_diag *d)
 {
-    static const char *const names[M_NCOL] = {"step",       "lr",       "loss",
-                                              "train_loss", "dev_loss", "test_loss"};
+    /* loss_log10_mean: rows that cover several steps (eval.log_every); older files have
+     * none, one row per step */
+    static const char *const names[M_NCOL] = {
+        "step", "lr", "loss", "train_loss", "dev_loss", "test_loss", "loss_log10_mean"};
     memset(m, 0, sizeof *m);
     return nn_csv_read_numbers(path, (nn_mark){path, 0, 0}, names, M_NCOL, 1, m->col, &m->n, d);
 }
@@ -229,6 +231,33 @@ static long smooth(const double *x, const double *y, long n, long w, double *ox,
             oy[k++] = sy / c;
         }
     }
+    return k;
+}
+
+/* The minibatch curve: the mean of log10(loss) over windows of w steps (window k: steps
+ * k·w .. k·w + w − 1), x the mean step.  Row i covers the steps after row i − 1 up to
+ * step[i], the first from step 0 (one step when the file has no loss_log10_mean: a row
+ * per step), with lm[i] the mean
+ * log10(loss) over them — so the means are exact whenever the rows' steps fall inside
+ * one window each (log_every divides w).  Returns the count of windows in ox, oy. */
+static long smooth_steps(const metrics *m, long w, double *ox, double *oy)
+{
+    long k = 0, win = -1;
+    double sx = 0, sy = 0, c = 0, prev = NAN;
+    for (long r = 0; r < m->n; r++) {
+        double step = m->col[M_STEP][r], loss = m->col[M_LOSS][r], lm = m->col[M_LMEAN][r];
+        if (!isfinite(loss) || !isfinite(step)) continue;
+        /* the file's first step row covers the run from step 0 (a resumed run appends) */
+        double from = !isfinite(lm) ? step : !isfinite(prev) ? 0 : prev < step ? prev + 1 : step;
+        double n = step - from + 1, y = isfinite(lm) ? lm : loss > 0 ? log10(loss) : NAN;
+        prev = step;
+        long at = (long)(from / (double)w);
+        if (at != win && c > 0) ox[k] = sx / c, oy[k++] = sy / c, sx = sy = c = 0;
+        win = at;
+        if (!isfinite(y)) continue;
+        sx += (from + step) / 2 * n, sy += y * n, c += n;
+    }
+    if (c > 0) ox[k] = sx / c, oy[k++] = sy / c;
     return k;
 }
 
@@ -263,7 +292,13 @@ static void loss_figure(FILE *f, const metrics *m, const char *objective)
         free(x);
         return;
     }
-    long w = n / 200 > 1 ? n / 200 : 1, k = smooth(x, y, n, w, sx, sy);
+    /* windows of steps/200 steps (the steps the rows cover, not the rows) */
+    double last = -INFINITY;
+    for (long r = 0; r < m->n; r++)
+        if (isfinite(m->col[M_LOSS][r]) && isfinite(m->col[M_STEP][r]))
+            last = fmax(last, m->col[M_STEP][r]);
+    long total = (long)last + 1, w = total / 200 > 1 ? total / 200 : 1,
+         k = smooth_steps(m, w, sx, sy);
     /* the lectures' curve is the mean of log10(loss) per window; the axis is a log axis
      * labelled with the loss itself, so those means are drawn as 10^mean */
     for (long i = 0; i < n; i++)
@@ -275,6 +310,12 @@ static void loss_figure(FILE *f, const metrics *m, const char *objective)
     s.x = nn_svg_empty_axis(0);
     s.y = nn_svg_empty_axis(1);
     nn_svg_fit(&s.x, m->col[M_STEP], m->n);
+    double zero = 0; /* rows of several steps (log_every): the first covers step 0 on */
+    for (long r = 0; r < m->n; r++)
+        if (isfinite(m->col[M_LMEAN][r]) && isfinite(m->col[M_LOSS][r])) {
+            nn_svg_fit(&s.x, &zero, 1);
+            break;
+        }
     nn_svg_fit(&s.y, sy, k);
     for (int sp = M_TRAIN; sp <= M_TEST; sp++)
         nn_svg_fit(&s.y, m->col[sp], m->n);

@@ -283,15 +283,16 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     nn_live_line lv = {!o->quiet && o->progress && isatty(fileno(o->progress)), 0, 0};
     const nn_spec *spec = tr->spec;
     long steps = spec->train.steps, every = spec->eval.every;
-    /* a line at every evaluation, and at least about ten in a run: a short run of a spec
-     * that evaluates every 10,000 steps (--set train.steps=2000) is not silent */
+    /* a line at every evaluation; a run with no evaluation before its end (a spec that
+     * evaluates every 10,000 steps run with --set train.steps=2000) about ten */
     long tenth = steps >= 10 ? steps / 10 : 1;
-    long print_every = every > 0 && every <= tenth ? every : tenth;
+    long print_every = every > 0 && every < steps ? every : tenth;
     /* two buffers: while an evaluation runs beside training, its thread writes the rows
      * before it from one and training fills the other */
     nn_loss_log *logs = calloc(2, sizeof *logs), *log = logs;
     if (!log) return -1;
     log->beta_pow = 1;
+    log->every = spec->eval.log_every > 0 ? spec->eval.log_every : nn_log_every(steps);
     nn_metrics_errno(1);
     nn_train_state st = {0, 0, 1, res, o->metrics_csv, o->metrics_jsonl};
     start(tr, &st); /* a resumed run: its checkpoint's step and state */
@@ -345,7 +346,8 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
                 bg_finish(&bge, tr, o, t0, &lv);
                 nn_loss_log *full = log;
                 log = full == logs ? logs + 1 : logs;
-                log->first = full->first + full->n, log->n = 0, log->start = full->start;
+                log->first = full->first, log->n = 0, log->start = full->start;
+                log->every = full->every, log->acc = 0, log->acc_n = 0; /* full's are its rows */
                 log->ema = full->ema, log->beta_pow = full->beta_pow;
                 bge.rows = (rows_job){full, o};
                 bge.lr = nn_lr_at(&spec->train.lr, i + 1, steps);
