@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Renders mlp_bn's report.html in headless Chromium and checks what it shows: the page
+# Renders mlp_bn's report.html (and a 3-class CSV spec's) in headless Chromium and checks what it shows: the page
 # paints (a PNG of some size), and every <svg> plot is laid out inside the page (a copy of
 # the page with a script that measures each plot's box, read back with --dump-dom: width and
 # height > 0, left ≥ 0 and right ≤ the 1200-pixel window).  Without Chromium (Debian package:
@@ -55,4 +55,30 @@ case "$verdict" in
 *) echo "FAIL: report.html: $verdict ($svgs <svg> in the file)"; exit 1 ;;
 esac
 mkdir -p tests/artifacts && cp "$tmp/shot.png" tests/artifacts/report-mlp_bn.png
-echo "report screenshot: 1 passed, 0 failed ($svgs inline svg plots all inside the page, $size-byte PNG in tests/artifacts/)"
+# a 3-class CSV spec: the decision boundary shows one region per class, each where the
+# model predicts that class (every grid cell's pixel against stats.json's argmax grid);
+# the boundary's <svg> alone on a page with no margin, so its pixels are the PNG's
+./nnrun tests/specs/good/blobs3.yaml --out "$tmp/b3" --quiet
+for fig in fig-loss fig-accuracy fig-boundary; do
+    grep -q "id=\"$fig" "$tmp/b3/report.html" || { echo "FAIL: blobs3 report.html has no $fig"; exit 1; }
+done
+/usr/bin/python3 - "$tmp/b3/report.html" "$tmp/b3/boundary.html" <<'PY'
+import sys
+s = open(sys.argv[1]).read()
+i = s.index("<svg", s.index('id="fig-boundary'))
+j = s.index("</svg>", i) + 6
+open(sys.argv[2], "w").write('<!DOCTYPE html><html><body style="margin:0">' + s[i:j] + "</body></html>")
+PY
+timeout 120 "${chrome[@]}" --window-size=600,520 --screenshot="$tmp/b3.png" \
+    "file://$tmp/b3/boundary.html" >/dev/null 2>&1 || true
+timeout 120 "${chrome[@]}" --screenshot="$tmp/b3full.png" "file://$tmp/b3/report.html" \
+    >/dev/null 2>&1 || true
+if ! /usr/bin/python3 -c 'import PIL' 2>/dev/null; then # Debian: python3-pil
+    [ "${CI:-}" = true ] && { echo "FAIL: CI=true and python3-pil is not installed"; exit 1; }
+    echo "SKIP: the boundary's pixels: python3-pil is not installed"
+else
+    /usr/bin/python3 tests/report-boundary-pixels.py "$tmp/b3/stats.json" "$tmp/b3/boundary.html" \
+        "$tmp/b3.png" || { echo "FAIL: the 3-class decision boundary does not show the model's classes"; exit 1; }
+fi
+cp "$tmp/b3full.png" tests/artifacts/report-blobs3.png
+echo "report screenshot: 2 passed, 0 failed ($svgs inline svg plots all inside the page, $size-byte PNG in tests/artifacts/; the 3-class boundary's pixels match the model's classes)"
