@@ -365,6 +365,49 @@ static void test_log_every(void **state)
     assert_int_equal((300000 / 200) % nn_log_every(300000), 0);
 }
 
+/* check FILE (written from `text` into tmp): exit 2 and stderr in *err. */
+static void check_bad(const char *name, const char *text, char **err)
+{
+    tu_write_bytes(tmp, name, text, strlen(text));
+    char args[800];
+    snprintf(args, sizeof args, "check '%s/%s'", tmp, name);
+    assert_int_equal(tu_nnrun(tmp, args), 2);
+    *err = tu_captured(tmp, "err");
+}
+
+/* The smaller mistakes: a wrong y column is an error at the spec's y: (with the column
+ * meant), `val:` suggests dev, a plugin used as a layer kind says how to use it. */
+static void test_smaller_mistakes(void **state)
+{
+    (void)state;
+    char spec[8192], data[4096], *err;
+    assert_non_null(realpath(tu_path("examples/data/blobs3.csv"), data));
+    snprintf(spec, sizeof spec,
+             "name: y\ndata:\n  csv: '%s'\n  x: [petal, sepal]\n  y: specie\n"
+             "model: [{linear: {}}]\ntrain: {steps: 5}\n",
+             data);
+    check_bad("ycol.yaml", spec, &err);
+    assert_non_null(strstr(err, "ycol.yaml:5:6: error: '"));
+    assert_non_null(strstr(err, "blobs3.csv' has no column 'specie'"));
+    assert_non_null(strstr(err, "(did you mean 'species'?)"));
+    assert_null(strstr(err, "blobs3.csv:1:1"));
+    free(err);
+    check_bad("val.yaml",
+              "name: v\ndata: {generate: xor, split: {train: 0.8, val: 0.2}}\n"
+              "model: [{linear: {}}]\ntrain: {steps: 5}\n",
+              &err);
+    assert_non_null(strstr(err, "unknown key 'val' in 'data.split' (did you mean 'dev'?)"));
+    free(err);
+    check_bad("plug.yaml",
+              "name: p\ndata: {generate: xor}\n"
+              "plugins: {leaky: {library: leaky.so, forward: leaky_fwd, backward: leaky_bwd}}\n"
+              "model: [{linear: {out: 4}}, leaky, {linear: {}}]\ntrain: {steps: 5}\n",
+              &err);
+    assert_non_null(
+        strstr(err, "'leaky' is a plugin of this spec: use it as '- activation: leaky'"));
+    free(err);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -388,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_report_words),
         cmocka_unit_test(test_short_run_progress),
         cmocka_unit_test(test_log_every),
+        cmocka_unit_test(test_smaller_mistakes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -235,8 +235,9 @@ static void parse_top(nn_sctx *c, const nn_ynode *n, nn_spec *s)
     static const char *const keys[] = {"name",    "seed",       "rng",       "data",   "model",
                                        "train",   "eval",       "sample",    "report", "include",
                                        "plugins", "checkpoint", "init_from", "blocks", NULL};
-    int bi = nn_ymap_find(n, "blocks", 6);
+    int bi = nn_ymap_find(n, "blocks", 6), pi = nn_ymap_find(n, "plugins", 7);
     const nn_ynode *blocks = bi >= 0 ? nn_ymap_value(n, bi) : NULL;
+    c->plugins = pi >= 0 ? nn_ymap_value(n, pi) : NULL;
     int has_sample_seed = 0;
     const nn_ynode *seed_key = NULL, *rng_seed = NULL;
     for (int i = 0; i < n->n; i++) {

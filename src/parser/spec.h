@@ -229,6 +229,7 @@ typedef struct {
     char **x_cols;
     int nx;
     char *y_col;
+    nn_mark x_mark, y_mark; /* the spec's `x:` list and `y:` value (a column not in the file) */
     /* inline */
     double *inline_x; /* rows × cols, row-major */
     double *inline_y; /* rows */
