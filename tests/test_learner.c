@@ -408,6 +408,35 @@ static void test_smaller_mistakes(void **state)
     free(err);
 }
 
+/* The embedding plot's labelled disks (radius 10 px) do not overlap. */
+static void test_embedding_labels_apart(void **state)
+{
+    (void)state;
+    char args[800];
+    snprintf(args, sizeof args,
+             "specs/mlp_bn.yaml --set train.steps=300 --set eval.every=0 --set sample.count=0 "
+             "--set 'report.plots=[embedding]' --out '%s/emb' --force --quiet",
+             tmp);
+    assert_int_equal(tu_nnrun(tmp, args), 0);
+    char *html = read_in("emb/report.html");
+    char *fig = strstr(html, "id=\"fig-embedding");
+    assert_non_null(fig);
+    *strstr(fig, "</svg>") = 0;
+    double x[64], y[64];
+    int n = 0;
+    for (char *p = fig; n < 64 && (p = strstr(p, "<circle cx=\"")); p++) {
+        double cx, cy, r;
+        if (sscanf(p, "<circle cx=\"%lf\" cy=\"%lf\" r=\"%lf\"", &cx, &cy, &r) == 3 && r == 10)
+            x[n] = cx, y[n++] = cy;
+    }
+    assert_int_equal(n, 27);
+    for (int a = 0; a < n; a++)
+        for (int b = a + 1; b < n; b++)
+            if (hypot(x[a] - x[b], y[a] - y[b]) < 19.5)
+                fail_msg("disks %d and %d overlap: %.1f px apart", a, b, hypot(x[a] - x[b], y[a] - y[b]));
+    free(html);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -432,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_short_run_progress),
         cmocka_unit_test(test_log_every),
         cmocka_unit_test(test_smaller_mistakes),
+        cmocka_unit_test(test_embedding_labels_apart),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
