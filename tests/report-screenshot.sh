@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Renders mlp_bn's and makemore_transformer's report.html in headless Chromium and checks what it shows: the page
+# Renders mlp_bn's, makemore_transformer's and a 3-class CSV spec's report.html in headless Chromium and checks what it shows: the page
 # paints (a PNG of some size), and every <svg> plot is laid out inside the page (a copy of
 # the page with a script that measures each plot's box, read back with --dump-dom: width and
 # height > 0, left ≥ 0 and right ≤ the 1200-pixel window).  Without Chromium (Debian package:
@@ -71,4 +71,25 @@ check mlp_bn 100000 "fig-loss fig-lr fig-act- fig-grad- fig-updates fig-saturati
 check makemore_transformer 60000 "fig-loss fig-positions fig-attention fig-stream" -- \
     specs/makemore_transformer.yaml --set train.steps=200 --set eval.every=100 \
     --set 'report.plots=[loss, positions, attention, stream]'
-echo "report screenshot: 2 passed, 0 failed"
+# a 3-class CSV spec: the accuracy curve, and a decision boundary with one region per class,
+# each where the model predicts that class (every grid cell's pixel against stats.json's
+# argmax grid); the boundary's <svg> alone on a page with no margin, so its pixels are the PNG's
+check blobs3 20000 "fig-loss fig-accuracy fig-boundary" -- tests/specs/good/blobs3.yaml
+/usr/bin/python3 - "$tmp/blobs3/report.html" "$tmp/blobs3/boundary.html" <<'PY'
+import sys
+s = open(sys.argv[1]).read()
+i = s.index("<svg", s.index('id="fig-boundary'))
+j = s.index("</svg>", i) + 6
+open(sys.argv[2], "w").write('<!DOCTYPE html><html><body style="margin:0">' + s[i:j] + "</body></html>")
+PY
+timeout 120 "${chrome[@]}" --window-size=600,520 --screenshot="$tmp/b3.png" \
+    "file://$tmp/blobs3/boundary.html" >/dev/null 2>&1 || true
+if ! /usr/bin/python3 -c 'import PIL' 2>/dev/null; then # Debian: python3-pil
+    [ "${CI:-}" = true ] && { echo "FAIL: CI=true and python3-pil is not installed"; exit 1; }
+    echo "SKIP: the boundary's pixels: python3-pil is not installed"
+else
+    /usr/bin/python3 tests/report-boundary-pixels.py "$tmp/blobs3/stats.json" \
+        "$tmp/blobs3/boundary.html" "$tmp/b3.png" ||
+        { echo "FAIL: the 3-class decision boundary does not show the model's classes"; exit 1; }
+fi
+echo "report screenshot: 3 passed, 0 failed (the 3-class boundary's pixels match the model's classes)"

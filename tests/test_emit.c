@@ -75,7 +75,7 @@ static void test_value_forms(void **state)
     assert_has(t, "init: {kaiming: 2.5, scale: 0.3333333333333333}");
     assert_has(t, "bias_init: {zeros: {}, scale: 1.0}");
     assert_has(t, "\n      eps: 1.0e-300\n      momentum: 1.0e-05\n");
-    assert_has(t, "\n      # out: the vocabulary size\n");
+    assert_has(t, "\n      # out: one per class (text: the vocabulary size)\n");
     assert_has(t, "\n  lr: 0.1\n");
     assert_has(t, "\n  l2: 0.0\n");
     assert_has(t, "\n  temperature: 0.7\n");

@@ -71,7 +71,7 @@ static void test_nan_lr(void **state)
     assert_int_equal(tu_nnrun(tmp, args), 1);
     assert_err_has("specs/mlp.yaml:");
     assert_err_has(": error: step ");
-    assert_err_has("'layers.0.weight' [27, 10] of layer 1 (embedding) is non-finite: the update "
+    assert_err_has("'layers.0.weight' [27, 10] of layer 0 (embedding) is non-finite: the update "
                    "of step ");
     assert_true(exists("nan/metrics.csv"));
     assert_true(exists("nan/summary.json"));
@@ -90,7 +90,7 @@ static void test_nan_lr(void **state)
              tmp);
     assert_int_equal(tu_nnrun(tmp, args), 1);
     assert_err_has("specs/mlp_bn.yaml:20:5: error: step ");
-    assert_err_has("the running buffer 'layers.3.running_mean' [200] of layer 4 (batchnorm) "
+    assert_err_has("the running buffer 'layers.3.running_mean' [200] of layer 3 (batchnorm) "
                    "became non-finite in the forward pass");
     snprintf(args, sizeof args,
              "specs/mlp_bn.yaml --set train.steps=200 --set train.lr=1e10 --quiet --no-nan-check "
@@ -104,7 +104,7 @@ static void test_nan_lr(void **state)
              tmp);
     assert_int_equal(tu_nnrun(tmp, args), 1);
     assert_err_has("the loss became non-finite (inf)");
-    assert_err_has("layer 5 (linear)");
+    assert_err_has("layer 4 (linear)");
 }
 
 /* --- output faults ---------------------------------------------------------------------- */

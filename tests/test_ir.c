@@ -115,11 +115,11 @@ static void test_shape_errors(void **state)
     expect_shape_error(wrong_out, 3, 12, "cross_entropy needs logits [batch, 7]");
     nn_layer late_embedding[] = {L_embedding(4), L_simple(NN_LAYER_FLATTEN, 11), L_embedding(3)};
     late_embedding[2].mark.line = 13;
-    expect_shape_error(late_embedding, 3, 13, "layer 3 (embedding) expects token ids");
+    expect_shape_error(late_embedding, 3, 13, "layer 2 (embedding) expects token ids");
     nn_layer flat_rnn[] = {L_embedding(4), L_simple(NN_LAYER_FLATTEN, 11), L_rnn(1, 6, 12)};
     expect_shape_error(flat_rnn, 3, 12,
-                       "layer 3 (recurrent) expects a sequence [batch, positions, features], but "
-                       "layer 2 (flatten) gives [4, 12]");
+                       "layer 2 (recurrent) expects a sequence [batch, positions, features], but "
+                       "layer 1 (flatten) gives [4, 12]");
 }
 
 /* ---- gradient check ------------------------------------------------------------------ */

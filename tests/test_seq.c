@@ -135,13 +135,13 @@ static void test_shape_errors(void **state)
     (void)state;
     nn_layer three[] = {L_embedding(3), L_fc(3, 11)};
     expect_error(three, 2,
-                 "model.yaml:11:5: error: layer 2 (flatten_consecutive) groups n = 3 consecutive "
-                 "positions, but layer 1 (embedding) gives [4, 8, 3]: 8 positions do not split "
+                 "model.yaml:11:5: error: layer 1 (flatten_consecutive) groups n = 3 consecutive "
+                 "positions, but layer 0 (embedding) gives [4, 8, 3]: 8 positions do not split "
                  "into groups of 3, so there is no [4, 8/3, 3·3]");
     nn_layer flat[] = {L_embedding(3), L_simple(NN_LAYER_FLATTEN, 11), L_fc(2, 12)};
     expect_error(flat, 3,
-                 "model.yaml:12:5: error: layer 3 (flatten_consecutive) expects a float "
-                 "input [batch, time, channels], but layer 2 (flatten) gives [4, 24]");
+                 "model.yaml:12:5: error: layer 2 (flatten_consecutive) expects a float "
+                 "input [batch, time, channels], but layer 1 (flatten) gives [4, 24]");
     nn_layer ids[] = {L_fc(2, 11)};
     expect_error(ids, 1, "but the data gives token ids [4, 8]");
     nn_layer rank3_logits[] = {L_embedding(3), L_linear(0, 1, 12)};

@@ -190,8 +190,8 @@ static void test_shape_error(void **state)
     assert_int_equal(tu_nnrun(tmp, args), 2);
     char *err = tu_captured(tmp, "err");
     snprintf(want, sizeof want,
-             "%s:4:5: error: layer 2 (flatten_consecutive) groups n = 3 consecutive positions, "
-             "but layer 1 (embedding) gives [32, 8, 10]: 8 positions do not split into groups "
+             "%s:4:5: error: layer 1 (flatten_consecutive) groups n = 3 consecutive positions, "
+             "but layer 0 (embedding) gives [32, 8, 10]: 8 positions do not split into groups "
              "of 3, so there is no [32, 8/3, 10·3]",
              p);
     if (!strstr(err, want)) fail_msg("want '%s' in:\n%s", want, err);

@@ -99,11 +99,11 @@ nn_graph *nn_build_fns(const nn_spec *spec, const nn_build_opts *o,
         if (L->kind == NN_LAYER_ACTIVATION && L->expr) op = &nn_op_expr;
         if (!op) {
             if (L->kind == NN_LAYER_NGRAM) {
-                nn_diag_error(d, L->mark, "layer %d (ngram) cannot be part of a network", i + 1);
+                nn_diag_error(d, L->mark, "layer %d (ngram) cannot be part of a network", i);
                 nn_diag_note(d, "the counting model 'ngram' must be the only layer");
             } else {
                 nn_diag_error(d, L->mark, "layer %d (%s) is not supported by this runtime yet",
-                              i + 1, nn_layer_kind_name(L->kind));
+                              i, nn_layer_kind_name(L->kind));
             }
             goto fail;
         }

@@ -151,9 +151,10 @@ const char *nn_layer_label(const nn_graph *g, int node, char *buf, int len)
     const nn_node *n = &g->n[node];
     const char *name = n->spec ? n->spec->name : "";
     int top = -1, end = 0;
-    /* "layers.P" (a layer of the model's list): "layer P+1"; else the layer's full name */
+    /* "layers.P" (a layer of the model's list): "layer P" — 0-based, as the tensor names
+     * and --set model.P; else the layer's full name */
     if (!name[0] || (sscanf(name, "layers.%d%n", &top, &end) == 1 && name[end] == 0))
-        snprintf(buf, (size_t)len, "layer %d (%s)", top >= 0 ? top + 1 : n->layer + 1,
+        snprintf(buf, (size_t)len, "layer %d (%s)", top >= 0 ? top : n->layer,
                  n->op->name);
     else
         snprintf(buf, (size_t)len, "%s (%s)", name, n->op->name);

@@ -169,8 +169,8 @@ static void put_layer(em *e, const nn_layer *l, int base)
     case NN_LAYER_LINEAR:
         if (l->out > 0)
             nn_em_nl(e, ind), nn_em_putf(e, "out: %d", l->out);
-        else /* 0 cannot be written: leaving `out` out means the vocabulary */
-            nn_em_nl(e, ind), nn_em_put(e, "# out: the vocabulary size");
+        else /* 0 cannot be written: leaving `out` out means one per class */
+            nn_em_nl(e, ind), nn_em_put(e, "# out: one per class (text: the vocabulary size)");
         nn_em_nl(e, ind), nn_em_put(e, "bias: "), nn_em_bool(e, l->bias);
         nn_em_nl(e, ind), put_init(e, "init", &l->init, ind);
         if (l->bias) nn_em_nl(e, ind), put_init(e, "bias_init", &l->bias_init, ind);
@@ -402,6 +402,9 @@ static void put_eval(em *e, const nn_eval_spec *ev)
     }
     nn_em_put(e, "]");
     if (ev->start) nn_em_put(e, "\n  start: true");
+    /* only when given: the default follows train.steps (and every resolved spec before
+     * this key keeps its text and hash) */
+    if (ev->log_every > 0) nn_em_putf(e, "\n  log_every: %ld", ev->log_every);
 }
 
 static void put_sample(em *e, const nn_sample_spec *sa)

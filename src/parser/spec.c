@@ -41,7 +41,7 @@ static void eval_splits(nn_sctx *c, const nn_ynode *n, nn_eval_spec *e)
 
 static void parse_eval(nn_sctx *c, const nn_ynode *n, nn_eval_spec *e)
 {
-    static const char *const keys[] = {"every", "splits", "start", NULL};
+    static const char *const keys[] = {"every", "splits", "start", "log_every", NULL};
     if (!nn_sv_map(c, n, "eval")) return;
     for (int i = 0; i < n->n; i++) {
         const nn_ynode *v = nn_ymap_value(n, i);
@@ -51,6 +51,8 @@ static void parse_eval(nn_sctx *c, const nn_ynode *n, nn_eval_spec *e)
             eval_splits(c, v, e);
         else if (nn_sv_key_is(n, i, "start"))
             nn_sv_bool(c, v, "eval.start", &e->start);
+        else if (nn_sv_key_is(n, i, "log_every"))
+            nn_sv_long(c, v, "eval.log_every", 1, 1000000000000L, &e->log_every);
         else
             nn_sv_unknown_key(c, nn_ymap_key(n, i), "eval", keys);
     }
@@ -234,8 +236,9 @@ static void parse_top(nn_sctx *c, const nn_ynode *n, nn_spec *s)
     static const char *const keys[] = {"name",    "seed",       "rng",       "data",   "model",
                                        "train",   "eval",       "sample",    "report", "include",
                                        "plugins", "checkpoint", "init_from", "blocks", NULL};
-    int bi = nn_ymap_find(n, "blocks", 6);
+    int bi = nn_ymap_find(n, "blocks", 6), pi = nn_ymap_find(n, "plugins", 7);
     const nn_ynode *blocks = bi >= 0 ? nn_ymap_value(n, bi) : NULL;
+    c->plugins = pi >= 0 ? nn_ymap_value(n, pi) : NULL;
     int has_sample_seed = 0;
     const nn_ynode *seed_key = NULL, *rng_seed = NULL;
     for (int i = 0; i < n->n; i++) {

@@ -234,6 +234,7 @@ typedef struct {
     char **x_cols;
     int nx;
     char *y_col;
+    nn_mark x_mark, y_mark; /* the spec's `x:` list and `y:` value (a column not in the file) */
     /* inline */
     double *inline_x; /* rows × cols, row-major */
     double *inline_y; /* rows */
@@ -308,6 +309,7 @@ typedef struct {
     long every; /* evaluate every N steps (0: only at the end) */
     int splits; /* bit mask of 1 << nn_split_id, evaluated at every eval point */
     int start;  /* also evaluate before the first step (a metrics row at step 0) */
+    long log_every; /* a metrics row every N steps (0: the default, nn_log_every) */
 } nn_eval_spec;
 
 typedef struct {

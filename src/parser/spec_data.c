@@ -180,6 +180,7 @@ static void csv_columns(nn_sctx *c, const nn_ynode *n, nn_data_spec *d)
     }
     d->x_cols = calloc((size_t)n->n, sizeof *d->x_cols);
     if (!d->x_cols) abort();
+    d->x_mark = n->mark;
     d->nx = n->n;
     for (int i = 0; i < n->n; i++) {
         char path[64];
@@ -300,6 +301,7 @@ static void data_key(nn_sctx *c, const nn_ynode *v, int k, nn_spec *s, int *spli
         csv_columns(c, v, d);
     } else if (!strcmp(key, "y")) {
         nn_sv_string(c, v, path, &d->y_col);
+        d->y_mark = v->mark;
     } else {
         *split_given = data_split(c, v, d);
     }

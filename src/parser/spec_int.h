@@ -19,6 +19,7 @@ typedef struct {
     int stored;            /* a spec stored in a file nnrun read: no include is opened */
     const char *rel_base;  /* relative paths resolve beside this file (NULL: where written) */
     nn_mark sample_mark;   /* the `sample` key, when written (text data only) */
+    const nn_ynode *plugins; /* the `plugins:` map, if any (an unknown layer may be one) */
 } nn_sctx;
 
 /* The file names that marks point into (included files): owned by the spec. */

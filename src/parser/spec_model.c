@@ -331,7 +331,12 @@ void nn_spec_layer(nn_sctx *c, const nn_ynode *item, const char *where, nn_layer
         char dym[64] = "";
         if (s) snprintf(dym, sizeof dym, " (did you mean '%s'?)", s);
         nn_sv_error(c, kind->mark, "unknown layer %s%s", nn_sv_show(kind, buf, sizeof buf), dym);
-        nn_diag_note(c->d, "valid layers: %s", nn_sv_join(user_kinds, list, sizeof list));
+        if (c->plugins && c->plugins->kind == NN_YMAP &&
+            nn_ymap_find(c->plugins, kind->text, kind->len) >= 0) /* `- leaky`, a plugin */
+            nn_diag_note(c->d, "'%s' is a plugin of this spec: use it as '- activation: %s'",
+                         kind->text, kind->text);
+        else
+            nn_diag_note(c->d, "valid layers: %s", nn_sv_join(user_kinds, list, sizeof list));
         return;
     }
     l->kind = (nn_layer_kind)k;

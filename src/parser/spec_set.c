@@ -28,10 +28,44 @@ static int seq_index(const char *comp, size_t len, int n)
     return v < n ? (int)v : -1;
 }
 
+/* A sequence item written in the short form (`- batchnorm`) that a path goes into
+ * (`model.1.batchnorm.momentum`): the long form `- batchnorm: {}` it stands for. */
+static void expand_short_form(nn_ynode **slot)
+{
+    nn_ynode *cur = *slot, *map = nn_ynode_new(NN_YMAP, cur->mark);
+    nn_ymap_add(map, nn_ynode_ref(cur), nn_ynode_new(NN_YMAP, cur->end));
+    nn_ynode_unref(cur);
+    *slot = map;
+}
+
+/* A path component `comp` that names no key of a sequence item whose kind is `kind`
+ * (`- linear: {...}` or the short form `- batchnorm`): the path misspelt the kind or left
+ * it out.  Said at the --set, where the mistake is, with the corrected argument. */
+static void kind_error(nn_sctx *c, const char *arg, const char *parent, const char *kind,
+                       const char *comp, size_t len, nn_mark m, int short_form)
+{
+    char word[128], fixed[1024];
+    snprintf(word, sizeof word, "%.*s", (int)len, comp);
+    const char *const cands[] = {kind, NULL};
+    int typo = nn_suggest(word, cands) != NULL;
+    const char *rest = comp + len; /* ".out=300" */
+    snprintf(fixed, sizeof fixed, "%.*s%s%s%s", (int)(comp - arg), arg, kind, typo ? "" : ".",
+             typo ? rest : comp);
+    const char *what = !strncmp(parent, "'model.", 7) ? "layer" : "item";
+    if (typo)
+        nn_sv_error(c, m, "%s is a '%s' %s, not '%s': did you mean --set %s ?", parent, kind, what,
+                    word, fixed);
+    else
+        nn_sv_error(c, m, "%s is a '%s' %s: its options go under its kind, --set %s%s%s%s", parent,
+                    kind, what, fixed, short_form ? " (the short form '- " : "",
+                    short_form ? kind : "", short_form ? "' takes options that way too)" : "");
+}
+
 /* The slot in container *slot named by comp, creating a map entry when missing (its
- * value a fresh map unless `last`).  NULL after an error. */
+ * value a fresh map unless `last`); in_seq: *slot is an item of a layer list.  NULL after
+ * an error. */
 static nn_ynode **step(nn_sctx *c, nn_ynode **slot, const char *arg, const char *comp, size_t len,
-                       nn_mark m, int last)
+                       nn_mark m, int last, int in_seq)
 {
     nn_ynode *cur = *slot;
     char parent[128] = "the top level";
@@ -42,9 +76,23 @@ static nn_ynode **step(nn_sctx *c, nn_ynode **slot, const char *arg, const char 
         nn_ynode_unref(cur);
         *slot = cur = map;
     }
+    if (cur->kind == NN_YSCALAR && in_seq && nn_sv_type(cur) == NN_VSTR && cur->len == len &&
+        !memcmp(cur->text, comp, len)) {
+        expand_short_form(slot); /* `- batchnorm` → `- batchnorm: {}` */
+        cur = *slot;
+    }
+    if (cur->kind == NN_YSCALAR && in_seq && nn_sv_type(cur) == NN_VSTR) {
+        kind_error(c, arg, parent, cur->text, comp, len, m, 1);
+        return NULL;
+    }
     if (cur->kind == NN_YSCALAR) {
         nn_sv_error(c, m, "cannot set '%.*s' inside %s: that is a value, not a map", (int)len, comp,
                     parent);
+        return NULL;
+    }
+    if (cur->kind == NN_YMAP && in_seq && cur->n == 1 && cur->items[0]->kind == NN_YSCALAR &&
+        nn_ymap_find(cur, comp, len) < 0) {
+        kind_error(c, arg, parent, cur->items[0]->text, comp, len, m, 0);
         return NULL;
     }
     cur = nn_ynode_own(slot); /* an alias may share it: edit a private copy */
@@ -99,12 +147,17 @@ void nn_spec_apply_set(nn_sctx *c, nn_ynode **root, const char *file, const char
     }
     c->nerr += nn_yaml_merge_keys(value, c->d);
     nn_ynode **slot = root;
+    int in_seq = 0;
     for (const char *p = arg;;) {
         const char *dot = memchr(p, '.', (size_t)(eq - p));
         const char *end = dot ? dot : eq;
         nn_mark m = {file, 1, char_col(arg, (size_t)(p - arg))};
-        slot = step(c, slot, arg, p, (size_t)(end - p), m, !dot);
+        /* layer lists (model, blocks): items are one-key maps or the short form */
+        int seq =
+            (*slot)->kind == NN_YSEQ && (!strncmp(arg, "model.", 6) || !strncmp(arg, "blocks.", 7));
+        slot = step(c, slot, arg, p, (size_t)(end - p), m, !dot, in_seq);
         if (!slot) break;
+        in_seq = seq;
         if (!dot) {
             nn_ynode_unref(*slot);
             *slot = value;

@@ -321,10 +321,24 @@ const char *nn_sv_join(const char *const *names, char *buf, size_t size)
 }
 
 /* " (did you mean 'x'?)" or "" */
+/* Words other tools use for a key of ours (PyTorch's "val" split is nnrun's dev). */
+static const char *synonym(const char *word, const char *const *names)
+{
+    static const char *const syn[][2] = {{"val", "dev"},        {"valid", "dev"},
+                                         {"validation", "dev"}, {"training", "train"},
+                                         {"testing", "test"},   {"epochs", "steps"}};
+    for (size_t i = 0; i < sizeof syn / sizeof *syn; i++)
+        if (!strcmp(word, syn[i][0]))
+            for (int k = 0; names[k]; k++)
+                if (!strcmp(names[k], syn[i][1])) return names[k];
+    return NULL;
+}
+
 static const char *did_you_mean(const nn_ynode *n, const char *const *names, char *buf, size_t size)
 {
     const char *s =
         n->kind == NN_YSCALAR && !memchr(n->text, 0, n->len) ? nn_suggest(n->text, names) : NULL;
+    if (!s && n->kind == NN_YSCALAR && !memchr(n->text, 0, n->len)) s = synonym(n->text, names);
     buf[0] = 0;
     if (s) snprintf(buf, size, " (did you mean '%s'?)", s);
     return buf;

@@ -199,7 +199,10 @@ static void syntax_error(builder *b, const yaml_parser_t *p)
         nn_diag_error(b->d, to_mark(b, p->mark), "YAML error: out of memory");
         return;
     }
-    nn_diag_error(b->d, to_mark(b, p->problem_mark), "YAML syntax error: %s", p->problem);
+    /* the commonest mistakes (a tab, a key indented wrongly) in plain words */
+    nn_mark at = to_mark(b, p->problem_mark);
+    if (!b->is_value && nn_yaml_hint(b->file, b->text, b->len, at.line, p->problem, b->d)) return;
+    nn_diag_error(b->d, at, "YAML syntax error: %s", p->problem);
     if (p->context) {
         nn_mark c = to_mark(b, p->context_mark);
         nn_diag_note(b->d, "%s (at %d:%d)", p->context, c.line, c.col);

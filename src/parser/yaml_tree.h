@@ -38,6 +38,13 @@ typedef struct nn_ynode {
  * is dropped) still return the tree.  *nerr is set to the number of errors, all in `d`. */
 nn_ynode *nn_yaml_parse(const char *file, const char *text, size_t len, nn_diag *d, int *nerr);
 
+/* yaml_hint.c: when the YAML syntax error libyaml found at `line` (its words: `problem`)
+ * is one of the common mistakes (a tab in the indentation, a key indented less than its
+ * map's keys or more than the key before it, a second ': ' on a line), records an error
+ * in plain words at the line of the mistake and returns 1; else 0. */
+int nn_yaml_hint(const char *file, const char *text, size_t len, int line, const char *problem,
+                 nn_diag *d);
+
 /* Parses a single value (a --set VALUE) whose first character sits at line `line`,
  * column `col` of `file`.  An empty text gives an empty plain scalar (null). */
 nn_ynode *nn_yaml_parse_value(const char *file, int line, int col, const char *text, size_t len,

@@ -28,9 +28,15 @@ static int check_one(const nn_cli *c, nn_diag *d, json_t **info)
     nn_cli_model m;
     if (nn_cli_model_open(c, &m, d) != 0) return NN_EXIT_INPUT;
     *info = model_json(&m);
+    char what[64] = ""; /* as the run's data line: vocabulary (text) or classes */
+    if (m.ds->kind == NN_DATASET_TEXT)
+        snprintf(what, sizeof what, ", vocabulary %d", m.ds->vocab);
+    else if (m.ds->vocab > 1)
+        snprintf(what, sizeof what, ", %d classes", m.ds->vocab);
     if (!c->json && !c->point)
-        printf("%s: ok (%ld parameters, vocabulary %d, examples %ld / %ld / %ld)\n", c->spec,
-               nn_trainer_params(m.tr)->count, m.ds->vocab, m.ds->split[0].n, m.ds->split[1].n, m.ds->split[2].n);
+        printf("%s: ok (%ld parameters%s, examples %ld / %ld / %ld)\n", c->spec,
+               nn_trainer_params(m.tr)->count, what, m.ds->split[0].n, m.ds->split[1].n,
+               m.ds->split[2].n);
     nn_cli_model_close(&m);
     return NN_EXIT_OK;
 }

@@ -50,11 +50,15 @@ void nn_cli_model_close(nn_cli_model *m)
 
 static void print_data(FILE *f, const nn_dataset *ds, long params)
 {
-    fprintf(
-        f,
-        "data: %ld items (%ld dropped), vocabulary %d, examples train %ld / dev %ld / test %ld\n",
-        ds->lines - ds->dropped, ds->dropped, ds->vocab, ds->split[0].n, ds->split[1].n,
-        ds->split[2].n);
+    /* text has a vocabulary; a table's class labels are classes (none for regression) */
+    char what[64] = "";
+    if (ds->kind == NN_DATASET_TEXT)
+        snprintf(what, sizeof what, ", vocabulary %d", ds->vocab);
+    else if (ds->vocab > 1)
+        snprintf(what, sizeof what, ", %d classes", ds->vocab);
+    fprintf(f, "data: %ld items (%ld dropped)%s, examples train %ld / dev %ld / test %ld\n",
+            ds->lines - ds->dropped, ds->dropped, what, ds->split[0].n, ds->split[1].n,
+            ds->split[2].n);
     fprintf(f, "model: %ld parameters, kernels %s\n", params, nn_k->isa);
 }
 
@@ -176,8 +180,8 @@ static int run_experiment(const nn_cli *c, const nn_spec *spec, const nn_dataset
         nn_nan_diag(r.nan, spec->path, d); /* d holds no error: the spec and data were good */
         nn_diag_print(d, stderr);
     } else if (rc < 0) {
-        fprintf(stderr, "%s: error: the run stopped at step %ld%s (out of memory)\n",
-                spec->path, r.steps, point_of(c, pt, sizeof pt));
+        fprintf(stderr, "%s: error: the run stopped at step %ld%s (out of memory)\n", spec->path,
+                r.steps, point_of(c, pt, sizeof pt));
     }
     nn_run_info info = {c->threads, nn_k->isa};
     char *json = nn_summary_json(spec, ds, tr, &r, &info);
@@ -196,6 +200,9 @@ static int run_experiment(const nn_cli *c, const nn_spec *spec, const nn_dataset
                 "stopped after step %ld (checkpoint written); continue with --resume %s\n", r.steps,
                 dir);
     if (!c->quiet && rc == 0) print_result(progress, &r, dir);
+    char why[400];
+    if (rc == 0 && nn_run_diverged(spec, ds, &r, why, sizeof why)) /* even with --quiet */
+        fprintf(stderr, "%s: warning: %s%s\n", spec->path, why, point_of(c, pt, sizeof pt));
     if (!c->quiet && rc < 0) fprintf(progress, "run directory: %s\n", dir);
     if (c->json && json) print_summary_json(json, dir);
     free(json);
@@ -210,7 +217,7 @@ int nn_cmd_run(nn_cli *c)
     if (!d) return NN_EXIT_RUN;
     nn_cli_model m;
     int rc = nn_cli_model_open(c, &m, d) != 0 ? nn_cli_fail_input(d)
-                                                : run_experiment(c, m.spec, m.ds, m.tr, d);
+                                              : run_experiment(c, m.spec, m.ds, m.tr, d);
     nn_cli_model_close(&m);
     nn_diag_free(d);
     return rc;

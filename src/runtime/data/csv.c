@@ -198,16 +198,31 @@ void nn_csv_free(nn_csv *c)
 
 int nn_csv_column(const nn_csv *c, const char *name, nn_diag *d)
 {
+    return nn_csv_column_at(c, name, (nn_mark){NULL, 0, 0}, d);
+}
+
+int nn_csv_column_at(const nn_csv *c, const char *name, nn_mark at, nn_diag *d)
+{
     for (int j = 0; j < c->cols; j++)
         if (strcmp(c->cell[j].text, name) == 0) return j;
     if (d) {
-        nn_diag_error(d, (nn_mark){c->path, 1, 1}, "'%s' has no column '%s'", c->path, name);
+        nn_diag_error(d, at.file ? at : (nn_mark){c->path, 1, 1}, "'%s' has no column '%s'",
+                      c->path, name);
         char cols[256] = "";
         size_t o = 0;
         for (int j = 0; j < c->cols && o < sizeof cols; j++)
             o +=
                 (size_t)snprintf(cols + o, sizeof cols - o, "%s%s", j ? ", " : "", c->cell[j].text);
-        nn_diag_note(d, "its header has: %s", cols);
+        const char *names[65];
+        int k = 0;
+        for (int j = 0; j < c->cols && k < 64; j++)
+            names[k++] = c->cell[j].text;
+        names[k] = NULL;
+        const char *dym = nn_suggest(name, names);
+        if (dym)
+            nn_diag_note(d, "its header has: %s (did you mean '%s'?)", cols, dym);
+        else
+            nn_diag_note(d, "its header has: %s", cols);
     }
     return -1;
 }
@@ -240,8 +255,8 @@ static int header_index(const nn_csv_cell *h, int cols, const char *name)
 
 /* One pass over the lines, keeping only the numbers asked for: no cell array, so memory is
  * the file plus the columns (metrics.csv of a long run has millions of cells). */
-int nn_csv_read_numbers(const char *path, nn_mark at, const char *const *names, int n,
-                        int required, double **cols, long *rows, nn_diag *d)
+int nn_csv_read_numbers(const char *path, nn_mark at, const char *const *names, int n, int required,
+                        double **cols, long *rows, nn_diag *d)
 {
     size_t len;
     char *buf = nn_read_file(path, &len, at, d);

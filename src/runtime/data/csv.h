@@ -34,6 +34,8 @@ void nn_csv_free(nn_csv *c);
 /* Index of the header column `name`, or −1 with an error at the header naming the columns
  * there are (when d is not NULL). */
 int nn_csv_column(const nn_csv *c, const char *name, nn_diag *d);
+/* The same, with the error at `at` (where the spec names the column) when at.file is set. */
+int nn_csv_column_at(const nn_csv *c, const char *name, nn_mark at, nn_diag *d);
 /* Data cell (row 0-based, without the header). */
 static inline const nn_csv_cell *nn_csv_at(const nn_csv *c, long row, int col)
 {

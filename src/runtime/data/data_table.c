@@ -78,8 +78,8 @@ static int read_csv(const nn_data_spec *D, table *t, nn_diag *d)
     if (!c) return -1;
     int *cols = malloc((size_t)(D->nx + 1) * sizeof *cols), ok = cols != NULL;
     for (int j = 0; ok && j < D->nx; j++)
-        ok = (cols[j] = nn_csv_column(c, D->x_cols[j], d)) >= 0;
-    if (ok) ok = (cols[D->nx] = nn_csv_column(c, D->y_col, d)) >= 0;
+        ok = (cols[j] = nn_csv_column_at(c, D->x_cols[j], D->x_mark, d)) >= 0;
+    if (ok) ok = (cols[D->nx] = nn_csv_column_at(c, D->y_col, D->y_mark, d)) >= 0;
     if (ok && c->rows == 0) {
         nn_diag_error(d, (nn_mark){D->source, 1, 1}, "'%s' has a header but no rows", D->source);
         ok = 0;

@@ -229,7 +229,7 @@ static int grad_check(const nn_plugin_fn *f, const nn_layer *l, int layer, nn_di
         } else {
             continue;
         }
-        if (l->nargs) nn_diag_note(d, "with the arguments of layer %d", layer + 1);
+        if (l->nargs) nn_diag_note(d, "with the arguments of layer %d", layer);
         if (s->backward)
             nn_diag_note(d,
                          "fix the derivative, or set 'check: false' under 'plugins.%s' to "

@@ -61,7 +61,9 @@ static const char *const CSS =
     ".att-row{display:flex;flex-wrap:wrap;align-items:flex-end;gap:6px;margin:.3em 0}"
     ".att-label{width:210px;font-size:.85em;align-self:center}"
     ".att-head{display:inline-flex;flex-direction:column;align-items:center;font-size:.75em}"
-    ".att-item{border-bottom:1px solid #eee;padding-bottom:.3em}";
+    ".att-item{border-bottom:1px solid #eee;padding-bottom:.3em}"
+
+    ".warn{border:2px solid #d62728;background:#fdecea;padding:.5em .8em;margin:.8em 0}";
 
 /* --- summary.json ------------------------------------------------------------------ */
 
@@ -125,7 +127,19 @@ static int summary_section(FILE *f, const nn_jdoc *j, const char *run_dir)
         fputs(", nnrun ", f);
         nn_html_esc(f, version);
     }
-    fputs("</p>\n<h2>Results</h2>\n<table><tr><th></th><th>train</th><th>dev</th>"
+    fputs("</p>\n", f);
+    /* a run that diverged or stopped says so before any number */
+    static const char *const warn_keys[] = {"diverged", "stopped"};
+    for (int k = 0; k < 2; k++) {
+        const char *w = NULL;
+        if (nn_jget_str(j, r, "", warn_keys[k], &w) < 0) return -1;
+        if (!w) continue;
+        fprintf(f, "<p class=\"warn\" id=\"%s\"><b>%s:</b> ", warn_keys[k],
+                k ? "Stopped" : "Diverged");
+        nn_html_esc(f, w);
+        fputs("</p>\n", f);
+    }
+    fputs("<h2>Results</h2>\n<table><tr><th></th><th>train</th><th>dev</th>"
           "<th>test</th></tr>\n",
           f);
     if (split_row(f, j, "loss", "loss", "%.4f", 1) < 0 ||
@@ -163,12 +177,16 @@ static int summary_section(FILE *f, const nn_jdoc *j, const char *run_dir)
     /* a softmax over V classes at init should be uniform: loss −ln(1/V) */
     if (isfinite(step0)) {
         fprintf(f, "<p>Initial loss (step 0, before any update): <b>%.4f</b>", step0);
-        if (isfinite(vocab) && vocab > 1)
+        const char *data = json_string_value(json_object_get(r, "data")),
+                   *obj = json_string_value(json_object_get(r, "objective"));
+        /* a table's classes are no vocabulary; the bound is cross-entropy's only */
+        if (isfinite(vocab) && vocab > 1 && (!obj || !strcmp(obj, "cross_entropy")))
             fprintf(f,
-                    "; expected for a uniform prediction over %.0f tokens: "
+                    "; expected for a uniform prediction over %.0f %s: "
                     "\xe2\x88\x92ln(1/%.0f) = <b>%.4f</b>. A much larger initial loss means "
                     "confidently wrong logits at init.",
-                    vocab, vocab, log(vocab));
+                    vocab, data && !strcmp(data, "table") ? "classes" : "tokens", vocab,
+                    log(vocab));
         fputs("</p>\n", f);
     }
     return 0;
@@ -176,7 +194,7 @@ static int summary_section(FILE *f, const nn_jdoc *j, const char *run_dir)
 
 /* --- metrics.csv ------------------------------------------------------------------- */
 
-enum { M_STEP, M_LR, M_LOSS, M_TRAIN, M_DEV, M_TEST, M_NCOL };
+enum { M_STEP, M_LR, M_LOSS, M_TRAIN, M_DEV, M_TEST, M_LMEAN, M_NCOL };
 
 typedef struct {
     long n;
@@ -185,8 +203,10 @@ typedef struct {
 
 static int metrics_read(const char *path, metrics *m, nn_diag *d)
 {
-    static const char *const names[M_NCOL] = {"step",       "lr",       "loss",
-                                              "train_loss", "dev_loss", "test_loss"};
+    /* loss_log10_mean: rows that cover several steps (eval.log_every); older files have
+     * none, one row per step */
+    static const char *const names[M_NCOL] = {
+        "step", "lr", "loss", "train_loss", "dev_loss", "test_loss", "loss_log10_mean"};
     memset(m, 0, sizeof *m);
     return nn_csv_read_numbers(path, (nn_mark){path, 0, 0}, names, M_NCOL, 1, m->col, &m->n, d);
 }
@@ -219,7 +239,49 @@ static long smooth(const double *x, const double *y, long n, long w, double *ox,
     return k;
 }
 
-static void loss_figure(FILE *f, const metrics *m)
+/* The minibatch curve: the mean of log10(loss) over windows of w steps (window k: steps
+ * k·w .. k·w + w − 1), x the mean step.  Row i covers the steps after row i − 1 up to
+ * step[i], the first from step 0 (one step when the file has no loss_log10_mean: a row
+ * per step), with lm[i] the mean
+ * log10(loss) over them — so the means are exact whenever the rows' steps fall inside
+ * one window each (log_every divides w).  Returns the count of windows in ox, oy. */
+static long smooth_steps(const metrics *m, long w, double *ox, double *oy)
+{
+    long k = 0, win = -1;
+    double sx = 0, sy = 0, c = 0, prev = NAN;
+    for (long r = 0; r < m->n; r++) {
+        double step = m->col[M_STEP][r], loss = m->col[M_LOSS][r], lm = m->col[M_LMEAN][r];
+        if (!isfinite(loss) || !isfinite(step)) continue;
+        /* the file's first step row covers the run from step 0 (a resumed run appends) */
+        double from = !isfinite(lm) ? step : !isfinite(prev) ? 0 : prev < step ? prev + 1 : step;
+        double n = step - from + 1, y = isfinite(lm) ? lm : loss > 0 ? log10(loss) : NAN;
+        prev = step;
+        long at = (long)(from / (double)w);
+        if (at != win && c > 0) ox[k] = sx / c, oy[k++] = sy / c, sx = sy = c = 0;
+        win = at;
+        if (!isfinite(y)) continue;
+        sx += (from + step) / 2 * n, sy += y * n, c += n;
+    }
+    if (c > 0) ox[k] = sx / c, oy[k++] = sy / c;
+    return k;
+}
+
+/* The y-axis label of the loss plot: which loss, on a log scale. */
+static const char *loss_axis_label(const char *objective)
+{
+    static const struct {
+        const char *key, *label;
+    } t[] = {{"cross_entropy", "cross-entropy loss (log scale)"},
+             {"hinge", "hinge loss (log scale)"},
+             {"mse", "mean squared error (log scale)"},
+             {"value", "objective (log scale)"},
+             {"expr", "loss formula (log scale)"}};
+    for (size_t i = 0; objective && i < sizeof t / sizeof *t; i++)
+        if (!strcmp(objective, t[i].key)) return t[i].label;
+    return "loss (log scale)";
+}
+
+static void loss_figure(FILE *f, const metrics *m, const char *objective)
 {
     long n = 0;
     double *x = malloc(((size_t)m->n + 1) * 4 * sizeof(double));
@@ -235,57 +297,74 @@ static void loss_figure(FILE *f, const metrics *m)
         free(x);
         return;
     }
-    long w = n / 200 > 1 ? n / 200 : 1, k = smooth(x, y, n, w, sx, sy);
+    /* windows of steps/200 steps (the steps the rows cover, not the rows) */
+    double last = -INFINITY;
+    for (long r = 0; r < m->n; r++)
+        if (isfinite(m->col[M_LOSS][r]) && isfinite(m->col[M_STEP][r]))
+            last = fmax(last, m->col[M_STEP][r]);
+    long total = (long)last + 1, w = total / 200 > 1 ? total / 200 : 1,
+         k = smooth_steps(m, w, sx, sy);
+    /* the lectures' curve is the mean of log10(loss) per window; the axis is a log axis
+     * labelled with the loss itself, so those means are drawn as 10^mean */
+    for (long i = 0; i < n; i++)
+        y[i] = pow(10, y[i]);
+    for (long i = 0; i < k; i++)
+        sy[i] = pow(10, sy[i]);
     nn_svg s;
     nn_svg_init(&s, f, "fig-loss", 760, 320);
     s.x = nn_svg_empty_axis(0);
-    s.y = nn_svg_empty_axis(0);
+    s.y = nn_svg_empty_axis(1);
     nn_svg_fit(&s.x, m->col[M_STEP], m->n);
+    double zero = 0; /* rows of several steps (log_every): the first covers step 0 on */
+    for (long r = 0; r < m->n; r++)
+        if (isfinite(m->col[M_LMEAN][r]) && isfinite(m->col[M_LOSS][r])) {
+            nn_svg_fit(&s.x, &zero, 1);
+            break;
+        }
     nn_svg_fit(&s.y, sy, k);
-    double *lv = malloc(((size_t)m->n + 1) * sizeof *lv);
-    for (int sp = M_TRAIN; lv && sp <= M_TEST; sp++) {
-        for (long r = 0; r < m->n; r++)
-            lv[r] = m->col[sp][r] > 0 ? log10(m->col[sp][r]) : NAN;
-        nn_svg_fit(&s.y, lv, m->n);
-    }
+    for (int sp = M_TRAIN; sp <= M_TEST; sp++)
+        nn_svg_fit(&s.y, m->col[sp], m->n);
     nn_svg_pad(&s.y, 0.05);
     nn_svg_pad(&s.x, 0.015); /* markers at the last step stay whole */
     nn_fig_open(f, "fig-loss", "Loss", 1);
-    nn_svg_begin(&s, "log10 loss against step");
-    nn_svg_axes(&s, "step", "log10(loss)");
+    nn_svg_begin(&s, "loss against step, log scale");
+    nn_svg_axes(&s, "step", loss_axis_label(objective));
     if (n <= 2000) nn_svg_points(&s, x, y, n, nn_svg_palette(0), 1.3, 0.25, 'o');
     nn_svg_line(&s, sx, sy, k, nn_svg_palette(0), 1.6, NULL, 1);
     const char *labels[4];
     unsigned col[4];
-    char mb[64];
+    char marks[4], mb[64];
     int nl = 0;
     if (k > 0) {
         snprintf(mb, sizeof mb, w > 1 ? "minibatch (mean of %ld steps)" : "minibatch", w);
         labels[nl] = mb;
+        marks[nl] = '-';
         col[nl++] = nn_svg_palette(0);
     }
     static const char *const spn[] = {"train", "dev", "test"};
     static const char shapes[] = {'o', 's', '^'};
-    for (int sp = M_TRAIN; lv && sp <= M_TEST; sp++) {
+    /* drawn largest first: a test marker on a dev marker at the same step stays visible */
+    static const double radius[] = {4.5, 3.6, 2.8};
+    for (int sp = M_TRAIN; sp <= M_TEST; sp++) {
         long c = 0;
         for (long r = 0; r < m->n; r++)
-            c += isfinite(lv[r] = m->col[sp][r] > 0 ? log10(m->col[sp][r]) : NAN);
+            c += isfinite(m->col[sp][r]) && m->col[sp][r] > 0;
         if (!c) continue;
-        nn_svg_points(&s, m->col[M_STEP], lv, m->n, nn_svg_palette(sp), 4.5, 1,
-                      shapes[sp - M_TRAIN]);
+        nn_svg_points(&s, m->col[M_STEP], m->col[sp], m->n, nn_svg_palette(sp),
+                      radius[sp - M_TRAIN], 1, shapes[sp - M_TRAIN]);
         labels[nl] = spn[sp - M_TRAIN];
+        marks[nl] = shapes[sp - M_TRAIN];
         col[nl++] = nn_svg_palette(sp);
     }
-    nn_svg_legend(&s, labels, col, NULL, nl, NN_LEGEND_INSIDE);
+    nn_svg_legend_marks(&s, labels, col, NULL, marks, nl, NN_LEGEND_INSIDE);
     nn_svg_end(&s);
-    nn_fig_close(f, "log10 of the training loss per step (the minibatch loss, averaged over "
-                    "windows of steps/200 steps -- 1000 for 200,000 steps, the lectures' "
-                    "lossi.view(-1, 1000).mean(1); raw steps as faint dots when there are "
-                    "few) and the "
-                    "split losses at evaluations as markers. Look for a fast early drop "
-                    "(a 'hockey stick' means a bad initial scale), then a slow decline; a "
-                    "dev loss well above train means overfitting.");
-    free(lv);
+    nn_fig_close(f, "The training loss per step on a log scale (the minibatch loss: the mean "
+                    "of log10(loss) over windows of steps/200 steps -- 1000 for 200,000 "
+                    "steps, the lectures' lossi.view(-1, 1000).mean(1); raw steps as faint "
+                    "dots when there are few) and the split losses at evaluations as "
+                    "markers. Look for a fast early drop (a 'hockey stick' means a bad "
+                    "initial scale), then a slow decline; a dev loss well above train means "
+                    "overfitting.");
     free(x);
 }
 
@@ -294,9 +373,14 @@ static void lr_figure(FILE *f, const metrics *m)
     double *x = malloc(((size_t)m->n + 1) * 2 * sizeof(double)), lo = INFINITY, hi = -INFINITY;
     if (!x) return;
     double *y = x + m->n + 1;
-    long n = 0, k = 0;
+    long n = 0, k = 0, steprows = 0;
+    /* the step rows' lr (a float) only, when there are any: an evaluation row's lr is the
+     * schedule's double (0.1 beside 0.100000001), which would draw as a jump */
     for (long r = 0; r < m->n; r++)
-        if (isfinite(m->col[M_LR][r]) && isfinite(m->col[M_STEP][r])) {
+        steprows += isfinite(m->col[M_LOSS][r]);
+    for (long r = 0; r < m->n; r++)
+        if (isfinite(m->col[M_LR][r]) && isfinite(m->col[M_STEP][r]) &&
+            (!steprows || isfinite(m->col[M_LOSS][r]))) {
             lo = fmin(lo, m->col[M_LR][r]);
             hi = fmax(hi, m->col[M_LR][r]);
             n++;
@@ -307,7 +391,7 @@ static void lr_figure(FILE *f, const metrics *m)
     double prev = NAN, jump = (hi - lo) * 0.01;
     for (long r = 0; r < m->n; r++) {
         double v = m->col[M_LR][r], t = m->col[M_STEP][r];
-        if (!isfinite(v) || !isfinite(t)) continue;
+        if (!isfinite(v) || !isfinite(t) || (steprows && !isfinite(m->col[M_LOSS][r]))) continue;
         int is_jump = isfinite(prev) && fabs(v - prev) > jump && stride > 1;
         if (is_jump && k > 0 && y[k - 1] != prev) { /* the level just before the jump */
             x[k] = t;
@@ -435,8 +519,12 @@ static int render(FILE *f, const char *run_dir, nn_diag *d)
     nn_jdoc sum, st = {0};
     nn_fig_section(NULL);
     snprintf(path, sizeof path, "%s/summary.json", run_dir);
+    char objective[32] = "";
     int rc = nn_jdoc_load(&sum, path, d);
     if (rc == 0) rc = summary_section(f, &sum, run_dir);
+    if (rc == 0 && json_is_string(json_object_get(sum.root, "objective")))
+        snprintf(objective, sizeof objective, "%s",
+                 json_string_value(json_object_get(sum.root, "objective")));
     nn_jdoc_free(&sum);
     if (rc < 0) return -1;
 
@@ -445,7 +533,11 @@ static int render(FILE *f, const char *run_dir, nn_diag *d)
         metrics m;
         if (metrics_read(path, &m, d) < 0) return -1;
         nn_fig_section("Training");
-        loss_figure(f, &m);
+        loss_figure(f, &m, objective[0] ? objective : NULL);
+        if (nn_report_accuracy(f, path, d) < 0) {
+            metrics_free(&m);
+            return -1;
+        }
         lr_figure(f, &m);
         if (is_lr_find(run_dir)) lrfind_figure(f, &m);
         metrics_free(&m);

@@ -50,6 +50,10 @@ int nn_report_boundary(FILE *f, const nn_jdoc *stats);
  * attention maps, residual stream; 0 when absent, −1 on malformed data. */
 int nn_report_sequence(FILE *f, const nn_jdoc *stats);
 
+/* html_curves.c: the accuracy per split at evaluation points (metrics.csv at `path`);
+ * 0 also when the run has no accuracy (no classifier), −1 on an unreadable file. */
+int nn_report_accuracy(FILE *f, const char *path, nn_diag *d);
+
 /* All stats.json figures, in the report's order; −1 with an error on malformed data. */
 int nn_report_stats(FILE *f, const nn_jdoc *stats);
 /* html_rnn.c: the recurrent layer's figures (stats.json `recurrent`). */

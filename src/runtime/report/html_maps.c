@@ -138,6 +138,76 @@ int nn_report_counts(FILE *f, const nn_jdoc *j)
     return 0;
 }
 
+/* A region's colour: the class colour mixed with white, so the points stay readable. */
+static unsigned light(unsigned rgb)
+{
+    unsigned out = 0;
+    for (int sh = 0; sh <= 16; sh += 8) {
+        unsigned c = (rgb >> sh) & 0xff;
+        out |= (c + (255 - c) * 62 / 100) << sh;
+    }
+    return out;
+}
+
+/* The region colour of grid value v: class v (classes), or score > 0 / ≤ 0. */
+static unsigned region_colour(double v, long classes)
+{
+    if (classes) return light(nn_svg_palette((int)v));
+    return v > 0 ? 0xf4b6b6 : 0xb6d0f4;
+}
+
+static int same_region(double a, double b, long classes)
+{
+    return classes ? a == b : (a > 0) == (b > 0);
+}
+
+/* The training points in their label's colour; for classes a black ring marks each point
+ * the model puts in another class.  Returns how many were misclassified. */
+static long boundary_points(nn_svg *s, const double *p, long np, long pc, long classes)
+{
+    long wrong = 0;
+    for (long i = 0; i < np; i++) {
+        double px = p[i * pc], py = p[i * pc + 1], lab = p[i * pc + 2];
+        unsigned c = classes ? nn_svg_palette((int)lab) : lab > 0 ? 0xd62728 : 0x1f77b4;
+        nn_svg_points(s, &px, &py, 1, 0x000000, 4.6, 1, 'o');
+        nn_svg_points(s, &px, &py, 1, c, 3.6, 1, 'o');
+        if (classes && pc >= 4 && p[i * pc + 3] != lab) {
+            wrong++;
+            fprintf(s->f,
+                    "<circle class=\"miss\" cx=\"%.1f\" cy=\"%.1f\" r=\"7\" fill=\"none\" "
+                    "stroke=\"#000\" stroke-width=\"1.6\" clip-path=\"url(#%s)\"/>\n",
+                    nn_svg_px(s, px), nn_svg_py(s, py), s->clip);
+        }
+    }
+    return wrong;
+}
+
+static void boundary_legend(nn_svg *s, long classes, long wrong)
+{
+    if (!classes) {
+        const char *labels[] = {"score > 0", "score \xe2\x89\xa4 0"};
+        unsigned cols[] = {0xf4b6b6, 0xb6d0f4};
+        const char marks[] = {'r', 'r'};
+        nn_svg_legend_marks(s, labels, cols, NULL, marks, 2, NN_LEGEND_INSIDE);
+        return;
+    }
+    int n = classes > 10 ? 10 : (int)classes;
+    char names[11][48];
+    const char *labels[11];
+    unsigned cols[11];
+    char marks[11];
+    for (int k = 0; k < n; k++) {
+        snprintf(names[k], sizeof names[k], "class %d", k);
+        labels[k] = names[k], cols[k] = nn_svg_palette(k), marks[k] = 'o';
+    }
+    if (wrong > 0) {
+        snprintf(names[n], sizeof names[n], "misclassified (%ld)", wrong);
+        labels[n] = names[n], cols[n] = 0x000000, marks[n] = 'x';
+        n++;
+    }
+    nn_svg_legend_marks(s, labels, cols, NULL, marks, n, NN_LEGEND_INSIDE);
+}
+
 int nn_report_boundary(FILE *f, const nn_jdoc *j)
 {
     json_t *o = json_object_get(j->root, "boundary");
@@ -145,19 +215,27 @@ int nn_report_boundary(FILE *f, const nn_jdoc *j)
     if (!json_is_object(o)) return nn_jdoc_bad(j, "boundary", "expected an object");
     double *x0 = NULL, *x1 = NULL, *g = NULL, *p = NULL;
     long n0 = 0, n1 = 0, ny, nx, np = 0, pc = 0;
+    /* classes: the grid holds argmax classes (older files: one score) */
+    json_t *jc = json_object_get(o, "classes");
+    long classes = json_is_integer(jc) ? (long)json_integer_value(jc) : 0;
+    json_t *jn = json_object_get(o, "names");
+    const char *name0 = json_string_value(json_array_get(jn, 0)),
+               *name1 = json_string_value(json_array_get(jn, 1));
     int rc = nn_jget_nums(j, json_object_get(o, "x0"), "boundary/x0", 0, &x0, &n0);
     if (rc == 0) rc = nn_jget_nums(j, json_object_get(o, "x1"), "boundary/x1", 0, &x1, &n1);
     if (rc == 0 && (n0 != 2 || n1 != 2 || !(x0[1] > x0[0]) || !(x1[1] > x1[0])))
         rc = nn_jdoc_bad(j, n0 != 2 || !(x0[1] > x0[0]) ? "boundary/x0" : "boundary/x1",
                          "expected a range [lo, hi] with lo < hi");
+    if (rc == 0 && (jc && (classes < 2 || classes > 1000)))
+        rc = nn_jdoc_bad(j, "boundary/classes", "expected a class count of 2 or more");
     if (rc == 0) rc = get_matrix(j, json_object_get(o, "grid"), "boundary/grid", &g, &ny, &nx);
     json_t *pts = json_object_get(o, "points");
     if (rc == 0 && pts && !json_is_null(pts))
         rc = get_matrix(j, pts, "boundary/points", &p, &np, &pc);
-    if (rc == 0 && p && pc != 3)
-        rc = nn_jdoc_bad(j, "boundary/points", "expected [x0, x1, label] per point");
+    if (rc == 0 && p && pc != 3 && pc != 4)
+        rc = nn_jdoc_bad(j, "boundary/points", "expected [x0, x1, label(, predicted)] per point");
     if (rc == 0) {
-        /* grid[j][i] is the score at (x0[i], x1[j]): cells centred on the grid points */
+        /* grid[j][i] is the value at (x0[i], x1[j]): cells centred on the grid points */
         double dx = nx > 1 ? (x0[1] - x0[0]) / (double)(nx - 1) : x0[1] - x0[0];
         double dy = ny > 1 ? (x1[1] - x1[0]) / (double)(ny - 1) : x1[1] - x1[0];
         nn_svg s;
@@ -169,33 +247,35 @@ int nn_report_boundary(FILE *f, const nn_jdoc *j)
         nn_fig_open(f, "fig-boundary", "Decision boundary", 1);
         nn_svg_begin(&s, "decision boundary");
         fputs(NN_SVG_CELLS_OPEN, f);
-        for (long r = 0; r < ny; r++) /* runs of one sign per row, one rect each */
+        for (long r = 0; r < ny; r++) /* runs of one region per row, one rect each */
             for (long i = 0; i < nx;) {
-                int pos = g[r * nx + i] > 0;
+                double v = g[r * nx + i];
                 long k = i;
-                while (k < nx && (g[r * nx + k] > 0) == pos)
+                while (k < nx && same_region(g[r * nx + k], v, classes))
                     k++;
                 double a = nx > 1 ? x0[0] + ((double)i - 0.5) * dx : x0[0];
                 nn_svg_rect(&s, a, x1[0] + ((double)r - 0.5) * cy, a + (double)(k - i) * cx,
-                            x1[0] + ((double)r + 0.5) * cy, pos ? 0xf4b6b6 : 0xb6d0f4, 1);
+                            x1[0] + ((double)r + 0.5) * cy, region_colour(v, classes), 1);
                 i = k;
             }
         fputs("</g>\n", f);
-        nn_svg_axes(&s, "x0", "x1");
-        for (long i = 0; i < np; i++) {
-            double px = p[i * 3], py = p[i * 3 + 1], lab = p[i * 3 + 2];
-            unsigned c = lab > 0 ? (lab == 1 ? 0xd62728 : nn_svg_palette((int)lab + 1)) : 0x1f77b4;
-            nn_svg_points(&s, &px, &py, 1, 0x000000, 4.6, 1, 'o');
-            nn_svg_points(&s, &px, &py, 1, c, 3.6, 1, 'o');
-        }
-        const char *labels[] = {"score > 0", "score \xe2\x89\xa4 0"};
-        unsigned cols[] = {0xf4b6b6, 0xb6d0f4};
-        nn_svg_legend(&s, labels, cols, NULL, 2, NN_LEGEND_INSIDE);
+        nn_svg_axes(&s, name0 ? name0 : "x0", name1 ? name1 : "x1");
+        long wrong = boundary_points(&s, p, np, pc, classes);
+        boundary_legend(&s, classes, wrong);
         nn_svg_end(&s);
-        nn_fig_close(f, "The classifier's score over the input plane (red where > 0, blue "
-                        "where \xe2\x89\xa4 0) and the training points coloured by label (red: "
-                        "positive, blue: negative). A good fit puts every point on its own "
-                        "colour; a jagged boundary hugging single points means overfitting.");
+        if (classes)
+            nn_fig_close(f, "The class the model predicts over the input plane (each region in "
+                            "its class's colour, the argmax of the outputs) and the training "
+                            "points in the colour of their true class; a ring marks a point the "
+                            "model puts in another class. A good fit puts every point on its "
+                            "own colour; a jagged boundary hugging single points means "
+                            "overfitting.");
+        else
+            nn_fig_close(f, "The classifier's score over the input plane (red where > 0, blue "
+                            "where \xe2\x89\xa4 0) and the training points coloured by label "
+                            "(red: positive, blue: negative). A good fit puts every point on "
+                            "its own colour; a jagged boundary hugging single points means "
+                            "overfitting.");
     }
     free(x0);
     free(x1);

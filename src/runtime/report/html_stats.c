@@ -486,6 +486,41 @@ static int embedding_section(FILE *f, const nn_jdoc *j)
     nn_svg_begin(&s, heading);
     nn_svg_axes(&s, pca ? "principal component 1" : "dimension 0",
                 pca ? "principal component 2" : "dimension 1");
+    /* labelled disks that would overlap are pushed apart (a thin line to the true point
+     * when one moved): 'a', 'n' and '.' close together stay readable */
+    double *at = malloc(2 * n * sizeof *at);
+    if (at && n <= 1000) {
+        double ax = nn_svg_px(&s, 1) - nn_svg_px(&s, 0), ay = nn_svg_py(&s, 1) - nn_svg_py(&s, 0);
+        for (size_t i = 0; i < n; i++)
+            at[i] = nn_svg_px(&s, xy[i]), at[n + i] = nn_svg_py(&s, xy[n + i]);
+        for (int it = 0; it < 200; it++) {
+            int moved = 0;
+            for (size_t a = 0; a < n; a++)
+                for (size_t b = a + 1; b < n; b++) {
+                    double dx = at[b] - at[a], dy = at[n + b] - at[n + a], d = hypot(dx, dy);
+                    if (d >= 21) continue;
+                    if (d < 1e-6) dx = 1, dy = 0.3 * (double)(b % 3), d = hypot(dx, dy);
+                    double push = (21 - d) / 2 / d;
+                    at[a] -= dx * push, at[n + a] -= dy * push;
+                    at[b] += dx * push, at[n + b] += dy * push;
+                    moved = 1;
+                }
+            if (!moved) break;
+        }
+        for (size_t i = 0; i < n; i++) { /* back to data coordinates */
+            double px = xy[i], py = xy[n + i];
+            xy[i] = px + (at[i] - nn_svg_px(&s, px)) / ax;
+            xy[n + i] = py + (at[n + i] - nn_svg_py(&s, py)) / ay;
+            at[i] = px, at[n + i] = py; /* at: the true points now */
+            if (hypot(nn_svg_px(&s, xy[i]) - nn_svg_px(&s, px),
+                      nn_svg_py(&s, xy[n + i]) - nn_svg_py(&s, py)) > 3) {
+                double lx[2] = {px, xy[i]}, ly[2] = {py, xy[n + i]};
+                nn_svg_line(&s, lx, ly, 2, 0x999999, 0.8, NULL, 1);
+                nn_svg_points(&s, &px, &py, 1, 0x999999, 1.5, 1, 'o');
+            }
+        }
+    }
+    free(at);
     nn_svg_points(&s, xy, xy + n, (long)n, 0x6fa8dc, 10, 1, 'o');
     for (size_t i = 0; i < n; i++)
         nn_svg_text(&s, xy[i], xy[n + i], json_string_value(json_array_get(labels, i)), 11,
@@ -494,7 +529,8 @@ static int embedding_section(FILE *f, const nn_jdoc *j)
     nn_svg_end(&s);
     nn_fig_close(f, pca ? "Each token's embedding vector projected on its first two principal "
                           "components: tokens the model treats alike sit close together "
-                          "(vowels often cluster; '.' sits apart)."
+                          "(vowels often cluster; '.' sits apart). Disks that would overlap "
+                          "are pushed apart; a thin line leads to the exact point."
                         : "Each token's 2-D embedding vector: tokens the model treats alike "
                           "sit close together (vowels often cluster; '.' sits apart).");
     free(xy);

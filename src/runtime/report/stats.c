@@ -165,6 +165,7 @@ void nn_stats_free(nn_stats *s)
     free(s->grid);
     nn_seq_stats_free(s->seq);
     nn_rnn_stat_free(&s->rnn);
+    free(s->bpred);
     free(s);
 }
 
@@ -388,9 +389,26 @@ static void embedding_pca(nn_stats *s)
     s->emb_done = 1;
 }
 
-/* The eval-mode score over a grid spanning the data (padded by 0.5): the raw output for
- * hinge / mse, the margin of class 1 (z1 − max of the others) for classes — positive where
- * the model says 1 (+1), so the boundary is the zero contour in both cases. */
+/* The argmax class of each of n rows of 2 features (the eval plan's batch at most). */
+static void predict_classes(const nn_plan *p, const float *fx, long n, int K, int *out)
+{
+    const nn_graph *g = p->g;
+    memcpy(nn_plan_ptr(p, g->x), fx, (size_t)n * 2 * sizeof *fx);
+    /* targets are read by the loss: class 0 keeps it in range */
+    memset(nn_plan_ptr(p, g->y), 0, (size_t)n * 4);
+    nn_plan_forward(p, n);
+    const float *z = nn_plan_ptr(p, g->logits);
+    for (long r = 0; r < n; r++) {
+        int best = 0;
+        for (int k = 1; k < K; k++)
+            if (z[r * K + k] > z[r * K + best]) best = k;
+        out[r] = best;
+    }
+}
+
+/* The eval-mode model over a grid spanning the data (padded by 0.5): the raw output for
+ * hinge / mse (the boundary is its zero contour), the argmax class for classes (one region
+ * per class); for classes also the predicted class of every training point. */
 static void decision_boundary(nn_stats *s)
 {
     const nn_trainer *tr = s->tr;
@@ -408,7 +426,14 @@ static void decision_boundary(nn_stats *s)
     if (!(lo[0] <= hi[0]) || !(lo[1] <= hi[1])) return;
     s->bx0[0] = lo[0] - 0.5, s->bx0[1] = hi[0] + 0.5;
     s->bx1[0] = lo[1] - 0.5, s->bx1[1] = hi[1] + 0.5;
-    float *x = nn_plan_ptr(p, g->x);
+    int K = g->t[g->logits].dim[1];
+    long G = (long)NN_GRID * NN_GRID;
+    float *x = malloc((size_t)G * 2 * sizeof *x);
+    int *cls = K >= 2 ? malloc((size_t)G * sizeof *cls) : NULL;
+    if (!x || (K >= 2 && !cls)) {
+        free(x);
+        return;
+    }
     for (int j = 0; j < NN_GRID; j++)
         for (int i = 0; i < NN_GRID; i++) {
             x[(j * NN_GRID + i) * 2] =
@@ -416,21 +441,24 @@ static void decision_boundary(nn_stats *s)
             x[(j * NN_GRID + i) * 2 + 1] =
                 (float)(s->bx1[0] + (s->bx1[1] - s->bx1[0]) * j / (NN_GRID - 1));
         }
-    /* targets are read by the loss: class 0 / 0.0 (both all-zero bits) keep it in range */
-    memset(nn_plan_ptr(p, g->y), 0, (size_t)NN_GRID * NN_GRID * 4);
-    nn_plan_forward(p, NN_GRID * NN_GRID);
-    const float *z = nn_plan_ptr(p, g->logits);
-    int K = g->t[g->logits].dim[1];
-    for (int r = 0; r < NN_GRID * NN_GRID; r++) {
-        if (K == 1) {
-            s->grid[r] = z[r];
-            continue;
-        }
-        float best = -INFINITY;
-        for (int k = 0; k < K; k++)
-            if (k != 1 && z[r * K + k] > best) best = z[r * K + k];
-        s->grid[r] = z[r * K + 1] - best;
+    if (K >= 2) {
+        predict_classes(p, x, G, K, cls);
+        for (long r = 0; r < G; r++)
+            s->grid[r] = (float)cls[r];
+        const nn_split *tp = &ds->split[NN_SPLIT_TRAIN];
+        long B = g->batch;
+        s->bpred = malloc((size_t)(tp->n > 0 ? tp->n : 1) * sizeof *s->bpred);
+        for (long i = 0; s->bpred && i < tp->n; i += B)
+            predict_classes(p, tp->fx + i * 2, tp->n - i < B ? tp->n - i : B, K, s->bpred + i);
+        s->bclasses = K;
+    } else {
+        memcpy(nn_plan_ptr(p, g->x), x, (size_t)G * 2 * sizeof *x);
+        memset(nn_plan_ptr(p, g->y), 0, (size_t)G * 4);
+        nn_plan_forward(p, G);
+        memcpy(s->grid, nn_plan_ptr(p, g->logits), (size_t)G * sizeof *s->grid);
     }
+    free(x);
+    free(cls);
     s->grid_done = 1;
 }
 

@@ -113,7 +113,10 @@ typedef struct nn_stats {
     /* 2-D classifiers: the eval-mode score over a grid after training */
     int boundary; /* applicable */
     double bx0[2], bx1[2];
-    float *grid; /* NN_GRID × NN_GRID: grid[j * NN_GRID + i] at (x0[i], x1[j]) */
+    float *grid;  /* NN_GRID × NN_GRID: grid[j * NN_GRID + i] at (x0[i], x1[j]): the score,
+                     or for classes (bclasses ≥ 2) the argmax class */
+    int bclasses; /* 0: one score (hinge / mse); K ≥ 2: K classes */
+    int *bpred;   /* classes: the predicted class of each training point */
     int grid_done;
     nn_seq_stats *seq; /* sequence models: positions, attention, stream (or NULL) */
     nn_rnn_stat rnn; /* report.plots `recurrent` */

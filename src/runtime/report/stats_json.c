@@ -139,24 +139,34 @@ static json_t *counts_json(const nn_stats *s)
 static json_t *boundary_json(const nn_stats *s)
 {
     const nn_dataset *ds = nn_trainer_data(s->tr);
+    const nn_data_spec *d = &nn_trainer_spec(s->tr)->data;
     const nn_split *sp = &ds->split[NN_SPLIT_TRAIN];
     json_t *grid = json_array(), *pts = json_array();
     for (int j = 0; j < NN_GRID; j++) {
         json_t *row = json_array();
         for (int i = 0; i < NN_GRID; i++)
-            json_array_append_new(row, num(s->grid[j * NN_GRID + i]));
+            json_array_append_new(row, s->bclasses
+                                           ? json_integer((json_int_t)s->grid[j * NN_GRID + i])
+                                           : num(s->grid[j * NN_GRID + i]));
         json_array_append_new(grid, row);
     }
     for (long i = 0; i < sp->n; i++) {
         /* labels: class ids, or the float targets (±1 for hinge) as integers when whole */
         double label = sp->fy ? sp->fy[i] : sp->y[i];
         int whole = fabs(label) < 1e9 && label == floor(label);
-        json_array_append_new(pts, json_pack("[o,o,o]", num(sp->fx[i * 2]), num(sp->fx[i * 2 + 1]),
-                                             whole ? json_integer((json_int_t)label) : num(label)));
+        json_t *pt = json_pack("[o,o,o]", num(sp->fx[i * 2]), num(sp->fx[i * 2 + 1]),
+                               whole ? json_integer((json_int_t)label) : num(label));
+        if (s->bclasses && s->bpred) json_array_append_new(pt, json_integer(s->bpred[i]));
+        json_array_append_new(pts, pt);
     }
-    return json_pack("{s:[o,o], s:[o,o], s:i, s:o, s:o}", "x0", num(s->bx0[0]), num(s->bx0[1]),
-                     "x1", num(s->bx1[0]), num(s->bx1[1]), "steps", NN_GRID, "grid", grid, "points",
-                     pts);
+    /* the axes are named after the CSV's columns */
+    int named = d->kind == NN_DATA_CSV && d->nx == 2 && d->x_cols;
+    json_t *o = json_pack("{s:[o,o], s:[o,o], s:i, s:o, s:o, s:[s,s]}", "x0", num(s->bx0[0]),
+                          num(s->bx0[1]), "x1", num(s->bx1[0]), num(s->bx1[1]), "steps", NN_GRID,
+                          "grid", grid, "points", pts, "names", named ? d->x_cols[0] : "x0",
+                          named ? d->x_cols[1] : "x1");
+    if (o && s->bclasses) json_object_set_new(o, "classes", json_integer(s->bclasses));
+    return o;
 }
 
 /* The name of tensor t without its ".out": "blocks.0.residual". */

@@ -16,6 +16,27 @@ static json_t *num_or_null(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
+int nn_run_diverged(const nn_spec *spec, const nn_dataset *ds, const nn_result *r, char *why,
+                    size_t n)
+{
+    if (r->steps <= 0 || !isfinite(r->step0) || r->nan) return 0;
+    int train = r->have_split[NN_SPLIT_TRAIN] && isfinite(r->split[NN_SPLIT_TRAIN]);
+    double end = train ? r->split[NN_SPLIT_TRAIN] : r->last, start = r->step0;
+    int ce = spec->train.loss == NN_LOSS_CROSS_ENTROPY && ds->vocab > 1;
+    double uniform = ce ? log((double)ds->vocab) : 0, ref = fmax(start, uniform);
+    if (!isfinite(end) || !(ref > 0) || end <= NN_DIVERGED * ref) return 0;
+    int k = snprintf(why, n,
+                     "the training diverged: %s loss %.4g at the end is %.0f times its start "
+                     "(%.4g at step 0",
+                     train ? "train" : "the last step's", end, end / start, start);
+    if (ce && k > 0 && (size_t)k < n)
+        k += snprintf(why + k, n - (size_t)k, "; a uniform guess over %d classes scores %.4g",
+                      ds->vocab, uniform);
+    if (k > 0 && (size_t)k < n)
+        snprintf(why + k, n - (size_t)k, "); a smaller train.lr (or a warmup) usually helps");
+    return 1;
+}
+
 char *nn_summary_json(const nn_spec *spec, const nn_dataset *ds, const nn_trainer *tr,
                       const nn_result *r, const nn_run_info *info)
 {
@@ -46,6 +67,15 @@ char *nn_summary_json(const nn_spec *spec, const nn_dataset *ds, const nn_traine
         examples, "samples", samples);
     char hash[17];
     if (root) json_object_set_new(root, "spec_hash", json_string(nn_spec_hash(spec, hash)));
+    /* what the losses are (the report names its axis) and whether the data is text or a
+     * table (tokens or classes) */
+    static const char *const objective[] = {"cross_entropy", "hinge", "mse", "value", "expr"};
+    int lk = (int)spec->train.loss;
+    if (root && lk >= 0 && lk < 5)
+        json_object_set_new(root, "objective", json_string(objective[lk]));
+    if (root)
+        json_object_set_new(root, "data",
+                            json_string(ds->kind == NN_DATASET_TEXT ? "text" : "table"));
     if (root && r->have_accuracy) { /* classifiers only, keys as in `loss` */
         json_t *acc = json_object();
         for (int s = 0; s < NN_SPLIT_COUNT; s++)
@@ -53,6 +83,9 @@ char *nn_summary_json(const nn_spec *spec, const nn_dataset *ds, const nn_traine
                                 r->have_split[s] ? num_or_null(r->accuracy[s]) : json_null());
         json_object_set_new(root, "accuracy", acc);
     }
+    char diverged[400];
+    if (root && nn_run_diverged(spec, ds, r, diverged, sizeof diverged))
+        json_object_set_new(root, "diverged", json_string(diverged));
     if (root && r->nan) { /* stopped early (nancheck.h): why, in the CLI's words */
         char why[512];
         json_object_set_new(root, "stopped", json_string(nn_nan_describe(r->nan, why, sizeof why)));

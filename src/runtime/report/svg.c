@@ -312,6 +312,45 @@ void nn_svg_hist(nn_svg *s, double lo, double hi, const double *v, int n, unsign
 void nn_svg_legend(nn_svg *s, const char *const *labels, const unsigned *rgb,
                    const char *const *dash, int n, nn_legend_at at)
 {
+    nn_svg_legend_marks(s, labels, rgb, dash, NULL, n, at);
+}
+
+/* One legend entry's sample at (x, y) (the baseline of its text): a line, or a marker /
+ * swatch drawn as the plot draws it. */
+static void legend_sample(FILE *f, double x, double ly, unsigned rgb, const char *dash, char mark)
+{
+    double cx = x + 14, cy = ly - 4;
+    if (mark == 'o' || mark == 'x')
+        fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.6\"", cx, cy);
+    else if (mark == 's')
+        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"7\" height=\"7\"", cx - 3.5, cy - 3.5);
+    else if (mark == '^')
+        fprintf(f, "<path d=\"M%.1f %.1fL%.1f %.1fL%.1f %.1fZ\"", cx, cy - 4.3, cx + 4, cy + 3.2,
+                cx - 4, cy + 3.2);
+    else if (mark == 'r')
+        fprintf(f, "<rect x=\"%.1f\" y=\"%.1f\" width=\"18\" height=\"10\" stroke=\"#999\"", x + 5,
+                ly - 9);
+    if (mark == 'o' || mark == 's' || mark == '^' || mark == 'r') {
+        colour_attr(f, "fill", rgb);
+        fputs("/>", f);
+        return;
+    }
+    if (mark == 'x') { /* the misclassified mark: a ring around a point */
+        fputs(" fill=\"none\" stroke-width=\"1.6\"", f);
+        colour_attr(f, "stroke", rgb);
+        fputs("/>", f);
+        return;
+    }
+    fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke-width=\"3\"", x + 5,
+            cy, x + 23, cy);
+    colour_attr(f, "stroke", rgb);
+    if (dash) fprintf(f, " stroke-dasharray=\"%s\"", dash);
+    fputs("/>", f);
+}
+
+void nn_svg_legend_marks(nn_svg *s, const char *const *labels, const unsigned *rgb,
+                         const char *const *dash, const char *marks, int n, nn_legend_at at)
+{
     if (n <= 0) return;
     size_t maxlen = 0;
     for (int i = 0; i < n; i++)
@@ -329,11 +368,8 @@ void nn_svg_legend(nn_svg *s, const char *const *labels, const unsigned *rgb,
             x, y, bw, bh);
     for (int i = 0; i < n; i++) {
         double ly = y + 12 + 15.0 * i;
-        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke-width=\"3\"",
-                x + 5, ly - 4, x + 23, ly - 4);
-        colour_attr(f, "stroke", rgb[i]);
-        if (dash && dash[i]) fprintf(f, " stroke-dasharray=\"%s\"", dash[i]);
-        fprintf(f, "/><text x=\"%.1f\" y=\"%.1f\" fill=\"#000\">", x + 27, ly);
+        legend_sample(f, x, ly, rgb[i], dash ? dash[i] : NULL, marks ? marks[i] : '-');
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#000\">", x + 27, ly);
         nn_html_esc(f, labels[i]);
         fputs("</text>", f);
     }

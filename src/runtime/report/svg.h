@@ -78,6 +78,12 @@ typedef enum { NN_LEGEND_INSIDE, NN_LEGEND_RIGHT, NN_LEGEND_BELOW } nn_legend_at
 void nn_svg_legend(nn_svg *s, const char *const *labels, const unsigned *rgb,
                    const char *const *dash, int n, nn_legend_at at);
 
+/* As nn_svg_legend, with each entry's sample drawn as the plot draws it: marks[i] is '-'
+ * (a line, dashed by dash[i]), 'o' / 's' / '^' (a marker), 'r' (a region swatch) or 'x'
+ * (a ring, the misclassified mark); marks NULL: all lines. */
+void nn_svg_legend_marks(nn_svg *s, const char *const *labels, const unsigned *rgb,
+                         const char *const *dash, const char *marks, int n, nn_legend_at at);
+
 /* The i-th colour of a 10-colour categorical palette. */
 unsigned nn_svg_palette(int i);
 typedef enum { NN_CMAP_BLUES, NN_CMAP_VIRIDIS } nn_cmap;

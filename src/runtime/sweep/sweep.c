@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "parser/matrix.h"
@@ -219,6 +220,13 @@ static int run_one(const nn_sweep_opts *o, const nn_matrix *m, const char *base,
 
 /* --- worker processes -------------------------------------------------------------- */
 
+static double sweep_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static volatile sig_atomic_t stop_signal;
 static pid_t workers[64];
 
@@ -275,7 +283,9 @@ static pid_t launch(const nn_sweep_opts *o, const char *base, const char *id, in
     _exit(127);
 }
 
-static void report_cell(const char *base, const nn_matrix *m, int p, int st, int ndone, int n)
+/* The line of a finished cell; `tail` (the sweep's progress: running, ETA) ends it. */
+static void report_cell(const char *base, const nn_matrix *m, int p, int st, int ndone, int n,
+                        const char *tail)
 {
     char cell[4200], path[4400];
     snprintf(cell, sizeof cell, "%s/%s", base, m->id[p]);
@@ -283,18 +293,19 @@ static void report_cell(const char *base, const nn_matrix *m, int p, int st, int
         snprintf(path, sizeof path, "%s/summary.json", cell);
         json_t *j = json_load_file(path, 0, NULL);
         json_t *dev = json_object_get(json_object_get(j, "loss"), "dev");
-        if (json_is_number(dev))
-            printf("[%d/%d] %s %s: done, dev loss %.4f\n", ndone, n, m->id[p], m->label[p],
-                   json_number_value(dev));
-        else
-            printf("[%d/%d] %s %s: done\n", ndone, n, m->id[p], m->label[p]);
+        json_t *acc = json_object_get(json_object_get(j, "accuracy"), "dev");
+        printf("[%d/%d] %s %s: done", ndone, n, m->id[p], m->label[p]);
+        if (json_is_number(dev)) printf(", dev loss %.4f", json_number_value(dev));
+        if (json_is_number(acc)) printf(", dev accuracy %.1f%%", 100 * json_number_value(acc));
+        if (json_object_get(j, "diverged")) printf(", DIVERGED");
+        printf("%s\n", tail);
         json_decref(j);
         return;
     }
     long holder = 0;
     if (nn_dirlock(cell, 0, &holder) == 1) { /* another nnrun's cell: leave it alone */
-        printf("[%d/%d] %s %s: not run: the cell is in use by another nnrun (pid %ld)\n", ndone, n,
-               m->id[p], m->label[p], holder);
+        printf("[%d/%d] %s %s: not run: the cell is in use by another nnrun (pid %ld)%s\n", ndone,
+               n, m->id[p], m->label[p], holder, tail);
         return;
     }
     nn_dirlock_release(cell);
@@ -310,7 +321,7 @@ static void report_cell(const char *base, const nn_matrix *m, int p, int st, int
     char line[2048] = "", err[2048] = "";
     if (f && fgets(line, sizeof line, f) && fgets(err, sizeof err, f)) err[strcspn(err, "\n")] = 0;
     if (f) fclose(f);
-    printf("[%d/%d] %s %s: FAILED: %s\n", ndone, n, m->id[p], m->label[p], err);
+    printf("[%d/%d] %s %s: FAILED: %s%s\n", ndone, n, m->id[p], m->label[p], err, tail);
 }
 
 /* Runs the cells in `todo` in o->jobs workers; returns the number that failed, or −1 when
@@ -331,6 +342,7 @@ static int run_pool(const nn_sweep_opts *o, const nn_matrix *m, const char *base
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
     fflush(stdout);
+    double t0 = sweep_now();
     while (next < ntodo || nrun > 0) {
         while (!stop_signal && nrun < jobs && next < ntodo) {
             int slot = 0;
@@ -340,6 +352,11 @@ static int run_pool(const nn_sweep_opts *o, const nn_matrix *m, const char *base
             pid_t pid = launch(o, base, m->id[todo[next]], threads);
             if (pid > 0) workers[slot] = pid, point[slot] = todo[next], nrun++;
             sigprocmask(SIG_SETMASK, &prev, NULL);
+            if (pid > 0 && !o->quiet) { /* a long cell shows it is running, not hung */
+                printf("  start %s %s (%d running, %d of %d done)\n", m->id[todo[next]],
+                       m->label[todo[next]], nrun, nfin, ntodo);
+                fflush(stdout);
+            }
             if (pid < 0) {
                 fprintf(stderr, "nnrun: error: cannot start a worker: %s\n", strerror(errno));
                 stop_signal = stop_signal ? stop_signal : SIGTERM;
@@ -360,7 +377,12 @@ static int run_pool(const nn_sweep_opts *o, const nn_matrix *m, const char *base
             if (stop_signal && !cell_has(base, m->id[point[s]], "DONE")) break;
             nfin++;
             if (!cell_has(base, m->id[point[s]], "DONE")) nfail++;
-            if (!o->quiet) report_cell(base, m, point[s], st, nfin, ntodo);
+            char tail[96] = "";
+            double spent = sweep_now() - t0;
+            if (nfin < ntodo && spent > 0) /* the cells left at the rate so far */
+                snprintf(tail, sizeof tail, " (%d running, ETA %.0f s)", nrun,
+                         (double)(ntodo - nfin) * spent / nfin);
+            if (!o->quiet) report_cell(base, m, point[s], st, nfin, ntodo, tail);
             fflush(stdout);
             break;
         }

@@ -12,6 +12,7 @@ typedef struct {
     nn_cell_status status;
     double loss[3]; /* train, dev, test */
     int has[3];
+    double acc[3]; /* classifiers: the accuracy per split (NaN: none) */
     long steps;
     double wall;
     char *error; /* failed cells */

@@ -31,13 +31,15 @@ static void read_cell(const char *dir, nn_sweep_row *r)
     if (file_exists(dir, r->id, "DONE")) {
         snprintf(p, sizeof p, "%s/%s/summary.json", dir, r->id);
         json_t *j = json_load_file(p, 0, NULL);
-        json_t *loss = json_object_get(j, "loss");
+        json_t *loss = json_object_get(j, "loss"), *acc = json_object_get(j, "accuracy");
         r->status = j ? NN_CELL_DONE : NN_CELL_FAILED;
         if (!j) r->error = strdup("DONE, but summary.json is missing or unreadable");
         for (int s = 0; s < 3; s++) {
             json_t *v = json_object_get(loss, split_names[s]);
             r->has[s] = json_is_number(v);
             r->loss[s] = r->has[s] ? json_number_value(v) : NAN;
+            v = json_object_get(acc, split_names[s]);
+            r->acc[s] = json_is_number(v) ? json_number_value(v) : NAN;
         }
         r->steps = (long)json_integer_value(json_object_get(j, "steps"));
         r->wall = json_number_value(json_object_get(j, "wall_seconds"));
@@ -169,7 +171,9 @@ static int write_summary_csv(const char *dir, const nn_sweep *s)
     fputs("rank,cell,status", f);
     for (int a = 0; a < s->naxes; a++)
         fputc(',', f), csv_field(f, s->axes[a]);
-    fputs(",steps,loss_train,loss_dev,loss_test,error,wall_seconds\n", f);
+    /* wall_seconds stays last (the one column that differs between equal runs) */
+    fputs(",steps,loss_train,loss_dev,loss_test,acc_train,acc_dev,acc_test,error,wall_seconds\n",
+          f);
     for (int i = 0; i < s->nrows; i++) {
         const nn_sweep_row *r = &s->rows[i];
         int done = r->status == NN_CELL_DONE;
@@ -180,6 +184,8 @@ static int write_summary_csv(const char *dir, const nn_sweep *s)
         if (done) fprintf(f, "%ld", r->steps);
         for (int k = 0; k < 3; k++)
             csv_num(f, done && r->has[k], r->loss[k]);
+        for (int k = 0; k < 3; k++)
+            csv_num(f, done, r->acc[k]);
         fputc(',', f);
         csv_field(f, r->error);
         csv_num(f, done, r->wall);
@@ -292,13 +298,18 @@ static void print_tables(FILE *out, const nn_sweep *s)
     fprintf(out, "%4s  %-8s", "rank", "cell");
     for (int a = 0; a < na; a++)
         fprintf(out, "  %-*s", w[a], s->axes[a]);
-    fprintf(out, "  %10s  %10s\n", "train", "dev");
+    int acc = 0; /* classifiers: a dev-accuracy column */
+    for (int i = 0; i < s->nrows; i++)
+        acc |= s->rows[i].status == NN_CELL_DONE && isfinite(s->rows[i].acc[1]);
+    fprintf(out, acc ? "  %10s  %10s  %7s\n" : "  %10s  %10s\n", "train", "dev", "dev acc");
     for (int i = 0; i < s->nrows; i++) {
         const nn_sweep_row *r = &s->rows[i];
         fprintf(out, "%4d  %-8s", i + 1, r->id);
         for (int a = 0; a < na; a++)
             fprintf(out, "  %-*s", w[a], r->values[a] ? r->values[a] : "-");
-        if (r->status == NN_CELL_DONE)
+        if (r->status == NN_CELL_DONE && acc && isfinite(r->acc[1]))
+            fprintf(out, "  %10.4f  %10.4f  %6.1f%%\n", r->loss[0], r->loss[1], 100 * r->acc[1]);
+        else if (r->status == NN_CELL_DONE)
             fprintf(out, "  %10.4f  %10.4f\n", r->loss[0], r->loss[1]);
         else
             fprintf(out, "  FAILED: %s\n", r->error ? r->error : "");
@@ -341,6 +352,14 @@ static json_t *rows_json(const nn_sweep *s)
                                 "status", status[r->status], "values", vals ? vals : json_null(),
                                 "loss", loss ? loss : json_null());
         if (r->status == NN_CELL_DONE) {
+            json_t *acc = json_object();
+            for (int k = 0; acc && k < 3; k++)
+                if (isfinite(r->acc[k]))
+                    json_object_set_new(acc, split_names[k], json_real(r->acc[k]));
+            if (acc && json_object_size(acc))
+                json_object_set_new(row, "accuracy", acc);
+            else
+                json_decref(acc);
             json_object_set_new(row, "steps", json_integer(r->steps));
             json_object_set_new(row, "wall_seconds", json_real(r->wall));
         }

@@ -21,7 +21,7 @@ struct nn_eval_bg {
     void *ctx;
     long step; /* −1: nothing pending */
     atomic_int done;
-    double loss[NN_SPLIT_COUNT];
+    double loss[NN_SPLIT_COUNT], acc[NN_SPLIT_COUNT];
 };
 
 nn_eval_bg *nn_eval_bg_new(nn_trainer *tr)
@@ -55,9 +55,9 @@ static void evaluate(nn_eval_bg *b)
 {
     if (b->before) b->before(b->ctx);
     for (int s = 0; s < NN_SPLIT_COUNT; s++) {
-        double acc;
+        b->acc[s] = NAN;
         b->loss[s] = b->mask & (1 << s) && nn_trainer_data(b->tr)->split[s].n
-                         ? nn_trainer_eval_plans(b->tr, &b->plan, 1, (nn_split_id)s, &acc)
+                         ? nn_trainer_eval_plans(b->tr, &b->plan, 1, (nn_split_id)s, &b->acc[s])
                          : NAN;
     }
     atomic_store_explicit(&b->done, 1, memory_order_release);
@@ -102,10 +102,11 @@ int nn_eval_bg_done(nn_eval_bg *b)
     return atomic_load_explicit(&b->done, memory_order_acquire);
 }
 
-void nn_eval_bg_wait(nn_eval_bg *b, double loss[NN_SPLIT_COUNT])
+void nn_eval_bg_wait(nn_eval_bg *b, double loss[NN_SPLIT_COUNT], double acc[NN_SPLIT_COUNT])
 {
     if (b->threaded) pthread_join(b->thread, NULL);
     b->threaded = 0;
     memcpy(loss, b->loss, sizeof b->loss);
+    if (acc) memcpy(acc, b->acc, sizeof b->acc);
     b->step = -1;
 }

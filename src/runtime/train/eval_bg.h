@@ -27,9 +27,9 @@ void nn_eval_bg_start(nn_eval_bg *b, int mask, long step, void (*before)(void *)
 long nn_eval_bg_pending(const nn_eval_bg *b);
 /* Whether the pending evaluation has finished (collecting it will not wait). */
 int nn_eval_bg_done(nn_eval_bg *b);
-/* Waits for the pending evaluation; loss[s] gets split s's loss (NaN for splits not in
- * the mask or empty). */
-void nn_eval_bg_wait(nn_eval_bg *b, double loss[NN_SPLIT_COUNT]);
+/* Waits for the pending evaluation; loss[s] gets split s's loss, acc[s] (acc may be NULL)
+ * its accuracy (NaN for splits not in the mask or empty, and for models no classifier). */
+void nn_eval_bg_wait(nn_eval_bg *b, double loss[NN_SPLIT_COUNT], double acc[NN_SPLIT_COUNT]);
 /* How many evaluations have run on a thread of their own in this process (tests: the
  * background path really ran, not the in-place fallback). */
 long nn_eval_bg_threaded_runs(void);

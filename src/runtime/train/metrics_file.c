@@ -8,7 +8,8 @@
 #include "runtime/train/metrics_fmt.h"
 
 const char nn_metrics_header[] =
-    "step,lr,loss,train_loss,dev_loss,test_loss,elapsed_s,smooth_loss,steps_per_s\n";
+    "step,lr,loss,train_loss,dev_loss,test_loss,elapsed_s,smooth_loss,steps_per_s,train_acc,"
+    "dev_acc,test_acc,loss_log10_mean\n";
 
 /* Writes the row to metrics.csv (empty cells for NaN) and metrics.jsonl (null for NaN,
  * 9 significant digits as the CSV's %.9g, so float values round-trip).  Called outside the
@@ -19,15 +20,17 @@ static _Atomic int write_errno; /* the first failed write's (one writer at a tim
 
 void nn_metrics_write(const nn_run_opts *o, const nn_metrics_row *r)
 {
-    static const char *keys[8] = {
+    enum { NK = 12 };
+    static const char *keys[NK] = {
         ",\"lr\":",        ",\"loss\":",      ",\"train_loss\":",  ",\"dev_loss\":",
-        ",\"test_loss\":", ",\"elapsed_s\":", ",\"smooth_loss\":", ",\"steps_per_s\":"};
-    double v[8] = {r->lr,       r->loss,    r->split[0], r->split[1],
-                   r->split[2], r->elapsed, r->smooth,   r->rate};
-    char csv[320], json[512], num[40];
+        ",\"test_loss\":", ",\"elapsed_s\":", ",\"smooth_loss\":", ",\"steps_per_s\":",
+        ",\"train_acc\":", ",\"dev_acc\":",   ",\"test_acc\":",    ",\"loss_log10_mean\":"};
+    double v[NK] = {r->lr,     r->loss, r->split[0], r->split[1], r->split[2], r->elapsed,
+                    r->smooth, r->rate, r->acc[0],   r->acc[1],   r->acc[2],   r->lmean};
+    char csv[560], json[896], num[40];
     int nc = snprintf(csv, sizeof csv, "%ld", r->step);
     int nj = snprintf(json, sizeof json, "{\"step\":%ld", r->step);
-    for (int k = 0; k < 8; k++) { /* appends: at most 8 × (40 + 16) bytes */
+    for (int k = 0; k < NK; k++) { /* appends: at most NK × (40 + 16) bytes */
         size_t kl = strlen(keys[k]);
         memcpy(json + nj, keys[k], kl);
         nj += (int)kl;
@@ -73,29 +76,53 @@ void nn_metrics_write(const nn_run_opts *o, const nn_metrics_row *r)
 
 nn_metrics_row nn_metrics_empty_row(long step)
 {
-    nn_metrics_row r = {step, NAN, NAN, NAN, {NAN, NAN, NAN}, NAN, NAN};
+    nn_metrics_row r = {step, NAN, NAN, NAN, {NAN, NAN, NAN}, NAN, NAN, NAN, {NAN, NAN, NAN}};
     return r;
+}
+
+long nn_log_every(long steps)
+{
+    if (steps <= 20000) return 1;
+    long window = steps / 200, best = 1;
+    for (long k = 1; k <= steps / 20000 && k <= window; k++)
+        if (window % k == 0) best = k;
+    return best;
+}
+
+/* The steps not yet in a row become one (its step: the last of them). */
+static void close_row(nn_loss_log *log)
+{
+    if (!log->acc_n) return;
+    int i = log->n++;
+    log->step[i] = log->first - 1;
+    log->loss[i] = log->pend[0], log->lr[i] = log->pend[1], log->smooth[i] = log->pend[2];
+    log->lmean[i] = (float)(log->acc / (double)log->acc_n);
+    log->acc = 0, log->acc_n = 0;
 }
 
 void nn_loss_log_add(nn_loss_log *log, float loss, float lr)
 {
     log->ema = NN_SMOOTH_BETA * log->ema + (1 - NN_SMOOTH_BETA) * loss;
     log->beta_pow *= NN_SMOOTH_BETA;
-    log->loss[log->n] = loss;
-    log->lr[log->n] = lr;
-    log->smooth[log->n++] = (float)(log->ema / (1 - log->beta_pow));
+    log->pend[0] = loss, log->pend[1] = lr;
+    log->pend[2] = (float)(log->ema / (1 - log->beta_pow));
+    log->acc += loss > 0 ? log10((double)loss) : NAN;
+    log->acc_n++;
+    long every = log->every > 0 ? log->every : 1;
+    if (++log->first % every == 0) close_row(log);
 }
 
 void nn_loss_log_flush(nn_loss_log *log, const nn_run_opts *o)
 {
+    close_row(log);
     for (int i = 0; i < log->n; i++) {
-        nn_metrics_row r = nn_metrics_empty_row(log->first + i);
+        nn_metrics_row r = nn_metrics_empty_row(log->step[i]);
         r.lr = log->lr[i];
         r.loss = log->loss[i];
         r.smooth = log->smooth[i];
+        r.lmean = log->lmean[i];
         nn_metrics_write(o, &r);
     }
-    log->first += log->n;
     log->n = 0;
 }
 

@@ -101,7 +101,7 @@ static void describe_node(const nn_graph *g, int node, int t, nn_nan_report *r)
     const nn_node *n = &g->n[node];
     r->found = 1;
     r->backward = node >= g->nfwd;
-    r->layer = n->layer >= 0 ? n->layer + 1 : 0;
+    r->layer = n->layer >= 0 ? n->layer : -1; /* 0-based, as tensor names and --set */
     snprintf(r->kind, sizeof r->kind, "%s",
              n->spec ? nn_layer_kind_name(n->spec->kind) : n->op->name);
     snprintf(r->tensor, sizeof r->tensor, "%s", g->t[t].name);
@@ -193,7 +193,7 @@ const char *nn_nan_describe(const nn_nan_report *r, char *buf, size_t len)
                  num(r->loss, l, sizeof l));
         return buf;
     }
-    if (r->found && r->layer > 0)
+    if (r->found && r->layer >= 0)
         snprintf(where, sizeof where,
                  "; the first non-finite value is in %s '%s' %s of layer %d (%s), in the %s pass",
                  r->backward ? "the gradient" : "the output", r->tensor, r->shape, r->layer,

@@ -18,7 +18,7 @@ typedef struct nn_nan_report {
     int backward;  /* it appeared in the backward pass (every forward value was finite) */
     int update;    /* a parameter was non-finite already: the previous update overflowed */
     int buffer;    /* a running buffer (BatchNorm) became non-finite in the forward pass */
-    int layer;     /* 1-based spec layer of the node that produced it, 0 for the loss */
+    int layer;     /* the spec layer (0-based, as layers.N) that produced it, −1: the loss */
     char kind[32]; /* the layer's kind ("linear"), or the op */
     char tensor[48], shape[64];
     nn_mark at; /* the layer in the spec */

@@ -23,8 +23,9 @@ void nn_live_show(nn_live_line *lv, FILE *f, long i, long steps, float loss, dou
 void nn_live_clear(const nn_live_line *lv, FILE *f);
 /* "  step/  steps: loss" */
 void nn_progress_step(const nn_run_opts *o, long i, long steps, float l);
-/* "  step/  steps  eval  train L  dev L  lr X  N steps/s" (NaN losses left out) */
-void nn_progress_eval(const nn_run_opts *o, long step, long steps, const double *loss, double lr,
-                      double rate);
+/* "  step/  steps  eval  train L (A%)  dev L (A%)  lr X  N steps/s" (NaN losses left out;
+ * the accuracy of classifiers in parentheses) */
+void nn_progress_eval(const nn_run_opts *o, long step, long steps, const double *loss,
+                      const double *acc, double lr, double rate);
 
 #endif

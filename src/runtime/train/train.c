@@ -149,37 +149,42 @@ double nn_trainer_bench(nn_trainer *tr, long steps, double *median)
 }
 
 static void eval_row(nn_trainer *tr, const nn_run_opts *o, long step, double lr, double t0,
-                     long start, const double *loss);
+                     long start, const double *loss, const double *acc);
 
 /* Evaluation point: the splits of spec->eval, one metrics row, one progress line. */
 static void eval_point(nn_trainer *tr, const nn_run_opts *o, long step, double lr, double t0,
                        nn_loss_log *log)
 {
-    double loss[NN_SPLIT_COUNT];
+    double loss[NN_SPLIT_COUNT], acc[NN_SPLIT_COUNT];
     int mask = tr->spec->eval.splits;
-    for (int s = 0; s < NN_SPLIT_COUNT; s++)
-        loss[s] = mask & (1 << s) && tr->ds->split[s].n ? nn_trainer_eval(tr, (nn_split_id)s) : NAN;
+    for (int s = 0; s < NN_SPLIT_COUNT; s++) {
+        acc[s] = NAN;
+        loss[s] = mask & (1 << s) && tr->ds->split[s].n
+                      ? nn_trainer_eval_acc(tr, (nn_split_id)s, &acc[s])
+                      : NAN;
+    }
     nn_loss_log_flush(log, o);
-    eval_row(tr, o, step, lr, t0, log->start, loss);
+    eval_row(tr, o, step, lr, t0, log->start, loss, acc);
 }
 
 /* The evaluation's metrics row (after the loss rows of the steps before it), the hooks'
  * at_eval (the best model) and the progress line. */
 static void eval_row(nn_trainer *tr, const nn_run_opts *o, long step, double lr, double t0,
-                     long start, const double *loss)
+                     long start, const double *loss, const double *acc)
 {
     double elapsed = nn_now_seconds() - t0;
     /* evaluation rows carry the split losses; the minibatch loss cell is empty */
     nn_metrics_row r = nn_metrics_empty_row(step);
     r.lr = lr;
     memcpy(r.split, loss, sizeof r.split);
+    memcpy(r.acc, acc, sizeof r.acc);
     r.elapsed = elapsed;
     r.rate = elapsed > 0 ? (double)(step - start) / elapsed : NAN; /* this invocation's */
     nn_metrics_write(o, &r);
     nn_metrics_flush(o);
     at_eval(tr, step, loss);
     if (o->quiet || !o->progress) return;
-    nn_progress_eval(o, step, tr->spec->train.steps, loss, lr,
+    nn_progress_eval(o, step, tr->spec->train.steps, loss, acc, lr,
                      elapsed > 0 ? (double)(step - start) / elapsed : 0);
 }
 
@@ -198,7 +203,7 @@ static void final_eval(nn_trainer *tr, const nn_run_opts *o, nn_result *res, dou
     /* the final row follows the last step: no step, so no learning rate, runs there */
     nn_metrics_row m = nn_metrics_empty_row(steps);
     for (int s = 0; s < NN_SPLIT_COUNT; s++)
-        if (res->have_split[s]) m.split[s] = res->split[s];
+        if (res->have_split[s]) m.split[s] = res->split[s], m.acc[s] = res->accuracy[s];
     m.elapsed = nn_now_seconds() - t0;
     if (steps > res->first_step && res->train_seconds > 0)
         m.rate = (double)(steps - res->first_step) / res->train_seconds;
@@ -264,10 +269,10 @@ static void bg_finish(bg_eval *e, nn_trainer *tr, const nn_run_opts *o, double t
 {
     long step = nn_eval_bg_pending(e->bg);
     if (step < 0) return;
-    double loss[NN_SPLIT_COUNT];
-    nn_eval_bg_wait(e->bg, loss);
+    double loss[NN_SPLIT_COUNT], acc[NN_SPLIT_COUNT];
+    nn_eval_bg_wait(e->bg, loss, acc);
     if (lv->on) nn_live_clear(lv, o->progress);
-    eval_row(tr, o, step, e->lr, t0, e->rows.log->start, loss);
+    eval_row(tr, o, step, e->lr, t0, e->rows.log->start, loss, acc);
     if (e->line_step >= 0) nn_progress_step(o, e->line_step, tr->spec->train.steps, e->line_loss);
     e->line_step = -1;
 }
@@ -278,12 +283,16 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     nn_live_line lv = {!o->quiet && o->progress && isatty(fileno(o->progress)), 0, 0};
     const nn_spec *spec = tr->spec;
     long steps = spec->train.steps, every = spec->eval.every;
-    long print_every = every > 0 ? every : (steps >= 10 ? steps / 10 : 1);
+    /* a line at every evaluation; a run with no evaluation before its end (a spec that
+     * evaluates every 10,000 steps run with --set train.steps=2000) about ten */
+    long tenth = steps >= 10 ? steps / 10 : 1;
+    long print_every = every > 0 && every < steps ? every : tenth;
     /* two buffers: while an evaluation runs beside training, its thread writes the rows
      * before it from one and training fills the other */
     nn_loss_log *logs = calloc(2, sizeof *logs), *log = logs;
     if (!log) return -1;
     log->beta_pow = 1;
+    log->every = spec->eval.log_every > 0 ? spec->eval.log_every : nn_log_every(steps);
     nn_metrics_errno(1);
     nn_train_state st = {0, 0, 1, res, o->metrics_csv, o->metrics_jsonl};
     start(tr, &st); /* a resumed run: its checkpoint's step and state */
@@ -337,7 +346,8 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
                 bg_finish(&bge, tr, o, t0, &lv);
                 nn_loss_log *full = log;
                 log = full == logs ? logs + 1 : logs;
-                log->first = full->first + full->n, log->n = 0, log->start = full->start;
+                log->first = full->first, log->n = 0, log->start = full->start;
+                log->every = full->every, log->acc = 0, log->acc_n = 0; /* full's are its rows */
                 log->ema = full->ema, log->beta_pow = full->beta_pow;
                 bge.rows = (rows_job){full, o};
                 bge.lr = nn_lr_at(&spec->train.lr, i + 1, steps);
