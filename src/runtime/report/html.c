@@ -62,7 +62,6 @@ static const char *const CSS =
     ".att-label{width:210px;font-size:.85em;align-self:center}"
     ".att-head{display:inline-flex;flex-direction:column;align-items:center;font-size:.75em}"
     ".att-item{border-bottom:1px solid #eee;padding-bottom:.3em}"
-
     ".warn{border:2px solid #d62728;background:#fdecea;padding:.5em .8em;margin:.8em 0}";
 
 /* --- summary.json ------------------------------------------------------------------ */
