@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <time.h>
 
 #include "kernels/kernels.h"
 #include "kernels/threads.h"
@@ -123,4 +124,11 @@ void nn_threads_run(int ntasks, void (*fn)(void *ctx, int t), void *ctx)
         pthread_cond_wait(&pool.done, &pool.mu);
     pthread_mutex_unlock(&pool.mu);
     pthread_mutex_unlock(&pool.busy);
+}
+
+double nn_threads_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
