@@ -175,12 +175,18 @@ const nn_kernels *nn_kernels_get(const char *isa);
 
 /* Threads the gemm entries may use (1 = the calling thread only, the default).  Worker
  * threads are created here, once, never per call; call it at start-up.  Only gemms big
- * enough to pay (m·n·k ≥ NN_GEMM_SPLIT_MIN, threads.h) are split, over disjoint blocks of C, so results are
+ * enough to pay (m·n·k ≥ NN_GEMM_SPLIT_MIN) are split, over disjoint blocks of C, so results are
  * bit-identical for every thread count. */
 void nn_kernels_set_threads(int n);
 
+/* The gemms split over threads only from this many multiply-adds (m·n·k): below it, waking
+ * a worker costs more than half the product saves.  Public, so that an op running products
+ * side by side (linear's dX and dW) can leave the big ones to the gemm's own split. */
+#define NN_GEMM_SPLIT_MIN ((double)(1 << 21))
+
+
 /* The FMA peak of one core with this table's vector width, GFLOP/s (2 flops per lane per
- * FMA), measured once by a ~20 ms loop of independent FMAs (profile.c); 0 for scalar. */
+ * FMA): the best of five ~20 ms loops of independent FMAs; 0 for scalar. */
 double nn_kernels_fma_peak(const nn_kernels *k);
 
 #endif

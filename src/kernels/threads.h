@@ -2,10 +2,6 @@
 #ifndef NN_KERNELS_THREADS_H
 #define NN_KERNELS_THREADS_H
 
-/* The gemms split over threads only from this many multiply-adds (m·n·k): below it, waking
- * a worker costs more than half the product saves. */
-#define NN_GEMM_SPLIT_MIN ((double)(1 << 21))
-
 /* Threads the pool runs work on (the caller included): 1 until nn_kernels_set_threads. */
 int nn_threads_count(void);
 
