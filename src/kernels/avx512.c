@@ -212,7 +212,7 @@ double nn_avx512_fma_peak(void)
     for (int i = 0; i < 12; i++)
         acc[i] = _mm512_set1_ps((float)i);
     long iters = 0;
-    double t0 = nn_threads_now(), t;
+    double t0 = nn_threads_cpu_now(), t;
     do {
         for (int r = 0; r < 4096; r++) {
 #pragma GCC unroll 12
@@ -220,7 +220,7 @@ double nn_avx512_fma_peak(void)
                 acc[i] = _mm512_fmadd_ps(acc[i], x, y);
         }
         iters += 4096;
-    } while ((t = nn_threads_now() - t0) < 0.02);
+    } while ((t = nn_threads_cpu_now() - t0) < 0.02);
     float sink = 0;
     for (int i = 0; i < 12; i++)
         sink += _mm512_cvtss_f32(acc[i]);

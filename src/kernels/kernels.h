@@ -186,7 +186,8 @@ void nn_kernels_set_threads(int n);
 
 
 /* The FMA peak of one core with this table's vector width, GFLOP/s (2 flops per lane per
- * FMA): the best of five ~20 ms loops of independent FMAs; 0 for scalar. */
+ * FMA): the best of five loops of independent FMAs, 20 ms of thread CPU time each; 0 for
+ * scalar. */
 double nn_kernels_fma_peak(const nn_kernels *k);
 
 #endif

@@ -126,9 +126,9 @@ void nn_threads_run(int ntasks, void (*fn)(void *ctx, int t), void *ctx)
     pthread_mutex_unlock(&pool.busy);
 }
 
-double nn_threads_now(void)
+double nn_threads_cpu_now(void)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }

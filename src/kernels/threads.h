@@ -17,7 +17,8 @@ unsigned long nn_threads_worker_tasks(void);
 /* From now on, nn_threads_run called on this thread runs every task on it. */
 void nn_threads_serial_here(void);
 
-/* Monotonic seconds (for the FMA-peak loops). */
-double nn_threads_now(void);
+/* The calling thread's CPU seconds (the FMA-peak loops: time other processes hold the
+ * core does not count, so a busy machine does not lower the peak). */
+double nn_threads_cpu_now(void);
 
 #endif
