@@ -193,6 +193,53 @@ static void t_gemm_avx2_avx512_same(void **state)
         }
 }
 
+/* BatchNorm, tanh and the optimizers split big arrays over the threads (columns, ranges):
+ * on every vector path, 2 and 3 threads give 1 thread's bits, and a worker did run a part. */
+static void t_split_threads(void **state)
+{
+    (void)state;
+    enum { M = 300, N = 520 }; /* 156,000 elements: above the split threshold */
+    const size_t E = (size_t)M * N;
+    float *x = rnd(E, -2, 2), *dy = rnd(E, -1, 1), *gam = rnd(N, 0.5f, 1.5f);
+    float *bet = rnd(N, -1, 1), *out[4][6];
+    int paths = 0;
+    FOR_EACH_ISA(K)
+    {
+        if (strcmp(K->isa, "scalar") == 0) continue;
+        paths++;
+        for (int t = 1; t <= 3; t++) {
+            nn_kernels_set_threads(t);
+            unsigned long before = nn_threads_worker_tasks();
+            float *mean = rnd(N, 0, 0), *sd = rnd(N, 0, 0), *xh = rnd(E, 0, 0), *y = rnd(E, 0, 0);
+            float *dx = rnd(E, 0, 0), *dg = rnd(N, 0, 0), *db = rnd(N, 0, 0), *th = rnd(E, 0, 0);
+            float *p = dup(x, E), *v = dup(dy, E), *s2 = filled(E, 0.01f);
+            K->bn_train_fwd(M, N, x, gam, bet, 1e-5f, 1, mean, sd, xh, y);
+            K->bn_bwd(M, N, xh, sd, gam, dy, 1, dx, dg, db, 0);
+            K->tanh_fwd(E, y, th);
+            K->tanh_bwd(E, th, dy, dx, 1);
+            K->sgd_momentum(E, p, dy, v, 0.1f, 0.9f);
+            nn_adam_coef c = {0.9f, 0.1f, 0.999f, 0.001f, 1e-8f, 0.999f, 1e-3f, 0.5f};
+            K->adam(E, p, dy, v, s2, &c);
+            if (t > 1 && nn_threads_worker_tasks() == before)
+                fail_msg("%s: %d threads, no worker ran a part", K->isa, t);
+            float *got[6] = {y, dx, dg, th, p, s2};
+            for (int k = 0; k < 6; k++) {
+                out[t][k] = got[k];
+                size_t len = k == 2 ? N : E;
+                if (t > 1 && memcmp(out[1][k], got[k], len * sizeof(float)) != 0)
+                    fail_msg("%s: output %d differs at %d threads from 1", K->isa, k, t);
+            }
+            free(mean), free(sd), free(xh), free(v), free(db);
+        }
+        nn_kernels_set_threads(1);
+        for (int t = 1; t <= 3; t++)
+            for (int k = 0; k < 6; k++)
+                free(out[t][k]);
+    }
+    free(x), free(dy), free(gam), free(bet);
+    if (!paths) tu_cannot_run("no vector kernel path on this CPU: nothing splits\n");
+}
+
 /* ---- elementwise, bias, optimisers ----------------------------------------------------- */
 
 static void t_elementwise_hand(void **state)
@@ -487,6 +534,7 @@ int main(void)
         cmocka_unit_test_setup(t_gemm_paths, reseed),
         cmocka_unit_test_setup(t_gemm_threads, reseed),
         cmocka_unit_test_setup(t_gemm_avx2_avx512_same, reseed),
+        cmocka_unit_test_setup(t_split_threads, reseed),
         cmocka_unit_test_setup(t_exp_log, reseed),
         cmocka_unit_test_setup(t_tanh_sweep, reseed),
         cmocka_unit_test_setup(t_elementwise_random, reseed),

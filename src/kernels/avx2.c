@@ -10,6 +10,7 @@
 
 #include "kernels/avx2.h"
 #include "kernels/ref.h"
+#include "kernels/threads.h"
 
 #include "kernels/avx2_strip.h"
 
@@ -139,9 +140,23 @@ INLINE void tanh_strip(const float *x, float *y, size_t i, __m256i mk, int full)
     st(y + i, mk, full, tanh256(ld(x + i, mk, full)));
 }
 
+typedef struct {
+    const float *a, *b;
+    float *c;
+    int accumulate;
+} ew_args;
+
+static void tanh_fwd_range(void *ctx, size_t lo, size_t hi)
+{
+    const ew_args *e = ctx;
+    STRIPS(hi - lo, tanh_strip, e->a + lo, e->c + lo);
+}
+
+/* Big arrays split over the threads (threads.h): elementwise, so the same bits. */
 static void tanh_fwd(size_t n, const float *x, float *y)
 {
-    STRIPS(n, tanh_strip, x, y);
+    ew_args e = {x, NULL, y, 0};
+    nn_threads_split(n, tanh_fwd_range, &e);
 }
 
 INLINE void tanh_bwd_strip(const float *y, const float *dy, float *dx, int accumulate, size_t i,
@@ -153,9 +168,16 @@ INLINE void tanh_bwd_strip(const float *y, const float *dy, float *dx, int accum
     st(dx + i, mk, full, g);
 }
 
+static void tanh_bwd_range(void *ctx, size_t lo, size_t hi)
+{
+    const ew_args *e = ctx;
+    STRIPS(hi - lo, tanh_bwd_strip, e->a + lo, e->b + lo, e->c + lo, e->accumulate);
+}
+
 static void tanh_bwd(size_t n, const float *y, const float *dy, float *dx, int accumulate)
 {
-    STRIPS(n, tanh_bwd_strip, y, dy, dx, accumulate);
+    ew_args e = {y, dy, dx, accumulate};
+    nn_threads_split(n, tanh_bwd_range, &e);
 }
 
 INLINE void relu_strip(const float *x, float *y, size_t i, __m256i mk, int full)

@@ -61,9 +61,23 @@ INLINE void tanh_strip(const float *x, float *y, size_t i, __mmask16 k)
     st(y + i, k, tanh512(ld(x + i, k)));
 }
 
+typedef struct {
+    const float *a, *b;
+    float *c;
+    int accumulate;
+} ew_args;
+
+static void tanh_fwd_range(void *ctx, size_t lo, size_t hi)
+{
+    const ew_args *e = ctx;
+    STRIPS16(hi - lo, tanh_strip, e->a + lo, e->c + lo);
+}
+
+/* Big arrays split over the threads (threads.h): elementwise, so the same bits. */
 static void tanh_fwd(size_t n, const float *x, float *y)
 {
-    STRIPS16(n, tanh_strip, x, y);
+    ew_args e = {x, NULL, y, 0};
+    nn_threads_split(n, tanh_fwd_range, &e);
 }
 
 INLINE void tanh_bwd_strip(const float *y, const float *dy, float *dx, int accumulate, size_t i,
@@ -75,9 +89,16 @@ INLINE void tanh_bwd_strip(const float *y, const float *dy, float *dx, int accum
     st(dx + i, k, g);
 }
 
+static void tanh_bwd_range(void *ctx, size_t lo, size_t hi)
+{
+    const ew_args *e = ctx;
+    STRIPS16(hi - lo, tanh_bwd_strip, e->a + lo, e->b + lo, e->c + lo, e->accumulate);
+}
+
 static void tanh_bwd(size_t n, const float *y, const float *dy, float *dx, int accumulate)
 {
-    STRIPS16(n, tanh_bwd_strip, y, dy, dx, accumulate);
+    ew_args e = {y, dy, dx, accumulate};
+    nn_threads_split(n, tanh_bwd_range, &e);
 }
 
 INLINE void relu_strip(const float *x, float *y, size_t i, __mmask16 k)
@@ -136,9 +157,24 @@ INLINE void sgd_strip(float *p, const float *g, __m512 lr, size_t i, __mmask16 k
     st(p + i, k, _mm512_fnmadd_ps(lr, ld(g + i, k), ld(p + i, k)));
 }
 
+/* The optimizers split big parameters over the threads (elementwise: the same bits). */
+typedef struct {
+    float *p, *v, *s;
+    const float *g;
+    float lr, mu;
+    const nn_adam_coef *c;
+} opt_args;
+
+static void sgd_range(void *ctx, size_t lo, size_t hi)
+{
+    const opt_args *o = ctx;
+    STRIPS16(hi - lo, sgd_strip, o->p + lo, o->g + lo, _mm512_set1_ps(o->lr));
+}
+
 static void sgd(size_t n, float *p, const float *g, float lr)
 {
-    STRIPS16(n, sgd_strip, p, g, _mm512_set1_ps(lr));
+    opt_args o = {p, NULL, NULL, g, lr, 0, NULL};
+    nn_threads_split(n, sgd_range, &o);
 }
 
 INLINE void momentum_strip(float *p, const float *g, float *v, __m512 lr, __m512 mu, size_t i,
@@ -149,9 +185,17 @@ INLINE void momentum_strip(float *p, const float *g, float *v, __m512 lr, __m512
     st(p + i, k, _mm512_fnmadd_ps(lr, vv, ld(p + i, k)));
 }
 
+static void momentum_range(void *ctx, size_t lo, size_t hi)
+{
+    const opt_args *o = ctx;
+    STRIPS16(hi - lo, momentum_strip, o->p + lo, o->g + lo, o->v + lo, _mm512_set1_ps(o->lr),
+             _mm512_set1_ps(o->mu));
+}
+
 static void sgd_momentum(size_t n, float *p, const float *g, float *v, float lr, float mu)
 {
-    STRIPS16(n, momentum_strip, p, g, v, _mm512_set1_ps(lr), _mm512_set1_ps(mu));
+    opt_args o = {p, v, NULL, g, lr, mu, NULL};
+    nn_threads_split(n, momentum_range, &o);
 }
 
 /* Adam: the reference's operations one by one (no FMA contraction), so the result is the
@@ -173,9 +217,16 @@ INLINE void adam_strip(float *p, const float *g, float *m, float *v, const nn_ad
     st(p + i, k, pv);
 }
 
+static void adam_range(void *ctx, size_t lo, size_t hi)
+{
+    const opt_args *o = ctx;
+    STRIPS16(hi - lo, adam_strip, o->p + lo, o->g + lo, o->v + lo, o->s + lo, o->c);
+}
+
 static void adam(size_t n, float *p, const float *g, float *m, float *v, const nn_adam_coef *c)
 {
-    STRIPS16(n, adam_strip, p, g, m, v, c);
+    opt_args o = {p, m, v, g, 0, 0, c};
+    nn_threads_split(n, adam_range, &o);
 }
 
 static nn_kernels table;
