@@ -236,8 +236,8 @@ static void bn_bwd_rows(const bn_bwd_args *a, int ja, int jb)
                 size_t e = (size_t)i * n + j0 + j;
                 __m256 g = _mm256_loadu_ps(dy + e);
                 _mm256_store_ps(sb + j, _mm256_add_ps(_mm256_load_ps(sb + j), g));
-                _mm256_store_ps(sg + j, _mm256_fmadd_ps(g, _mm256_loadu_ps(xhat + e),
-                                                        _mm256_load_ps(sg + j)));
+                _mm256_store_ps(
+                    sg + j, _mm256_fmadd_ps(g, _mm256_loadu_ps(xhat + e), _mm256_load_ps(sg + j)));
             }
         for (int j = 0; j < nb; j += 8) {
             __m256 ga = _mm256_loadu_ps(gamma + j0 + j);

@@ -49,7 +49,9 @@ tile(const int mr, const int nv, const int full, int kc, const float *a, ptrdiff
 #pragma GCC unroll 12
     for (int r = 0; r < mr; r++) {
         float *cr = c + r * ldc;
-        c0[r] = !add ? _mm512_setzero_ps() : full ? _mm512_loadu_ps(cr) : _mm512_maskz_loadu_ps(m0, cr);
+        c0[r] = !add   ? _mm512_setzero_ps()
+                : full ? _mm512_loadu_ps(cr)
+                       : _mm512_maskz_loadu_ps(m0, cr);
         c1[r] = nv == 1 || !add ? _mm512_setzero_ps()
                 : full          ? _mm512_loadu_ps(cr + 16)
                                 : _mm512_maskz_loadu_ps(m1, cr + 16);

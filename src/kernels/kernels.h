@@ -184,7 +184,6 @@ void nn_kernels_set_threads(int n);
  * side by side (linear's dX and dW) can leave the big ones to the gemm's own split. */
 #define NN_GEMM_SPLIT_MIN ((double)(1 << 21))
 
-
 /* The FMA peak of one core with this table's vector width, GFLOP/s (2 flops per lane per
  * FMA): the best of five loops of independent FMAs, 20 ms of thread CPU time each; 0 for
  * scalar. */

@@ -113,7 +113,8 @@ int nn_trainer_profile(nn_trainer *tr, long steps, nn_profile *out)
     for (long s = 0; s < steps; s++)
         timed_step(tr, (float)nn_lr_at(&tr->spec->train.lr, s, steps), t + s * cols);
     nn_profile_row *r = out->row;
-    r[0] = (nn_profile_row){-1, NN_PROF_BATCH, "minibatch copy", median_col(t, steps, cols, 0, scratch), 0};
+    r[0] = (nn_profile_row){-1, NN_PROF_BATCH, "minibatch copy",
+                            median_col(t, steps, cols, 0, scratch), 0};
     for (int i = 0; i < n; i++) {
         nn_profile_row *w = &r[1 + i];
         w->step = i, w->phase = i < p->nfwd ? NN_PROF_FORWARD : NN_PROF_BACKWARD;
