@@ -287,10 +287,12 @@ static void test_report_plots_per_spec(void **state)
 /* bench --profile: every plan step with its gemm FLOPs (mlp_bn, batch 32: X[32×30]·W[30×200]
  * is 2·32·30·200 = 384,000 forward, its dX and dW twice that), times that are positive, and
  * in the text the phase totals and a top-ten table. */
-static void test_bench_profile(void **state)
+static void profile_flops(int threads)
 {
-    (void)state;
-    assert_int_equal(tu_nnrun(tmp, "bench specs/mlp_bn.yaml --profile --steps 20 --json"), 0);
+    char args[128];
+    snprintf(args, sizeof args, "bench specs/mlp_bn.yaml --profile --steps 20 --json --threads %d",
+             threads);
+    assert_int_equal(tu_nnrun(tmp, args), 0);
     char *out = tu_captured(tmp, "out");
     json_error_t e;
     json_t *j = json_loads(out, 0, &e);
@@ -312,8 +314,15 @@ static void test_bench_profile(void **state)
     assert_true(json_real_value(json_object_get(j, "fma_peak_gflops_per_core")) >= 0);
     json_decref(j);
     free(out);
+}
+
+static void test_bench_profile(void **state)
+{
+    (void)state;
+    for (int threads = 1; threads <= 2; threads++) /* 2: dX and dW side by side, counted alike */
+        profile_flops(threads);
     assert_int_equal(tu_nnrun(tmp, "bench specs/mlp_bn.yaml --profile --steps 20"), 0);
-    out = tu_captured(tmp, "out");
+    char *out = tu_captured(tmp, "out");
     assert_non_null(strstr(out, "FMA peak"));
     assert_non_null(strstr(out, "backward"));
     assert_non_null(strstr(out, "top 10 parts"));

@@ -1,6 +1,7 @@
 /* profile.c — timing each part of a training step (profile.h). */
 #include "runtime/train/profile.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,26 +14,27 @@
 /* ---- FLOPs: a table that counts 2·m·n·k per gemm and calls the real one -------------- */
 
 static const nn_kernels *inner;
-static double counted;
+/* atomic: with 2+ threads a linear's dX and dW gemms run side by side (ir/ops/linear.c) */
+static _Atomic long long counted;
 
 static void count_nn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                      float *c, int ldc, int acc)
 {
-    counted += 2.0 * m * n * k;
+    atomic_fetch_add(&counted, 2LL * m * n * k);
     inner->sgemm_nn(m, n, k, a, lda, b, ldb, c, ldc, acc);
 }
 
 static void count_nt(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                      float *c, int ldc, int acc)
 {
-    counted += 2.0 * m * n * k;
+    atomic_fetch_add(&counted, 2LL * m * n * k);
     inner->sgemm_nt(m, n, k, a, lda, b, ldb, c, ldc, acc);
 }
 
 static void count_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                      float *c, int ldc, int acc)
 {
-    counted += 2.0 * m * n * k;
+    atomic_fetch_add(&counted, 2LL * m * n * k);
     inner->sgemm_tn(m, n, k, a, lda, b, ldb, c, ldc, acc);
 }
 
@@ -46,9 +48,9 @@ static void count_flops(nn_trainer *tr, double *flops)
     nn_k = &counting;
     nn_load_batch(tr);
     for (int i = 0; i < p->nsteps; i++) {
-        counted = 0;
+        atomic_store(&counted, 0);
         p->steps[i].run(&p->steps[i], tr->batch);
-        flops[i] = counted;
+        flops[i] = (double)atomic_load(&counted);
     }
     nn_k = inner;
 }
