@@ -1,12 +1,14 @@
-/* sgemm_bench.c — GFLOP/s of the avx2 gemm kernels against OpenBLAS (not part of `make check`).
+/* sgemm_bench.c — GFLOP/s of the best vector gemm path here (avx512 or avx2; NNRUN_ISA
+ * picks another) against OpenBLAS (not part of `make check`).
  *
  * Build from the top of the tree after ./configure and `make`:
  *   gcc -std=c11 -O2 -D_DEFAULT_SOURCE -I. -Isrc bench/sgemm_bench.c libnnrun.a \
- *       libkern_avx2.a -lopenblas -pthread -lm -o sgemm_bench
+ *       /usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0 -pthread -lm -o sgemm_bench
  * Run it with OpenBLAS on its own CPU detection (these machines set two variables for old
  * OpenBLAS builds; unset them in the benchmark command only):
  *   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 ./sgemm_bench [T] [s]
- * T = threads for both libraries (default 1); a second argument "s" adds the scalar column.
+ * T = threads for both libraries (default 1); a second argument "s" adds the scalar column
+ * ("-" leaves it out); a third, N, times only the first N shapes.
  */
 #include <cblas.h>
 #include <stdio.h>
@@ -15,6 +17,10 @@
 #include <time.h>
 
 #include "kernels/kernels.h"
+
+/* OpenBLAS's own entries (the netlib cblas.h the system may resolve lacks them) */
+void openblas_set_num_threads(int num_threads);
+char *openblas_get_corename(void);
 
 typedef void (*gemm_fn)(int, int, int, const float *, int, const float *, int, float *, int, int);
 
@@ -82,17 +88,19 @@ int main(int argc, char **argv)
     static const char *const names[] = {"nn", "nt", "tn"};
     threads = argc > 1 ? atoi(argv[1]) : 1;
     int scalar = argc > 2 && strcmp(argv[2], "s") == 0;
-    const nn_kernels *sc = nn_kernels_get("scalar"), *av = nn_kernels_get("avx2");
-    if (!av) {
-        fprintf(stderr, "avx2 not supported here\n");
+    int nshapes = argc > 3 ? atoi(argv[3]) : (int)(sizeof shapes / sizeof *shapes);
+    nn_kernels_select(NULL); /* the best path here, or NNRUN_ISA's */
+    const nn_kernels *sc = nn_kernels_get("scalar"), *av = nn_k;
+    if (av == sc) {
+        fprintf(stderr, "no vector path here\n");
         return 1;
     }
     nn_kernels_set_threads(threads);
     openblas_set_num_threads(threads);
-    printf("threads %d, OpenBLAS core %s\n", threads, openblas_get_corename());
+    printf("threads %d, nnrun %s, OpenBLAS core %s\n", threads, av->isa, openblas_get_corename());
     printf("%-16s %-6s %10s %10s %7s%s   (GFLOP/s, best of 15)\n", "m x n x k", "layout", "nnrun",
            "openblas", "ratio", scalar ? "     scalar" : "");
-    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+    for (int s = 0; s < nshapes && s < (int)(sizeof shapes / sizeof *shapes); s++)
         for (int layout = 0; layout < 3; layout++) {
             int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
             gemm_fn f[3] = {layout == 0   ? av->sgemm_nn

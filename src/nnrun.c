@@ -112,6 +112,7 @@ static int o_json(nn_cli *c, const char *a) { return (void)a, c->json = 1, 0; }
 static int o_dot(nn_cli *c, const char *a) { return (void)a, c->dot = 1, 0; }
 static int o_values(nn_cli *c, const char *a) { return (void)a, c->values = 1, 0; }
 static int o_plan(nn_cli *c, const char *a) { return (void)a, c->plan = 1, 0; }
+static int o_profile(nn_cli *c, const char *a) { return (void)a, c->profile = 1, 0; }
 static int o_resolved(nn_cli *c, const char *a) { return (void)a, c->resolved = 1, 0; }
 static int o_steps(nn_cli *c, const char *a)
 {
@@ -254,7 +255,10 @@ static const option OPTS[] = {
     {"values", NULL, GRAPH, 0, o_values,
      "with --dot: data and grad of every tensor after one forward/backward"},
     {"plan", NULL, GRAPH, 0, o_plan, "the lowered plan: fused steps, arena offsets"},
-    {"steps", "N", BENCH, 0, o_steps, "training steps to time (default 2000)"},
+    {"steps", "N", BENCH, 0, o_steps, "training steps to time (default 2000; 200 with --profile)"},
+    {"profile", NULL, BENCH, 0, o_profile,
+     "time each plan step (forward, backward, update) with its FLOPs and share of the "
+     "measured FMA peak: the top ten"},
     {"tolerance", "X", GRADCHECK, 0, o_tolerance, "the largest relative error (default 1e-2)"},
     {"jobs", "N", SWEEP, 0, o_jobs, "worker processes (also -j N; default: the cores)"},
     {"cell", "INDEX", SWEEP, 0, o_cell, "run only this cell (0-based, in --list order)"},

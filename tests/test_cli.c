@@ -287,6 +287,51 @@ static void test_report_plots_per_spec(void **state)
     }
 }
 
+/* bench --profile: every plan step with its gemm FLOPs (mlp_bn, batch 32: X[32×30]·W[30×200]
+ * is 2·32·30·200 = 384,000 forward, its dX and dW twice that), times that are positive, and
+ * in the text the phase totals and a top-ten table. */
+static void profile_flops(int threads)
+{
+    char args[128];
+    snprintf(args, sizeof args, "bench specs/mlp_bn.yaml --profile --steps 20 --json --threads %d",
+             threads);
+    assert_int_equal(tu_nnrun(tmp, args), 0);
+    char *out = tu_captured(tmp, "out");
+    json_error_t e;
+    json_t *j = json_loads(out, 0, &e);
+    assert_non_null(j);
+    json_t *parts = json_object_get(j, "parts");
+    assert_true(json_array_size(parts) >= 8);
+    double fwd = -1, bwd = -1, total_us = 0;
+    for (size_t i = 0; i < json_array_size(parts); i++) {
+        json_t *p = json_array_get(parts, i);
+        const char *name = json_string_value(json_object_get(p, "name"));
+        double flops = json_real_value(json_object_get(p, "flops"));
+        total_us += json_real_value(json_object_get(p, "us"));
+        if (strcmp(name, "linear -> layers.2.out") == 0) fwd = flops;
+        if (strcmp(name, "linear_grad -> dlayers.1.out") == 0) bwd = flops;
+    }
+    assert_true(fwd == 384000.0);
+    assert_true(bwd == 768000.0);
+    assert_true(total_us > 0);
+    assert_true(json_real_value(json_object_get(j, "fma_peak_gflops_per_core")) >= 0);
+    json_decref(j);
+    free(out);
+}
+
+static void test_bench_profile(void **state)
+{
+    (void)state;
+    for (int threads = 1; threads <= 2; threads++) /* 2: dX and dW side by side, counted alike */
+        profile_flops(threads);
+    assert_int_equal(tu_nnrun(tmp, "bench specs/mlp_bn.yaml --profile --steps 20"), 0);
+    char *out = tu_captured(tmp, "out");
+    assert_non_null(strstr(out, "FMA peak"));
+    assert_non_null(strstr(out, "backward"));
+    assert_non_null(strstr(out, "top 10 parts"));
+    free(out);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -310,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_bad_spec_corpus),
         cmocka_unit_test(test_specs_check_and_resolve),
         cmocka_unit_test(test_report_plots_per_spec),
+        cmocka_unit_test(test_bench_profile),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -124,17 +124,13 @@ static void t_gemm_paths(void **state)
 }
 
 /* Threaded gemm: the same bits as single-threaded, for splits by rows and by columns, with
- * thread counts that do and do not divide the tiles.  Only the avx2 gemm splits (the scalar
- * one is the single-threaded reference): the pool's workers must have run part of each
- * product, or the comparison would compare a path with itself. */
-static void t_gemm_threads(void **state)
+ * thread counts that do and do not divide the tiles, on every vector path this CPU runs
+ * (avx2, avx512; the scalar one is the single-threaded reference): the pool's workers must
+ * have run part of each product, or the comparison would compare a path with itself. */
+static void gemm_threads_on(const nn_kernels *K)
 {
-    (void)state;
     static const int shapes[][3] = {
         {512, 512, 1024}, {301, 97, 100}, {200, 300, 70}, {64, 2000, 33}, {512, 1024, 512}};
-    const nn_kernels *K = nn_kernels_get("avx2");
-    if (tu_cpu_has_avx2()) assert_non_null(K); /* a CPU with AVX2 must get the avx2 path */
-    if (!K) tu_cannot_run("no kernel path with a threaded gemm on this CPU (AVX2 needed)\n");
     for (int layout = NN; layout <= TN; layout++)
         for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
             int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2], acc = (int)s & 1;
@@ -149,8 +145,8 @@ static void t_gemm_threads(void **state)
                 unsigned long before = nn_threads_worker_tasks();
                 gemm_of(K, layout)(m, n, k, a, lda, b, ldb, c, n, acc);
                 if (nn_threads_worker_tasks() < before + 1)
-                    fail_msg("%s %dx%dx%d on %d threads: no worker ran a part", LAYOUT[layout], m,
-                             n, k, t);
+                    fail_msg("%s %s %dx%dx%d on %d threads: no worker ran a part", K->isa,
+                             LAYOUT[layout], m, n, k, t);
                 if (memcmp(c, c1, (size_t)m * n * sizeof *c) != 0)
                     fail_msg("%s: %s %dx%dx%d: %d threads differ from 1", K->isa, LAYOUT[layout],
                              m, n, k, t);
@@ -159,6 +155,89 @@ static void t_gemm_threads(void **state)
             nn_kernels_set_threads(1);
             free(a), free(b), free(c1), free(c2);
         }
+}
+
+static void t_gemm_threads(void **state)
+{
+    (void)state;
+    const nn_kernels *K = nn_kernels_get("avx2");
+    if (tu_cpu_has_avx2()) assert_non_null(K); /* a CPU with AVX2 must get the avx2 path */
+    if (!K) tu_cannot_run("no kernel path with a threaded gemm on this CPU (AVX2 needed)\n");
+    gemm_threads_on(K);
+    const nn_kernels *K5 = nn_kernels_get("avx512");
+    if (tu_cpu_has_avx512()) assert_non_null(K5); /* and one with AVX-512 the avx512 path */
+    if (K5)
+        gemm_threads_on(K5);
+    else
+        print_message("avx512 gemm threads: skipped, this CPU (or build) has no AVX-512\n");
+}
+
+/* The two vector paths compute every element of C as the same FMA chain: bit-identical. */
+static void t_gemm_avx2_avx512_same(void **state)
+{
+    (void)state;
+    const nn_kernels *K2 = nn_kernels_get("avx2"), *K5 = nn_kernels_get("avx512");
+    if (!K2 || !K5) tu_cannot_run("avx2 and avx512 paths needed (this CPU lacks AVX-512)\n");
+    static const int shapes[][3] = {{32, 200, 30}, {145, 67, 513}, {512, 300, 256}, {7, 1100, 9}};
+    for (int layout = NN; layout <= TN; layout++)
+        for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+            int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+            int lda = layout == TN ? m : k, ldb = layout == NT ? k : n;
+            float *a = rnd((size_t)m * k, -1, 1), *b = rnd((size_t)k * n, -1, 1);
+            float *c1 = rnd((size_t)m * n, -1, 1), *c2 = dup(c1, (size_t)m * n);
+            gemm_of(K2, layout)(m, n, k, a, lda, b, ldb, c1, n, 1);
+            gemm_of(K5, layout)(m, n, k, a, lda, b, ldb, c2, n, 1);
+            if (memcmp(c1, c2, (size_t)m * n * sizeof *c1) != 0)
+                fail_msg("%s %dx%dx%d: avx512 differs from avx2", LAYOUT[layout], m, n, k);
+            free(a), free(b), free(c1), free(c2);
+        }
+}
+
+/* BatchNorm, tanh and the optimizers split big arrays over the threads (columns, ranges):
+ * on every vector path, 2 and 3 threads give 1 thread's bits, and a worker did run a part. */
+static void t_split_threads(void **state)
+{
+    (void)state;
+    enum { M = 300, N = 520 }; /* 156,000 elements: above the split threshold */
+    const size_t E = (size_t)M * N;
+    float *x = rnd(E, -2, 2), *dy = rnd(E, -1, 1), *gam = rnd(N, 0.5f, 1.5f);
+    float *bet = rnd(N, -1, 1), *out[4][6];
+    int paths = 0;
+    FOR_EACH_ISA(K)
+    {
+        if (strcmp(K->isa, "scalar") == 0) continue;
+        paths++;
+        for (int t = 1; t <= 3; t++) {
+            nn_kernels_set_threads(t);
+            unsigned long before = nn_threads_worker_tasks();
+            float *mean = rnd(N, 0, 0), *sd = rnd(N, 0, 0), *xh = rnd(E, 0, 0), *y = rnd(E, 0, 0);
+            float *dx = rnd(E, 0, 0), *dg = rnd(N, 0, 0), *db = rnd(N, 0, 0), *th = rnd(E, 0, 0);
+            float *p = dup(x, E), *v = dup(dy, E), *s2 = filled(E, 0.01f);
+            K->bn_train_fwd(M, N, x, gam, bet, 1e-5f, 1, mean, sd, xh, y);
+            K->bn_bwd(M, N, xh, sd, gam, dy, 1, dx, dg, db, 0);
+            K->tanh_fwd(E, y, th);
+            K->tanh_bwd(E, th, dy, dx, 1);
+            K->sgd_momentum(E, p, dy, v, 0.1f, 0.9f);
+            nn_adam_coef c = {0.9f, 0.1f, 0.999f, 0.001f, 1e-8f, 0.999f, 1e-3f, 0.5f};
+            K->adam(E, p, dy, v, s2, &c);
+            if (t > 1 && nn_threads_worker_tasks() == before)
+                fail_msg("%s: %d threads, no worker ran a part", K->isa, t);
+            float *got[6] = {y, dx, dg, th, p, s2};
+            for (int k = 0; k < 6; k++) {
+                out[t][k] = got[k];
+                size_t len = k == 2 ? N : E;
+                if (t > 1 && memcmp(out[1][k], got[k], len * sizeof(float)) != 0)
+                    fail_msg("%s: output %d differs at %d threads from 1", K->isa, k, t);
+            }
+            free(mean), free(sd), free(xh), free(v), free(db);
+        }
+        nn_kernels_set_threads(1);
+        for (int t = 1; t <= 3; t++)
+            for (int k = 0; k < 6; k++)
+                free(out[t][k]);
+    }
+    free(x), free(dy), free(gam), free(bet);
+    if (!paths) tu_cannot_run("no vector kernel path on this CPU: nothing splits\n");
 }
 
 /* ---- elementwise, bias, optimisers ----------------------------------------------------- */
@@ -387,11 +466,17 @@ static void t_activations_optimizers(void **state)
             expect_close(K, "nesterov v", v, v2, len, 1e-6, 1e-6);
             expect_close(K, "nesterov p", y1, y2, len, 1e-6, 1e-6);
             nn_adam_coef c = {0.9f, 0.1f, 0.999f, 0.001f, 1e-8f, 0.99999f, 2e-3f, sqrtf(0.1f)};
+            memcpy(y1, y2, len * sizeof *y1), memcpy(v, v2, len * sizeof *v);
+            memcpy(s1, s2, len * sizeof *s1);
             K->adam(n, y1 + o, g + o, v + o, s1 + o, &c);
             R->adam(n, y2 + o, g + o, v2 + o, s2 + o, &c);
             expect_close(K, "adam p", y1, y2, len, 1e-6, 1e-6);
             expect_close(K, "adam m", v, v2, len, 1e-6, 1e-6);
             expect_close(K, "adam v", s1, s2, len, 1e-6, 1e-6);
+            /* the vector Adams do the reference's operations in its order: the same bits */
+            if (memcmp(y1, y2, len * sizeof *y1) || memcmp(v, v2, len * sizeof *v) ||
+                memcmp(s1, s2, len * sizeof *s1))
+                fail_msg("%s: adam differs from the reference in some bit", K->isa);
             free(x), free(g), free(v), free(v2), free(y1), free(y2), free(s1), free(s2);
         }
     }
@@ -408,10 +493,13 @@ static void t_dispatch(void **state)
         const nn_kernels *t = nn_kernels_get(ISAS[i]);
         assert_int_equal(nn_kernels_supported(ISAS[i]), t != NULL);
         if (t) assert_string_equal(t->isa, ISAS[i]), best = ISAS[i];
+        if (!t) /* every FOR_EACH_ISA test skips this path: say so once */
+            print_message("%s kernels: not tested here (this CPU or build lacks them)\n", ISAS[i]);
         assert_int_equal(nn_kernels_select(ISAS[i]), t ? 0 : -1);
         if (t) assert_ptr_equal(nn_k, t);
     }
     print_message("kernel ISAs run here: scalar .. %s\n", best);
+    if (tu_cpu_has_avx512()) assert_string_equal(best, "avx512"); /* AVX-512 CPU: its path */
     assert_ptr_equal(nn_kernels_get("scalar"), &nn_kernels_scalar);
     assert_false(nn_kernels_supported("sse9"));
     assert_null(nn_kernels_get(NULL));
@@ -445,6 +533,8 @@ int main(void)
         cmocka_unit_test_setup(t_gemm_random, reseed),
         cmocka_unit_test_setup(t_gemm_paths, reseed),
         cmocka_unit_test_setup(t_gemm_threads, reseed),
+        cmocka_unit_test_setup(t_gemm_avx2_avx512_same, reseed),
+        cmocka_unit_test_setup(t_split_threads, reseed),
         cmocka_unit_test_setup(t_exp_log, reseed),
         cmocka_unit_test_setup(t_tanh_sweep, reseed),
         cmocka_unit_test_setup(t_elementwise_random, reseed),

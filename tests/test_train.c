@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "kernels/kernels.h"
+#include "kernels/threads.h"
 #include "parser/spec.h"
 #include "runtime/data/data.h"
 #include "runtime/data/rng.h"
@@ -17,13 +18,14 @@ typedef struct {
     nn_trainer *tr;
 } experiment;
 
-static void open_mlp_bn(experiment *e, const char *steps)
+/* specs/mlp_bn.yaml with train.steps, five samples, and one more --set (NULL: none). */
+static void open_mlp_bn_set(experiment *e, const char *steps, const char *extra)
 {
     char set_steps[64];
     snprintf(set_steps, sizeof set_steps, "train.steps=%s", steps);
-    const char *sets[] = {set_steps, "sample.count=5"};
+    const char *sets[] = {set_steps, "sample.count=5", extra};
     nn_diag *d = nn_diag_new();
-    e->spec = nn_spec_load(tu_path("specs/mlp_bn.yaml"), sets, 2, d);
+    e->spec = nn_spec_load(tu_path("specs/mlp_bn.yaml"), sets, extra ? 3 : 2, d);
     if (e->spec) e->ds = nn_dataset_load(e->spec, d);
     if (e->ds) e->tr = nn_trainer_new(e->spec, e->ds, d);
     if (!e->tr) {
@@ -31,6 +33,11 @@ static void open_mlp_bn(experiment *e, const char *steps)
         fail();
     }
     nn_diag_free(d);
+}
+
+static void open_mlp_bn(experiment *e, const char *steps)
+{
+    open_mlp_bn_set(e, steps, NULL);
 }
 
 static void close_experiment(experiment *e)
@@ -115,10 +122,10 @@ static void test_step0_loss_and_short_run(void **state)
     close_experiment(&e);
 }
 
-static nn_result run_steps(const char *steps)
+static nn_result run_steps_set(const char *steps, const char *extra)
 {
     experiment e;
-    open_mlp_bn(&e, steps);
+    open_mlp_bn_set(&e, steps, extra);
     nn_run_opts o = {.quiet = 1};
     nn_result r;
     memset(&r, 0, sizeof r);
@@ -127,21 +134,37 @@ static nn_result run_steps(const char *steps)
     return r;
 }
 
-/* The thread count never changes a result: split work is reduced in a fixed order. */
+static nn_result run_steps(const char *steps)
+{
+    return run_steps_set(steps, NULL);
+}
+
+/* The thread count never changes a result: split work is reduced in a fixed order.  Batch
+ * 32 splits nothing but evaluation; batch 64 runs each linear's dX and dW side by side
+ * (linear.c); batch 512 splits the gemms themselves.  Checked at 2 and 3 threads. */
 static void test_threads_bit_identical(void **state)
 {
     (void)state;
-    nn_kernels_set_threads(1);
-    nn_result one = run_steps("300");
-    nn_kernels_set_threads(2);
-    nn_result two = run_steps("300");
-    nn_kernels_set_threads(1);
-    assert_memory_equal(&one.last, &two.last, sizeof one.last);
-    assert_memory_equal(one.split, two.split, sizeof one.split);
-    for (int i = 0; i < one.nsamples; i++)
-        assert_string_equal(one.samples[i], two.samples[i]);
-    nn_result_free(&one);
-    nn_result_free(&two);
+    static const char *const batch[] = {NULL, "train.batch=64", "train.batch=512"};
+    for (size_t b = 0; b < sizeof batch / sizeof *batch; b++) {
+        nn_kernels_set_threads(1);
+        nn_result one = run_steps_set(b ? "60" : "300", batch[b]);
+        for (int t = 2; t <= 3; t++) {
+            nn_kernels_set_threads(t);
+            unsigned long before = nn_threads_worker_tasks();
+            nn_result two = run_steps_set(b ? "60" : "300", batch[b]);
+            if (nn_threads_worker_tasks() == before) fail_msg("%d threads: no worker ran", t);
+            if (memcmp(&one.last, &two.last, sizeof one.last) ||
+                memcmp(one.split, two.split, sizeof one.split))
+                fail_msg("%s: %d threads give other losses than 1 (last %.9g vs %.9g)",
+                         batch[b] ? batch[b] : "batch 32", t, one.last, two.last);
+            for (int i = 0; i < one.nsamples; i++)
+                assert_string_equal(one.samples[i], two.samples[i]);
+            nn_result_free(&two);
+        }
+        nn_kernels_set_threads(1);
+        nn_result_free(&one);
+    }
 }
 
 /* Kernel paths differ in summation order and in their exp/tanh approximations; after 300

@@ -34,6 +34,18 @@ static inline int tu_cpu_has_avx2(void)
 #endif
 }
 
+/* 1 on a CPU with AVX-512 F/VL/BW (the avx512 path's needs; compilers of x86 all build it). */
+static inline int tu_cpu_has_avx512(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return tu_cpu_has_avx2() && __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw");
+#else
+    return 0;
+#endif
+}
+
 /* The source tree (tests read specs and data from it): $NNRUN_SRCDIR, set by make check. */
 static inline const char *tu_srcdir(void)
 {

@@ -11,6 +11,7 @@
 #include "kernels/avx2.h"
 #include "kernels/ref.h"
 #include "kernels/rnn.h"
+#include "kernels/threads.h"
 
 #include "kernels/avx2_strip.h"
 
@@ -85,9 +86,23 @@ INLINE void tanh_strip(const float *x, float *y, size_t i, __m256i mk, int full)
     st(y + i, mk, full, tanh256(ld(x + i, mk, full)));
 }
 
+typedef struct {
+    const float *a, *b;
+    float *c;
+    int accumulate;
+} ew_args;
+
+static void tanh_fwd_range(void *ctx, size_t lo, size_t hi)
+{
+    const ew_args *e = ctx;
+    STRIPS(hi - lo, tanh_strip, e->a + lo, e->c + lo);
+}
+
+/* Big arrays split over the threads (threads.h): elementwise, so the same bits. */
 static void tanh_fwd(size_t n, const float *x, float *y)
 {
-    STRIPS(n, tanh_strip, x, y);
+    ew_args e = {x, NULL, y, 0};
+    nn_threads_split(n, tanh_fwd_range, &e);
 }
 
 INLINE void tanh_bwd_strip(const float *y, const float *dy, float *dx, int accumulate, size_t i,
@@ -99,9 +114,16 @@ INLINE void tanh_bwd_strip(const float *y, const float *dy, float *dx, int accum
     st(dx + i, mk, full, g);
 }
 
+static void tanh_bwd_range(void *ctx, size_t lo, size_t hi)
+{
+    const ew_args *e = ctx;
+    STRIPS(hi - lo, tanh_bwd_strip, e->a + lo, e->b + lo, e->c + lo, e->accumulate);
+}
+
 static void tanh_bwd(size_t n, const float *y, const float *dy, float *dx, int accumulate)
 {
-    STRIPS(n, tanh_bwd_strip, y, dy, dx, accumulate);
+    ew_args e = {y, dy, dx, accumulate};
+    nn_threads_split(n, tanh_bwd_range, &e);
 }
 
 INLINE void relu_strip(const float *x, float *y, size_t i, __m256i mk, int full)
@@ -317,6 +339,30 @@ static void ema(size_t n, float *r, const float *x, float m)
     STRIPS(n, ema_strip, r, x, _mm256_set1_ps(1.0f - m), _mm256_set1_ps(m));
 }
 
+/* Adam: the reference's operations one by one (no FMA contraction), so the result is the
+ * scalar kernel's to the last bit. */
+INLINE void adam_strip(float *p, const float *g, float *m, float *v, const nn_adam_coef *c,
+                       size_t i, __m256i mk, int full)
+{
+    __m256 gv = ld(g + i, mk, full), pv = ld(p + i, mk, full);
+    if (c->decay != 1.0f) pv = _mm256_mul_ps(pv, _mm256_set1_ps(c->decay));
+    __m256 mv = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(c->b1), ld(m + i, mk, full)),
+                              _mm256_mul_ps(_mm256_set1_ps(c->c1), gv));
+    __m256 vv = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(c->b2), ld(v + i, mk, full)),
+                              _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(c->c2), gv), gv));
+    __m256 den = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vv), _mm256_set1_ps(c->root_bc2)),
+                               _mm256_set1_ps(c->eps));
+    pv = _mm256_sub_ps(pv, _mm256_div_ps(_mm256_mul_ps(_mm256_set1_ps(c->step), mv), den));
+    st(m + i, mk, full, mv);
+    st(v + i, mk, full, vv);
+    st(p + i, mk, full, pv);
+}
+
+static void adam(size_t n, float *p, const float *g, float *m, float *v, const nn_adam_coef *c)
+{
+    STRIPS(n, adam_strip, p, g, m, v, c);
+}
+
 const nn_kernels nn_kernels_avx2 = {
     .isa = "avx2",
     .sgemm_nn = nn_avx2_sgemm_nn,
@@ -342,7 +388,7 @@ const nn_kernels nn_kernels_avx2 = {
     .sgd = sgd,
     .sgd_momentum = sgd_momentum,
     .sgd_nesterov = sgd_nesterov,
-    .adam = nn_ref_adam, /* once per parameter per step: not worth a vector version yet */
+    .adam = adam,
     .ema = ema,
     .expr_run = nn_avx2_expr_run,
     .ln_fwd = nn_avx2_ln_fwd_rows,

@@ -12,6 +12,9 @@ void nn_avx2_sgemm_nt(int m, int n, int k, const float *a, int lda, const float 
 void nn_avx2_sgemm_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                       float *c, int ldc, int accumulate);
 
+/* gemm_avx2.c: one core's FMA peak at 8 lanes, GFLOP/s (see nn_kernels_fma_peak). */
+double nn_avx2_fma_peak(void);
+
 /* batchnorm_avx2.c: the BatchNorm entries of kernels.h. */
 void nn_avx2_bn_train_fwd(int m, int n, const float *x, const float *gamma, const float *beta,
                           float eps, int unbiased, float *mean, float *std, float *xhat, float *y);

@@ -2,10 +2,12 @@
  *
  * Widths that are a multiple of 8 run row-major passes (reading the batch as it lies in
  * memory); other widths walk 8-column strips down the rows with a masked tail.  Both add in
- * the same row order as the scalar reference.
+ * the same row order as the scalar reference.  Big batches split their columns over the
+ * threads (each column whole on one thread: the same bits for any thread count).
  */
 #include "kernels/avx2.h"
 #include "kernels/avx2_strip.h"
+#include "kernels/threads.h"
 
 typedef struct {
     int m, n, unbiased;
@@ -69,13 +71,15 @@ INLINE void bn_train_strip(const bn_fwd_args *a, size_t j, __m256i mk, int full)
  * order as the column strips (so the same bits), but reading x as it lies in memory —
  * column strips of a 512 × 1024 batch stride through far more cache lines than fit.  The
  * per-column double accumulators cover 256 columns at a time (stack, L1-resident). */
-static void bn_train_rows(int m, int n, const float *x, const float *gamma, const float *beta,
-                          float eps, int unbiased, float *mean, float *std, float *xhat, float *y)
+static void bn_train_rows(const bn_fwd_args *a, int ja, int jb)
 {
+    int m = a->m, n = a->n, unbiased = a->unbiased;
+    float eps = a->eps, *mean = a->mean, *std = a->std, *xhat = a->xhat, *y = a->y;
+    const float *x = a->x, *gamma = a->gamma, *beta = a->beta;
     double acc[256] __attribute__((aligned(32)));
     __m256d dm = _mm256_set1_pd((double)m), l, h;
-    for (int j0 = 0; j0 < n; j0 += 256) {
-        int nb = n - j0 < 256 ? n - j0 : 256;
+    for (int j0 = ja; j0 < jb; j0 += 256) {
+        int nb = jb - j0 < 256 ? jb - j0 : 256;
         for (int j = 0; j < nb; j += 4)
             _mm256_store_pd(acc + j, _mm256_setzero_pd());
         for (int i = 0; i < m; i++)
@@ -104,7 +108,7 @@ static void bn_train_rows(int m, int n, const float *x, const float *gamma, cons
                                                   _mm256_load_pd(acc + j + 4), m, unbiased, eps));
     }
     for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j += 8) {
+        for (int j = ja; j < jb; j += 8) {
             size_t k = (size_t)i * n + j;
             __m256 xh =
                 _mm256_div_ps(_mm256_sub_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(mean + j)),
@@ -115,14 +119,47 @@ static void bn_train_rows(int m, int n, const float *x, const float *gamma, cons
         }
 }
 
+/* Columns are independent: a big batch splits them over the threads (whole 8-column
+ * groups), each column computed as one thread would, so the bits never depend on the split. */
+static int col_tasks(int m, int n)
+{
+    int nt = nn_threads_count();
+    if (nt <= 1 || (double)m * n < NN_ELEMENTWISE_SPLIT_MIN) return 1;
+    return nt < n / 8 ? nt : n / 8;
+}
+
+static void col_range(int n, int tasks, int t, int *ja, int *jb)
+{
+    int groups = n / 8, per = (groups + tasks - 1) / tasks;
+    *ja = t * per * 8 < n ? t * per * 8 : n;
+    *jb = (t + 1) * per * 8 < n ? (t + 1) * per * 8 : n;
+}
+
+typedef struct {
+    const bn_fwd_args *a;
+    int tasks;
+} fwd_job;
+
+static void fwd_task(void *ctx, int t)
+{
+    const fwd_job *j = ctx;
+    int ja, jb;
+    col_range(j->a->n, j->tasks, t, &ja, &jb);
+    if (ja < jb) bn_train_rows(j->a, ja, jb);
+}
+
 void nn_avx2_bn_train_fwd(int m, int n, const float *x, const float *gamma, const float *beta,
                           float eps, int unbiased, float *mean, float *std, float *xhat, float *y)
 {
+    bn_fwd_args a = {m, n, unbiased, eps, x, gamma, beta, mean, std, xhat, y};
     if (n % 8 == 0) {
-        bn_train_rows(m, n, x, gamma, beta, eps, unbiased, mean, std, xhat, y);
+        fwd_job j = {&a, col_tasks(m, n)};
+        if (j.tasks > 1)
+            nn_threads_run(j.tasks, fwd_task, &j);
+        else
+            bn_train_rows(&a, 0, n);
         return;
     }
-    bn_fwd_args a = {m, n, unbiased, eps, x, gamma, beta, mean, std, xhat, y};
     STRIPS(n, bn_train_strip, &a);
 }
 
@@ -180,15 +217,16 @@ INLINE void bn_bwd_strip(const bn_bwd_args *a, size_t j, __m256i mk, int full)
  * same order, same bits), in blocks of 256 columns: the column sums of a block collect in
  * sb/sg (registers' reach), then its dx rows, then the sums go to dgamma/dbeta — written,
  * or added where an l2 term wrote them first (accumulate bits 1 and 2). */
-static void bn_bwd_rows(int m, int n, const float *xhat, const float *std, const float *gamma,
-                        const float *dy, int unbiased, float *dx, float *dgamma, float *dbeta,
-                        int accumulate)
+static void bn_bwd_rows(const bn_bwd_args *a, int ja, int jb)
 {
+    int m = a->m, n = a->n, unbiased = a->unbiased, accumulate = a->accumulate;
+    const float *xhat = a->xhat, *std = a->std, *gamma = a->gamma, *dy = a->dy;
+    float *dx = a->dx, *dgamma = a->dgamma, *dbeta = a->dbeta;
     __m256 fm = _mm256_set1_ps((float)m), fd = _mm256_set1_ps((float)(m - !!unbiased));
     float sb[256] __attribute__((aligned(32))), sg[256] __attribute__((aligned(32)));
     float mg[256] __attribute__((aligned(32))), pj[256] __attribute__((aligned(32)));
-    for (int j0 = 0; j0 < n; j0 += 256) {
-        int nb = n - j0 < 256 ? n - j0 : 256;
+    for (int j0 = ja; j0 < jb; j0 += 256) {
+        int nb = jb - j0 < 256 ? jb - j0 : 256;
         for (int j = 0; j < nb; j += 8) {
             _mm256_store_ps(sb + j, _mm256_setzero_ps());
             _mm256_store_ps(sg + j, _mm256_setzero_ps());
@@ -198,8 +236,8 @@ static void bn_bwd_rows(int m, int n, const float *xhat, const float *std, const
                 size_t e = (size_t)i * n + j0 + j;
                 __m256 g = _mm256_loadu_ps(dy + e);
                 _mm256_store_ps(sb + j, _mm256_add_ps(_mm256_load_ps(sb + j), g));
-                _mm256_store_ps(sg + j, _mm256_fmadd_ps(g, _mm256_loadu_ps(xhat + e),
-                                                        _mm256_load_ps(sg + j)));
+                _mm256_store_ps(
+                    sg + j, _mm256_fmadd_ps(g, _mm256_loadu_ps(xhat + e), _mm256_load_ps(sg + j)));
             }
         for (int j = 0; j < nb; j += 8) {
             __m256 ga = _mm256_loadu_ps(gamma + j0 + j);
@@ -227,14 +265,31 @@ static void bn_bwd_rows(int m, int n, const float *xhat, const float *std, const
     }
 }
 
+typedef struct {
+    const bn_bwd_args *a;
+    int tasks;
+} bwd_job;
+
+static void bwd_task(void *ctx, int t)
+{
+    const bwd_job *j = ctx;
+    int ja, jb;
+    col_range(j->a->n, j->tasks, t, &ja, &jb);
+    if (ja < jb) bn_bwd_rows(j->a, ja, jb);
+}
+
 void nn_avx2_bn_bwd(int m, int n, const float *xhat, const float *std, const float *gamma,
                     const float *dy, int unbiased, float *dx, float *dgamma, float *dbeta,
                     int accumulate)
 {
+    bn_bwd_args a = {m, n, unbiased, accumulate, xhat, std, gamma, dy, dx, dgamma, dbeta};
     if (n % 8 == 0) {
-        bn_bwd_rows(m, n, xhat, std, gamma, dy, unbiased, dx, dgamma, dbeta, accumulate);
+        bwd_job j = {&a, col_tasks(m, n)};
+        if (j.tasks > 1)
+            nn_threads_run(j.tasks, bwd_task, &j);
+        else
+            bn_bwd_rows(&a, 0, n);
         return;
     }
-    bn_bwd_args a = {m, n, unbiased, accumulate, xhat, std, gamma, dy, dx, dgamma, dbeta};
     STRIPS(n, bn_bwd_strip, &a);
 }

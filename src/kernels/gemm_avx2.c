@@ -7,7 +7,7 @@
  * too when its rows are contiguous (nn, tn) — packed by 8×8 transposes for nt.  Scratch is
  * static thread-local (1.1 MiB per thread), never malloc'd.  Edge tiles load with masks and
  * store through the stack, so any m, n, k ≥ 1 works; k = 0 gives C = 0 (or leaves it).
- * Products of m·n·k ≥ 2^21 are split over the threads of nn_kernels_set_threads.
+ * Products of m·n·k ≥ NN_GEMM_SPLIT_MIN are split over the threads of nn_kernels_set_threads.
  */
 #include <immintrin.h>
 #include <stddef.h>
@@ -369,7 +369,7 @@ static void job_task(void *ctx, int t)
 static void gemm(const gemm_args *g, int m, int n, int k, int accumulate)
 {
     int packed = want_packed(m, n, k), nt = nn_threads_count();
-    if (nt <= 1 || (double)m * n * k < (double)(1 << 21)) {
+    if (nt <= 1 || (double)m * n * k < NN_GEMM_SPLIT_MIN) {
         run(g, m, n, k, accumulate, packed);
         return;
     }
@@ -399,4 +399,28 @@ void nn_avx2_sgemm_tn(int m, int n, int k, const float *a, int lda, const float 
 {
     gemm_args g = {a, 1, lda, b, ldb, 1, c, ldc};
     gemm(&g, m, n, k, accumulate);
+}
+
+/* One core's FMA peak at 8 lanes: 12 independent accumulator chains (enough to cover the
+ * FMA latency on two pipes), timed over ≥ 20 ms; GFLOP/s at 2 flops per lane per FMA. */
+double nn_avx2_fma_peak(void)
+{
+    __m256 acc[12], x = _mm256_set1_ps(0.999f), y = _mm256_set1_ps(1e-7f);
+    for (int i = 0; i < 12; i++)
+        acc[i] = _mm256_set1_ps((float)i);
+    long iters = 0;
+    double t0 = nn_threads_cpu_now(), t;
+    do {
+        for (int r = 0; r < 4096; r++) {
+#pragma GCC unroll 12
+            for (int i = 0; i < 12; i++)
+                acc[i] = _mm256_fmadd_ps(acc[i], x, y);
+        }
+        iters += 4096;
+    } while ((t = nn_threads_cpu_now() - t0) < 0.02);
+    float sink = 0;
+    for (int i = 0; i < 12; i++)
+        sink += _mm256_cvtss_f32(acc[i]);
+    __asm__ volatile("" ::"x"(sink)); /* keep the chains */
+    return (double)iters * 12 * 8 * 2 / t * 1e-9;
 }

@@ -199,6 +199,8 @@ extern const nn_kernels *nn_k;
 /* Tables that exist in this build (avx2/avx512 may be NULL when not compiled in). */
 extern const nn_kernels nn_kernels_scalar;
 extern const nn_kernels nn_kernels_avx2;
+/* The avx512 table (built on first call from the avx2 one with the AVX-512 entries). */
+const nn_kernels *nn_kernels_avx512_table(void);
 
 /* Picks the best table this CPU supports, or the one named by `want` (or, when want
  * is NULL, by the NNRUN_ISA environment variable).  Returns 0, or −1 when the named
@@ -211,8 +213,18 @@ const nn_kernels *nn_kernels_get(const char *isa);
 
 /* Threads the gemm entries may use (1 = the calling thread only, the default).  Worker
  * threads are created here, once, never per call; call it at start-up.  Only gemms big
- * enough to pay (m·n·k ≥ 2^21) are split, over disjoint blocks of C, so results are
+ * enough to pay (m·n·k ≥ NN_GEMM_SPLIT_MIN) are split, over disjoint blocks of C, so results are
  * bit-identical for every thread count. */
 void nn_kernels_set_threads(int n);
+
+/* The gemms split over threads only from this many multiply-adds (m·n·k): below it, waking
+ * a worker costs more than half the product saves.  Public, so that an op running products
+ * side by side (linear's dX and dW) can leave the big ones to the gemm's own split. */
+#define NN_GEMM_SPLIT_MIN ((double)(1 << 21))
+
+/* The FMA peak of one core with this table's vector width, GFLOP/s (2 flops per lane per
+ * FMA): the best of five loops of independent FMAs, 20 ms of thread CPU time each; 0 for
+ * scalar. */
+double nn_kernels_fma_peak(const nn_kernels *k);
 
 #endif

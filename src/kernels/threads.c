@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <time.h>
 
 #include "kernels/kernels.h"
 #include "kernels/threads.h"
@@ -123,4 +124,36 @@ void nn_threads_run(int ntasks, void (*fn)(void *ctx, int t), void *ctx)
         pthread_cond_wait(&pool.done, &pool.mu);
     pthread_mutex_unlock(&pool.mu);
     pthread_mutex_unlock(&pool.busy);
+}
+
+double nn_threads_cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+typedef struct {
+    size_t n, per;
+    void (*fn)(void *, size_t, size_t);
+    void *ctx;
+} range_job;
+
+static void range_task(void *ctx, int t)
+{
+    const range_job *j = ctx;
+    size_t lo = (size_t)t * j->per, hi = lo + j->per < j->n ? lo + j->per : j->n;
+    if (lo < hi) j->fn(j->ctx, lo, hi);
+}
+
+void nn_threads_split(size_t n, void (*fn)(void *ctx, size_t lo, size_t hi), void *ctx)
+{
+    int nt = pool.nthreads;
+    if (nt <= 1 || (double)n < NN_ELEMENTWISE_SPLIT_MIN) {
+        fn(ctx, 0, n);
+        return;
+    }
+    size_t per = ((n + (size_t)nt - 1) / (size_t)nt + 15) & ~(size_t)15; /* whole 16-float strips */
+    range_job j = {n, per, fn, ctx};
+    nn_threads_run(nt, range_task, &j);
 }

@@ -2,6 +2,10 @@
 #ifndef NN_KERNELS_THREADS_H
 #define NN_KERNELS_THREADS_H
 
+/* Elementwise and normalisation kernels split over threads only from this many elements
+ * (m·n): below it the wake-up costs more than half the work. */
+#define NN_ELEMENTWISE_SPLIT_MIN ((double)(1 << 16))
+
 /* Threads the pool runs work on (the caller included): 1 until nn_kernels_set_threads. */
 int nn_threads_count(void);
 
@@ -16,5 +20,15 @@ unsigned long nn_threads_worker_tasks(void);
 
 /* From now on, nn_threads_run called on this thread runs every task on it. */
 void nn_threads_serial_here(void);
+
+/* fn(ctx, lo, hi) over [0, n): one call, or — from NN_ELEMENTWISE_SPLIT_MIN elements with
+ * 2+ threads — one contiguous range per thread, split at multiples of 16 (elementwise work,
+ * whose every element is computed alike wherever the split falls). */
+#include <stddef.h>
+void nn_threads_split(size_t n, void (*fn)(void *ctx, size_t lo, size_t hi), void *ctx);
+
+/* The calling thread's CPU seconds (the FMA-peak loops: time other processes hold the
+ * core does not count, so a busy machine does not lower the peak). */
+double nn_threads_cpu_now(void);
 
 #endif

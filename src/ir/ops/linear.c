@@ -4,6 +4,7 @@
 
 #include "ir/op.h"
 #include "kernels/kernels.h"
+#include "kernels/parallel.h"
 
 static const nn_init default_weight = {.kind = NN_INIT_KAIMING, .gain = 1.0, .scale = 1.0};
 static const nn_init default_bias = {.kind = NN_INIT_ZEROS, .scale = 1.0};
@@ -81,14 +82,39 @@ static void run(const nn_step *s, int rows)
     if (s->in[2]) nn_k->bias_add(rows, n, s->in[2], s->out[0]);
 }
 
-/* dx = dy·Wᵀ,  dW = xᵀ·dy,  db = Σ_rows dy */
+/* dx = dy·Wᵀ (task 0),  dW = xᵀ·dy and db = Σ_rows dy (task 1): independent outputs. */
+typedef struct {
+    const nn_step *s;
+    int rows, k, n, acc;
+} grad_job;
+
+static void grad_part(void *ctx, int t)
+{
+    const grad_job *j = ctx;
+    const nn_step *s = j->s;
+    int rows = j->rows, k = j->k, n = j->n, acc = j->acc;
+    if (t == 0 && s->out[0])
+        nn_k->sgemm_nt(rows, k, n, s->in[2], n, s->in[1], n, s->out[0], k, acc & 1);
+    if (t == 1) {
+        nn_k->sgemm_tn(k, n, rows, s->in[0], k, s->in[2], n, s->out[1], n, (acc >> 1) & 1);
+        if (s->out[2]) nn_k->col_sum(rows, n, s->in[2], s->out[2], (acc >> 2) & 1);
+    }
+}
+
+/* With two or more threads, dX and dW run side by side when each is worth a thread's wake-up
+ * (≥ 2^17 multiply-adds) and neither is big enough for the gemm to split it itself.  Each
+ * product is computed whole by one thread, on the same code path: the bits do not depend on
+ * the thread count. */
 static void run_grad(const nn_step *s, int rows)
 {
     rows = mrows(s->tin[0], rows);
-    int k = s->tin[1]->dim[0], n = s->tin[1]->dim[1], acc = s->node->accumulate;
-    if (s->out[0]) nn_k->sgemm_nt(rows, k, n, s->in[2], n, s->in[1], n, s->out[0], k, acc & 1);
-    nn_k->sgemm_tn(k, n, rows, s->in[0], k, s->in[2], n, s->out[1], n, (acc >> 1) & 1);
-    if (s->out[2]) nn_k->col_sum(rows, n, s->in[2], s->out[2], (acc >> 2) & 1);
+    grad_job j = {s, rows, s->tin[1]->dim[0], s->tin[1]->dim[1], s->node->accumulate};
+    double work = (double)rows * j.k * j.n;
+    if (s->out[0] && nn_parallel_threads() > 1 && work >= (double)(1 << 17) &&
+        work < NN_GEMM_SPLIT_MIN)
+        nn_parallel_run(2, grad_part, &j);
+    else
+        grad_part(&j, 0), grad_part(&j, 1);
 }
 
 const nn_op nn_op_linear = {"linear", infer, grad, run};

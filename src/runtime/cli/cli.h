@@ -34,6 +34,7 @@ typedef struct {
     int nsets, threads, threads_given, quiet, json, force;
     int dot, values, plan, resolved; /* graph --dot [--values] | --plan; check --resolved */
     long bench_steps;                /* bench --steps N */
+    int profile;                     /* bench --profile */
     nn_sweep_opts sw;                /* sweep: -j, --cell, --shard, ... */
     const char **fwd;                /* sweep: the run options every cell gets, as argv */
     int nfwd;

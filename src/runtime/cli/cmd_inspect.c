@@ -8,6 +8,7 @@
 #include "kernels/kernels.h"
 #include "parser/matrix.h"
 #include "runtime/cli/cli.h"
+#include "runtime/train/profile.h"
 #include "runtime/train/gradcheck.h"
 #include "runtime/report/graphviz.h"
 
@@ -187,9 +188,46 @@ static int bench(nn_cli *c, nn_cli_model *m)
     return text ? NN_EXIT_OK : NN_EXIT_RUN;
 }
 
+static json_t *profile_json(const nn_cli_model *m, const nn_profile *p)
+{
+    static const char *const phase[] = {"batch", "forward", "backward", "update"};
+    json_t *rows = json_array();
+    for (int i = 0; rows && i < p->nrows; i++) {
+        const nn_profile_row *r = &p->row[i];
+        double g = r->us > 0 ? r->flops / r->us * 1e-3 : 0, peak = p->peak_gflops * p->threads;
+        json_array_append_new(rows, json_pack("{s:i, s:s, s:s, s:f, s:f, s:f, s:f}", "step",
+                                              r->step, "phase", phase[r->phase], "name", r->name,
+                                              "us", r->us, "flops", r->flops, "gflops", g,
+                                              "peak_fraction", peak > 0 ? g / peak : 0.0));
+    }
+    return json_pack("{s:s, s:s, s:i, s:I, s:f, s:f, s:o}", "name", m->spec->name, "isa",
+                     nn_k->isa, "threads", p->threads, "steps", (json_int_t)p->steps,
+                     "us_per_step_median", p->step_us, "fma_peak_gflops_per_core",
+                     p->peak_gflops, "parts", rows ? rows : json_array());
+}
+
+/* bench --profile: where the step's time goes. */
+static int profile(nn_cli *c, nn_cli_model *m)
+{
+    nn_profile p;
+    if (nn_trainer_profile(m->tr, c->bench_steps ? c->bench_steps : 200, &p) != 0) {
+        fprintf(stderr, "nnrun: error: bench --profile needs a model with a graph (and memory)\n");
+        return NN_EXIT_RUN;
+    }
+    int rc = NN_EXIT_OK;
+    if (c->json) {
+        if (nn_cli_print_json(profile_json(m, &p)) != 0) rc = NN_EXIT_RUN;
+    } else {
+        printf("profile of %s: ", m->spec->name);
+        nn_profile_print(&p, 10, stdout);
+    }
+    nn_profile_free(&p);
+    return rc;
+}
+
 int nn_cmd_bench(nn_cli *c)
 {
-    return with_model(c, bench);
+    return with_model(c, c->profile ? profile : bench);
 }
 
 static json_t *gradcheck_json(const nn_cli *c, const nn_gradcheck_result *r)

@@ -381,6 +381,20 @@ static void print_step(const nn_step *s, FILE *out)
         fprintf(out, "%s%s", i ? "+" : "", s->sub[i].node->op->name);
 }
 
+void nn_plan_step_name(const nn_plan *p, int i, char *buf, size_t n)
+{
+    const nn_step *s = &p->steps[i];
+    const nn_step *last = s->sub ? &s->sub[s->nsub - 1] : s;
+    FILE *mem = fmemopen(buf, n, "w");
+    if (!mem) {
+        snprintf(buf, n, "?");
+        return;
+    }
+    print_step(s, mem);
+    if (last->node->nout > 0 && last->tout[0]) fprintf(mem, " -> %s", last->tout[0]->name);
+    fclose(mem);
+}
+
 void nn_plan_print(const nn_plan *p, const nn_params *P, FILE *out)
 {
     char shape[64];

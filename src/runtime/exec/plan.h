@@ -82,6 +82,8 @@ nn_plan *nn_plan_lower(const nn_graph *g, nn_params *P, int flags);
  * writes with their arena offsets, and the arena size. */
 void nn_plan_print(const nn_plan *p, const nn_params *P, FILE *out);
 void nn_plan_free(nn_plan *p);
+/* Step i's name as --plan prints it ("linear+tanh") and the tensor it writes first. */
+void nn_plan_step_name(const nn_plan *p, int i, char *buf, size_t n);
 /* The arena bytes nn_plan_lower(g, P, flags) would allocate, found without allocating it
  * (so a too-large plan can be refused first); (size_t)−1 when out of memory. */
 size_t nn_plan_arena_bytes(const nn_graph *g, int flags);
