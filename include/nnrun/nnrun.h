@@ -69,6 +69,8 @@ nnrun_spec *nnrun_spec_load_string(const char *yaml, const char *base_dir, const
                                    const char *const *sets, int nsets, nnrun_errors **err);
 void nnrun_spec_free(nnrun_spec *s);
 const char *nnrun_spec_name(const nnrun_spec *s);
+/* The activation plugins the spec declares (building a run loads them: their code runs). */
+int nnrun_spec_plugins(const nnrun_spec *s);
 /* The resolved spec as YAML (`nnrun check --resolved`): malloc'd, the caller frees it. */
 char *nnrun_spec_resolved(const nnrun_spec *s);
 
@@ -153,6 +155,18 @@ const char *nnrun_tensor_name(nnrun_run *r, int i);
  * their gradients then read by name.  Returns the rows used, or an error code.  Done
  * automatically (0 rows) on the first activation read after a step. */
 int nnrun_probe(nnrun_run *r, int rows);
+
+/* --- the model as a function -------------------------------------------------------- */
+/* The shapes of `rows` input rows and of their logits ([rows, context] token ids or
+ * [rows, features]; [rows, vocab] or [rows, context, vocab] for sequence models). */
+int nnrun_forward_shape(nnrun_run *r, int rows, nnrun_shape *in, nnrun_shape *logits);
+/* The logits of x (token ids as whole floats, or features) in evaluation mode — BatchNorm
+ * on its running buffers, no dropout — into logits[n]. */
+int nnrun_forward(nnrun_run *r, const float *x, int rows, float *logits, int64_t n);
+/* Writes a standalone PyTorch file for the model (an nn.Module taking the run's inputs and
+ * load(path) reading model.safetensors); NNRUN_EINPUT with the reason for a model it cannot
+ * express (a plugin or formula activation, the counting model). */
+int nnrun_export_pytorch(nnrun_run *r, const char *path);
 
 /* --- sampling and checkpoints -------------------------------------------------------- */
 /* Draws `count` items (text data) with `seed` and `temperature` (≤ 0: the spec's).

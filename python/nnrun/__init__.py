@@ -301,10 +301,42 @@ class Run:
     def load(self, path):
         self._check(lib.nnrun_load(self._h, os.fsencode(path)))
 
+    def forward(self, x):
+        """The logits of x (token ids [rows, context] or features [rows, features]) in
+        evaluation mode, as nnrun computes them."""
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        rows = x.shape[0] if x.ndim else 0
+        sin, sout = _lib.Shape(), _lib.Shape()
+        self._check(lib.nnrun_forward_shape(self._h, rows, ctypes.byref(sin), ctypes.byref(sout)))
+        want = tuple(sin.dim[k] for k in range(sin.ndim))
+        if x.shape != want:
+            raise NnrunError("forward: x is %s; the model takes %s" % (list(x.shape), list(want)))
+        out = np.empty(sout.numel, dtype=np.float32)
+        self._check(lib.nnrun_forward(self._h, x.ctypes.data, rows, out.ctypes.data, sout.numel))
+        return out.reshape(tuple(sout.dim[k] for k in range(sout.ndim)))
+
+    def export_pytorch(self, path):
+        """Writes the standalone PyTorch file of `nnrun export --pytorch` for this model."""
+        self._check(lib.nnrun_export_pytorch(self._h, os.fsencode(path)))
+
     def to_torch(self):
-        """The model as a PyTorch nn.Module with this run's weights (nnrun export)."""
-        from . import torch_export
-        return torch_export.to_torch(self)
+        """The model as a PyTorch nn.Module with this run's current weights, in eval mode
+        (the file of export_pytorch, imported)."""
+        import importlib.util
+        import tempfile
+        import torch
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "nnrun_%s.py" % self.spec.name.replace("-", "_"))
+            self.export_pytorch(path)
+            ms = importlib.util.spec_from_file_location("nnrun_model_" + self.spec.name, path)
+            mod = importlib.util.module_from_spec(ms)
+            ms.loader.exec_module(mod)
+        model = mod.Model()
+        with torch.no_grad():
+            for name in model.NAMES:
+                model.P(name).copy_(torch.from_numpy(self.tensor(name)))
+        model.module = mod  # load() and the constants (VOCAB, CONTEXT) of the file
+        return model.eval()
 
     # --- Jupyter ----------------------------------------------------------------------
     def _repr_html_(self):

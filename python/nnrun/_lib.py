@@ -91,6 +91,10 @@ _decl = {
     "nnrun_sample": (ctypes.POINTER(ctypes.c_char_p), [P, ctypes.c_int, ctypes.c_uint64,
                                                        ctypes.c_double]),
     "nnrun_strings_free": (None, [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int]),
+    "nnrun_forward_shape": (ctypes.c_int, [P, ctypes.c_int, ctypes.POINTER(Shape),
+                                           ctypes.POINTER(Shape)]),
+    "nnrun_forward": (ctypes.c_int, [P, P, ctypes.c_int, P, ctypes.c_int64]),
+    "nnrun_export_pytorch": (ctypes.c_int, [P, ctypes.c_char_p]),
     "nnrun_save": (ctypes.c_int, [P, ctypes.c_char_p]),
     "nnrun_load": (ctypes.c_int, [P, ctypes.c_char_p]),
 }

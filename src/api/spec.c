@@ -104,6 +104,11 @@ const char *nnrun_spec_name(const nnrun_spec *s)
     return s ? s->s->name : NULL;
 }
 
+int nnrun_spec_plugins(const nnrun_spec *s)
+{
+    return s ? s->s->nplugins : 0;
+}
+
 char *nnrun_spec_resolved(const nnrun_spec *s)
 {
     if (!s) return NULL;
