@@ -297,6 +297,55 @@ static void test_save_load_sample(void **st)
     nnrun_run_free(r);
 }
 
+static void test_forward_export(void **st)
+{
+    (void)st;
+    nnrun_run *r = small_run(NULL);
+    nnrun_shape in, out;
+    assert_int_equal(nnrun_forward_shape(r, 2, &in, &out), NNRUN_OK);
+    assert_int_equal(in.numel, 6); /* [2, 3] token ids */
+    assert_int_equal(out.dim[0], 2);
+    float x[6] = {0, 0, 1, 1, 2, 3}, a[64], b[64];
+    assert_true(out.numel <= 64);
+    assert_int_equal(nnrun_forward(r, x, 2, a, out.numel), NNRUN_OK);
+    assert_int_equal(nnrun_forward(r, x, 2, b, out.numel), NNRUN_OK);
+    assert_memory_equal(a, b, (size_t)out.numel * sizeof *a);
+    /* wrong calls: a token id out of the vocabulary, a wrong size, no rows */
+    x[4] = 999;
+    assert_int_equal(nnrun_forward(r, x, 2, a, out.numel), NNRUN_EINPUT);
+    assert_non_null(strstr(nnrun_errors_text(nnrun_run_errors(r)), "token ids are whole numbers"));
+    x[4] = 2;
+    assert_int_equal(nnrun_forward(r, x, 2, a, out.numel - 1), NNRUN_EINPUT);
+    assert_int_equal(nnrun_forward(r, x, 0, a, 0), NNRUN_EINPUT);
+    assert_int_equal(nnrun_forward(r, NULL, 2, a, out.numel), NNRUN_EINPUT);
+    /* the PyTorch file, and one that cannot be written */
+    char path[160];
+    snprintf(path, sizeof path, "%s/model.py", tmp);
+    assert_int_equal(nnrun_export_pytorch(r, path), NNRUN_OK);
+    char *py = tu_read_file(path);
+    assert_non_null(py);
+    assert_non_null(strstr(py, "class Model(nn.Module):"));
+    assert_non_null(strstr(py, "def load(path"));
+    free(py);
+    assert_int_equal(nnrun_export_pytorch(r, "/nonexistent/dir/m.py"), NNRUN_EOUTPUT);
+    assert_int_equal(nnrun_export_pytorch(r, NULL), NNRUN_EINPUT);
+    nnrun_run_free(r);
+    /* the counting model: refused with a message, no file */
+    nnrun_errors *err = NULL;
+    nnrun_spec *s = nnrun_spec_load(tu_path("specs/bigram_counts.yaml"), NULL, 0, &err);
+    assert_non_null(s);
+    r = nnrun_run_new(s, NULL, &err);
+    nnrun_spec_free(s);
+    assert_non_null(r);
+    snprintf(path, sizeof path, "%s/counts.py", tmp);
+    assert_int_equal(nnrun_export_pytorch(r, path), NNRUN_EINPUT);
+    assert_non_null(strstr(nnrun_errors_text(nnrun_run_errors(r)), "counting model"));
+    assert_null(tu_read_file(path));
+    assert_int_equal(nnrun_forward(r, x, 1, a, 27), NNRUN_EINPUT);
+    assert_int_equal(nnrun_probe(r, 4), NNRUN_EINPUT);
+    nnrun_run_free(r);
+}
+
 static void test_run_dir(void **st)
 {
     (void)st;
@@ -334,7 +383,7 @@ int main(void)
         cmocka_unit_test(test_eval_callback),
         cmocka_unit_test(test_tensors),
         cmocka_unit_test(test_save_load_sample),
-        cmocka_unit_test(test_run_dir),
+        cmocka_unit_test(test_forward_export), cmocka_unit_test(test_run_dir),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
