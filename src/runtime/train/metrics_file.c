@@ -37,7 +37,9 @@ void nn_metrics_write(const nn_run_opts *o, const nn_metrics_row *r)
             nj += 4;
             continue;
         }
-        /* the learning rate repeats row after row: its text is kept (main thread only) */
+        /* the learning rate repeats row after row: its text is kept.  Rows come from the
+         * training thread or an evaluation thread (eval_bg), never both at once: the
+         * trainer joins the evaluation thread before it writes a row itself. */
         static double last_lr = NAN;
         static char lr_text[40];
         static int lr_len;
