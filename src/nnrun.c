@@ -34,7 +34,8 @@ enum {
     SWEEP = 1 << 6,
     SUMMARIZE = 1 << 7,
     SAMPLE = 1 << 8,
-    ALL = (1 << 9) - 1,
+    EXPORT = 1 << 9,
+    ALL = (1 << 10) - 1,
     SPECS = RUN | CHECK | GRAPH | BENCH | GRADCHECK | SWEEP, /* those that read a spec */
 };
 
@@ -63,6 +64,8 @@ static const subcommand CMDS[] = {
      "summary.csv and report.html of a sweep's DONE cells"},
     {"sample", SAMPLE, "RUN_DIR|FILE.safetensors", nn_cmd_sample,
      "draw items from a trained model (no spec)"},
+    {"export", EXPORT, "RUN_DIR", nn_cmd_export,
+     "write the run's model as a standalone PyTorch file (--pytorch FILE)"},
 };
 enum { NCMDS = sizeof CMDS / sizeof *CMDS };
 
@@ -192,6 +195,7 @@ static int o_temperature(nn_cli *c, const char *a)
 }
 static int o_prefix(nn_cli *c, const char *a) { return c->prefix = a, 0; }
 static int o_allow_plugins(nn_cli *c, const char *a) { return (void)a, c->allow_plugins = 1, 0; }
+static int o_pytorch(nn_cli *c, const char *a) { return c->pytorch = a, 0; }
 static int o_tolerance(nn_cli *c, const char *a)
 {
     char *end;
@@ -227,12 +231,12 @@ static const option OPTS[] = {
      "override a spec value (typed and checked like the file), e.g. --set train.steps=2000"},
     {"out", "DIR", RUN | SWEEP, 0, o_out, "the run directory (default: runs/NAME), or the sweep's"},
     {"force", NULL, RUN, 0, o_force, "reuse an output directory that holds an earlier run"},
-    {"threads", "N", RUN | SWEEP | BENCH, 0, o_threads,
+    {"threads", "N", RUN | SWEEP | BENCH | EXPORT, 0, o_threads,
      "threads for evaluation and large matrix products (default: every core; results do "
      "not depend on N; with 2+, evaluation points run beside training)"},
     {"isa", "NAME", SPECS | SAMPLE, 1, o_isa,
      "kernel path: scalar, avx2 or avx512 (default: the best this CPU has; also NNRUN_ISA)"},
-    {"quiet", NULL, RUN | SWEEP, 0, o_quiet, "no progress output"},
+    {"quiet", NULL, RUN | SWEEP | EXPORT, 0, o_quiet, "no progress output"},
     {"json", NULL, RUN | CHECK | GRAPH | BENCH | GRADCHECK | SUMMARIZE, 0, o_json,
      "the result as JSON on stdout (a run: summary.json and run_dir, progress to stderr; "
      "check: every diagnostic; graph: nodes and tensors; gradcheck: per-parameter errors; "
@@ -275,6 +279,8 @@ static const option OPTS[] = {
     {"prefix", "TEXT", SAMPLE, 0, o_prefix, "every item starts with TEXT"},
     {"allow-plugins", NULL, SAMPLE, 0, o_allow_plugins,
      "load the plugins the model file's stored spec names (their code runs)"},
+    {"pytorch", "FILE", EXPORT, 0, o_pytorch,
+     "the PyTorch file to write: an nn.Module of the model and load(model.safetensors)"},
 };
 enum { NOPTS = sizeof OPTS / sizeof *OPTS, OPT_HELP = NOPTS, OPT_VERSION };
 
@@ -355,6 +361,8 @@ static int check_combinations(const nn_cli *c, unsigned cmd)
         return usage_error("choose one of --resolved and --json");
     if (cmd == RUN && c->resume && (c->out || c->force))
         return usage_error("--resume continues in RUN_DIR itself: leave out --out and --force");
+    if (cmd == EXPORT && !c->pytorch)
+        return usage_error("nnrun export writes a PyTorch file: give it with --pytorch FILE");
     if (cmd != SWEEP) return 0;
     int modes = (o->cell >= 0 || o->cell_id) + (o->shard_n > 0) + o->list + o->emit_sbatch;
     if (o->cell >= 0 && o->cell_id) return usage_error("choose one of --cell and --cell-id");

@@ -7,7 +7,7 @@
 #   - a private header (*_int.h) included from outside its own folder — nn_trainer's
 #     fields (train/trainer_int.h) are visible in train/ only.
 # A component is a folder: parser, ir, ir/ops, kernels, runtime/<subsystem>, cli
-# (src/nnrun.c), api (include/).  docs/ARCHITECTURE.md draws the same picture.
+# (src/nnrun.c), libnnrun (src/api: the C API), api (include/).  docs/ARCHITECTURE.md draws the same picture.
 # Usage: tests/layering.sh [ALLOW_FILE]   (run by `make check`; exit 0 or 1)
 set -uo pipefail
 cd "${NNRUN_SRCDIR:-$(dirname "$0")/..}" || exit 1
@@ -22,6 +22,7 @@ component() {
     src/ir/*) echo ir ;;
     src/kernels/*) echo kernels ;;
     src/runtime/*/*) local f=${1#src/}; echo "${f%/*}" ;;
+    src/api/*) echo libnnrun ;;
     include/*) echo api ;;
     *) echo "?$1" ;;
     esac

@@ -28,6 +28,7 @@ nn_eval_bg *nn_eval_bg_new(nn_trainer *tr)
 {
     const nn_graph *train_g = nn_trainer_graph(tr, NN_TRAINING);
     if (nn_trainer_eval_threads(tr) < 2 || nn_trainer_ngram(tr) || !train_g ||
+        nn_trainer_eval_inline(tr) ||
         nn_trainer_plugins(tr) || nn_trainer_spec(tr)->checkpoint.keep_best)
         return NULL;
     nn_eval_bg *b = calloc(1, sizeof *b);

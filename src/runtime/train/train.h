@@ -74,6 +74,11 @@ struct nn_plugins *nn_trainer_plugins(const nn_trainer *tr);
 /* --nan-check (the default, on) or --no-nan-check: whether a step also checks every
  * gradient and running buffer, not only the loss (nancheck.h). */
 void nn_trainer_set_nan_check(nn_trainer *tr, int on);
+/* Evaluate in place at every evaluation point, never beside training (eval_bg.h): a hook's
+ * at_eval then comes before the next step, so it can stop the run right there (the C API's
+ * callback).  The numbers are the same either way. */
+void nn_trainer_set_eval_inline(nn_trainer *tr, int on);
+int nn_trainer_eval_inline(const nn_trainer *tr);
 
 /* Trains for spec->train.steps steps, evaluating on the schedule of spec->eval, then
  * evaluates every split and draws the samples.  Returns 0; −1 if the loss or (with

@@ -226,6 +226,16 @@ void nn_trainer_set_nan_check(nn_trainer *tr, int on)
     tr->grad_check = on;
 }
 
+void nn_trainer_set_eval_inline(nn_trainer *tr, int on)
+{
+    tr->eval_inline = on;
+}
+
+int nn_trainer_eval_inline(const nn_trainer *tr)
+{
+    return tr->eval_inline;
+}
+
 nn_model_ref nn_trainer_model(const nn_trainer *tr)
 {
     nn_model_ref m = {tr->spec, tr->ds, tr->P, tr->ngram};

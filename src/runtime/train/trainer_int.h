@@ -24,6 +24,7 @@ struct nn_trainer {
     struct nn_plugins *plugins; /* activation plugins (plugin.h); NULL when none */
     int grad_check;             /* stop on a non-finite gradient too (--nan-check) */
     int nonfinite;              /* the last step's verdict (nancheck.h), 0: finite */
+    int eval_inline;            /* evaluate in place, never beside training (eval_bg.h) */
     /* attached hooks (hooks.h), called in this order */
     const nn_train_hooks *hook[NN_MAX_HOOKS];
     void *hook_ctx[NN_MAX_HOOKS];
