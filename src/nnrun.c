@@ -35,7 +35,8 @@ enum {
     SUMMARIZE = 1 << 7,
     SAMPLE = 1 << 8,
     EXPORT = 1 << 9,
-    ALL = (1 << 10) - 1,
+    PREDICT = 1 << 10,
+    ALL = (1 << 11) - 1,
     SPECS = RUN | CHECK | GRAPH | BENCH | GRADCHECK | SWEEP, /* those that read a spec */
 };
 
@@ -66,6 +67,9 @@ static const subcommand CMDS[] = {
      "draw items from a trained model (no spec)"},
     {"export", EXPORT, "RUN_DIR", nn_cmd_export,
      "write the run's model as a standalone PyTorch file (--pytorch FILE)"},
+    {"predict", PREDICT, "RUN_DIR INPUT", nn_cmd_predict,
+     "the trained model on new inputs: CSV rows (table data) or text prefixes, one line "
+     "each (INPUT - reads stdin)"},
 };
 enum { NCMDS = sizeof CMDS / sizeof *CMDS };
 
@@ -119,7 +123,7 @@ static int o_profile(nn_cli *c, const char *a) { return (void)a, c->profile = 1,
 static int o_resolved(nn_cli *c, const char *a) { return (void)a, c->resolved = 1, 0; }
 static int o_steps(nn_cli *c, const char *a)
 {
-    if ((c->bench_steps = whole(a, 1, 100000000)) < 0)
+    if ((c->steps = whole(a, 1, 100000000)) < 0)
         return usage_error("--steps expects a whole number from 1 to 100000000, got '%s'", a);
     return 0;
 }
@@ -194,6 +198,12 @@ static int o_temperature(nn_cli *c, const char *a)
     return 0;
 }
 static int o_prefix(nn_cli *c, const char *a) { return c->prefix = a, 0; }
+static int o_top(nn_cli *c, const char *a)
+{
+    long v = whole(a, 1, 1000000);
+    if (v < 0) return usage_error("--top expects a whole number ≥ 1, got '%s'", a);
+    return c->top = (int)v, 0;
+}
 static int o_allow_plugins(nn_cli *c, const char *a) { return (void)a, c->allow_plugins = 1, 0; }
 static int o_pytorch(nn_cli *c, const char *a) { return c->pytorch = a, 0; }
 static int o_tolerance(nn_cli *c, const char *a)
@@ -229,25 +239,30 @@ typedef struct {
 static const option OPTS[] = {
     {"set", "KEY=VALUE", SPECS, 0, o_set,
      "override a spec value (typed and checked like the file), e.g. --set train.steps=2000"},
-    {"out", "DIR", RUN | SWEEP, 0, o_out, "the run directory (default: runs/NAME), or the sweep's"},
+    {"out", "DIR", RUN | SWEEP | PREDICT, 0, o_out,
+     "the run directory (default: runs/NAME), or the sweep's; predict: the file to write "
+     "(default: stdout)"},
     {"force", NULL, RUN, 0, o_force, "reuse an output directory that holds an earlier run"},
-    {"threads", "N", RUN | SWEEP | BENCH | EXPORT, 0, o_threads,
+    {"threads", "N", RUN | SWEEP | BENCH | EXPORT | PREDICT, 0, o_threads,
      "threads for evaluation and large matrix products (default: every core; results do "
      "not depend on N; with 2+, evaluation points run beside training)"},
-    {"isa", "NAME", SPECS | SAMPLE, 1, o_isa,
+    {"isa", "NAME", SPECS | SAMPLE | PREDICT, 1, o_isa,
      "kernel path: scalar, avx2 or avx512 (default: the best this CPU has; also NNRUN_ISA)"},
-    {"quiet", NULL, RUN | SWEEP | EXPORT, 0, o_quiet, "no progress output"},
-    {"json", NULL, RUN | CHECK | GRAPH | BENCH | GRADCHECK | SUMMARIZE, 0, o_json,
+    {"quiet", NULL, RUN | SWEEP | EXPORT | PREDICT, 0, o_quiet,
+     "no progress output (predict: no accuracy line)"},
+    {"json", NULL, RUN | CHECK | GRAPH | BENCH | GRADCHECK | SUMMARIZE | PREDICT, 0, o_json,
      "the result as JSON on stdout (a run: summary.json and run_dir, progress to stderr; "
      "check: every diagnostic; graph: nodes and tensors; gradcheck: per-parameter errors; "
-     "summarize: the rows)"},
+     "summarize: the rows; predict: one object per line)"},
     {"resume", "RUN_DIR", RUN, 0, o_resume,
-     "continue the run in RUN_DIR (same spec and --set) from its last checkpoint"},
+     "continue the run in RUN_DIR from its last checkpoint (the spec may be left out: "
+     "RUN_DIR/spec.resolved.yaml is the run's own; a spec given must be the same, with the "
+     "same --set)"},
     {"stop-after", "N", RUN, 0, o_stop_after,
      "end this invocation after N steps with a checkpoint (exit 0); resume with --resume"},
     {"dump-step", "K", RUN, 0, o_dump_step,
      "write every tensor of training step K to RUN_DIR/dump.safetensors"},
-    {"max-memory", "BYTES", SPECS | SAMPLE, 1, o_max_memory,
+    {"max-memory", "BYTES", SPECS | SAMPLE | PREDICT, 1, o_max_memory,
      "refuse a model whose parameters and plans need more (suffixes K, M, G; default: 80% "
      "of physical memory)"},
     {"nan-check", NULL, RUN | SWEEP | BENCH, 1, o_nan_check,
@@ -259,7 +274,9 @@ static const option OPTS[] = {
     {"values", NULL, GRAPH, 0, o_values,
      "with --dot: data and grad of every tensor after one forward/backward"},
     {"plan", NULL, GRAPH, 0, o_plan, "the lowered plan: fused steps, arena offsets"},
-    {"steps", "N", BENCH, 0, o_steps, "training steps to time (default 2000; 200 with --profile)"},
+    {"steps", "N", BENCH | RUN, 0, o_steps,
+     "bench: training steps to time (default 2000; 200 with --profile); run --resume: train "
+     "N steps past the checkpoint (train.steps becomes its step + N)"},
     {"profile", NULL, BENCH, 0, o_profile,
      "time each plan step (forward, backward, update) with its FLOPs and share of the "
      "measured FMA peak: the top ten"},
@@ -277,7 +294,9 @@ static const option OPTS[] = {
     {"seed", "S", SAMPLE, 0, o_seed, "the sampling seed (default: the spec's)"},
     {"temperature", "T", SAMPLE, 0, o_temperature, "softmax temperature (default: the spec's)"},
     {"prefix", "TEXT", SAMPLE, 0, o_prefix, "every item starts with TEXT"},
-    {"allow-plugins", NULL, SAMPLE, 0, o_allow_plugins,
+    {"top", "K", PREDICT, 0, o_top,
+     "with --json, text: the K most likely next tokens (default 5)"},
+    {"allow-plugins", NULL, SAMPLE | PREDICT, 0, o_allow_plugins,
      "load the plugins the model file's stored spec names (their code runs)"},
     {"pytorch", "FILE", EXPORT, 0, o_pytorch,
      "the PyTorch file to write: an nn.Module of the model and load(model.safetensors)"},
@@ -319,6 +338,7 @@ static void print_wrapped(const char *text, int col)
 static void print_help(void)
 {
     printf("usage: nnrun SPEC.yaml [--set K=V]... [--out DIR] [--threads N] [--quiet] [--json]\n"
+           "       nnrun [SPEC.yaml] --resume RUN_DIR [--steps N] [--stop-after N]\n"
            "       nnrun SUBCOMMAND OPERAND [OPTION]...\n\nsubcommands:\n");
     for (int i = 0; i < NCMDS; i++) {
         printf("  nnrun %-10s %-25s ", CMDS[i].name, CMDS[i].operand);
@@ -361,6 +381,11 @@ static int check_combinations(const nn_cli *c, unsigned cmd)
         return usage_error("choose one of --resolved and --json");
     if (cmd == RUN && c->resume && (c->out || c->force))
         return usage_error("--resume continues in RUN_DIR itself: leave out --out and --force");
+    if (cmd == RUN && c->steps && !c->resume)
+        return usage_error("--steps N trains a run N steps further: give the run with --resume "
+                           "RUN_DIR (a new run's length is --set train.steps=N)");
+    if (cmd == PREDICT && c->top && !c->json)
+        return usage_error("--top K chooses how many tokens --json lists: add --json");
     if (cmd == EXPORT && !c->pytorch)
         return usage_error("nnrun export writes a PyTorch file: give it with --pytorch FILE");
     if (cmd != SWEEP) return 0;
@@ -419,6 +444,8 @@ static int parse_args(int argc, char **argv, nn_cli *c, const subcommand **cmd)
                 *cmd = find_cmd(a);
             else if (!c->spec)
                 c->spec = a;
+            else if (*cmd && (*cmd)->bit == PREDICT && !c->input)
+                c->input = a;
             else
                 return usage_error("unexpected argument '%s'", a), NN_EXIT_INPUT;
             continue;
@@ -440,8 +467,18 @@ static int parse_args(int argc, char **argv, nn_cli *c, const subcommand **cmd)
     }
     if (!*cmd) *cmd = &CMDS[0];
     c->cmd = (*cmd)->name;
+    if (!c->spec && (*cmd)->bit == RUN && c->resume) { /* the run's own spec */
+        static char own[4200];
+        snprintf(own, sizeof own, "%s/spec.resolved.yaml", c->resume);
+        c->spec = own;
+        c->spec_from_run = 1;
+    }
     if (!c->spec)
         return usage_error("no %s given (nnrun %s %s)", (*cmd)->operand, c->cmd, (*cmd)->operand),
+               NN_EXIT_INPUT;
+    if ((*cmd)->bit == PREDICT && !c->input)
+        return usage_error("no INPUT given (nnrun predict RUN_DIR INPUT: a CSV file of rows, or "
+                           "a text file of prefixes; - reads stdin)"),
                NN_EXIT_INPUT;
     if (check_taken(given, (*cmd)->bit, c->cmd) != 0 || check_combinations(c, (*cmd)->bit) != 0)
         return NN_EXIT_INPUT;

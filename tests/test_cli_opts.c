@@ -84,7 +84,8 @@ static void test_foreign_options(void **state)
         const char *args, *want;
     } cases[] = {
         {"check specs/mlp_bn.yaml --out %s/x", "--out is not an option of 'nnrun check' "
-                                               "(the subcommands that take it: run, sweep)"},
+                                               "(the subcommands that take it: run, sweep, "
+                                               "predict)"},
         {"check specs/mlp_bn.yaml --force", "--force is not an option of 'nnrun check' "
                                             "(the subcommands that take it: run)"},
         {"check specs/mlp_bn.yaml --quiet", "take it: run, sweep"},
@@ -108,8 +109,11 @@ static void test_foreign_options(void **state)
         {"sample %s/run --set train.steps=1", "--set is not an option of 'nnrun sample'"},
         {"sweep specs/grid.yaml --force", "--force is not an option of 'nnrun sweep'"},
         {"sweep specs/grid.yaml --stop-after 5", "--stop-after is not an option of 'nnrun sweep'"},
-        {"specs/mlp_bn.yaml --steps 5", "--steps is not an option of 'nnrun run' (the "
-                                        "subcommands that take it: bench)"},
+        {"check specs/mlp_bn.yaml --steps 5", "--steps is not an option of 'nnrun check' (the "
+                                              "subcommands that take it: run, bench)"},
+        {"specs/mlp_bn.yaml --steps 5", "--steps N trains a run N steps further"},
+        {"sample %s/run --top 3", "--top is not an option of 'nnrun sample' (the subcommands "
+                                  "that take it: predict)"},
         {"specs/mlp_bn.yaml --cell 1", "take it: sweep"},
         {"specs/mlp_bn.yaml --count 3", "take it: sample"},
         {"specs/mlp_bn.yaml --allow-plugins", "take it: sample"},

@@ -9,6 +9,7 @@
  *   cmd_dirs.c     report, summarize, sample: directories and model files, no spec
  *   cmd_sweep.c    sweep (its cells are runs)
  *   cmd_export.c   export: a run directory's model as PyTorch, through the C API (nnrun.h)
+ *   cmd_predict.c  predict: a run directory's model on new CSV rows or text prefixes
  *   cli_json.c     the JSON forms shared by them (diagnostics)
  */
 #ifndef NN_CLI_H
@@ -21,6 +22,7 @@
 #include "parser/spec.h"
 #include "runtime/data/data.h"
 #include "runtime/sweep/sweep.h"
+#include "runtime/train/runctl.h"
 #include "runtime/train/train.h"
 
 enum { NN_EXIT_OK = 0, NN_EXIT_RUN = 1, NN_EXIT_INPUT = 2 };
@@ -30,11 +32,14 @@ enum { NN_EXIT_OK = 0, NN_EXIT_RUN = 1, NN_EXIT_INPUT = 2 };
 typedef struct {
     const char *cmd;  /* "run", "check", ... */
     const char *spec; /* the operand: SPEC.yaml, RUN_DIR, SWEEP_DIR or FILE.safetensors */
+    int spec_from_run; /* run --resume RUN_DIR without a spec: spec is RUN_DIR's own */
+    const char *input; /* predict's second operand: the CSV or text file, "-" for stdin */
+    int top;           /* predict --top K (0: the default, 5) */
     const char *out, *isa;
     const char **sets;
     int nsets, threads, threads_given, quiet, json, force;
     int dot, values, plan, resolved; /* graph --dot [--values] | --plan; check --resolved */
-    long bench_steps;                /* bench --steps N */
+    long steps;                      /* bench --steps N; run --resume DIR --steps N */
     int profile;                     /* bench --profile */
     nn_sweep_opts sw;                /* sweep: -j, --cell, --shard, ... */
     const char **fwd;                /* sweep: the run options every cell gets, as argv */
@@ -65,6 +70,7 @@ int nn_cmd_summarize(nn_cli *c);
 int nn_cmd_sample(nn_cli *c);
 int nn_cmd_sweep(nn_cli *c);
 int nn_cmd_export(nn_cli *c);
+int nn_cmd_predict(nn_cli *c);
 
 /* The spec (or the sweep cell's point), its data and its model, ready for one subcommand;
  * after an error, the diagnostics are in d and the three are NULL.  Returns 0 or −1. */
@@ -72,6 +78,8 @@ typedef struct {
     nn_spec *spec;
     nn_dataset *ds;
     nn_trainer *tr;
+    int extended;      /* run --resume DIR --steps N: the spec was made longer */
+    nn_runctl_ext ext; /* ... from this run (runctl.h) */
 } nn_cli_model;
 int nn_cli_model_open(const nn_cli *c, nn_cli_model *m, nn_diag *d);
 void nn_cli_model_close(nn_cli_model *m);

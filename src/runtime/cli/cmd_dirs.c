@@ -52,6 +52,15 @@ int nn_cmd_sample(nn_cli *c)
         nn_diag_free(d);
         return rc;
     }
+    if (m.ds->kind != NN_DATASET_TEXT) {
+        fprintf(stderr,
+                "%s: error: the model was trained on table data: sampling draws text (its "
+                "predictions on new rows: nnrun predict RUN_DIR ROWS.csv)\n",
+                c->spec);
+        nn_model_file_free(&m);
+        nn_diag_free(d);
+        return NN_EXIT_INPUT;
+    }
     const nn_sample_spec *ss = &m.spec->sample;
     int count = c->count ? c->count : ss->count > 0 ? ss->count : 20;
     char **items =

@@ -171,7 +171,7 @@ int nn_cmd_graph(nn_cli *c)
 /* Training steps only, one JSON line with the contract's keys (with or without --json). */
 static int bench(nn_cli *c, nn_cli_model *m)
 {
-    long steps = c->bench_steps ? c->bench_steps : 2000;
+    long steps = c->steps ? c->steps : 2000;
     double median = 0, secs = nn_trainer_bench(m->tr, steps, &median);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
@@ -210,7 +210,7 @@ static json_t *profile_json(const nn_cli_model *m, const nn_profile *p)
 static int profile(nn_cli *c, nn_cli_model *m)
 {
     nn_profile p;
-    if (nn_trainer_profile(m->tr, c->bench_steps ? c->bench_steps : 200, &p) != 0) {
+    if (nn_trainer_profile(m->tr, c->steps ? c->steps : 200, &p) != 0) {
         fprintf(stderr, "nnrun: error: bench --profile needs a model with a graph (and memory)\n");
         return NN_EXIT_RUN;
     }

@@ -26,8 +26,10 @@ int nn_cli_model_open(const nn_cli *c, nn_cli_model *m, nn_diag *d)
         snprintf(ctx, sizeof ctx, "matrix point %s", c->point_label);
         nn_diag_context(d, ctx);
     }
+    m->extended = c->resume && c->steps > 0; /* run --resume DIR --steps N */
     if (!(m->spec = c->point ? nn_spec_load_point(c->spec, c->sets, c->nsets, c->point - 1, d)
                              : nn_spec_load(c->spec, c->sets, c->nsets, d)) ||
+        (m->extended && nn_runctl_extend_spec(c->resume, m->spec, c->steps, &m->ext, d) != 0) ||
         !(m->ds = nn_dataset_load(m->spec, d)) || !(m->tr = nn_trainer_new(m->spec, m->ds, d))) {
         nn_cli_model_close(m);
         return -1;
@@ -117,9 +119,11 @@ static char *claim_run_dir(const nn_cli *c, const nn_spec *spec, nn_mark at, int
 }
 
 /* Trains, evaluates, samples, and writes the run directory. */
-static int run_experiment(const nn_cli *c, const nn_spec *spec, const nn_dataset *ds,
-                          nn_trainer *tr, nn_diag *d)
+static int run_experiment(const nn_cli *c, const nn_cli_model *m, nn_diag *d)
 {
+    const nn_spec *spec = m->spec;
+    const nn_dataset *ds = m->ds;
+    nn_trainer *tr = m->tr;
     nn_mark at = {c->out ? "--out" : spec->path, 1, 1};
     char pt[1100];
     if (c->dump_step >= 0 && (nn_trainer_ngram(tr) || c->dump_step >= spec->train.steps)) {
@@ -131,7 +135,8 @@ static int run_experiment(const nn_cli *c, const nn_spec *spec, const nn_dataset
     int resume = 0;
     char *dir = claim_run_dir(c, spec, at, &resume, d);
     if (!dir) return nn_cli_fail_input(d);
-    nn_runctl *ctl = nn_runctl_new(tr, dir, resume, c->stop_after, d);
+    nn_runctl *ctl = m->extended ? nn_runctl_new_extended(tr, dir, &m->ext, c->stop_after, d)
+                                 : nn_runctl_new(tr, dir, resume, c->stop_after, d);
     if (!ctl) {
         free(dir);
         return nn_cli_fail_input(d);
@@ -148,6 +153,10 @@ static int run_experiment(const nn_cli *c, const nn_spec *spec, const nn_dataset
     }
     FILE *progress = c->json ? stderr : stdout;
     if (!c->quiet) print_data(progress, ds, nn_trainer_params(tr)->count);
+    if (!c->quiet && m->extended)
+        fprintf(progress, "training further: from the checkpoint at step %ld to step %ld (the run "
+                          "had train.steps %ld)\n",
+                m->ext.step, spec->train.steps, m->ext.old_steps);
     o.quiet = c->quiet;
     o.progress = progress;
     if (c->dump_step >= 0) nn_runctl_dump_at(ctl, c->dump_step);
@@ -216,8 +225,15 @@ int nn_cmd_run(nn_cli *c)
     nn_diag *d = nn_diag_new();
     if (!d) return NN_EXIT_RUN;
     nn_cli_model m;
-    int rc = nn_cli_model_open(c, &m, d) != 0 ? nn_cli_fail_input(d)
-                                              : run_experiment(c, m.spec, m.ds, m.tr, d);
+    if (c->spec_from_run && access(c->spec, R_OK) != 0) {
+        fprintf(stderr,
+                "%s: error: not a run directory: cannot read '%s' (%s); resume with the spec: "
+                "nnrun SPEC.yaml --resume %s\n",
+                c->resume, c->spec, strerror(errno), c->resume);
+        nn_diag_free(d);
+        return NN_EXIT_INPUT;
+    }
+    int rc = nn_cli_model_open(c, &m, d) != 0 ? nn_cli_fail_input(d) : run_experiment(c, &m, d);
     nn_cli_model_close(&m);
     nn_diag_free(d);
     return rc;

@@ -55,7 +55,9 @@ int nn_ckpt_write_model(const nn_model_ref *mr, const char *path, long step)
     float *counts = t && mr->ngram ? ngram_counts(mr->ngram, &t[P->n]) : NULL;
     int n = P->n + (counts != NULL);
     char *yaml = spec_yaml(mr->spec), *vocab = vocab_json(mr->ds), hash[17], steps[32];
+    char classes[32]; /* table data: the outputs the data made (text: the vocabulary's size) */
     snprintf(steps, sizeof steps, "%ld", step);
+    snprintf(classes, sizeof classes, "%d", mr->ds->vocab);
     int rc = -1;
     if (t && yaml) {
         for (int i = 0; i < P->n; i++) {
@@ -69,7 +71,8 @@ int nn_ckpt_write_model(const nn_model_ref *mr, const char *path, long step)
                           {"spec_hash", nn_spec_hash(mr->spec, hash)},
                           {"step", steps},
                           {"spec", yaml},
-                          {"vocab", vocab ? vocab : "[]"}};
+                          {"vocab", vocab ? vocab : "[]"},
+                          {"classes", classes}};
         rc = !mr->ngram || counts ? nn_st_write(path, t, n, m, (int)(sizeof m / sizeof *m)) : -1;
     }
     free(counts);

@@ -3,8 +3,9 @@
  *
  * Tensors are named as the IR names them ("layers.2.weight", "layers.3.running_mean"),
  * float32, in the model's shapes.  The metadata makes the file self-contained for
- * `nnrun sample`: "nnrun_version", "spec_hash", "spec" (the resolved spec YAML), "vocab"
- * (a JSON array of token texts, text data only), "step".
+ * `nnrun sample` and `nnrun predict`: "nnrun_version", "spec_hash", "spec" (the resolved
+ * spec YAML), "vocab" (a JSON array of token texts, text data only), "classes" (the data's
+ * outputs: the vocabulary's size, a table's classes, 1 for float targets), "step".
  */
 #ifndef NN_CHECKPOINT_H
 #define NN_CHECKPOINT_H

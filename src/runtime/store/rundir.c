@@ -128,15 +128,26 @@ const char *nn_spec_hash(const nn_spec *spec, char *buf)
 
 int nn_rundir_write_resolved(const char *dir, const nn_spec *spec)
 {
-    FILE *f = nn_rundir_open(dir, "spec.resolved.yaml");
+    /* emitted before the file is opened: a run resumed without its spec was loaded from
+     * this very file, whose header line names the spec it was resolved from */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    int emitted = mem && nn_spec_emit(spec, mem) == 0;
+    if (mem && fclose(mem) != 0) emitted = 0;
+    FILE *f = emitted ? nn_rundir_open(dir, "spec.resolved.yaml") : NULL;
     int err = f ? 0 : errno;
     if (f) {
         errno = 0;
-        int bad = nn_spec_emit(spec, f) != 0 || ferror(f);
+        int bad = fwrite(text, 1, len, f) != len || ferror(f);
         err = bad ? errno : 0;
         if (fclose(f) != 0 && !bad) bad = 1, err = errno; /* closed in any case */
-        if (!bad) return 0;
+        if (!bad) {
+            free(text);
+            return 0;
+        }
     }
+    free(text);
     fprintf(stderr, "nnrun: error: cannot write '%s/spec.resolved.yaml': %s\n", dir,
             err ? strerror(err) : "a write failed");
     return -1;

@@ -34,6 +34,7 @@ typedef struct {
     nn_result *res;       /* step0 and last so far */
     FILE *metrics_csv;    /* the metrics files (NULL: none), flushed at `save` */
     FILE *metrics_jsonl;
+    int eval_now; /* set by start: evaluate at `step` before the next step (runctl.h) */
 } nn_train_state;
 
 enum { NN_HOOK_WATCH = 1 };                  /* before_step's answer */

@@ -53,8 +53,9 @@ static nn_dataset *vocab_dataset(const nn_st_file *f, const nn_spec *spec, nn_di
     nn_mark at = {nn_st_path(f), 0, 0};
     nn_dataset *ds = calloc(1, sizeof *ds);
     int n = (int)json_array_size(v), pattern = spec->data.tokens == NN_TOKENS_PATTERN;
-    if (!ds || n < 2 || spec->data.kind != NN_DATA_TEXT) {
-        nn_diag_error(d, at, "no vocabulary in the file: sampling needs a model trained on text");
+    if (!ds || n < 2) {
+        nn_diag_error(d, at, "no vocabulary in the file (metadata 'vocab'), but its spec's data "
+                             "is text");
         goto fail;
     }
     ds->kind = NN_DATASET_TEXT;
@@ -85,6 +86,31 @@ fail:
     json_decref(v);
     nn_dataset_free(ds);
     return NULL;
+}
+
+/* A table's shape without its rows: the features the spec names, and the classes the
+ * file records ("classes": the data's outputs when it was trained). */
+static nn_dataset *table_dataset(const nn_st_file *f, const nn_spec *spec, nn_diag *d)
+{
+    const nn_data_spec *D = &spec->data;
+    const char *text = nn_st_meta_get(f, "classes");
+    char *end = NULL;
+    long classes = text ? strtol(text, &end, 10) : -1;
+    if (!text || *end || classes < 1 || classes > 65536) {
+        nn_diag_error(d, (nn_mark){nn_st_path(f), 0, 0},
+                      "no class count in the file (metadata 'classes'): it was written by an "
+                      "older nnrun; run the spec again to use it here");
+        return NULL;
+    }
+    nn_dataset *ds = calloc(1, sizeof *ds);
+    if (!ds) return NULL;
+    ds->kind = NN_DATASET_TABLE;
+    ds->features = D->kind == NN_DATA_CSV      ? D->nx
+                   : D->kind == NN_DATA_INLINE ? D->inline_cols
+                                               : 2; /* moons, xor */
+    ds->vocab = (int)classes;
+    ds->ytw = 1;
+    return ds;
 }
 
 /* The counting model's table (written by nn_ckpt_write_model): shape, dtype, counts. */
@@ -197,7 +223,8 @@ int nn_model_file_load(const char *path, const char *prefix, int allow_plugins, 
     int ok = f && (m->spec = embedded_spec(f, d));
     nn_diag_context(d, NULL);
     if (!ok || (!allow_plugins && refuse_plugins(m->spec, file, d) != 0) ||
-        !(m->ds = vocab_dataset(f, m->spec, d)))
+        !(m->ds = m->spec->data.kind == NN_DATA_TEXT ? vocab_dataset(f, m->spec, d)
+                                                      : table_dataset(f, m->spec, d)))
         goto fail;
     sampling_only(m->spec, prefix);
     nn_diag_context(d, ctx);

@@ -1,6 +1,7 @@
-/* model_file.h — a trained model rebuilt from its model.safetensors alone (`nnrun sample`):
- * the spec from the file's "spec" metadata, the vocabulary from "vocab", the weights from
- * its tensors.  No spec file and no data file are read. */
+/* model_file.h — a trained model rebuilt from its model.safetensors alone (`nnrun sample`,
+ * `nnrun predict`): the spec from the file's "spec" metadata, the vocabulary from "vocab"
+ * (text) or the class count from "classes" (table data), the weights from its tensors.  No
+ * spec file and no data file are read. */
 #ifndef NN_MODEL_FILE_H
 #define NN_MODEL_FILE_H
 
@@ -8,7 +9,7 @@
 
 typedef struct {
     nn_spec *spec;
-    nn_dataset *ds; /* the vocabulary and context only: no examples */
+    nn_dataset *ds; /* the vocabulary and context (a table: features, classes) only: no rows */
     nn_trainer *tr;
 } nn_model_file;
 

@@ -12,6 +12,7 @@
 #include "runtime/store/rundir.h"
 #include "runtime/train/dump.h"
 #include "runtime/train/hooks.h"
+#include "runtime/train/metrics_file.h"
 
 struct nn_runctl {
     nn_trainer *tr;
@@ -23,6 +24,8 @@ struct nn_runctl {
     double ema, beta_pow, step0, last;
     long dump_step; /* −1: none */
     int attached;   /* to tr, as a hook (hooks.h) */
+    const char *want_hash; /* the checkpoint's spec hash (extended: the run's before) */
+    long ended_at;         /* extended: the run's train.steps before (−1: not extended) */
 };
 
 /* model.safetensors (or model_best) of the trainer's model after `step` steps */
@@ -272,6 +275,7 @@ static int load_checkpoint(nn_runctl *c, nn_diag *d)
     path_in(c, "model.safetensors", mpath, sizeof mpath);
     path_in(c, "training.safetensors", spath, sizeof spath);
     nn_spec_hash(nn_trainer_spec(c->tr), hash);
+    if (c->want_hash) snprintf(hash, sizeof hash, "%s", c->want_hash);
     nn_st_file *m = nn_st_read(mpath, d), *s = m ? nn_st_read(spath, d) : NULL;
     int rc = -1;
     if (!m || !s) goto done;
@@ -306,6 +310,7 @@ static void start(void *ctx, nn_train_state *st)
     nn_runctl *c = ctx;
     if (!c->resume) return;
     st->step = c->start;
+    st->eval_now = c->ended_at >= 0 && c->start == c->ended_at;
     st->ema = c->ema, st->beta_pow = c->beta_pow;
     st->res->step0 = c->step0, st->res->last = c->last;
 }
@@ -319,7 +324,8 @@ static const nn_train_hooks runctl_hooks = {
     .at_end = at_end,
 };
 
-nn_runctl *nn_runctl_new(nn_trainer *tr, const char *dir, int resume, long stop_after, nn_diag *d)
+static nn_runctl *runctl_open(nn_trainer *tr, const char *dir, int resume,
+                              const nn_runctl_ext *ext, long stop_after, nn_diag *d)
 {
     nn_runctl *c = calloc(1, sizeof *c);
     if (!c || !(c->dir = strdup(dir))) {
@@ -335,6 +341,8 @@ nn_runctl *nn_runctl_new(nn_trainer *tr, const char *dir, int resume, long stop_
     c->beta_pow = 1;
     c->step0 = NAN;
     c->dump_step = -1;
+    c->want_hash = ext ? ext->hash : NULL;
+    c->ended_at = ext ? ext->old_steps : -1;
     if (resume && nn_trainer_ngram(tr)) { /* it counts in one go: no steps, no training state */
         nn_diag_error(d, (nn_mark){dir, 0, 0},
                       "the counting model (ngram) takes no steps: there is nothing to resume; "
@@ -348,6 +356,17 @@ nn_runctl *nn_runctl_new(nn_trainer *tr, const char *dir, int resume, long stop_
     }
     c->attached = 1;
     return c;
+}
+
+nn_runctl *nn_runctl_new(nn_trainer *tr, const char *dir, int resume, long stop_after, nn_diag *d)
+{
+    return runctl_open(tr, dir, resume, NULL, stop_after, d);
+}
+
+nn_runctl *nn_runctl_new_extended(nn_trainer *tr, const char *dir, const nn_runctl_ext *ext,
+                                  long stop_after, nn_diag *d)
+{
+    return runctl_open(tr, dir, 1, ext, stop_after, d);
 }
 
 void nn_runctl_free(nn_runctl *c)
@@ -412,4 +431,72 @@ int nn_runctl_checkpoint_step(const char *dir, const nn_spec *spec, long *step)
     nn_st_free(s);
     nn_diag_free(d);
     return rc;
+}
+
+/* --- extending a run (--steps N) ---------------------------------------------------- */
+
+int nn_runctl_extend_spec(const char *dir, nn_spec *spec, long more, nn_runctl_ext *ext,
+                          nn_diag *d)
+{
+    char spath[4200], hash[17];
+    snprintf(spath, sizeof spath, "%s/training.safetensors", dir);
+    nn_mark at = {spath, 0, 0};
+    if (spec->nlayers == 1 && spec->layers[0].kind == NN_LAYER_NGRAM) {
+        nn_diag_error(d, (nn_mark){dir, 0, 0},
+                      "the counting model (ngram) takes no steps: --steps cannot train it "
+                      "further");
+        return -1;
+    }
+    if (access(spath, F_OK) != 0) {
+        nn_diag_error(d, (nn_mark){dir, 0, 0},
+                      "no checkpoint to train further from: '%s' does not exist (a run "
+                      "directory of a spec that takes steps has one after its end)",
+                      spath);
+        return -1;
+    }
+    nn_st_file *s = nn_st_read(spath, d);
+    if (!s) return -1;
+    const char *sh = nn_st_meta_get(s, "spec_hash");
+    long step = -1;
+    int rc = meta_long(s, "step", &step);
+    if (rc == 0 && (!sh || strcmp(sh, nn_spec_hash(spec, hash)) != 0)) {
+        nn_diag_error(d, at,
+                      "the checkpoint was made by another spec (spec_hash %s; this spec's is "
+                      "%s): --steps trains the run's own spec further",
+                      sh ? sh : "missing", hash);
+        nn_diag_note(d, "leave out the spec (nnrun --resume %s --steps N), or give the same "
+                        "spec and --set",
+                     dir);
+        rc = -1;
+    } else if (rc != 0) {
+        bad_state(spath, "a metadata entry is missing or not a number", d);
+    }
+    if (rc == 0) {
+        ext->step = step;
+        ext->old_steps = spec->train.steps;
+        snprintf(ext->hash, sizeof ext->hash, "%s", sh);
+    }
+    nn_st_free(s);
+    if (rc != 0) return -1;
+    const nn_lr_spec *lr = &spec->train.lr;
+    long steps = step + more;
+    if (steps != spec->train.steps &&
+        (lr->kind == NN_LR_COSINE || lr->kind == NN_LR_LINEAR || lr->kind == NN_LR_FIND)) {
+        static const char *name[] = {[NN_LR_COSINE] = "cosine", [NN_LR_LINEAR] = "linear",
+                                     [NN_LR_FIND] = "find"};
+        nn_diag_error(d, lr->mark,
+                      "train.lr is a %s schedule over train.steps: training %ld steps past the "
+                      "checkpoint (step %ld) would change the rate of every step already taken",
+                      name[lr->kind], more, step);
+        nn_diag_note(d, "a longer run of this spec: nnrun SPEC --set train.steps=%ld; or a "
+                        "schedule that does not depend on the run's length (a constant, "
+                        "steps, exponential)",
+                     steps);
+        return -1;
+    }
+    /* the metrics rows so far were written every nn_log_every(old steps) */
+    if (spec->eval.log_every == 0 && nn_log_every(steps) != nn_log_every(spec->train.steps))
+        spec->eval.log_every = nn_log_every(spec->train.steps);
+    spec->train.steps = steps;
+    return 0;
 }

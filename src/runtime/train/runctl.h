@@ -22,6 +22,26 @@ typedef struct nn_runctl nn_runctl;
  * that many steps of this invocation. */
 nn_runctl *nn_runctl_new(nn_trainer *tr, const char *dir, int resume, long stop_after, nn_diag *d);
 void nn_runctl_free(nn_runctl *c);
+/* --resume DIR --steps N: the run as its checkpoint knows it, before it was extended. */
+typedef struct {
+    long step;      /* the checkpoint's step */
+    long old_steps; /* the run's train.steps before */
+    char hash[17];  /* the spec hash the checkpoint carries (the run's before) */
+} nn_runctl_ext;
+/* Makes `spec` — the run's own, as loaded (its hash must be the checkpoint's) — a run of
+ * `more` steps past DIR's checkpoint: train.steps = its step + more.  The extended run
+ * computes what a run of that spec computes from step 0 (the same metrics rows, losses,
+ * samples), so its spec hash is honest: a schedule that depends on train.steps (cosine,
+ * linear, find) is refused, since it would change the rates of the steps already taken,
+ * and the default log_every, which depends on train.steps, is written into the spec when
+ * it would change.  Returns 0, or −1 with errors in `d`. */
+int nn_runctl_extend_spec(const char *dir, nn_spec *spec, long more, nn_runctl_ext *ext,
+                          nn_diag *d);
+/* nn_runctl_new with resume, for a spec that nn_runctl_extend_spec extended: the
+ * checkpoint is checked against ext->hash; a run whose checkpoint was its end evaluates
+ * at that step first (an ending run writes no evaluation row there; a longer one does). */
+nn_runctl *nn_runctl_new_extended(nn_trainer *tr, const char *dir, const nn_runctl_ext *ext,
+                                  long stop_after, nn_diag *d);
 /* 0 with the step in *step when DIR holds a checkpoint (model.safetensors and
  * training.safetensors) of this very spec (its spec_hash), else −1: a sweep cell stopped
  * by a signal continues from there. */

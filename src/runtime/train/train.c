@@ -294,7 +294,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     log->beta_pow = 1;
     log->every = spec->eval.log_every > 0 ? spec->eval.log_every : nn_log_every(steps);
     nn_metrics_errno(1);
-    nn_train_state st = {0, 0, 1, res, o->metrics_csv, o->metrics_jsonl};
+    nn_train_state st = {0, 0, 1, res, o->metrics_csv, o->metrics_jsonl, 0};
     start(tr, &st); /* a resumed run: its checkpoint's step and state */
     long i = st.step;
     log->ema = st.ema, log->beta_pow = st.beta_pow;
@@ -306,6 +306,10 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     bg_eval bge = {every > 0 ? nn_eval_bg_new(tr) : NULL, {NULL, NULL}, 0, -1, 0};
     if (spec->eval.start && i == 0) /* eval: {start: true} — the model before any step */
         eval_point(tr, o, 0, nn_lr_at(&spec->train.lr, 0, steps), t0, log);
+    /* a run extended past the checkpoint that ended it: the evaluation row a longer run
+     * writes at that step (and an ending run does not) */
+    if (st.eval_now && every > 0 && i > 0 && i < steps && i % every == 0)
+        eval_point(tr, o, i, nn_lr_at(&spec->train.lr, i, steps), t0, log);
     for (; i < steps; i++) {
         double lr = nn_lr_at(&spec->train.lr, i, steps);
         unsigned watching = before_step(tr, i);
