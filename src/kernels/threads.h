@@ -21,6 +21,10 @@ unsigned long nn_threads_worker_tasks(void);
 /* From now on, nn_threads_run called on this thread runs every task on it. */
 void nn_threads_serial_here(void);
 
+/* Cores borrowed by threads beside the pool (+1 / −1): while any is, nn_threads_run runs
+ * every task on its caller. */
+void nn_threads_borrowed(int delta);
+
 /* fn(ctx, lo, hi) over [0, n): one call, or — from NN_ELEMENTWISE_SPLIT_MIN elements with
  * 2+ threads — one contiguous range per thread, split at multiples of 16 (elementwise work,
  * whose every element is computed alike wherever the split falls). */
