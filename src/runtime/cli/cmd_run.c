@@ -143,7 +143,8 @@ static int run_experiment(const nn_cli *c, const nn_cli_model *m, nn_diag *d)
     }
     nn_run_opts o;
     memset(&o, 0, sizeof o);
-    if (nn_rundir_write_resolved(dir, spec) != 0 ||
+    /* (an extended run's spec is written with its first checkpoint: runctl.c) */
+    if ((!m->extended && nn_rundir_write_resolved(dir, spec) != 0) ||
         !(o.metrics_csv = nn_runctl_open_metrics(ctl, "metrics.csv")) ||
         !(o.metrics_jsonl = nn_runctl_open_metrics(ctl, "metrics.jsonl"))) {
         if (o.metrics_csv) fclose(o.metrics_csv); /* the message is nn_runctl_open_metrics' */

@@ -26,6 +26,7 @@ struct nn_runctl {
     int attached;   /* to tr, as a hook (hooks.h) */
     const char *want_hash; /* the checkpoint's spec hash (extended: the run's before) */
     long ended_at;         /* extended: the run's train.steps before (−1: not extended) */
+    int spec_pending;      /* extended: spec.resolved.yaml still holds the run's old spec */
 };
 
 /* model.safetensors (or model_best) of the trainer's model after `step` steps */
@@ -150,6 +151,11 @@ static int save(void *ctx, const nn_train_state *st)
                 errno ? strerror(errno) : "out of memory");
         return -1;
     }
+    /* an extended run's spec goes with its first checkpoint: until then the directory's
+     * spec and checkpoint are the run's old ones, and --resume --steps can be tried again */
+    if (c->spec_pending && nn_rundir_write_resolved(c->dir, nn_trainer_spec(c->tr)) != 0)
+        return -1;
+    c->spec_pending = 0;
     return 0;
 }
 
@@ -343,6 +349,7 @@ static nn_runctl *runctl_open(nn_trainer *tr, const char *dir, int resume,
     c->dump_step = -1;
     c->want_hash = ext ? ext->hash : NULL;
     c->ended_at = ext ? ext->old_steps : -1;
+    c->spec_pending = ext != NULL;
     if (resume && nn_trainer_ngram(tr)) { /* it counts in one go: no steps, no training state */
         nn_diag_error(d, (nn_mark){dir, 0, 0},
                       "the counting model (ngram) takes no steps: there is nothing to resume; "

@@ -39,7 +39,9 @@ int nn_runctl_extend_spec(const char *dir, nn_spec *spec, long more, nn_runctl_e
                           nn_diag *d);
 /* nn_runctl_new with resume, for a spec that nn_runctl_extend_spec extended: the
  * checkpoint is checked against ext->hash; a run whose checkpoint was its end evaluates
- * at that step first (an ending run writes no evaluation row there; a longer one does). */
+ * at that step first (an ending run writes no evaluation row there; a longer one does);
+ * DIR/spec.resolved.yaml becomes the longer run's with its first checkpoint, so a process
+ * killed before it leaves the run as it was. */
 nn_runctl *nn_runctl_new_extended(nn_trainer *tr, const char *dir, const nn_runctl_ext *ext,
                                   long stop_after, nn_diag *d);
 /* 0 with the step in *step when DIR holds a checkpoint (model.safetensors and
