@@ -2,8 +2,10 @@
  *
  * Workers are created once, by nn_kernels_set_threads.  A job is one generation number,
  * bumped under the mutex; the caller runs task 0 itself and then waits for the count of
- * finished tasks.  Tasks are assigned to threads by index, never stolen, so a job's split is
- * a pure function of its size.
+ * finished tasks.  Task t is meant for worker t, but whoever claims it first runs it: the
+ * caller, done with its own, takes those no worker has started (a worker asleep or set aside
+ * by a busy machine never holds a step up).  A task's work is a pure function of its index,
+ * so the bits never depend on which thread ran it.
  *
  * Both sides spin for a while before they sleep: on a virtual machine a condition-variable
  * wake-up costs 50–100 µs (an idle vCPU is halted), more than any kernel a training step
@@ -13,6 +15,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
 #if defined(__x86_64__) || defined(__i386__)
@@ -34,14 +37,15 @@ enum { MAX_THREADS = 64 };
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t wake, done;
-    pthread_mutex_t busy;      /* held by the thread whose job is running */
-    int nthreads;              /* workers + 1 */
-    atomic_ulong gen;          /* job number; written under mu, read by spinning workers */
-    int ntasks;                /* written under mu before gen; read after gen */
-    atomic_int finished;       /* tasks done by workers in this job */
-    int sleepers;              /* workers in pthread_cond_wait (under mu) */
-    int caller_asleep;         /* the caller is in pthread_cond_wait on done (under mu) */
-    atomic_ulong worker_tasks; /* tasks run on workers so far (tests: a split happened) */
+    pthread_mutex_t busy;           /* held by the thread whose job is running */
+    int nthreads;                   /* workers + 1 */
+    atomic_ulong gen;               /* job number; written under mu, read by spinning workers */
+    int ntasks;                     /* written under mu before gen; read after gen */
+    atomic_int finished;            /* tasks done by workers in this job */
+    int sleepers;                   /* workers in pthread_cond_wait (under mu) */
+    int caller_asleep;              /* the caller is in pthread_cond_wait on done (under mu) */
+    atomic_ulong worker_tasks;      /* tasks run on workers so far (tests: a split happened) */
+    atomic_ulong open[MAX_THREADS]; /* task t of job g is unclaimed while open[t] == g */
     void (*fn)(void *, int);
     void *ctx;
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER,
@@ -61,7 +65,8 @@ static double mono_us(void)
     return 1e6 * (double)t.tv_sec + 1e-3 * (double)t.tv_nsec;
 }
 
-/* Spins until gen differs from `seen` or NN_SPIN_US pass; the generation last read. */
+/* Spins until gen differs from `seen` or NN_SPIN_US pass; the generation last read.  It
+ * yields now and then, so that on a busy machine it gives way to whoever is waiting. */
 static unsigned long spin_for_job(unsigned long seen)
 {
     double t0 = mono_us();
@@ -72,6 +77,24 @@ static unsigned long spin_for_job(unsigned long seen)
             cpu_relax();
         }
         if (mono_us() - t0 > NN_SPIN_US) return seen;
+        sched_yield();
+    }
+}
+
+/* Claims task t of job g: 1 for the one thread that gets it. */
+static int claim(int t, unsigned long g)
+{
+    unsigned long want = g;
+    return atomic_compare_exchange_strong(&pool.open[t], &want, 0UL);
+}
+
+/* Counts a claimed task as finished; the last one wakes a sleeping caller. */
+static void task_done(int ntasks)
+{
+    if (atomic_fetch_add_explicit(&pool.finished, 1, memory_order_acq_rel) + 1 == ntasks - 1) {
+        pthread_mutex_lock(&pool.mu); /* the caller may be asleep: wake it under mu */
+        if (pool.caller_asleep) pthread_cond_signal(&pool.done);
+        pthread_mutex_unlock(&pool.mu);
     }
 }
 
@@ -80,8 +103,9 @@ static void *worker(void *arg)
     int id = (int)(size_t)arg;
     unsigned long seen = born[id];
     for (;;) {
-        unsigned long g = spin_for_job(seen);
+        spin_for_job(seen);
         pthread_mutex_lock(&pool.mu);
+        unsigned long g = atomic_load(&pool.gen); /* under mu: the job fn, ctx describe */
         if (g == seen) {
             pool.sleepers++;
             while ((g = atomic_load(&pool.gen)) == seen)
@@ -93,14 +117,10 @@ static void *worker(void *arg)
         void (*fn)(void *, int) = pool.fn;
         void *ctx = pool.ctx;
         pthread_mutex_unlock(&pool.mu);
-        if (id >= ntasks) continue; /* not needed for this job */
+        if (id >= ntasks || !claim(id, g)) continue; /* not needed, or the caller took it */
         fn(ctx, id);
         atomic_fetch_add(&pool.worker_tasks, 1);
-        if (atomic_fetch_add_explicit(&pool.finished, 1, memory_order_acq_rel) + 1 == ntasks - 1) {
-            pthread_mutex_lock(&pool.mu); /* the caller may be asleep: wake it under mu */
-            if (pool.caller_asleep) pthread_cond_signal(&pool.done);
-            pthread_mutex_unlock(&pool.mu);
-        }
+        task_done(ntasks);
     }
     return NULL;
 }
@@ -144,7 +164,12 @@ void nn_threads_serial_here(void)
     serial_here = 1;
 }
 
-static atomic_int borrowed;
+static atomic_int borrowed, strict;
+
+void nn_threads_strict(int on)
+{
+    atomic_store(&strict, on);
+}
 
 void nn_threads_borrowed(int delta)
 {
@@ -163,11 +188,16 @@ void nn_threads_run(int ntasks, void (*fn)(void *ctx, int t), void *ctx)
     pthread_mutex_lock(&pool.mu);
     pool.fn = fn, pool.ctx = ctx, pool.ntasks = nt;
     atomic_store(&pool.finished, 0);
-    atomic_fetch_add_explicit(&pool.gen, 1, memory_order_release);
+    unsigned long g = atomic_load(&pool.gen) + 1;
+    for (int t = 1; t < nt; t++)
+        atomic_store(&pool.open[t], g);
+    atomic_store_explicit(&pool.gen, g, memory_order_release);
     if (pool.sleepers) pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.mu);
     for (int t = 0; t < ntasks; t = t ? t + 1 : nt)
-        fn(ctx, t); /* task 0, then any excess */
+        fn(ctx, t);                   /* task 0, then any excess */
+    for (int t = nt - 1; t >= 1 && !atomic_load(&strict); t--) /* tasks no worker started */
+        if (claim(t, g)) fn(ctx, t), task_done(nt);
     double t0 = mono_us();
     for (int i = 0; atomic_load_explicit(&pool.finished, memory_order_acquire) < nt - 1; i++) {
         cpu_relax();

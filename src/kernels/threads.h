@@ -18,6 +18,10 @@ void nn_threads_run(int ntasks, void (*fn)(void *ctx, int t), void *ctx);
  * that a job was really split. */
 unsigned long nn_threads_worker_tasks(void);
 
+/* Tests: 1 = each task runs on its own thread, the caller never takes a worker's (it does
+ * when the worker has not started it: which thread runs a task is otherwise a race). */
+void nn_threads_strict(int on);
+
 /* From now on, nn_threads_run called on this thread runs every task on it. */
 void nn_threads_serial_here(void);
 
