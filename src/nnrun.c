@@ -35,7 +35,8 @@ enum {
     SUMMARIZE = 1 << 7,
     SAMPLE = 1 << 8,
     EXPORT = 1 << 9,
-    ALL = (1 << 10) - 1,
+    COMPARE = 1 << 10,
+    ALL = (1 << 11) - 1,
     SPECS = RUN | CHECK | GRAPH | BENCH | GRADCHECK | SWEEP, /* those that read a spec */
 };
 
@@ -66,6 +67,9 @@ static const subcommand CMDS[] = {
      "draw items from a trained model (no spec)"},
     {"export", EXPORT, "RUN_DIR", nn_cmd_export,
      "write the run's model as a standalone PyTorch file (--pytorch FILE)"},
+    {"compare", COMPARE, "RUN_DIR RUN_DIR...", nn_cmd_compare,
+     "two or more runs side by side in one page: loss (and accuracy) curves, results, spec "
+     "differences (--out FILE, default compare.html)"},
 };
 enum { NCMDS = sizeof CMDS / sizeof *CMDS };
 
@@ -102,6 +106,7 @@ static int o_set(nn_cli *c, const char *a)
     return 0;
 }
 static int o_out(nn_cli *c, const char *a) { return c->out = a, 0; }
+static int o_color_by(nn_cli *c, const char *a) { return c->color_by = a, 0; }
 static int o_force(nn_cli *c, const char *a) { return (void)a, c->force = 1, 0; }
 static int o_threads(nn_cli *c, const char *a)
 {
@@ -229,7 +234,9 @@ typedef struct {
 static const option OPTS[] = {
     {"set", "KEY=VALUE", SPECS, 0, o_set,
      "override a spec value (typed and checked like the file), e.g. --set train.steps=2000"},
-    {"out", "DIR", RUN | SWEEP, 0, o_out, "the run directory (default: runs/NAME), or the sweep's"},
+    {"out", "DIR", RUN | SWEEP | COMPARE, 0, o_out,
+     "the run directory (default: runs/NAME), or the sweep's; compare: the page's FILE "
+     "(default: compare.html)"},
     {"force", NULL, RUN, 0, o_force, "reuse an output directory that holds an earlier run"},
     {"threads", "N", RUN | SWEEP | BENCH | EXPORT, 0, o_threads,
      "threads for evaluation and large matrix products (default: every core; results do "
@@ -279,6 +286,9 @@ static const option OPTS[] = {
     {"prefix", "TEXT", SAMPLE, 0, o_prefix, "every item starts with TEXT"},
     {"allow-plugins", NULL, SAMPLE, 0, o_allow_plugins,
      "load the plugins the model file's stored spec names (their code runs)"},
+    {"color-by", "AXIS", SUMMARIZE, 0, o_color_by,
+     "the matrix axis whose values colour the cells' loss curves in the sweep's report.html "
+     "(default: the first)"},
     {"pytorch", "FILE", EXPORT, 0, o_pytorch,
      "the PyTorch file to write: an nn.Module of the model and load(model.safetensors)"},
 };
@@ -403,7 +413,8 @@ static int parse_args(int argc, char **argv, nn_cli *c, const subcommand **cmd)
                  OPTS[i].name);
     c->sets = calloc((size_t)argc + 1, sizeof *c->sets);
     c->fwd = calloc(2 * (size_t)argc + 1, sizeof *c->fwd);
-    if (!c->sets || !c->fwd) return NN_EXIT_RUN;
+    c->operands = calloc((size_t)argc + 1, sizeof *c->operands);
+    if (!c->sets || !c->fwd || !c->operands) return NN_EXIT_RUN;
     long cores = sysconf(_SC_NPROCESSORS_ONLN); /* default: every core */
     c->threads = cores < 1 ? 1 : cores > 16 ? 16 : (int)cores;
     c->dump_step = -1;
@@ -417,8 +428,8 @@ static int parse_args(int argc, char **argv, nn_cli *c, const subcommand **cmd)
             const char *a = argv[optind++];
             if (!*cmd && !c->spec && find_cmd(a))
                 *cmd = find_cmd(a);
-            else if (!c->spec)
-                c->spec = a;
+            else if (!c->spec || (*cmd && (*cmd)->bit == COMPARE)) /* compare: several */
+                c->spec = c->spec ? c->spec : a, c->operands[c->noperands++] = a;
             else
                 return usage_error("unexpected argument '%s'", a), NN_EXIT_INPUT;
             continue;
@@ -475,5 +486,6 @@ int main(int argc, char **argv)
     }
     free(c.sets);
     free(c.fwd);
+    free(c.operands);
     return rc;
 }
