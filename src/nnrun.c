@@ -36,7 +36,8 @@ enum {
     SAMPLE = 1 << 8,
     EXPORT = 1 << 9,
     PREDICT = 1 << 10,
-    ALL = (1 << 11) - 1,
+    COMPARE = 1 << 11,
+    ALL = (1 << 12) - 1,
     SPECS = RUN | CHECK | GRAPH | BENCH | GRADCHECK | SWEEP, /* those that read a spec */
 };
 
@@ -70,6 +71,9 @@ static const subcommand CMDS[] = {
     {"predict", PREDICT, "RUN_DIR INPUT", nn_cmd_predict,
      "the trained model on new inputs: CSV rows (table data) or text prefixes, one line "
      "each (INPUT - reads stdin)"},
+    {"compare", COMPARE, "RUN_DIR RUN_DIR...", nn_cmd_compare,
+     "two or more runs side by side in one page: loss (and accuracy) curves, results, spec "
+     "differences (--out FILE, default compare.html)"},
 };
 enum { NCMDS = sizeof CMDS / sizeof *CMDS };
 
@@ -106,6 +110,7 @@ static int o_set(nn_cli *c, const char *a)
     return 0;
 }
 static int o_out(nn_cli *c, const char *a) { return c->out = a, 0; }
+static int o_color_by(nn_cli *c, const char *a) { return c->color_by = a, 0; }
 static int o_force(nn_cli *c, const char *a) { return (void)a, c->force = 1, 0; }
 static int o_threads(nn_cli *c, const char *a)
 {
@@ -239,9 +244,9 @@ typedef struct {
 static const option OPTS[] = {
     {"set", "KEY=VALUE", SPECS, 0, o_set,
      "override a spec value (typed and checked like the file), e.g. --set train.steps=2000"},
-    {"out", "DIR", RUN | SWEEP | PREDICT, 0, o_out,
+    {"out", "DIR", RUN | SWEEP | PREDICT | COMPARE, 0, o_out,
      "the run directory (default: runs/NAME), or the sweep's; predict: the file to write "
-     "(default: stdout)"},
+     "(default: stdout); compare: the page's FILE (default: compare.html)"},
     {"force", NULL, RUN, 0, o_force, "reuse an output directory that holds an earlier run"},
     {"threads", "N", RUN | SWEEP | BENCH | EXPORT | PREDICT, 0, o_threads,
      "threads for evaluation and large matrix products (default: every core; results do "
@@ -298,6 +303,9 @@ static const option OPTS[] = {
      "with --json, text: the K most likely next tokens (default 5)"},
     {"allow-plugins", NULL, SAMPLE | PREDICT, 0, o_allow_plugins,
      "load the plugins the model file's stored spec names (their code runs)"},
+    {"color-by", "AXIS", SUMMARIZE, 0, o_color_by,
+     "the matrix axis whose values colour the cells' loss curves in the sweep's report.html "
+     "(default: the first)"},
     {"pytorch", "FILE", EXPORT, 0, o_pytorch,
      "the PyTorch file to write: an nn.Module of the model and load(model.safetensors)"},
 };
@@ -428,7 +436,8 @@ static int parse_args(int argc, char **argv, nn_cli *c, const subcommand **cmd)
                  OPTS[i].name);
     c->sets = calloc((size_t)argc + 1, sizeof *c->sets);
     c->fwd = calloc(2 * (size_t)argc + 1, sizeof *c->fwd);
-    if (!c->sets || !c->fwd) return NN_EXIT_RUN;
+    c->operands = calloc((size_t)argc + 1, sizeof *c->operands);
+    if (!c->sets || !c->fwd || !c->operands) return NN_EXIT_RUN;
     long cores = sysconf(_SC_NPROCESSORS_ONLN); /* default: every core */
     c->threads = cores < 1 ? 1 : cores > 16 ? 16 : (int)cores;
     c->dump_step = -1;
@@ -442,8 +451,8 @@ static int parse_args(int argc, char **argv, nn_cli *c, const subcommand **cmd)
             const char *a = argv[optind++];
             if (!*cmd && !c->spec && find_cmd(a))
                 *cmd = find_cmd(a);
-            else if (!c->spec)
-                c->spec = a;
+            else if (!c->spec || (*cmd && (*cmd)->bit == COMPARE)) /* compare: several */
+                c->spec = c->spec ? c->spec : a, c->operands[c->noperands++] = a;
             else if (*cmd && (*cmd)->bit == PREDICT && !c->input)
                 c->input = a;
             else
@@ -512,5 +521,6 @@ int main(int argc, char **argv)
     }
     free(c.sets);
     free(c.fwd);
+    free(c.operands);
     return rc;
 }

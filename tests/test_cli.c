@@ -247,10 +247,10 @@ static void test_report_plots_per_spec(void **state)
         {"mlp_bn",
          "fig-loss fig-lr fig-act- fig-grad- fig-weights fig-updates fig-saturation "
          "fig-embedding",
-         "fig-counts fig-boundary fig-lrfind"},
+         "fig-counts fig-boundary fig-lrfind fig-confusion"},
         {"deep_bn", "fig-loss fig-act- fig-grad- fig-updates fig-saturation", "fig-counts"},
         {"mlp_lrfind", "fig-loss fig-lrfind", "fig-counts fig-boundary"},
-        {"bigram_counts", "fig-counts", "fig-loss fig-act- fig-boundary"},
+        {"bigram_counts", "fig-counts", "fig-loss fig-act- fig-boundary fig-confusion"},
         {"trigram_counts", "fig-counts", "fig-loss fig-boundary"},
         /* report: {plots: [loss, boundary]} — only what the spec lists is collected */
         {"micrograd_moons", "fig-loss fig-boundary", "fig-counts fig-embedding fig-act-"},

@@ -85,7 +85,7 @@ static void test_foreign_options(void **state)
     } cases[] = {
         {"check specs/mlp_bn.yaml --out %s/x", "--out is not an option of 'nnrun check' "
                                                "(the subcommands that take it: run, sweep, "
-                                               "predict)"},
+                                               "predict, compare)"},
         {"check specs/mlp_bn.yaml --force", "--force is not an option of 'nnrun check' "
                                             "(the subcommands that take it: run)"},
         {"check specs/mlp_bn.yaml --quiet", "take it: run, sweep"},
@@ -106,6 +106,8 @@ static void test_foreign_options(void **state)
         {"summarize %s/sweep --out %s/x", "--out is not an option of 'nnrun summarize'"},
         {"summarize %s/sweep --force", "--force is not an option of 'nnrun summarize'"},
         {"sample %s/run --json", "--json is not an option of 'nnrun sample'"},
+        {"compare %s/run %s/run --force", "--force is not an option of 'nnrun compare'"},
+        {"sweep specs/grid.yaml --color-by lr", "take it: summarize"},
         {"sample %s/run --set train.steps=1", "--set is not an option of 'nnrun sample'"},
         {"sweep specs/grid.yaml --force", "--force is not an option of 'nnrun sweep'"},
         {"sweep specs/grid.yaml --stop-after 5", "--stop-after is not an option of 'nnrun sweep'"},

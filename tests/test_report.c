@@ -62,7 +62,9 @@ static char *full_stats(void)
         " \"matrix\": [[0, 4410], [6640, 556]]},\n"
         "\"boundary\": {\"x0\": [-2.0, 3.0], \"x1\": [-1.5, 2.0], \"steps\": 3,"
         " \"grid\": [[0.3, -1.2, 0.5], [0.1, 0.7, -0.2], [1, 1, -1]],"
-        " \"points\": [[0.1, 0.9, 1], [1.2, -0.4, -1]]}\n}\n",
+        " \"points\": [[0.1, 0.9, 1], [1.2, -0.4, -1]]},\n"
+        "\"confusion\": {\"split\": \"dev\", \"labels\": [\"0\", \"<\"],"
+        " \"matrix\": [[3, 1], [0, 4]], \"n\": 8, \"accuracy\": 0.875}\n}\n",
         HIST, HIST, HIST, HIST, HIST, HIST);
     return buf;
 }
@@ -171,10 +173,10 @@ static void test_full(void **state)
     put(dir, "samples.txt", "emma.\n<b>&amp\n");
     put(dir, "stats.json", full_stats());
     char *html = render_ok(dir);
-    static const char *const figs[] = {"fig-loss",         "fig-lr",           "fig-lrfind",
-                                       "fig-act-layers.1", "fig-act-layers.3", "fig-grad-layers.1",
-                                       "fig-weights",      "fig-updates",      "fig-saturation",
-                                       "fig-embedding",    "fig-counts",       "fig-boundary"};
+    static const char *const figs[] = {
+        "fig-loss",          "fig-lr",       "fig-lrfind",   "fig-act-layers.1", "fig-act-layers.3",
+        "fig-grad-layers.1", "fig-weights",  "fig-updates",  "fig-saturation",   "fig-embedding",
+        "fig-counts",        "fig-boundary", "fig-confusion"};
     for (size_t i = 0; i < sizeof figs / sizeof *figs; i++)
         has_fig(html, figs[i], 1);
     assert_int_equal(count(html, "<svg"), (int)(sizeof figs / sizeof *figs));
@@ -189,6 +191,10 @@ static void test_full(void **state)
     assert_non_null(strstr(html, ">&amp;</text>"));
     assert_non_null(strstr(html, ">&lt;&amp;</text>")); /* a count cell's bigram */
     assert_non_null(strstr(html, ">6640</text>"));
+    /* the confusion matrix: counts, its accuracy, the split */
+    assert_non_null(strstr(html, "Confusion matrix (dev split)"));
+    assert_non_null(strstr(html, "the 8 examples of the dev split"));
+    assert_non_null(strstr(html, "(accuracy 87.50%)"));
     /* the table and the initial-loss check */
     assert_non_null(strstr(html, "18446744073709551615"));
     assert_non_null(strstr(html, "50.00%"));
@@ -320,6 +326,10 @@ static void test_malformed(void **state)
         "{\"saturation\": {\"rows\": 2, \"cols\": 3,\n"
         "  \"cells\": [\"010\",\n \"0120\"]}}\n");
     render_fails(dir, "stats.json", ":3:2:");
+    put(dir, "stats.json",
+        "{\"confusion\": {\"split\": \"dev\", \"labels\": [\"0\", \"1\"],\n"
+        "  \"matrix\": [[1, 2, 3], [4, 5, 6]]}}\n");
+    render_fails(dir, "stats.json", ":2:");
     put(dir, "stats.json", "{}\n");
     /* a CSV cell that is not a number: metrics.csv:LINE:COL */
     put(dir, "metrics.csv", "step,lr,loss\n0,0.1,3.3\n1,0.1,abc\n");

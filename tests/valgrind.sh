@@ -60,6 +60,8 @@ check "graph --plan" 0 graph --plan specs/mlp_bn.yaml --set "data.filter=^q[a-z]
 check "graph --dot --values" 0 graph --dot --values specs/mlp_bn.yaml --set "data.filter=^q[a-z]+\$"
 check "bench" 0 bench specs/mlp.yaml --steps 5 --set train.batch=16 --set "data.filter=^q[a-z]+\$"
 check "report" 0 report "$tmp/run-mlp_bn"
+check "compare" 0 compare "$tmp/run-mlp_bn" "$tmp/run-mlp" "$tmp/run-micrograd_moons" \
+    --out "$tmp/compare.html"
 check "non-finite stop" 1 specs/mlp.yaml --set train.steps=50 --set train.lr=1e6 --quiet \
     --set "data.filter=^q[a-z]+\$" --out "$tmp/run-nan"
 check "max-memory refusal" 2 specs/large.yaml --max-memory 1M --set "data.filter=^q[a-z]+\$"

@@ -93,7 +93,8 @@ static int parse_sample(nn_sctx *c, const nn_ynode *n, nn_sample_spec *sa)
 static const char *const plot_names[] = {"loss",      "lr",     "lr_find",  "activations",
                                          "gradients", "ratios", "updates",  "saturation",
                                          "embedding", "counts", "boundary", "positions",
-                                         "attention", "stream", "recurrent", NULL};
+                                         "attention", "stream", "recurrent", "confusion",
+                                         NULL};
 
 /* plots: all | none | [names] */
 static void report_plots(nn_sctx *c, const nn_ynode *n, nn_report_spec *r)

@@ -6,7 +6,8 @@
  *
  *   cmd_run.c      a run (train, evaluate, sample, write the run directory)
  *   cmd_inspect.c  check, graph, bench, gradcheck: a spec's model without a run directory
- *   cmd_dirs.c     report, summarize, sample: directories and model files, no spec
+ *   cmd_dirs.c     report, summarize, sample, compare: directories and model files, no
+ *                  spec
  *   cmd_sweep.c    sweep (its cells are runs)
  *   cmd_export.c   export: a run directory's model as PyTorch, through the C API (nnrun.h)
  *   cmd_predict.c  predict: a run directory's model on new CSV rows or text prefixes
@@ -58,6 +59,9 @@ typedef struct {
     size_t max_memory;        /* --max-memory BYTES (0: the default) */
     int no_nan_check;         /* --no-nan-check */
     const char *pytorch;      /* export --pytorch FILE */
+    const char **operands;    /* every operand (compare takes several; spec: the first) */
+    int noperands;
+    const char *color_by;     /* summarize --color-by AXIS */
 } nn_cli;
 
 int nn_cmd_run(nn_cli *c);
@@ -71,6 +75,7 @@ int nn_cmd_sample(nn_cli *c);
 int nn_cmd_sweep(nn_cli *c);
 int nn_cmd_export(nn_cli *c);
 int nn_cmd_predict(nn_cli *c);
+int nn_cmd_compare(nn_cli *c);
 
 /* The spec (or the sweep cell's point), its data and its model, ready for one subcommand;
  * after an error, the diagnostics are in d and the three are NULL.  Returns 0 or −1. */

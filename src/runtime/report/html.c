@@ -9,7 +9,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/data/csv.h"
 #include "runtime/report/html_int.h"
 #include "runtime/report/svg.h"
 
@@ -62,7 +61,19 @@ static const char *const CSS =
     ".att-label{width:210px;font-size:.85em;align-self:center}"
     ".att-head{display:inline-flex;flex-direction:column;align-items:center;font-size:.75em}"
     ".att-item{border-bottom:1px solid #eee;padding-bottom:.3em}"
-    ".warn{border:2px solid #d62728;background:#fdecea;padding:.5em .8em;margin:.8em 0}";
+    ".warn{border:2px solid #d62728;background:#fdecea;padding:.5em .8em;margin:.8em 0}"
+    "a{color:#1f5fa8}td.best{font-weight:bold}.sw{display:inline-block;width:.8em;"
+    "height:.8em;margin-right:.3em;vertical-align:baseline}"
+    "td.failed{color:#b00;text-align:left}";
+
+void nn_report_page_head(FILE *f, const char *title, const char *what)
+{
+    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>", f);
+    nn_html_esc(f, title);
+    fputs(" \xe2\x80\x94 ", f);
+    nn_html_esc(f, what);
+    fprintf(f, "</title>\n<style>%s</style></head><body>\n", CSS);
+}
 
 /* --- summary.json ------------------------------------------------------------------ */
 
@@ -115,9 +126,8 @@ static int summary_section(FILE *f, const nn_jdoc *j, const char *run_dir)
         (nn_jget_num(j, loss, "loss", "step0", &step0) < 0 ||
          nn_jget_num(j, loss, "loss", "last", &last) < 0))
         return -1;
-    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>", f);
-    nn_html_esc(f, name ? name : run_dir);
-    fprintf(f, " \xe2\x80\x94 nnrun report</title>\n<style>%s</style></head><body>\n<h1>", CSS);
+    nn_report_page_head(f, name ? name : run_dir, "nnrun report");
+    fputs("<h1>", f);
     nn_html_esc(f, name ? name : run_dir);
     fputs("</h1>\n<p class=\"note\">run directory <code>", f);
     nn_html_esc(f, run_dir);
@@ -193,29 +203,6 @@ static int summary_section(FILE *f, const nn_jdoc *j, const char *run_dir)
 
 /* --- metrics.csv ------------------------------------------------------------------- */
 
-enum { M_STEP, M_LR, M_LOSS, M_TRAIN, M_DEV, M_TEST, M_LMEAN, M_NCOL };
-
-typedef struct {
-    long n;
-    double *col[M_NCOL]; /* NaN where the cell is empty or the column absent */
-} metrics;
-
-static int metrics_read(const char *path, metrics *m, nn_diag *d)
-{
-    /* loss_log10_mean: rows that cover several steps (eval.log_every); older files have
-     * none, one row per step */
-    static const char *const names[M_NCOL] = {
-        "step", "lr", "loss", "train_loss", "dev_loss", "test_loss", "loss_log10_mean"};
-    memset(m, 0, sizeof *m);
-    return nn_csv_read_numbers(path, (nn_mark){path, 0, 0}, names, M_NCOL, 1, m->col, &m->n, d);
-}
-
-static void metrics_free(metrics *m)
-{
-    for (int k = 0; k < M_NCOL; k++)
-        free(m->col[k]);
-}
-
 /* Means of x and y over windows of w consecutive points (NaN y skipped); returns the count
  * of windows written to ox, oy (each at least n / w + 1 long). */
 static long smooth(const double *x, const double *y, long n, long w, double *ox, double *oy)
@@ -238,58 +225,16 @@ static long smooth(const double *x, const double *y, long n, long w, double *ox,
     return k;
 }
 
-/* The minibatch curve: the mean of log10(loss) over windows of w steps (window k: steps
- * k·w .. k·w + w − 1), x the mean step.  Row i covers the steps after row i − 1 up to
- * step[i], the first from step 0 (one step when the file has no loss_log10_mean: a row
- * per step), with lm[i] the mean
- * log10(loss) over them — so the means are exact whenever the rows' steps fall inside
- * one window each (log_every divides w).  Returns the count of windows in ox, oy. */
-static long smooth_steps(const metrics *m, long w, double *ox, double *oy)
-{
-    long k = 0, win = -1;
-    double sx = 0, sy = 0, c = 0, prev = NAN;
-    for (long r = 0; r < m->n; r++) {
-        double step = m->col[M_STEP][r], loss = m->col[M_LOSS][r], lm = m->col[M_LMEAN][r];
-        if (!isfinite(loss) || !isfinite(step)) continue;
-        /* the file's first step row covers the run from step 0 (a resumed run appends) */
-        double from = !isfinite(lm) ? step : !isfinite(prev) ? 0 : prev < step ? prev + 1 : step;
-        double n = step - from + 1, y = isfinite(lm) ? lm : loss > 0 ? log10(loss) : NAN;
-        prev = step;
-        long at = (long)(from / (double)w);
-        if (at != win && c > 0) ox[k] = sx / c, oy[k++] = sy / c, sx = sy = c = 0;
-        win = at;
-        if (!isfinite(y)) continue;
-        sx += (from + step) / 2 * n, sy += y * n, c += n;
-    }
-    if (c > 0) ox[k] = sx / c, oy[k++] = sy / c;
-    return k;
-}
-
-/* The y-axis label of the loss plot: which loss, on a log scale. */
-static const char *loss_axis_label(const char *objective)
-{
-    static const struct {
-        const char *key, *label;
-    } t[] = {{"cross_entropy", "cross-entropy loss (log scale)"},
-             {"hinge", "hinge loss (log scale)"},
-             {"mse", "mean squared error (log scale)"},
-             {"value", "objective (log scale)"},
-             {"expr", "loss formula (log scale)"}};
-    for (size_t i = 0; objective && i < sizeof t / sizeof *t; i++)
-        if (!strcmp(objective, t[i].key)) return t[i].label;
-    return "loss (log scale)";
-}
-
-static void loss_figure(FILE *f, const metrics *m, const char *objective)
+static void loss_figure(FILE *f, const nn_rmetrics *m, const char *objective)
 {
     long n = 0;
     double *x = malloc(((size_t)m->n + 1) * 4 * sizeof(double));
     if (!x) return;
     double *y = x + m->n + 1, *sx = y + m->n + 1, *sy = sx + m->n + 1;
     for (long r = 0; r < m->n; r++)
-        if (isfinite(m->col[M_LOSS][r]) && isfinite(m->col[M_STEP][r])) {
-            x[n] = m->col[M_STEP][r];
-            y[n++] = m->col[M_LOSS][r] > 0 ? log10(m->col[M_LOSS][r]) : NAN;
+        if (isfinite(m->col[NN_M_LOSS][r]) && isfinite(m->col[NN_M_STEP][r])) {
+            x[n] = m->col[NN_M_STEP][r];
+            y[n++] = m->col[NN_M_LOSS][r] > 0 ? log10(m->col[NN_M_LOSS][r]) : NAN;
         }
     /* a curve needs training steps: count models have split losses but no steps */
     if (n < 2) {
@@ -297,12 +242,7 @@ static void loss_figure(FILE *f, const metrics *m, const char *objective)
         return;
     }
     /* windows of steps/200 steps (the steps the rows cover, not the rows) */
-    double last = -INFINITY;
-    for (long r = 0; r < m->n; r++)
-        if (isfinite(m->col[M_LOSS][r]) && isfinite(m->col[M_STEP][r]))
-            last = fmax(last, m->col[M_STEP][r]);
-    long total = (long)last + 1, w = total / 200 > 1 ? total / 200 : 1,
-         k = smooth_steps(m, w, sx, sy);
+    long w = nn_rmetrics_window(m), k = nn_rmetrics_smooth(m, w, sx, sy);
     /* the lectures' curve is the mean of log10(loss) per window; the axis is a log axis
      * labelled with the loss itself, so those means are drawn as 10^mean */
     for (long i = 0; i < n; i++)
@@ -313,21 +253,21 @@ static void loss_figure(FILE *f, const metrics *m, const char *objective)
     nn_svg_init(&s, f, "fig-loss", 760, 320);
     s.x = nn_svg_empty_axis(0);
     s.y = nn_svg_empty_axis(1);
-    nn_svg_fit(&s.x, m->col[M_STEP], m->n);
+    nn_svg_fit(&s.x, m->col[NN_M_STEP], m->n);
     double zero = 0; /* rows of several steps (log_every): the first covers step 0 on */
     for (long r = 0; r < m->n; r++)
-        if (isfinite(m->col[M_LMEAN][r]) && isfinite(m->col[M_LOSS][r])) {
+        if (isfinite(m->col[NN_M_LMEAN][r]) && isfinite(m->col[NN_M_LOSS][r])) {
             nn_svg_fit(&s.x, &zero, 1);
             break;
         }
     nn_svg_fit(&s.y, sy, k);
-    for (int sp = M_TRAIN; sp <= M_TEST; sp++)
+    for (int sp = NN_M_TRAIN; sp <= NN_M_TEST; sp++)
         nn_svg_fit(&s.y, m->col[sp], m->n);
     nn_svg_pad(&s.y, 0.05);
     nn_svg_pad(&s.x, 0.015); /* markers at the last step stay whole */
     nn_fig_open(f, "fig-loss", "Loss", 1);
     nn_svg_begin(&s, "loss against step, log scale");
-    nn_svg_axes(&s, "step", loss_axis_label(objective));
+    nn_svg_axes(&s, "step", nn_report_loss_label(objective));
     if (n <= 2000) nn_svg_points(&s, x, y, n, nn_svg_palette(0), 1.3, 0.25, 'o');
     nn_svg_line(&s, sx, sy, k, nn_svg_palette(0), 1.6, NULL, 1);
     const char *labels[4];
@@ -344,15 +284,15 @@ static void loss_figure(FILE *f, const metrics *m, const char *objective)
     static const char shapes[] = {'o', 's', '^'};
     /* drawn largest first: a test marker on a dev marker at the same step stays visible */
     static const double radius[] = {4.5, 3.6, 2.8};
-    for (int sp = M_TRAIN; sp <= M_TEST; sp++) {
+    for (int sp = NN_M_TRAIN; sp <= NN_M_TEST; sp++) {
         long c = 0;
         for (long r = 0; r < m->n; r++)
             c += isfinite(m->col[sp][r]) && m->col[sp][r] > 0;
         if (!c) continue;
-        nn_svg_points(&s, m->col[M_STEP], m->col[sp], m->n, nn_svg_palette(sp),
-                      radius[sp - M_TRAIN], 1, shapes[sp - M_TRAIN]);
-        labels[nl] = spn[sp - M_TRAIN];
-        marks[nl] = shapes[sp - M_TRAIN];
+        nn_svg_points(&s, m->col[NN_M_STEP], m->col[sp], m->n, nn_svg_palette(sp),
+                      radius[sp - NN_M_TRAIN], 1, shapes[sp - NN_M_TRAIN]);
+        labels[nl] = spn[sp - NN_M_TRAIN];
+        marks[nl] = shapes[sp - NN_M_TRAIN];
         col[nl++] = nn_svg_palette(sp);
     }
     nn_svg_legend_marks(&s, labels, col, NULL, marks, nl, NN_LEGEND_INSIDE);
@@ -367,7 +307,7 @@ static void loss_figure(FILE *f, const metrics *m, const char *objective)
     free(x);
 }
 
-static void lr_figure(FILE *f, const metrics *m)
+static void lr_figure(FILE *f, const nn_rmetrics *m)
 {
     double *x = malloc(((size_t)m->n + 1) * 2 * sizeof(double)), lo = INFINITY, hi = -INFINITY;
     if (!x) return;
@@ -376,12 +316,12 @@ static void lr_figure(FILE *f, const metrics *m)
     /* the step rows' lr (a float) only, when there are any: an evaluation row's lr is the
      * schedule's double (0.1 beside 0.100000001), which would draw as a jump */
     for (long r = 0; r < m->n; r++)
-        steprows += isfinite(m->col[M_LOSS][r]);
+        steprows += isfinite(m->col[NN_M_LOSS][r]);
     for (long r = 0; r < m->n; r++)
-        if (isfinite(m->col[M_LR][r]) && isfinite(m->col[M_STEP][r]) &&
-            (!steprows || isfinite(m->col[M_LOSS][r]))) {
-            lo = fmin(lo, m->col[M_LR][r]);
-            hi = fmax(hi, m->col[M_LR][r]);
+        if (isfinite(m->col[NN_M_LR][r]) && isfinite(m->col[NN_M_STEP][r]) &&
+            (!steprows || isfinite(m->col[NN_M_LOSS][r]))) {
+            lo = fmin(lo, m->col[NN_M_LR][r]);
+            hi = fmax(hi, m->col[NN_M_LR][r]);
             n++;
         }
     /* long runs: every stride-th point, plus both sides of every jump (a step decay
@@ -389,8 +329,8 @@ static void lr_figure(FILE *f, const metrics *m)
     long stride = n > 2000 ? n / 1000 : 1, i = 0;
     double prev = NAN, jump = (hi - lo) * 0.01;
     for (long r = 0; r < m->n; r++) {
-        double v = m->col[M_LR][r], t = m->col[M_STEP][r];
-        if (!isfinite(v) || !isfinite(t) || (steprows && !isfinite(m->col[M_LOSS][r]))) continue;
+        double v = m->col[NN_M_LR][r], t = m->col[NN_M_STEP][r];
+        if (!isfinite(v) || !isfinite(t) || (steprows && !isfinite(m->col[NN_M_LOSS][r]))) continue;
         int is_jump = isfinite(prev) && fabs(v - prev) > jump && stride > 1;
         if (is_jump && k > 0 && y[k - 1] != prev) { /* the level just before the jump */
             x[k] = t;
@@ -424,16 +364,16 @@ static void lr_figure(FILE *f, const metrics *m)
     free(x);
 }
 
-static void lrfind_figure(FILE *f, const metrics *m)
+static void lrfind_figure(FILE *f, const nn_rmetrics *m)
 {
     double *x = malloc(((size_t)m->n + 1) * 4 * sizeof(double));
     if (!x) return;
     double *y = x + m->n + 1, *sx = y + m->n + 1, *sy = sx + m->n + 1;
     long n = 0;
     for (long r = 0; r < m->n; r++)
-        if (m->col[M_LR][r] > 0 && isfinite(m->col[M_LOSS][r])) {
-            x[n] = log10(m->col[M_LR][r]);
-            y[n++] = m->col[M_LOSS][r];
+        if (m->col[NN_M_LR][r] > 0 && isfinite(m->col[NN_M_LOSS][r])) {
+            x[n] = log10(m->col[NN_M_LR][r]);
+            y[n++] = m->col[NN_M_LOSS][r];
         }
     if (n >= 2) {
         long k = smooth(x, y, n, n / 50 > 1 ? n / 50 : 1, sx, sy);
@@ -529,17 +469,17 @@ static int render(FILE *f, const char *run_dir, nn_diag *d)
 
     snprintf(path, sizeof path, "%s/metrics.csv", run_dir);
     if (access(path, F_OK) == 0) {
-        metrics m;
-        if (metrics_read(path, &m, d) < 0) return -1;
+        nn_rmetrics m;
+        if (nn_rmetrics_read(path, &m, d) < 0) return -1;
         nn_fig_section("Training");
         loss_figure(f, &m, objective[0] ? objective : NULL);
         if (nn_report_accuracy(f, path, d) < 0) {
-            metrics_free(&m);
+            nn_rmetrics_free(&m);
             return -1;
         }
         lr_figure(f, &m);
         if (is_lr_find(run_dir)) lrfind_figure(f, &m);
-        metrics_free(&m);
+        nn_rmetrics_free(&m);
     }
     snprintf(path, sizeof path, "%s/stats.json", run_dir);
     if (access(path, F_OK) == 0) {

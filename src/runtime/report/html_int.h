@@ -1,5 +1,6 @@
-/* html_int.h — shared between html.c (the page, summary.json, metrics.csv) and
- * html_stats.c (the stats.json figures).  Not part of the API. */
+/* html_int.h — shared between the files of the report pages: html.c (report.html,
+ * summary.json, metrics.csv), html_*.c (the stats.json figures, the compare page).  Not
+ * part of the API. */
 #ifndef NN_HTML_INT_H
 #define NN_HTML_INT_H
 
@@ -53,6 +54,51 @@ int nn_report_sequence(FILE *f, const nn_jdoc *stats);
 /* html_curves.c: the accuracy per split at evaluation points (metrics.csv at `path`);
  * 0 also when the run has no accuracy (no classifier), −1 on an unreadable file. */
 int nn_report_accuracy(FILE *f, const char *path, nn_diag *d);
+
+/* html_maps.c: a matrix of numbers (rows of equal length *nc) at `where`, malloc'd
+ * row-major; an array of n strings (malloc'd array of pointers into the JSON). */
+int nn_jget_matrix(const nn_jdoc *j, json_t *m, const char *where, double **out, long *nr,
+                   long *nc);
+const char **nn_jget_strings(const nn_jdoc *j, json_t *a, const char *where, long n);
+
+/* html_confusion.c: a classifier's confusion matrix (stats.json `confusion`); 0 when
+ * absent, −1 on malformed data. */
+int nn_report_confusion(FILE *f, const nn_jdoc *stats);
+
+/* html_metrics.c: metrics.csv's columns as every report page reads them (NaN where a cell
+ * is empty or the column absent). */
+enum {
+    NN_M_STEP,
+    NN_M_LR,
+    NN_M_LOSS,
+    NN_M_TRAIN,
+    NN_M_DEV,
+    NN_M_TEST,
+    NN_M_LMEAN,
+    NN_M_TACC,
+    NN_M_DACC,
+    NN_M_SACC,
+    NN_M_NCOL
+};
+typedef struct {
+    long n;
+    double *col[NN_M_NCOL];
+} nn_rmetrics;
+int nn_rmetrics_read(const char *path, nn_rmetrics *m, nn_diag *d);
+void nn_rmetrics_free(nn_rmetrics *m);
+/* The minibatch curve's window: steps/200 steps (the steps the rows cover, not the rows),
+ * at least 1. */
+long nn_rmetrics_window(const nn_rmetrics *m);
+/* The mean of log10(loss) over windows of w steps (window k: steps k·w .. k·w + w − 1), x
+ * the mean step, into ox, oy (each m->n + 1 long); returns the count of windows. */
+long nn_rmetrics_smooth(const nn_rmetrics *m, long w, double *ox, double *oy);
+/* The loss axis's label: which loss, on a log scale (summary.json's objective; NULL: any). */
+const char *nn_report_loss_label(const char *objective);
+
+/* html_specdiff.c: the compare page's "Spec differences" section: the spec.resolved.yaml
+ * keys whose values differ between the runs; −1 with an error in d on a malformed file. */
+int nn_report_spec_diff(FILE *f, const char *const *dirs, const char *const *labels,
+                        const unsigned *rgb, int n, nn_diag *d);
 
 /* All stats.json figures, in the report's order; −1 with an error on malformed data. */
 int nn_report_stats(FILE *f, const nn_jdoc *stats);

@@ -8,8 +8,7 @@
 #include "runtime/report/svg.h"
 
 /* A matrix of numbers (rows of equal length *nc) at `where`; malloc'd row-major. */
-static int get_matrix(const nn_jdoc *j, json_t *m, const char *where, double **out, long *nr,
-                      long *nc)
+int nn_jget_matrix(const nn_jdoc *j, json_t *m, const char *where, double **out, long *nr, long *nc)
 {
     *out = NULL;
     if (!json_is_array(m) || json_array_size(m) == 0)
@@ -43,7 +42,7 @@ static int get_matrix(const nn_jdoc *j, json_t *m, const char *where, double **o
 }
 
 /* An array of n strings at `where`; NULL (error recorded) otherwise. */
-static const char **get_strings(const nn_jdoc *j, json_t *a, const char *where, long n)
+const char **nn_jget_strings(const nn_jdoc *j, json_t *a, const char *where, long n)
 {
     if (!json_is_array(a) || (long)json_array_size(a) != n) {
         nn_jdoc_bad(j, where, "expected %ld strings", n);
@@ -69,10 +68,11 @@ int nn_report_counts(FILE *f, const nn_jdoc *j)
     double *v, order = NAN;
     long nr, nc;
     if (nn_jget_num(j, o, "counts", "n", &order) < 0 ||
-        get_matrix(j, json_object_get(o, "matrix"), "counts/matrix", &v, &nr, &nc) < 0)
+        nn_jget_matrix(j, json_object_get(o, "matrix"), "counts/matrix", &v, &nr, &nc) < 0)
         return -1;
-    const char **rows = get_strings(j, json_object_get(o, "rows"), "counts/rows", nr);
-    const char **cols = rows ? get_strings(j, json_object_get(o, "cols"), "counts/cols", nc) : NULL;
+    const char **rows = nn_jget_strings(j, json_object_get(o, "rows"), "counts/rows", nr);
+    const char **cols =
+        rows ? nn_jget_strings(j, json_object_get(o, "cols"), "counts/cols", nc) : NULL;
     if (!cols) {
         free(rows);
         free(v);
@@ -228,10 +228,10 @@ int nn_report_boundary(FILE *f, const nn_jdoc *j)
                          "expected a range [lo, hi] with lo < hi");
     if (rc == 0 && (jc && (classes < 2 || classes > 1000)))
         rc = nn_jdoc_bad(j, "boundary/classes", "expected a class count of 2 or more");
-    if (rc == 0) rc = get_matrix(j, json_object_get(o, "grid"), "boundary/grid", &g, &ny, &nx);
+    if (rc == 0) rc = nn_jget_matrix(j, json_object_get(o, "grid"), "boundary/grid", &g, &ny, &nx);
     json_t *pts = json_object_get(o, "points");
     if (rc == 0 && pts && !json_is_null(pts))
-        rc = get_matrix(j, pts, "boundary/points", &p, &np, &pc);
+        rc = nn_jget_matrix(j, pts, "boundary/points", &p, &np, &pc);
     if (rc == 0 && p && pc != 3 && pc != 4)
         rc = nn_jdoc_bad(j, "boundary/points", "expected [x0, x1, label(, predicted)] per point");
     if (rc == 0) {

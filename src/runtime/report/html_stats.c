@@ -544,7 +544,8 @@ int nn_report_stats(FILE *f, const nn_jdoc *j)
         saturation_section(f, j) < 0 || nn_report_recurrent(f, j) < 0)
         return -1;
     nn_fig_section("Model");
-    if (embedding_section(f, j) < 0 || nn_report_counts(f, j) < 0 || nn_report_boundary(f, j) < 0)
+    if (embedding_section(f, j) < 0 || nn_report_counts(f, j) < 0 || nn_report_boundary(f, j) < 0 ||
+        nn_report_confusion(f, j) < 0)
         return -1;
     return nn_report_sequence(f, j);
 }

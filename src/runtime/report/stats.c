@@ -124,6 +124,7 @@ static int setup_graph_stats(nn_stats *s, const nn_trainer *tr)
     if ((s->boundary = nn_stats_wants(spec, "boundary") && boundary_applies(tr)) &&
         !(s->grid = malloc((size_t)NN_GRID * NN_GRID * sizeof *s->grid)))
         return -1;
+    if (nn_stats_wants(spec, "confusion") && nn_confusion_setup(s) != 0) return -1;
     return 0;
 }
 
@@ -166,6 +167,7 @@ void nn_stats_free(nn_stats *s)
     nn_seq_stats_free(s->seq);
     nn_rnn_stat_free(&s->rnn);
     free(s->bpred);
+    free(s->conf);
     free(s);
 }
 
@@ -468,6 +470,7 @@ void nn_stats_finish(nn_stats *s)
     if (s->seq) nn_seq_stats_run(s->seq, s->tr);
     if (s->boundary && NN_GRID * NN_GRID <= nn_trainer_graph(s->tr, NN_EVALUATION)->batch)
         decision_boundary(s);
+    nn_confusion_run(s);
 }
 
 /* --- attaching to the step loop (train/hooks.h) ------------------------------------------ */

@@ -19,6 +19,7 @@
 
 #define NN_HIST_BINS 50
 #define NN_GRID      60 /* decision-boundary grid: NN_GRID × NN_GRID scores */
+#define NN_CONF_MAX  50 /* the confusion matrix: classifiers of at most this many classes */
 
 typedef struct {
     double lo, hi; /* bins of width (hi − lo) / NN_HIST_BINS; hi falls in the last bin */
@@ -118,6 +119,12 @@ typedef struct nn_stats {
     int bclasses; /* 0: one score (hinge / mse); K ≥ 2: K classes */
     int *bpred;   /* classes: the predicted class of each training point */
     int grid_done;
+    /* classifiers: the confusion matrix of one split after training (stats_confusion.c) */
+    int conf_k;     /* classes counted; 0: not collected */
+    int conf_score; /* 1: one score whose sign is the class (hinge, ±1 formula) */
+    int conf_split; /* nn_split_id: dev, else test, else train */
+    long *conf;     /* conf_k × conf_k counts, [true class][predicted class] */
+    int conf_done;
     nn_seq_stats *seq; /* sequence models: positions, attention, stream (or NULL) */
     nn_rnn_stat rnn; /* report.plots `recurrent` */
 } nn_stats;
@@ -163,6 +170,13 @@ void nn_rnn_stat_probe(nn_rnn_stat *r, const nn_graph *g, const nn_plan *p, int 
                        long step);
 struct json_t *nn_rnn_stat_json(const nn_rnn_stat *r);
 void nn_rnn_stat_free(nn_rnn_stat *r);
+
+/* stats_confusion.c: whether the model is a classifier the matrix applies to, and its
+ * counts (0, or −1 out of memory); the counts after training, from the evaluation plan;
+ * their stats.json value (NULL when not collected). */
+int nn_confusion_setup(nn_stats *s);
+void nn_confusion_run(nn_stats *s);
+struct json_t *nn_confusion_json(const nn_stats *s);
 
 /* Writes DIR/stats.json (docs/stats-json.md).  Reads the trainer's data set, parameters and
  * counts: call it before nn_trainer_free.  Returns 0 or −1. */

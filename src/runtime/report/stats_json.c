@@ -267,6 +267,8 @@ static json_t *stats_doc(const nn_stats *s)
     if (nn_trainer_ngram(s->tr) && nn_stats_wants(nn_trainer_spec(s->tr), "counts"))
         json_object_set_new(root, "counts", counts_json(s));
     if (s->grid_done) json_object_set_new(root, "boundary", boundary_json(s));
+    json_t *conf = nn_confusion_json(s);
+    if (conf) json_object_set_new(root, "confusion", conf);
     if (s->seq && s->seq->done) json_object_set_new(root, "sequence", sequence_json(s->seq, ds));
     json_t *rnn = nn_rnn_stat_json(&s->rnn);
     if (rnn) json_object_set_new(root, "recurrent", rnn);

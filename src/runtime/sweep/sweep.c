@@ -473,7 +473,7 @@ static int sweep_cells(const nn_sweep_opts *o, const nn_matrix *m, const char *b
                 sig, ndone, m->npoints);
         return 128 + sig;
     }
-    int rc = nn_sweep_summarize(base, o->quiet ? NULL : stdout, 0);
+    int rc = nn_sweep_summarize(base, o->quiet ? NULL : stdout, 0, NULL);
     if (rc != EXIT_OK) return rc;
     return nfail ? EXIT_RUN : EXIT_OK;
 }

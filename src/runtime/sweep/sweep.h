@@ -42,9 +42,10 @@ int nn_sweep_run(const nn_sweep_opts *o, nn_cell_run_fn run, void *ctx);
 
 /* `nnrun summarize DIR` (sweep_summary.c): reads sweep.json and every cell that is DONE or
  * FAILED, writes DIR/summary.csv, DIR/summary_by_seed.csv (with a seed axis) and
- * DIR/report.html, and prints the table to `table` (NULL: nothing), or with `json` the
- * ranked rows as one JSON document on stdout.  Returns an exit code. */
-int nn_sweep_summarize(const char *dir, FILE *table, int json);
+ * DIR/report.html (its curves coloured by the axis named `colour_by`; NULL: the first),
+ * and prints the table to `table` (NULL: nothing), or with `json` the ranked rows as one
+ * JSON document on stdout.  Returns an exit code (2: `colour_by` names no axis). */
+int nn_sweep_summarize(const char *dir, FILE *table, int json, const char *colour_by);
 
 /* Writes DIR/NAME with `text` through a temporary file and rename: it appears whole or not
  * at all.  Returns 0 or −1. */

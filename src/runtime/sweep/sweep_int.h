@@ -41,7 +41,8 @@ void nn_sweep_free(nn_sweep *s);
 int nn_sweep_seed_axis(const nn_sweep *s);
 /* The groups over the seed axis, ranked by their mean (malloc'd in *out). */
 int nn_sweep_groups(const nn_sweep *s, nn_sweep_group **out);
-/* DIR/report.html: the table and the ranked loss against each axis (sweep_report.c). */
-int nn_sweep_report(const char *dir, const nn_sweep *s);
+/* DIR/report.html (sweep_report.c): the cells' curves coloured by axis `colour_axis` (an
+ * index into s->axes), the ranked loss against each axis, the table with links. */
+int nn_sweep_report(const char *dir, const nn_sweep *s, int colour_axis);
 
 #endif

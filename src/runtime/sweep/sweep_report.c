@@ -1,10 +1,17 @@
-/* sweep_report.c — runs/NAME/report.html of a sweep: the ranked table and, for each axis,
- * the ranking loss of every finished cell against the axis's value (numbers on a linear
- * or log axis, anything else as categories).  Self-contained: inline SVG and CSS only. */
+/* sweep_report.c — runs/NAME/report.html of a sweep, in report.html's style: every
+ * finished cell's loss curve on one plot coloured by one axis of the matrix (the first by
+ * default; `summarize --color-by AXIS`), for each axis the ranking loss of every finished
+ * cell against the axis's value (numbers on a linear or log axis, anything else as
+ * categories), and the ranked table, each cell's id a link to its report.html.
+ * Self-contained: inline SVG and CSS only, the links relative. */
+#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "runtime/report/html.h"
+#include "runtime/report/overlay.h"
 #include "runtime/report/svg.h"
 #include "runtime/sweep/sweep_int.h"
 
@@ -101,7 +108,7 @@ static void axis_figure(FILE *f, const nn_sweep *s, int a)
         g.y = nn_svg_empty_axis(0);
         nn_svg_fit(&g.y, y, n);
         nn_svg_pad(&g.y, 0.08);
-        fprintf(f, "<figure>\n");
+        fprintf(f, "<figure id=\"%s\" class=\"half\">\n", id);
         nn_svg_begin(&g, title);
         nn_svg_axes(&g, s->axes[a], num ? "loss" : NULL);
         if (!num) cat_labels(&g, cats, ncat);
@@ -117,7 +124,89 @@ static void axis_figure(FILE *f, const nn_sweep *s, int a)
     free(cats);
 }
 
-static void table(FILE *f, const nn_sweep *s)
+/* axis a's distinct values among the finished cells: numbers in increasing order, other
+ * values in the order of the cells (malloc'd array of pointers into the rows). */
+static int axis_values(const nn_sweep *s, int a, const char ***out)
+{
+    const char **v = calloc((size_t)s->nrows + 1, sizeof *v);
+    if (!v) abort();
+    int n = 0, num = numeric_axis(s, a);
+    for (int i = 0; i < s->nrows; i++) {
+        const char *x = s->rows[i].values[a];
+        if (s->rows[i].status != NN_CELL_DONE || !x) continue;
+        int k = 0;
+        while (k < n && strcmp(v[k], x))
+            k++;
+        if (k == n) v[n++] = x;
+    }
+    for (int i = 1; num && i < n; i++) /* insertion sort: a handful of values */
+        for (int j = i; j > 0 && strtod(v[j], NULL) < strtod(v[j - 1], NULL); j--) {
+            const char *t = v[j];
+            v[j] = v[j - 1], v[j - 1] = t;
+        }
+    *out = v;
+    return n;
+}
+
+/* The finished cells' loss (and accuracy) curves on one plot each, coloured by axis a. */
+static void curves_figures(FILE *f, const char *dir, const nn_sweep *s, int a)
+{
+    const char **vals = NULL;
+    int nv = a >= 0 ? axis_values(s, a, &vals) : 0;
+    nn_run_curves *cur = calloc((size_t)s->nrows + 1, sizeof *cur);
+    unsigned *rgb = calloc((size_t)s->nrows + 1, sizeof *rgb),
+             *vrgb = calloc((size_t)nv + 1, sizeof *vrgb);
+    char **legend = calloc((size_t)nv + 1, sizeof *legend);
+    char *objective = NULL;
+    if (!cur || !rgb || !vrgb || !legend) abort();
+    int n = 0;
+    nn_diag *d = nn_diag_new();
+    for (int i = 0; d && i < s->nrows; i++) {
+        const nn_sweep_row *r = &s->rows[i];
+        char cell[4400];
+        snprintf(cell, sizeof cell, "%s/%s", dir, r->id);
+        /* a cell whose metrics cannot be read has no curve; the table still lists it */
+        if (r->status != NN_CELL_DONE || nn_run_curves_read(cell, &cur[n], d) != 0) continue;
+        int k = 0;
+        while (a >= 0 && k < nv && r->values[a] && strcmp(vals[k], r->values[a]))
+            k++;
+        rgb[n++] = a >= 0 && k < nv ? nn_svg_palette(k) : nn_svg_palette(0);
+        if (!objective) {
+            snprintf(cell, sizeof cell, "%s/%s/summary.json", dir, r->id);
+            json_t *j = json_load_file(cell, 0, NULL);
+            const char *o = json_string_value(json_object_get(j, "objective"));
+            if (o) objective = strdup(o);
+            json_decref(j);
+        }
+    }
+    nn_diag_free(d);
+    for (int k = 0; k < nv; k++) {
+        size_t len = strlen(s->axes[a]) + strlen(vals[k]) + 4;
+        if (!(legend[k] = malloc(len))) abort();
+        snprintf(legend[k], len, "%s = %s", s->axes[a], vals[k]);
+        vrgb[k] = nn_svg_palette(k);
+    }
+    char caption[600];
+    snprintf(caption, sizeof caption,
+             "Every finished cell's training loss on a log scale, smoothed as in its report "
+             "(the mean of log10(loss) over windows of steps/200 steps), coloured by %s%s%s; "
+             "its dev and test losses at evaluation points as markers.%s",
+             a >= 0 ? "its value of " : "", a >= 0 ? s->axes[a] : "one colour",
+             a >= 0 && nv > 10 ? " (10 colours, repeated)" : "",
+             s->naxes > 1 ? " nnrun summarize --color-by AXIS colours the cells by another axis."
+                          : "");
+    nn_overlay o = {"sweep", caption, rgb, (const char *const *)legend, vrgb, nv, objective};
+    nn_overlay_loss(f, cur, n, &o);
+    o.caption = NULL;
+    nn_overlay_accuracy(f, cur, n, &o);
+    for (int i = 0; i < n; i++)
+        nn_run_curves_free(&cur[i]);
+    for (int k = 0; k < nv; k++)
+        free(legend[k]);
+    free(cur), free(rgb), free(vrgb), free(legend), free(vals), free(objective);
+}
+
+static void table(FILE *f, const char *dir, const nn_sweep *s)
 {
     fprintf(f, "<table>\n<tr><th>rank</th><th>cell</th>");
     for (int a = 0; a < s->naxes; a++) {
@@ -128,7 +217,21 @@ static void table(FILE *f, const nn_sweep *s)
     fprintf(f, "<th>train</th><th>dev</th><th>test</th></tr>\n");
     for (int i = 0; i < s->nrows; i++) {
         const nn_sweep_row *r = &s->rows[i];
-        fprintf(f, "<tr><td>%d</td><td><code>%s</code></td>", i + 1, r->id);
+        char rep[4400];
+        snprintf(rep, sizeof rep, "%s/%s/report.html", dir, r->id);
+        fprintf(f, "<tr><td>%d</td><td class=\"l\">", i + 1);
+        if (access(rep, F_OK) == 0) {
+            fputs("<a class=\"cell\" href=\"", f);
+            nn_html_esc(f, r->id); /* a hash: no character a URL must escape */
+            fputs("/report.html\"><code>", f);
+            nn_html_esc(f, r->id);
+            fputs("</code></a>", f);
+        } else {
+            fputs("<code>", f);
+            nn_html_esc(f, r->id);
+            fputs("</code>", f);
+        }
+        fputs("</td>", f);
         for (int a = 0; a < s->naxes; a++) {
             fprintf(f, "<td>");
             nn_html_esc(f, r->values[a] ? r->values[a] : "-");
@@ -147,25 +250,23 @@ static void table(FILE *f, const nn_sweep *s)
     fprintf(f, "</table>\n");
 }
 
-int nn_sweep_report(const char *dir, const nn_sweep *s)
+int nn_sweep_report(const char *dir, const nn_sweep *s, int colour_axis)
 {
     char p[4400];
     snprintf(p, sizeof p, "%s/report.html", dir);
     FILE *f = fopen(p, "w");
     if (!f) return -1;
-    fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>sweep ");
+    nn_report_page_head(f, s->name, "nnrun sweep");
+    fputs("<h1>Sweep ", f);
     nn_html_esc(f, s->name);
-    fprintf(f, "</title>\n<style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;"
-               "color:#222}table{border-collapse:collapse}td,th{padding:2px 10px;border-bottom:"
-               "1px solid #ddd;text-align:right}.failed{color:#b00;text-align:left}figure{"
-               "display:inline-block;margin:1em}figcaption{font-size:90%%;color:#555}</style>"
-               "</head><body>\n<h1>Sweep ");
-    nn_html_esc(f, s->name);
-    fprintf(f, "</h1>\n<p>%d of %d cells finished or failed, ranked by %s loss.</p>\n", s->nrows,
-            s->ncells, split_names[s->key]);
+    fprintf(f,
+            "</h1>\n<p>%d of %d cells finished or failed, ranked by %s loss; each cell's id "
+            "links to its report.</p>\n",
+            s->nrows, s->ncells, split_names[s->key]);
+    curves_figures(f, dir, s, colour_axis < s->naxes ? colour_axis : -1);
     for (int a = 0; a < s->naxes; a++)
         axis_figure(f, s, a);
-    table(f, s);
+    table(f, dir, s);
     fprintf(f, "</body></html>\n");
     return fclose(f) == 0 ? 0 : -1;
 }

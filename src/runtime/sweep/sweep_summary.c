@@ -369,10 +369,24 @@ static json_t *rows_json(const nn_sweep *s)
     return rows;
 }
 
-int nn_sweep_summarize(const char *dir, FILE *table, int json)
+int nn_sweep_summarize(const char *dir, FILE *table, int json, const char *colour_by)
 {
     nn_sweep s;
     if (nn_sweep_read(dir, &s) != 0) return 2;
+    int colour = 0;
+    while (colour_by && colour < s.naxes && strcmp(s.axes[colour], colour_by))
+        colour++;
+    if (colour_by && colour == s.naxes) {
+        fprintf(stderr,
+                "nnrun: error: --color-by '%s' is not an axis of the sweep in '%s' (its "
+                "axes:",
+                colour_by, dir);
+        for (int a = 0; a < s.naxes; a++)
+            fprintf(stderr, "%s %s", a ? "," : "", s.axes[a]);
+        fprintf(stderr, ")\n");
+        nn_sweep_free(&s);
+        return 2;
+    }
     nn_diag *d = nn_diag_new(); /* not beside a sweep still writing there */
     if (!d || nn_dirlock_claim(dir, 0, "sweep directory", (nn_mark){dir, 0, 0}, d) != 0) {
         if (d) nn_diag_print(d, stderr);
@@ -383,7 +397,7 @@ int nn_sweep_summarize(const char *dir, FILE *table, int json)
     nn_diag_free(d);
     int rc = 0;
     if (write_summary_csv(dir, &s) != 0 || write_by_seed_csv(dir, &s) != 0 ||
-        nn_sweep_report(dir, &s) != 0) {
+        nn_sweep_report(dir, &s, colour) != 0) {
         fprintf(stderr, "nnrun: error: cannot write the summary files in '%s'\n", dir);
         rc = 1;
     }
