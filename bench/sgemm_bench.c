@@ -2,8 +2,9 @@
  * picks another) against OpenBLAS (not part of `make check`).
  *
  * Build from the top of the tree after ./configure and `make`:
- *   gcc -std=c11 -O2 -D_DEFAULT_SOURCE -I. -Isrc bench/sgemm_bench.c libnnrun.a \
- *       /usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0 -pthread -lm -o sgemm_bench
+ *   gcc -std=c11 -O2 -D_DEFAULT_SOURCE -I. -Isrc bench/sgemm_bench.c .libs/libnnrun_core.a \
+ *       /usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0 -pthread -lm -lyaml -lpcre2-8 -lffi -ljansson -ldl \
+ *       -o bench/sgemm_bench
  * Run it with OpenBLAS on its own CPU detection (these machines set two variables for old
  * OpenBLAS builds; unset them in the benchmark command only):
  *   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 ./sgemm_bench [T] [s]

@@ -526,6 +526,7 @@ static void t_dispatch(void **state)
 
 int main(void)
 {
+    nn_threads_strict(1); /* a worker runs each worker's task: the split is proven */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(t_dispatch, reseed),
         cmocka_unit_test_setup(t_gemm_hand, reseed),

@@ -155,11 +155,46 @@ static void t_threads(void **state)
     free(qkv), free(dout), free(x), free(g), free(be), free(h);
 }
 
+/* Without strict mode the caller takes the tasks no worker has started: every task of every
+ * job still runs exactly once, whichever thread gets it, and the job waits for all. */
+typedef struct {
+    int runs[8];
+    _Atomic int total;
+} count_ctx;
+
+static void count_task(void *ctx, int t)
+{
+    count_ctx *c = ctx;
+    c->runs[t]++; /* one thread per task: no race when each runs once */
+    c->total++;
+}
+
+static void t_stealing(void **state)
+{
+    (void)state;
+    nn_threads_strict(0);
+    for (int threads = 2; threads <= 3; threads++) {
+        nn_kernels_set_threads(threads);
+        for (int job = 0; job < 20000; job++) {
+            count_ctx c = {{0}, 0};
+            int ntasks = 1 + job % 5; /* fewer, as many and more tasks than threads */
+            nn_threads_run(ntasks, count_task, &c);
+            assert_int_equal(c.total, ntasks);
+            for (int t = 0; t < ntasks; t++)
+                assert_int_equal(c.runs[t], 1);
+        }
+    }
+    nn_kernels_set_threads(1);
+    nn_threads_strict(1);
+}
+
 int main(void)
 {
+    nn_threads_strict(1); /* a worker runs each worker's task: the split is proven */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_grad_fd),
         cmocka_unit_test(t_threads),
+        cmocka_unit_test(t_stealing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

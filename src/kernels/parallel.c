@@ -17,3 +17,13 @@ void nn_parallel_serial_here(void)
 {
     nn_threads_serial_here();
 }
+
+void nn_parallel_borrow_core(void)
+{
+    nn_threads_borrowed(1);
+}
+
+void nn_parallel_return_core(void)
+{
+    nn_threads_borrowed(-1);
+}

@@ -13,4 +13,10 @@ void nn_parallel_run(int ntasks, void (*fn)(void *ctx, int t), void *ctx);
  * single-threaded): for a thread that works beside the one that owns the pool. */
 void nn_parallel_serial_here(void);
 
+/* A thread working beside the pool's owner (a background evaluation) borrows a core: until it
+ * returns it, every job runs on its caller alone, so that the owner never waits at a barrier
+ * for a worker the scheduler has set aside.  Results are the same bits either way. */
+void nn_parallel_borrow_core(void);
+void nn_parallel_return_core(void);
+
 #endif

@@ -18,8 +18,16 @@ void nn_threads_run(int ntasks, void (*fn)(void *ctx, int t), void *ctx);
  * that a job was really split. */
 unsigned long nn_threads_worker_tasks(void);
 
+/* Tests: 1 = each task runs on its own thread, the caller never takes a worker's (it does
+ * when the worker has not started it: which thread runs a task is otherwise a race). */
+void nn_threads_strict(int on);
+
 /* From now on, nn_threads_run called on this thread runs every task on it. */
 void nn_threads_serial_here(void);
+
+/* Cores borrowed by threads beside the pool (+1 / −1): while any is, nn_threads_run runs
+ * every task on its caller. */
+void nn_threads_borrowed(int delta);
 
 /* fn(ctx, lo, hi) over [0, n): one call, or — from NN_ELEMENTWISE_SPLIT_MIN elements with
  * 2+ threads — one contiguous range per thread, split at multiples of 16 (elementwise work,

@@ -101,16 +101,16 @@ static void grad_part(void *ctx, int t)
     }
 }
 
-/* With two or more threads, dX and dW run side by side when each is worth a thread's wake-up
- * (≥ 2^17 multiply-adds) and neither is big enough for the gemm to split it itself.  Each
- * product is computed whole by one thread, on the same code path: the bits do not depend on
- * the thread count. */
+/* With two or more threads, dX and dW run side by side when each is worth the hand-over
+ * (≥ 2^19 multiply-adds: mlp_bn's pairs of 2^17 ran slower split than whole in a full run)
+ * and neither is big enough for the gemm to split it itself.  Each product is computed whole
+ * by one thread, on the same code path: the bits do not depend on the thread count. */
 static void run_grad(const nn_step *s, int rows)
 {
     rows = mrows(s->tin[0], rows);
     grad_job j = {s, rows, s->tin[1]->dim[0], s->tin[1]->dim[1], s->node->accumulate};
     double work = (double)rows * j.k * j.n;
-    if (s->out[0] && nn_parallel_threads() > 1 && work >= (double)(1 << 17) &&
+    if (s->out[0] && nn_parallel_threads() > 1 && work >= (double)(1 << 19) &&
         work < NN_GEMM_SPLIT_MIN)
         nn_parallel_run(2, grad_part, &j);
     else

@@ -75,7 +75,9 @@ long nn_eval_bg_threaded_runs(void)
 static void *run(void *arg)
 {
     nn_parallel_serial_here(); /* the pool belongs to the training thread */
+    nn_parallel_borrow_core(); /* ... which runs alone meanwhile: this thread holds a core */
     evaluate(arg);
+    nn_parallel_return_core();
     atomic_fetch_add(&threaded_runs, 1);
     return NULL;
 }

@@ -102,6 +102,9 @@ static void close_row(nn_loss_log *log)
 
 void nn_loss_log_add(nn_loss_log *log, float loss, float lr)
 {
+    long step = log->first;
+    int own = log->mark > 0 && step % log->mark == 0; /* a row for this step alone */
+    if (own) close_row(log);                            /* the steps before it first */
     log->ema = NN_SMOOTH_BETA * log->ema + (1 - NN_SMOOTH_BETA) * loss;
     log->beta_pow *= NN_SMOOTH_BETA;
     log->pend[0] = loss, log->pend[1] = lr;
@@ -109,7 +112,7 @@ void nn_loss_log_add(nn_loss_log *log, float loss, float lr)
     log->acc += loss > 0 ? log10((double)loss) : NAN;
     log->acc_n++;
     long every = log->every > 0 ? log->every : 1;
-    if (++log->first % every == 0) close_row(log);
+    if (++log->first % every == 0 || own) close_row(log);
 }
 
 void nn_loss_log_flush(nn_loss_log *log, const nn_run_opts *o)

@@ -23,6 +23,8 @@ typedef struct {
     long start; /* the step this invocation began at (rates count from there) */
     int n;
     long every;      /* a row every N steps (≥ 1) */
+    long mark;       /* and a row of its own for every step s with s % mark == 0 (0: none):
+                      * the steps the terminal prints, as the lectures print every 10,000th */
     double acc;      /* Σ log10(loss) of the steps not yet in a row */
     long acc_n;      /* how many */
     float pend[3];   /* the last of them: loss, lr, smoothed loss */

@@ -293,6 +293,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
     if (!log) return -1;
     log->beta_pow = 1;
     log->every = spec->eval.log_every > 0 ? spec->eval.log_every : nn_log_every(steps);
+    log->mark = print_every; /* the steps the terminal prints have rows of their own */
     nn_metrics_errno(1);
     nn_train_state st = {0, 0, 1, res, o->metrics_csv, o->metrics_jsonl};
     start(tr, &st); /* a resumed run: its checkpoint's step and state */
@@ -321,7 +322,7 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
         nn_loss_log_add(log, l, (float)lr);
         if (bge.bg && nn_eval_bg_pending(bge.bg) >= 0 && nn_eval_bg_done(bge.bg))
             bg_finish(&bge, tr, o, t0, &lv);
-        if (log->n == NN_LOSS_BUFFER) {
+        if (log->n >= NN_LOSS_BUFFER - 1) { /* room for the two rows a step can close */
             bg_finish(&bge, tr, o, t0, &lv); /* its row goes before these */
             nn_loss_log_flush(log, o);
             if (nn_metrics_failed(o)) { /* not only at evaluation points: eval.every 0 */
@@ -347,7 +348,8 @@ int nn_trainer_run(nn_trainer *tr, const nn_run_opts *o, nn_result *res)
                 nn_loss_log *full = log;
                 log = full == logs ? logs + 1 : logs;
                 log->first = full->first, log->n = 0, log->start = full->start;
-                log->every = full->every, log->acc = 0, log->acc_n = 0; /* full's are its rows */
+                log->every = full->every, log->mark = full->mark;
+                log->acc = 0, log->acc_n = 0; /* full's are its rows */
                 log->ema = full->ema, log->beta_pow = full->beta_pow;
                 bge.rows = (rows_job){full, o};
                 bge.lr = nn_lr_at(&spec->train.lr, i + 1, steps);
