@@ -114,7 +114,7 @@ static void run_grad(const nn_step *s, int rows)
             nn_k->embed_spread(sh->w, sh->n, ids, dy + ((size_t)r * sh->t_len + t) * (size_t)sh->n,
                                sums);
         }
-    if (nn_parallel_threads() > 1 && (double)sh->w * sh->v * sh->d * sh->n >= (double)(1 << 17))
+    if (nn_parallel_threads() > 1 && (double)sh->w * sh->v * sh->d * sh->n >= (double)(1 << 19))
         nn_parallel_run(2, grad_part, &j);
     else
         grad_part(&j, 0), grad_part(&j, 1);
