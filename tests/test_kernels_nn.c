@@ -154,6 +154,40 @@ static void t_embed(void **state)
     }
 }
 
+/* embed_sum and embed_spread (window_linear.c's lookups): hand values, then the reference
+ * on widths around the vector width, bit for bit (the same additions in the same order). */
+static void t_embed_sum_spread(void **state)
+{
+    (void)state;
+    const float table[] = {0, 1, 10, 11, 20, 21, 30, 31}; /* 4 × 2 */
+    const int32_t idx[] = {3, 1, 3};
+    FOR_EACH_ISA(K)
+    {
+        float out[2], base[2] = {0.5f, -1}, dt[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+        K->embed_sum(3, 2, idx, table, base, out);
+        EXPECT(K, "embed_sum", out, 70.5f, 72);
+        K->embed_sum(3, 2, idx, table, NULL, out);
+        EXPECT(K, "embed_sum", out, 70, 73);
+        K->embed_spread(3, 2, idx, (const float[]){2, 3}, dt);
+        EXPECT(K, "embed_spread", dt, 1, 1, 3, 4, 1, 1, 5, 7);
+        for (int d = 1; d <= 33; d += 8) { /* 1, 9, 17, 25, 33 */
+            float *tab = rnd(40 * (size_t)d, -1, 1), *src = rnd((size_t)d, -1, 1);
+            float *o1 = rnd((size_t)d, -1, 1), *o2 = dup(o1, (size_t)d);
+            float *t1 = dup(tab, 40 * (size_t)d), *t2 = dup(tab, 40 * (size_t)d);
+            int32_t ix[16];
+            for (int i = 0; i < 16; i++)
+                ix[i] = (int32_t)(urand(0, 40)) % 40;
+            K->embed_sum(16, d, ix, tab, o1, o1); /* base = dst */
+            nn_kernels_scalar.embed_sum(16, d, ix, tab, o2, o2);
+            expect_close(K, "embed_sum", o1, o2, (size_t)d, 0, 0);
+            K->embed_spread(16, d, ix, src, t1);
+            nn_kernels_scalar.embed_spread(16, d, ix, src, t2);
+            expect_close(K, "embed_spread", t1, t2, 40 * (size_t)d, 0, 0);
+            free(tab), free(src), free(o1), free(o2), free(t1), free(t2);
+        }
+    }
+}
+
 /* ---- backward kernels against finite differences of the forward ones ---------------- */
 
 /* A scalar loss of the current inputs, evaluated in double from the float outputs. */
@@ -374,6 +408,7 @@ int main(void)
         cmocka_unit_test_setup(t_bn_hand, reseed),
         cmocka_unit_test_setup(t_xent_hand, reseed),
         cmocka_unit_test_setup(t_embed, reseed),
+        cmocka_unit_test_setup(t_embed_sum_spread, reseed),
         cmocka_unit_test_setup(t_bn_random, reseed),
         cmocka_unit_test_setup(t_xent_random, reseed),
         cmocka_unit_test_setup(t_tanh_grad_fd, reseed),

@@ -17,6 +17,9 @@ typedef struct nn_step {
     const nn_tensor *tin[NN_MAX_IO], *tout[NN_MAX_IO]; /* shapes, NULL where absent */
     const struct nn_step *sub; /* a fused step runs these nsub steps back to back */
     int nsub;
+    /* a cross-layer fusion (lower.c, nn_window_linear_match): this step's run computes its
+     * node and the next part's, whose buffers it reads here; that part's run is skipped */
+    const struct nn_step *pair;
 } nn_step;
 
 typedef struct nn_op {
@@ -54,6 +57,15 @@ extern const nn_op nn_op_causal_mean, nn_op_causal_mean_grad;
 extern const nn_op nn_op_residual, nn_op_residual_grad; /* x + f(x) */
 extern const nn_op nn_op_embedding_window, nn_op_embedding_window_grad; /* embedding: {window} */
 extern const nn_op nn_op_recurrent, nn_op_recurrent_grad; /* makemore's RNN / GRU over positions */
+/* Runs of lowering's cross-layer fusion (window_linear.c), never graph nodes: embedding
+ * {window} + linear (on the embedding's step, s->pair the linear's) and its backward (on the
+ * linear_grad's step, s->pair the embedding_window_grad's). */
+extern const nn_op nn_op_window_linear, nn_op_window_linear_grad;
+/* 1 when forward node i, an embedding {window}, and node i + 1, a linear reading it, may run
+ * as lookups of per-slot products (window_linear.c: nothing else reads the window or its
+ * gradient, the shapes pay and fit the window's storage); then bwd[0], bwd[1] are the
+ * linear_grad and embedding_window_grad nodes to fuse too (−1 without a backward pass). */
+int nn_window_linear_match(const nn_graph *g, int i, int bwd[2]);
 
 /* Looks an op up by name (NULL if unknown); the registry lists every op. */
 const nn_op *nn_op_find(const char *name);

@@ -290,6 +290,28 @@ static void embed_scatter(int rows, int t_len, int d, const int32_t *idx, const 
         STRIPS(d, add_strip, dout + l * d, dtable + (size_t)idx[l] * d);
 }
 
+/* The strip at j of base + Σ_k table[idx[k]], added in k order as the reference does. */
+INLINE void sum_strip(int count, int d, const int32_t *idx, const float *table, const float *base,
+                      float *dst, size_t j, __m256i mk, int full)
+{
+    __m256 s = base ? ld(base + j, mk, full) : _mm256_setzero_ps();
+    for (int k = 0; k < count; k++)
+        s = _mm256_add_ps(s, ld(table + (size_t)idx[k] * d + j, mk, full));
+    st(dst + j, mk, full, s);
+}
+
+static void embed_sum(int count, int d, const int32_t *idx, const float *table, const float *base,
+                      float *dst)
+{
+    STRIPS(d, sum_strip, count, d, idx, table, base, dst);
+}
+
+static void embed_spread(int count, int d, const int32_t *idx, const float *src, float *dtable)
+{
+    for (int k = 0; k < count; k++)
+        STRIPS(d, add_strip, src, dtable + (size_t)idx[k] * d);
+}
+
 INLINE void sgd_strip(float *p, const float *g, __m256 lr, size_t i, __m256i mk, int full)
 {
     st(p + i, mk, full, _mm256_fnmadd_ps(lr, ld(g + i, mk, full), ld(p + i, mk, full)));
@@ -385,6 +407,8 @@ const nn_kernels nn_kernels_avx2 = {
     .xent_bwd = xent_bwd,
     .embed_gather = nn_ref_embed_gather, /* memcpy per row: libc already vectorises it */
     .embed_scatter = embed_scatter,
+    .embed_sum = embed_sum,
+    .embed_spread = embed_spread,
     .sgd = sgd,
     .sgd_momentum = sgd_momentum,
     .sgd_nesterov = sgd_nesterov,

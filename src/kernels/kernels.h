@@ -119,6 +119,14 @@ typedef struct nn_kernels {
     /* Embedding backward: dtable[idx][:] += dout[r][t][:]  (dtable is NOT cleared here) */
     void (*embed_scatter)(int rows, int t_len, int d, const int32_t *idx, const float *dout,
                           float *dtable);
+    /* Sum of table rows: dst[:] = base[:] + Σ_k table[idx[k]][:] for k < count, added in
+     * k order (base NULL: from 0; base may be dst).  With embed_spread, embedding {window} +
+     * linear as lookups of per-slot products (ir/ops/window_linear.c). */
+    void (*embed_sum)(int count, int d, const int32_t *idx, const float *table, const float *base,
+                      float *dst);
+    /* One row spread to count table rows: dtable[idx[k]][:] += src[:] for k < count, in k
+     * order (dtable is NOT cleared here). */
+    void (*embed_spread)(int count, int d, const int32_t *idx, const float *src, float *dtable);
 
     /* p −= lr · g */
     void (*sgd)(size_t n, float *p, const float *g, float lr);

@@ -251,6 +251,26 @@ void nn_ref_embed_scatter(int rows, int t_len, int d, const int32_t *idx, const 
     }
 }
 
+void nn_ref_embed_sum(int count, int d, const int32_t *idx, const float *table, const float *base,
+                      float *dst)
+{
+    for (int j = 0; j < d; j++) {
+        float s = base ? base[j] : 0.0f;
+        for (int k = 0; k < count; k++)
+            s += table[(size_t)idx[k] * d + j];
+        dst[j] = s;
+    }
+}
+
+void nn_ref_embed_spread(int count, int d, const int32_t *idx, const float *src, float *dtable)
+{
+    for (int k = 0; k < count; k++) {
+        float *t = dtable + (size_t)idx[k] * d;
+        for (int j = 0; j < d; j++)
+            t[j] += src[j];
+    }
+}
+
 void nn_ref_sgd(size_t n, float *p, const float *g, float lr)
 {
     for (size_t i = 0; i < n; i++)
@@ -311,6 +331,8 @@ const nn_kernels nn_kernels_scalar = {
     .xent_bwd = nn_ref_xent_bwd,
     .embed_gather = nn_ref_embed_gather,
     .embed_scatter = nn_ref_embed_scatter,
+    .embed_sum = nn_ref_embed_sum,
+    .embed_spread = nn_ref_embed_spread,
     .sgd = nn_ref_sgd,
     .sgd_momentum = nn_ref_sgd_momentum,
     .sgd_nesterov = nn_ref_sgd_nesterov,

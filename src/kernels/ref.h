@@ -46,6 +46,9 @@ void nn_ref_embed_gather(int rows, int t_len, int d, const int32_t *idx, const f
                          float *out);
 void nn_ref_embed_scatter(int rows, int t_len, int d, const int32_t *idx, const float *dout,
                           float *dtable);
+void nn_ref_embed_sum(int count, int d, const int32_t *idx, const float *table, const float *base,
+                      float *dst);
+void nn_ref_embed_spread(int count, int d, const int32_t *idx, const float *src, float *dtable);
 
 void nn_ref_sgd(size_t n, float *p, const float *g, float lr);
 void nn_ref_sgd_momentum(size_t n, float *p, const float *g, float *v, float lr, float mu);
@@ -54,8 +57,8 @@ void nn_ref_adam(size_t n, float *p, const float *g, float *m, float *v, const n
 void nn_ref_ema(size_t n, float *r, const float *x, float m);
 
 /* ref_seq.c: the sequence-model kernels */
-void nn_ref_ln_fwd(int m, int n, const float *x, const float *gamma, const float *beta,
-                   float eps, float *mean, float *rstd, float *y);
+void nn_ref_ln_fwd(int m, int n, const float *x, const float *gamma, const float *beta, float eps,
+                   float *mean, float *rstd, float *y);
 void nn_ref_ln_bwd(int m, int n, const float *x, const float *mean, const float *rstd,
                    const float *gamma, const float *dy, float *dx, float *dgamma, float *dbeta,
                    int accumulate);

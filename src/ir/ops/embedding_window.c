@@ -33,9 +33,11 @@ static int infer(nn_graph *g, int node, nn_diag *d)
 
 static int grad(nn_graph *g, int node)
 {
-    int in[2] = {g->n[node].in[0], nn_grad_of(g, g->n[node].out[0])};
+    /* the table (in[2]) is read only when lowering fuses this node with the linear's
+     * backward (window_linear.c) */
+    int in[3] = {g->n[node].in[0], nn_grad_of(g, g->n[node].out[0]), g->n[node].in[1]};
     int out[1] = {nn_grad_of(g, g->n[node].in[1])};
-    return nn_make_grad_node(g, node, &nn_op_embedding_window_grad, in, 2, out, 1) < 0 ? -1 : 0;
+    return nn_make_grad_node(g, node, &nn_op_embedding_window_grad, in, 3, out, 1) < 0 ? -1 : 0;
 }
 
 /* ids[k] = the table row of slot k at position t of row r (before the start: the blank) */

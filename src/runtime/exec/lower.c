@@ -6,7 +6,9 @@
  *    producer's output (linear + bias + tanh, batchnorm + tanh, ...), as one step; in the
  *    backward pass its gradient runs in place too, fused with the producer's backward;
  *    in training, softmax-cross-entropy writes its gradient in the same step, in place of
- *    the probabilities.  The intermediate tensors get no storage of their own.
+ *    the probabilities.  The intermediate tensors get no storage of their own.  Across
+ *    layers: embedding {window} + linear, and their backward nodes, as one computation each
+ *    (ir/ops/window_linear.c decides when, and runs it).
  * 3. Memory: every remaining tensor's live range (first to last step that touches it) is
  *    computed, and tensors whose ranges do not overlap share arena space (first fit,
  *    largest first).  Tensors the runtime reads around the plan (inputs, loss, logits,
@@ -55,11 +57,29 @@ static int readers(const nn_graph *g, const int *root, int t, int from, int to)
 
 /* --- fusion: decide pairs, alias in-place storage --------------------------------------- */
 
-/* fuse_next[i] = j: node j runs in the same step as node i (j follows i). */
-static void plan_fusion(const nn_graph *g, int *root, int *fuse_next)
+/* embedding {window} + linear (ir/ops/window_linear.c): the two nodes, and their two
+ * backward nodes, each one computation on the first node's part of a fused step. */
+static void pair_window_linear(const nn_graph *g, int *fuse_next, const nn_op **paired)
+{
+    for (int i = 0; i + 1 < g->nfwd; i++) {
+        int bwd[2];
+        if (!nn_window_linear_match(g, i, bwd)) continue;
+        fuse_next[i] = i + 1;
+        paired[i] = &nn_op_window_linear;
+        if (bwd[0] >= 0) {
+            fuse_next[bwd[0]] = bwd[1];
+            paired[bwd[0]] = &nn_op_window_linear_grad;
+        }
+    }
+}
+
+/* fuse_next[i] = j: node j runs in the same step as node i (j follows i); paired[i]: the
+ * run computing node i and node fuse_next[i] together (cross-layer fusions), else NULL. */
+static void plan_fusion(const nn_graph *g, int *root, int *fuse_next, const nn_op **paired)
 {
     for (int i = 0; i < g->nn; i++)
         fuse_next[i] = -1;
+    pair_window_linear(g, fuse_next, paired);
     for (int i = 0; i + 1 < g->nfwd; i++) {
         const nn_node *a = &g->n[i], *b = &g->n[i + 1];
         if (!is_activation(b->op) || b->in[0] != a->out[0] || a->op == &nn_op_flatten ||
@@ -178,8 +198,18 @@ static void run_fused(const nn_step *s, int rows)
         s->sub[i].run(&s->sub[i], rows);
 }
 
+/* The second node of a cross-layer pair: its partner's run computed it. */
+static void run_paired_away(const nn_step *s, int rows)
+{
+    (void)s, (void)rows;
+}
+
+/* Longer than any chain fusion makes (tanh_grad + linear_grad + embedding_window_grad is
+ * 3): a cross-layer pair is never cut apart. */
+enum { MAX_CHAIN = 6 };
+
 /* Step order: each node once, fused followers inside their leader's step. */
-static int build_steps(nn_plan *p, const int *fuse_next)
+static int build_steps(nn_plan *p, const int *fuse_next, const nn_op *const *paired)
 {
     const nn_graph *g = p->g;
     char *done = calloc((size_t)g->nn + 1, 1);
@@ -188,8 +218,8 @@ static int build_steps(nn_plan *p, const int *fuse_next)
     for (int i = 0; i < g->nn; i++) {
         if (i == g->nfwd && p->nfwd < 0) p->nfwd = p->nsteps;
         if (done[i] || !g->n[i].op->run) continue;
-        int chain[4], len = 0;
-        for (int j = i; j >= 0 && len < 4 && !done[j]; j = fuse_next[j]) {
+        int chain[MAX_CHAIN], len = 0;
+        for (int j = i; j >= 0 && len < MAX_CHAIN && !done[j]; j = fuse_next[j]) {
             chain[len++] = j;
             done[j] = 1;
         }
@@ -201,6 +231,12 @@ static int build_steps(nn_plan *p, const int *fuse_next)
         nn_step *sub = &p->subs[p->nsubs];
         for (int k = 0; k < len; k++)
             make_step(p, &g->n[chain[k]], &p->subs[p->nsubs++]);
+        for (int k = 0; k + 1 < len; k++)
+            if (paired[chain[k]]) { /* pair_window_linear made them neighbours */
+                sub[k].run = paired[chain[k]]->run;
+                sub[k].pair = &sub[k + 1];
+                sub[k + 1].run = run_paired_away;
+            }
         memset(s, 0, sizeof *s);
         s->run = run_fused;
         s->sub = sub;
@@ -265,7 +301,7 @@ static void *param_storage(const nn_graph *g, int t, nn_params *P, int *missing)
     return NULL;
 }
 
-static int assign_storage(nn_plan *p, nn_params *P, int flags, int *fuse_next)
+static int assign_storage(nn_plan *p, nn_params *P, int flags, int *fuse_next, const nn_op **paired)
 {
     const nn_graph *g = p->g;
     mem_info m;
@@ -282,7 +318,7 @@ static int assign_storage(nn_plan *p, nn_params *P, int flags, int *fuse_next)
         m.root[t] = nn_graph_storage(g, t);
         m.first[t] = m.last[t] = -1;
     }
-    if (flags & NN_LOWER_FUSE) plan_fusion(g, m.root, fuse_next);
+    if (flags & NN_LOWER_FUSE) plan_fusion(g, m.root, fuse_next, paired);
     /* a view of a tensor that fusion moved in place (flatten_consecutive after a fused
      * tanh) follows it to its new root */
     for (int t = 0; t < g->nt; t++)
@@ -323,20 +359,23 @@ nn_plan *nn_plan_lower(const nn_graph *g, nn_params *P, int flags)
 {
     nn_plan *p = calloc(1, sizeof *p);
     int *fuse_next = malloc(((size_t)g->nn + 1) * sizeof *fuse_next);
-    if (!p || !fuse_next) goto fail;
+    const nn_op **paired = calloc((size_t)g->nn + 1, sizeof *paired);
+    if (!p || !fuse_next || !paired) goto fail;
     for (int i = 0; i < g->nn; i++)
         fuse_next[i] = -1;
     p->g = g;
     p->ptr = calloc((size_t)g->nt, sizeof *p->ptr);
     p->steps = calloc((size_t)g->nn + 1, sizeof *p->steps);
     p->subs = calloc((size_t)g->nn + 1, sizeof *p->subs);
-    if (!p->ptr || !p->steps || !p->subs || assign_storage(p, P, flags, fuse_next) != 0 ||
-        build_steps(p, fuse_next) != 0)
+    if (!p->ptr || !p->steps || !p->subs || assign_storage(p, P, flags, fuse_next, paired) != 0 ||
+        build_steps(p, fuse_next, paired) != 0)
         goto fail;
     free(fuse_next);
+    free(paired);
     return p;
 fail:
     free(fuse_next);
+    free(paired);
     nn_plan_free(p);
     return NULL;
 }
