@@ -23,6 +23,9 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "parity"))
 import makemore as mm  # noqa: E402
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from torch_ref import blas_in_use  # noqa: E402  (bench/torch_ref.py: the BLAS mapped in)
+
 
 def bench(kind, steps, warmup):
     torch.manual_seed(0)
@@ -47,16 +50,6 @@ def bench(kind, steps, warmup):
     return {"model": kind, "style": "module", "threads": torch.get_num_threads(),
             "us_per_step": statistics.median(times) * 1e6, "steps": steps,
             "torch": torch.__version__, "blas": blas_in_use()}
-
-
-def blas_in_use():
-    """The BLAS library mapped into this process (the baseline wants openblas-openmp)."""
-    try:
-        with open("/proc/self/maps") as f:
-            libs = {line.split()[-1] for line in f if "blas" in line.rsplit("/", 1)[-1]}
-        return ",".join(sorted({lib.rsplit("/", 1)[0] for lib in libs})) or "unknown"
-    except OSError:
-        return "unknown"
 
 
 def main():
