@@ -58,6 +58,25 @@ static void emit_bn(FILE *f, const nn_graph *g, const nn_node *n)
             a->unbiased, a->pytorch, a->running_std, over_batch);
 }
 
+/* makemore.py's RNN or GRU over the positions: in[1] the start state, then (weight, bias)
+ * per gate (gru: z, r, hbar). */
+static void emit_recurrent(FILE *f, const nn_node *n, const nn_graph *g)
+{
+    char x[16], y[16];
+    int gru = n->spec->cell == NN_CELL_GRU, gates = gru ? 3 : 1;
+    fprintf(f, "        %s = self.recurrent(%s, ", var(n->out[0], y), var(n->in[0], x));
+    p_ref(f, g, n->in[1]);
+    fprintf(f, ", [");
+    for (int k = 0; k < 2 * gates; k++) {
+        if (k) fprintf(f, ", ");
+        if (n->in[2 + k] >= 0)
+            p_ref(f, g, n->in[2 + k]);
+        else
+            fprintf(f, "None");
+    }
+    fprintf(f, "], gru=%s)\n", gru ? "True" : "False");
+}
+
 static void emit_attention(FILE *f, const nn_node *n, const nn_graph *g)
 {
     char x[16], y[16];
@@ -122,6 +141,8 @@ static int emit_node(FILE *f, const nn_graph *g, const nn_node *n)
         fprintf(f, ", eps=%.9g)\n", n->spec->eps);
     } else if (!strcmp(op, "attention")) {
         emit_attention(f, n, g);
+    } else if (!strcmp(op, "recurrent")) {
+        emit_recurrent(f, n, g);
     } else if (!strcmp(op, "dropout")) {
         fprintf(f, "        %s = F.dropout(%s, p=%.9g, training=self.training)\n",
                 var(n->out[0], y), var(n->in[0], x), n->spec->p);
@@ -196,7 +217,28 @@ static const char HELPERS[] =
     "        padded = F.pad(x.long(), (window - 1, 0), value=table.shape[0] - 1)\n"
     "        parts = [F.embedding(padded[:, window - 1 - k: window - 1 - k + t], table)\n"
     "                 for k in range(window)]\n"
-    "        return torch.cat(parts, dim=2)\n\n";
+    "        return torch.cat(parts, dim=2)\n\n"
+    "    @staticmethod\n"
+    "    def recurrent(x, start, ws, gru):\n"
+    "        \"\"\"makemore.py's cells over the positions of x [B, T, E] from the learned start\n"
+    "        state, on [x_t, h]: rnn h = tanh([x, h]·W + b); gru z = σ([x, h]·Wz + bz),\n"
+    "        r = σ([x, h]·Wr + br), h̄ = tanh([x, r·h]·Wh + bh), h = (1 − z)·h + z·h̄ (weights\n"
+    "        [in, out], as every nnrun linear).\"\"\"\n"
+    "        def lin(a, w, b):\n"
+    "            return a @ w + b if b is not None else a @ w\n"
+    "        h = start.expand(x.shape[0], -1)\n"
+    "        out = []\n"
+    "        for t in range(x.shape[1]):\n"
+    "            xh = torch.cat([x[:, t], h], dim=1)\n"
+    "            if gru:\n"
+    "                z = torch.sigmoid(lin(xh, ws[0], ws[1]))\n"
+    "                r = torch.sigmoid(lin(xh, ws[2], ws[3]))\n"
+    "                hbar = torch.tanh(lin(torch.cat([x[:, t], r * h], dim=1), ws[4], ws[5]))\n"
+    "                h = (1 - z) * h + z * hbar\n"
+    "            else:\n"
+    "                h = torch.tanh(lin(xh, ws[0], ws[1]))\n"
+    "            out.append(h)\n"
+    "        return torch.stack(out, 1)\n\n";
 
 static const char LOADER[] =
     "\n\ndef read_safetensors(path):\n"
