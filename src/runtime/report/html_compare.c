@@ -24,6 +24,15 @@ typedef struct {
     unsigned rgb;
 } crun;
 
+/* dst ← src, cut to size − 1 bytes (a label may be shortened; snprintf would warn). */
+static void copy_cut(char *dst, size_t size, const char *src)
+{
+    size_t m = strlen(src);
+    if (m >= size) m = size - 1;
+    memcpy(dst, src, m);
+    dst[m] = 0;
+}
+
 /* The run's name in legends and column heads: its directory's last component, or the
  * directory as given when two runs' last components are the same. */
 static void make_labels(crun *r, int n)
@@ -35,12 +44,12 @@ static void make_labels(crun *r, int n)
         while (len > 1 && tmp[len - 1] == '/')
             tmp[--len] = 0;
         const char *slash = strrchr(tmp, '/');
-        snprintf(r[i].label, sizeof r[i].label, "%s", slash && slash[1] ? slash + 1 : tmp);
+        copy_cut(r[i].label, sizeof r[i].label, slash && slash[1] ? slash + 1 : tmp);
     }
     for (int i = 0; i < n; i++)
         for (int k = 0; k < n; k++)
             if (k != i && !strcmp(r[i].label, r[k].label) && strcmp(r[i].dir, r[k].dir)) {
-                snprintf(r[i].label, sizeof r[i].label, "%s", r[i].dir);
+                copy_cut(r[i].label, sizeof r[i].label, r[i].dir);
                 break;
             }
 }
