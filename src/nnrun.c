@@ -301,8 +301,9 @@ static const option OPTS[] = {
     {"prefix", "TEXT", SAMPLE, 0, o_prefix, "every item starts with TEXT"},
     {"top", "K", PREDICT, 0, o_top,
      "with --json, text: the K most likely next tokens (default 5)"},
-    {"allow-plugins", NULL, SAMPLE | PREDICT, 0, o_allow_plugins,
-     "load the plugins the model file's stored spec names (their code runs)"},
+    {"allow-plugins", NULL, RUN | SAMPLE | PREDICT, 0, o_allow_plugins,
+     "load the plugins a stored spec names (the model file's; --resume RUN_DIR without a "
+     "spec: the run's) — their code runs"},
     {"color-by", "AXIS", SUMMARIZE, 0, o_color_by,
      "the matrix axis whose values colour the cells' loss curves in the sweep's report.html "
      "(default: the first)"},

@@ -118,7 +118,7 @@ static void test_foreign_options(void **state)
                                   "that take it: predict)"},
         {"specs/mlp_bn.yaml --cell 1", "take it: sweep"},
         {"specs/mlp_bn.yaml --count 3", "take it: sample"},
-        {"specs/mlp_bn.yaml --allow-plugins", "take it: sample"},
+        {"check specs/mlp_bn.yaml --allow-plugins", "take it: run, sample, predict"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char args[1024];

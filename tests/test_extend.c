@@ -184,12 +184,27 @@ static void test_steps_refused(void **state)
     expect_err("--steps N trains a run N steps further: give the run with --resume RUN_DIR");
 }
 
+/* A stored spec's plugins are loaded only when the user says so (--allow-plugins). */
+static void test_stored_plugins_refused(void **state)
+{
+    (void)state;
+    assert_int_equal(run("specs/mlp_gelu.yaml --quiet --set train.steps=20 --stop-after 10 "
+                         "--out '%s/plug'",
+                         tmp),
+                     0);
+    assert_int_equal(run("--resume '%s/plug' --quiet", tmp), 2);
+    expect_err("plug/spec.resolved.yaml:");
+    expect_err("error: the stored spec of this run loads the plugin 'gelu'");
+    assert_int_equal(run("--resume '%s/plug' --quiet --allow-plugins", tmp), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resume_without_spec),
         cmocka_unit_test(test_steps_trains_further),
         cmocka_unit_test(test_steps_refused),
+        cmocka_unit_test(test_stored_plugins_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -18,6 +18,19 @@
 #include "runtime/train/nancheck.h"
 #include "runtime/train/runctl.h"
 
+/* `nnrun --resume RUN_DIR` runs the directory's stored spec: the libraries its `plugins:`
+ * names are loaded (their code runs) only when the user says so, as for sample. */
+static int refuse_stored_plugins(const nn_cli *c, const nn_spec *spec, nn_diag *d)
+{
+    if (!c->spec_from_run || spec->nplugins == 0 || c->allow_plugins) return 0;
+    nn_diag_error(d, spec->plugins[0].mark,
+                  "the stored spec of this run loads the plugin '%s' (its code would run); "
+                  "resume with --allow-plugins if you trust it, or name the spec: nnrun "
+                  "SPEC.yaml --resume RUN_DIR",
+                  spec->plugins[0].name);
+    return -1;
+}
+
 int nn_cli_model_open(const nn_cli *c, nn_cli_model *m, nn_diag *d)
 {
     memset(m, 0, sizeof *m);
@@ -30,7 +43,8 @@ int nn_cli_model_open(const nn_cli *c, nn_cli_model *m, nn_diag *d)
     if (!(m->spec = c->point ? nn_spec_load_point(c->spec, c->sets, c->nsets, c->point - 1, d)
                              : nn_spec_load(c->spec, c->sets, c->nsets, d)) ||
         (m->extended && nn_runctl_extend_spec(c->resume, m->spec, c->steps, &m->ext, d) != 0) ||
-        !(m->ds = nn_dataset_load(m->spec, d)) || !(m->tr = nn_trainer_new(m->spec, m->ds, d))) {
+        refuse_stored_plugins(c, m->spec, d) != 0 || !(m->ds = nn_dataset_load(m->spec, d)) ||
+        !(m->tr = nn_trainer_new(m->spec, m->ds, d))) {
         nn_cli_model_close(m);
         return -1;
     }
