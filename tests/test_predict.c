@@ -28,23 +28,8 @@ static int teardown(void **state)
     return tu_rmtree(tmp);
 }
 
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-    char args[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    return tu_nnrun(tmp, args);
-}
-
-static void expect_err(const char *want)
-{
-    char *err = tu_captured(tmp, "err");
-    if (!strstr(err, want)) fail_msg("stderr lacks '%s':\n%s", want, err);
-    free(err);
-}
+#define run(...) tu_nnrunf(tmp, __VA_ARGS__)
+#define expect_err(want) tu_expect_err(tmp, want)
 
 static void expect_no_out(void)
 {

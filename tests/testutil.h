@@ -102,6 +102,27 @@ static inline char *tu_captured(const char *dir, const char *which)
     return s;
 }
 
+/* tu_nnrun with ARGS formatted as printf's. */
+static inline int tu_nnrunf(const char *dir, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static inline int tu_nnrunf(const char *dir, const char *fmt, ...)
+{
+    char args[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    return tu_nnrun(dir, args);
+}
+
+/* The test fails unless DIR/err of the last tu_nnrun holds `want`. */
+static inline void tu_expect_err(const char *dir, const char *want)
+{
+    char *err = tu_captured(dir, "err");
+    if (!strstr(err, want)) fail_msg("stderr lacks '%s':\n%s", want, err);
+    free(err);
+}
+
 /* A fresh scratch directory from a mkdtemp template ("/tmp/nnrun-NAME-XXXXXX") into buf:
  * the suites' setup.  Returns 0 or −1 (cmocka's convention). */
 static inline int tu_mkdtemp(char *buf, size_t len, const char *template)
