@@ -358,9 +358,9 @@ static void test_load_weights(void **state)
     free(err);
     /* loaded bit for bit: step 0's dump shows the weights before any update */
     const char *from = dir("from");
-    assert_int_equal(
-        run("%s --quiet --out %s --set init_from=%s --dump-step 0 --stop-after 1", SPEC, from, good),
-        0);
+    assert_int_equal(run("%s --quiet --out %s --set init_from=%s --dump-step 0 --stop-after 1",
+                         SPEC, from, good),
+                     0);
     char dump[600];
     snprintf(dump, sizeof dump, "%s/dump.safetensors", from);
     nn_diag *d = nn_diag_new();
@@ -381,7 +381,8 @@ static void test_load_weights(void **state)
     nn_st_free(b);
     nn_diag_free(d);
     /* another vocabulary */
-    assert_int_equal(run("check %s --set init_from=%s --set data.filter='^[a-y]+$'", SPEC, good), 2);
+    assert_int_equal(run("check %s --set init_from=%s --set data.filter='^[a-y]+$'", SPEC, good),
+                     2);
     err = tu_captured(tmp, "err");
     assert_non_null(strstr(err, "another vocabulary"));
     free(err);
@@ -482,8 +483,10 @@ static void test_safetensors_round_trip(void **state)
     uint32_t u[3] = {1, 0xffffffffu, 42};
     uint64_t w[2] = {0x0123456789abcdefull, 5};
     int32_t i[2] = {-1, 2147483647};
-    nn_st_tensor t[] = {{"a.weight", NN_ST_F32, 2, {2, 3}, f}, {"b", NN_ST_U32, 1, {3}, u},
-                        {"c", NN_ST_U64, 1, {2}, w},          {"d", NN_ST_I32, 2, {1, 2}, i},
+    nn_st_tensor t[] = {{"a.weight", NN_ST_F32, 2, {2, 3}, f},
+                        {"b", NN_ST_U32, 1, {3}, u},
+                        {"c", NN_ST_U64, 1, {2}, w},
+                        {"d", NN_ST_I32, 2, {1, 2}, i},
                         {"empty", NN_ST_F32, 1, {0}, f}};
     nn_st_meta m[] = {{"k", "v"}, {"quote", "a \"b\"\n"}};
     const char *path = dir("rt.safetensors");
