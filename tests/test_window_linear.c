@@ -1,23 +1,33 @@
-/* test_window_linear.c — embedding {window} + linear as lookups of per-slot products
- * (ir/ops/window_linear.c): the fused plan (NN_LOWER_FAST) against the two ops as they are
- * (NN_LOWER_KEEP_ALL) — loss, logits and every parameter gradient, with the scalar
- * reference and the vector kernels, with an l2 term (gradients added into), on fewer active
- * rows, and in an evaluation plan — its gradients against central finite differences, and
- * the cases lowering must leave alone (too few positions, a window read by another layer). */
+/* test_window_linear.c — an embedding read by a linear as lookups of per-slot products
+ * (ir/ops/window_linear.c), in both forms: embedding {window} → linear, and the lessons'
+ * embedding → flatten → linear (with and without bias).  The fused plan (NN_LOWER_FAST)
+ * against the ops as they are (NN_LOWER_KEEP_ALL) — loss, logits and every parameter
+ * gradient, with the scalar reference and the vector kernels, with an l2 term (gradients
+ * added into), on fewer active rows, and in an evaluation plan — its gradients against
+ * central finite differences, the same bits at one and two threads on a shape whose backward
+ * splits, and the cases lowering must leave alone (too few rows, the embedding's output read
+ * by another layer, a position table). */
 #include "testutil.h"
 
 #include <math.h>
 
 #include "ir/build.h"
 #include "kernels/kernels.h"
+#include "kernels/threads.h"
 #include "runtime/exec/plan.h"
 
-#define V 6  /* vocabulary: the table has V + 1 rows (the blank) */
-#define T 8  /* positions per row */
-#define W 5  /* window */
-#define D 4  /* embedding width */
-#define H 7  /* the linear's out */
-#define B 10 /* rows: 80 positions ≥ 2·(V + 1) */
+/* A model: vocabulary v, t tokens per row, embedding width d, hidden h, rows b.  window > 0:
+ * embedding {window} (a table of v + 1 rows, the blank) → linear h, predicting each of the t
+ * positions; window 0: embedding → flatten → linear h, predicting one token per row.  Then
+ * tanh → linear v (bias).  The first linear has a bias when `bias`. */
+typedef struct {
+    int v, t, d, h, b, window, bias;
+} form;
+
+/* 80 positions ≥ 2·(v + 1); 16 rows ≥ 2·v */
+static const form WINDOW = {6, 8, 4, 7, 10, 5, 1};
+static const form FLAT = {6, 8, 4, 7, 16, 0, 1};
+static const form FLAT_NO_BIAS = {6, 8, 4, 7, 16, 0, 0};
 
 static nn_layer L(nn_layer_kind k, int line)
 {
@@ -26,24 +36,37 @@ static nn_layer L(nn_layer_kind k, int line)
     return l;
 }
 
-/* embedding {dim D, window W} → linear H (bias) → tanh → linear V (bias) */
-static nn_spec make_spec(nn_layer *l, double l2)
+static nn_spec make_spec(const form *f, nn_layer *l, double l2)
 {
-    l[0] = L(NN_LAYER_EMBEDDING, 10);
-    l[0].dim = D, l[0].window = W;
-    l[1] = L(NN_LAYER_LINEAR, 11);
-    l[1].out = H, l[1].bias = 1;
-    l[2] = L(NN_LAYER_TANH, 12);
-    l[3] = L(NN_LAYER_LINEAR, 13);
-    l[3].bias = 1;
+    int n = 0;
+    l[n] = L(NN_LAYER_EMBEDDING, 10);
+    l[n].dim = f->d, l[n++].window = f->window;
+    if (!f->window) l[n++] = L(NN_LAYER_FLATTEN, 11);
+    l[n] = L(NN_LAYER_LINEAR, 12);
+    l[n].out = f->h, l[n++].bias = f->bias;
+    l[n++] = L(NN_LAYER_TANH, 13);
+    l[n] = L(NN_LAYER_LINEAR, 14);
+    l[n++].bias = 1;
     nn_spec s;
     memset(&s, 0, sizeof s);
     s.path = "model.yaml";
     s.layers = l;
-    s.nlayers = 4;
+    s.nlayers = n;
     s.train.l2 = l2;
     s.train.l2_all = 1;
     return s;
+}
+
+/* the plan's step names: forward, backward */
+static const char *fwd_name(const form *f)
+{
+    return f->window ? "embedding_window+linear+tanh" : "embedding+linear+tanh";
+}
+
+static const char *bwd_name(const form *f)
+{
+    return f->window ? "tanh_grad+linear_grad+embedding_window_grad"
+                     : "tanh_grad+linear_grad+embedding_grad";
 }
 
 typedef struct {
@@ -53,10 +76,11 @@ typedef struct {
 } model;
 
 /* Built for `batch` rows, parameters and data from a fixed seed (the same for every plan). */
-static void model_open(model *m, const nn_spec *s, int batch, int training, int flags)
+static void model_open(model *m, const form *f, const nn_spec *s, int batch, int training,
+                       int flags)
 {
     nn_diag *d = nn_diag_new();
-    nn_build_opts o = {batch, training, training, V, T, 0, 1};
+    nn_build_opts o = {batch, training, training, f->v, f->t, 0, f->window > 0};
     m->g = nn_build(s, &o, d);
     if (!m->g) {
         nn_diag_print(d, stderr);
@@ -75,10 +99,10 @@ static void model_open(model *m, const nn_spec *s, int batch, int training, int 
                 m->P->p[i].data[k] *= 0.5f;
         }
     int32_t *x = nn_plan_ptr(m->p, m->g->x), *y = nn_plan_ptr(m->p, m->g->y);
-    for (int i = 0; i < batch * T; i++) {
-        x[i] = (int32_t)nn_rng_randint(&r, V);
-        y[i] = i % T > 5 ? -1 : (int32_t)nn_rng_randint(&r, V); /* some positions ignored */
-    }
+    for (int i = 0; i < batch * f->t; i++)
+        x[i] = (int32_t)nn_rng_randint(&r, f->v);
+    for (int i = 0; i < batch * (f->window ? f->t : 1); i++) /* some positions ignored */
+        y[i] = f->window && i % f->t > 5 ? -1 : (int32_t)nn_rng_randint(&r, f->v);
 }
 
 static void model_close(model *m)
@@ -105,13 +129,13 @@ static int has_step(const nn_plan *p, const char *name)
 }
 
 /* The fused plan against the plain one: loss, logits, every gradient. */
-static void expect_same(const nn_spec *s, int training, int rows)
+static void expect_same(const form *fm, const nn_spec *s, int training, int rows)
 {
     model f, k;
-    model_open(&f, s, B, training, NN_LOWER_FAST);
-    model_open(&k, s, B, training, NN_LOWER_KEEP_ALL);
-    assert_true(has_step(f.p, "embedding_window+linear+tanh"));
-    if (training) assert_true(has_step(f.p, "tanh_grad+linear_grad+embedding_window_grad"));
+    model_open(&f, fm, s, fm->b, training, NN_LOWER_FAST);
+    model_open(&k, fm, s, fm->b, training, NN_LOWER_KEEP_ALL);
+    assert_true(has_step(f.p, fwd_name(fm)));
+    if (training) assert_true(has_step(f.p, bwd_name(fm)));
     for (int pass = 0; pass < 2; pass++) { /* twice: gradients written, not added, per step */
         nn_plan_forward(f.p, rows);
         nn_plan_forward(k.p, rows);
@@ -122,7 +146,7 @@ static void expect_same(const nn_spec *s, int training, int rows)
     }
     assert_true(tu_close(loss_of(&f), loss_of(&k), 1e-6, 1e-6));
     const float *zf = nn_plan_ptr(f.p, f.g->logits), *zk = nn_plan_ptr(k.p, k.g->logits);
-    for (long i = 0; i < (long)rows * T * V; i++)
+    for (long i = 0; i < (long)rows * (fm->window ? fm->t : 1) * fm->v; i++)
         if (!tu_close(zf[i], zk[i], 1e-5, 1e-5)) fail_msg("logit %ld: %g vs %g", i, zf[i], zk[i]);
     for (int i = 0; training && i < f.P->n; i++) {
         const nn_param *a = &f.P->p[i], *b = &k.P->p[i];
@@ -138,45 +162,49 @@ static void expect_same(const nn_spec *s, int training, int rows)
 static void t_fused_equals_plain(void **state)
 {
     (void)state;
-    nn_layer l[4];
+    static const form *const forms[] = {&WINDOW, &FLAT, &FLAT_NO_BIAS};
     static const char *const isas[] = {"scalar", "avx2", "avx512"};
+    nn_layer l[5];
     for (size_t i = 0; i < sizeof isas / sizeof *isas; i++) {
         if (nn_kernels_select(isas[i]) != 0) continue;
-        nn_spec s = make_spec(l, 0);
-        expect_same(&s, 1, B);
-        expect_same(&s, 1, B - 3); /* fewer active rows than the plan's */
-        expect_same(&s, 0, B);     /* an evaluation plan: the forward alone */
-        s = make_spec(l, 0.1);     /* l2 writes the gradients first: the backward adds */
-        expect_same(&s, 1, B);
+        for (size_t k = 0; k < sizeof forms / sizeof *forms; k++) {
+            const form *f = forms[k];
+            nn_spec s = make_spec(f, l, 0);
+            expect_same(f, &s, 1, f->b);
+            expect_same(f, &s, 1, f->b - 3); /* fewer active rows than the plan's */
+            expect_same(f, &s, 0, f->b);     /* an evaluation plan: the forward alone */
+            s = make_spec(f, l, 0.1);        /* l2 writes the gradients first: the backward adds */
+            expect_same(f, &s, 1, f->b);
+        }
     }
     nn_kernels_select("scalar");
 }
 
-/* The fused plan's gradients against central differences of its own loss. */
-static void t_fused_grad_fd(void **state)
+/* The fused plan's gradients against central differences of its own loss: the table, the
+ * first linear's weight and bias. */
+static void expect_fd(const form *f)
 {
-    (void)state;
-    nn_layer l[4];
-    nn_spec s = make_spec(l, 0);
+    nn_layer l[5];
+    nn_spec s = make_spec(f, l, 0);
     model m;
-    model_open(&m, &s, B, 1, NN_LOWER_FAST);
-    assert_true(has_step(m.p, "embedding_window+linear+tanh"));
-    nn_plan_forward(m.p, B);
-    nn_plan_backward(m.p, B);
-    int checked = 0;
+    model_open(&m, f, &s, f->b, 1, NN_LOWER_FAST);
+    assert_true(has_step(m.p, fwd_name(f)) && has_step(m.p, bwd_name(f)));
+    nn_plan_forward(m.p, f->b);
+    nn_plan_backward(m.p, f->b);
+    int checked = 0, first_linear = f->window ? 1 : 2;
     for (int i = 0; i < m.P->n; i++) {
         nn_param *p = &m.P->p[i];
-        if (p->role != NN_PARAM || p->layer > 1) continue; /* the table, W, b */
+        if (p->role != NN_PARAM || p->layer > first_linear) continue;
         float *analytic = malloc((size_t)p->numel * sizeof *analytic);
         memcpy(analytic, p->grad, (size_t)p->numel * sizeof *analytic);
         for (long k = 0; k < p->numel; k += 1 + p->numel / 40) {
             float keep = p->data[k];
             const float h = 1e-2f;
             p->data[k] = keep + h;
-            nn_plan_forward(m.p, B);
+            nn_plan_forward(m.p, f->b);
             double up = loss_of(&m);
             p->data[k] = keep - h;
-            nn_plan_forward(m.p, B);
+            nn_plan_forward(m.p, f->b);
             double down = loss_of(&m);
             p->data[k] = keep;
             double numeric = (up - down) / (2.0 * h);
@@ -186,37 +214,91 @@ static void t_fused_grad_fd(void **state)
         }
         free(analytic);
     }
-    assert_true(checked >= 70); /* 28 table, 35 weight, 7 bias elements */
+    /* window: 28 table, 35 weight, 7 bias elements; flat: 24 table, 38 weight (+ 7 bias) */
+    assert_true(checked >= 60);
     model_close(&m);
 }
 
-/* Too few positions for the products to pay (one row: 8 < 2·(V + 1)): the plan runs the
- * two ops.  A window that another node reads is not fused either. */
+static void t_fused_grad_fd(void **state)
+{
+    (void)state;
+    expect_fd(&WINDOW);
+    expect_fd(&FLAT);
+    expect_fd(&FLAT_NO_BIAS);
+}
+
+/* The `large` benchmark's first layers (context 8 × 64, 27 tokens, out 1024, no bias) at 64
+ * rows: the backward's two products run on two threads; the loss and every gradient are the
+ * same bits as at one thread. */
+static void t_threads_same_bits(void **state)
+{
+    (void)state;
+    static const form big = {27, 8, 64, 1024, 64, 0, 0};
+    nn_layer l[5];
+    nn_spec s = make_spec(&big, l, 0);
+    nn_kernels_select(NULL);
+    model m[2];
+    for (int k = 0; k < 2; k++) {
+        nn_kernels_set_threads(k + 1);
+        unsigned long before = nn_threads_worker_tasks();
+        model_open(&m[k], &big, &s, big.b, 1, NN_LOWER_FAST);
+        assert_true(has_step(m[k].p, bwd_name(&big)));
+        nn_plan_forward(m[k].p, big.b);
+        nn_plan_backward(m[k].p, big.b);
+        if (k && nn_threads_worker_tasks() == before) fail_msg("2 threads: no worker ran");
+    }
+    nn_kernels_set_threads(1);
+    double a = loss_of(&m[0]), b = loss_of(&m[1]);
+    assert_memory_equal(&a, &b, sizeof a);
+    for (int i = 0; i < m[0].P->n; i++)
+        if (m[0].P->p[i].grad &&
+            memcmp(m[0].P->p[i].grad, m[1].P->p[i].grad, (size_t)m[0].P->p[i].numel * 4))
+            fail_msg("%s: other gradients at 2 threads", m[0].P->p[i].name);
+    model_close(&m[0]);
+    model_close(&m[1]);
+    nn_kernels_select("scalar");
+}
+
+/* Too few positions for the products to pay (window, one row: 8 < 2·(v + 1); flat, 11 rows
+ * < 2·v): the plan runs the ops.  An embedding output another node reads is not fused, nor
+ * an embedding with a position table. */
 static void t_left_alone(void **state)
 {
     (void)state;
-    nn_layer l[4];
-    nn_spec s = make_spec(l, 0);
+    static const form *const forms[] = {&WINDOW, &FLAT};
+    nn_layer l[5];
+    for (int k = 0; k < 2; k++) {
+        const form *f = forms[k];
+        nn_spec s = make_spec(f, l, 0);
+        model m;
+        model_open(&m, f, &s, f->window ? 1 : 11, 1, NN_LOWER_FAST);
+        assert_false(has_step(m.p, fwd_name(f)));
+        assert_true(has_step(m.p, f->window ? "embedding_window" : "embedding"));
+        model_close(&m);
+        model_open(&m, f, &s, f->b, 1, NN_LOWER_FAST);
+        int bwd[2], lin = f->window ? 1 : 2;
+        assert_int_equal(nn_window_linear_match(m.g, 0, bwd), lin);
+        assert_true(bwd[0] > 0 && bwd[1] == bwd[0] + 1);
+        m.g->n[lin + 1].in[0] = m.g->n[0].out[0]; /* the tanh now reads the embedding too */
+        assert_int_equal(nn_window_linear_match(m.g, 0, bwd), 0);
+        model_close(&m);
+    }
+    nn_spec s = make_spec(&FLAT, l, 0);
+    l[0].positions = FLAT.t;
     model m;
-    model_open(&m, &s, 1, 1, NN_LOWER_FAST);
-    assert_false(has_step(m.p, "embedding_window+linear+tanh"));
-    assert_true(has_step(m.p, "embedding_window"));
-    model_close(&m);
-    model_open(&m, &s, B, 1, NN_LOWER_FAST);
-    int bwd[2];
-    assert_true(nn_window_linear_match(m.g, 0, bwd));
-    assert_true(bwd[0] > 0 && bwd[1] == bwd[0] + 1);
-    m.g->n[2].in[0] = m.g->n[0].out[0]; /* the tanh now reads the window too */
-    assert_false(nn_window_linear_match(m.g, 0, bwd));
+    model_open(&m, &FLAT, &s, FLAT.b, 1, NN_LOWER_FAST);
+    assert_false(has_step(m.p, fwd_name(&FLAT)));
     model_close(&m);
 }
 
 int main(void)
 {
+    nn_threads_strict(1); /* a worker runs each worker's task: the split is proven */
     nn_kernels_select("scalar");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(t_fused_equals_plain),
         cmocka_unit_test(t_fused_grad_fd),
+        cmocka_unit_test(t_threads_same_bits),
         cmocka_unit_test(t_left_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

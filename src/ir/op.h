@@ -46,7 +46,7 @@ extern const nn_op nn_op_onehot;
 extern const nn_op nn_op_hinge, nn_op_hinge_grad;
 extern const nn_op nn_op_mse, nn_op_mse_grad;
 extern const nn_op nn_op_value, nn_op_value_grad;
-extern const nn_op nn_op_plugin, nn_op_plugin_grad; /* node->fn: a plugin's activation */
+extern const nn_op nn_op_plugin, nn_op_plugin_grad;       /* node->fn: a plugin's activation */
 extern const nn_op nn_op_expr, nn_op_expr_grad;           /* activation: {expr: ...} */
 extern const nn_op nn_op_expr_loss, nn_op_expr_loss_grad; /* loss: {expr: ...} */
 extern const nn_op nn_op_layernorm, nn_op_layernorm_grad;
@@ -54,18 +54,23 @@ extern const nn_op nn_op_attention, nn_op_attention_grad; /* the core, between t
 extern const nn_op nn_op_gelu, nn_op_gelu_grad;
 extern const nn_op nn_op_dropout, nn_op_dropout_grad;
 extern const nn_op nn_op_causal_mean, nn_op_causal_mean_grad;
-extern const nn_op nn_op_residual, nn_op_residual_grad; /* x + f(x) */
+extern const nn_op nn_op_residual, nn_op_residual_grad;                 /* x + f(x) */
 extern const nn_op nn_op_embedding_window, nn_op_embedding_window_grad; /* embedding: {window} */
 extern const nn_op nn_op_recurrent, nn_op_recurrent_grad; /* makemore's RNN / GRU over positions */
 /* Runs of lowering's cross-layer fusion (window_linear.c), never graph nodes: embedding
- * {window} + linear (on the embedding's step, s->pair the linear's) and its backward (on the
- * linear_grad's step, s->pair the embedding_window_grad's). */
+ * {window} + linear, or embedding + flatten + linear (on the embedding's step, s->pair the
+ * linear's) and its backward (on the linear_grad's step, s->pair the embedding's backward). */
 extern const nn_op nn_op_window_linear, nn_op_window_linear_grad;
-/* 1 when forward node i, an embedding {window}, and node i + 1, a linear reading it, may run
- * as lookups of per-slot products (window_linear.c: nothing else reads the window or its
- * gradient, the shapes pay and fit the window's storage); then bwd[0], bwd[1] are the
- * linear_grad and embedding_window_grad nodes to fuse too (−1 without a backward pass). */
+/* When forward node i, an embedding {window} (or a plain embedding whose output a flatten
+ * views), and the linear reading it may run as lookups of per-slot products (window_linear.c:
+ * nothing else reads the embedding's output or its gradient, the shapes pay): the linear's
+ * node index (i + 1, or i + 2 after a flatten), else 0; then bwd[0], bwd[1] are the
+ * linear_grad and embedding backward nodes to fuse too (−1 without a backward pass). */
 int nn_window_linear_match(const nn_graph *g, int i, int bwd[2]);
+/* The floats the fusion of embedding node i and linear node l keeps in the storage of the
+ * embedding's output (the per-slot products) and of its gradient (their sums): lowering
+ * makes both at least this long. */
+long nn_window_linear_floats(const nn_graph *g, int i, int l);
 
 /* Looks an op up by name (NULL if unknown); the registry lists every op. */
 const nn_op *nn_op_find(const char *name);

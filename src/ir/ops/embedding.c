@@ -30,10 +30,9 @@ static int infer(nn_graph *g, int node, nn_diag *d)
     if (n->spec->positions) {
         if (x.dim[1] > n->spec->positions) {
             char lb[64];
-            nn_diag_error(d, g->n[node].mark,
-                          "%s has %d positions, but the data's context is %d tokens",
-                          nn_layer_label(g, node, lb, sizeof lb), g->n[node].spec->positions,
-                          x.dim[1]);
+            nn_diag_error(
+                d, g->n[node].mark, "%s has %d positions, but the data's context is %d tokens",
+                nn_layer_label(g, node, lb, sizeof lb), g->n[node].spec->positions, x.dim[1]);
             return -1;
         }
         int pdim[2] = {n->spec->positions, dim};
@@ -50,9 +49,11 @@ static int grad(nn_graph *g, int node)
 {
     int idx = g->n[node].in[0], table = g->n[node].in[1], y = g->n[node].out[0];
     int pos = g->n[node].in[2];
-    int in[2] = {idx, nn_grad_of(g, y)};
+    /* the table (in[2]) is read only when lowering fuses this node with the linear's
+     * backward after a flatten (window_linear.c) */
+    int in[3] = {idx, nn_grad_of(g, y), table};
     int out[2] = {nn_grad_of(g, table), pos >= 0 ? nn_grad_of(g, pos) : -1};
-    return nn_make_grad_node(g, node, &nn_op_embedding_grad, in, 2, out, 2) < 0 ? -1 : 0;
+    return nn_make_grad_node(g, node, &nn_op_embedding_grad, in, 3, out, 2) < 0 ? -1 : 0;
 }
 
 static void run(const nn_step *s, int rows)

@@ -1,23 +1,29 @@
-/* window_linear.c — embedding {window} followed by linear, as lookups of per-slot products.
+/* window_linear.c — an embedding's rows read by a linear, as lookups of per-slot products.
  *
- * The window's row at a position is W table rows side by side (slot k: the token k places
- * back, or the blank), so its product with the linear's weight [W·dim, out] is a sum over
- * the slots of table row · W_k (W_k: rows k·dim … k·dim + dim − 1 of the weight):
- *   P_k = table · W_k                     [vocab + 1, out] per slot: W small products
- *   y   = b + Σ_k P_k[token at slot k]    per position: W row lookups
+ * Two forms: embedding {window} → linear (makemore's MLP: at each position the window's row
+ * is W table rows side by side, slot k the token k places back or the blank) and the
+ * lesson's embedding → flatten → linear (one position per row, slot k the row's k-th
+ * token).  Either way the linear's input row is table rows side by side, so its product with
+ * the weight [slots·dim, out] is a sum over the slots of table row · W_k (W_k: rows k·dim …
+ * k·dim + dim − 1 of the weight):
+ *   P_k = table · W_k                     [table rows, out] per slot: small products
+ *   y   = b + Σ_k P_k[token at slot k]    per position: row lookups
  * and the backward, with S_k = Σ over positions of dy, into the row of slot k's token:
  *   dW_k = tableᵀ · S_k,   db = Σ dy,   dtable (+)= Σ_k S_k · W_kᵀ
  * For makemore's MLP (512 positions, window 16 × 64, table 28 rows, out 64) that is ≈ 12
- * MFLOP a step instead of ≈ 200: the products scale with the table, not the positions.
- * The same sums in another order: the results agree with the two ops' to float rounding.
+ * MFLOP a step instead of ≈ 200; for the `large` benchmark (512 rows, context 8 × 64, 27
+ * rows, out 1024) ≈ 85 instead of ≈ 1600: the products scale with the table, not the rows.
+ * The same sums in another order: the results agree with the ops' to float rounding.
  *
  * Lowering (runtime/exec/lower.c) decides, with nn_window_linear_match, and runs these on
- * the plan's steps of the two graph nodes: the forward on the embedding's step (s->pair =
- * the linear's), the backward on the linear_grad's (s->pair = the embedding_window_grad's);
- * the partner's own run is skipped.  The per-slot products P live in the window's storage
- * and the sums S in its gradient's (match checks that they fit and that nothing else reads
- * either), so nothing is allocated.  A plan that keeps every tensor (NN_LOWER_KEEP_ALL:
- * gradcheck, --dump-step, the reports' probes) runs the two ops as they are.
+ * the plan's steps of the graph nodes: the forward on the embedding's step (s->pair = the
+ * linear's; a flatten between them is a view, no step), the backward on the linear_grad's
+ * (s->pair = the embedding's backward step); the partner's own run is skipped.  The per-slot
+ * products P live in the embedding output's storage and the sums S in its gradient's (match
+ * checks that nothing else reads either; lowering makes both at least
+ * nn_window_linear_floats long), so a step allocates nothing.  A plan
+ * that keeps every tensor (NN_LOWER_KEEP_ALL: gradcheck, --dump-step, the reports' probes)
+ * runs the ops as they are.
  */
 #include <string.h>
 
@@ -29,20 +35,30 @@ enum { SLOTS = 256 }; /* the parser's limit on window */
 
 typedef struct {
     int t_len, w, v, d, n; /* positions per row, slots, table rows, embedding width, out */
+    int window;            /* 1: embedding {window}; 0: flattened rows (one position) */
 } shape;
 
 /* ids[k] = the row of slot k's token at position t of row r in the stacked per-slot tables
- * (slot k's table starts at row k·v; before the start of the sequence: the blank, v − 1). */
+ * (slot k's table starts at row k·v).  A window's slot k is the token k places back (before
+ * the start of the sequence: the blank, v − 1); a flattened row's is its k-th token. */
 static void slot_ids(const int32_t *idx, const shape *sh, int r, int t, int32_t *ids)
 {
+    if (!sh->window) {
+        const int32_t *row = idx + (size_t)r * sh->w;
+        for (int k = 0; k < sh->w; k++)
+            ids[k] = k * sh->v + row[k];
+        return;
+    }
     const int32_t *row = idx + (size_t)r * sh->t_len;
     for (int k = 0; k < sh->w; k++)
         ids[k] = k * sh->v + (t - k >= 0 ? row[t - k] : sh->v - 1);
 }
 
+/* w: the window, 0 for an embedding whose [B, T, dim] rows are flattened (T slots) */
 static shape shape_of(const nn_tensor *ids, const nn_tensor *table, const nn_tensor *weight, int w)
 {
-    return (shape){ids->dim[1], w, table->dim[0], table->dim[1], weight->dim[1]};
+    if (!w) return (shape){1, ids->dim[1], table->dim[0], table->dim[1], weight->dim[1], 0};
+    return (shape){ids->dim[1], w, table->dim[0], table->dim[1], weight->dim[1], 1};
 }
 
 /* s: the embedding's step (ids, table; its output's storage holds P), s->pair: the
@@ -138,54 +154,99 @@ static int other_use(const nn_graph *g, int t, int ok, int wok)
     return other_writer(g, t, wok);
 }
 
-/* The backward pair: linear_grad node j reading the window x (its input 0) and writing dx,
- * directly followed by the embedding's backward reading dx, the ids and the table. */
-static int match_grad(const nn_graph *g, const nn_node *e, int j, int x)
+/* The graph's tensors around the fusion: x the embedding's output (whose storage holds P),
+ * xl the linear's input (x, or the flatten's view of it), and their gradients. */
+typedef struct {
+    int x, xl, dx, dxl;
+} tensors;
+
+/* The backward pair: linear_grad node j reading xl (its input 0) and writing dxl, directly
+ * followed by the embedding's backward (`op`) reading dx, the ids and the table. */
+static int match_grad(const nn_graph *g, const nn_node *e, const nn_op *op, int j, const tensors *t)
 {
-    int dx = g->t[x].grad;
-    if (j + 1 >= g->nn || dx < 0) return 0;
+    if (j + 1 >= g->nn || t->dx < 0 || t->dxl < 0) return 0;
     const nn_node *lg = &g->n[j], *eg = &g->n[j + 1];
-    return lg->in[0] == x && lg->out[0] == dx && !(lg->accumulate & 1) &&
-           eg->op == &nn_op_embedding_window_grad && eg->nin == 3 && eg->in[1] == dx &&
-           eg->in[0] == e->in[0] && eg->in[2] == e->in[1] && !other_use(g, dx, j + 1, j);
+    return lg->in[0] == t->xl && lg->out[0] == t->dxl && !(lg->accumulate & 1) && eg->op == op &&
+           eg->nin == 3 && eg->in[1] == t->dx && eg->in[0] == e->in[0] && eg->in[2] == e->in[1] &&
+           !other_use(g, t->dx, j + 1, j) && (t->dxl == t->dx || !other_use(g, t->dxl, -1, j));
+}
+
+/* The linear's node after embedding node i, or 0: embedding {window} → linear, or a plain
+ * embedding (no position table) → flatten → linear. */
+static int find_linear(const nn_graph *g, int i, tensors *t)
+{
+    const nn_node *e = &g->n[i];
+    if (!e->spec || i + 1 >= g->nfwd) return 0;
+    t->x = t->xl = e->out[0];
+    int l = i + 1;
+    if (e->op == &nn_op_embedding) {
+        const nn_node *f = &g->n[i + 1];
+        if (e->in[2] >= 0 || f->op != &nn_op_flatten || f->in[0] != t->x || i + 2 >= g->nfwd)
+            return 0;
+        t->xl = f->out[0];
+        l = i + 2;
+    } else if (e->op != &nn_op_embedding_window) {
+        return 0;
+    }
+    if (g->n[l].op != &nn_op_linear || g->n[l].in[0] != t->xl) return 0;
+    t->dx = g->t[t->x].grad;
+    t->dxl = g->t[t->xl].grad;
+    return l;
+}
+
+/* The readers of x and xl: the flatten (if any), the linear, and in training its backward
+ * (then fused too, bwd[0]); nobody else.  x written by the embedding alone, xl by its maker. */
+static int sole_readers(const nn_graph *g, int i, int l, const tensors *t, int bwd[2])
+{
+    for (int j = 0; j < g->nn; j++)
+        for (int k = 0; k < g->n[j].nin; k++) {
+            int in = g->n[j].in[k];
+            if (in != t->x && in != t->xl) continue;
+            if (j == l && in == t->xl && k == 0) continue;
+            if (t->xl != t->x && j == i + 1 && in == t->x) continue; /* the flatten */
+            if (in != t->xl || g->n[j].op != &nn_op_linear_grad || bwd[0] >= 0) return 0;
+            bwd[0] = j;
+        }
+    return !other_writer(g, t->x, i) && (t->xl == t->x || !other_writer(g, t->xl, i + 1));
 }
 
 int nn_window_linear_match(const nn_graph *g, int i, int bwd[2])
 {
     bwd[0] = bwd[1] = -1;
-    if (i < 0 || i + 1 >= g->nfwd) return 0;
-    const nn_node *e = &g->n[i], *l = &g->n[i + 1];
-    if (e->op != &nn_op_embedding_window || l->op != &nn_op_linear || l->in[0] != e->out[0] ||
-        !e->spec || e->spec->window > SLOTS)
-        return 0;
-    int x = e->out[0], dx = g->t[x].grad;
-    shape sh = shape_of(&g->t[e->in[0]], &g->t[e->in[1]], &g->t[l->in[1]], e->spec->window);
-    long window = nn_tensor_numel(&g->t[x]), slots = (long)sh.w * sh.v * sh.n;
-    long positions = window / ((long)sh.w * sh.d);
-    /* pays: the products cost what v positions' rows did, so at least 2·v positions;
-     * fits: P (and S) in the window's (and its gradient's) storage */
-    if (positions < 2L * sh.v || window < slots) return 0;
-    for (int t = 0; t < g->nt; t++) /* no view shares the storage we reuse */
-        if ((t != x && nn_graph_storage(g, t) == x) ||
-            (dx >= 0 && t != dx && nn_graph_storage(g, t) == dx))
+    tensors t;
+    int l = i >= 0 ? find_linear(g, i, &t) : 0;
+    if (!l) return 0;
+    const nn_node *e = &g->n[i];
+    shape sh = shape_of(&g->t[e->in[0]], &g->t[e->in[1]], &g->t[g->n[l].in[1]], e->spec->window);
+    if (sh.w > SLOTS || (long)sh.w * sh.d != g->t[g->n[l].in[1]].dim[0]) return 0;
+    long positions = nn_tensor_numel(&g->t[t.x]) / ((long)sh.w * sh.d);
+    /* pays: the products cost what v positions' rows did, so at least 2·v positions */
+    if (positions < 2L * sh.v) return 0;
+    for (int u = 0; u < g->nt; u++) { /* no other view shares the storage we reuse */
+        int root = nn_graph_storage(g, u);
+        if ((u != t.x && u != t.xl && root == t.x) ||
+            (t.dx >= 0 && u != t.dx && u != t.dxl && root == t.dx))
             return 0;
-    /* the window's readers: the linear, and in training its backward (then fused too) */
-    for (int j = 0; j < g->nn; j++)
-        for (int k = 0; k < g->n[j].nin; k++) {
-            if (g->n[j].in[k] != x || j == i + 1) continue;
-            if (g->n[j].op != &nn_op_linear_grad || bwd[0] >= 0) return 0;
-            bwd[0] = j;
-        }
-    if (other_writer(g, x, i)) return 0;
+    }
+    if (!sole_readers(g, i, l, &t, bwd)) return 0;
     if (bwd[0] >= 0) {
-        if (!match_grad(g, e, bwd[0], x)) {
+        const nn_op *op = sh.window ? &nn_op_embedding_window_grad : &nn_op_embedding_grad;
+        if (!match_grad(g, e, op, bwd[0], &t)) {
             bwd[0] = -1;
             return 0;
         }
         bwd[1] = bwd[0] + 1;
     }
-    return 1;
+    return l;
 }
 
-const nn_op nn_op_window_linear = {"embedding_window+linear", NULL, NULL, run};
-const nn_op nn_op_window_linear_grad = {"linear_grad+embedding_window_grad", NULL, NULL, run_grad};
+long nn_window_linear_floats(const nn_graph *g, int i, int l)
+{
+    const nn_node *e = &g->n[i];
+    shape sh = shape_of(&g->t[e->in[0]], &g->t[e->in[1]], &g->t[g->n[l].in[1]], e->spec->window);
+    return (long)sh.w * sh.v * sh.n;
+}
+
+/* the names are never printed: a plan prints its steps by their nodes' ops */
+const nn_op nn_op_window_linear = {"embedding+linear", NULL, NULL, run};
+const nn_op nn_op_window_linear_grad = {"linear_grad+embedding_grad", NULL, NULL, run_grad};

@@ -7,8 +7,9 @@
  *    backward pass its gradient runs in place too, fused with the producer's backward;
  *    in training, softmax-cross-entropy writes its gradient in the same step, in place of
  *    the probabilities.  The intermediate tensors get no storage of their own.  Across
- *    layers: embedding {window} + linear, and their backward nodes, as one computation each
- *    (ir/ops/window_linear.c decides when, and runs it).
+ *    layers: embedding {window} + linear (or embedding + flatten + linear), and their
+ *    backward nodes, as one computation each (ir/ops/window_linear.c decides when, and runs
+ *    it).
  * 3. Memory: every remaining tensor's live range (first to last step that touches it) is
  *    computed, and tensors whose ranges do not overlap share arena space (first fit,
  *    largest first).  Tensors the runtime reads around the plan (inputs, loss, logits,
@@ -28,6 +29,7 @@ typedef struct {
     char *external;    /* root lives in nn_params */
     int *first, *last; /* live range in step order, −1 when untouched */
     char *pinned;
+    long *need; /* floats a root holds at least (a cross-layer fusion's scratch), else 0 */
 } mem_info;
 
 static size_t align_up(size_t n)
@@ -57,14 +59,15 @@ static int readers(const nn_graph *g, const int *root, int t, int from, int to)
 
 /* --- fusion: decide pairs, alias in-place storage --------------------------------------- */
 
-/* embedding {window} + linear (ir/ops/window_linear.c): the two nodes, and their two
- * backward nodes, each one computation on the first node's part of a fused step. */
+/* embedding {window} + linear, or embedding + flatten + linear (ir/ops/window_linear.c):
+ * the embedding and the linear, and their two backward nodes, each one computation on the
+ * first node's part of a fused step (the flatten is a view: no step). */
 static void pair_window_linear(const nn_graph *g, int *fuse_next, const nn_op **paired)
 {
     for (int i = 0; i + 1 < g->nfwd; i++) {
-        int bwd[2];
-        if (!nn_window_linear_match(g, i, bwd)) continue;
-        fuse_next[i] = i + 1;
+        int bwd[2], l = nn_window_linear_match(g, i, bwd);
+        if (!l) continue;
+        fuse_next[i] = l;
         paired[i] = &nn_op_window_linear;
         if (bwd[0] >= 0) {
             fuse_next[bwd[0]] = bwd[1];
@@ -121,6 +124,20 @@ static void plan_fusion(const nn_graph *g, int *root, int *fuse_next, const nn_o
 
 /* --- memory ------------------------------------------------------------------------------ */
 
+/* The per-slot products (and their sums) of embedding + linear live in the embedding
+ * output's (and its gradient's) storage: at least nn_window_linear_floats long. */
+static void window_linear_need(const nn_graph *g, const int *fuse_next, const nn_op *const *paired,
+                               mem_info *m)
+{
+    for (int i = 0; i < g->nfwd; i++) {
+        if (paired[i] != &nn_op_window_linear) continue;
+        long n = nn_window_linear_floats(g, i, fuse_next[i]);
+        int x = m->root[g->n[i].out[0]], dx = g->t[g->n[i].out[0]].grad;
+        if (n > m->need[x]) m->need[x] = n;
+        if (dx >= 0 && n > m->need[m->root[dx]]) m->need[m->root[dx]] = n;
+    }
+}
+
 static void touch(mem_info *m, int t, int step)
 {
     if (t < 0) return;
@@ -141,7 +158,8 @@ static size_t place(const nn_graph *g, const mem_info *m, int nsteps, int reuse,
     }
     for (int t = 0; t < g->nt; t++) {
         if (m->root[t] != t || m->external[t] || m->first[t] < 0) continue;
-        size[t] = align_up((size_t)nn_tensor_numel(&g->t[t]) * 4);
+        long numel = nn_tensor_numel(&g->t[t]);
+        size[t] = align_up((size_t)(numel > m->need[t] ? numel : m->need[t]) * 4);
         order[n++] = t;
     }
     for (int a = 1; a < n; a++) /* largest first: insertion sort, n is small */
@@ -204,8 +222,8 @@ static void run_paired_away(const nn_step *s, int rows)
     (void)s, (void)rows;
 }
 
-/* Longer than any chain fusion makes (tanh_grad + linear_grad + embedding_window_grad is
- * 3): a cross-layer pair is never cut apart. */
+/* Longer than any chain fusion makes (tanh_grad + linear_grad + embedding_grad is 3): a
+ * cross-layer pair is never cut apart. */
 enum { MAX_CHAIN = 6 };
 
 /* Step order: each node once, fused followers inside their leader's step. */
@@ -311,9 +329,10 @@ static int assign_storage(nn_plan *p, nn_params *P, int flags, int *fuse_next, c
     m.last = malloc(n * sizeof *m.last);
     m.external = calloc(n, 1);
     m.pinned = calloc(n, 1);
+    m.need = calloc(n, sizeof *m.need);
     size_t *off = calloc(n, sizeof *off);
     int missing = 0, rc = -1;
-    if (!m.root || !m.first || !m.last || !m.external || !m.pinned || !off) goto out;
+    if (!m.root || !m.first || !m.last || !m.external || !m.pinned || !m.need || !off) goto out;
     for (int t = 0; t < g->nt; t++) {
         m.root[t] = nn_graph_storage(g, t);
         m.first[t] = m.last[t] = -1;
@@ -324,6 +343,7 @@ static int assign_storage(nn_plan *p, nn_params *P, int flags, int *fuse_next, c
     for (int t = 0; t < g->nt; t++)
         while (m.root[m.root[t]] != m.root[t])
             m.root[t] = m.root[m.root[t]];
+    window_linear_need(g, fuse_next, paired, &m);
     for (int t = 0; t < g->nt; t++)
         if (m.root[t] == t && (p->ptr[t] = param_storage(g, t, P, &missing))) m.external[t] = 1;
     if (missing) goto out;
@@ -351,7 +371,8 @@ static int assign_storage(nn_plan *p, nn_params *P, int flags, int *fuse_next, c
     }
     rc = 0;
 out:
-    free(m.root), free(m.first), free(m.last), free(m.external), free(m.pinned), free(off);
+    free(m.root), free(m.first), free(m.last), free(m.external), free(m.pinned), free(m.need);
+    free(off);
     return rc;
 }
 
