@@ -9,6 +9,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-./nnrun}
+command -v jq >/dev/null || { echo "threads-same: needs jq (apt-get install jq)"; exit 77; }
 ref=$(mktemp -d /tmp/nnrun-threads-XXXXXX)
 trap 'rm -rf "$ref"' EXIT
 NNRUN_SAME_THREADS=1 tests/same-behaviour.sh record "$ref/one" "$bin" >/dev/null || exit 1
