@@ -61,37 +61,99 @@ static shape shape_of(const nn_tensor *ids, const nn_tensor *table, const nn_ten
     return (shape){ids->dim[1], w, table->dim[0], table->dim[1], weight->dim[1], 1};
 }
 
+/* One fused run: the forward's (s the embedding's step) or the backward's (s the
+ * linear_grad's), its shapes and active rows.  With two threads each phase is split into two
+ * tasks over disjoint outputs, each element computed whole on one thread in the serial order:
+ * the same bits at any thread count. */
+typedef struct {
+    const nn_step *s;
+    shape sh;
+    int rows, tasks;
+} job;
+
+static job job_of(const nn_step *s, const nn_tensor *ids, const nn_tensor *table,
+                  const nn_tensor *weight, int window, int rows)
+{
+    job j = {s, shape_of(ids, table, weight, window), rows, 1};
+    if (nn_parallel_threads() > 1 && (double)j.sh.w * j.sh.v * j.sh.d * j.sh.n >= (double)(1 << 19))
+        j.tasks = 2;
+    return j;
+}
+
+static void run_tasks(job *j, void (*fn)(void *ctx, int task))
+{
+    if (j->tasks > 1)
+        nn_parallel_run(j->tasks, fn, j);
+    else
+        fn(j, 0);
+}
+
+/* P_k = table·W_k for the slots k ≡ task (mod tasks) */
+static void products(void *ctx, int task)
+{
+    const job *j = ctx;
+    const nn_step *s = j->s, *l = s->pair;
+    const shape *sh = &j->sh;
+    size_t pk = (size_t)sh->v * sh->n, wk = (size_t)sh->d * sh->n;
+    for (int k = task; k < sh->w; k += j->tasks)
+        nn_k->sgemm_nn(sh->v, sh->n, sh->d, s->in[1], sh->d, (const float *)l->in[1] + k * wk,
+                       sh->n, (float *)s->out[0] + k * pk, sh->n, 0);
+}
+
+/* y = b + Σ_k P_k[token at slot k] for the task's share of the rows */
+static void lookups(void *ctx, int task)
+{
+    const job *j = ctx;
+    const nn_step *s = j->s, *l = s->pair;
+    const shape *sh = &j->sh;
+    int r0 = (int)((long)j->rows * task / j->tasks),
+        r1 = (int)((long)j->rows * (task + 1) / j->tasks);
+    int32_t ids[SLOTS];
+    for (int r = r0; r < r1; r++)
+        for (int t = 0; t < sh->t_len; t++) {
+            slot_ids(s->in[0], sh, r, t, ids);
+            nn_k->embed_sum(sh->w, sh->n, ids, s->out[0], l->in[2],
+                            (float *)l->out[0] + ((size_t)r * sh->t_len + t) * (size_t)sh->n);
+        }
+}
+
 /* s: the embedding's step (ids, table; its output's storage holds P), s->pair: the
  * linear's (weight, bias, y). */
 static void run(const nn_step *s, int rows)
 {
-    const nn_step *l = s->pair;
-    shape sh = shape_of(s->tin[0], s->tin[1], l->tin[1], s->node->spec->window);
-    const int32_t *idx = s->in[0];
-    const float *table = s->in[1], *wt = l->in[1], *bias = l->in[2];
-    float *prod = s->out[0], *y = l->out[0];
-    size_t pk = (size_t)sh.v * sh.n, wk = (size_t)sh.d * sh.n;
-    for (int k = 0; k < sh.w; k++)
-        nn_k->sgemm_nn(sh.v, sh.n, sh.d, table, sh.d, wt + k * wk, sh.n, prod + k * pk, sh.n, 0);
-    int32_t ids[SLOTS];
-    for (int r = 0; r < rows; r++)
-        for (int t = 0; t < sh.t_len; t++) {
-            slot_ids(idx, &sh, r, t, ids);
-            nn_k->embed_sum(sh.w, sh.n, ids, prod, bias,
-                            y + ((size_t)r * sh.t_len + t) * (size_t)sh.n);
-        }
+    job j = job_of(s, s->tin[0], s->tin[1], s->pair->tin[1], s->node->spec->window, rows);
+    run_tasks(&j, products);
+    run_tasks(&j, lookups);
 }
 
-typedef struct {
-    const nn_step *s;
-    shape sh;
-    int rows;
-} grad_job;
+/* S_k = Σ over positions of dy into the row of slot k's token, for the slots k ≡ task (mod
+ * tasks): each S_k whole on one thread, its rows added in position order. */
+static void sums(void *ctx, int task)
+{
+    const job *j = ctx;
+    const nn_step *s = j->s, *e = s->pair;
+    const shape *sh = &j->sh;
+    size_t pk = (size_t)sh->v * sh->n;
+    float *sum = s->out[0];
+    for (int k = task; k < sh->w; k += j->tasks)
+        memset(sum + k * pk, 0, pk * sizeof *sum);
+    int32_t ids[SLOTS];
+    for (int r = 0; r < j->rows; r++)
+        for (int t = 0; t < sh->t_len; t++) {
+            slot_ids(e->in[0], sh, r, t, ids);
+            int n = 0;
+            for (int k = task; k < sh->w; k += j->tasks)
+                ids[n++] = ids[k];
+            nn_k->embed_spread(
+                n, sh->n, ids,
+                (const float *)s->in[2] + ((size_t)r * sh->t_len + t) * (size_t)sh->n, sum);
+        }
+}
 
 /* After S: dtable (+)= Σ_k S_k·W_kᵀ (task 0), dW_k = tableᵀ·S_k and db (task 1). */
 static void grad_part(void *ctx, int task)
 {
-    const grad_job *j = ctx;
+    const job *j = ctx;
     const nn_step *s = j->s, *e = s->pair;
     const shape *sh = &j->sh;
     const float *sums = s->out[0];
@@ -112,25 +174,14 @@ static void grad_part(void *ctx, int task)
 }
 
 /* s: the linear_grad's step (weight, dy; dW, db; its dx's storage holds S), s->pair: the
- * embedding_window_grad's (ids, table; dtable).  With two threads the two products run side
- * by side, each whole on one thread (as linear.c's dX and dW): the same bits. */
+ * embedding's backward (ids, table; dtable).  With two threads the sums split by slot, then
+ * the two products run side by side, each whole on one thread (as linear.c's dX and dW). */
 static void run_grad(const nn_step *s, int rows)
 {
     const nn_step *e = s->pair;
-    grad_job j = {s, shape_of(e->tin[0], e->tin[2], s->tin[1], e->node->spec->window), rows};
-    const shape *sh = &j.sh;
-    const int32_t *idx = e->in[0];
-    const float *dy = s->in[2];
-    float *sums = s->out[0];
-    memset(sums, 0, (size_t)sh->w * sh->v * sh->n * sizeof *sums);
-    int32_t ids[SLOTS];
-    for (int r = 0; r < rows; r++)
-        for (int t = 0; t < sh->t_len; t++) {
-            slot_ids(idx, sh, r, t, ids);
-            nn_k->embed_spread(sh->w, sh->n, ids, dy + ((size_t)r * sh->t_len + t) * (size_t)sh->n,
-                               sums);
-        }
-    if (nn_parallel_threads() > 1 && (double)sh->w * sh->v * sh->d * sh->n >= (double)(1 << 19))
+    job j = job_of(s, e->tin[0], e->tin[2], s->tin[1], e->node->spec->window, rows);
+    run_tasks(&j, sums);
+    if (j.tasks > 1)
         nn_parallel_run(2, grad_part, &j);
     else
         grad_part(&j, 0), grad_part(&j, 1);
