@@ -44,7 +44,8 @@ static float *forward(const nn_kernels *K, const case_t *c)
     float *state = rnd(B * nn_rnn_state_floats(T, E, H, c->gru), 0, 0);
     float *y = rnd((size_t)B * T * H, 0, 0);
     nn_rnn_weights w = weights_of(c);
-    K->rnn_fwd(B, T, E, H, c->gru, c->x, c->start, &w, pack, state, y);
+    nn_rnn_input in = {.x = c->x};
+    K->rnn_fwd(B, T, E, H, c->gru, &in, c->start, &w, pack, state, y);
     free(pack), free(state);
     return y;
 }
@@ -79,8 +80,9 @@ static grads_t backward(const nn_kernels *K, const case_t *c, int acc)
     }
     nn_rnn_weights w = weights_of(c);
     nn_rnn_grads d = {g.dstart, {g.dw[0], g.dw[1], g.dw[2]}, {g.db[0], g.db[1], g.db[2]}};
-    K->rnn_fwd(B, T, E, H, c->gru, c->x, c->start, &w, pack, state, y);
-    K->rnn_bwd(B, T, E, H, c->gru, &w, pack, state, y, c->dy, work, g.dx, &d, acc ? 0xff : 0);
+    nn_rnn_input in = {.x = c->x};
+    K->rnn_fwd(B, T, E, H, c->gru, &in, c->start, &w, pack, state, y);
+    K->rnn_bwd(B, T, E, H, c->gru, &in, &w, pack, state, y, c->dy, work, g.dx, &d, acc ? 0xff : 0);
     free(pack), free(state), free(work), free(y);
     return g;
 }
@@ -100,11 +102,12 @@ static void t_hand(void **state)
     {
         float x = 1, start = 0.5f, w[2] = {0.3f, -0.2f}, b = 0.1f, y, st[8], pack[4];
         nn_rnn_weights rw = {{w, NULL, NULL}, {&b, NULL, NULL}};
-        K->rnn_fwd(1, 1, 1, 1, 0, &x, &start, &rw, pack, st, &y);
+        nn_rnn_input in = {.x = &x};
+        K->rnn_fwd(1, 1, 1, 1, 0, &in, &start, &rw, pack, st, &y);
         EXPECT(K, "rnn", &y, tanhf(0.3f - 0.1f + 0.1f));
         float wz[2] = {0.5f, 0.25f}, wr[2] = {-0.5f, 1}, wh[2] = {1, 2}, bz = 0, br = 0.5f, bh = 0;
         nn_rnn_weights gw = {{wz, wr, wh}, {&bz, &br, &bh}};
-        K->rnn_fwd(1, 1, 1, 1, 1, &x, &start, &gw, pack, st, &y);
+        K->rnn_fwd(1, 1, 1, 1, 1, &in, &start, &gw, pack, st, &y);
         float z = 1 / (1 + expf(-0.625f)), r = 1 / (1 + expf(-0.5f)), hb = tanhf(1 + 2 * r * 0.5f);
         EXPECT(K, "gru", &y, (1 - z) * 0.5f + z * hb);
     }

@@ -46,24 +46,28 @@ typedef struct {
                    float *dg, float *dhp, float *dx, int ldx, int accx);
 } nn_rnn_prims;
 
-void nn_rnn_seq_fwd(const nn_rnn_prims *k, int b, int t, int e, int h, int gru, const float *x,
-                    const float *start, const nn_rnn_weights *w, float *pack, float *state,
-                    float *y);
+void nn_rnn_seq_fwd(const nn_rnn_prims *k, int b, int t, int e, int h, int gru,
+                    const nn_rnn_input *in, const float *start, const nn_rnn_weights *w,
+                    float *pack, float *state, float *y);
 void nn_rnn_seq_bwd(const nn_rnn_prims *k, int b, int t, int e, int h, int gru,
-                    const nn_rnn_weights *w, const float *pack, const float *state, const float *y,
-                    const float *dy, float *work, float *dx, const nn_rnn_grads *d, int accumulate);
-
-/* The scalar table's entries (ref_rnn.c), also used by tests as the reference. */
-void nn_ref_rnn_fwd(int b, int t, int e, int h, int gru, const float *x, const float *start,
-                    const nn_rnn_weights *w, float *pack, float *state, float *y);
-void nn_ref_rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_weights *w, const float *pack,
+                    const nn_rnn_input *in, const nn_rnn_weights *w, const float *pack,
                     const float *state, const float *y, const float *dy, float *work, float *dx,
                     const nn_rnn_grads *d, int accumulate);
+
+/* The scalar table's entries (ref_rnn.c), also used by tests as the reference. */
+void nn_ref_rnn_fwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
+                    const float *start, const nn_rnn_weights *w, float *pack, float *state,
+                    float *y);
+void nn_ref_rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
+                    const nn_rnn_weights *w, const float *pack, const float *state, const float *y,
+                    const float *dy, float *work, float *dx, const nn_rnn_grads *d, int accumulate);
 /* The AVX2 table's entries (rnn_avx2.c). */
-void nn_avx2_rnn_fwd(int b, int t, int e, int h, int gru, const float *x, const float *start,
-                     const nn_rnn_weights *w, float *pack, float *state, float *y);
-void nn_avx2_rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_weights *w,
-                     const float *pack, const float *state, const float *y, const float *dy,
-                     float *work, float *dx, const nn_rnn_grads *d, int accumulate);
+void nn_avx2_rnn_fwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
+                     const float *start, const nn_rnn_weights *w, float *pack, float *state,
+                     float *y);
+void nn_avx2_rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
+                     const nn_rnn_weights *w, const float *pack, const float *state, const float *y,
+                     const float *dy, float *work, float *dx, const nn_rnn_grads *d,
+                     int accumulate);
 
 #endif

@@ -184,15 +184,16 @@ static const nn_rnn_prims prims = {
     .gru_db = gru_db,
 };
 
-void nn_avx2_rnn_fwd(int b, int t, int e, int h, int gru, const float *x, const float *start,
-                     const nn_rnn_weights *w, float *pack, float *state, float *y)
+void nn_avx2_rnn_fwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
+                    const float *start, const nn_rnn_weights *w, float *pack, float *state,
+                    float *y)
 {
-    nn_rnn_seq_fwd(&prims, b, t, e, h, gru, x, start, w, pack, state, y);
+    nn_rnn_seq_fwd(&prims, b, t, e, h, gru, in, start, w, pack, state, y);
 }
 
-void nn_avx2_rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_weights *w,
-                     const float *pack, const float *state, const float *y, const float *dy,
-                     float *work, float *dx, const nn_rnn_grads *d, int accumulate)
+void nn_avx2_rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
+                    const nn_rnn_weights *w, const float *pack, const float *state, const float *y,
+                    const float *dy, float *work, float *dx, const nn_rnn_grads *d, int accumulate)
 {
-    nn_rnn_seq_bwd(&prims, b, t, e, h, gru, w, pack, state, y, dy, work, dx, d, accumulate);
+    nn_rnn_seq_bwd(&prims, b, t, e, h, gru, in, w, pack, state, y, dy, work, dx, d, accumulate);
 }
