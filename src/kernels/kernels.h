@@ -199,9 +199,8 @@ typedef struct nn_kernels {
      * Weights are stored [in, out] as linear's.  `state` (nn_rnn_state_floats per row,
      * laid out for `b` rows) keeps what the backward reads; `pack` (nn_rnn_pack_floats) holds
      * the GRU's [Wz | Wr] side by side so that both gates are one gemm per step. */
-    void (*rnn_fwd)(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
-                    const float *start, const nn_rnn_weights *w, float *pack, float *state,
-                    float *y);
+    void (*rnn_fwd)(int b, int t, int e, int h, int gru, const nn_rnn_input *in, const float *start,
+                    const nn_rnn_weights *w, float *pack, float *state, float *y);
     /* Backward through time: dx (+)= ∂L/∂x (NULL: not needed; with in->table, ∂L/∂table
      * [v, e] instead, and in->lut is scratch), the parameter gradients in
      * `d` written or added: accumulate bit 0 dx, bit 1 start, bit 2 + 2q w[q], 3 + 2q bias[q];

@@ -136,9 +136,8 @@ static const nn_rnn_prims prims = {
     .gru_db = gru_db,
 };
 
-void nn_ref_rnn_fwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
-                    const float *start, const nn_rnn_weights *w, float *pack, float *state,
-                    float *y)
+void nn_ref_rnn_fwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in, const float *start,
+                    const nn_rnn_weights *w, float *pack, float *state, float *y)
 {
     nn_rnn_seq_fwd(&prims, b, t, e, h, gru, in, start, w, pack, state, y);
 }

@@ -55,9 +55,8 @@ void nn_rnn_seq_bwd(const nn_rnn_prims *k, int b, int t, int e, int h, int gru,
                     const nn_rnn_grads *d, int accumulate);
 
 /* The scalar table's entries (ref_rnn.c), also used by tests as the reference. */
-void nn_ref_rnn_fwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
-                    const float *start, const nn_rnn_weights *w, float *pack, float *state,
-                    float *y);
+void nn_ref_rnn_fwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in, const float *start,
+                    const nn_rnn_weights *w, float *pack, float *state, float *y);
 void nn_ref_rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
                     const nn_rnn_weights *w, const float *pack, const float *state, const float *y,
                     const float *dy, float *work, float *dx, const nn_rnn_grads *d, int accumulate);

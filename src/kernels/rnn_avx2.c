@@ -185,15 +185,15 @@ static const nn_rnn_prims prims = {
 };
 
 void nn_avx2_rnn_fwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
-                    const float *start, const nn_rnn_weights *w, float *pack, float *state,
-                    float *y)
+                     const float *start, const nn_rnn_weights *w, float *pack, float *state,
+                     float *y)
 {
     nn_rnn_seq_fwd(&prims, b, t, e, h, gru, in, start, w, pack, state, y);
 }
 
 void nn_avx2_rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
-                    const nn_rnn_weights *w, const float *pack, const float *state, const float *y,
-                    const float *dy, float *work, float *dx, const nn_rnn_grads *d, int accumulate)
+                     const nn_rnn_weights *w, const float *pack, const float *state, const float *y,
+                     const float *dy, float *work, float *dx, const nn_rnn_grads *d, int accumulate)
 {
     nn_rnn_seq_bwd(&prims, b, t, e, h, gru, in, w, pack, state, y, dy, work, dx, d, accumulate);
 }

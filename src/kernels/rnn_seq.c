@@ -180,8 +180,8 @@ void nn_rnn_seq_bwd(const nn_rnn_prims *k, int b, int t, int e, int h, int gru,
     int ldg = (int)G * h;
     for (int q = 0; q < (int)G; q++) {
         const float *src = q == 2 ? xhr : xh;
-        k->sgemm_tn(nx, h, (int)tb, src + off, (int)n, dg + (size_t)q * h, ldg,
-                    d->w[q] + off * h, h, (accumulate >> (2 + 2 * q)) & 1);
+        k->sgemm_tn(nx, h, (int)tb, src + off, (int)n, dg + (size_t)q * h, ldg, d->w[q] + off * h,
+                    h, (accumulate >> (2 + 2 * q)) & 1);
     }
     if (look) lookup_bwd(k, b, t, e, h, (int)G, in, w, dg, dx, d, accumulate);
     k->col_sum((int)tb, ldg, dg, bsum, 0);

@@ -61,8 +61,8 @@ int nn_embed_recurrent_match(const nn_graph *g, int i, int bwd[2])
         return 0;
     int x = e->out[0], dx = g->t[x].grad;
     const nn_tensor *xt = &g->t[x];
-    long v = g->t[e->in[1]].dim[0], lut = v * (r->spec->cell == NN_CELL_GRU ? 3 : 1) *
-                                          (long)r->spec->hidden;
+    long v = g->t[e->in[1]].dim[0],
+         lut = v * (r->spec->cell == NN_CELL_GRU ? 3 : 1) * (long)r->spec->hidden;
     /* pays: the lut's products cost what v positions' did; fits: lut in x's storage */
     if ((long)xt->dim[0] * xt->dim[1] < 2 * v || nn_tensor_numel(xt) < lut) return 0;
     for (int t = 0; t < g->nt; t++) /* no view shares the storage we reuse */

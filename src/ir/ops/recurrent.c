@@ -111,8 +111,8 @@ void nn_recurrent_forward(const nn_step *s, int rows, const nn_rnn_input *in)
     const nn_tensor *x = s->tin[0];
     const nn_layer *L = s->node->spec;
     nn_rnn_weights w = weights(s, 2);
-    nn_k->rnn_fwd(rows, x->dim[1], x->dim[2], L->hidden, gates(L) == 3, in, s->in[1], &w,
-                  s->out[2], s->out[1], s->out[0]);
+    nn_k->rnn_fwd(rows, x->dim[1], x->dim[2], L->hidden, gates(L) == 3, in, s->in[1], &w, s->out[2],
+                  s->out[1], s->out[0]);
 }
 
 void nn_recurrent_backward(const nn_step *s, int rows, const nn_rnn_input *in, float *dx,
@@ -128,8 +128,8 @@ void nn_recurrent_backward(const nn_step *s, int rows, const nn_rnn_input *in, f
         dg.w[q] = s->out[2 + 2 * q];
         dg.bias[q] = s->out[3 + 2 * q];
     }
-    nn_k->rnn_bwd(rows, t, e, h, G == 3, in, &w, s->in[2 * G + 2], s->in[2 * G + 1],
-                  s->in[2 * G], s->in[2 * G + 3], s->out[2 + 2 * G], dx, &dg, accumulate);
+    nn_k->rnn_bwd(rows, t, e, h, G == 3, in, &w, s->in[2 * G + 2], s->in[2 * G + 1], s->in[2 * G],
+                  s->in[2 * G + 3], s->out[2 + 2 * G], dx, &dg, accumulate);
 }
 
 static void run(const nn_step *s, int rows)
