@@ -205,6 +205,29 @@ static void t_finite_differences(void **state)
     }
 }
 
+/* The AVX-512 table runs the AVX2 passes with its own gemms: the same bits. */
+static void t_avx512_bits(void **state)
+{
+    (void)state;
+    const nn_kernels *K2 = nn_kernels_get("avx2"), *K5 = nn_kernels_get("avx512");
+    if (!K2 || !K5) skip();
+    for (int gru = 0; gru < 2; gru++) {
+        case_t c = make_case(gru);
+        float *y2 = forward(K2, &c), *y5 = forward(K5, &c);
+        assert_memory_equal(y2, y5, (size_t)B * T * H * sizeof *y2);
+        grads_t a = backward(K2, &c, 0), b = backward(K5, &c, 0);
+        assert_memory_equal(a.dx, b.dx, (size_t)B * T * E * sizeof *a.dx);
+        assert_memory_equal(a.dstart, b.dstart, H * sizeof *a.dx);
+        for (int q = 0; q < c.G; q++) {
+            assert_memory_equal(a.dw[q], b.dw[q], (size_t)(E + H) * H * sizeof *a.dx);
+            assert_memory_equal(a.db[q], b.db[q], H * sizeof *a.dx);
+        }
+        free(y2), free(y5);
+        free_grads(&a, c.G), free_grads(&b, c.G);
+        free_case(&c);
+    }
+}
+
 enum { V = 4 }; /* table rows of the lookup tests */
 
 /* The input as an embedding's lookup (nn_rnn_input's table): the forward gives the dense
@@ -288,6 +311,7 @@ int main(void)
         cmocka_unit_test_setup(t_vs_ref, reseed),
         cmocka_unit_test_setup(t_finite_differences, reseed),
         cmocka_unit_test_setup(t_lookup, reseed),
+        cmocka_unit_test_setup(t_avx512_bits, reseed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

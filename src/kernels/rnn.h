@@ -60,7 +60,9 @@ void nn_ref_rnn_fwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
 void nn_ref_rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
                     const nn_rnn_weights *w, const float *pack, const float *state, const float *y,
                     const float *dy, float *work, float *dx, const nn_rnn_grads *d, int accumulate);
-/* The AVX2 table's entries (rnn_avx2.c). */
+/* The AVX2 table's entries (rnn_avx2.c), and its passes, which the AVX-512 table runs with
+ * its own gemms (avx512.c: the same bits, every element the same chain of FMAs). */
+extern const nn_rnn_prims nn_avx2_rnn_prims;
 void nn_avx2_rnn_fwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
                      const float *start, const nn_rnn_weights *w, float *pack, float *state,
                      float *y);

@@ -1,5 +1,6 @@
 /* rnn_avx2.c — the recurrent cells' per-step passes in AVX2+FMA (rnn.h), 8 floats wide with
- * a masked tail; the schedule and the gemms are rnn_seq.c's with the AVX2 gemms.  Each pass
+ * a masked tail; the schedule and the gemms are rnn_seq.c's with the AVX2 gemms (the AVX-512
+ * table runs these passes with its own gemms: avx512.c).  Each pass
  * reads a step's gate pre-activations once and writes the gates, the state update and the
  * next step's input in the same sweep. */
 #include <immintrin.h>
@@ -170,7 +171,7 @@ static void col_sum(int m, int n, const float *x, float *out, int accumulate)
     STRIPS(n, colsum_strip, m, n, x, out, accumulate);
 }
 
-static const nn_rnn_prims prims = {
+const nn_rnn_prims nn_avx2_rnn_prims = {
     .sgemm_nn = nn_avx2_sgemm_nn,
     .sgemm_nt = nn_avx2_sgemm_nt,
     .sgemm_tn = nn_avx2_sgemm_tn,
@@ -188,12 +189,13 @@ void nn_avx2_rnn_fwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in
                      const float *start, const nn_rnn_weights *w, float *pack, float *state,
                      float *y)
 {
-    nn_rnn_seq_fwd(&prims, b, t, e, h, gru, in, start, w, pack, state, y);
+    nn_rnn_seq_fwd(&nn_avx2_rnn_prims, b, t, e, h, gru, in, start, w, pack, state, y);
 }
 
 void nn_avx2_rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
                      const nn_rnn_weights *w, const float *pack, const float *state, const float *y,
                      const float *dy, float *work, float *dx, const nn_rnn_grads *d, int accumulate)
 {
-    nn_rnn_seq_bwd(&prims, b, t, e, h, gru, in, w, pack, state, y, dy, work, dx, d, accumulate);
+    nn_rnn_seq_bwd(&nn_avx2_rnn_prims, b, t, e, h, gru, in, w, pack, state, y, dy, work, dx, d,
+                   accumulate);
 }
