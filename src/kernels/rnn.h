@@ -44,6 +44,8 @@ typedef struct {
      * last h: dg r part = drh·hprev·r(1 − r), dhp[i] += drh·r */
     void (*gru_db)(int b, int e, int h, const float *dxhr, const float *g, const float *xh,
                    float *dg, float *dhp, float *dx, int ldx, int accx);
+    /* lookup backward: S[ids[i·t + s]] += dg[s][i] (n floats each) for s, then i, ascending */
+    void (*scatter)(int b, int t, int n, const int32_t *ids, const float *dg, float *S);
 } nn_rnn_prims;
 
 void nn_rnn_seq_fwd(const nn_rnn_prims *k, int b, int t, int e, int h, int gru,

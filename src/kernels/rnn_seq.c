@@ -125,13 +125,7 @@ static void lookup_bwd(const nn_rnn_prims *k, int b, int t, int e, int h, int G,
     size_t gh = (size_t)G * h;
     float *S = in->lut;
     memset(S, 0, (size_t)in->v * gh * sizeof *S);
-    for (int s = 0; s < t; s++)
-        for (int i = 0; i < b; i++) {
-            float *o = S + (size_t)in->ids[(size_t)i * t + s] * gh;
-            const float *src = dg + ((size_t)s * b + i) * gh;
-            for (size_t j = 0; j < gh; j++)
-                o[j] += src[j];
-        }
+    k->scatter(b, t, (int)gh, in->ids, dg, S);
     for (int q = 0; q < G; q++)
         k->sgemm_tn(e, h, in->v, in->table, e, S + (size_t)q * h, (int)gh, d->w[q], h,
                     (accumulate >> (2 + 2 * q)) & 1);
