@@ -101,10 +101,12 @@ static void t_hand(void **state)
     (void)state;
     FOR_EACH_ISA(K)
     {
-        float x = 1, start = 0.5f, w[2] = {0.3f, -0.2f}, b = 0.1f, y, st[8], pack[4];
+        float x = 1, start = 0.5f, w[2] = {0.3f, -0.2f}, b = 0.1f, y, st[8],
+              pack[16]; /* ≥ nn_rnn_pack_floats(1, 1, 1) */
         nn_rnn_weights rw = {{w, NULL, NULL}, {&b, NULL, NULL}};
         nn_rnn_input in = {.x = &x};
         K->rnn_fwd(1, 1, 1, 1, 0, &in, &start, &rw, pack, st, &y);
+        assert_true(nn_rnn_pack_floats(1, 1, 1) <= sizeof pack / sizeof *pack);
         EXPECT(K, "rnn", &y, tanhf(0.3f - 0.1f + 0.1f));
         float wz[2] = {0.5f, 0.25f}, wr[2] = {-0.5f, 1}, wh[2] = {1, 2}, bz = 0, br = 0.5f, bh = 0;
         nn_rnn_weights gw = {{wz, wr, wh}, {&bz, &br, &bh}};

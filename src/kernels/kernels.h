@@ -198,7 +198,8 @@ typedef struct nn_kernels {
      *        h̄ = tanh([x, r⊙h]·Wh + bh), h_t = (1 − z)⊙h + z⊙h̄     (w[0..2]: z, r, h̄)
      * Weights are stored [in, out] as linear's.  `state` (nn_rnn_state_floats per row,
      * laid out for `b` rows) keeps what the backward reads; `pack` (nn_rnn_pack_floats) holds
-     * the GRU's [Wz | Wr] side by side so that both gates are one gemm per step. */
+     * the GRU's [Wz | Wr] side by side so that both gates are one gemm per step, and the
+     * transposed weights the backward's per-step products read. */
     void (*rnn_fwd)(int b, int t, int e, int h, int gru, const nn_rnn_input *in, const float *start,
                     const nn_rnn_weights *w, float *pack, float *state, float *y);
     /* Backward through time: dx (+)= ∂L/∂x (NULL: not needed; with in->table, ∂L/∂table

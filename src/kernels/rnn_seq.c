@@ -46,7 +46,20 @@ const float *nn_rnn_state_gates(const float *state, int b, int t, int e, int h)
 
 size_t nn_rnn_pack_floats(int e, int h, int gru)
 {
-    return gru ? (size_t)(e + h) * 2 * (size_t)h : 1;
+    size_t n = (size_t)(e + h);
+    return gru ? n * 2 * (size_t)h + 3 * (size_t)h * n : (size_t)h * n;
+}
+
+/* pack: the GRU's [Wz | Wr], then the transposed weights W_qᵀ [h][e+h] (columns from `off`
+ * on), so that the backward's products with Wᵀ read B's rows in place instead of
+ * transposing W at every step (the same chain of products per element: the same bits). */
+static void transpose_weights(int e, int h, int G, const nn_rnn_weights *w, size_t off, float *wt)
+{
+    size_t n = (size_t)(e + h);
+    for (int q = 0; q < G; q++)
+        for (size_t p = off; p < n; p++)
+            for (int j = 0; j < h; j++)
+                wt[((size_t)q * h + j) * n + p] = w->w[q][p * h + j];
 }
 
 /* lookup: lut [v][G·h] = table · (each gate's x rows W_q[0:e]), and every position's
@@ -91,6 +104,7 @@ void nn_rnn_seq_fwd(const nn_rnn_prims *k, int b, int t, int e, int h, int gru,
             memcpy(pack + r * 2 * h, w->w[0] + r * h, (size_t)h * sizeof *pack);
             memcpy(pack + r * 2 * h + h, w->w[1] + r * h, (size_t)h * sizeof *pack);
         }
+    transpose_weights(e, h, gru ? 3 : 1, w, off, gru ? pack + n * 2 * h : pack);
     int ldy = t * h;
     for (int s = 0; s < t; s++) {
         float *xs = xh + s * bn, *next = s + 1 < t ? xh + (s + 1) * bn + e : NULL;
@@ -148,6 +162,7 @@ void nn_rnn_seq_bwd(const nn_rnn_prims *k, int b, int t, int e, int h, int gru,
     /* look: no ∂L/∂x per position: the products give the h half only (dxh's last h) */
     size_t off = look ? (size_t)e : 0;
     int nx = look ? h : (int)n;
+    const float *wt = gru ? pack + n * 2 * h : pack; /* W_qᵀ [h][n], the forward's */
     for (int s = t - 1; s >= 0; s--) {
         float *dh = dhs + (size_t)s * b * h; /* written here: ∂L/∂h_{s−1} */
         const float *dys = dy + (size_t)s * h, *dhin = s == t - 1 ? NULL : dh + (size_t)b * h;
@@ -155,18 +170,20 @@ void nn_rnn_seq_bwd(const nn_rnn_prims *k, int b, int t, int e, int h, int gru,
         if (!gru) {
             k->rnn_dact(b, h, dhin, dys, y + (size_t)s * h, ldy, dgs);
             if (look) { /* straight into dh */
-                k->sgemm_nt(b, h, h, dgs, h, w->w[0] + off * h, h, dh, h, 0);
+                k->sgemm_nn(b, h, h, dgs, h, wt + off, (int)n, dh, h, 0);
                 continue;
             }
-            k->sgemm_nt(b, (int)n, h, dgs, h, w->w[0], h, dxh, (int)n, 0);
+            k->sgemm_nn(b, (int)n, h, dgs, h, wt, (int)n, dxh, (int)n, 0);
             k->split(b, e, h, dxh, dxs, ldx, accx, NULL, dh);
             continue;
         }
         const float *gs = g + (size_t)s * b * 3 * h, *xs = xh + s * bn;
         k->gru_da(b, e, h, dhin, dys, ldy, gs, xs, dgs, dhp);
-        k->sgemm_nt(b, nx, h, dgs + 2 * h, 3 * h, w->w[2] + off * h, h, dxh + off, (int)n, 0);
+        k->sgemm_nn(b, nx, h, dgs + 2 * h, 3 * h, wt + 2 * h * n + off, (int)n, dxh + off, (int)n,
+                    0);
         k->gru_db(b, e, h, dxh, gs, xs, dgs, dhp, dxs, ldx, accx);
-        k->sgemm_nt(b, nx, 2 * h, dgs, 3 * h, pack + off * 2 * h, 2 * h, dxh + off, (int)n, 0);
+        k->sgemm_nn(b, nx, 2 * h, dgs, 3 * h, wt + off, (int)n, dxh + off, (int)n,
+                    0); /* [Wz; Wr]ᵀ */
         k->split(b, e, h, dxh, dxs, ldx, 1, dhp, dh);
     }
     /* slot 0 is ∂L/∂h_{−1}: the start state is shared by every row */
