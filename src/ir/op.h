@@ -46,7 +46,7 @@ extern const nn_op nn_op_onehot;
 extern const nn_op nn_op_hinge, nn_op_hinge_grad;
 extern const nn_op nn_op_mse, nn_op_mse_grad;
 extern const nn_op nn_op_value, nn_op_value_grad;
-extern const nn_op nn_op_plugin, nn_op_plugin_grad;       /* node->fn: a plugin's activation */
+extern const nn_op nn_op_plugin, nn_op_plugin_grad; /* node->fn: a plugin's activation */
 extern const nn_op nn_op_expr, nn_op_expr_grad;           /* activation: {expr: ...} */
 extern const nn_op nn_op_expr_loss, nn_op_expr_loss_grad; /* loss: {expr: ...} */
 extern const nn_op nn_op_layernorm, nn_op_layernorm_grad;
@@ -54,7 +54,7 @@ extern const nn_op nn_op_attention, nn_op_attention_grad; /* the core, between t
 extern const nn_op nn_op_gelu, nn_op_gelu_grad;
 extern const nn_op nn_op_dropout, nn_op_dropout_grad;
 extern const nn_op nn_op_causal_mean, nn_op_causal_mean_grad;
-extern const nn_op nn_op_residual, nn_op_residual_grad;                 /* x + f(x) */
+extern const nn_op nn_op_residual, nn_op_residual_grad; /* x + f(x) */
 extern const nn_op nn_op_embedding_window, nn_op_embedding_window_grad; /* embedding: {window} */
 extern const nn_op nn_op_recurrent, nn_op_recurrent_grad; /* makemore's RNN / GRU over positions */
 /* Runs of lowering's cross-layer fusion (window_linear.c), never graph nodes: embedding

@@ -30,9 +30,10 @@ static int infer(nn_graph *g, int node, nn_diag *d)
     if (n->spec->positions) {
         if (x.dim[1] > n->spec->positions) {
             char lb[64];
-            nn_diag_error(
-                d, g->n[node].mark, "%s has %d positions, but the data's context is %d tokens",
-                nn_layer_label(g, node, lb, sizeof lb), g->n[node].spec->positions, x.dim[1]);
+            nn_diag_error(d, g->n[node].mark,
+                          "%s has %d positions, but the data's context is %d tokens",
+                          nn_layer_label(g, node, lb, sizeof lb), g->n[node].spec->positions,
+                          x.dim[1]);
             return -1;
         }
         int pdim[2] = {n->spec->positions, dim};
