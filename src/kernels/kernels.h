@@ -191,8 +191,8 @@ typedef struct nn_kernels {
 
     /* ---- recurrent cells (rnn_seq.c; makemore.py's RNNCell and GRUCell) ---- */
     /* Forward over all t positions of b rows: x [b, t, e] (in: nn_rnn_input) → y [b, t, h]
-     * (y_t = h_t), from
-     * the start state h_{−1} = start [h] (every row).  The cell's input is [x_t, h_{t−1}]:
+     * (y_t = h_t), from the start state h_{−1} = start [h] (every row).  The cell's input
+     * is [x_t, h_{t−1}]:
      *   rnn  h_t = tanh([x_t, h_{t−1}]·W + b)                            (w[0]: W [e+h, h])
      *   gru  z = σ([x, h]·Wz + bz), r = σ([x, h]·Wr + br),
      *        h̄ = tanh([x, r⊙h]·Wh + bh), h_t = (1 − z)⊙h + z⊙h̄     (w[0..2]: z, r, h̄)
