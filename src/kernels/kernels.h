@@ -59,6 +59,10 @@ size_t nn_rnn_pack_floats(int e, int h, int gru);
  * 0).  After a GRU's rnn_fwd: its gates [t][b][3h], z, r, h̄ side by side. */
 const float *nn_rnn_work_dh(const float *work, int b, int t, int e, int h, int gru);
 const float *nn_rnn_state_gates(const float *state, int b, int t, int e, int h);
+/* The FLOPs (2·m·n·k per product) of rnn_fwd, or of rnn_bwd when `backward`, on b rows; v:
+ * the table rows of a lookup input (nn_rnn_input's table), 0 for a dense x.  For `nnrun
+ * bench --profile`, whose counting table does not see the products inside the cells. */
+double nn_rnn_flops(int b, int t, int e, int h, int gru, int v, int backward);
 
 typedef struct nn_kernels {
     const char *isa; /* "scalar", "avx2", "avx512" */

@@ -50,6 +50,14 @@ size_t nn_rnn_pack_floats(int e, int h, int gru)
     return gru ? n * 2 * (size_t)h + 3 * (size_t)h * n : (size_t)h * n;
 }
 
+double nn_rnn_flops(int b, int t, int e, int h, int gru, int v, int backward)
+{
+    double G = gru ? 3 : 1, kx = v ? h : e + h, steps = 2.0 * b * t * kx * G * h;
+    if (!backward) return steps + (v ? 2.0 * v * e * h * G : 0); /* per step; lut */
+    /* per step (∂L/∂[x, h]); dW over all positions; the lookup's dW_x and ∂L/∂table */
+    return steps + 2.0 * kx * h * t * b * G + (v ? 4.0 * v * e * h * G : 0);
+}
+
 /* pack: the GRU's [Wz | Wr], then the transposed weights W_qᵀ [h][e+h] (columns from `off`
  * on), so that the backward's products with Wᵀ read B's rows in place instead of
  * transposing W at every step (the same chain of products per element: the same bits). */
