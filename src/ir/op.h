@@ -71,6 +71,11 @@ int nn_window_linear_match(const nn_graph *g, int i, int bwd[2]);
  * embedding's output (the per-slot products) and of its gradient (their sums): lowering
  * makes both at least this long. */
 long nn_window_linear_floats(const nn_graph *g, int i, int l);
+/* The same for an embedding (no positions) and a recurrent layer reading it (node i + 1),
+ * whose x half of the cell's products becomes row lookups (embed_recurrent.c); bwd: the
+ * recurrent_grad and embedding_grad nodes. */
+extern const nn_op nn_op_embed_recurrent, nn_op_embed_recurrent_grad;
+int nn_embed_recurrent_match(const nn_graph *g, int i, int bwd[2]);
 
 /* Looks an op up by name (NULL if unknown); the registry lists every op. */
 const nn_op *nn_op_find(const char *name);
