@@ -307,7 +307,7 @@ static void t_attn_isa_fd(void **state)
     }
 }
 
-/* The AVX-512 GELU does the AVX2 one's operations at 16 lanes: the same bits. */
+/* The AVX-512 GELU and cross-entropy do the AVX2 ones' operations: the same bits. */
 static void t_gelu_isas_agree(void **state)
 {
     (void)state;
@@ -320,6 +320,16 @@ static void t_gelu_isas_agree(void **state)
     a->gelu_bwd(N, 1, x, dy, da, 0), z->gelu_bwd(N, 1, x, dy, dz, 0);
     assert_memory_equal(ya, yz, N * sizeof *ya);
     assert_memory_equal(da, dz, N * sizeof *da);
+    /* cross-entropy too (its sum in the AVX2 order), over widths around the strips */
+    int32_t lab[40];
+    float la[40], lz[40];
+    for (int n = 1; n <= 40; n += 3) {
+        for (int i = 0; i < 40; i++)
+            lab[i] = i % n;
+        a->xent_fwd(40 / n, n, x, lab, ya, la), z->xent_fwd(40 / n, n, x, lab, yz, lz);
+        assert_memory_equal(ya, yz, (size_t)(40 / n) * n * sizeof *ya);
+        assert_memory_equal(la, lz, (size_t)(40 / n) * sizeof *la);
+    }
     free(x), free(dy), free(ya), free(yz), free(da), free(dz);
 }
 

@@ -60,6 +60,12 @@ static __m256 log256(__m256 x)
     return _mm256_blendv_ps(r, x, keep);
 }
 
+/* log256 of one float: the AVX-512 cross-entropy's row loss, the same bits as here */
+float nn_avx2_logf(float x)
+{
+    return _mm256_cvtss_f32(log256(_mm256_set1_ps(x)));
+}
+
 INLINE void exp_strip(const float *x, float *y, size_t i, __m256i mk, int full)
 {
     st(y + i, mk, full, exp256(ld(x + i, mk, full)));

@@ -136,15 +136,17 @@ INLINE __mmask16 tail(int n, int j)
     return (__mmask16)(n - j >= 16 ? 0xFFFF : (1u << (n - j)) - 1u);
 }
 
-/* prob = exp(l − max)/Σ, loss = log Σ − (l_y − max), as the reference; the sum is formed
- * 16 lanes wide, so its last bit may differ from the AVX2 kernel's. */
+/* prob = exp(l − max)/Σ, loss = log Σ − (l_y − max), as the reference and bit for bit as
+ * avx2.c's xent_fwd: Σ is accumulated in 8 lanes in the AVX2 strips' order (low half, then
+ * high half of each 16-lane strip; masked lanes add +0) and summed as its hsum does. */
 void nn_avx512_xent_fwd(int m, int n, const float *logits, const int32_t *y, float *prob,
                         float *row_loss)
 {
     for (int i = 0; i < m; i++) {
         const float *l = logits + (size_t)i * n;
         float *p = prob + (size_t)i * n;
-        __m512 mx = _mm512_set1_ps(-INFINITY), acc = _mm512_setzero_ps();
+        __m512 mx = _mm512_set1_ps(-INFINITY);
+        __m256 acc = _mm256_setzero_ps();
         for (int j = 0; j < n; j += 16)
             mx = _mm512_mask_max_ps(mx, tail(n, j), mx, _mm512_maskz_loadu_ps(tail(n, j), l + j));
         float mxs = _mm512_reduce_max_ps(mx);
@@ -152,14 +154,18 @@ void nn_avx512_xent_fwd(int m, int n, const float *logits, const int32_t *y, flo
         for (int j = 0; j < n; j += 16) {
             __mmask16 k = tail(n, j);
             __m512 e = _mm512_maskz_mov_ps(k, exp512(_mm512_sub_ps(ld(l + j, k), mx)));
-            acc = _mm512_add_ps(acc, e);
+            acc = _mm256_add_ps(acc, _mm512_castps512_ps256(e));
+            if (n - j > 8) acc = _mm256_add_ps(acc, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1)));
             _mm512_mask_storeu_ps(p + j, k, e);
         }
-        float sum = _mm512_reduce_add_ps(acc);
+        __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+        h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_add_ss(h, _mm_movehdup_ps(h));
+        float sum = _mm_cvtss_f32(h);
         __m512 sv = _mm512_set1_ps(sum);
         for (int j = 0; j < n; j += 16)
             _mm512_mask_storeu_ps(p + j, tail(n, j), _mm512_div_ps(ld(p + j, tail(n, j)), sv));
-        row_loss[i] = logf(sum) - (l[y[i]] - mxs);
+        row_loss[i] = nn_avx2_logf(sum) - (l[y[i]] - mxs);
     }
 }
 
