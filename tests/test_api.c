@@ -355,6 +355,7 @@ static void test_run_dir(void **st)
     nnrun_run *r = small_run(&o);
     assert_string_equal(nnrun_run_dir(r), out);
     assert_int_equal(nnrun_train(r, 0, NULL, NULL), NNRUN_OK);
+    assert_true(nnrun_metrics_rows(r) > 0); /* the closed metrics.csv, read from its path */
     const char *files[] = {"metrics.csv", "summary.json", "report.html", "spec.resolved.yaml",
                            "model.safetensors"};
     struct stat sb;
@@ -372,6 +373,44 @@ static void test_run_dir(void **st)
     nnrun_spec_free(s);
 }
 
+/* A run that fails (the loss becomes NaN) still writes what it has, as `nnrun run` does
+ * (the command is a run of this API), returns NNRUN_ERUN with the diagnosis at the spec's
+ * line, and takes no more steps. */
+static void test_failed_run_dir(void **st)
+{
+    (void)st;
+    char out[128], p[200];
+    snprintf(out, sizeof out, "%s/failed", tmp);
+    const char *sets[NSETS + 1];
+    for (int i = 0; i < NSETS; i++)
+        sets[i] = SETS[i];
+    sets[NSETS] = "train.lr=1e30";
+    nnrun_errors *err = NULL;
+    nnrun_spec *s = nnrun_spec_load(tu_path("specs/mlp_bn.yaml"), sets, NSETS + 1, &err);
+    assert_non_null(s);
+    nnrun_run_opts o = {out, 0, 0, 1};
+    nnrun_run *r = nnrun_run_new(s, &o, &err);
+    assert_non_null(r);
+    nnrun_spec_free(s);
+    assert_int_equal(nnrun_train(r, 0, NULL, NULL), NNRUN_ERUN);
+    assert_true(nnrun_errors_count(nnrun_run_errors(r)) >= 1);
+    nnrun_error e;
+    assert_int_equal(nnrun_errors_get(nnrun_run_errors(r), 0, &e), NNRUN_OK);
+    assert_non_null(strstr(e.file, "mlp_bn.yaml"));
+    assert_true(e.line > 0);
+    assert_non_null(strstr(e.message, "non-finite"));
+    assert_int_equal(nnrun_finished(r), 0);
+    const char *files[] = {"metrics.csv", "summary.json", "report.html"};
+    struct stat sb;
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/%s", out, files[i]);
+        assert_int_equal(stat(p, &sb), 0);
+    }
+    assert_true(nnrun_metrics_rows(r) > 0);
+    assert_int_equal(nnrun_train(r, 10, NULL, NULL), NNRUN_EINPUT); /* over: no more steps */
+    nnrun_run_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -384,6 +423,7 @@ int main(void)
         cmocka_unit_test(test_tensors),
         cmocka_unit_test(test_save_load_sample),
         cmocka_unit_test(test_forward_export), cmocka_unit_test(test_run_dir),
+        cmocka_unit_test(test_failed_run_dir),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -28,7 +28,7 @@ static int teardown(void **state)
     return tu_rmtree(tmp);
 }
 
-#define run(...) tu_nnrunf(tmp, __VA_ARGS__)
+#define run(...)         tu_nnrunf(tmp, __VA_ARGS__)
 #define expect_err(want) tu_expect_err(tmp, want)
 
 static void expect_no_out(void)
@@ -388,13 +388,14 @@ static void test_text_errors(void **state)
 {
     (void)state;
     train_text("tests/specs/good/trigram_counts.yaml", "trigram", "");
-    write_file("bad.txt", "emma\nol#ivia\nan.na\n\xc3\xa9mile\nab\xff\n");
+    write_file("bad.txt", "emma\nol#ivia\nan.na\n\xc3\xa9mile\nab\xff\nli\tly\n");
     assert_int_equal(run("predict '%s/trigram' '%s/bad.txt'", tmp, tmp), 2);
     expect_err("bad.txt:2:3: error: '#' is not in the model's vocabulary");
     expect_err("note: its tokens: ");
     expect_err("bad.txt:3:3: error: '.' is the end token, not text");
     expect_err("bad.txt:4:1: error: 'é' is not in the model's vocabulary");
     expect_err("bad.txt:5:3: error: byte 0xff is not UTF-8 text");
+    expect_err("bad.txt:6:3: error: the control character 0x09 is not in the model's vocabulary");
     expect_no_out();
     assert_int_equal(run("predict '%s/trigram' missing.txt", tmp), 2);
     expect_err("missing.txt");

@@ -108,7 +108,9 @@ typedef int (*nnrun_eval_fn)(void *ctx, long step, const double loss[3]);
  * trained in pieces computes exactly what one call (and `nnrun run`) computes.  Reaching
  * train.steps runs the final evaluation and the samples and, with a run directory, writes
  * the results and the report.  Returns NNRUN_OK, NNRUN_STOPPED (the callback asked), or
- * an error code; eval may be NULL. */
+ * an error code; eval may be NULL.  A run that failed (NNRUN_ERUN: a non-finite loss, a
+ * plugin's NaN) takes no more steps; with a run directory it still writes what it has
+ * (metrics, summary, samples, report), as `nnrun run` does. */
 int nnrun_train(nnrun_run *r, long steps, nnrun_eval_fn eval, void *ctx);
 long nnrun_steps_done(const nnrun_run *r);
 long nnrun_steps_total(const nnrun_run *r);

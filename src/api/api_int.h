@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 
+#include "api/api_cmd.h"
 #include "nnrun/nnrun.h"
 #include "parser/diag.h"
 #include "parser/spec.h"
@@ -37,6 +38,9 @@ struct nnrun_run {
     long done, target;      /* steps done; where this nnrun_train call stops */
     double ema, beta_pow;   /* the smoothed loss's state between calls */
     int finished, stop_req; /* the final evaluation ran; the callback asked to stop */
+    int ended;              /* the run is over: finished, failed, or halted by run control */
+    int status;             /* the training loop's last status (nn_trainer_run) */
+    char *summary;          /* summary.json's text once written, or NULL */
     nnrun_eval_fn eval;
     void *eval_ctx;
     int threads;
@@ -57,7 +61,13 @@ nnrun_errors *nn_api_errors_take(nnrun_errors *e);
 void nn_api_error(nnrun_errors *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Selects the kernels and threads once per process (what nnrun's main does). */
 int nn_api_init_kernels(int threads); /* returns the threads used */
-/* The final evaluation's results written to the run directory (summary, stats, report). */
-int nn_api_write_results(nnrun_run *r);
+/* The caller (nnrun's main, --isa) selected the kernels: nn_api_init_kernels keeps them. */
+void nn_api_kernels_chosen(void);
+/* Attaches the hooks that cut the training loop into nnrun_train calls (run.c). */
+int nn_api_attach_hooks(nnrun_run *r);
+
+/* The run's results written to its directory (summary, samples, stats with `stats`,
+ * report).  0, or −1 with errors in r. */
+int nn_api_write_results(nnrun_run *r, int stats);
 
 #endif

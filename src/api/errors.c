@@ -104,3 +104,8 @@ void nnrun_errors_free(nnrun_errors *e)
     free(e->string_path);
     free(e);
 }
+
+const nn_diag *nn_api_errors_diag(const nnrun_errors *e)
+{
+    return e ? e->d : NULL;
+}

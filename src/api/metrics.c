@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "api/api_int.h"
 #include "runtime/data/csv.h"
@@ -28,11 +29,13 @@ static int load(nnrun_run *r)
     for (int c = 0; c < NN_API_METRIC_COLS; c++)
         free(r->mcol[c]), r->mcol[c] = NULL;
     r->mrows = 0;
-    if (!r->csv || fflush(r->csv) != 0) {
+    /* (a run directory's file is closed when its run ends: then read from its path) */
+    struct stat st;
+    if (r->csv ? fflush(r->csv) != 0 : !r->dir || stat(r->csv_path, &st) != 0) {
         nn_api_error(&r->err, "the metrics file could not be written");
         return -1;
     }
-    if (ftell(r->csv) == 0) { /* no step yet: no header either */
+    if (r->csv ? ftell(r->csv) == 0 : st.st_size == 0) { /* no step yet: no header either */
         r->metrics_valid = 1;
         return 0;
     }

@@ -9,7 +9,7 @@
 
 #include "api/api_int.h"
 
-static nnrun_spec *wrap(nn_spec *s)
+nnrun_spec *nn_api_spec_adopt(nn_spec *s)
 {
     nnrun_spec *w = s ? calloc(1, sizeof *w) : NULL;
     if (!w) {
@@ -43,7 +43,7 @@ nnrun_spec *nnrun_spec_load(const char *path, const char *const *sets, int nsets
         s = nn_spec_load(path, sets, nsets, e.d);
     if (s) {
         nn_diag_free(e.d);
-        return wrap(s);
+        return nn_api_spec_adopt(s);
     }
     give(&e, err);
     return NULL;
@@ -85,7 +85,7 @@ nnrun_spec *nnrun_spec_load_string(const char *yaml, const char *base_dir, const
     if (s) {
         free(path);
         nn_diag_free(e.d);
-        return wrap(s);
+        return nn_api_spec_adopt(s);
     }
     e.string_path = path;
     give(&e, err);

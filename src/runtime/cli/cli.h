@@ -4,7 +4,8 @@
  * data, calling the subsystem that does the work, and printing its result as text or, with
  * --json, as one JSON document on stdout.
  *
- *   cmd_run.c      a run (train, evaluate, sample, write the run directory)
+ *   cmd_run.c      a run (train, evaluate, sample, write the run directory) through
+ *                  libnnrun's run (nnrun_run, nnrun_train; src/api/api_cmd.h)
  *   cmd_inspect.c  check, graph, bench, gradcheck: a spec's model without a run directory
  *   cmd_dirs.c     report, summarize, sample, compare: directories and model files, no
  *                  spec

@@ -82,7 +82,10 @@ static void bad_token(const job *j, const char *line, int lineno, int at, nn_dia
                       "(leave the '.' out)");
         return;
     }
-    nn_diag_error(d, m, "'%.*s' is not in the model's vocabulary", n, (const char *)s);
+    if (n == 1 && (*s < 0x20 || *s == 0x7f)) /* unprintable: named by its code */
+        nn_diag_error(d, m, "the control character 0x%02x is not in the model's vocabulary", *s);
+    else
+        nn_diag_error(d, m, "'%.*s' is not in the model's vocabulary", n, (const char *)s);
     char list[400];
     size_t at2 = 0;
     for (int k = 1; k < ds->vocab && at2 + 40 < sizeof list; k++)

@@ -1,12 +1,15 @@
 /* cmd_run.c — a run: the spec's model trained, evaluated and sampled into its run
- * directory (spec.resolved.yaml, metrics, summary.json, samples, report.html, checkpoints);
- * and the spec → data → model opening every subcommand with a spec shares. */
+ * directory (spec.resolved.yaml, metrics, summary.json, samples, report.html, checkpoints),
+ * as a run of the C API (src/api/api_cmd.h: built as nnrun_run_new builds one, in the
+ * directory the command claims, trained by nnrun_train); and the spec → data → model
+ * opening every other subcommand with a spec shares. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "api/api_cmd.h"
 #include "kernels/kernels.h"
 #include "runtime/cli/cli.h"
 #include "runtime/plugin/plugin.h"
@@ -31,7 +34,9 @@ static int refuse_stored_plugins(const nn_cli *c, const nn_spec *spec, nn_diag *
     return -1;
 }
 
-int nn_cli_model_open(const nn_cli *c, nn_cli_model *m, nn_diag *d)
+/* The spec: --set, a sweep cell's matrix point, --resume DIR --steps N's extension, and a
+ * stored spec's plugins only with --allow-plugins.  Errors carry the matrix point. */
+static int open_spec(const nn_cli *c, nn_cli_model *m, nn_diag *d)
 {
     memset(m, 0, sizeof *m);
     if (c->point_label) {
@@ -43,8 +48,17 @@ int nn_cli_model_open(const nn_cli *c, nn_cli_model *m, nn_diag *d)
     if (!(m->spec = c->point ? nn_spec_load_point(c->spec, c->sets, c->nsets, c->point - 1, d)
                              : nn_spec_load(c->spec, c->sets, c->nsets, d)) ||
         (m->extended && nn_runctl_extend_spec(c->resume, m->spec, c->steps, &m->ext, d) != 0) ||
-        refuse_stored_plugins(c, m->spec, d) != 0 || !(m->ds = nn_dataset_load(m->spec, d)) ||
-        !(m->tr = nn_trainer_new(m->spec, m->ds, d))) {
+        refuse_stored_plugins(c, m->spec, d) != 0) {
+        nn_cli_model_close(m);
+        return -1;
+    }
+    return 0;
+}
+
+int nn_cli_model_open(const nn_cli *c, nn_cli_model *m, nn_diag *d)
+{
+    if (open_spec(c, m, d) != 0) return -1;
+    if (!(m->ds = nn_dataset_load(m->spec, d)) || !(m->tr = nn_trainer_new(m->spec, m->ds, d))) {
         nn_cli_model_close(m);
         return -1;
     }
@@ -132,106 +146,121 @@ static char *claim_run_dir(const nn_cli *c, const nn_spec *spec, nn_mark at, int
     return strdup(cont);
 }
 
-/* Trains, evaluates, samples, and writes the run directory. */
-static int run_experiment(const nn_cli *c, const nn_cli_model *m, nn_diag *d)
+/* The run as the C API builds it (api_cmd.h), in the directory claim_run_dir chose, with
+ * run control; NULL after printing why (*status: the exit code). */
+static nnrun_run *open_run(const nn_cli *c, nn_cli_model *m, FILE *progress, int *status,
+                           nn_diag *d)
 {
-    const nn_spec *spec = m->spec;
-    const nn_dataset *ds = m->ds;
-    nn_trainer *tr = m->tr;
-    nn_mark at = {c->out ? "--out" : spec->path, 1, 1};
-    char pt[1100];
+    nn_spec *spec = m->spec;
+    char ctx[1024];
+    if (c->point_label) snprintf(ctx, sizeof ctx, "matrix point %s", c->point_label);
+    nn_api_build b = {.threads = c->threads,
+                      .kernels_chosen = 1,
+                      .stats = 1,
+                      .nan_check = !c->no_nan_check,
+                      .progress = c->quiet ? NULL : progress,
+                      .context = c->point_label ? ctx : NULL};
+    nnrun_spec *hs = nn_api_spec_adopt(spec);
+    m->spec = NULL; /* the handle owns it */
+    nnrun_errors *err = NULL;
+    nnrun_run *r = hs ? nn_api_run_build(hs, &b, &err) : NULL;
+    nnrun_spec_free(hs); /* the run holds its own reference */
+    *status = NN_EXIT_INPUT;
+    if (!r) {
+        if (err) nn_diag_print(nn_api_errors_diag(err), stderr);
+        nnrun_errors_free(err);
+        if (!hs || !err) *status = NN_EXIT_RUN; /* out of memory */
+        return NULL;
+    }
+    nn_trainer *tr = nn_api_run_trainer(r);
     if (c->dump_step >= 0 && (nn_trainer_ngram(tr) || c->dump_step >= spec->train.steps)) {
         fprintf(stderr, "nnrun: error: --dump-step %ld is no training step of this run (%s)\n",
                 c->dump_step,
                 nn_trainer_ngram(tr) ? "the counting model takes none" : "they are 0 to steps - 1");
-        return NN_EXIT_INPUT;
+        nnrun_run_free(r);
+        return NULL;
     }
     int resume = 0;
+    nn_mark at = {c->out ? "--out" : spec->path, 1, 1};
     char *dir = claim_run_dir(c, spec, at, &resume, d);
-    if (!dir) return nn_cli_fail_input(d);
-    nn_runctl *ctl = m->extended ? nn_runctl_new_extended(tr, dir, &m->ext, c->stop_after, d)
-                                 : nn_runctl_new(tr, dir, resume, c->stop_after, d);
-    if (!ctl) {
-        free(dir);
-        return nn_cli_fail_input(d);
+    int rc =
+        dir ? nn_api_run_attach_dir(r, dir, resume, m->extended ? &m->ext : NULL, c->stop_after)
+            : -1;
+    if (rc != 0) {
+        if (!dir)
+            nn_diag_print(d, stderr);
+        else if (rc == -1)
+            nn_diag_print(nn_api_run_diag(r), stderr);
+        nnrun_run_free(r);
+        return NULL;
     }
-    nn_run_opts o;
-    memset(&o, 0, sizeof o);
-    /* (an extended run's spec is written with its first checkpoint: runctl.c) */
-    if ((!m->extended && nn_rundir_write_resolved(dir, spec) != 0) ||
-        !(o.metrics_csv = nn_runctl_open_metrics(ctl, "metrics.csv")) ||
-        !(o.metrics_jsonl = nn_runctl_open_metrics(ctl, "metrics.jsonl"))) {
-        if (o.metrics_csv) fclose(o.metrics_csv); /* the message is nn_runctl_open_metrics' */
-        nn_runctl_free(ctl);
-        free(dir);
-        return NN_EXIT_INPUT;
-    }
-    FILE *progress = c->json ? stderr : stdout;
-    if (!c->quiet) print_data(progress, ds, nn_trainer_params(tr)->count);
-    if (!c->quiet && m->extended)
-        fprintf(progress, "training further: from the checkpoint at step %ld to step %ld (the run "
-                          "had train.steps %ld)\n",
-                m->ext.step, spec->train.steps, m->ext.old_steps);
-    o.quiet = c->quiet;
-    o.progress = progress;
-    if (c->dump_step >= 0) nn_runctl_dump_at(ctl, c->dump_step);
-    nn_runctl_catch_signals();
-    nn_result r;
-    memset(&r, 0, sizeof r);
-    int rc = nn_trainer_run(tr, &o, &r);
-    nn_runctl_free(ctl);
-    if ((nn_rundir_close_metrics(o.metrics_csv, dir, "metrics.csv", r.out_errno) |
-         nn_rundir_close_metrics(o.metrics_jsonl, dir, "metrics.jsonl", r.out_errno)) &&
-        rc == 0)
-        rc = -2;
-    int stopped = rc == 1, sig = nn_runctl_signal();
-    if (rc == -2) { /* the output filled up: what was written stays, nothing more is tried */
+    if (c->dump_step >= 0) nn_runctl_dump_at(nn_api_run_control(r), c->dump_step);
+    return r;
+}
+
+/* Why a run that failed stopped (status −1 or −2). */
+static void print_failure(const nn_cli *c, nnrun_run *r, const nn_spec *spec, const char *dir)
+{
+    char pt[1100];
+    const nn_result *res = nn_api_run_result(r);
+    const char *pf = nn_plugins_failure(nn_trainer_plugins(nn_api_run_trainer(r)));
+    if (nn_api_run_status(r) == -2) /* the output filled up: what was written stays */
         fprintf(stderr,
                 "nnrun: error: the run stopped at step %ld%s: its output could not be "
                 "written (spec.resolved.yaml and metrics up to there are in '%s')\n",
-                r.steps, point_of(c, pt, sizeof pt), dir);
-        nn_result_free(&r);
-        free(dir);
+                res->steps, point_of(c, pt, sizeof pt), dir);
+    else if (pf)
+        fprintf(stderr, "%s at step %ld%s; stopped (the steps before it are in %s)\n", pf,
+                res->steps, point_of(c, pt, sizeof pt), dir);
+    else if (res->nan) /* the API's error: the diagnosis at the spec's lines */
+        nn_diag_print(nn_api_run_diag(r), stderr);
+    else
+        fprintf(stderr, "%s: error: the run stopped at step %ld%s (out of memory)\n", spec->path,
+                res->steps, point_of(c, pt, sizeof pt));
+}
+
+/* Trains, evaluates, samples, and writes the run directory: a run of the C API. */
+static int run_experiment(const nn_cli *c, nn_cli_model *m, nn_diag *d)
+{
+    FILE *progress = c->json ? stderr : stdout;
+    int status;
+    nnrun_run *r = open_run(c, m, progress, &status, d);
+    if (!r) return status;
+    const nn_spec *spec = nn_trainer_spec(nn_api_run_trainer(r));
+    const char *dir = nnrun_run_dir(r);
+    char pt[1100];
+    if (!c->quiet)
+        print_data(progress, nn_api_run_data(r), nn_trainer_params(nn_api_run_trainer(r))->count);
+    if (!c->quiet && m->extended)
+        fprintf(progress,
+                "training further: from the checkpoint at step %ld to step %ld (the run "
+                "had train.steps %ld)\n",
+                m->ext.step, spec->train.steps, m->ext.old_steps);
+    nn_runctl_catch_signals();
+    int api = nnrun_train(r, 0, NULL, NULL);
+    int rc = nn_api_run_status(r), sig = nn_runctl_signal();
+    const nn_result *res = nn_api_run_result(r);
+    if (rc < 0) print_failure(c, r, spec, dir);
+    if (rc == -2) {
+        nnrun_run_free(r);
         return NN_EXIT_RUN;
     }
-    /* a stopped run (a non-finite loss or gradient, a plugin's NaN) still writes what it
-     * has: the metrics so far, the summary and the report; then exit 1 */
-    if (rc < 0 && nn_plugins_failure(nn_trainer_plugins(tr))) {
-        fprintf(stderr, "%s at step %ld%s; stopped (the steps before it are in %s)\n",
-                nn_plugins_failure(nn_trainer_plugins(tr)), r.steps, point_of(c, pt, sizeof pt),
-                dir);
-    } else if (rc < 0 && r.nan) {
-        nn_nan_diag(r.nan, spec->path, d); /* d holds no error: the spec and data were good */
-        nn_diag_print(d, stderr);
-    } else if (rc < 0) {
-        fprintf(stderr, "%s: error: the run stopped at step %ld%s (out of memory)\n", spec->path,
-                r.steps, point_of(c, pt, sizeof pt));
-    }
-    nn_run_info info = {c->threads, nn_k->isa};
-    char *json = nn_summary_json(spec, ds, tr, &r, &info);
-    int status = rc < 0 ? NN_EXIT_RUN : NN_EXIT_OK;
-    const nn_stats *stats = rc != 0 ? NULL : nn_trainer_stats(tr); /* complete at the end only */
-    if (!json || nn_rundir_write_results(dir, json, &r) != 0 ||
-        (stats && nn_stats_write(stats, dir) != 0)) {
-        fprintf(stderr, "nnrun: error: cannot write the results to '%s'\n", dir);
-        status = NN_EXIT_RUN;
-    } else if (nn_report_render(dir, d) != 0) {
-        nn_diag_print(d, stderr);
+    status = rc < 0 ? NN_EXIT_RUN : NN_EXIT_OK;
+    if (api == NNRUN_EOUTPUT) { /* the results or the report could not be written */
+        nn_diag_print(nn_api_run_diag(r), stderr);
         status = NN_EXIT_RUN;
     }
-    if (!c->quiet && stopped)
+    if (!c->quiet && rc == 1)
         fprintf(progress,
-                "stopped after step %ld (checkpoint written); continue with --resume %s\n", r.steps,
-                dir);
-    if (!c->quiet && rc == 0) print_result(progress, &r, dir);
+                "stopped after step %ld (checkpoint written); continue with --resume %s\n",
+                res->steps, dir);
+    if (!c->quiet && rc == 0) print_result(progress, res, dir);
     char why[400];
-    if (rc == 0 && nn_run_diverged(spec, ds, &r, why, sizeof why)) /* even with --quiet */
+    if (rc == 0 && nn_run_diverged(spec, nn_api_run_data(r), res, why, sizeof why))
         fprintf(stderr, "%s: warning: %s%s\n", spec->path, why, point_of(c, pt, sizeof pt));
     if (!c->quiet && rc < 0) fprintf(progress, "run directory: %s\n", dir);
-    if (c->json && json) print_summary_json(json, dir);
-    free(json);
-    nn_result_free(&r);
-    free(dir);
+    if (c->json && nn_api_run_summary(r)) print_summary_json(nn_api_run_summary(r), dir);
+    nnrun_run_free(r);
     return status == NN_EXIT_OK && sig ? 128 + sig : status;
 }
 
@@ -248,7 +277,7 @@ int nn_cmd_run(nn_cli *c)
         nn_diag_free(d);
         return NN_EXIT_INPUT;
     }
-    int rc = nn_cli_model_open(c, &m, d) != 0 ? nn_cli_fail_input(d) : run_experiment(c, &m, d);
+    int rc = open_spec(c, &m, d) != 0 ? nn_cli_fail_input(d) : run_experiment(c, &m, d);
     nn_cli_model_close(&m);
     nn_diag_free(d);
     return rc;
