@@ -11,12 +11,14 @@
 # defaults to ./nnrun.  Run both from the same source tree (after `make`: some specs load
 # the example plugins it builds): the spec hash and the spec stored in model.safetensors
 # name the data files by path, so a reference recorded in one checkout is compared there,
-# with NNRUN the new binary.  Needs jq.
+# with NNRUN the new binary.  NNRUN_SAME_THREADS (default 2) is the runs' --threads:
+# tests/threads-same.sh records at 1 and compares at 2.  Needs jq.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:?usage: same-behaviour.sh record|compare DIR [NNRUN]}
 dir=${2:?usage: same-behaviour.sh record|compare DIR [NNRUN]}
 bin=$(realpath "${3:-./nnrun}")
+threads=${NNRUN_SAME_THREADS:-2}
 command -v jq >/dev/null || { echo "same-behaviour.sh: needs jq" >&2; exit 1; }
 case $mode in record | compare) ;; *) echo "same-behaviour.sh: record or compare" >&2; exit 1 ;; esac
 tmp=$(mktemp -d /tmp/nnrun-same-XXXXXX)
@@ -35,7 +37,7 @@ normalise() {
             "$run/metrics.csv" >"$to/metrics.csv"
     fi
     [ -f "$run/metrics.jsonl" ] && jq -c 'del(.elapsed_s, .steps_per_s)' "$run/metrics.jsonl" >"$to/metrics.jsonl"
-    [ -f "$run/summary.json" ] && jq -S 'del(.wall_seconds, .steps_per_second)' "$run/summary.json" >"$to/summary.json"
+    [ -f "$run/summary.json" ] && jq -S 'del(.wall_seconds, .steps_per_second, .threads)' "$run/summary.json" >"$to/summary.json"
     for f in samples.txt stats.json model.safetensors dump.safetensors DONE; do
         [ -f "$run/$f" ] && cp "$run/$f" "$to/$f"
     done
@@ -57,7 +59,7 @@ run() {
     shift
     runs=$((runs + 1))
     rm -rf "$tmp/run-$label"
-    "$bin" "$@" --threads 2 --quiet --out "$tmp/run-$label" >"$tmp/stdout" 2>"$tmp/stderr"
+    "$bin" "$@" --threads "$threads" --quiet --out "$tmp/run-$label" >"$tmp/stdout" 2>"$tmp/stderr"
     echo $? >"$tmp/rc"
     normalise "$tmp/run-$label" "$out/$label"
     cp "$tmp/rc" "$out/$label/exit_code"
@@ -69,7 +71,7 @@ for spec in specs/*.yaml; do
         for cell in 0 1; do
             runs=$((runs + 1))
             rm -rf "$tmp/sweep"
-            "$bin" sweep "$spec" --cell "$cell" --threads 2 --quiet --out "$tmp/sweep" >/dev/null 2>&1
+            "$bin" sweep "$spec" --cell "$cell" --threads "$threads" --quiet --out "$tmp/sweep" >/dev/null 2>&1
             echo $? >"$tmp/rc"
             normalise "$(ls -d "$tmp"/sweep/*/)" "$out/$name-cell$cell"
             cp "$tmp/rc" "$out/$name-cell$cell/exit_code"
@@ -85,7 +87,7 @@ for spec in specs/*.yaml; do
 done
 # the checkpoint path: stop at 120 and resume to 200 must give the uninterrupted run
 run resume "specs/mlp_bn.yaml" --set train.steps=200 --set eval.every=100 --stop-after 120
-"$bin" specs/mlp_bn.yaml --set train.steps=200 --set eval.every=100 --threads 2 --quiet \
+"$bin" specs/mlp_bn.yaml --set train.steps=200 --set eval.every=100 --threads "$threads" --quiet \
     --resume "$tmp/run-resume" >"$tmp/stdout" 2>"$tmp/stderr"
 normalise "$tmp/run-resume" "$out/resume"
 run dump specs/mlp_bn.yaml --set train.steps=20 --dump-step 7

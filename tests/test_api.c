@@ -422,7 +422,8 @@ int main(void)
         cmocka_unit_test(test_eval_callback),
         cmocka_unit_test(test_tensors),
         cmocka_unit_test(test_save_load_sample),
-        cmocka_unit_test(test_forward_export), cmocka_unit_test(test_run_dir),
+        cmocka_unit_test(test_forward_export),
+        cmocka_unit_test(test_run_dir),
         cmocka_unit_test(test_failed_run_dir),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -66,6 +66,11 @@ extern const nn_op nn_op_window_linear, nn_op_window_linear_grad;
  * gradient, the shapes pay and fit the window's storage); then bwd[0], bwd[1] are the
  * linear_grad and embedding_window_grad nodes to fuse too (−1 without a backward pass). */
 int nn_window_linear_match(const nn_graph *g, int i, int bwd[2]);
+/* The same for an embedding (no positions) and a recurrent layer reading it (node i + 1),
+ * whose x half of the cell's products becomes row lookups (embed_recurrent.c); bwd: the
+ * recurrent_grad and embedding_grad nodes. */
+extern const nn_op nn_op_embed_recurrent, nn_op_embed_recurrent_grad;
+int nn_embed_recurrent_match(const nn_graph *g, int i, int bwd[2]);
 
 /* Looks an op up by name (NULL if unknown); the registry lists every op. */
 const nn_op *nn_op_find(const char *name);

@@ -1,6 +1,6 @@
 /* avx2_math.h — the vector exp and tanh of the AVX2 kernels, inlined where they are used
- * (avx2.c, seq_avx2.c, attention_avx2.c; internal, include only from files compiled with
- * -mavx2 -mfma). */
+ * (avx2.c, seq_avx2.c, attention_avx2.c, rnn_avx2.c; internal, include only from files
+ * compiled with -mavx2 -mfma). */
 #ifndef NN_KERNELS_AVX2_MATH_H
 #define NN_KERNELS_AVX2_MATH_H
 

@@ -4,8 +4,9 @@
  * The gemm and the main elementwise and optimizer kernels are 16 floats wide with a masked
  * tail (AVX-512 masked loads and stores cost what plain ones do); the rest of the table —
  * BatchNorm, cross-entropy, the sequence kernels, the formula machine — is the AVX2 one,
- * which this CPU also runs.  Each elementwise kernel does the same IEEE operations in the
- * same order as its AVX2 twin, so the two paths agree bit for bit.
+ * which this CPU also runs (the recurrent cells: the AVX2 per-step passes with these gemms).  Each
+ * elementwise kernel does the same IEEE operations in the same order as its AVX2 twin, so the two
+ * paths agree bit for bit.
  */
 #include <immintrin.h>
 #include <pthread.h>
@@ -14,6 +15,7 @@
 #include "kernels/avx512.h"
 #include "kernels/avx512_math.h"
 #include "kernels/ref.h"
+#include "kernels/rnn.h"
 #include "kernels/threads.h"
 
 #define INLINE static inline __attribute__((always_inline))
@@ -220,6 +222,23 @@ static void vadd(size_t n, const float *a, const float *b, float *y)
     STRIPS16(n, vadd_strip, a, b, y);
 }
 
+/* The recurrent cells: the AVX2 per-step passes with these gemms (rnn.h) — the small
+ * per-step products and the weight gradients' one over all positions run unpacked here. */
+static nn_rnn_prims rnn_prims;
+
+static void rnn_fwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in, const float *start,
+                    const nn_rnn_weights *w, float *pack, float *state, float *y)
+{
+    nn_rnn_seq_fwd(&rnn_prims, b, t, e, h, gru, in, start, w, pack, state, y);
+}
+
+static void rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
+                    const nn_rnn_weights *w, const float *pack, const float *state, const float *y,
+                    const float *dy, float *work, float *dx, const nn_rnn_grads *d, int accumulate)
+{
+    nn_rnn_seq_bwd(&rnn_prims, b, t, e, h, gru, in, w, pack, state, y, dy, work, dx, d, accumulate);
+}
+
 static nn_kernels table;
 static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
@@ -230,6 +249,12 @@ static void table_init(void)
     table.sgemm_nn = nn_avx512_sgemm_nn;
     table.sgemm_nt = nn_avx512_sgemm_nt;
     table.sgemm_tn = nn_avx512_sgemm_tn;
+    rnn_prims = nn_avx2_rnn_prims;
+    rnn_prims.sgemm_nn = nn_avx512_sgemm_nn;
+    rnn_prims.sgemm_nt = nn_avx512_sgemm_nt;
+    rnn_prims.sgemm_tn = nn_avx512_sgemm_tn;
+    table.rnn_fwd = rnn_fwd;
+    table.rnn_bwd = rnn_bwd;
     table.bias_add = bias_add;
     table.col_sum = col_sum;
     table.tanh_fwd = tanh_fwd;

@@ -37,6 +37,17 @@ typedef struct {
 typedef struct {
     float *start, *w[3], *bias[3];
 } nn_rnn_grads;
+/* The recurrent layer's input: the sequence x [b, t, e], or (table set) an embedding fused in:
+ * the rows of table [v, e] at the token ids [b, t].  Then the x half of each gate's product
+ * is a row of lut = table·W_x (lut: scratch [v, G·h], G = 1 rnn, 3 gru, which the forward
+ * fills and the backward reuses for the per-token sums of the gate gradients). */
+typedef struct {
+    const float *x;
+    const int32_t *ids;
+    const float *table;
+    int v;
+    float *lut;
+} nn_rnn_input;
 
 /* Scratch sizes of the recurrent kernels, in floats: per batch row (state, work), and once
  * (pack). */
@@ -48,6 +59,10 @@ size_t nn_rnn_pack_floats(int e, int h, int gru);
  * 0).  After a GRU's rnn_fwd: its gates [t][b][3h], z, r, h̄ side by side. */
 const float *nn_rnn_work_dh(const float *work, int b, int t, int e, int h, int gru);
 const float *nn_rnn_state_gates(const float *state, int b, int t, int e, int h);
+/* The FLOPs (2·m·n·k per product) of rnn_fwd, or of rnn_bwd when `backward`, on b rows; v:
+ * the table rows of a lookup input (nn_rnn_input's table), 0 for a dense x.  For `nnrun
+ * bench --profile`, whose counting table does not see the products inside the cells. */
+double nn_rnn_flops(int b, int t, int e, int h, int gru, int v, int backward);
 
 typedef struct nn_kernels {
     const char *isa; /* "scalar", "avx2", "avx512" */
@@ -181,22 +196,25 @@ typedef struct nn_kernels {
     void (*causal_mean_bwd)(int b, int t, int c, const float *dy, float *dx, int accumulate);
 
     /* ---- recurrent cells (rnn_seq.c; makemore.py's RNNCell and GRUCell) ---- */
-    /* Forward over all t positions of b rows: x [b, t, e] → y [b, t, h] (y_t = h_t), from
-     * the start state h_{−1} = start [h] (every row).  The cell's input is [x_t, h_{t−1}]:
+    /* Forward over all t positions of b rows: x [b, t, e] (in: nn_rnn_input) → y [b, t, h]
+     * (y_t = h_t), from the start state h_{−1} = start [h] (every row).  The cell's input
+     * is [x_t, h_{t−1}]:
      *   rnn  h_t = tanh([x_t, h_{t−1}]·W + b)                            (w[0]: W [e+h, h])
      *   gru  z = σ([x, h]·Wz + bz), r = σ([x, h]·Wr + br),
      *        h̄ = tanh([x, r⊙h]·Wh + bh), h_t = (1 − z)⊙h + z⊙h̄     (w[0..2]: z, r, h̄)
      * Weights are stored [in, out] as linear's.  `state` (nn_rnn_state_floats per row,
      * laid out for `b` rows) keeps what the backward reads; `pack` (nn_rnn_pack_floats) holds
-     * the GRU's [Wz | Wr] side by side so that both gates are one gemm per step. */
-    void (*rnn_fwd)(int b, int t, int e, int h, int gru, const float *x, const float *start,
+     * the GRU's [Wz | Wr] side by side so that both gates are one gemm per step, and the
+     * transposed weights the backward's per-step products read. */
+    void (*rnn_fwd)(int b, int t, int e, int h, int gru, const nn_rnn_input *in, const float *start,
                     const nn_rnn_weights *w, float *pack, float *state, float *y);
-    /* Backward through time: dx (+)= ∂L/∂x (NULL: not needed), the parameter gradients in
+    /* Backward through time: dx (+)= ∂L/∂x (NULL: not needed; with in->table, ∂L/∂table
+     * [v, e] instead, and in->lut is scratch), the parameter gradients in
      * `d` written or added: accumulate bit 0 dx, bit 1 start, bit 2 + 2q w[q], 3 + 2q bias[q];
      * `work` is scratch (nn_rnn_work_floats per row).  Reads fwd's pack and state. */
-    void (*rnn_bwd)(int b, int t, int e, int h, int gru, const nn_rnn_weights *w, const float *pack,
-                    const float *state, const float *y, const float *dy, float *work, float *dx,
-                    const nn_rnn_grads *d, int accumulate);
+    void (*rnn_bwd)(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
+                    const nn_rnn_weights *w, const float *pack, const float *state, const float *y,
+                    const float *dy, float *work, float *dx, const nn_rnn_grads *d, int accumulate);
 
     /* A formula program (expr_vm.h) over a rows × cols block, 8 lanes per pass. */
     void (*expr_run)(const nn_vm_prog *p, int rows, int cols, const nn_vm_in *in,

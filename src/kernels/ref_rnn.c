@@ -122,6 +122,17 @@ static void gru_db(int b, int e, int h, const float *dxhr, const float *g, const
     }
 }
 
+static void scatter(int b, int t, int n, const int32_t *ids, const float *dg, float *S)
+{
+    for (int s = 0; s < t; s++)
+        for (int i = 0; i < b; i++) {
+            float *o = S + (size_t)ids[(size_t)i * t + s] * n;
+            const float *src = dg + ((size_t)s * b + i) * n;
+            for (int j = 0; j < n; j++)
+                o[j] += src[j];
+        }
+}
+
 static const nn_rnn_prims prims = {
     .sgemm_nn = nn_ref_sgemm_nn,
     .sgemm_nt = nn_ref_sgemm_nt,
@@ -134,17 +145,18 @@ static const nn_rnn_prims prims = {
     .split = split,
     .gru_da = gru_da,
     .gru_db = gru_db,
+    .scatter = scatter,
 };
 
-void nn_ref_rnn_fwd(int b, int t, int e, int h, int gru, const float *x, const float *start,
+void nn_ref_rnn_fwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in, const float *start,
                     const nn_rnn_weights *w, float *pack, float *state, float *y)
 {
-    nn_rnn_seq_fwd(&prims, b, t, e, h, gru, x, start, w, pack, state, y);
+    nn_rnn_seq_fwd(&prims, b, t, e, h, gru, in, start, w, pack, state, y);
 }
 
-void nn_ref_rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_weights *w, const float *pack,
-                    const float *state, const float *y, const float *dy, float *work, float *dx,
-                    const nn_rnn_grads *d, int accumulate)
+void nn_ref_rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
+                    const nn_rnn_weights *w, const float *pack, const float *state, const float *y,
+                    const float *dy, float *work, float *dx, const nn_rnn_grads *d, int accumulate)
 {
-    nn_rnn_seq_bwd(&prims, b, t, e, h, gru, w, pack, state, y, dy, work, dx, d, accumulate);
+    nn_rnn_seq_bwd(&prims, b, t, e, h, gru, in, w, pack, state, y, dy, work, dx, d, accumulate);
 }

@@ -44,26 +44,33 @@ typedef struct {
      * last h: dg r part = drh·hprev·r(1 − r), dhp[i] += drh·r */
     void (*gru_db)(int b, int e, int h, const float *dxhr, const float *g, const float *xh,
                    float *dg, float *dhp, float *dx, int ldx, int accx);
+    /* lookup backward: S[ids[i·t + s]] += dg[s][i] (n floats each) for s, then i, ascending */
+    void (*scatter)(int b, int t, int n, const int32_t *ids, const float *dg, float *S);
 } nn_rnn_prims;
 
-void nn_rnn_seq_fwd(const nn_rnn_prims *k, int b, int t, int e, int h, int gru, const float *x,
-                    const float *start, const nn_rnn_weights *w, float *pack, float *state,
-                    float *y);
+void nn_rnn_seq_fwd(const nn_rnn_prims *k, int b, int t, int e, int h, int gru,
+                    const nn_rnn_input *in, const float *start, const nn_rnn_weights *w,
+                    float *pack, float *state, float *y);
 void nn_rnn_seq_bwd(const nn_rnn_prims *k, int b, int t, int e, int h, int gru,
-                    const nn_rnn_weights *w, const float *pack, const float *state, const float *y,
-                    const float *dy, float *work, float *dx, const nn_rnn_grads *d, int accumulate);
-
-/* The scalar table's entries (ref_rnn.c), also used by tests as the reference. */
-void nn_ref_rnn_fwd(int b, int t, int e, int h, int gru, const float *x, const float *start,
-                    const nn_rnn_weights *w, float *pack, float *state, float *y);
-void nn_ref_rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_weights *w, const float *pack,
+                    const nn_rnn_input *in, const nn_rnn_weights *w, const float *pack,
                     const float *state, const float *y, const float *dy, float *work, float *dx,
                     const nn_rnn_grads *d, int accumulate);
-/* The AVX2 table's entries (rnn_avx2.c). */
-void nn_avx2_rnn_fwd(int b, int t, int e, int h, int gru, const float *x, const float *start,
-                     const nn_rnn_weights *w, float *pack, float *state, float *y);
-void nn_avx2_rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_weights *w,
-                     const float *pack, const float *state, const float *y, const float *dy,
-                     float *work, float *dx, const nn_rnn_grads *d, int accumulate);
+
+/* The scalar table's entries (ref_rnn.c), also used by tests as the reference. */
+void nn_ref_rnn_fwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in, const float *start,
+                    const nn_rnn_weights *w, float *pack, float *state, float *y);
+void nn_ref_rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
+                    const nn_rnn_weights *w, const float *pack, const float *state, const float *y,
+                    const float *dy, float *work, float *dx, const nn_rnn_grads *d, int accumulate);
+/* The AVX2 table's entries (rnn_avx2.c), and its passes, which the AVX-512 table runs with
+ * its own gemms (avx512.c: the same bits, every element the same chain of FMAs). */
+extern const nn_rnn_prims nn_avx2_rnn_prims;
+void nn_avx2_rnn_fwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
+                     const float *start, const nn_rnn_weights *w, float *pack, float *state,
+                     float *y);
+void nn_avx2_rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
+                     const nn_rnn_weights *w, const float *pack, const float *state, const float *y,
+                     const float *dy, float *work, float *dx, const nn_rnn_grads *d,
+                     int accumulate);
 
 #endif

@@ -1,24 +1,26 @@
 /* rnn_avx2.c — the recurrent cells' per-step passes in AVX2+FMA (rnn.h), 8 floats wide with
- * a masked tail; the schedule and the gemms are rnn_seq.c's with the AVX2 gemms.  Each pass
- * reads a step's gate pre-activations once and writes the gates, the state update and the
- * next step's input in the same sweep. */
+ * a masked tail; the schedule and the gemms are rnn_seq.c's with the AVX2 gemms (the AVX-512
+ * table runs these passes with its own gemms: avx512.c).  Each pass reads a step's gate
+ * pre-activations once and writes the gates, the state update and the next step's input in
+ * the same sweep; exp and tanh are avx2_math.h's, inlined. */
 #include <immintrin.h>
 #include <string.h>
 
 #include "kernels/avx2.h"
+#include "kernels/avx2_math.h"
 #include "kernels/rnn.h"
 
 #include "kernels/avx2_strip.h"
 
 INLINE __m256 sigm(__m256 x)
 {
-    __m256 e = nn_avx2_exp(_mm256_sub_ps(_mm256_setzero_ps(), x));
+    __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), x));
     return _mm256_div_ps(_mm256_set1_ps(1), _mm256_add_ps(_mm256_set1_ps(1), e));
 }
 
 INLINE void act_strip(const float *bias, float *a, float *next, size_t j, __m256i mk, int full)
 {
-    __m256 v = nn_avx2_tanh(_mm256_add_ps(ld(a + j, mk, full), ld(bias + j, mk, full)));
+    __m256 v = tanh256(_mm256_add_ps(ld(a + j, mk, full), ld(bias + j, mk, full)));
     st(a + j, mk, full, v);
     if (next) st(next + j, mk, full, v);
 }
@@ -52,7 +54,7 @@ static void gru_gates(int b, int e, int h, const float *bz, const float *br, flo
 INLINE void update_strip(int h, const float *bh, float *z, const float *hp, float *y, float *next,
                          size_t j, __m256i mk, int full)
 {
-    __m256 hb = nn_avx2_tanh(_mm256_add_ps(ld(z + 2 * h + j, mk, full), ld(bh + j, mk, full)));
+    __m256 hb = tanh256(_mm256_add_ps(ld(z + 2 * h + j, mk, full), ld(bh + j, mk, full)));
     __m256 zv = ld(z + j, mk, full);
     st(z + 2 * h + j, mk, full, hb);
     /* (1 − z)·hprev + z·h̄, the products rounded separately as torch does */
@@ -170,7 +172,15 @@ static void col_sum(int m, int n, const float *x, float *out, int accumulate)
     STRIPS(n, colsum_strip, m, n, x, out, accumulate);
 }
 
-static const nn_rnn_prims prims = {
+static void scatter(int b, int t, int n, const int32_t *ids, const float *dg, float *S)
+{
+    for (int s = 0; s < t; s++)
+        for (int i = 0; i < b; i++)
+            STRIPS(n, copy_strip, dg + ((size_t)s * b + i) * n,
+                   S + (size_t)ids[(size_t)i * t + s] * n, 1);
+}
+
+const nn_rnn_prims nn_avx2_rnn_prims = {
     .sgemm_nn = nn_avx2_sgemm_nn,
     .sgemm_nt = nn_avx2_sgemm_nt,
     .sgemm_tn = nn_avx2_sgemm_tn,
@@ -182,17 +192,20 @@ static const nn_rnn_prims prims = {
     .split = split,
     .gru_da = gru_da,
     .gru_db = gru_db,
+    .scatter = scatter,
 };
 
-void nn_avx2_rnn_fwd(int b, int t, int e, int h, int gru, const float *x, const float *start,
-                     const nn_rnn_weights *w, float *pack, float *state, float *y)
+void nn_avx2_rnn_fwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
+                     const float *start, const nn_rnn_weights *w, float *pack, float *state,
+                     float *y)
 {
-    nn_rnn_seq_fwd(&prims, b, t, e, h, gru, x, start, w, pack, state, y);
+    nn_rnn_seq_fwd(&nn_avx2_rnn_prims, b, t, e, h, gru, in, start, w, pack, state, y);
 }
 
-void nn_avx2_rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_weights *w,
-                     const float *pack, const float *state, const float *y, const float *dy,
-                     float *work, float *dx, const nn_rnn_grads *d, int accumulate)
+void nn_avx2_rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
+                     const nn_rnn_weights *w, const float *pack, const float *state, const float *y,
+                     const float *dy, float *work, float *dx, const nn_rnn_grads *d, int accumulate)
 {
-    nn_rnn_seq_bwd(&prims, b, t, e, h, gru, w, pack, state, y, dy, work, dx, d, accumulate);
+    nn_rnn_seq_bwd(&nn_avx2_rnn_prims, b, t, e, h, gru, in, w, pack, state, y, dy, work, dx, d,
+                   accumulate);
 }

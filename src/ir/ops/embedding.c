@@ -50,9 +50,10 @@ static int grad(nn_graph *g, int node)
 {
     int idx = g->n[node].in[0], table = g->n[node].in[1], y = g->n[node].out[0];
     int pos = g->n[node].in[2];
-    int in[2] = {idx, nn_grad_of(g, y)};
+    /* the table: not read here, but by the fusion with a recurrent layer (embed_recurrent.c) */
+    int in[3] = {idx, nn_grad_of(g, y), table};
     int out[2] = {nn_grad_of(g, table), pos >= 0 ? nn_grad_of(g, pos) : -1};
-    return nn_make_grad_node(g, node, &nn_op_embedding_grad, in, 2, out, 2) < 0 ? -1 : 0;
+    return nn_make_grad_node(g, node, &nn_op_embedding_grad, in, 3, out, 2) < 0 ? -1 : 0;
 }
 
 static void run(const nn_step *s, int rows)

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "ir/op.h"
-#include "kernels/kernels.h"
+#include "ir/ops/recurrent.h"
 
 static const nn_init zeros = {.kind = NN_INIT_ZEROS, .scale = 1.0};
 static const nn_init torch = {.kind = NN_INIT_TORCH, .scale = 1.0};
@@ -106,16 +106,17 @@ static nn_rnn_weights weights(const nn_step *s, int first)
     return w;
 }
 
-static void run(const nn_step *s, int rows)
+void nn_recurrent_forward(const nn_step *s, int rows, const nn_rnn_input *in)
 {
     const nn_tensor *x = s->tin[0];
     const nn_layer *L = s->node->spec;
     nn_rnn_weights w = weights(s, 2);
-    nn_k->rnn_fwd(rows, x->dim[1], x->dim[2], L->hidden, gates(L) == 3, s->in[0], s->in[1], &w,
-                  s->out[2], s->out[1], s->out[0]);
+    nn_k->rnn_fwd(rows, x->dim[1], x->dim[2], L->hidden, gates(L) == 3, in, s->in[1], &w, s->out[2],
+                  s->out[1], s->out[0]);
 }
 
-static void run_grad(const nn_step *s, int rows)
+void nn_recurrent_backward(const nn_step *s, int rows, const nn_rnn_input *in, float *dx,
+                           int accumulate)
 {
     const nn_layer *L = s->node->spec;
     int G = gates(L);
@@ -127,8 +128,20 @@ static void run_grad(const nn_step *s, int rows)
         dg.w[q] = s->out[2 + 2 * q];
         dg.bias[q] = s->out[3 + 2 * q];
     }
-    nn_k->rnn_bwd(rows, t, e, h, G == 3, &w, s->in[2 * G + 2], s->in[2 * G + 1], s->in[2 * G],
-                  s->in[2 * G + 3], s->out[2 + 2 * G], s->out[0], &dg, s->node->accumulate);
+    nn_k->rnn_bwd(rows, t, e, h, G == 3, in, &w, s->in[2 * G + 2], s->in[2 * G + 1], s->in[2 * G],
+                  s->in[2 * G + 3], s->out[2 + 2 * G], dx, &dg, accumulate);
+}
+
+static void run(const nn_step *s, int rows)
+{
+    nn_rnn_input in = {.x = s->in[0]};
+    nn_recurrent_forward(s, rows, &in);
+}
+
+static void run_grad(const nn_step *s, int rows)
+{
+    nn_rnn_input in = {.x = s->in[2 * gates(s->node->spec) + 4]}; /* not read: state has it */
+    nn_recurrent_backward(s, rows, &in, s->out[0], s->node->accumulate);
 }
 
 const nn_op nn_op_recurrent = {"recurrent", infer, grad, run};

@@ -32,8 +32,8 @@ enum { NN_EXIT_OK = 0, NN_EXIT_RUN = 1, NN_EXIT_INPUT = 2 };
 /* The parsed command line.  An option a subcommand does not take never gets here
  * (nnrun.c refuses it), so every field set is one the subcommand reads. */
 typedef struct {
-    const char *cmd;  /* "run", "check", ... */
-    const char *spec; /* the operand: SPEC.yaml, RUN_DIR, SWEEP_DIR or FILE.safetensors */
+    const char *cmd;   /* "run", "check", ... */
+    const char *spec;  /* the operand: SPEC.yaml, RUN_DIR, SWEEP_DIR or FILE.safetensors */
     int spec_from_run; /* run --resume RUN_DIR without a spec: spec is RUN_DIR's own */
     const char *input; /* predict's second operand: the CSV or text file, "-" for stdin */
     int top;           /* predict --top K (0: the default, 5) */
@@ -46,23 +46,23 @@ typedef struct {
     nn_sweep_opts sw;                /* sweep: -j, --cell, --shard, ... */
     const char **fwd;                /* sweep: the run options every cell gets, as argv */
     int nfwd;
-    int point;                /* a sweep cell: matrix point + 1; 0: a plain run */
-    const char *point_label;  /* its values, named in errors */
-    const char *resume;       /* --resume RUN_DIR */
-    long stop_after;          /* --stop-after N (0: none) */
-    long dump_step;           /* --dump-step K (−1: none) */
-    int count, has_seed;      /* sample --count, --seed given */
-    unsigned long long seed;  /* sample --seed */
-    double temperature;       /* sample --temperature */
-    const char *prefix;       /* sample --prefix */
-    int allow_plugins;        /* sample --allow-plugins */
-    double tolerance;         /* gradcheck --tolerance X */
-    size_t max_memory;        /* --max-memory BYTES (0: the default) */
-    int no_nan_check;         /* --no-nan-check */
-    const char *pytorch;      /* export --pytorch FILE */
-    const char **operands;    /* every operand (compare takes several; spec: the first) */
+    int point;               /* a sweep cell: matrix point + 1; 0: a plain run */
+    const char *point_label; /* its values, named in errors */
+    const char *resume;      /* --resume RUN_DIR */
+    long stop_after;         /* --stop-after N (0: none) */
+    long dump_step;          /* --dump-step K (−1: none) */
+    int count, has_seed;     /* sample --count, --seed given */
+    unsigned long long seed; /* sample --seed */
+    double temperature;      /* sample --temperature */
+    const char *prefix;      /* sample --prefix */
+    int allow_plugins;       /* sample --allow-plugins */
+    double tolerance;        /* gradcheck --tolerance X */
+    size_t max_memory;       /* --max-memory BYTES (0: the default) */
+    int no_nan_check;        /* --no-nan-check */
+    const char *pytorch;     /* export --pytorch FILE */
+    const char **operands;   /* every operand (compare takes several; spec: the first) */
     int noperands;
-    const char *color_by;     /* summarize --color-by AXIS */
+    const char *color_by; /* summarize --color-by AXIS */
 } nn_cli;
 
 int nn_cmd_run(nn_cli *c);

@@ -7,8 +7,9 @@
  *    backward pass its gradient runs in place too, fused with the producer's backward;
  *    in training, softmax-cross-entropy writes its gradient in the same step, in place of
  *    the probabilities.  The intermediate tensors get no storage of their own.  Across
- *    layers: embedding {window} + linear, and their backward nodes, as one computation each
- *    (ir/ops/window_linear.c decides when, and runs it).
+ *    layers: embedding {window} + linear, and embedding + recurrent, and their backward
+ *    nodes, as one computation each (ir/ops/window_linear.c and embed_recurrent.c decide
+ *    when, and run it).
  * 3. Memory: every remaining tensor's live range (first to last step that touches it) is
  *    computed, and tensors whose ranges do not overlap share arena space (first fit,
  *    largest first).  Tensors the runtime reads around the plan (inputs, loss, logits,
@@ -57,18 +58,24 @@ static int readers(const nn_graph *g, const int *root, int t, int from, int to)
 
 /* --- fusion: decide pairs, alias in-place storage --------------------------------------- */
 
-/* embedding {window} + linear (ir/ops/window_linear.c): the two nodes, and their two
- * backward nodes, each one computation on the first node's part of a fused step. */
-static void pair_window_linear(const nn_graph *g, int *fuse_next, const nn_op **paired)
+/* embedding {window} + linear (ir/ops/window_linear.c), embedding + recurrent
+ * (embed_recurrent.c): the two nodes, and their two backward nodes, each one computation on
+ * the first node's part of a fused step. */
+static void pair_cross_layer(const nn_graph *g, int *fuse_next, const nn_op **paired)
 {
     for (int i = 0; i + 1 < g->nfwd; i++) {
         int bwd[2];
-        if (!nn_window_linear_match(g, i, bwd)) continue;
+        const nn_op *fwd_op = NULL, *bwd_op = NULL;
+        if (nn_window_linear_match(g, i, bwd))
+            fwd_op = &nn_op_window_linear, bwd_op = &nn_op_window_linear_grad;
+        else if (nn_embed_recurrent_match(g, i, bwd))
+            fwd_op = &nn_op_embed_recurrent, bwd_op = &nn_op_embed_recurrent_grad;
+        if (!fwd_op) continue;
         fuse_next[i] = i + 1;
-        paired[i] = &nn_op_window_linear;
+        paired[i] = fwd_op;
         if (bwd[0] >= 0) {
             fuse_next[bwd[0]] = bwd[1];
-            paired[bwd[0]] = &nn_op_window_linear_grad;
+            paired[bwd[0]] = bwd_op;
         }
     }
 }
@@ -79,7 +86,7 @@ static void plan_fusion(const nn_graph *g, int *root, int *fuse_next, const nn_o
 {
     for (int i = 0; i < g->nn; i++)
         fuse_next[i] = -1;
-    pair_window_linear(g, fuse_next, paired);
+    pair_cross_layer(g, fuse_next, paired);
     for (int i = 0; i + 1 < g->nfwd; i++) {
         const nn_node *a = &g->n[i], *b = &g->n[i + 1];
         if (!is_activation(b->op) || b->in[0] != a->out[0] || a->op == &nn_op_flatten ||
@@ -232,7 +239,7 @@ static int build_steps(nn_plan *p, const int *fuse_next, const nn_op *const *pai
         for (int k = 0; k < len; k++)
             make_step(p, &g->n[chain[k]], &p->subs[p->nsubs++]);
         for (int k = 0; k + 1 < len; k++)
-            if (paired[chain[k]]) { /* pair_window_linear made them neighbours */
+            if (paired[chain[k]]) { /* pair_cross_layer made them neighbours */
                 sub[k].run = paired[chain[k]]->run;
                 sub[k].pair = &sub[k + 1];
                 sub[k + 1].run = run_paired_away;

@@ -38,6 +38,24 @@ static void count_tn(int m, int n, int k, const float *a, int lda, const float *
     inner->sgemm_tn(m, n, k, a, lda, b, ldb, c, ldc, acc);
 }
 
+/* the recurrent cells' products are inside their kernels: counted by their formula */
+static void count_rnn_fwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
+                          const float *start, const nn_rnn_weights *w, float *pack, float *state,
+                          float *y)
+{
+    atomic_fetch_add(&counted, (long long)nn_rnn_flops(b, t, e, h, gru, in->table ? in->v : 0, 0));
+    inner->rnn_fwd(b, t, e, h, gru, in, start, w, pack, state, y);
+}
+
+static void count_rnn_bwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
+                          const nn_rnn_weights *w, const float *pack, const float *state,
+                          const float *y, const float *dy, float *work, float *dx,
+                          const nn_rnn_grads *d, int accumulate)
+{
+    atomic_fetch_add(&counted, (long long)nn_rnn_flops(b, t, e, h, gru, in->table ? in->v : 0, 1));
+    inner->rnn_bwd(b, t, e, h, gru, in, w, pack, state, y, dy, work, dx, d, accumulate);
+}
+
 /* One training step with the counting table: the gemm FLOPs of each plan step. */
 static void count_flops(nn_trainer *tr, double *flops)
 {
@@ -45,6 +63,7 @@ static void count_flops(nn_trainer *tr, double *flops)
     nn_kernels counting = *nn_k;
     inner = nn_k;
     counting.sgemm_nn = count_nn, counting.sgemm_nt = count_nt, counting.sgemm_tn = count_tn;
+    counting.rnn_fwd = count_rnn_fwd, counting.rnn_bwd = count_rnn_bwd;
     nn_k = &counting;
     nn_load_batch(tr);
     for (int i = 0; i < p->nsteps; i++) {

@@ -1,0 +1,243 @@
+/* test_embed_recurrent.c — an embedding followed by a recurrent layer, the x half of the
+ * cell's products as row lookups (ir/ops/embed_recurrent.c): the fused plan (NN_LOWER_FAST)
+ * against the ops as they are (NN_LOWER_KEEP_ALL) — loss, logits and every parameter
+ * gradient, for the rnn and the gru, with the scalar reference and the vector kernels, with
+ * an l2 term (gradients added into), on fewer active rows, and in an evaluation plan — its
+ * gradients against central finite differences, and the cases lowering must leave alone
+ * (too few positions, an embedding with positions, an output read by another layer). */
+#include "testutil.h"
+
+#include <math.h>
+
+#include "ir/build.h"
+#include "kernels/kernels.h"
+#include "runtime/exec/plan.h"
+
+#define V 6  /* vocabulary: table rows */
+#define T 8  /* positions per row */
+#define D 4  /* embedding width */
+#define H 5  /* hidden */
+#define B 10 /* rows: 80 positions ≥ 2·V */
+
+static nn_layer L(nn_layer_kind k, int line)
+{
+    nn_layer l = {.kind = k};
+    l.mark = (nn_mark){"model.yaml", line, 5};
+    return l;
+}
+
+/* embedding {dim D} → recurrent {cell, hidden H} → linear V (bias) */
+static nn_spec make_spec(nn_layer *l, int cell, double l2)
+{
+    l[0] = L(NN_LAYER_EMBEDDING, 10);
+    l[0].dim = D;
+    l[1] = L(NN_LAYER_RECURRENT, 11);
+    l[1].cell = cell, l[1].hidden = H;
+    l[2] = L(NN_LAYER_LINEAR, 12);
+    l[2].bias = 1;
+    nn_spec s;
+    memset(&s, 0, sizeof s);
+    s.path = "model.yaml";
+    s.layers = l;
+    s.nlayers = 3;
+    s.train.l2 = l2;
+    s.train.l2_all = 1;
+    return s;
+}
+
+typedef struct {
+    nn_graph *g;
+    nn_params *P;
+    nn_plan *p;
+} model;
+
+/* Built for `batch` rows, parameters and data from a fixed seed (the same for every plan). */
+static void model_open(model *m, const nn_spec *s, int batch, int training, int flags)
+{
+    nn_diag *d = nn_diag_new();
+    nn_build_opts o = {batch, training, training, V, T, 0, 1};
+    m->g = nn_build(s, &o, d);
+    if (!m->g) {
+        nn_diag_print(d, stderr);
+        fail();
+    }
+    nn_diag_free(d);
+    m->P = nn_params_new(m->g, 0);
+    m->p = nn_plan_lower(m->g, m->P, flags);
+    assert_non_null(m->p);
+    nn_rng r;
+    nn_rng_seed(&r, 0, 5);
+    for (int i = 0; i < m->P->n; i++)
+        if (m->P->p[i].role == NN_PARAM) {
+            nn_rng_randn(&r, m->P->p[i].data, (size_t)m->P->p[i].numel);
+            for (long k = 0; k < m->P->p[i].numel; k++)
+                m->P->p[i].data[k] *= 0.5f;
+        }
+    int32_t *x = nn_plan_ptr(m->p, m->g->x), *y = nn_plan_ptr(m->p, m->g->y);
+    for (int i = 0; i < batch * T; i++) {
+        x[i] = (int32_t)nn_rng_randint(&r, V);
+        y[i] = i % T > 5 ? -1 : (int32_t)nn_rng_randint(&r, V); /* some positions ignored */
+    }
+}
+
+static void model_close(model *m)
+{
+    nn_plan_free(m->p);
+    nn_params_free(m->P);
+    nn_graph_free(m->g);
+}
+
+static double loss_of(const model *m)
+{
+    return *(const float *)nn_plan_ptr(m->p, m->g->loss);
+}
+
+/* 1 when some step of the plan is named `name` (as `nnrun graph --plan` prints it). */
+static int has_step(const nn_plan *p, const char *name)
+{
+    char buf[160];
+    for (int i = 0; i < p->nsteps; i++) {
+        nn_plan_step_name(p, i, buf, sizeof buf);
+        if (strncmp(buf, name, strlen(name)) == 0 && buf[strlen(name)] == ' ') return 1;
+    }
+    return 0;
+}
+
+/* The fused plan against the plain one: loss, logits, every gradient. */
+static void expect_same(const nn_spec *s, int training, int rows)
+{
+    model f, k;
+    model_open(&f, s, B, training, NN_LOWER_FAST);
+    model_open(&k, s, B, training, NN_LOWER_KEEP_ALL);
+    assert_true(has_step(f.p, "embedding+recurrent"));
+    if (training) assert_true(has_step(f.p, "recurrent_grad+embedding_grad"));
+    for (int pass = 0; pass < 2; pass++) { /* twice: gradients written, not added, per step */
+        nn_plan_forward(f.p, rows);
+        nn_plan_forward(k.p, rows);
+        if (training) {
+            nn_plan_backward(f.p, rows);
+            nn_plan_backward(k.p, rows);
+        }
+    }
+    assert_true(tu_close(loss_of(&f), loss_of(&k), 1e-6, 1e-6));
+    const float *zf = nn_plan_ptr(f.p, f.g->logits), *zk = nn_plan_ptr(k.p, k.g->logits);
+    for (long i = 0; i < (long)rows * T * V; i++)
+        if (!tu_close(zf[i], zk[i], 1e-5, 1e-5)) fail_msg("logit %ld: %g vs %g", i, zf[i], zk[i]);
+    for (int i = 0; training && i < f.P->n; i++) {
+        const nn_param *a = &f.P->p[i], *b = &k.P->p[i];
+        if (!a->grad) continue;
+        for (long e = 0; e < a->numel; e++)
+            if (!tu_close(a->grad[e], b->grad[e], 1e-6, 1e-5))
+                fail_msg("%s[%ld]: fused %.8g, plain %.8g", a->name, e, a->grad[e], b->grad[e]);
+    }
+    model_close(&f);
+    model_close(&k);
+}
+
+static void t_fused_equals_plain(void **state)
+{
+    (void)state;
+    nn_layer l[3];
+    static const char *const isas[] = {"scalar", "avx2", "avx512"};
+    for (size_t i = 0; i < sizeof isas / sizeof *isas; i++) {
+        if (nn_kernels_select(isas[i]) != 0) continue;
+        for (int cell = NN_CELL_RNN; cell <= NN_CELL_GRU; cell++) {
+            nn_spec s = make_spec(l, cell, 0);
+            expect_same(&s, 1, B);
+            expect_same(&s, 1, B - 3);   /* fewer active rows than the plan's */
+            expect_same(&s, 0, B);       /* an evaluation plan: the forward alone */
+            s = make_spec(l, cell, 0.1); /* l2 writes the gradients first: the backward adds */
+            expect_same(&s, 1, B);
+        }
+    }
+    nn_kernels_select("scalar");
+}
+
+/* The fused plan's gradients against central differences of its own loss (every element of
+ * the table, the start state, the cell's weights and biases). */
+static void fd_check(int cell)
+{
+    nn_layer l[3];
+    nn_spec s = make_spec(l, cell, 0);
+    model m;
+    model_open(&m, &s, B, 1, NN_LOWER_FAST);
+    assert_true(has_step(m.p, "embedding+recurrent"));
+    nn_plan_forward(m.p, B);
+    nn_plan_backward(m.p, B);
+    int checked = 0;
+    for (int i = 0; i < m.P->n; i++) {
+        nn_param *p = &m.P->p[i];
+        if (p->role != NN_PARAM || p->layer > 1) continue;
+        float *analytic = malloc((size_t)p->numel * sizeof *analytic);
+        memcpy(analytic, p->grad, (size_t)p->numel * sizeof *analytic);
+        for (long k = 0; k < p->numel; k++) {
+            float keep = p->data[k];
+            const float h = 1e-2f;
+            p->data[k] = keep + h;
+            nn_plan_forward(m.p, B);
+            double up = loss_of(&m);
+            p->data[k] = keep - h;
+            nn_plan_forward(m.p, B);
+            double down = loss_of(&m);
+            p->data[k] = keep;
+            double numeric = (up - down) / (2.0 * h);
+            if (!tu_close(analytic[k], numeric, 2e-3, 2e-2))
+                fail_msg("%s %s[%ld]: analytic %.6g, numeric %.6g", cell ? "gru" : "rnn", p->name,
+                         k, analytic[k], numeric);
+            checked++;
+        }
+        free(analytic);
+    }
+    int G = cell == NN_CELL_GRU ? 3 : 1;
+    assert_int_equal(checked, V * D + H + G * ((D + H) * H + H));
+    model_close(&m);
+}
+
+static void t_fused_grad_fd(void **state)
+{
+    (void)state;
+    static const char *const isas[] = {"scalar", "avx2", "avx512"};
+    for (size_t i = 0; i < sizeof isas / sizeof *isas; i++) {
+        if (nn_kernels_select(isas[i]) != 0) continue;
+        fd_check(NN_CELL_RNN);
+        fd_check(NN_CELL_GRU);
+    }
+    nn_kernels_select("scalar");
+}
+
+/* Too few positions for the products to pay (one row: 8 < 2·V): the plan runs the ops.  An
+ * embedding with positions, or whose output another node reads, is not fused either. */
+static void t_left_alone(void **state)
+{
+    (void)state;
+    nn_layer l[3];
+    nn_spec s = make_spec(l, NN_CELL_RNN, 0);
+    model m;
+    model_open(&m, &s, 1, 1, NN_LOWER_FAST);
+    assert_false(has_step(m.p, "embedding+recurrent"));
+    assert_true(has_step(m.p, "embedding"));
+    model_close(&m);
+    l[0].positions = T;
+    model_open(&m, &s, B, 1, NN_LOWER_FAST);
+    assert_false(has_step(m.p, "embedding+recurrent"));
+    model_close(&m);
+    l[0].positions = 0;
+    model_open(&m, &s, B, 1, NN_LOWER_FAST);
+    int bwd[2];
+    assert_true(nn_embed_recurrent_match(m.g, 0, bwd));
+    assert_true(bwd[0] > 0 && bwd[1] == bwd[0] + 1);
+    m.g->n[2].in[0] = m.g->n[0].out[0]; /* the linear now reads the embedding too */
+    assert_false(nn_embed_recurrent_match(m.g, 0, bwd));
+    model_close(&m);
+}
+
+int main(void)
+{
+    nn_kernels_select("scalar");
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(t_fused_equals_plain),
+        cmocka_unit_test(t_fused_grad_fd),
+        cmocka_unit_test(t_left_alone),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
