@@ -387,6 +387,11 @@ static void t_elementwise_random(void **state)
             expect_close(K, "momentum p", y1, y2, len, 1e-6, 1e-6);
             K->ema(n, y1 + o, g + o, 0.1f), R->ema(n, y2 + o, g + o, 0.1f);
             expect_close(K, "ema", y1, y2, len, 1e-6, 1e-6);
+            memcpy(y1, y2, len * sizeof *y1);
+            K->add(n, y1 + o, g + o, y1 + o), R->add(n, y2 + o, g + o, y2 + o); /* in place */
+            assert_memory_equal(y1, y2, len * sizeof *y1); /* one rounding: exact */
+            K->add(n, g + o, x + o, y1 + o), R->add(n, g + o, x + o, y2 + o);
+            assert_memory_equal(y1, y2, len * sizeof *y1);
             K->exp_fwd(n, x + o, y1 + o), R->exp_fwd(n, x + o, y2 + o);
             expect_close(K, "exp_fwd", y1, y2, len, 0, 3e-7);
             memcpy(y1, y2, len * sizeof *y1);

@@ -112,7 +112,8 @@ static void t_random(void **state)
 {
     (void)state;
     const int shapes[][4] = {{3, 5, 2, 8},  {2, 16, 4, 16}, {1, 7, 3, 5},  {4, 1, 1, 3},
-                             {2, 9, 2, 24}, {1, 12, 1, 32}, {2, 16, 1, 64}};
+                             {2, 9, 2, 24}, {1, 12, 1, 32}, {2, 16, 1, 64}, {3, 11, 2, 16},
+                             {2, 1, 3, 16}, {2, 16, 2, 16}};
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
         int b = shapes[s][0], t = shapes[s][1], nh = shapes[s][2], hs = shapes[s][3], c = nh * hs;
         size_t nq = (size_t)b * t * 3 * c, no = (size_t)b * t * c, na = (size_t)b * nh * t * t;
@@ -266,6 +267,72 @@ static void t_grad_fd(void **state)
     }
 }
 
+/* Every ISA's attention backward against central differences of its own forward, at the
+ * head size the AVX-512 kernel specialises (16) with a full and a short block. */
+static double attn_loss(const nn_kernels *K, int b, int t, int nh, int causal, const float *x,
+                        const float *w, float *att, float *y)
+{
+    K->attn_fwd(b, t, nh, 16, causal, x, att, y);
+    return wsum((size_t)b * t * nh * 16, w, y);
+}
+
+static void t_attn_isa_fd(void **state)
+{
+    (void)state;
+    const int shapes[][3] = {{1, 16, 2}, {2, 7, 1}};
+    for (size_t s = 0; s < 2; s++) {
+        int b = shapes[s][0], t = shapes[s][1], nh = shapes[s][2];
+        size_t n = (size_t)b * t * 3 * nh * 16, no = (size_t)b * t * nh * 16;
+        float *x = rnd(n, -1, 1), *w = rnd(no, -1, 1), *y = zeros(no);
+        float *att = zeros((size_t)b * nh * t * t), *dx = zeros(n);
+        for (int causal = 0; causal < 2; causal++)
+            FOR_EACH_ISA(K)
+            {
+                attn_loss(K, b, t, nh, causal, x, w, att, y);
+                K->attn_bwd(b, t, nh, 16, causal, x, att, w, dx, 0);
+                for (size_t i = 0; i < n; i += 7) {
+                    float keep = x[i], h = 1e-2f;
+                    x[i] = keep + h;
+                    double lp = attn_loss(K, b, t, nh, causal, x, w, att, y);
+                    x[i] = keep - h;
+                    double lm = attn_loss(K, b, t, nh, causal, x, w, att, y);
+                    x[i] = keep;
+                    double num = (lp - lm) / (2.0 * h);
+                    if (!tu_close(dx[i], num, 2e-3, 2e-2))
+                        fail_msg("%s attention: dx[%zu] = %.7g, finite differences %.7g", K->isa,
+                                 i, dx[i], num);
+                }
+            }
+        free(x), free(w), free(y), free(att), free(dx);
+    }
+}
+
+/* The AVX-512 GELU and cross-entropy do the AVX2 ones' operations: the same bits. */
+static void t_gelu_isas_agree(void **state)
+{
+    (void)state;
+    const nn_kernels *a = nn_kernels_get("avx2"), *z = nn_kernels_get("avx512");
+    if (!a || !z) skip();
+    enum { N = 1000 };
+    float *x = rnd(N, -6, 6), *dy = rnd(N, -1, 1), *ya = zeros(N), *yz = zeros(N);
+    float *da = zeros(N), *dz = zeros(N);
+    a->gelu_fwd(N, 1, x, ya), z->gelu_fwd(N, 1, x, yz);
+    a->gelu_bwd(N, 1, x, dy, da, 0), z->gelu_bwd(N, 1, x, dy, dz, 0);
+    assert_memory_equal(ya, yz, N * sizeof *ya);
+    assert_memory_equal(da, dz, N * sizeof *da);
+    /* cross-entropy too (its sum in the AVX2 order), over widths around the strips */
+    int32_t lab[40];
+    float la[40], lz[40];
+    for (int n = 1; n <= 40; n += 3) {
+        for (int i = 0; i < 40; i++)
+            lab[i] = i % n;
+        a->xent_fwd(40 / n, n, x, lab, ya, la), z->xent_fwd(40 / n, n, x, lab, yz, lz);
+        assert_memory_equal(ya, yz, (size_t)(40 / n) * n * sizeof *ya);
+        assert_memory_equal(la, lz, (size_t)(40 / n) * sizeof *la);
+    }
+    free(x), free(dy), free(ya), free(yz), free(da), free(dz);
+}
+
 /* ---- dropout ------------------------------------------------------------------------------ */
 
 static void t_dropout(void **state)
@@ -303,6 +370,8 @@ int main(void)
         cmocka_unit_test_setup(t_hand, reseed),
         cmocka_unit_test_setup(t_random, reseed),
         cmocka_unit_test_setup(t_grad_fd, reseed),
+        cmocka_unit_test_setup(t_attn_isa_fd, reseed),
+        cmocka_unit_test_setup(t_gelu_isas_agree, reseed),
         cmocka_unit_test_setup(t_dropout, reseed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -60,6 +60,12 @@ static __m256 log256(__m256 x)
     return _mm256_blendv_ps(r, x, keep);
 }
 
+/* log256 of one float: the AVX-512 cross-entropy's row loss, the same bits as here */
+float nn_avx2_logf(float x)
+{
+    return _mm256_cvtss_f32(log256(_mm256_set1_ps(x)));
+}
+
 INLINE void exp_strip(const float *x, float *y, size_t i, __m256i mk, int full)
 {
     st(y + i, mk, full, exp256(ld(x + i, mk, full)));
@@ -361,6 +367,16 @@ static void ema(size_t n, float *r, const float *x, float m)
     STRIPS(n, ema_strip, r, x, _mm256_set1_ps(1.0f - m), _mm256_set1_ps(m));
 }
 
+INLINE void vadd_strip(const float *a, const float *b, float *y, size_t i, __m256i mk, int full)
+{
+    st(y + i, mk, full, _mm256_add_ps(ld(a + i, mk, full), ld(b + i, mk, full)));
+}
+
+static void vadd(size_t n, const float *a, const float *b, float *y)
+{
+    STRIPS(n, vadd_strip, a, b, y);
+}
+
 /* Adam: the reference's operations one by one (no FMA contraction), so the result is the
  * scalar kernel's to the last bit. */
 INLINE void adam_strip(float *p, const float *g, float *m, float *v, const nn_adam_coef *c,
@@ -414,6 +430,7 @@ const nn_kernels nn_kernels_avx2 = {
     .sgd_nesterov = sgd_nesterov,
     .adam = adam,
     .ema = ema,
+    .add = vadd,
     .expr_run = nn_avx2_expr_run,
     .ln_fwd = nn_avx2_ln_fwd_rows,
     .ln_bwd = nn_avx2_ln_bwd_rows,

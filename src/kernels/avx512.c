@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kernels/avx512.h"
+#include "kernels/avx512_math.h"
 #include "kernels/ref.h"
 #include "kernels/rnn.h"
 #include "kernels/threads.h"
@@ -36,26 +37,6 @@ INLINE __m512 ld(const float *p, __mmask16 k)
 INLINE void st(float *p, __mmask16 k, __m512 v)
 {
     _mm512_mask_storeu_ps(p, k, v);
-}
-
-/* tanh: the rational approximation of avx2.c's tanh256, 16 lanes (same operations). */
-INLINE __m512 tanh512(__m512 x)
-{
-    x = _mm512_min_ps(_mm512_set1_ps(7.90531110763549805f), x);
-    x = _mm512_max_ps(_mm512_set1_ps(-7.90531110763549805f), x);
-    __m512 z = _mm512_mul_ps(x, x);
-    __m512 p = _mm512_set1_ps(-2.76076847742355e-16f);
-    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(2.00018790482477e-13f));
-    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-8.60467152213735e-11f));
-    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(5.12229709037114e-08f));
-    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.48572235717979e-05f));
-    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(6.37261928875436e-04f));
-    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(4.89352455891786e-03f));
-    __m512 q = _mm512_set1_ps(1.19825839466702e-06f);
-    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(1.18534705686654e-04f));
-    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(2.26843463243900e-03f));
-    q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(4.89352518554385e-03f));
-    return _mm512_div_ps(_mm512_mul_ps(p, x), q);
 }
 
 INLINE void tanh_strip(const float *x, float *y, size_t i, __mmask16 k)
@@ -231,6 +212,16 @@ static void adam(size_t n, float *p, const float *g, float *m, float *v, const n
     nn_threads_split(n, adam_range, &o);
 }
 
+INLINE void vadd_strip(const float *a, const float *b, float *y, size_t i, __mmask16 k)
+{
+    st(y + i, k, _mm512_add_ps(ld(a + i, k), ld(b + i, k)));
+}
+
+static void vadd(size_t n, const float *a, const float *b, float *y)
+{
+    STRIPS16(n, vadd_strip, a, b, y);
+}
+
 /* The recurrent cells: the AVX2 per-step passes with these gemms (rnn.h) — the small
  * per-step products and the weight gradients' one over all positions run unpacked here. */
 static nn_rnn_prims rnn_prims;
@@ -273,6 +264,15 @@ static void table_init(void)
     table.sgd = sgd;
     table.sgd_momentum = sgd_momentum;
     table.adam = adam;
+    table.add = vadd;
+    table.xent_fwd = nn_avx512_xent_fwd;
+    table.xent_bwd = nn_avx512_xent_bwd;
+    table.causal_mean_fwd = nn_avx512_causal_mean_fwd;
+    table.causal_mean_bwd = nn_avx512_causal_mean_bwd;
+    table.gelu_fwd = nn_avx512_gelu_fwd;
+    table.gelu_bwd = nn_avx512_gelu_bwd;
+    table.attn_fwd = nn_avx512_attn_fwd;
+    table.attn_bwd = nn_avx512_attn_bwd;
 }
 
 const nn_kernels *nn_kernels_avx512_table(void)

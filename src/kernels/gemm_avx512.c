@@ -18,8 +18,12 @@
 #include "kernels/threads.h"
 
 /* Zen 4/5 (L1d 32/48 KiB, L2 1 MiB): a kc×32 B panel (≤ 32 KiB at KC = 256) is met by
- * every 12-row A panel of an MC×KC block (144 KiB, in L2). */
-enum { MR = 12, NR = 32, KC = 256, MC = 144, NC = 1024 };
+ * every 12-row A panel of an MC×KC block (144 KiB, in L2).  PF: the rows of A and B the
+ * micro-kernel (and the tn packing of A) prefetch ahead of the one they read.  In a training
+ * step a gemm's operands come cold from L3 or memory (the other layers' tensors evicted
+ * them), and a tile reads A with a stride the hardware prefetcher does not follow: without
+ * it the small-n products (dW = Xᵀ·dY of 512 rows) ran ~40% slower cold than warm. */
+enum { MR = 12, NR = 32, KC = 256, MC = 144, NC = 1024, PF = 32 };
 
 static _Thread_local _Alignas(64) float pack_buf[KC * NC];
 static _Thread_local _Alignas(64) float apack_buf[MC * KC + 16];
@@ -58,6 +62,9 @@ tile(const int mr, const int nv, const int full, int kc, const float *a, ptrdiff
     }
 #pragma GCC unroll 2
     for (int p = 0; p < kc; p++, a += ap, b += bs) {
+        _mm_prefetch((const char *)(a + PF * ap), _MM_HINT_T0);
+        _mm_prefetch((const char *)(b + PF * bs), _MM_HINT_T0);
+        if (nv == 2) _mm_prefetch((const char *)(b + PF * bs + 16), _MM_HINT_T0);
         __m512 b0 = full ? _mm512_loadu_ps(b) : _mm512_maskz_loadu_ps(m0, b);
         __m512 b1 = nv == 1 ? _mm512_setzero_ps()
                     : full  ? _mm512_loadu_ps(b + 16)
@@ -187,8 +194,10 @@ static void pack_a(const gemm_args *g, int i0, int mc, int p0, int kc)
         float *dst = apack_buf + (size_t)ir * kc;
         if (g->ai == 1) { /* tn: mr contiguous floats per p */
             __mmask16 mk = lanes16(mr);
-            for (int p = 0; p < kc; p++, dst += MR, src += g->ap)
+            for (int p = 0; p < kc; p++, dst += MR, src += g->ap) {
+                _mm_prefetch((const char *)(src + PF * g->ap), _MM_HINT_T0);
                 _mm512_mask_storeu_ps(dst, mk, _mm512_maskz_loadu_ps(mk, src));
+            }
         } else if (mr == MR) { /* nn: two 8-row halves (4 rows of the second are spill),
                                 * 8×8 transposes; the spill is rewritten by the next store */
             int p = 0;

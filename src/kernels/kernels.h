@@ -155,6 +155,8 @@ typedef struct nn_kernels {
     void (*adam)(size_t n, float *p, const float *g, float *m, float *v, const nn_adam_coef *c);
     /* exponential moving average: r = (1 − m)·r + m·x */
     void (*ema)(size_t n, float *r, const float *x, float m);
+    /* y = a + b   (y may be a or b: a residual's x + f(x), or a gradient added in place) */
+    void (*add)(size_t n, const float *a, const float *b, float *y);
 
     /* ---- sequence models (ref_seq.c) ---- */
     /* LayerNorm over each row of x[m×n] (biased variance):

@@ -309,6 +309,12 @@ void nn_ref_ema(size_t n, float *r, const float *x, float m)
         r[i] = (1.0f - m) * r[i] + m * x[i];
 }
 
+void nn_ref_add(size_t n, const float *a, const float *b, float *y)
+{
+    for (size_t i = 0; i < n; i++)
+        y[i] = a[i] + b[i];
+}
+
 const nn_kernels nn_kernels_scalar = {
     .isa = "scalar",
     .sgemm_nn = nn_ref_sgemm_nn,
@@ -339,6 +345,7 @@ const nn_kernels nn_kernels_scalar = {
     .adam = nn_ref_adam,
     .expr_run = nn_ref_expr_run,
     .ema = nn_ref_ema,
+    .add = nn_ref_add,
     .ln_fwd = nn_ref_ln_fwd,
     .ln_bwd = nn_ref_ln_bwd,
     .attn_fwd = nn_ref_attn_fwd,
