@@ -3,10 +3,8 @@
  * the optimizer updates, and the dispatch; against values worked out by hand and against
  * the scalar reference on random shapes.  BatchNorm, cross-entropy, embedding and the
  * backward kernels' finite differences: test_kernels_nn.c. */
-#include "kernels_util.h"
 #include "kernels/threads.h"
-
-
+#include "kernels_util.h"
 
 static void t_gemm_hand(void **state)
 {
@@ -148,8 +146,8 @@ static void gemm_threads_on(const nn_kernels *K)
                     fail_msg("%s %s %dx%dx%d on %d threads: no worker ran a part", K->isa,
                              LAYOUT[layout], m, n, k, t);
                 if (memcmp(c, c1, (size_t)m * n * sizeof *c) != 0)
-                    fail_msg("%s: %s %dx%dx%d: %d threads differ from 1", K->isa, LAYOUT[layout],
-                             m, n, k, t);
+                    fail_msg("%s: %s %dx%dx%d: %d threads differ from 1", K->isa, LAYOUT[layout], m,
+                             n, k, t);
                 free(c);
             }
             nn_kernels_set_threads(1);
@@ -297,8 +295,8 @@ static void t_tanh_sweep(void **state)
         for (size_t i = 0; i < n; i++) {
             float neg = y[n - 1 - i];
             if (x[n - 1 - i] != -x[i] || -neg != y[i] || fabsf(y[i]) > 1)
-                fail_msg("%s: tanh(%g) = %.9g, tanh(%g) = %.9g", K->isa, x[i], y[i],
-                         x[n - 1 - i], neg);
+                fail_msg("%s: tanh(%g) = %.9g, tanh(%g) = %.9g", K->isa, x[i], y[i], x[n - 1 - i],
+                         neg);
         }
         /* relative accuracy near 0, where an absolute bound says little */
         float small[64], ys[64];
@@ -307,7 +305,8 @@ static void t_tanh_sweep(void **state)
         K->tanh_fwd(64, small, ys);
         for (int i = 0; i < 64; i++)
             if (fabs((double)ys[i] - tanhf(small[i])) > 1e-6 * tanhf(small[i]))
-                fail_msg("%s: tanh(%g) = %.9g, tanhf %.9g", K->isa, small[i], ys[i], tanhf(small[i]));
+                fail_msg("%s: tanh(%g) = %.9g, tanhf %.9g", K->isa, small[i], ys[i],
+                         tanhf(small[i]));
         const float sp[] = {NAN, INFINITY, -INFINITY, 1e-30f, -1e-10f, 100, -100};
         float t[7];
         K->tanh_fwd(7, sp, t);
@@ -489,7 +488,6 @@ static void t_activations_optimizers(void **state)
 
 /* ---- batchnorm ----------------------------------------------------------------------- */
 
-
 static void t_dispatch(void **state)
 {
     (void)state;
@@ -527,7 +525,6 @@ static void t_dispatch(void **state)
     assert_int_equal(nn_kernels_select(NULL), 0);
     assert_string_equal(nn_k->isa, best);
 }
-
 
 int main(void)
 {

@@ -111,7 +111,7 @@ static void t_hand(void **state)
 static void t_random(void **state)
 {
     (void)state;
-    const int shapes[][4] = {{3, 5, 2, 8},  {2, 16, 4, 16}, {1, 7, 3, 5},  {4, 1, 1, 3},
+    const int shapes[][4] = {{3, 5, 2, 8},  {2, 16, 4, 16}, {1, 7, 3, 5},   {4, 1, 1, 3},
                              {2, 9, 2, 24}, {1, 12, 1, 32}, {2, 16, 1, 64}, {3, 11, 2, 16},
                              {2, 1, 3, 16}, {2, 16, 2, 16}};
     for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
@@ -299,8 +299,8 @@ static void t_attn_isa_fd(void **state)
                     x[i] = keep;
                     double num = (lp - lm) / (2.0 * h);
                     if (!tu_close(dx[i], num, 2e-3, 2e-2))
-                        fail_msg("%s attention: dx[%zu] = %.7g, finite differences %.7g", K->isa,
-                                 i, dx[i], num);
+                        fail_msg("%s attention: dx[%zu] = %.7g, finite differences %.7g", K->isa, i,
+                                 dx[i], num);
                 }
             }
         free(x), free(w), free(y), free(att), free(dx);

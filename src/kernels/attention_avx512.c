@@ -156,7 +156,7 @@ static void head_fwd(int t, int causal, const float *q0, size_t ld, float *att, 
     }
     load_rows(t, v0, ld, all, r);
     bcast_product(t, causal, pt[0], T, 1, r, out, ldo, 0, 0); /* O_i = Σ_j P[i][j]·v_j */
-    transpose16(s); /* s[i] = row i of P */
+    transpose16(s);                                           /* s[i] = row i of P */
     __mmask16 tk = (__mmask16)((1u << t) - 1u);
 #pragma GCC unroll 16
     for (int i = 0; i < T; i++)
@@ -174,7 +174,7 @@ static void head_bwd(int t, int causal, const float *q0, size_t ld, const float 
     load_rows(t, att, (size_t)t, tk, p);
     transpose16(p); /* p[j] lane i = P[i][j] */
     load_rows(t, dout, ldo, all, r);
-    transpose16(r); /* r[d] lane i = dO_i[d] */
+    transpose16(r);             /* r[d] lane i = dO_i[d] */
     scores_t(t, v0, ld, r, dp); /* dp[j] lane i = dO_i·v_j */
     __m512 sum = _mm512_setzero_ps();
 #pragma GCC unroll 16

@@ -32,8 +32,8 @@ void nn_avx2_ln_bwd(int m, int n, const float *x, const float *mean, const float
                     int accumulate);
 void nn_avx2_attn_fwd(int b, int t, int nh, int hs, int causal, const float *qkv, float *att,
                       float *out);
-void nn_avx2_attn_bwd(int b, int t, int nh, int hs, int causal, const float *qkv,
-                      const float *att, const float *dout, float *dqkv, int accumulate);
+void nn_avx2_attn_bwd(int b, int t, int nh, int hs, int causal, const float *qkv, const float *att,
+                      const float *dout, float *dqkv, int accumulate);
 float nn_avx2_logf(float x);
 void nn_avx2_gelu_fwd(size_t n, int approx, const float *x, float *y);
 void nn_avx2_gelu_bwd(size_t n, int approx, const float *x, const float *dy, float *dx,
@@ -45,8 +45,8 @@ void nn_avx2_ln_bwd_rows(int m, int n, const float *x, const float *mean, const 
                          const float *gamma, const float *dy, float *dx, float *dgamma,
                          float *dbeta, int accumulate);
 /* attention_avx2.c: t ≤ 16, hs = 8·r ≤ 64 in registers; other shapes fall back to the above */
-void nn_avx2_attn_fwd_short(int b, int t, int nh, int hs, int causal, const float *qkv,
-                            float *att, float *out);
+void nn_avx2_attn_fwd_short(int b, int t, int nh, int hs, int causal, const float *qkv, float *att,
+                            float *out);
 void nn_avx2_attn_bwd_short(int b, int t, int nh, int hs, int causal, const float *qkv,
                             const float *att, const float *dout, float *dqkv, int accumulate);
 void nn_avx2_causal_mean_fwd(int b, int t, int c, const float *x, float *y);

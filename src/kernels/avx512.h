@@ -12,7 +12,8 @@ void nn_avx512_sgemm_nt(int m, int n, int k, const float *a, int lda, const floa
 void nn_avx512_sgemm_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                         float *c, int ldc, int accumulate);
 
-/* seq_avx512.c: GELU, causal mean, cross-entropy; attention_avx512.c: the attention core (kernels.h). */
+/* seq_avx512.c: GELU, causal mean, cross-entropy; attention_avx512.c: the attention core
+ * (kernels.h). */
 void nn_avx512_gelu_fwd(size_t n, int approx, const float *x, float *y);
 void nn_avx512_gelu_bwd(size_t n, int approx, const float *x, const float *dy, float *dx,
                         int accumulate);

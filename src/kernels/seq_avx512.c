@@ -37,8 +37,8 @@ typedef struct {
 INLINE void fwd_strip(const gelu_job *j, size_t i, __mmask16 k)
 {
     __m512 v = ld(j->x + i, k), th = tanh512(gelu_inner(v));
-    __m512 y = _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v),
-                             _mm512_add_ps(_mm512_set1_ps(1), th));
+    __m512 y =
+        _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), v), _mm512_add_ps(_mm512_set1_ps(1), th));
     _mm512_mask_storeu_ps(j->y + i, k, y);
 }
 
@@ -155,7 +155,9 @@ void nn_avx512_xent_fwd(int m, int n, const float *logits, const int32_t *y, flo
             __mmask16 k = tail(n, j);
             __m512 e = _mm512_maskz_mov_ps(k, exp512(_mm512_sub_ps(ld(l + j, k), mx)));
             acc = _mm256_add_ps(acc, _mm512_castps512_ps256(e));
-            if (n - j > 8) acc = _mm256_add_ps(acc, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1)));
+            if (n - j > 8)
+                acc = _mm256_add_ps(
+                    acc, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1)));
             _mm512_mask_storeu_ps(p + j, k, e);
         }
         __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));

@@ -19,8 +19,9 @@ static int infer(nn_graph *g, int node, nn_diag *d)
                       "needs f(x) of the input's shape",
                       nn_tensor_shape_str(&x, a, sizeof a), nn_tensor_shape_str(&f, b, sizeof b),
                       nn_producer_label(g, g->n[node].in[0], from, sizeof from));
-        nn_diag_note(d, "end the residual with a layer that gives the input's width, "
-                        "e.g. '{linear: {out: %d}}'",
+        nn_diag_note(d,
+                     "end the residual with a layer that gives the input's width, "
+                     "e.g. '{linear: {out: %d}}'",
                      x.dim[x.ndim - 1]);
         nn_note_use(g, node, d);
         return -1;
