@@ -5,13 +5,11 @@
  * an l2 term (gradients added into), on fewer active rows, and in an evaluation plan — its
  * gradients against central finite differences, and the cases lowering must leave alone
  * (too few positions, an embedding with positions, an output read by another layer). */
-#include "testutil.h"
+#include "plan_model.h"
 
 #include <math.h>
 
-#include "ir/build.h"
 #include "kernels/kernels.h"
-#include "runtime/exec/plan.h"
 
 #define V 6  /* vocabulary: table rows */
 #define T 8  /* positions per row */
@@ -19,21 +17,14 @@
 #define H 5  /* hidden */
 #define B 10 /* rows: 80 positions ≥ 2·V */
 
-static nn_layer L(nn_layer_kind k, int line)
-{
-    nn_layer l = {.kind = k};
-    l.mark = (nn_mark){"model.yaml", line, 5};
-    return l;
-}
-
 /* embedding {dim D} → recurrent {cell, hidden H} → linear V (bias) */
 static nn_spec make_spec(nn_layer *l, int cell, double l2)
 {
-    l[0] = L(NN_LAYER_EMBEDDING, 10);
+    l[0] = tm_layer(NN_LAYER_EMBEDDING, 10);
     l[0].dim = D;
-    l[1] = L(NN_LAYER_RECURRENT, 11);
+    l[1] = tm_layer(NN_LAYER_RECURRENT, 11);
     l[1].cell = cell, l[1].hidden = H;
-    l[2] = L(NN_LAYER_LINEAR, 12);
+    l[2] = tm_layer(NN_LAYER_LINEAR, 12);
     l[2].bias = 1;
     nn_spec s;
     memset(&s, 0, sizeof s);
@@ -45,62 +36,19 @@ static nn_spec make_spec(nn_layer *l, int cell, double l2)
     return s;
 }
 
-typedef struct {
-    nn_graph *g;
-    nn_params *P;
-    nn_plan *p;
-} model;
+typedef tm_model model;
 
 /* Built for `batch` rows, parameters and data from a fixed seed (the same for every plan). */
 static void model_open(model *m, const nn_spec *s, int batch, int training, int flags)
 {
-    nn_diag *d = nn_diag_new();
     nn_build_opts o = {batch, training, training, V, T, 0, 1};
-    m->g = nn_build(s, &o, d);
-    if (!m->g) {
-        nn_diag_print(d, stderr);
-        fail();
-    }
-    nn_diag_free(d);
-    m->P = nn_params_new(m->g, 0);
-    m->p = nn_plan_lower(m->g, m->P, flags);
-    assert_non_null(m->p);
     nn_rng r;
-    nn_rng_seed(&r, 0, 5);
-    for (int i = 0; i < m->P->n; i++)
-        if (m->P->p[i].role == NN_PARAM) {
-            nn_rng_randn(&r, m->P->p[i].data, (size_t)m->P->p[i].numel);
-            for (long k = 0; k < m->P->p[i].numel; k++)
-                m->P->p[i].data[k] *= 0.5f;
-        }
+    tm_model_open(m, s, &o, flags, &r);
     int32_t *x = nn_plan_ptr(m->p, m->g->x), *y = nn_plan_ptr(m->p, m->g->y);
     for (int i = 0; i < batch * T; i++) {
         x[i] = (int32_t)nn_rng_randint(&r, V);
         y[i] = i % T > 5 ? -1 : (int32_t)nn_rng_randint(&r, V); /* some positions ignored */
     }
-}
-
-static void model_close(model *m)
-{
-    nn_plan_free(m->p);
-    nn_params_free(m->P);
-    nn_graph_free(m->g);
-}
-
-static double loss_of(const model *m)
-{
-    return *(const float *)nn_plan_ptr(m->p, m->g->loss);
-}
-
-/* 1 when some step of the plan is named `name` (as `nnrun graph --plan` prints it). */
-static int has_step(const nn_plan *p, const char *name)
-{
-    char buf[160];
-    for (int i = 0; i < p->nsteps; i++) {
-        nn_plan_step_name(p, i, buf, sizeof buf);
-        if (strncmp(buf, name, strlen(name)) == 0 && buf[strlen(name)] == ' ') return 1;
-    }
-    return 0;
 }
 
 /* The fused plan against the plain one: loss, logits, every gradient. */
@@ -109,8 +57,8 @@ static void expect_same(const nn_spec *s, int training, int rows)
     model f, k;
     model_open(&f, s, B, training, NN_LOWER_FAST);
     model_open(&k, s, B, training, NN_LOWER_KEEP_ALL);
-    assert_true(has_step(f.p, "embedding+recurrent"));
-    if (training) assert_true(has_step(f.p, "recurrent_grad+embedding_grad"));
+    assert_true(tm_has_step(f.p, "embedding+recurrent"));
+    if (training) assert_true(tm_has_step(f.p, "recurrent_grad+embedding_grad"));
     for (int pass = 0; pass < 2; pass++) { /* twice: gradients written, not added, per step */
         nn_plan_forward(f.p, rows);
         nn_plan_forward(k.p, rows);
@@ -119,7 +67,7 @@ static void expect_same(const nn_spec *s, int training, int rows)
             nn_plan_backward(k.p, rows);
         }
     }
-    assert_true(tu_close(loss_of(&f), loss_of(&k), 1e-6, 1e-6));
+    assert_true(tu_close(tm_loss_of(&f), tm_loss_of(&k), 1e-6, 1e-6));
     const float *zf = nn_plan_ptr(f.p, f.g->logits), *zk = nn_plan_ptr(k.p, k.g->logits);
     for (long i = 0; i < (long)rows * T * V; i++)
         if (!tu_close(zf[i], zk[i], 1e-5, 1e-5)) fail_msg("logit %ld: %g vs %g", i, zf[i], zk[i]);
@@ -130,8 +78,8 @@ static void expect_same(const nn_spec *s, int training, int rows)
             if (!tu_close(a->grad[e], b->grad[e], 1e-6, 1e-5))
                 fail_msg("%s[%ld]: fused %.8g, plain %.8g", a->name, e, a->grad[e], b->grad[e]);
     }
-    model_close(&f);
-    model_close(&k);
+    tm_model_close(&f);
+    tm_model_close(&k);
 }
 
 static void t_fused_equals_plain(void **state)
@@ -161,7 +109,7 @@ static void fd_check(int cell)
     nn_spec s = make_spec(l, cell, 0);
     model m;
     model_open(&m, &s, B, 1, NN_LOWER_FAST);
-    assert_true(has_step(m.p, "embedding+recurrent"));
+    assert_true(tm_has_step(m.p, "embedding+recurrent"));
     nn_plan_forward(m.p, B);
     nn_plan_backward(m.p, B);
     int checked = 0;
@@ -175,10 +123,10 @@ static void fd_check(int cell)
             const float h = 1e-2f;
             p->data[k] = keep + h;
             nn_plan_forward(m.p, B);
-            double up = loss_of(&m);
+            double up = tm_loss_of(&m);
             p->data[k] = keep - h;
             nn_plan_forward(m.p, B);
-            double down = loss_of(&m);
+            double down = tm_loss_of(&m);
             p->data[k] = keep;
             double numeric = (up - down) / (2.0 * h);
             if (!tu_close(analytic[k], numeric, 2e-3, 2e-2))
@@ -190,7 +138,7 @@ static void fd_check(int cell)
     }
     int G = cell == NN_CELL_GRU ? 3 : 1;
     assert_int_equal(checked, V * D + H + G * ((D + H) * H + H));
-    model_close(&m);
+    tm_model_close(&m);
 }
 
 static void t_fused_grad_fd(void **state)
@@ -214,13 +162,13 @@ static void t_left_alone(void **state)
     nn_spec s = make_spec(l, NN_CELL_RNN, 0);
     model m;
     model_open(&m, &s, 1, 1, NN_LOWER_FAST);
-    assert_false(has_step(m.p, "embedding+recurrent"));
-    assert_true(has_step(m.p, "embedding"));
-    model_close(&m);
+    assert_false(tm_has_step(m.p, "embedding+recurrent"));
+    assert_true(tm_has_step(m.p, "embedding"));
+    tm_model_close(&m);
     l[0].positions = T;
     model_open(&m, &s, B, 1, NN_LOWER_FAST);
-    assert_false(has_step(m.p, "embedding+recurrent"));
-    model_close(&m);
+    assert_false(tm_has_step(m.p, "embedding+recurrent"));
+    tm_model_close(&m);
     l[0].positions = 0;
     model_open(&m, &s, B, 1, NN_LOWER_FAST);
     int bwd[2];
@@ -228,7 +176,7 @@ static void t_left_alone(void **state)
     assert_true(bwd[0] > 0 && bwd[1] == bwd[0] + 1);
     m.g->n[2].in[0] = m.g->n[0].out[0]; /* the linear now reads the embedding too */
     assert_false(nn_embed_recurrent_match(m.g, 0, bwd));
-    model_close(&m);
+    tm_model_close(&m);
 }
 
 int main(void)

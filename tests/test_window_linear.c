@@ -7,14 +7,12 @@
  * central finite differences, the same bits at one and two threads on a shape whose backward
  * splits, and the cases lowering must leave alone (too few rows, the embedding's output read
  * by another layer, a position table). */
-#include "testutil.h"
+#include "plan_model.h"
 
 #include <math.h>
 
-#include "ir/build.h"
 #include "kernels/kernels.h"
 #include "kernels/threads.h"
-#include "runtime/exec/plan.h"
 
 /* A model: vocabulary v, t tokens per row, embedding width d, hidden h, rows b.  window > 0:
  * embedding {window} (a table of v + 1 rows, the blank) → linear h, predicting each of the t
@@ -29,23 +27,16 @@ static const form WINDOW = {6, 8, 4, 7, 10, 5, 1};
 static const form FLAT = {6, 8, 4, 7, 16, 0, 1};
 static const form FLAT_NO_BIAS = {6, 8, 4, 7, 16, 0, 0};
 
-static nn_layer L(nn_layer_kind k, int line)
-{
-    nn_layer l = {.kind = k};
-    l.mark = (nn_mark){"model.yaml", line, 5};
-    return l;
-}
-
 static nn_spec make_spec(const form *f, nn_layer *l, double l2)
 {
     int n = 0;
-    l[n] = L(NN_LAYER_EMBEDDING, 10);
+    l[n] = tm_layer(NN_LAYER_EMBEDDING, 10);
     l[n].dim = f->d, l[n++].window = f->window;
-    if (!f->window) l[n++] = L(NN_LAYER_FLATTEN, 11);
-    l[n] = L(NN_LAYER_LINEAR, 12);
+    if (!f->window) l[n++] = tm_layer(NN_LAYER_FLATTEN, 11);
+    l[n] = tm_layer(NN_LAYER_LINEAR, 12);
     l[n].out = f->h, l[n++].bias = f->bias;
-    l[n++] = L(NN_LAYER_TANH, 13);
-    l[n] = L(NN_LAYER_LINEAR, 14);
+    l[n++] = tm_layer(NN_LAYER_TANH, 13);
+    l[n] = tm_layer(NN_LAYER_LINEAR, 14);
     l[n++].bias = 1;
     nn_spec s;
     memset(&s, 0, sizeof s);
@@ -69,63 +60,20 @@ static const char *bwd_name(const form *f)
                      : "tanh_grad+linear_grad+embedding_grad";
 }
 
-typedef struct {
-    nn_graph *g;
-    nn_params *P;
-    nn_plan *p;
-} model;
+typedef tm_model model;
 
 /* Built for `batch` rows, parameters and data from a fixed seed (the same for every plan). */
 static void model_open(model *m, const form *f, const nn_spec *s, int batch, int training,
                        int flags)
 {
-    nn_diag *d = nn_diag_new();
     nn_build_opts o = {batch, training, training, f->v, f->t, 0, f->window > 0};
-    m->g = nn_build(s, &o, d);
-    if (!m->g) {
-        nn_diag_print(d, stderr);
-        fail();
-    }
-    nn_diag_free(d);
-    m->P = nn_params_new(m->g, 0);
-    m->p = nn_plan_lower(m->g, m->P, flags);
-    assert_non_null(m->p);
     nn_rng r;
-    nn_rng_seed(&r, 0, 5);
-    for (int i = 0; i < m->P->n; i++)
-        if (m->P->p[i].role == NN_PARAM) {
-            nn_rng_randn(&r, m->P->p[i].data, (size_t)m->P->p[i].numel);
-            for (long k = 0; k < m->P->p[i].numel; k++)
-                m->P->p[i].data[k] *= 0.5f;
-        }
+    tm_model_open(m, s, &o, flags, &r);
     int32_t *x = nn_plan_ptr(m->p, m->g->x), *y = nn_plan_ptr(m->p, m->g->y);
     for (int i = 0; i < batch * f->t; i++)
         x[i] = (int32_t)nn_rng_randint(&r, f->v);
     for (int i = 0; i < batch * (f->window ? f->t : 1); i++) /* some positions ignored */
         y[i] = f->window && i % f->t > 5 ? -1 : (int32_t)nn_rng_randint(&r, f->v);
-}
-
-static void model_close(model *m)
-{
-    nn_plan_free(m->p);
-    nn_params_free(m->P);
-    nn_graph_free(m->g);
-}
-
-static double loss_of(const model *m)
-{
-    return *(const float *)nn_plan_ptr(m->p, m->g->loss);
-}
-
-/* 1 when some step of the plan is named `name` (as `nnrun graph --plan` prints it). */
-static int has_step(const nn_plan *p, const char *name)
-{
-    char buf[160];
-    for (int i = 0; i < p->nsteps; i++) {
-        nn_plan_step_name(p, i, buf, sizeof buf);
-        if (strncmp(buf, name, strlen(name)) == 0 && buf[strlen(name)] == ' ') return 1;
-    }
-    return 0;
 }
 
 /* The fused plan against the plain one: loss, logits, every gradient. */
@@ -134,8 +82,8 @@ static void expect_same(const form *fm, const nn_spec *s, int training, int rows
     model f, k;
     model_open(&f, fm, s, fm->b, training, NN_LOWER_FAST);
     model_open(&k, fm, s, fm->b, training, NN_LOWER_KEEP_ALL);
-    assert_true(has_step(f.p, fwd_name(fm)));
-    if (training) assert_true(has_step(f.p, bwd_name(fm)));
+    assert_true(tm_has_step(f.p, fwd_name(fm)));
+    if (training) assert_true(tm_has_step(f.p, bwd_name(fm)));
     for (int pass = 0; pass < 2; pass++) { /* twice: gradients written, not added, per step */
         nn_plan_forward(f.p, rows);
         nn_plan_forward(k.p, rows);
@@ -144,7 +92,7 @@ static void expect_same(const form *fm, const nn_spec *s, int training, int rows
             nn_plan_backward(k.p, rows);
         }
     }
-    assert_true(tu_close(loss_of(&f), loss_of(&k), 1e-6, 1e-6));
+    assert_true(tu_close(tm_loss_of(&f), tm_loss_of(&k), 1e-6, 1e-6));
     const float *zf = nn_plan_ptr(f.p, f.g->logits), *zk = nn_plan_ptr(k.p, k.g->logits);
     for (long i = 0; i < (long)rows * (fm->window ? fm->t : 1) * fm->v; i++)
         if (!tu_close(zf[i], zk[i], 1e-5, 1e-5)) fail_msg("logit %ld: %g vs %g", i, zf[i], zk[i]);
@@ -155,8 +103,8 @@ static void expect_same(const form *fm, const nn_spec *s, int training, int rows
             if (!tu_close(a->grad[e], b->grad[e], 1e-6, 1e-5))
                 fail_msg("%s[%ld]: fused %.8g, plain %.8g", a->name, e, a->grad[e], b->grad[e]);
     }
-    model_close(&f);
-    model_close(&k);
+    tm_model_close(&f);
+    tm_model_close(&k);
 }
 
 static void t_fused_equals_plain(void **state)
@@ -188,7 +136,7 @@ static void expect_fd(const form *f)
     nn_spec s = make_spec(f, l, 0);
     model m;
     model_open(&m, f, &s, f->b, 1, NN_LOWER_FAST);
-    assert_true(has_step(m.p, fwd_name(f)) && has_step(m.p, bwd_name(f)));
+    assert_true(tm_has_step(m.p, fwd_name(f)) && tm_has_step(m.p, bwd_name(f)));
     nn_plan_forward(m.p, f->b);
     nn_plan_backward(m.p, f->b);
     int checked = 0, first_linear = f->window ? 1 : 2;
@@ -202,10 +150,10 @@ static void expect_fd(const form *f)
             const float h = 1e-2f;
             p->data[k] = keep + h;
             nn_plan_forward(m.p, f->b);
-            double up = loss_of(&m);
+            double up = tm_loss_of(&m);
             p->data[k] = keep - h;
             nn_plan_forward(m.p, f->b);
-            double down = loss_of(&m);
+            double down = tm_loss_of(&m);
             p->data[k] = keep;
             double numeric = (up - down) / (2.0 * h);
             if (!tu_close(analytic[k], numeric, 2e-3, 2e-2))
@@ -216,7 +164,7 @@ static void expect_fd(const form *f)
     }
     /* window: 28 table, 35 weight, 7 bias elements; flat: 24 table, 38 weight (+ 7 bias) */
     assert_true(checked >= 60);
-    model_close(&m);
+    tm_model_close(&m);
 }
 
 static void t_fused_grad_fd(void **state)
@@ -242,20 +190,20 @@ static void t_threads_same_bits(void **state)
         nn_kernels_set_threads(k + 1);
         unsigned long before = nn_threads_worker_tasks();
         model_open(&m[k], &big, &s, big.b, 1, NN_LOWER_FAST);
-        assert_true(has_step(m[k].p, bwd_name(&big)));
+        assert_true(tm_has_step(m[k].p, bwd_name(&big)));
         nn_plan_forward(m[k].p, big.b);
         nn_plan_backward(m[k].p, big.b);
         if (k && nn_threads_worker_tasks() == before) fail_msg("2 threads: no worker ran");
     }
     nn_kernels_set_threads(1);
-    double a = loss_of(&m[0]), b = loss_of(&m[1]);
+    double a = tm_loss_of(&m[0]), b = tm_loss_of(&m[1]);
     assert_memory_equal(&a, &b, sizeof a);
     for (int i = 0; i < m[0].P->n; i++)
         if (m[0].P->p[i].grad &&
             memcmp(m[0].P->p[i].grad, m[1].P->p[i].grad, (size_t)m[0].P->p[i].numel * 4))
             fail_msg("%s: other gradients at 2 threads", m[0].P->p[i].name);
-    model_close(&m[0]);
-    model_close(&m[1]);
+    tm_model_close(&m[0]);
+    tm_model_close(&m[1]);
     nn_kernels_select("scalar");
 }
 
@@ -272,23 +220,23 @@ static void t_left_alone(void **state)
         nn_spec s = make_spec(f, l, 0);
         model m;
         model_open(&m, f, &s, f->window ? 1 : 11, 1, NN_LOWER_FAST);
-        assert_false(has_step(m.p, fwd_name(f)));
-        assert_true(has_step(m.p, f->window ? "embedding_window" : "embedding"));
-        model_close(&m);
+        assert_false(tm_has_step(m.p, fwd_name(f)));
+        assert_true(tm_has_step(m.p, f->window ? "embedding_window" : "embedding"));
+        tm_model_close(&m);
         model_open(&m, f, &s, f->b, 1, NN_LOWER_FAST);
         int bwd[2], lin = f->window ? 1 : 2;
         assert_int_equal(nn_window_linear_match(m.g, 0, bwd), lin);
         assert_true(bwd[0] > 0 && bwd[1] == bwd[0] + 1);
         m.g->n[lin + 1].in[0] = m.g->n[0].out[0]; /* the tanh now reads the embedding too */
         assert_int_equal(nn_window_linear_match(m.g, 0, bwd), 0);
-        model_close(&m);
+        tm_model_close(&m);
     }
     nn_spec s = make_spec(&FLAT, l, 0);
     l[0].positions = FLAT.t;
     model m;
     model_open(&m, &FLAT, &s, FLAT.b, 1, NN_LOWER_FAST);
-    assert_false(has_step(m.p, fwd_name(&FLAT)));
-    model_close(&m);
+    assert_false(tm_has_step(m.p, fwd_name(&FLAT)));
+    tm_model_close(&m);
 }
 
 int main(void)
