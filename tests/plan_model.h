@@ -71,4 +71,31 @@ static inline int tm_has_step(const nn_plan *p, const char *name)
     return 0;
 }
 
+/* Runs the fused plan f and the plain plan k twice on `rows` rows (gradients are written,
+ * not added, per step) and compares loss, the first `nlogits` logits and, when training,
+ * every parameter gradient. */
+static inline void tm_expect_same_runs(const tm_model *f, const tm_model *k, int rows, long nlogits,
+                                       int training)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        nn_plan_forward(f->p, rows);
+        nn_plan_forward(k->p, rows);
+        if (training) {
+            nn_plan_backward(f->p, rows);
+            nn_plan_backward(k->p, rows);
+        }
+    }
+    assert_true(tu_close(tm_loss_of(f), tm_loss_of(k), 1e-6, 1e-6));
+    const float *zf = nn_plan_ptr(f->p, f->g->logits), *zk = nn_plan_ptr(k->p, k->g->logits);
+    for (long i = 0; i < nlogits; i++)
+        if (!tu_close(zf[i], zk[i], 1e-5, 1e-5)) fail_msg("logit %ld: %g vs %g", i, zf[i], zk[i]);
+    for (int i = 0; training && i < f->P->n; i++) {
+        const nn_param *a = &f->P->p[i], *b = &k->P->p[i];
+        if (!a->grad) continue;
+        for (long e = 0; e < a->numel; e++)
+            if (!tu_close(a->grad[e], b->grad[e], 1e-6, 1e-5))
+                fail_msg("%s[%ld]: fused %.8g, plain %.8g", a->name, e, a->grad[e], b->grad[e]);
+    }
+}
+
 #endif

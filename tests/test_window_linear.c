@@ -84,25 +84,7 @@ static void expect_same(const form *fm, const nn_spec *s, int training, int rows
     model_open(&k, fm, s, fm->b, training, NN_LOWER_KEEP_ALL);
     assert_true(tm_has_step(f.p, fwd_name(fm)));
     if (training) assert_true(tm_has_step(f.p, bwd_name(fm)));
-    for (int pass = 0; pass < 2; pass++) { /* twice: gradients written, not added, per step */
-        nn_plan_forward(f.p, rows);
-        nn_plan_forward(k.p, rows);
-        if (training) {
-            nn_plan_backward(f.p, rows);
-            nn_plan_backward(k.p, rows);
-        }
-    }
-    assert_true(tu_close(tm_loss_of(&f), tm_loss_of(&k), 1e-6, 1e-6));
-    const float *zf = nn_plan_ptr(f.p, f.g->logits), *zk = nn_plan_ptr(k.p, k.g->logits);
-    for (long i = 0; i < (long)rows * (fm->window ? fm->t : 1) * fm->v; i++)
-        if (!tu_close(zf[i], zk[i], 1e-5, 1e-5)) fail_msg("logit %ld: %g vs %g", i, zf[i], zk[i]);
-    for (int i = 0; training && i < f.P->n; i++) {
-        const nn_param *a = &f.P->p[i], *b = &k.P->p[i];
-        if (!a->grad) continue;
-        for (long e = 0; e < a->numel; e++)
-            if (!tu_close(a->grad[e], b->grad[e], 1e-6, 1e-5))
-                fail_msg("%s[%ld]: fused %.8g, plain %.8g", a->name, e, a->grad[e], b->grad[e]);
-    }
+    tm_expect_same_runs(&f, &k, rows, (long)rows * (fm->window ? fm->t : 1) * fm->v, training);
     tm_model_close(&f);
     tm_model_close(&k);
 }
