@@ -333,6 +333,32 @@ static void t_gelu_isas_agree(void **state)
     free(x), free(dy), free(ya), free(yz), free(da), free(dz);
 }
 
+/* The AVX-512 cross-entropy's 16-row transposed blocks (and the rows past the last whole
+ * block, and widths past the blocked form's 64) against the AVX2 row form: the same bits. */
+static void t_xent_blocks_agree(void **state)
+{
+    (void)state;
+    const nn_kernels *a = nn_kernels_get("avx2"), *z = nn_kernels_get("avx512");
+    if (!a || !z) skip();
+    static const int widths[] = {1, 2, 8, 15, 16, 17, 27, 32, 33, 48, 64, 65, 100};
+    static const int heights[] = {16, 32, 35};
+    enum { M = 35, N = 100 };
+    float *l = rnd(M * N, -12, 12), *pa = zeros(M * N), *pz = zeros(M * N);
+    float la[M], lz[M];
+    int32_t y[M];
+    for (size_t w = 0; w < sizeof widths / sizeof *widths; w++)
+        for (size_t h = 0; h < sizeof heights / sizeof *heights; h++) {
+            int n = widths[w], m = heights[h];
+            for (int i = 0; i < m; i++)
+                y[i] = (i * 7 + 3) % n;
+            l[5 * n] = 90.0f; /* one row whose max is far from the rest */
+            a->xent_fwd(m, n, l, y, pa, la), z->xent_fwd(m, n, l, y, pz, lz);
+            assert_memory_equal(pa, pz, (size_t)m * n * sizeof *pa);
+            assert_memory_equal(la, lz, (size_t)m * sizeof *la);
+        }
+    free(l), free(pa), free(pz);
+}
+
 /* ---- dropout ------------------------------------------------------------------------------ */
 
 static void t_dropout(void **state)
@@ -372,6 +398,7 @@ int main(void)
         cmocka_unit_test_setup(t_grad_fd, reseed),
         cmocka_unit_test_setup(t_attn_isa_fd, reseed),
         cmocka_unit_test_setup(t_gelu_isas_agree, reseed),
+        cmocka_unit_test_setup(t_xent_blocks_agree, reseed),
         cmocka_unit_test_setup(t_dropout, reseed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

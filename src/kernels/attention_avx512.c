@@ -15,6 +15,7 @@
 #include "kernels/avx2.h"
 #include "kernels/avx512.h"
 #include "kernels/avx512_math.h"
+#include "kernels/avx512_transpose.h"
 #include "kernels/split.h"
 
 #define INLINE static inline __attribute__((always_inline))
@@ -24,39 +25,6 @@ enum { T = 16, HS = 16, AHEAD = 2 /* batches prefetched ahead */ };
 static int fits(int t, int hs)
 {
     return t <= T && hs == HS;
-}
-
-#define PS(x) _mm512_castpd_ps(x)
-#define PD(x) _mm512_castps_pd(x)
-
-/* r[0..15] (rows) transposed in place: r[c] lane i = old r[i] lane c */
-INLINE void transpose16(__m512 r[16])
-{
-    __m512 t[16];
-#pragma GCC unroll 8
-    for (int k = 0; k < 16; k += 2) {
-        t[k] = _mm512_unpacklo_ps(r[k], r[k + 1]);
-        t[k + 1] = _mm512_unpackhi_ps(r[k], r[k + 1]);
-    }
-#pragma GCC unroll 4
-    for (int k = 0; k < 16; k += 4) {
-        r[k] = PS(_mm512_unpacklo_pd(PD(t[k]), PD(t[k + 2])));
-        r[k + 1] = PS(_mm512_unpackhi_pd(PD(t[k]), PD(t[k + 2])));
-        r[k + 2] = PS(_mm512_unpacklo_pd(PD(t[k + 1]), PD(t[k + 3])));
-        r[k + 3] = PS(_mm512_unpackhi_pd(PD(t[k + 1]), PD(t[k + 3])));
-    }
-#pragma GCC unroll 2
-    for (int h = 0; h < 16; h += 8)
-#pragma GCC unroll 4
-        for (int k = 0; k < 4; k++) {
-            t[h + k] = _mm512_shuffle_f32x4(r[h + k], r[h + k + 4], 0x88);
-            t[h + k + 4] = _mm512_shuffle_f32x4(r[h + k], r[h + k + 4], 0xdd);
-        }
-#pragma GCC unroll 8
-    for (int k = 0; k < 8; k++) {
-        r[k] = _mm512_shuffle_f32x4(t[k], t[k + 8], 0x88);
-        r[k + 8] = _mm512_shuffle_f32x4(t[k], t[k + 8], 0xdd);
-    }
 }
 
 /* r[i] = the 16 floats at x + i·ld for i < t, 0 beyond (`k` masks the columns) */
@@ -127,7 +95,7 @@ static void head_fwd(int t, int causal, const float *q0, size_t ld, float *att, 
     __m512 r[16], s[16];
     __mmask16 all = 0xFFFF;
     load_rows(t, q0, ld, all, r);
-    transpose16(r); /* r[d] lane i = q_i[d] */
+    nn_transpose16(r); /* r[d] lane i = q_i[d] */
     scores_t(t, k0, ld, r, s);
     __m512 sc = _mm512_set1_ps(0.25f), mx = _mm512_set1_ps(-INFINITY);
 #pragma GCC unroll 16
@@ -156,7 +124,7 @@ static void head_fwd(int t, int causal, const float *q0, size_t ld, float *att, 
     }
     load_rows(t, v0, ld, all, r);
     bcast_product(t, causal, pt[0], T, 1, r, out, ldo, 0, 0); /* O_i = Σ_j P[i][j]·v_j */
-    transpose16(s);                                           /* s[i] = row i of P */
+    nn_transpose16(s);                                        /* s[i] = row i of P */
     __mmask16 tk = (__mmask16)((1u << t) - 1u);
 #pragma GCC unroll 16
     for (int i = 0; i < T; i++)
@@ -172,9 +140,9 @@ static void head_bwd(int t, int causal, const float *q0, size_t ld, const float 
     __m512 r[16], p[16], dp[16];
     float dst[T][T];
     load_rows(t, att, (size_t)t, tk, p);
-    transpose16(p); /* p[j] lane i = P[i][j] */
+    nn_transpose16(p); /* p[j] lane i = P[i][j] */
     load_rows(t, dout, ldo, all, r);
-    transpose16(r);             /* r[d] lane i = dO_i[d] */
+    nn_transpose16(r);          /* r[d] lane i = dO_i[d] */
     scores_t(t, v0, ld, r, dp); /* dp[j] lane i = dO_i·v_j */
     __m512 sum = _mm512_setzero_ps();
 #pragma GCC unroll 16

@@ -35,6 +35,7 @@ void nn_avx2_attn_fwd(int b, int t, int nh, int hs, int causal, const float *qkv
 void nn_avx2_attn_bwd(int b, int t, int nh, int hs, int causal, const float *qkv, const float *att,
                       const float *dout, float *dqkv, int accumulate);
 float nn_avx2_logf(float x);
+void nn_avx2_log8(float v[8]);
 void nn_avx2_gelu_fwd(size_t n, int approx, const float *x, float *y);
 void nn_avx2_gelu_bwd(size_t n, int approx, const float *x, const float *dy, float *dx,
                       int accumulate);

@@ -1,6 +1,6 @@
-/* avx512_math.h — the vector exp and tanh of avx2_math.h at 16 lanes, the same operations in
- * the same order (so the two paths give the same bits); internal, include only from files
- * compiled with the AVX-512 flags. */
+/* avx512_math.h — the vector exp, tanh and GELU of avx2_math.h and seq_avx2.c at 16 lanes,
+ * the same operations in the same order (so the two paths give the same bits); internal,
+ * include only from files compiled with the AVX-512 flags. */
 #ifndef NN_KERNELS_AVX512_MATH_H
 #define NN_KERNELS_AVX512_MATH_H
 
@@ -48,6 +48,22 @@ static inline __attribute__((always_inline)) __m512 tanh512(__m512 x)
     q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(2.26843463243900e-03f));
     q = _mm512_fmadd_ps(q, z, _mm512_set1_ps(4.89352518554385e-03f));
     return _mm512_div_ps(_mm512_mul_ps(p, x), q);
+}
+
+/* √(2/π)·(x + 0.044715·x³), as seq_avx2.c's gelu_inner */
+static inline __attribute__((always_inline)) __m512 gelu_inner512(__m512 x)
+{
+    __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+    return _mm512_mul_ps(_mm512_set1_ps(0.7978845608028654f),
+                         _mm512_fmadd_ps(_mm512_set1_ps(0.044715f), x3, x));
+}
+
+/* makemore's GELU, 0.5·x·(1 + tanh(gelu_inner(x))), as seq_avx2.c's gelu_fwd */
+static inline __attribute__((always_inline)) __m512 gelu_tanh512(__m512 x)
+{
+    __m512 th = tanh512(gelu_inner512(x));
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x),
+                         _mm512_add_ps(_mm512_set1_ps(1), th));
 }
 
 #endif
