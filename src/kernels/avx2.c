@@ -407,11 +407,19 @@ static void adam(size_t n, float *p, const float *g, float *m, float *v, const n
     STRIPS(n, adam_strip, p, g, m, v, c);
 }
 
+static void linear_fwd(int m, int n, int k, const float *x, const float *w, const float *bias,
+                       float *y)
+{
+    nn_avx2_sgemm_nn(m, n, k, x, k, w, n, y, n, 0);
+    if (bias) bias_add(m, n, bias, y);
+}
+
 const nn_kernels nn_kernels_avx2 = {
     .isa = "avx2",
     .sgemm_nn = nn_avx2_sgemm_nn,
     .sgemm_nt = nn_avx2_sgemm_nt,
     .sgemm_tn = nn_avx2_sgemm_tn,
+    .linear_fwd = linear_fwd,
     .bias_add = bias_add,
     .col_sum = col_sum,
     .tanh_fwd = tanh_fwd,

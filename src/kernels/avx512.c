@@ -249,6 +249,7 @@ static void table_init(void)
     table.sgemm_nn = nn_avx512_sgemm_nn;
     table.sgemm_nt = nn_avx512_sgemm_nt;
     table.sgemm_tn = nn_avx512_sgemm_tn;
+    table.linear_fwd = nn_avx512_linear_fwd;
     rnn_prims = nn_avx2_rnn_prims;
     rnn_prims.sgemm_nn = nn_avx512_sgemm_nn;
     rnn_prims.sgemm_nt = nn_avx512_sgemm_nt;

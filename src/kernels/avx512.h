@@ -12,6 +12,10 @@ void nn_avx512_sgemm_nt(int m, int n, int k, const float *a, int lda, const floa
 void nn_avx512_sgemm_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                         float *c, int ldc, int accumulate);
 
+/* gemm_avx512.c: kernels.h linear_fwd, the bias added to each tile in registers. */
+void nn_avx512_linear_fwd(int m, int n, int k, const float *x, const float *w, const float *bias,
+                          float *y);
+
 /* seq_avx512.c: GELU, causal mean, cross-entropy; attention_avx512.c: the attention core
  * (kernels.h). */
 void nn_avx512_gelu_fwd(size_t n, int approx, const float *x, float *y);

@@ -28,7 +28,8 @@ enum { MR = 12, NR = 32, KC = 256, MC = 144, NC = 1024, PF = 32 };
 static _Thread_local _Alignas(64) float pack_buf[KC * NC];
 static _Thread_local _Alignas(64) float apack_buf[MC * KC + 16];
 
-/* A(i, p) = a[i·ai + p·ap];  B(p, j) = b[p·bp + j·bj]. */
+/* A(i, p) = a[i·ai + p·ap];  B(p, j) = b[p·bp + j·bj];  bias (linear_fwd, else NULL): added
+ * to each tile of C in registers once its last k block is in. */
 typedef struct {
     const float *a;
     ptrdiff_t ai, ap;
@@ -36,6 +37,7 @@ typedef struct {
     ptrdiff_t bp, bj;
     float *c;
     ptrdiff_t ldc;
+    const float *bias;
 } gemm_args;
 
 static __mmask16 lanes16(int r)
@@ -45,9 +47,11 @@ static __mmask16 lanes16(int r)
 
 /* The micro-kernel: mr rows, nv (1 or 2) vectors of 16 columns, `full` = no masks; all
  * three are constants at each call site, so the accumulators stay in registers. */
-static inline __attribute__((always_inline)) void
-tile(const int mr, const int nv, const int full, int kc, const float *a, ptrdiff_t ai, ptrdiff_t ap,
-     const float *b, ptrdiff_t bs, float *c, ptrdiff_t ldc, __mmask16 m0, __mmask16 m1, int add)
+static inline __attribute__((always_inline)) void tile(const int mr, const int nv, const int full,
+                                                       int kc, const float *a, ptrdiff_t ai,
+                                                       ptrdiff_t ap, const float *b, ptrdiff_t bs,
+                                                       float *c, ptrdiff_t ldc, __mmask16 m0,
+                                                       __mmask16 m1, int add, const float *bias)
 {
     __m512 c0[MR], c1[MR];
 #pragma GCC unroll 12
@@ -76,6 +80,17 @@ tile(const int mr, const int nv, const int full, int kc, const float *a, ptrdiff
             if (nv == 2) c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
         }
     }
+    if (bias) { /* linear_fwd: C + bias once the sum is complete, as bias_add adds it */
+        __m512 b0 = full ? _mm512_loadu_ps(bias) : _mm512_maskz_loadu_ps(m0, bias);
+        __m512 b1 = nv == 1 ? _mm512_setzero_ps()
+                    : full  ? _mm512_loadu_ps(bias + 16)
+                            : _mm512_maskz_loadu_ps(m1, bias + 16);
+#pragma GCC unroll 12
+        for (int r = 0; r < mr; r++) {
+            c0[r] = _mm512_add_ps(c0[r], b0);
+            if (nv == 2) c1[r] = _mm512_add_ps(c1[r], b1);
+        }
+    }
 #pragma GCC unroll 12
     for (int r = 0; r < mr; r++) {
         float *cr = c + r * ldc;
@@ -91,23 +106,24 @@ tile(const int mr, const int nv, const int full, int kc, const float *a, ptrdiff
 
 #define TILE_ROWS(NV, FULL)                                                                        \
     switch (mr) {                                                                                  \
-    case 12: tile(12, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add); break;                 \
-    case 11: tile(11, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add); break;                 \
-    case 10: tile(10, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add); break;                 \
-    case 9: tile(9, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add); break;                   \
-    case 8: tile(8, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add); break;                   \
-    case 7: tile(7, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add); break;                   \
-    case 6: tile(6, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add); break;                   \
-    case 5: tile(5, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add); break;                   \
-    case 4: tile(4, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add); break;                   \
-    case 3: tile(3, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add); break;                   \
-    case 2: tile(2, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add); break;                   \
-    default: tile(1, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add); break;                  \
+    case 12: tile(12, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add, bias); break;           \
+    case 11: tile(11, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add, bias); break;           \
+    case 10: tile(10, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add, bias); break;           \
+    case 9: tile(9, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add, bias); break;             \
+    case 8: tile(8, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add, bias); break;             \
+    case 7: tile(7, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add, bias); break;             \
+    case 6: tile(6, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add, bias); break;             \
+    case 5: tile(5, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add, bias); break;             \
+    case 4: tile(4, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add, bias); break;             \
+    case 3: tile(3, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add, bias); break;             \
+    case 2: tile(2, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add, bias); break;             \
+    default: tile(1, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, m0, m1, add, bias); break;            \
     }
 
 /* One tile of mr ≤ 12 rows and nr ≤ 32 columns: picks the instantiation. */
 static void tile_any(int mr, int nr, int kc, const float *a, ptrdiff_t ai, ptrdiff_t ap,
-                     const float *b, ptrdiff_t bs, float *c, ptrdiff_t ldc, int add)
+                     const float *b, ptrdiff_t bs, float *c, ptrdiff_t ldc, int add,
+                     const float *bias)
 {
     __mmask16 m0 = lanes16(nr), m1 = lanes16(nr - 16);
     if (nr == 32)
@@ -234,7 +250,7 @@ static void gemm_packed(const gemm_args *g, int m, int n, int k, int accumulate)
         int nc = n - j0 < NC ? n - j0 : NC;
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = k - p0 < KC ? k - p0 : KC;
-            int add = accumulate || p0 > 0;
+            int add = accumulate || p0 > 0, last = p0 + kc == k;
             pack_b(g, p0, kc, j0, nc);
             for (int i0 = 0; i0 < m; i0 += MC) {
                 int mc = m - i0 < MC ? m - i0 : MC;
@@ -243,6 +259,7 @@ static void gemm_packed(const gemm_args *g, int m, int n, int k, int accumulate)
                     int nr = nc - q < NR ? nc - q : NR;
                     const float *b = pack_buf + (size_t)q * kc;
                     float *c = g->c + i0 * g->ldc + j0 + q;
+                    const float *bias = last && g->bias ? g->bias + j0 + q : NULL;
                     for (int ir = 0; ir < mc; ir += MR) {
                         int mr = mc - ir < MR ? mc - ir : MR;
                         const float *a = apack_buf + (size_t)ir * kc;
@@ -252,9 +269,10 @@ static void gemm_packed(const gemm_args *g, int m, int n, int k, int accumulate)
                                              _MM_HINT_T0);
                         if (mr == MR && nr == NR)
                             tile(MR, 2, 1, kc, a, 1, MR, b, NR, c + ir * g->ldc, g->ldc, 0xFFFF,
-                                 0xFFFF, add);
+                                 0xFFFF, add, bias);
                         else
-                            tile_any(mr, nr, kc, a, 1, MR, b, NR, c + ir * g->ldc, g->ldc, add);
+                            tile_any(mr, nr, kc, a, 1, MR, b, NR, c + ir * g->ldc, g->ldc, add,
+                                     bias);
                     }
                 }
             }
@@ -271,7 +289,7 @@ static void gemm_direct(const gemm_args *g, int m, int n, int k, int accumulate)
         int nc = n - j0 < NC ? n - j0 : NC;
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = k - p0 < KC ? k - p0 : KC;
-            int add = accumulate || p0 > 0;
+            int add = accumulate || p0 > 0, last = p0 + kc == k;
             const float *b = g->b + p0 * g->bp + j0;
             ptrdiff_t bs = g->bp, qs = NR;
             if (g->bj != 1) {
@@ -282,11 +300,12 @@ static void gemm_direct(const gemm_args *g, int m, int n, int k, int accumulate)
                 int nr = nc - q < NR ? nc - q : NR;
                 const float *bq = b + q / NR * qs;
                 float *c = g->c + j0 + q;
+                const float *bias = last && g->bias ? g->bias + j0 + q : NULL;
                 const float *a = g->a + p0 * g->ap;
                 for (int t = 0, i0 = 0; t < tiles; t++) {
                     int mr = base + (t < extra);
                     tile_any(mr, nr, kc, a + i0 * g->ai, g->ai, g->ap, bq, bs, c + i0 * g->ldc,
-                             g->ldc, add);
+                             g->ldc, add, bias);
                     i0 += mr;
                 }
             }
@@ -310,6 +329,9 @@ static void run(const gemm_args *g, int m, int n, int k, int accumulate, int pac
     if (k <= 0) {
         for (int i = 0; i < m && !accumulate; i++)
             memset(g->c + i * g->ldc, 0, (size_t)n * sizeof(float));
+        for (int i = 0; g->bias && i < m; i++)
+            for (int j = 0; j < n; j++)
+                g->c[i * g->ldc + j] += g->bias[j];
         return;
     }
     if (packed)
@@ -327,6 +349,7 @@ static void job_task(void *ctx, int t)
     if (cnt <= 0) return;
     if (j->by_cols) {
         g.b += lo * g.bj, g.c += lo;
+        if (g.bias) g.bias += lo;
         run(&g, j->m, cnt, j->k, j->accumulate, j->packed);
     } else {
         g.a += lo * g.ai, g.c += lo * g.ldc;
@@ -352,20 +375,27 @@ static void gemm(const gemm_args *g, int m, int n, int k, int accumulate)
 void nn_avx512_sgemm_nn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                         float *c, int ldc, int accumulate)
 {
-    gemm_args g = {a, lda, 1, b, ldb, 1, c, ldc};
+    gemm_args g = {a, lda, 1, b, ldb, 1, c, ldc, NULL};
     gemm(&g, m, n, k, accumulate);
 }
 
 void nn_avx512_sgemm_nt(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                         float *c, int ldc, int accumulate)
 {
-    gemm_args g = {a, lda, 1, b, 1, ldb, c, ldc};
+    gemm_args g = {a, lda, 1, b, 1, ldb, c, ldc, NULL};
     gemm(&g, m, n, k, accumulate);
 }
 
 void nn_avx512_sgemm_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                         float *c, int ldc, int accumulate)
 {
-    gemm_args g = {a, 1, lda, b, ldb, 1, c, ldc};
+    gemm_args g = {a, 1, lda, b, ldb, 1, c, ldc, NULL};
     gemm(&g, m, n, k, accumulate);
+}
+
+void nn_avx512_linear_fwd(int m, int n, int k, const float *x, const float *w, const float *bias,
+                          float *y)
+{
+    gemm_args g = {x, k, 1, w, n, 1, y, n, bias};
+    gemm(&g, m, n, k, 0);
 }

@@ -77,6 +77,12 @@ typedef struct nn_kernels {
     void (*sgemm_tn)(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                      float *c, int ldc, int accumulate);
 
+    /* y = x·w (+ bias)   x: m×k, w: k×n, y: m×n, row-major; bias may be NULL.  linear's
+     * forward: bit for bit sgemm_nn then bias_add (AVX-512 adds the bias to each tile of the
+     * product in registers, saving a pass over it; the other paths make those two calls). */
+    void (*linear_fwd)(int m, int n, int k, const float *x, const float *w, const float *bias,
+                       float *y);
+
     /* y[i][j] += bias[j] */
     void (*bias_add)(int m, int n, const float *bias, float *y);
     /* out[j] (+)= Σ_i x[i][j]   (bias gradient) */

@@ -315,11 +315,19 @@ void nn_ref_add(size_t n, const float *a, const float *b, float *y)
         y[i] = a[i] + b[i];
 }
 
+static void linear_fwd(int m, int n, int k, const float *x, const float *w, const float *bias,
+                       float *y)
+{
+    nn_ref_sgemm_nn(m, n, k, x, k, w, n, y, n, 0);
+    if (bias) nn_ref_bias_add(m, n, bias, y);
+}
+
 const nn_kernels nn_kernels_scalar = {
     .isa = "scalar",
     .sgemm_nn = nn_ref_sgemm_nn,
     .sgemm_nt = nn_ref_sgemm_nt,
     .sgemm_tn = nn_ref_sgemm_tn,
+    .linear_fwd = linear_fwd,
     .bias_add = nn_ref_bias_add,
     .col_sum = nn_ref_col_sum,
     .tanh_fwd = nn_ref_tanh_fwd,

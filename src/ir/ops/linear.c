@@ -35,9 +35,9 @@ static int infer(nn_graph *g, int node, nn_diag *d)
     nn_tensor x = g->t[n->in[0]];
     if (check_input(g, node, &x, d) != 0) return -1;
     /* out_mult: an attention's projections, sized by the width (spec_blocks.c) */
-    int out = n->spec->out_mult > 0   ? n->spec->out_mult * x.dim[x.ndim - 1]
-              : n->spec->out > 0 ? n->spec->out
-                                 : g->vocab;
+    int out = n->spec->out_mult > 0 ? n->spec->out_mult * x.dim[x.ndim - 1]
+              : n->spec->out > 0    ? n->spec->out
+                                    : g->vocab;
     int wdim[2] = {x.dim[x.ndim - 1], out};
     int w = nn_make_param(g, node, "weight", NN_PARAM, 2, wdim, &n->spec->init, &default_weight);
     if (w < 0) return -1;
@@ -78,8 +78,7 @@ static void run(const nn_step *s, int rows)
 {
     rows = mrows(s->tin[0], rows);
     int k = s->tin[1]->dim[0], n = s->tin[1]->dim[1];
-    nn_k->sgemm_nn(rows, n, k, s->in[0], k, s->in[1], n, s->out[0], n, 0);
-    if (s->in[2]) nn_k->bias_add(rows, n, s->in[2], s->out[0]);
+    nn_k->linear_fwd(rows, n, k, s->in[0], s->in[1], s->in[2], s->out[0]);
 }
 
 /* dx = dy·Wᵀ (task 0),  dW = xᵀ·dy and db = Σ_rows dy (task 1): independent outputs. */

@@ -38,6 +38,13 @@ static void count_tn(int m, int n, int k, const float *a, int lda, const float *
     inner->sgemm_tn(m, n, k, a, lda, b, ldb, c, ldc, acc);
 }
 
+static void count_linear(int m, int n, int k, const float *x, const float *w, const float *bias,
+                         float *y)
+{
+    atomic_fetch_add(&counted, 2LL * m * n * k);
+    inner->linear_fwd(m, n, k, x, w, bias, y);
+}
+
 /* the recurrent cells' products are inside their kernels: counted by their formula */
 static void count_rnn_fwd(int b, int t, int e, int h, int gru, const nn_rnn_input *in,
                           const float *start, const nn_rnn_weights *w, float *pack, float *state,
@@ -63,6 +70,7 @@ static void count_flops(nn_trainer *tr, double *flops)
     nn_kernels counting = *nn_k;
     inner = nn_k;
     counting.sgemm_nn = count_nn, counting.sgemm_nt = count_nt, counting.sgemm_tn = count_tn;
+    counting.linear_fwd = count_linear;
     counting.rnn_fwd = count_rnn_fwd, counting.rnn_bwd = count_rnn_bwd;
     nn_k = &counting;
     nn_load_batch(tr);
