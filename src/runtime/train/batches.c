@@ -67,8 +67,9 @@ void nn_load_batch(nn_trainer *tr)
     enum { GROUP = 64 };
     long ix[GROUP];
     size_t xw = ds->kind == NN_DATASET_TABLE ? (size_t)ds->features : (size_t)ds->context;
+    size_t yw = sp->fy ? 1 : (size_t)ds->ytw; /* targets per example: 1, or T for sequences */
     const nn_graph *g = p->g;
-    int text_ids = ds->kind == NN_DATASET_TEXT && g->t[g->y].dtype != NN_F32 && ds->ytw == 1;
+    int text_ids = ds->kind == NN_DATASET_TEXT && g->t[g->y].dtype != NN_F32;
     int32_t *tx = text_ids ? nn_plan_ptr(p, g->x) : NULL,
             *ty = text_ids ? nn_plan_ptr(p, g->y) : NULL;
     for (int at = 0; at < tr->batch; at += GROUP) {
@@ -78,14 +79,15 @@ void nn_load_batch(nn_trainer *tr)
             __builtin_prefetch(ds->kind == NN_DATASET_TABLE ? (const void *)(sp->fx + ix[i] * xw)
                                                             : (const void *)(sp->x + ix[i] * xw));
             __builtin_prefetch(sp->fy ? (const void *)(sp->fy + ix[i])
-                                      : (const void *)(sp->y + ix[i]));
+                                      : (const void *)(sp->y + ix[i] * yw));
         }
-        if (text_ids) { /* the lessons' case, without load_rows' general dispatch per row */
+        if (text_ids) { /* the lessons' and makemore's case, without load_rows' dispatch */
             for (int i = 0; i < n; i++) {
-                const int32_t *src = sp->x + ix[i] * (long)xw;
+                const int32_t *src = sp->x + ix[i] * (long)xw, *ys = sp->y + ix[i] * (long)yw;
                 for (size_t c = 0; c < xw; c++)
                     tx[(size_t)(at + i) * xw + c] = src[c];
-                ty[at + i] = sp->y[ix[i]];
+                for (size_t c = 0; c < yw; c++)
+                    ty[(size_t)(at + i) * yw + c] = ys[c];
             }
             continue;
         }
