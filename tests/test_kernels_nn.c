@@ -403,6 +403,37 @@ static void t_linear_fwd(void **state)
     }
 }
 
+/* all_finite: 1 on finite data (huge, tiny and subnormal values too), 0 with one NaN or
+ * ±inf at any position — the vector body, its tail, or a masked last strip. */
+static void t_all_finite(void **state)
+{
+    (void)state;
+    static const size_t lens[] = {0, 1, 7, 15, 16, 17, 31, 32, 33, 63, 64, 65, 130};
+    const float bad[] = {INFINITY, -INFINITY, NAN};
+    FOR_EACH_ISA(K)
+    {
+        for (size_t l = 0; l < sizeof lens / sizeof *lens; l++) {
+            size_t n = lens[l];
+            float *x = rnd(n + 1, -1, 1);
+            if (n > 0) x[0] = 3.0e38f, x[n - 1] = -1e-42f; /* subnormal */
+            if (!K->all_finite(n, x))
+                fail_msg("%s all_finite(%zu): finite data refused", K->isa, n);
+            x[n] = NAN; /* past the end: not read */
+            if (!K->all_finite(n, x)) fail_msg("%s all_finite(%zu) read past n", K->isa, n);
+            for (size_t at = 0; at < n; at++)
+                for (size_t b = 0; b < 3; b++) {
+                    float keep = x[at];
+                    x[at] = bad[b];
+                    if (K->all_finite(n, x))
+                        fail_msg("%s all_finite(%zu): %g at %zu not seen", K->isa, n,
+                                 (double)bad[b], at);
+                    x[at] = keep;
+                }
+            free(x);
+        }
+    }
+}
+
 static void t_accumulate(void **state)
 {
     (void)state;
@@ -450,6 +481,7 @@ int main(void)
         cmocka_unit_test_setup(t_xent_grad_fd, reseed),
         cmocka_unit_test_setup(t_linear_grad_fd, reseed),
         cmocka_unit_test_setup(t_linear_fwd, reseed),
+        cmocka_unit_test_setup(t_all_finite, reseed),
         cmocka_unit_test_setup(t_accumulate, reseed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

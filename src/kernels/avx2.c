@@ -407,6 +407,23 @@ static void adam(size_t n, float *p, const float *g, float *m, float *v, const n
     STRIPS(n, adam_strip, p, g, m, v, c);
 }
 
+/* x·0 is NaN exactly when x is NaN or ±inf, and NaN survives every later add: one FMA per
+ * 8 floats, four chains. */
+static int all_finite(size_t n, const float *x)
+{
+    __m256 z = _mm256_setzero_ps(), a0 = z, a1 = z, a2 = z, a3 = z;
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), z, a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), z, a1);
+        a2 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 16), z, a2);
+        a3 = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 24), z, a3);
+    }
+    __m256 a = _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3));
+    if (_mm256_movemask_ps(_mm256_cmp_ps(a, a, _CMP_UNORD_Q))) return 0;
+    return nn_ref_all_finite(n - i, x + i);
+}
+
 static void linear_fwd(int m, int n, int k, const float *x, const float *w, const float *bias,
                        float *y)
 {
@@ -420,6 +437,7 @@ const nn_kernels nn_kernels_avx2 = {
     .sgemm_nt = nn_avx2_sgemm_nt,
     .sgemm_tn = nn_avx2_sgemm_tn,
     .linear_fwd = linear_fwd,
+    .all_finite = all_finite,
     .bias_add = bias_add,
     .col_sum = col_sum,
     .tanh_fwd = tanh_fwd,

@@ -163,6 +163,9 @@ typedef struct nn_kernels {
     void (*ema)(size_t n, float *r, const float *x, float m);
     /* y = a + b   (y may be a or b: a residual's x + f(x), or a gradient added in place) */
     void (*add)(size_t n, const float *a, const float *b, float *y);
+    /* 1 when no x[i] is NaN or ±inf: the training step's check of every gradient before the
+     * update (runtime/train/nancheck.c) */
+    int (*all_finite)(size_t n, const float *x);
 
     /* ---- sequence models (ref_seq.c) ---- */
     /* LayerNorm over each row of x[m×n] (biased variance):

@@ -5,6 +5,7 @@
  * contiguously) and 8-wide blocks that GCC's -O2 SLP vectoriser turns into SSE.
  */
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "kernels/ref.h"
@@ -315,6 +316,19 @@ void nn_ref_add(size_t n, const float *a, const float *b, float *y)
         y[i] = a[i] + b[i];
 }
 
+/* A float is NaN or ±inf when its exponent bits are all ones: then adding one to the
+ * exponent field carries into the sign bit, and only then.  Branch-free. */
+int nn_ref_all_finite(size_t n, const float *x)
+{
+    const uint32_t EXP = 0x7f800000u, ONE = 0x00800000u;
+    uint32_t acc = 0, u;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(&u, x + i, sizeof u);
+        acc |= (u & EXP) + ONE;
+    }
+    return !(acc & 0x80000000u);
+}
+
 static void linear_fwd(int m, int n, int k, const float *x, const float *w, const float *bias,
                        float *y)
 {
@@ -328,6 +342,7 @@ const nn_kernels nn_kernels_scalar = {
     .sgemm_nt = nn_ref_sgemm_nt,
     .sgemm_tn = nn_ref_sgemm_tn,
     .linear_fwd = linear_fwd,
+    .all_finite = nn_ref_all_finite,
     .bias_add = nn_ref_bias_add,
     .col_sum = nn_ref_col_sum,
     .tanh_fwd = nn_ref_tanh_fwd,

@@ -56,6 +56,7 @@ void nn_ref_sgd_nesterov(size_t n, float *p, const float *g, float *v, float lr,
 void nn_ref_adam(size_t n, float *p, const float *g, float *m, float *v, const nn_adam_coef *c);
 void nn_ref_ema(size_t n, float *r, const float *x, float m);
 void nn_ref_add(size_t n, const float *a, const float *b, float *y);
+int nn_ref_all_finite(size_t n, const float *x);
 
 /* ref_seq.c: the sequence-model kernels */
 void nn_ref_ln_fwd(int m, int n, const float *x, const float *gamma, const float *beta, float eps,
