@@ -16,6 +16,7 @@
 #include "kernels/avx2_strip.h"
 
 #include "kernels/avx2_math.h"
+#include "kernels/avx2_transpose.h"
 
 /* log(x) (Cephes logf): x = m·2^e with m in [√½, √2), log(1 + f), f = m − 1, by a degree-9
  * polynomial, plus e·ln2 in two parts.  Subnormal x are first scaled by 2^23; log(0) = −inf,
@@ -211,9 +212,42 @@ INLINE void col_sum_strip(int m, int n, const float *x, float *out, int accumula
     st(out + j, mk, full, s);
 }
 
+/* Σ_i x[i][j..j+8·S) for S whole strips side by side, row by row: each column the same
+ * row-order chain as col_sum_strip's, but S chains at once instead of one latency-bound
+ * chain per strip after another. */
+INLINE void col_sum_group(const int S, int m, int n, const float *x, float *out, int accumulate)
+{
+    __m256 s[8];
+#pragma GCC unroll 8
+    for (int q = 0; q < S; q++)
+        s[q] = _mm256_setzero_ps();
+    for (int i = 0; i < m; i++)
+#pragma GCC unroll 8
+        for (int q = 0; q < S; q++)
+            s[q] = _mm256_add_ps(s[q], _mm256_loadu_ps(x + (size_t)i * n + 8 * q));
+#pragma GCC unroll 8
+    for (int q = 0; q < S; q++) {
+        if (accumulate) s[q] = _mm256_add_ps(_mm256_loadu_ps(out + 8 * q), s[q]);
+        _mm256_storeu_ps(out + 8 * q, s[q]);
+    }
+}
+
 static void col_sum(int m, int n, const float *x, float *out, int accumulate)
 {
-    STRIPS(n, col_sum_strip, m, n, x, out, accumulate);
+    int whole = n / 8 * 8, j = 0;
+    for (; j + 64 <= whole; j += 64)
+        col_sum_group(8, m, n, x + j, out + j, accumulate);
+    switch ((whole - j) / 8) {
+    case 7: col_sum_group(7, m, n, x + j, out + j, accumulate); break;
+    case 6: col_sum_group(6, m, n, x + j, out + j, accumulate); break;
+    case 5: col_sum_group(5, m, n, x + j, out + j, accumulate); break;
+    case 4: col_sum_group(4, m, n, x + j, out + j, accumulate); break;
+    case 3: col_sum_group(3, m, n, x + j, out + j, accumulate); break;
+    case 2: col_sum_group(2, m, n, x + j, out + j, accumulate); break;
+    case 1: col_sum_group(1, m, n, x + j, out + j, accumulate); break;
+    default: break;
+    }
+    if (whole < n) col_sum_strip(m, n, x, out, accumulate, (size_t)whole, lanes(n - whole), 0);
 }
 
 static float hmax(__m256 v)
@@ -259,9 +293,9 @@ INLINE void row_scale_strip(xent_row_st *r, size_t j, __m256i mk, int full)
     st(r->p + j, mk, full, _mm256_div_ps(ld(r->p + j, mk, full), r->c)); /* c = Σ */
 }
 
-/* prob = exp(l − max)/Σ, loss = log Σ − (l_y − max), as in the reference. */
-static void xent_fwd(int m, int n, const float *logits, const int32_t *y, float *prob,
-                     float *row_loss)
+/* prob = exp(l − max)/Σ, loss = log Σ − (l_y − max), as in the reference: row by row. */
+static void xent_rows(int m, int n, const float *logits, const int32_t *y, float *prob,
+                      float *row_loss)
 {
     for (int i = 0; i < m; i++) {
         xent_row_st r = {logits + (size_t)i * n, prob + (size_t)i * n, _mm256_set1_ps(-INFINITY),
@@ -276,6 +310,64 @@ static void xent_fwd(int m, int n, const float *logits, const int32_t *y, float 
         STRIPS(n, row_scale_strip, &r);
         row_loss[i] = _mm256_cvtss_f32(log256(_mm256_set1_ps(sum))) - (r.l[y[i]] - mx);
     }
+}
+
+enum { XB_COLS = 64 /* widest row the blocked form takes */ };
+
+/* 8 rows at once, transposed: col[c] lane i = logit (i, c), so the max, the exponentials, Σ,
+ * the division and the log are vertical operations over 8 rows instead of a latency-bound
+ * chain of horizontal reductions per row.  Σ is added in xent_rows' order: acc[q] =
+ * Σ_s e(8s + q) in column order, then (acc0+acc4 + acc2+acc6) + (acc1+acc5 + acc3+acc7) as
+ * hsum does; every other operation is elementwise, so the bits are the row form's. */
+static void xent_block8(int n, const float *l, const int32_t *y, float *p, float *row_loss)
+{
+    __m256 col[XB_COLS], r[8];
+    for (int j = 0; j < n; j += 8) {
+        int w = n - j < 8 ? n - j : 8;
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++)
+            r[i] = ld(l + (size_t)i * n + j, lanes((size_t)w), w == 8);
+        nn_transpose8(r);
+        for (int c = 0; c < w; c++)
+            col[j + c] = r[c];
+    }
+    __m256 mx = _mm256_set1_ps(-INFINITY), acc[8];
+    for (int c = 0; c < n; c++)
+        mx = _mm256_max_ps(mx, col[c]);
+    for (int q = 0; q < 8; q++)
+        acc[q] = _mm256_setzero_ps();
+    for (int c = 0; c < n; c++) {
+        col[c] = exp256(_mm256_sub_ps(col[c], mx));
+        acc[c & 7] = _mm256_add_ps(acc[c & 7], col[c]);
+    }
+    __m256 h0 = _mm256_add_ps(acc[0], acc[4]), h1 = _mm256_add_ps(acc[1], acc[5]);
+    __m256 h2 = _mm256_add_ps(acc[2], acc[6]), h3 = _mm256_add_ps(acc[3], acc[7]);
+    __m256 sum = _mm256_add_ps(_mm256_add_ps(h0, h2), _mm256_add_ps(h1, h3));
+    for (int j = 0; j < n; j += 8) {
+        int w = n - j < 8 ? n - j : 8;
+#pragma GCC unroll 8
+        for (int c = 0; c < 8; c++)
+            r[c] = c < w ? _mm256_div_ps(col[j + c], sum) : _mm256_setzero_ps();
+        nn_transpose8(r);
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; i++)
+            st(p + (size_t)i * n + j, lanes((size_t)w), w == 8, r[i]);
+    }
+    float mxs[8], lg[8];
+    _mm256_storeu_ps(mxs, mx);
+    _mm256_storeu_ps(lg, log256(sum));
+    for (int i = 0; i < 8; i++)
+        row_loss[i] = lg[i] - (l[(size_t)i * n + y[i]] - mxs[i]);
+}
+
+static void xent_fwd(int m, int n, const float *logits, const int32_t *y, float *prob,
+                     float *row_loss)
+{
+    int i = 0;
+    if (n <= XB_COLS)
+        for (; i + 8 <= m; i += 8)
+            xent_block8(n, logits + (size_t)i * n, y + i, prob + (size_t)i * n, row_loss + i);
+    xent_rows(m - i, n, logits + (size_t)i * n, y + i, prob + (size_t)i * n, row_loss + i);
 }
 
 INLINE void scale_strip(const float *p, float *d, __m256 sc, size_t j, __m256i mk, int full)
@@ -424,19 +516,12 @@ static int all_finite(size_t n, const float *x)
     return nn_ref_all_finite(n - i, x + i);
 }
 
-static void linear_fwd(int m, int n, int k, const float *x, const float *w, const float *bias,
-                       float *y)
-{
-    nn_avx2_sgemm_nn(m, n, k, x, k, w, n, y, n, 0);
-    if (bias) bias_add(m, n, bias, y);
-}
-
 const nn_kernels nn_kernels_avx2 = {
     .isa = "avx2",
     .sgemm_nn = nn_avx2_sgemm_nn,
     .sgemm_nt = nn_avx2_sgemm_nt,
     .sgemm_tn = nn_avx2_sgemm_tn,
-    .linear_fwd = linear_fwd,
+    .linear_fwd = nn_avx2_linear_fwd,
     .all_finite = all_finite,
     .bias_add = bias_add,
     .col_sum = col_sum,

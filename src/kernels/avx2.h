@@ -11,6 +11,9 @@ void nn_avx2_sgemm_nt(int m, int n, int k, const float *a, int lda, const float 
                       float *c, int ldc, int accumulate);
 void nn_avx2_sgemm_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                       float *c, int ldc, int accumulate);
+/* kernels.h linear_fwd: the bias added to each tile in registers */
+void nn_avx2_linear_fwd(int m, int n, int k, const float *x, const float *w, const float *bias,
+                        float *y);
 
 /* gemm_avx2.c: one core's FMA peak at 8 lanes, GFLOP/s (see nn_kernels_fma_peak). */
 double nn_avx2_fma_peak(void);

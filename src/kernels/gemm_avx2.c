@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kernels/avx2.h"
+#include "kernels/avx2_transpose.h"
 #include "kernels/threads.h"
 
 /* Blocking for Zen 3 (L1d 32 KiB, L2 512 KiB per core): a kc×16 B panel (16 KiB) stays in
@@ -26,7 +27,8 @@ enum { MR = 6, NR = 16, KC = 256, MC = 144, NC = 1024 };
 static _Thread_local _Alignas(64) float pack_buf[KC * NC];
 static _Thread_local _Alignas(64) float apack_buf[MC * KC + 8]; /* + spill of pack_a */
 
-/* A(i, p) = a[i·ai + p·ap];  B(p, j) = b[p·bp + j·bj]. */
+/* A(i, p) = a[i·ai + p·ap];  B(p, j) = b[p·bp + j·bj];  bias (linear_fwd, else NULL): added
+ * to each tile of C in registers once its last k block is in. */
 typedef struct {
     const float *a;
     ptrdiff_t ai, ap;
@@ -34,6 +36,7 @@ typedef struct {
     ptrdiff_t bp, bj;
     float *c;
     ptrdiff_t ldc;
+    const float *bias;
 } gemm_args;
 
 /* Lane masks: the first r lanes set. */
@@ -47,9 +50,11 @@ static __m256i lanes(int r)
  * compile-time constants at every call site, so the loops unroll and the accumulators
  * stay in registers.  B row p is at b + p·bs; m0/m1 mask the two column vectors of the
  * nr ≤ 16 columns. */
-static inline __attribute__((always_inline)) void
-tile(const int mr, const int nv, const int full, int kc, const float *a, ptrdiff_t ai, ptrdiff_t ap,
-     const float *b, ptrdiff_t bs, float *c, ptrdiff_t ldc, int nr, __m256i m0, __m256i m1, int add)
+static inline __attribute__((always_inline)) void tile(const int mr, const int nv, const int full,
+                                                       int kc, const float *a, ptrdiff_t ai,
+                                                       ptrdiff_t ap, const float *b, ptrdiff_t bs,
+                                                       float *c, ptrdiff_t ldc, int nr, __m256i m0,
+                                                       __m256i m1, int add, const float *bias)
 {
     const int lo_full = full || nv == 2; /* with two vectors only the second is partial */
     __m256 c0[MR], c1[MR];
@@ -74,6 +79,17 @@ tile(const int mr, const int nv, const int full, int kc, const float *a, ptrdiff
             __m256 av = _mm256_broadcast_ss(a + r * ai);
             c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
             if (nv == 2) c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
+        }
+    }
+    if (bias) { /* linear_fwd: C + bias once the sum is complete, as bias_add adds it */
+        __m256 b0 = lo_full ? _mm256_loadu_ps(bias) : _mm256_maskload_ps(bias, m0);
+        __m256 b1 = nv == 1 ? _mm256_setzero_ps()
+                    : full  ? _mm256_loadu_ps(bias + 8)
+                            : _mm256_maskload_ps(bias + 8, m1);
+#pragma GCC unroll 6
+        for (int r = 0; r < mr; r++) {
+            c0[r] = _mm256_add_ps(c0[r], b0);
+            if (nv == 2) c1[r] = _mm256_add_ps(c1[r], b1);
         }
     }
     if (full) {
@@ -102,17 +118,18 @@ tile(const int mr, const int nv, const int full, int kc, const float *a, ptrdiff
 
 #define TILE_ROWS(NV, FULL)                                                                        \
     switch (mr) {                                                                                  \
-    case 6: tile(6, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add); break;               \
-    case 5: tile(5, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add); break;               \
-    case 4: tile(4, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add); break;               \
-    case 3: tile(3, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add); break;               \
-    case 2: tile(2, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add); break;               \
-    default: tile(1, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add); break;              \
+    case 6: tile(6, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add, bias); break;         \
+    case 5: tile(5, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add, bias); break;         \
+    case 4: tile(4, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add, bias); break;         \
+    case 3: tile(3, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add, bias); break;         \
+    case 2: tile(2, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add, bias); break;         \
+    default: tile(1, NV, FULL, kc, a, ai, ap, b, bs, c, ldc, nr, m0, m1, add, bias); break;        \
     }
 
 /* One tile of mr ≤ 6 rows and nr ≤ 16 columns: picks the instantiation. */
 static void tile_any(int mr, int nr, int kc, const float *a, ptrdiff_t ai, ptrdiff_t ap,
-                     const float *b, ptrdiff_t bs, float *c, ptrdiff_t ldc, int add)
+                     const float *b, ptrdiff_t bs, float *c, ptrdiff_t ldc, int add,
+                     const float *bias)
 {
     __m256i m0 = lanes(nr < 8 ? nr : 8), m1 = lanes(nr > 8 ? nr - 8 : 0);
     if (nr == 16)
@@ -123,29 +140,6 @@ static void tile_any(int mr, int nr, int kc, const float *a, ptrdiff_t ai, ptrdi
         TILE_ROWS(1, 1)
     else
         TILE_ROWS(1, 0)
-}
-
-/* Transposes the 8×8 block held in r[0..7] (row i becomes column i). */
-static inline __attribute__((always_inline)) void transpose8(__m256 r[8])
-{
-    __m256 t[8], u[8]; /* fully unrolled (pragmas), so all of it stays in registers */
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
-        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-    }
-#pragma GCC unroll 8
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
-    }
 }
 
 /* One 16-wide panel from w ≤ 16 rows of Bᵀ (row j at src + j·ld, contiguous in p), 8×8
@@ -160,7 +154,7 @@ static void pack_cols(const float *src, ptrdiff_t ld, int kc, int w, float *dst)
 #pragma GCC unroll 8
                 for (int j = 0; j < 8; j++)
                     r[j] = _mm256_loadu_ps(src + (h + j) * ld + p);
-                transpose8(r);
+                nn_transpose8(r);
 #pragma GCC unroll 8
                 for (int i = 0; i < 8; i++)
                     _mm256_storeu_ps(dst + (p + i) * NR + h, r[i]);
@@ -176,7 +170,7 @@ static void pack_cols(const float *src, ptrdiff_t ld, int kc, int w, float *dst)
                        : pw == 8  ? _mm256_loadu_ps(row)
                                   : _mm256_maskload_ps(row, mk);
             }
-            transpose8(r);
+            nn_transpose8(r);
             float *out = dst + p * NR + h;
             if (pw == 8) {
 #pragma GCC unroll 8
@@ -235,7 +229,7 @@ static void pack_a(const gemm_args *g, int i0, int mc, int p0, int kc)
 #pragma GCC unroll 8
                 for (int i = 0; i < 8; i++)
                     r[i] = i < MR ? _mm256_loadu_ps(src + i * g->ai + p) : _mm256_setzero_ps();
-                transpose8(r);
+                nn_transpose8(r);
 #pragma GCC unroll 8
                 for (int i = 0; i < 8; i++)
                     _mm256_storeu_ps(dst + (p + i) * MR, r[i]);
@@ -258,7 +252,7 @@ static void gemm_packed(const gemm_args *g, int m, int n, int k, int accumulate)
         int nc = n - j0 < NC ? n - j0 : NC;
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = k - p0 < KC ? k - p0 : KC;
-            int add = accumulate || p0 > 0;
+            int add = accumulate || p0 > 0, last = p0 + kc == k;
             pack_b(g, p0, kc, j0, nc);
             for (int i0 = 0; i0 < m; i0 += MC) {
                 int mc = m - i0 < MC ? m - i0 : MC;
@@ -267,6 +261,7 @@ static void gemm_packed(const gemm_args *g, int m, int n, int k, int accumulate)
                     int nr = nc - q < NR ? nc - q : NR;
                     const float *b = pack_buf + (size_t)q * kc;
                     float *c = g->c + i0 * g->ldc + j0 + q;
+                    const float *bias = last && g->bias ? g->bias + j0 + q : NULL;
                     for (int ir = 0; ir < mc; ir += MR) {
                         int mr = mc - ir < MR ? mc - ir : MR;
                         const float *a = apack_buf + (size_t)ir * kc;
@@ -276,9 +271,10 @@ static void gemm_packed(const gemm_args *g, int m, int n, int k, int accumulate)
                                              _MM_HINT_T0);
                         if (mr == MR && nr == NR)
                             tile(MR, 2, 1, kc, a, 1, MR, b, NR, c + ir * g->ldc, g->ldc, NR,
-                                 _mm256_setzero_si256(), _mm256_setzero_si256(), add);
+                                 _mm256_setzero_si256(), _mm256_setzero_si256(), add, bias);
                         else
-                            tile_any(mr, nr, kc, a, 1, MR, b, NR, c + ir * g->ldc, g->ldc, add);
+                            tile_any(mr, nr, kc, a, 1, MR, b, NR, c + ir * g->ldc, g->ldc, add,
+                                     bias);
                     }
                 }
             }
@@ -298,7 +294,7 @@ static void gemm_direct(const gemm_args *g, int m, int n, int k, int accumulate)
         int nc = n - j0 < NC ? n - j0 : NC;
         for (int p0 = 0; p0 < k; p0 += KC) {
             int kc = k - p0 < KC ? k - p0 : KC;
-            int add = accumulate || p0 > 0;
+            int add = accumulate || p0 > 0, last = p0 + kc == k;
             const float *b = g->b + p0 * g->bp + j0;
             ptrdiff_t bs = g->bp, qs = NR;
             if (g->bj != 1) {
@@ -309,11 +305,12 @@ static void gemm_direct(const gemm_args *g, int m, int n, int k, int accumulate)
                 int nr = nc - q < NR ? nc - q : NR;
                 const float *bq = b + q / NR * qs;
                 float *c = g->c + j0 + q;
+                const float *bias = last && g->bias ? g->bias + j0 + q : NULL;
                 const float *a = g->a + p0 * g->ap;
                 for (int t = 0, i0 = 0; t < tiles; t++) {
                     int mr = base + (t < extra);
                     tile_any(mr, nr, kc, a + i0 * g->ai, g->ai, g->ap, bq, bs, c + i0 * g->ldc,
-                             g->ldc, add);
+                             g->ldc, add, bias);
                     i0 += mr;
                 }
             }
@@ -339,6 +336,9 @@ static void run(const gemm_args *g, int m, int n, int k, int accumulate, int pac
     if (k <= 0) {
         for (int i = 0; i < m && !accumulate; i++)
             memset(g->c + i * g->ldc, 0, (size_t)n * sizeof(float));
+        for (int i = 0; g->bias && i < m; i++)
+            for (int j = 0; j < n; j++)
+                g->c[i * g->ldc + j] += g->bias[j];
         return;
     }
     if (packed)
@@ -356,6 +356,7 @@ static void job_task(void *ctx, int t)
     if (cnt <= 0) return;
     if (j->by_cols) {
         g.b += lo * g.bj, g.c += lo;
+        if (g.bias) g.bias += lo;
         run(&g, j->m, cnt, j->k, j->accumulate, j->packed);
     } else {
         g.a += lo * g.ai, g.c += lo * g.ldc;
@@ -383,21 +384,21 @@ static void gemm(const gemm_args *g, int m, int n, int k, int accumulate)
 void nn_avx2_sgemm_nn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                       float *c, int ldc, int accumulate)
 {
-    gemm_args g = {a, lda, 1, b, ldb, 1, c, ldc};
+    gemm_args g = {a, lda, 1, b, ldb, 1, c, ldc, NULL};
     gemm(&g, m, n, k, accumulate);
 }
 
 void nn_avx2_sgemm_nt(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                       float *c, int ldc, int accumulate)
 {
-    gemm_args g = {a, lda, 1, b, 1, ldb, c, ldc};
+    gemm_args g = {a, lda, 1, b, 1, ldb, c, ldc, NULL};
     gemm(&g, m, n, k, accumulate);
 }
 
 void nn_avx2_sgemm_tn(int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                       float *c, int ldc, int accumulate)
 {
-    gemm_args g = {a, 1, lda, b, ldb, 1, c, ldc};
+    gemm_args g = {a, 1, lda, b, ldb, 1, c, ldc, NULL};
     gemm(&g, m, n, k, accumulate);
 }
 
@@ -423,4 +424,11 @@ double nn_avx2_fma_peak(void)
         sink += _mm256_cvtss_f32(acc[i]);
     __asm__ volatile("" ::"x"(sink)); /* keep the chains */
     return (double)iters * 12 * 8 * 2 / t * 1e-9;
+}
+
+void nn_avx2_linear_fwd(int m, int n, int k, const float *x, const float *w, const float *bias,
+                        float *y)
+{
+    gemm_args g = {x, k, 1, w, n, 1, y, n, bias};
+    gemm(&g, m, n, k, 0);
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "kernels/avx2_transpose.h"
 #include "kernels/avx512.h"
 #include "kernels/threads.h"
 
@@ -136,29 +137,6 @@ static void tile_any(int mr, int nr, int kc, const float *a, ptrdiff_t ai, ptrdi
         TILE_ROWS(1, 0)
 }
 
-/* Transposes the 8×8 block held in r[0..7] (row i becomes column i). */
-static inline __attribute__((always_inline)) void transpose8(__m256 r[8])
-{
-    __m256 t[8], u[8];
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-#pragma GCC unroll 8
-    for (int i = 0; i < 8; i += 4) {
-        u[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-        u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
-        u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
-    }
-#pragma GCC unroll 8
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
-        r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
-    }
-}
-
 /* One 32-wide panel from w ≤ 32 rows of Bᵀ (row j at src + j·ld, contiguous in p), 8×8
  * blocks at a time; rows past w become zero columns. */
 static void pack_cols(const float *src, ptrdiff_t ld, int kc, int w, float *dst)
@@ -172,7 +150,7 @@ static void pack_cols(const float *src, ptrdiff_t ld, int kc, int w, float *dst)
             for (int j = 0; j < 8; j++)
                 r[j] = h + j >= w ? _mm256_setzero_ps()
                                   : _mm256_maskz_loadu_ps(mk, src + (h + j) * ld + p);
-            transpose8(r);
+            nn_transpose8(r);
             float *out = dst + p * NR + h;
 #pragma GCC unroll 8
             for (int i = 0; i < 8; i++)
@@ -225,8 +203,8 @@ static void pack_a(const gemm_args *g, int i0, int mc, int p0, int kc)
                     s[i] = i < MR - 8 ? _mm256_loadu_ps(src + (8 + i) * g->ai + p)
                                       : _mm256_setzero_ps();
                 }
-                transpose8(r);
-                transpose8(s);
+                nn_transpose8(r);
+                nn_transpose8(s);
 #pragma GCC unroll 8
                 for (int i = 0; i < 8; i++) {
                     _mm256_storeu_ps(dst + (p + i) * MR, r[i]);

@@ -78,8 +78,9 @@ typedef struct nn_kernels {
                      float *c, int ldc, int accumulate);
 
     /* y = x·w (+ bias)   x: m×k, w: k×n, y: m×n, row-major; bias may be NULL.  linear's
-     * forward: bit for bit sgemm_nn then bias_add (AVX-512 adds the bias to each tile of the
-     * product in registers, saving a pass over it; the other paths make those two calls). */
+     * forward: bit for bit sgemm_nn then bias_add (the vector paths add the bias to each
+     * tile of the product in registers, saving a pass over it; the reference makes the two
+     * calls). */
     void (*linear_fwd)(int m, int n, int k, const float *x, const float *w, const float *bias,
                        float *y);
 
