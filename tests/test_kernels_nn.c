@@ -376,8 +376,11 @@ static void expect_sum(const nn_kernels *K, const char *what, const float *out, 
 static void t_linear_fwd(void **state)
 {
     (void)state;
-    static const int shapes[][3] = {{1, 1, 1},      {5, 7, 3},      {32, 27, 64},   {512, 64, 64},
-                                    {37, 130, 257}, {200, 300, 70}, {300, 512, 600}};
+    /* split over 2 threads by columns (n ≥ m) and by rows (m > n), direct and packed, k
+     * within and past one block */
+    static const int shapes[][3] = {{1, 1, 1},       {5, 7, 3},       {32, 27, 64},
+                                    {512, 64, 64},   {37, 130, 257},  {200, 300, 70},
+                                    {300, 512, 600}, {600, 200, 300}, {1000, 33, 300}};
     FOR_EACH_ISA(K)
     {
         for (size_t sh = 0; sh < sizeof shapes / sizeof *shapes; sh++)

@@ -67,7 +67,7 @@ void nn_load_batch(nn_trainer *tr)
     enum { GROUP = 64 };
     long ix[GROUP];
     size_t xw = ds->kind == NN_DATASET_TABLE ? (size_t)ds->features : (size_t)ds->context;
-    size_t yw = sp->fy ? 1 : (size_t)ds->ytw; /* targets per example: 1, or T for sequences */
+    size_t yw = (size_t)ds->ytw; /* targets per example: 1, or T for sequences */
     const nn_graph *g = p->g;
     int text_ids = ds->kind == NN_DATASET_TEXT && g->t[g->y].dtype != NN_F32;
     int32_t *tx = text_ids ? nn_plan_ptr(p, g->x) : NULL,
@@ -79,7 +79,7 @@ void nn_load_batch(nn_trainer *tr)
             __builtin_prefetch(ds->kind == NN_DATASET_TABLE ? (const void *)(sp->fx + ix[i] * xw)
                                                             : (const void *)(sp->x + ix[i] * xw));
             __builtin_prefetch(sp->fy ? (const void *)(sp->fy + ix[i])
-                                      : (const void *)(sp->y + ix[i] * yw));
+                                      : (const void *)(sp->y + ix[i] * (long)yw));
         }
         if (text_ids) { /* the lessons' and makemore's case, without load_rows' dispatch */
             for (int i = 0; i < n; i++) {
