@@ -14,6 +14,7 @@
 #include "kernels/avx2.h"
 #include "kernels/avx2_math.h"
 #include "kernels/avx2_strip.h"
+#include "kernels/avx2_transpose.h"
 #include "kernels/split.h"
 
 enum { TMAX = 16, HMAX = 64, HV = HMAX / 8 };
@@ -28,27 +29,14 @@ static int fits(int t, int hs)
 static inline __attribute__((always_inline)) void transpose8(const float *x, size_t ld, int valid,
                                                              float *y, size_t ldy)
 {
-    __m256 r[8], u[8], w[8];
+    __m256 r[8];
 #pragma GCC unroll 8
     for (int k = 0; k < 8; k++)
         r[k] = k < valid ? _mm256_loadu_ps(x + k * ld) : _mm256_setzero_ps();
+    nn_transpose8(r);
 #pragma GCC unroll 8
-    for (int k = 0; k < 8; k += 2) {
-        u[k] = _mm256_unpacklo_ps(r[k], r[k + 1]);
-        u[k + 1] = _mm256_unpackhi_ps(r[k], r[k + 1]);
-    }
-#pragma GCC unroll 8
-    for (int k = 0; k < 8; k += 4) {
-        w[k] = _mm256_shuffle_ps(u[k], u[k + 2], 0x44);
-        w[k + 1] = _mm256_shuffle_ps(u[k], u[k + 2], 0xEE);
-        w[k + 2] = _mm256_shuffle_ps(u[k + 1], u[k + 3], 0x44);
-        w[k + 3] = _mm256_shuffle_ps(u[k + 1], u[k + 3], 0xEE);
-    }
-#pragma GCC unroll 8
-    for (int k = 0; k < 4; k++) {
-        _mm256_storeu_ps(y + k * ldy, _mm256_permute2f128_ps(w[k], w[k + 4], 0x20));
-        _mm256_storeu_ps(y + (k + 4) * ldy, _mm256_permute2f128_ps(w[k], w[k + 4], 0x31));
-    }
+    for (int k = 0; k < 8; k++)
+        _mm256_storeu_ps(y + k * ldy, r[k]);
 }
 
 /* xt[d][j] = x_j[d] for j < t, 0 for t ≤ j < 16 (x: t rows of cols floats, ld apart) */

@@ -1,5 +1,5 @@
 /* avx2_transpose.h — the 8 × 8 float transpose in ymm registers (the gemms' packing of
- * transposed operands, the AVX2 cross-entropy's 8-row blocks); internal, include only from
+ * transposed operands, the AVX2 attention and cross-entropy); internal, include only from
  * files compiled with -mavx2. */
 #ifndef NN_KERNELS_AVX2_TRANSPOSE_H
 #define NN_KERNELS_AVX2_TRANSPOSE_H
