@@ -77,6 +77,21 @@ long nn_window_linear_floats(const nn_graph *g, int i, int l);
 extern const nn_op nn_op_embed_recurrent, nn_op_embed_recurrent_grad;
 int nn_embed_recurrent_match(const nn_graph *g, int i, int bwd[2]);
 
+/* A linear reading x + causal_mean(x) of an embedding's output [B, T, D] (makemore's BoW),
+ * run as lookups of table·W and positions·W (mean_linear.c): the embedding node e, the
+ * linear l, and in training its linear_grad lg and the embedding's backward eg (−1 in an
+ * evaluation graph).  The three runs go on the steps of l, lg and eg (lowering pairs them:
+ * l with e's step, lg with l's, eg with lg's). */
+typedef struct {
+    int e, l, lg, eg;
+} nn_mean_linear_nodes;
+extern const nn_op nn_op_mean_linear, nn_op_mean_linear_grad, nn_op_mean_linear_embed_grad;
+/* 1 when linear node l may run so (and fills m), else 0. */
+int nn_mean_linear_match(const nn_graph *g, int l, nn_mean_linear_nodes *m);
+/* The floats the fusion keeps in the storage of the linear's output (its scratch after the
+ * output): lowering makes that storage this long and keeps it live until eg's step. */
+long nn_mean_linear_floats(const nn_graph *g, const nn_mean_linear_nodes *m);
+
 /* Looks an op up by name (NULL if unknown); the registry lists every op. */
 const nn_op *nn_op_find(const char *name);
 extern const nn_op *const nn_ops[];

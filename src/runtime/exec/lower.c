@@ -9,7 +9,9 @@
  *    the probabilities.  The intermediate tensors get no storage of their own.  Across
  *    layers: embedding {window} + linear (or embedding + flatten + linear), and
  *    embedding + recurrent, and their backward nodes, as one computation each
- *    (ir/ops/window_linear.c and embed_recurrent.c decide when, and run it).
+ *    (ir/ops/window_linear.c and embed_recurrent.c decide when, and run it); a linear
+ *    reading x + causal_mean(x) of an embedding as lookups of table·W, its scratch kept in
+ *    its output's storage until the embedding's backward (ir/ops/mean_linear.c).
  * 3. Memory: every remaining tensor's live range (first to last step that touches it) is
  *    computed, and tensors whose ranges do not overlap share arena space (first fit,
  *    largest first).  Tensors the runtime reads around the plan (inputs, loss, logits,
@@ -30,7 +32,16 @@ typedef struct {
     int *first, *last; /* live range in step order, −1 when untouched */
     char *pinned;
     long *need; /* floats a root holds at least (a cross-layer fusion's scratch), else 0 */
+    int *also;  /* per node: a tensor its step keeps live besides its own (a fusion's scratch) */
 } mem_info;
+
+enum { MAX_MEAN_LINEAR = 16 };
+
+/* The linears run as lookups of table·W (ir/ops/mean_linear.c). */
+typedef struct {
+    nn_mean_linear_nodes m[MAX_MEAN_LINEAR];
+    int n;
+} mean_linears;
 
 static size_t align_up(size_t n)
 {
@@ -142,6 +153,26 @@ static void window_linear_need(const nn_graph *g, const int *fuse_next, const nn
         if (n > m->need[x]) m->need[x] = n;
         if (dx >= 0 && n > m->need[m->root[dx]]) m->need[m->root[dx]] = n;
     }
+}
+
+/* Each mean_linear's scratch lies past the end of its linear's output, which the
+ * embedding_grad's step reads (dTW, dPW): that storage is longer and lives until then. */
+static void mean_linear_need(const nn_graph *g, const mean_linears *ml, mem_info *m)
+{
+    for (int i = 0; i < ml->n; i++) {
+        const nn_mean_linear_nodes *f = &ml->m[i];
+        int y = g->n[f->l].out[0];
+        long n = nn_mean_linear_floats(g, f);
+        if (n > m->need[m->root[y]]) m->need[m->root[y]] = n;
+        if (f->lg >= 0) m->also[f->lg] = m->also[f->eg] = y;
+    }
+}
+
+static void mean_linear_find(const nn_graph *g, mean_linears *ml)
+{
+    ml->n = 0;
+    for (int l = 0; l < g->nfwd && ml->n < MAX_MEAN_LINEAR; l++)
+        if (nn_mean_linear_match(g, l, &ml->m[ml->n])) ml->n++;
 }
 
 static void touch(mem_info *m, int t, int step)
@@ -271,6 +302,33 @@ static int build_steps(nn_plan *p, const int *fuse_next, const nn_op *const *pai
     return 0;
 }
 
+/* The step (or part of a fused step) that runs node `node`. */
+static nn_step *step_of(nn_plan *p, int node)
+{
+    const nn_node *n = &p->g->n[node];
+    for (int i = 0; i < p->nsteps; i++)
+        if (p->steps[i].node == n) return &p->steps[i];
+    for (int i = 0; i < p->nsubs; i++)
+        if (p->subs[i].node == n) return &p->subs[i];
+    return NULL;
+}
+
+/* The mean_linear runs on their nodes' steps, each paired with the step it reads. */
+static void mean_linear_wire(nn_plan *p, const mean_linears *ml)
+{
+    for (int i = 0; i < ml->n; i++) {
+        const nn_mean_linear_nodes *f = &ml->m[i];
+        nn_step *e = step_of(p, f->e), *l = step_of(p, f->l);
+        nn_step *lg = f->lg >= 0 ? step_of(p, f->lg) : NULL,
+                *eg = f->eg >= 0 ? step_of(p, f->eg) : NULL;
+        if (!e || !l || (f->lg >= 0 && (!lg || !eg))) continue;
+        l->run = nn_op_mean_linear.run, l->pair = e;
+        if (!lg) continue;
+        lg->run = nn_op_mean_linear_grad.run, lg->pair = l;
+        eg->run = nn_op_mean_linear_embed_grad.run, eg->pair = lg;
+    }
+}
+
 /* Live ranges in the order the steps will run. */
 static void live_ranges(const nn_graph *g, const int *fuse_next, mem_info *m)
 {
@@ -284,6 +342,7 @@ static void live_ranges(const nn_graph *g, const int *fuse_next, mem_info *m)
                 touch(m, g->n[j].in[k], step);
             for (int k = 0; k < g->n[j].nout; k++)
                 touch(m, g->n[j].out[k], step);
+            touch(m, m->also[j], step);
         }
     }
     for (int t = 0; t < g->nt; t++)
@@ -325,7 +384,8 @@ static void *param_storage(const nn_graph *g, int t, nn_params *P, int *missing)
     return NULL;
 }
 
-static int assign_storage(nn_plan *p, nn_params *P, int flags, int *fuse_next, const nn_op **paired)
+static int assign_storage(nn_plan *p, nn_params *P, int flags, int *fuse_next, const nn_op **paired,
+                          const mean_linears *ml)
 {
     const nn_graph *g = p->g;
     mem_info m;
@@ -336,9 +396,13 @@ static int assign_storage(nn_plan *p, nn_params *P, int flags, int *fuse_next, c
     m.external = calloc(n, 1);
     m.pinned = calloc(n, 1);
     m.need = calloc(n, sizeof *m.need);
+    m.also = malloc(((size_t)g->nn + 1) * sizeof *m.also);
     size_t *off = calloc(n, sizeof *off);
     int missing = 0, rc = -1;
-    if (!m.root || !m.first || !m.last || !m.external || !m.pinned || !m.need || !off) goto out;
+    if (!m.root || !m.first || !m.last || !m.external || !m.pinned || !m.need || !m.also || !off)
+        goto out;
+    for (int i = 0; i < g->nn; i++)
+        m.also[i] = -1;
     for (int t = 0; t < g->nt; t++) {
         m.root[t] = nn_graph_storage(g, t);
         m.first[t] = m.last[t] = -1;
@@ -350,6 +414,7 @@ static int assign_storage(nn_plan *p, nn_params *P, int flags, int *fuse_next, c
         while (m.root[m.root[t]] != m.root[t])
             m.root[t] = m.root[m.root[t]];
     window_linear_need(g, fuse_next, paired, &m);
+    mean_linear_need(g, ml, &m);
     for (int t = 0; t < g->nt; t++)
         if (m.root[t] == t && (p->ptr[t] = param_storage(g, t, P, &missing))) m.external[t] = 1;
     if (missing) goto out;
@@ -378,6 +443,7 @@ static int assign_storage(nn_plan *p, nn_params *P, int flags, int *fuse_next, c
     rc = 0;
 out:
     free(m.root), free(m.first), free(m.last), free(m.external), free(m.pinned), free(m.need);
+    free(m.also);
     free(off);
     return rc;
 }
@@ -387,16 +453,20 @@ nn_plan *nn_plan_lower(const nn_graph *g, nn_params *P, int flags)
     nn_plan *p = calloc(1, sizeof *p);
     int *fuse_next = malloc(((size_t)g->nn + 1) * sizeof *fuse_next);
     const nn_op **paired = calloc((size_t)g->nn + 1, sizeof *paired);
+    mean_linears ml = {.n = 0};
     if (!p || !fuse_next || !paired) goto fail;
+    if (flags & NN_LOWER_FUSE) mean_linear_find(g, &ml);
     for (int i = 0; i < g->nn; i++)
         fuse_next[i] = -1;
     p->g = g;
     p->ptr = calloc((size_t)g->nt, sizeof *p->ptr);
     p->steps = calloc((size_t)g->nn + 1, sizeof *p->steps);
     p->subs = calloc((size_t)g->nn + 1, sizeof *p->subs);
-    if (!p->ptr || !p->steps || !p->subs || assign_storage(p, P, flags, fuse_next, paired) != 0 ||
+    if (!p->ptr || !p->steps || !p->subs ||
+        assign_storage(p, P, flags, fuse_next, paired, &ml) != 0 ||
         build_steps(p, fuse_next, paired) != 0)
         goto fail;
+    mean_linear_wire(p, &ml);
     free(fuse_next);
     free(paired);
     return p;
