@@ -100,6 +100,8 @@ if diff -r "$dir" "$out" >"$tmp/diff"; then
     echo "same-behaviour: $runs runs, every output identical to $dir"
     exit 0
 fi
-cat "$tmp/diff" | head -n 40
+head -n 40 "$tmp/diff"
+echo "same-behaviour: files that differ:"
+diff -rq "$dir" "$out" | sed "s|$out/||; s|$dir/||" | awk '{print "  " $0}'
 echo "same-behaviour: $runs runs, DIFFERENCES from $dir (above)"
 exit 1

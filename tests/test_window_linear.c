@@ -1,6 +1,7 @@
 /* test_window_linear.c — an embedding read by a linear as lookups of per-slot products
- * (ir/ops/window_linear.c), in both forms: embedding {window} → linear, and the lessons'
- * embedding → flatten → linear (with and without bias).  The fused plan (NN_LOWER_FAST)
+ * (ir/ops/window_linear.c), in both forms: embedding {window} → linear, and groups of
+ * consecutive tokens — the lessons' embedding → flatten → linear (with and without bias) and
+ * lesson 5's embedding → flatten_consecutive {n} → linear.  The fused plan (NN_LOWER_FAST)
  * against the ops as they are (NN_LOWER_KEEP_ALL) — loss, logits and every parameter
  * gradient, with the scalar reference and the vector kernels, with an l2 term (gradients
  * added into), on fewer active rows, and in an evaluation plan — its gradients against
@@ -16,26 +17,34 @@
 
 /* A model: vocabulary v, t tokens per row, embedding width d, hidden h, rows b.  window > 0:
  * embedding {window} (a table of v + 1 rows, the blank) → linear h, predicting each of the t
- * positions; window 0: embedding → flatten → linear h, predicting one token per row.  Then
- * tanh → linear v (bias).  The first linear has a bias when `bias`. */
+ * positions; window 0: embedding → flatten → linear h, predicting one token per row; group
+ * n: embedding → flatten_consecutive {n} → linear h → tanh → flatten, one token per row.
+ * Then tanh → linear v (bias).  The first linear has a bias when `bias`. */
 typedef struct {
-    int v, t, d, h, b, window, bias;
+    int v, t, d, h, b, window, bias, group;
 } form;
 
 /* 80 positions ≥ 2·(v + 1); 16 rows ≥ 2·v */
-static const form WINDOW = {6, 8, 4, 7, 10, 5, 1};
-static const form FLAT = {6, 8, 4, 7, 16, 0, 1};
-static const form FLAT_NO_BIAS = {6, 8, 4, 7, 16, 0, 0};
+static const form WINDOW = {6, 8, 4, 7, 10, 5, 1, 0};
+static const form FLAT = {6, 8, 4, 7, 16, 0, 1, 0};
+static const form FLAT_NO_BIAS = {6, 8, 4, 7, 16, 0, 0, 0};
+static const form GROUP = {6, 8, 4, 7, 16, 0, 1, 2}; /* 64 positions ≥ 2·v */
 
 static nn_spec make_spec(const form *f, nn_layer *l, double l2)
 {
     int n = 0;
     l[n] = tm_layer(NN_LAYER_EMBEDDING, 10);
     l[n].dim = f->d, l[n++].window = f->window;
-    if (!f->window) l[n++] = tm_layer(NN_LAYER_FLATTEN, 11);
+    if (f->group) {
+        l[n] = tm_layer(NN_LAYER_FLATTEN_CONSECUTIVE, 11);
+        l[n++].n = f->group;
+    } else if (!f->window) {
+        l[n++] = tm_layer(NN_LAYER_FLATTEN, 11);
+    }
     l[n] = tm_layer(NN_LAYER_LINEAR, 12);
     l[n].out = f->h, l[n++].bias = f->bias;
     l[n++] = tm_layer(NN_LAYER_TANH, 13);
+    if (f->group) l[n++] = tm_layer(NN_LAYER_FLATTEN, 13);
     l[n] = tm_layer(NN_LAYER_LINEAR, 14);
     l[n++].bias = 1;
     nn_spec s;
@@ -92,9 +101,9 @@ static void expect_same(const form *fm, const nn_spec *s, int training, int rows
 static void t_fused_equals_plain(void **state)
 {
     (void)state;
-    static const form *const forms[] = {&WINDOW, &FLAT, &FLAT_NO_BIAS};
+    static const form *const forms[] = {&WINDOW, &FLAT, &FLAT_NO_BIAS, &GROUP};
     static const char *const isas[] = {"scalar", "avx2", "avx512"};
-    nn_layer l[5];
+    nn_layer l[6];
     for (size_t i = 0; i < sizeof isas / sizeof *isas; i++) {
         if (nn_kernels_select(isas[i]) != 0) continue;
         for (size_t k = 0; k < sizeof forms / sizeof *forms; k++) {
@@ -114,7 +123,7 @@ static void t_fused_equals_plain(void **state)
  * first linear's weight and bias. */
 static void expect_fd(const form *f)
 {
-    nn_layer l[5];
+    nn_layer l[6];
     nn_spec s = make_spec(f, l, 0);
     model m;
     model_open(&m, f, &s, f->b, 1, NN_LOWER_FAST);
@@ -144,8 +153,9 @@ static void expect_fd(const form *f)
         }
         free(analytic);
     }
-    /* window: 28 table, 35 weight, 7 bias elements; flat: 24 table, 38 weight (+ 7 bias) */
-    assert_true(checked >= 60);
+    /* window: 28 table, 35 weight, 7 bias elements; flat: 24 table, 38 weight (+ 7 bias);
+     * group: 24 table, 28 weight, 7 bias */
+    assert_true(checked >= 59);
     tm_model_close(&m);
 }
 
@@ -155,6 +165,7 @@ static void t_fused_grad_fd(void **state)
     expect_fd(&WINDOW);
     expect_fd(&FLAT);
     expect_fd(&FLAT_NO_BIAS);
+    expect_fd(&GROUP);
 }
 
 /* The `large` benchmark's first layers (context 8 × 64, 27 tokens, out 1024, no bias) at 64
@@ -163,8 +174,8 @@ static void t_fused_grad_fd(void **state)
 static void t_threads_same_bits(void **state)
 {
     (void)state;
-    static const form big = {27, 8, 64, 1024, 64, 0, 0};
-    nn_layer l[5];
+    static const form big = {27, 8, 64, 1024, 64, 0, 0, 0};
+    nn_layer l[6];
     nn_spec s = make_spec(&big, l, 0);
     nn_kernels_select(NULL);
     model m[2];
@@ -196,7 +207,7 @@ static void t_left_alone(void **state)
 {
     (void)state;
     static const form *const forms[] = {&WINDOW, &FLAT};
-    nn_layer l[5];
+    nn_layer l[6];
     for (int k = 0; k < 2; k++) {
         const form *f = forms[k];
         nn_spec s = make_spec(f, l, 0);

@@ -1,19 +1,19 @@
 /* window_linear.c — an embedding's rows read by a linear, as lookups of per-slot products.
  *
  * Two forms: embedding {window} → linear (makemore's MLP: at each position the window's row
- * is W table rows side by side, slot k the token k places back or the blank) and the
- * lesson's embedding → flatten → linear (one position per row, slot k the row's k-th
- * token).  Either way the linear's input row is table rows side by side, so its product with
- * the weight [slots·dim, out] is a sum over the slots of table row · W_k (W_k: rows k·dim …
- * k·dim + dim − 1 of the weight):
- *   P_k = table · W_k                     [table rows, out] per slot: small products
- *   y   = b + Σ_k P_k[token at slot k]    per position: row lookups
- * and the backward, with S_k = Σ over positions of dy, into the row of slot k's token:
- *   dW_k = tableᵀ · S_k,   db = Σ dy,   dtable (+)= Σ_k S_k · W_kᵀ
- * For makemore's MLP (512 positions, window 16 × 64, table 28 rows, out 64) that is ≈ 12
- * MFLOP a step instead of ≈ 200; for the `large` benchmark (512 rows, context 8 × 64, 27
- * rows, out 1024) ≈ 85 instead of ≈ 1600: the products scale with the table, not the rows.
- * The same sums in another order: the results agree with the ops' to float rounding.
+ * is W table rows side by side, slot k the token k places back or the blank) and groups of
+ * consecutive tokens: the lesson's embedding → flatten → linear (one group, the whole
+ * context: slot k the row's k-th token) and lesson 5's embedding → flatten_consecutive {n}
+ * → linear (T/n groups per row: slot k of group p the token p·n + k).  Either way the linear's
+ * input row is table rows side by side, so its product with the weight [slots·dim, out] is a sum
+ * over the slots of table row · W_k (W_k: rows k·dim … k·dim + dim − 1 of the weight): P_k = table
+ * · W_k                     [table rows, out] per slot: small products y   = b + Σ_k P_k[token at
+ * slot k]    per position: row lookups and the backward, with S_k = Σ over positions of dy, into
+ * the row of slot k's token: dW_k = tableᵀ · S_k,   db = Σ dy,   dtable (+)= Σ_k S_k · W_kᵀ For
+ * makemore's MLP (512 positions, window 16 × 64, table 28 rows, out 64) that is ≈ 12 MFLOP a step
+ * instead of ≈ 200; for the `large` benchmark (512 rows, context 8 × 64, 27 rows, out 1024) ≈ 85
+ * instead of ≈ 1600: the products scale with the table, not the rows. The same sums in another
+ * order: the results agree with the ops' to float rounding.
  *
  * Lowering (runtime/exec/lower.c) decides, with nn_window_linear_match, and runs these on
  * the plan's steps of the graph nodes: the forward on the embedding's step (s->pair = the
@@ -35,18 +35,18 @@ enum { SLOTS = 256 }; /* the parser's limit on window */
 
 typedef struct {
     int t_len, w, v, d, n; /* positions per row, slots, table rows, embedding width, out */
-    int window;            /* 1: embedding {window}; 0: flattened rows (one position) */
+    int window;            /* 1: embedding {window}; 0: groups of w consecutive tokens */
 } shape;
 
 /* ids[k] = the row of slot k's token at position t of row r in the stacked per-slot tables
  * (slot k's table starts at row k·v).  A window's slot k is the token k places back (before
- * the start of the sequence: the blank, v − 1); a flattened row's is its k-th token. */
+ * the start of the sequence: the blank, v − 1); a group's is its k-th token. */
 static void slot_ids(const int32_t *idx, const shape *sh, int r, int t, int32_t *ids)
 {
     if (!sh->window) {
-        const int32_t *row = idx + (size_t)r * sh->w;
+        const int32_t *group = idx + ((size_t)r * sh->t_len + t) * sh->w;
         for (int k = 0; k < sh->w; k++)
-            ids[k] = k * sh->v + row[k];
+            ids[k] = k * sh->v + group[k];
         return;
     }
     const int32_t *row = idx + (size_t)r * sh->t_len;
@@ -54,10 +54,14 @@ static void slot_ids(const int32_t *idx, const shape *sh, int r, int t, int32_t 
         ids[k] = k * sh->v + (t - k >= 0 ? row[t - k] : sh->v - 1);
 }
 
-/* w: the window, 0 for an embedding whose [B, T, dim] rows are flattened (T slots) */
+/* w: the window, 0 for an embedding whose [B, T, dim] rows are grouped: groups of
+ * weight rows ÷ dim tokens (T for a flatten, n for flatten_consecutive {n}), T/n per row */
 static shape shape_of(const nn_tensor *ids, const nn_tensor *table, const nn_tensor *weight, int w)
 {
-    if (!w) return (shape){1, ids->dim[1], table->dim[0], table->dim[1], weight->dim[1], 0};
+    if (!w) {
+        int n = weight->dim[0] / table->dim[1] > 0 ? weight->dim[0] / table->dim[1] : 1;
+        return (shape){ids->dim[1] / n, n, table->dim[0], table->dim[1], weight->dim[1], 0};
+    }
     return (shape){ids->dim[1], w, table->dim[0], table->dim[1], weight->dim[1], 1};
 }
 
@@ -223,7 +227,7 @@ static int match_grad(const nn_graph *g, const nn_node *e, const nn_op *op, int 
 }
 
 /* The linear's node after embedding node i, or 0: embedding {window} → linear, or a plain
- * embedding (no position table) → flatten → linear. */
+ * embedding (no position table) → flatten or flatten_consecutive → linear. */
 static int find_linear(const nn_graph *g, int i, tensors *t)
 {
     const nn_node *e = &g->n[i];
@@ -232,7 +236,8 @@ static int find_linear(const nn_graph *g, int i, tensors *t)
     int l = i + 1;
     if (e->op == &nn_op_embedding) {
         const nn_node *f = &g->n[i + 1];
-        if (e->in[2] >= 0 || f->op != &nn_op_flatten || f->in[0] != t->x || i + 2 >= g->nfwd)
+        if (e->in[2] >= 0 || (f->op != &nn_op_flatten && f->op != &nn_op_flatten_consecutive) ||
+            f->in[0] != t->x || i + 2 >= g->nfwd)
             return 0;
         t->xl = f->out[0];
         l = i + 2;
@@ -269,7 +274,9 @@ int nn_window_linear_match(const nn_graph *g, int i, int bwd[2])
     if (!l) return 0;
     const nn_node *e = &g->n[i];
     shape sh = shape_of(&g->t[e->in[0]], &g->t[e->in[1]], &g->t[g->n[l].in[1]], e->spec->window);
-    if (sh.w > SLOTS || (long)sh.w * sh.d != g->t[g->n[l].in[1]].dim[0]) return 0;
+    if (sh.w < 1 || sh.w > SLOTS || (long)sh.w * sh.d != g->t[g->n[l].in[1]].dim[0] ||
+        (!sh.window && (long)sh.t_len * sh.w != g->t[e->in[0]].dim[1]))
+        return 0;
     long positions = nn_tensor_numel(&g->t[t.x]) / ((long)sh.w * sh.d);
     /* pays: the products cost what v positions' rows did, so at least 2·v positions */
     if (positions < 2L * sh.v) return 0;
