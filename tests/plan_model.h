@@ -1,7 +1,9 @@
 /* plan_model.h — what the tests of lowering's fusions share (test_window_linear.c,
- * test_embed_recurrent.c): a model built from layers, lowered with chosen flags (a fused
- * plan, NN_LOWER_FAST, against the ops as they are, NN_LOWER_KEEP_ALL), its parameters
- * drawn from a fixed seed, and the plan's loss and step names. */
+ * test_embed_recurrent.c, test_mean_linear.c, test_seq.c): a model built from layers,
+ * lowered with chosen flags (a fused plan, NN_LOWER_FAST, against the ops as they are,
+ * NN_LOWER_KEEP_ALL), its parameters drawn from a fixed seed, the plan's loss and step
+ * names, and the comparisons: fused against plain, one thread against two, gradients
+ * against central differences. */
 #ifndef NN_TEST_PLAN_MODEL_H
 #define NN_TEST_PLAN_MODEL_H
 
@@ -96,6 +98,56 @@ static inline void tm_expect_same_runs(const tm_model *f, const tm_model *k, int
             if (!tu_close(a->grad[e], b->grad[e], 1e-6, 1e-5))
                 fail_msg("%s[%ld]: fused %.8g, plain %.8g", a->name, e, a->grad[e], b->grad[e]);
     }
+}
+
+/* The same loss and every parameter gradient, bit for bit, in two models of one spec (one
+ * thread against two); fails naming the first gradient that differs. */
+static inline void tm_expect_same_bits(const tm_model *a, const tm_model *b)
+{
+    double la = tm_loss_of(a), lb = tm_loss_of(b);
+    assert_memory_equal(&la, &lb, sizeof la);
+    for (int i = 0; i < a->P->n; i++)
+        if (a->P->p[i].grad &&
+            memcmp(a->P->p[i].grad, b->P->p[i].grad, (size_t)a->P->p[i].numel * sizeof(float)))
+            fail_msg("%s: other gradients at 2 threads", a->P->p[i].name);
+}
+
+/* The plan's gradients of one forward and backward pass on `rows` rows against central
+ * differences (h = 0.01) of its own loss, for the parameters `pick` accepts (ctx is its
+ * second argument), at every (1 + numel / per)-th element (per 0: every element).  Fails
+ * naming `label`, the parameter and the element; returns how many elements it checked. */
+static inline int tm_check_fd(const tm_model *m, int rows,
+                              int (*pick)(const nn_param *p, const void *ctx), const void *ctx,
+                              long per, const char *label)
+{
+    nn_plan_forward(m->p, rows);
+    nn_plan_backward(m->p, rows);
+    int checked = 0;
+    for (int i = 0; i < m->P->n; i++) {
+        nn_param *p = &m->P->p[i];
+        if (p->role != NN_PARAM || !pick(p, ctx)) continue;
+        float *analytic = malloc((size_t)p->numel * sizeof *analytic);
+        assert_non_null(analytic);
+        memcpy(analytic, p->grad, (size_t)p->numel * sizeof *analytic);
+        for (long k = 0; k < p->numel; k += per ? 1 + p->numel / per : 1) {
+            float keep = p->data[k];
+            const float h = 1e-2f;
+            p->data[k] = keep + h;
+            nn_plan_forward(m->p, rows);
+            double up = tm_loss_of(m);
+            p->data[k] = keep - h;
+            nn_plan_forward(m->p, rows);
+            double down = tm_loss_of(m);
+            p->data[k] = keep;
+            double numeric = (up - down) / (2.0 * h);
+            if (!tu_close(analytic[k], numeric, 2e-3, 2e-2))
+                fail_msg("%s %s[%ld]: analytic %.6g, numeric %.6g", label, p->name, k, analytic[k],
+                         numeric);
+            checked++;
+        }
+        free(analytic);
+    }
+    return checked;
 }
 
 #endif

@@ -83,6 +83,13 @@ static void t_fused_equals_plain(void **state)
     nn_kernels_select("scalar");
 }
 
+/* the parameters of layers 0 and 1: the table, the start state, the cell's */
+static int first_two_layers(const nn_param *p, const void *ctx)
+{
+    (void)ctx;
+    return p->layer <= 1;
+}
+
 /* The fused plan's gradients against central differences of its own loss (every element of
  * the table, the start state, the cell's weights and biases). */
 static void fd_check(int cell)
@@ -92,32 +99,7 @@ static void fd_check(int cell)
     model m;
     model_open(&m, &s, B, 1, NN_LOWER_FAST);
     assert_true(tm_has_step(m.p, "embedding+recurrent"));
-    nn_plan_forward(m.p, B);
-    nn_plan_backward(m.p, B);
-    int checked = 0;
-    for (int i = 0; i < m.P->n; i++) {
-        nn_param *p = &m.P->p[i];
-        if (p->role != NN_PARAM || p->layer > 1) continue;
-        float *analytic = malloc((size_t)p->numel * sizeof *analytic);
-        memcpy(analytic, p->grad, (size_t)p->numel * sizeof *analytic);
-        for (long k = 0; k < p->numel; k++) {
-            float keep = p->data[k];
-            const float h = 1e-2f;
-            p->data[k] = keep + h;
-            nn_plan_forward(m.p, B);
-            double up = tm_loss_of(&m);
-            p->data[k] = keep - h;
-            nn_plan_forward(m.p, B);
-            double down = tm_loss_of(&m);
-            p->data[k] = keep;
-            double numeric = (up - down) / (2.0 * h);
-            if (!tu_close(analytic[k], numeric, 2e-3, 2e-2))
-                fail_msg("%s %s[%ld]: analytic %.6g, numeric %.6g", cell ? "gru" : "rnn", p->name,
-                         k, analytic[k], numeric);
-            checked++;
-        }
-        free(analytic);
-    }
+    int checked = tm_check_fd(&m, B, first_two_layers, NULL, 0, cell ? "gru" : "rnn");
     int G = cell == NN_CELL_GRU ? 3 : 1;
     assert_int_equal(checked, V * D + H + G * ((D + H) * H + H));
     tm_model_close(&m);

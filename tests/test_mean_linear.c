@@ -138,8 +138,14 @@ static void t_fused_equals_plain(void **state)
     nn_kernels_select("scalar");
 }
 
-/* The fused plan's gradients against central differences of its own loss: the token and
- * position tables and c_fc's weight and bias. */
+/* the embedding's tables and c_fc's weight and bias */
+static int tables_and_c_fc(const nn_param *p, const void *ctx)
+{
+    (void)ctx;
+    return !strncmp(p->name, "layers.0.", 9) || !strncmp(p->name, "layers.2.linear.", 16);
+}
+
+/* The fused plan's gradients against central differences of its own loss. */
 static void t_fused_grad_fd(void **state)
 {
     (void)state;
@@ -147,33 +153,7 @@ static void t_fused_grad_fd(void **state)
     model m;
     model_open(&m, &BOW, s, BOW.b, 1, NN_LOWER_FAST);
     assert_int_equal(fused(&m), 3);
-    nn_plan_forward(m.p, BOW.b);
-    nn_plan_backward(m.p, BOW.b);
-    int checked = 0;
-    for (int i = 0; i < m.P->n; i++) {
-        nn_param *p = &m.P->p[i];
-        if (p->role != NN_PARAM ||
-            (strncmp(p->name, "layers.0.", 9) && strncmp(p->name, "layers.2.linear.", 16)))
-            continue; /* the embedding's tables and c_fc's weight and bias */
-        float *analytic = malloc((size_t)p->numel * sizeof *analytic);
-        memcpy(analytic, p->grad, (size_t)p->numel * sizeof *analytic);
-        for (long k = 0; k < p->numel; k += 1 + p->numel / 30) {
-            float keep = p->data[k];
-            const float h = 1e-2f;
-            p->data[k] = keep + h;
-            nn_plan_forward(m.p, BOW.b);
-            double up = tm_loss_of(&m);
-            p->data[k] = keep - h;
-            nn_plan_forward(m.p, BOW.b);
-            double down = tm_loss_of(&m);
-            p->data[k] = keep;
-            double numeric = (up - down) / (2.0 * h);
-            if (!tu_close(analytic[k], numeric, 2e-3, 2e-2))
-                fail_msg("%s[%ld]: analytic %.6g, numeric %.6g", p->name, k, analytic[k], numeric);
-            checked++;
-        }
-        free(analytic);
-    }
+    int checked = tm_check_fd(&m, BOW.b, tables_and_c_fc, NULL, 30, "bow");
     assert_true(checked >= 70); /* tables 28 + 24, weight 20, bias 5 */
     tm_model_close(&m);
     nn_spec_free(s);
@@ -194,12 +174,7 @@ static void t_threads_same_bits(void **state)
         nn_plan_backward(m[k].p, BOW.b);
     }
     nn_kernels_set_threads(1);
-    double a = tm_loss_of(&m[0]), b = tm_loss_of(&m[1]);
-    assert_memory_equal(&a, &b, sizeof a);
-    for (int i = 0; i < m[0].P->n; i++)
-        if (m[0].P->p[i].grad &&
-            memcmp(m[0].P->p[i].grad, m[1].P->p[i].grad, (size_t)m[0].P->p[i].numel * 4))
-            fail_msg("%s: other gradients at 2 threads", m[0].P->p[i].name);
+    tm_expect_same_bits(&m[0], &m[1]);
     tm_model_close(&m[0]);
     tm_model_close(&m[1]);
     nn_spec_free(s);

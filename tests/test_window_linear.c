@@ -119,6 +119,12 @@ static void t_fused_equals_plain(void **state)
     nn_kernels_select("scalar");
 }
 
+/* the parameters of layers up to *(const int *)ctx: the table, the first linear's */
+static int up_to_layer(const nn_param *p, const void *ctx)
+{
+    return p->layer <= *(const int *)ctx;
+}
+
 /* The fused plan's gradients against central differences of its own loss: the table, the
  * first linear's weight and bias. */
 static void expect_fd(const form *f)
@@ -128,31 +134,8 @@ static void expect_fd(const form *f)
     model m;
     model_open(&m, f, &s, f->b, 1, NN_LOWER_FAST);
     assert_true(tm_has_step(m.p, fwd_name(f)) && tm_has_step(m.p, bwd_name(f)));
-    nn_plan_forward(m.p, f->b);
-    nn_plan_backward(m.p, f->b);
-    int checked = 0, first_linear = f->window ? 1 : 2;
-    for (int i = 0; i < m.P->n; i++) {
-        nn_param *p = &m.P->p[i];
-        if (p->role != NN_PARAM || p->layer > first_linear) continue;
-        float *analytic = malloc((size_t)p->numel * sizeof *analytic);
-        memcpy(analytic, p->grad, (size_t)p->numel * sizeof *analytic);
-        for (long k = 0; k < p->numel; k += 1 + p->numel / 40) {
-            float keep = p->data[k];
-            const float h = 1e-2f;
-            p->data[k] = keep + h;
-            nn_plan_forward(m.p, f->b);
-            double up = tm_loss_of(&m);
-            p->data[k] = keep - h;
-            nn_plan_forward(m.p, f->b);
-            double down = tm_loss_of(&m);
-            p->data[k] = keep;
-            double numeric = (up - down) / (2.0 * h);
-            if (!tu_close(analytic[k], numeric, 2e-3, 2e-2))
-                fail_msg("%s[%ld]: analytic %.6g, numeric %.6g", p->name, k, analytic[k], numeric);
-            checked++;
-        }
-        free(analytic);
-    }
+    int first_linear = f->window ? 1 : 2;
+    int checked = tm_check_fd(&m, f->b, up_to_layer, &first_linear, 40, fwd_name(f));
     /* window: 28 table, 35 weight, 7 bias elements; flat: 24 table, 38 weight (+ 7 bias);
      * group: 24 table, 28 weight, 7 bias */
     assert_true(checked >= 59);
@@ -189,12 +172,7 @@ static void t_threads_same_bits(void **state)
         if (k && nn_threads_worker_tasks() == before) fail_msg("2 threads: no worker ran");
     }
     nn_kernels_set_threads(1);
-    double a = tm_loss_of(&m[0]), b = tm_loss_of(&m[1]);
-    assert_memory_equal(&a, &b, sizeof a);
-    for (int i = 0; i < m[0].P->n; i++)
-        if (m[0].P->p[i].grad &&
-            memcmp(m[0].P->p[i].grad, m[1].P->p[i].grad, (size_t)m[0].P->p[i].numel * 4))
-            fail_msg("%s: other gradients at 2 threads", m[0].P->p[i].name);
+    tm_expect_same_bits(&m[0], &m[1]);
     tm_model_close(&m[0]);
     tm_model_close(&m[1]);
     nn_kernels_select("scalar");
