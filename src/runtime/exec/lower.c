@@ -168,11 +168,17 @@ static void mean_linear_need(const nn_graph *g, const mean_linears *ml, mem_info
     }
 }
 
+/* At most one per embedding: its backward step carries one linear's table products. */
 static void mean_linear_find(const nn_graph *g, mean_linears *ml)
 {
     ml->n = 0;
-    for (int l = 0; l < g->nfwd && ml->n < MAX_MEAN_LINEAR; l++)
-        if (nn_mean_linear_match(g, l, &ml->m[ml->n])) ml->n++;
+    for (int l = 0; l < g->nfwd && ml->n < MAX_MEAN_LINEAR; l++) {
+        if (!nn_mean_linear_match(g, l, &ml->m[ml->n])) continue;
+        int taken = 0;
+        for (int k = 0; k < ml->n; k++)
+            taken |= ml->m[k].e == ml->m[ml->n].e;
+        if (!taken) ml->n++;
+    }
 }
 
 static void touch(mem_info *m, int t, int step)
