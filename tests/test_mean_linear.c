@@ -153,6 +153,10 @@ static void t_fused_grad_fd(void **state)
     model m;
     model_open(&m, &BOW, s, BOW.b, 1, NN_LOWER_FAST);
     assert_int_equal(fused(&m), 3);
+    /* `nnrun graph --plan` and `bench --profile` name the parts so */
+    assert_true(tm_has_step(m.p, "linear(lookups)+tanh"));
+    assert_true(tm_has_step(m.p, "tanh_grad+linear_grad(lookups)"));
+    assert_true(tm_has_step(m.p, "embedding_grad(lookups)"));
     int checked = tm_check_fd(&m, BOW.b, tables_and_c_fc, NULL, 30, "bow");
     assert_true(checked >= 70); /* tables 28 + 24, weight 20, bias 5 */
     tm_model_close(&m);

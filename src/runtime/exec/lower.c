@@ -513,14 +513,25 @@ void nn_plan_backward(const nn_plan *p, int rows)
         p->steps[i].run(&p->steps[i], rows);
 }
 
+/* A part's op, marked "(lookups)" where a mean_linear run computes it from table products
+ * (the graph node is the same; only how it runs differs). */
+static void print_part(const nn_step *s, FILE *out)
+{
+    int lookups = s->run == nn_op_mean_linear.run || s->run == nn_op_mean_linear_grad.run ||
+                  s->run == nn_op_mean_linear_embed_grad.run;
+    fprintf(out, "%s%s", s->node->op->name, lookups ? "(lookups)" : "");
+}
+
 static void print_step(const nn_step *s, FILE *out)
 {
     if (!s->sub) {
-        fprintf(out, "%s", s->node->op->name);
+        print_part(s, out);
         return;
     }
-    for (int i = 0; i < s->nsub; i++)
-        fprintf(out, "%s%s", i ? "+" : "", s->sub[i].node->op->name);
+    for (int i = 0; i < s->nsub; i++) {
+        if (i) fputc('+', out);
+        print_part(&s->sub[i], out);
+    }
 }
 
 void nn_plan_step_name(const nn_plan *p, int i, char *buf, size_t n)
