@@ -307,6 +307,41 @@ static void t_attn_isa_fd(void **state)
     }
 }
 
+/* The causal mean: AVX2 (unmasked full strips, a masked tail) and AVX-512 do the same
+ * operations, so the same bits, forward and backward (written and added into), at widths
+ * around the strips; both close to the reference. */
+static void t_causal_mean_isas_agree(void **state)
+{
+    (void)state;
+    const nn_kernels *a = nn_kernels_get("avx2"), *z = nn_kernels_get("avx512");
+    if (!a) skip();
+    enum { B2 = 3, T2 = 7 };
+    static const int widths[] = {1, 5, 8, 13, 16, 24, 33, 64, 67};
+    for (size_t w = 0; w < sizeof widths / sizeof *widths; w++) {
+        int c = widths[w];
+        size_t n = (size_t)B2 * T2 * c;
+        float *x = rnd(n, -2, 2), *ya = zeros(n), *yz = zeros(n), *yr = zeros(n);
+        float *da = rnd(n, -1, 1), *dz = malloc(n * sizeof *dz), *dr = malloc(n * sizeof *dr);
+        memcpy(dz, da, n * sizeof *dz), memcpy(dr, da, n * sizeof *dr);
+        a->causal_mean_fwd(B2, T2, c, x, ya);
+        nn_ref_causal_mean_fwd(B2, T2, c, x, yr);
+        expect_close("avx2", "causal_mean", ya, yr, n, 1e-5, 1e-5);
+        a->causal_mean_bwd(B2, T2, c, x, da, 1); /* added into */
+        nn_ref_causal_mean_bwd(B2, T2, c, x, dr, 1);
+        expect_close("avx2", "causal_mean bwd (+=)", da, dr, n, 1e-5, 1e-5);
+        if (z) {
+            z->causal_mean_fwd(B2, T2, c, x, yz);
+            z->causal_mean_bwd(B2, T2, c, x, dz, 1);
+            assert_memory_equal(ya, yz, n * sizeof *ya);
+            assert_memory_equal(da, dz, n * sizeof *da);
+            a->causal_mean_bwd(B2, T2, c, x, da, 0); /* written */
+            z->causal_mean_bwd(B2, T2, c, x, dz, 0);
+            assert_memory_equal(da, dz, n * sizeof *da);
+        }
+        free(x), free(ya), free(yz), free(yr), free(da), free(dz), free(dr);
+    }
+}
+
 /* The AVX-512 GELU and cross-entropy do the AVX2 ones' operations: the same bits. */
 static void t_gelu_isas_agree(void **state)
 {
@@ -407,6 +442,7 @@ int main(void)
         cmocka_unit_test_setup(t_grad_fd, reseed),
         cmocka_unit_test_setup(t_attn_isa_fd, reseed),
         cmocka_unit_test_setup(t_gelu_isas_agree, reseed),
+        cmocka_unit_test_setup(t_causal_mean_isas_agree, reseed),
         cmocka_unit_test_setup(t_xent_blocks_agree, reseed),
         cmocka_unit_test_setup(t_dropout, reseed),
     };

@@ -289,33 +289,39 @@ void nn_avx2_gelu_bwd(size_t n, int approx, const float *x, const float *dy, flo
 
 /* ---- causal mean: running sums, O(T) per channel instead of the reference's O(T²) -------- */
 
+/* One 8-channel strip of one row: y_i = (x_0 + … + x_i)·(1/(i + 1)).  Unmasked loads and
+ * stores but for the last, partial strip (a masked store costs about a dozen cycles on AMD). */
+INLINE void cmean_fwd_strip(const float *x, float *y, int t, int c, size_t d, __m256i mk, int full)
+{
+    __m256 s = _mm256_setzero_ps();
+    for (int i = 0; i < t; i++) {
+        size_t o = (size_t)i * c + d;
+        s = _mm256_add_ps(s, ld(x + o, mk, full));
+        st(y + o, mk, full, _mm256_mul_ps(s, _mm256_set1_ps(1.0f / (float)(i + 1))));
+    }
+}
+
 void nn_avx2_causal_mean_fwd(int b, int t, int c, const float *x, float *y)
 {
     for (int bi = 0; bi < b; bi++)
-        for (int d = 0; d < c; d += 8) {
-            __m256i mk = lanes((size_t)(c - d < 8 ? c - d : 8));
-            __m256 s = _mm256_setzero_ps();
-            for (int i = 0; i < t; i++) {
-                size_t o = ((size_t)bi * t + i) * c + d;
-                s = _mm256_add_ps(s, _mm256_maskload_ps(x + o, mk));
-                _mm256_maskstore_ps(y + o, mk,
-                                    _mm256_mul_ps(s, _mm256_set1_ps(1.0f / (float)(i + 1))));
-            }
-        }
+        STRIPS(c, cmean_fwd_strip, x + (size_t)bi * t * c, y + (size_t)bi * t * c, t, c);
+}
+
+/* dx_j (+)= Σ_{i ≥ j} dy_i·(1/(i + 1)), a running sum from the last position back. */
+INLINE void cmean_bwd_strip(const float *dy, float *dx, int t, int c, int accumulate, size_t d,
+                            __m256i mk, int full)
+{
+    __m256 s = _mm256_setzero_ps();
+    for (int i = t - 1; i >= 0; i--) {
+        size_t o = (size_t)i * c + d;
+        s = _mm256_fmadd_ps(ld(dy + o, mk, full), _mm256_set1_ps(1.0f / (float)(i + 1)), s);
+        st(dx + o, mk, full, accumulate ? _mm256_add_ps(s, ld(dx + o, mk, full)) : s);
+    }
 }
 
 void nn_avx2_causal_mean_bwd(int b, int t, int c, const float *dy, float *dx, int accumulate)
 {
     for (int bi = 0; bi < b; bi++)
-        for (int d = 0; d < c; d += 8) {
-            __m256i mk = lanes((size_t)(c - d < 8 ? c - d : 8));
-            __m256 s = _mm256_setzero_ps();
-            for (int i = t - 1; i >= 0; i--) {
-                size_t o = ((size_t)bi * t + i) * c + d;
-                s = _mm256_fmadd_ps(_mm256_maskload_ps(dy + o, mk),
-                                    _mm256_set1_ps(1.0f / (float)(i + 1)), s);
-                __m256 r = accumulate ? _mm256_add_ps(s, _mm256_maskload_ps(dx + o, mk)) : s;
-                _mm256_maskstore_ps(dx + o, mk, r);
-            }
-        }
+        STRIPS(c, cmean_bwd_strip, dy + (size_t)bi * t * c, dx + (size_t)bi * t * c, t, c,
+               accumulate);
 }
