@@ -124,6 +124,9 @@ int nn_activation_grad(nn_graph *g, int node, const nn_op *grad_op);
 /* A note "FILE:LINE:COL: the block is used here" when the node's layer came from a
  * `- repeat:` (errors in blocks point at the block's line and at the use's line). */
 void nn_note_use(const nn_graph *g, int node, nn_diag *d);
+/* The node that writes `tensor` (the last, for a gradient several add into), or −1 for an
+ * input. */
+int nn_producer(const nn_graph *g, int tensor);
 /* Label of what made `tensor`: "layer 1 (embedding)", or "the data" for an input. */
 const char *nn_producer_label(const nn_graph *g, int tensor, char *buf, int len);
 /* Layer label for messages: "layer 3 (linear)". */

@@ -107,15 +107,6 @@ static void run_embed_grad(const nn_step *s, int rows)
                        1);
 }
 
-/* The forward node writing tensor t, or −1. */
-static int producer(const nn_graph *g, int t)
-{
-    for (int i = 0; i < g->nfwd; i++)
-        for (int k = 0; k < g->n[i].nout; k++)
-            if (g->n[i].out[k] == t) return i;
-    return -1;
-}
-
 /* The backward node of op `op` reading tensor a as input ka and b as input kb, or −1. */
 static int reader(const nn_graph *g, const nn_op *op, int a, int ka, int b, int kb)
 {
@@ -131,11 +122,11 @@ int nn_mean_linear_match(const nn_graph *g, int l, nn_mean_linear_nodes *m)
     memset(m, -1, sizeof *m);
     if (l < 0 || l >= g->nfwd || g->n[l].op != &nn_op_linear) return 0;
     const nn_node *lin = &g->n[l];
-    int x = lin->in[0], r = producer(g, x);
+    int x = lin->in[0], r = nn_producer(g, x);
     if (r < 0 || g->n[r].op != &nn_op_residual || g->t[x].alias >= 0) return 0;
-    int c = producer(g, g->n[r].in[0]), emb = g->n[r].in[1];
+    int c = nn_producer(g, g->n[r].in[0]), emb = g->n[r].in[1];
     if (c < 0 || g->n[c].op != &nn_op_causal_mean || g->n[c].in[0] != emb) return 0;
-    int e = producer(g, emb);
+    int e = nn_producer(g, emb);
     if (e < 0 || g->n[e].op != &nn_op_embedding || g->t[emb].alias >= 0) return 0;
     const nn_tensor *ids = &g->t[g->n[e].in[0]], *table = &g->t[g->n[e].in[1]];
     const nn_tensor *w = &g->t[lin->in[1]];

@@ -143,11 +143,18 @@ void nn_note_use(const nn_graph *g, int node, nn_diag *d)
                      L->use.col, L->name);
 }
 
-const char *nn_producer_label(const nn_graph *g, int tensor, char *buf, int len)
+int nn_producer(const nn_graph *g, int tensor)
 {
     for (int i = g->nn - 1; i >= 0; i--)
         for (int k = 0; k < g->n[i].nout; k++)
-            if (g->n[i].out[k] == tensor) return nn_layer_label(g, i, buf, len);
+            if (g->n[i].out[k] == tensor) return i;
+    return -1;
+}
+
+const char *nn_producer_label(const nn_graph *g, int tensor, char *buf, int len)
+{
+    int i = nn_producer(g, tensor);
+    if (i >= 0) return nn_layer_label(g, i, buf, len);
     snprintf(buf, (size_t)len, "the data");
     return buf;
 }

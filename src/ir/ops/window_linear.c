@@ -4,16 +4,18 @@
  * is W table rows side by side, slot k the token k places back or the blank) and groups of
  * consecutive tokens: the lesson's embedding → flatten → linear (one group, the whole
  * context: slot k the row's k-th token) and lesson 5's embedding → flatten_consecutive {n}
- * → linear (T/n groups per row: slot k of group p the token p·n + k).  Either way the linear's
- * input row is table rows side by side, so its product with the weight [slots·dim, out] is a sum
- * over the slots of table row · W_k (W_k: rows k·dim … k·dim + dim − 1 of the weight): P_k = table
- * · W_k                     [table rows, out] per slot: small products y   = b + Σ_k P_k[token at
- * slot k]    per position: row lookups and the backward, with S_k = Σ over positions of dy, into
- * the row of slot k's token: dW_k = tableᵀ · S_k,   db = Σ dy,   dtable (+)= Σ_k S_k · W_kᵀ For
- * makemore's MLP (512 positions, window 16 × 64, table 28 rows, out 64) that is ≈ 12 MFLOP a step
- * instead of ≈ 200; for the `large` benchmark (512 rows, context 8 × 64, 27 rows, out 1024) ≈ 85
- * instead of ≈ 1600: the products scale with the table, not the rows. The same sums in another
- * order: the results agree with the ops' to float rounding.
+ * → linear (T/n groups per row: slot k of group p the token p·n + k).  Either way the
+ * linear's input row is table rows side by side, so its product with the weight
+ * [slots·dim, out] is a sum over the slots of table row · W_k (W_k: rows k·dim … k·dim +
+ * dim − 1 of the weight):
+ *   P_k = table · W_k                     [table rows, out] per slot: small products
+ *   y   = b + Σ_k P_k[token at slot k]    per position: row lookups
+ * and the backward, with S_k = Σ over positions of dy, into the row of slot k's token:
+ *   dW_k = tableᵀ · S_k,   db = Σ dy,   dtable (+)= Σ_k S_k · W_kᵀ
+ * For makemore's MLP (512 positions, window 16 × 64, table 28 rows, out 64) that is ≈ 12
+ * MFLOP a step instead of ≈ 200; for the `large` benchmark (512 rows, context 8 × 64, 27
+ * rows, out 1024) ≈ 85 instead of ≈ 1600: the products scale with the table, not the rows.
+ * The same sums in another order: the results agree with the ops' to float rounding.
  *
  * Lowering (runtime/exec/lower.c) decides, with nn_window_linear_match, and runs these on
  * the plan's steps of the graph nodes: the forward on the embedding's step (s->pair = the
@@ -59,7 +61,8 @@ static void slot_ids(const int32_t *idx, const shape *sh, int r, int t, int32_t 
 static shape shape_of(const nn_tensor *ids, const nn_tensor *table, const nn_tensor *weight, int w)
 {
     if (!w) {
-        int n = weight->dim[0] / table->dim[1] > 0 ? weight->dim[0] / table->dim[1] : 1;
+        int n = weight->dim[0] / table->dim[1];
+        if (n < 1) n = 1; /* a weight narrower than a row: nn_window_linear_match refuses it */
         return (shape){ids->dim[1] / n, n, table->dim[0], table->dim[1], weight->dim[1], 0};
     }
     return (shape){ids->dim[1], w, table->dim[0], table->dim[1], weight->dim[1], 1};
